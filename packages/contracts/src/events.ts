@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { MetricDirection, RunError, RunStage, RunStatus, Usage } from './run.js';
+
+/**
+ * Every event of a run. One discriminated union: the API, the CLI and the dashboard all read this.
+ * `message` is for people, `data` is for programs.
+ */
+const NodeOperator = z.enum(['draft', 'debug', 'improve']);
+export type NodeOperator = z.infer<typeof NodeOperator>;
+
+const NodeMetrics = z.record(z.string(), z.number());
+
+const event = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({
+    /** Position in the run's event log; use it as `Last-Event-ID` or `after` to resume. */
+    id: z.string(),
+    runId: z.string(),
+    time: z.string(),
+    type: z.literal(type),
+    message: z.string(),
+    data,
+  });
+
+export const RunQueuedEvent = event('run.queued', z.object({ goal: z.string() }));
+export const RunStartedEvent = event(
+  'run.started',
+  z.object({ attempt: z.number().int(), worker: z.string(), resumedAt: z.number().int().nullable() }),
+);
+export const RunRequeuedEvent = event('run.requeued', z.object({ reason: z.string() }));
+export const RunCancelRequestedEvent = event('run.cancel_requested', z.object({}));
+/** Always the last event of a run. */
+export const RunFinishedEvent = event(
+  'run.finished',
+  z.object({ status: RunStatus, error: RunError.nullable(), usage: Usage }),
+);
+export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
+export const PlanEvent = event(
+  'plan.ready',
+  z.object({
+    title: z.string(),
+    hypothesis: z.string(),
+    metric: z.object({ name: z.string(), direction: MetricDirection, description: z.string() }),
+  }),
+);
+export const NodeCreatedEvent = event(
+  'node.created',
+  z.object({
+    nodeId: z.string(),
+    parentId: z.string().nullable(),
+    operator: NodeOperator,
+    iteration: z.number().int(),
+    plan: z.string(),
+  }),
+);
+export const ExecOutputEvent = event(
+  'exec.output',
+  z.object({
+    nodeId: z.string(),
+    stream: z.enum(['stdout', 'stderr']),
+    text: z.string(),
+  }),
+);
+export const NodeFinishedEvent = event(
+  'node.finished',
+  z.object({
+    nodeId: z.string(),
+    iteration: z.number().int(),
+    buggy: z.boolean(),
+    exitCode: z.number().int().nullable(),
+    timedOut: z.boolean(),
+    durationMs: z.number().int(),
+    metrics: NodeMetrics,
+    error: z.string().nullable(),
+    stdoutTail: z.string(),
+    stderrTail: z.string(),
+  }),
+);
+export const MetricImprovedEvent = event(
+  'metric.improved',
+  z.object({
+    nodeId: z.string(),
+    iteration: z.number().int(),
+    name: z.string(),
+    value: z.number(),
+    previous: z.number().nullable(),
+    direction: MetricDirection,
+  }),
+);
+export const FigureEvent = event('figure.created', z.object({ nodeId: z.string().nullable(), path: z.string() }));
+export const PaperCompilingEvent = event('paper.compiling', z.object({ attempt: z.number().int() }));
+export const PaperCompileFailedEvent = event(
+  'paper.compile_failed',
+  z.object({ attempt: z.number().int(), errorTail: z.string() }),
+);
+export const PaperReadyEvent = event(
+  'paper.ready',
+  z.object({ pdf: z.string(), tex: z.string(), attempt: z.number().int(), fallback: z.boolean() }),
+);
+export const CostEvent = event(
+  'cost.updated',
+  z.object({
+    purpose: z.string(),
+    model: z.string(),
+    promptTokens: z.number().int(),
+    completionTokens: z.number().int(),
+    costUsd: z.number(),
+    total: Usage,
+    budgetUsd: z.number(),
+  }),
+);
+export const ArtifactEvent = event('artifact.saved', z.object({ path: z.string(), size: z.number().int() }));
+/** A step went wrong but the run goes on (malformed model reply, a figure that did not render, …). */
+export const ErrorEvent = event('error', z.object({ code: z.string(), step: z.string(), detail: z.string() }));
+export const WarningEvent = event('warning', z.object({ code: z.string(), detail: z.string() }));
+
+export const RunEvent = z.discriminatedUnion('type', [
+  RunQueuedEvent,
+  RunStartedEvent,
+  RunRequeuedEvent,
+  RunCancelRequestedEvent,
+  RunFinishedEvent,
+  StageStartedEvent,
+  PlanEvent,
+  NodeCreatedEvent,
+  ExecOutputEvent,
+  NodeFinishedEvent,
+  MetricImprovedEvent,
+  FigureEvent,
+  PaperCompilingEvent,
+  PaperCompileFailedEvent,
+  PaperReadyEvent,
+  CostEvent,
+  ArtifactEvent,
+  ErrorEvent,
+  WarningEvent,
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+export type RunEventType = RunEvent['type'];
+export type EventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+/** What a producer hands to the event log; the log adds `id`, `runId` and `time`. */
+export type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id' | 'runId' | 'time'> : never) : never;
+
+export const EventPage = z.object({
+  events: z.array(RunEvent),
+  next: z.string().nullable().describe('Pass as `after` for the next page; null when the run has finished and all is read.'),
+  finished: z.boolean(),
+});
+export type EventPage = z.infer<typeof EventPage>;

@@ -1,0 +1,127 @@
+import type { BestMetric, NewEvent, RunStage, Usage } from '@autolab/contracts';
+import type { z } from 'zod';
+
+/**
+ * The engine's view of the world. Adapters (packages/llm, packages/sandbox, packages/store) implement these;
+ * the engine itself does no I/O.
+ */
+
+// ---------------------------------------------------------------- model
+
+export interface ToolSpec<T = unknown> {
+  name: string;
+  description: string;
+  schema: z.ZodType<T>;
+}
+
+export interface ToolCallRequest {
+  /** What the call is for (`plan`, `draft`, `paper`, …); shown in cost events and the transcript. */
+  purpose: string;
+  system: string;
+  prompt: string;
+  /** The model must answer with exactly one call of one of these tools. */
+  tools: ToolSpec[];
+}
+
+export interface CallUsage {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export type ToolCallResult =
+  | { ok: true; tool: string; value: unknown; usage: CallUsage }
+  /** The model answered, but not with a valid tool call: a failed step, not a crash. */
+  | { ok: false; error: string; raw: string; usage: CallUsage };
+
+export interface Llm {
+  /**
+   * One model call that must end in a tool call. Transport failures are retried inside;
+   * when they persist it throws an `LlmUnavailableError`.
+   */
+  callTool(request: ToolCallRequest, signal: AbortSignal): Promise<ToolCallResult>;
+}
+
+export class LlmUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+// ---------------------------------------------------------------- sandbox
+
+export interface CappedText {
+  /** Head and tail of the output, joined by a marker line that says how much was dropped. */
+  text: string;
+  totalBytes: number;
+  droppedBytes: number;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Killed by the kernel for exceeding the memory limit (exit 137 without a timeout). */
+  outOfMemory: boolean;
+  durationMs: number;
+  stdout: CappedText;
+  stderr: CappedText;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+}
+
+export interface SandboxFile {
+  path: string;
+  content: Buffer;
+}
+
+export interface ReadFilesLimits {
+  maxFiles: number;
+  maxFileBytes: number;
+  maxTotalBytes: number;
+}
+
+/** One isolated workspace (a container) with `/workspace` as its only writable directory besides `/tmp`. */
+export interface Sandbox {
+  /** Removes everything under /workspace. */
+  reset(): Promise<void>;
+  writeFiles(files: SandboxFile[]): Promise<void>;
+  exec(command: string[], options: ExecOptions): Promise<ExecResult>;
+  /** Regular files under /workspace (links and devices are skipped, never followed). */
+  readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: string[] }>;
+  /** Content-addressed id of the image the sandbox runs. */
+  readonly imageId: string;
+  close(): Promise<void>;
+}
+
+export type SandboxKind = 'python' | 'latex';
+
+export interface SandboxFactory {
+  open(kind: SandboxKind, signal?: AbortSignal): Promise<Sandbox>;
+}
+
+// ---------------------------------------------------------------- run state
+
+export interface RunProgress {
+  stage?: RunStage;
+  iteration?: number;
+  bestMetric?: BestMetric | null;
+  usage?: Usage;
+}
+
+/** Where the engine records what happens: the event log, the run record, checkpoints and files. */
+export interface RunSink {
+  emit(event: NewEvent): Promise<void>;
+  progress(progress: RunProgress): Promise<void>;
+  saveCheckpoint(checkpoint: unknown): Promise<void>;
+  saveArtifact(path: string, content: Buffer | string): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}

@@ -1,0 +1,15 @@
+export { CappedOutput } from './capped-output.js';
+export { DockerSandbox, SandboxError } from './docker-sandbox.js';
+export { listRunContainers, type ReapDecision, reapSandboxes } from './reaper.js';
+export { DockerSandboxFactory, type SandboxImages } from './sandbox-factory.js';
+export {
+  containerSpec,
+  DEFAULT_LIMITS,
+  LABEL_MANAGED,
+  LABEL_ROLE,
+  LABEL_RUN,
+  LABEL_WORKER,
+  SANDBOX_UID,
+  type SandboxLimits,
+} from './sandbox-limits.js';
+export { packFiles, unpackFiles } from './workspace-tar.js';

@@ -1,0 +1,30 @@
+import type Docker from 'dockerode';
+import { LABEL_MANAGED, LABEL_RUN, LABEL_WORKER } from './sandbox-limits.js';
+
+export interface ReapDecision {
+  /** True when the run still needs its containers and the worker that owns them is alive. */
+  keep(runId: string, workerId: string): Promise<boolean>;
+}
+
+/** Removes Autolab sandbox containers that nothing will use again (crashed workers, finished runs). */
+export async function reapSandboxes(docker: Docker, decision: ReapDecision): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+  const removed: string[] = [];
+  for (const info of containers) {
+    const runId = info.Labels[LABEL_RUN] ?? '';
+    const workerId = info.Labels[LABEL_WORKER] ?? '';
+    if (await decision.keep(runId, workerId)) continue;
+    await docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .then(() => removed.push(info.Id))
+      .catch(() => undefined);
+  }
+  return removed;
+}
+
+/** Containers that belong to a run, for tests and diagnostics. */
+export async function listRunContainers(docker: Docker, runId: string): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+  return containers.map((c) => c.Id);
+}
