@@ -28,6 +28,8 @@ export interface CallUsage {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
+  /** False when no price is known for the model: the cost is then 0 and cannot count against the budget. */
+  priced: boolean;
 }
 
 export type ToolCallResult =
@@ -120,6 +122,8 @@ export interface RunSink {
   progress(progress: RunProgress): Promise<void>;
   saveCheckpoint(checkpoint: unknown): Promise<void>;
   saveArtifact(path: string, content: Buffer | string): Promise<void>;
+  /** A file saved earlier in this run (also by an earlier attempt), or null. */
+  loadArtifact(path: string): Promise<Buffer | null>;
 }
 
 export interface Clock {

@@ -1,0 +1,127 @@
+import type { RunJobData } from '@autolab/store';
+import type { ArtifactStore, CancelSignal, EventHub, RunStore, WorkerRegistry } from '@autolab/store';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
+import { artifactRoutes } from './routes/artifacts.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { runRoutes } from './routes/runs.js';
+
+export interface ApiDeps {
+  redis: Redis;
+  runs: RunStore;
+  queue: Queue<RunJobData>;
+  artifacts: ArtifactStore;
+  hub: EventHub;
+  cancel: CancelSignal;
+  workers: WorkerRegistry;
+  defaultModel: string;
+  heartbeatMs: number;
+  logger?: Logger | boolean;
+}
+
+/** Request bodies are small JSON documents; a 1 MB goal is refused before it is parsed. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Builds the HTTP API without listening, so tests can use it in-process or on a real port. */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Long-lived SSE responses must not be cut by the default timeouts.
+    requestTimeout: 0,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const body = toErrorBody(err);
+    if (body.status >= 500) request.log.error({ err }, 'request failed');
+    return reply.status(body.status).send({ error: { code: body.code, message: body.message, details: body.details } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: { code: 'route_not_found', message: `There is no route ${request.method} ${request.url.split('?')[0]}.` },
+    }),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Autolab API',
+        version: '0.1.0',
+        description:
+          'Submit research goals, watch the runs live (Server-Sent Events), download papers and code. ' +
+          'Every error has the shape { error: { code, message, details? } }.',
+      },
+      tags: [
+        { name: 'runs', description: 'Research runs' },
+        { name: 'events', description: 'Live progress' },
+        { name: 'artifacts', description: 'Papers, code and outputs' },
+        { name: 'operations', description: 'Health' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(runRoutes(deps));
+  await app.register(eventRoutes(deps));
+  await app.register(artifactRoutes(deps));
+  await app.register(healthRoutes(deps));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** Maps anything thrown in a route to the one error shape; bad input is never a 500. */
+function toErrorBody(err: FastifyError | ApiError): {
+  status: number;
+  code: ApiErrorCode | string;
+  message: string;
+  details?: unknown;
+} {
+  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => ({
+      path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',
+      message: v.message,
+      in: err.validationContext,
+    }));
+    const first = issues[0];
+    return {
+      status: 400,
+      code: 'validation_failed',
+      message: first ? `Invalid ${first.in} ${first.path}: ${first.message}` : API_ERRORS.validation_failed.message,
+      details: { issues },
+    };
+  }
+  const byFastifyCode: Record<string, ApiErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+    FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  };
+  const mapped = err.code ? byFastifyCode[err.code] : undefined;
+  if (mapped) return { status: API_ERRORS[mapped].status, code: mapped, message: API_ERRORS[mapped].message };
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return { status: 400, code: 'invalid_json', message: `${API_ERRORS.invalid_json.message} ${err.message}` };
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return { status: err.statusCode, code: 'bad_request', message: err.message };
+  }
+  return { status: 500, code: 'internal_error', message: API_ERRORS.internal_error.message };
+}

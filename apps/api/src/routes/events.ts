@@ -1,0 +1,96 @@
+import { ErrorBody, EventPage, isFinalStatus, type RunEvent } from '@autolab/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDeps } from '../app.js';
+import { ApiError } from '../errors.js';
+import { loadRun } from '../run-view.js';
+
+const EVENT_ID = /^(0|\d{1,15}-\d{1,10})$/;
+
+const EventsQuery = z.object({
+  after: z.string().optional().describe('Return events after this id (exclusive). `0` or absent: from the start.'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200).describe('JSON mode only: events per page.'),
+});
+
+function parseEventId(value: string | undefined): string {
+  if (value === undefined || value === '') return '0';
+  if (!EVENT_ID.test(value)) throw new ApiError('invalid_cursor', `Not an event id: ${JSON.stringify(value.slice(0, 40))}.`);
+  return value;
+}
+
+const sseFrame = (event: RunEvent) => `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+
+export const eventRoutes =
+  (deps: ApiDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/v1/runs/:id/events',
+      {
+        schema: {
+          tags: ['events'],
+          summary: 'The run’s events: a live Server-Sent Events stream, or pages of JSON',
+          description:
+            'Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) ' +
+            'to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after the ' +
+            '`run.finished` event. With `Accept: application/json`: one page of events after `after`.',
+          params: z.object({ id: z.string().max(100) }),
+          querystring: EventsQuery,
+          headers: z.object({ 'last-event-id': z.string().max(40).optional(), accept: z.string().optional() }),
+          response: { 200: EventPage, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const run = await loadRun(deps.runs, request.params.id);
+        const accept = request.headers.accept ?? '';
+        const wantsJson = accept.includes('application/json') && !accept.includes('text/event-stream');
+        if (wantsJson) {
+          const after = parseEventId(request.query.after);
+          const events = await deps.runs.readEvents(run.id, after, request.query.limit);
+          // run.finished is always the last event of a run, so seeing it (or nothing after a final status) is the end.
+          const finished =
+            events.some((e) => e.type === 'run.finished') || (events.length === 0 && isFinalStatus(run.status));
+          return { events, next: finished ? null : (events.at(-1)?.id ?? after), finished };
+        }
+
+        const after = parseEventId(request.headers['last-event-id'] ?? request.query.after);
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        res.write('retry: 2000\n\n');
+        let closed = false;
+        let unsubscribe: (() => void) | null = null;
+        const end = () => {
+          if (closed) return;
+          closed = true;
+          clearInterval(heartbeat);
+          unsubscribe?.();
+          res.end();
+        };
+        const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);
+        request.raw.on('close', end);
+        try {
+          unsubscribe = await deps.hub.subscribe(run.id, after, (event) => {
+            if (closed) return;
+            res.write(sseFrame(event));
+            if (event.type === 'run.finished') end();
+          });
+        } catch (err) {
+          request.log.error({ err }, 'event stream failed');
+          end();
+          return;
+        }
+        if (closed) {
+          unsubscribe();
+          return;
+        }
+        // A finished run whose final event the client has already seen: nothing more will come.
+        const latest = await deps.runs.get(run.id);
+        if (latest && isFinalStatus(latest.status) && after === (await deps.runs.lastEventId(run.id))) end();
+      },
+    );
+  };

@@ -1,0 +1,24 @@
+import { RUN_ID_PATTERN, type RunRecord } from '@autolab/contracts';
+import type { RunStore, StoredRun } from '@autolab/store';
+import { ApiError } from './errors.js';
+
+export function toRunRecord(run: StoredRun): RunRecord {
+  const self = `/v1/runs/${run.id}`;
+  return {
+    ...run,
+    links: {
+      self,
+      events: `${self}/events`,
+      artifacts: `${self}/artifacts`,
+      archive: `${self}/archive`,
+      cancel: `${self}/cancel`,
+    },
+  };
+}
+
+/** The run, or a 404 — also for strings that cannot be run ids, so ids are never a 400/500 oracle. */
+export async function loadRun(runs: RunStore, id: string): Promise<StoredRun> {
+  const run = RUN_ID_PATTERN.test(id) ? await runs.get(id) : null;
+  if (!run) throw new ApiError('run_not_found', `There is no run with id ${JSON.stringify(id.slice(0, 80))}.`);
+  return run;
+}

@@ -1,0 +1,60 @@
+import {
+  CancelSignal,
+  createRunQueue,
+  EventHub,
+  LocalArtifactStore,
+  RedisKeys,
+  RunStore,
+  WorkerRegistry,
+} from '@autolab/store';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { ApiConfig } from './env.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Connects to Redis, builds the app and listens. */
+export async function startApi(config: ApiConfig, logger: Logger | false = false): Promise<RunningApi> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const blocking = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const keys = new RedisKeys(config.redisPrefix);
+  const runs = new RunStore(redis, keys);
+  const queue = createRunQueue(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), keys);
+  const hub = new EventHub(blocking, redis, keys, runs);
+  const app = await buildApp({
+    redis,
+    runs,
+    queue,
+    artifacts: new LocalArtifactStore(config.artifactsDir),
+    hub,
+    cancel: new CancelSignal(redis, keys),
+    workers: new WorkerRegistry(redis, keys),
+    defaultModel: config.defaultModel,
+    heartbeatMs: config.heartbeatMs,
+    logger: logger || false,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async close() {
+      await hub.close();
+      // Open SSE responses are hijacked: closing the server must not wait for them.
+      app.server.closeAllConnections();
+      await app.close();
+      await queue.close();
+      blocking.disconnect();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

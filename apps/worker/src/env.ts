@@ -1,0 +1,51 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
+const WorkerEnv = z.object({
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  AUTOLAB_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('autolab'),
+  AUTOLAB_DATA_DIR: z.string().default('.data'),
+  AUTOLAB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  AUTOLAB_WORKER_ID: z.string().optional(),
+  AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
+  AUTOLAB_LATEX_IMAGE: z.string().default('autolab-latex:latest'),
+  OPENAI_API_KEY: z.string().default(''),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
+  AUTOLAB_MODEL_PRICES: z.string().optional(),
+  AUTOLAB_LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+  AUTOLAB_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
+  AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = WorkerEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid worker configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.AUTOLAB_REDIS_PREFIX,
+    artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
+    workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
+    images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
+    llm: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      defaultModel: e.AUTOLAB_MODEL,
+      prices: e.AUTOLAB_MODEL_PRICES,
+      timeoutMs: e.AUTOLAB_LLM_TIMEOUT_SECONDS * 1000,
+      maxAttempts: e.AUTOLAB_LLM_MAX_ATTEMPTS,
+    },
+    jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
+    logLevel: e.LOG_LEVEL,
+  };
+}

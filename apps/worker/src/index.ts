@@ -1,0 +1,3 @@
+export { loadWorkerConfig, type WorkerConfig } from './env.js';
+export { createLogger } from './logger.js';
+export { type RunningWorker, startWorker } from './run-worker.js';

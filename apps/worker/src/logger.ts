@@ -1,0 +1,13 @@
+import pino from 'pino';
+
+/** Secrets never reach a log line: anything that could hold the model key is redacted wherever it appears. */
+export function createLogger(level: string, name: string) {
+  return pino({
+    name,
+    level,
+    redact: {
+      paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers.authorization', '*.headers.authorization', 'OPENAI_API_KEY'],
+      censor: '[redacted]',
+    },
+  });
+}

@@ -1,0 +1,234 @@
+import { isFinalStatus } from '@autolab/contracts';
+import { type ResearchOutcome, runResearch } from '@autolab/engine';
+import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
+import { DockerSandboxFactory, reapSandboxes } from '@autolab/sandbox';
+import {
+  CancelSignal,
+  LocalArtifactStore,
+  RUN_QUEUE_NAME,
+  type RunJobData,
+  RedisKeys,
+  RunStore,
+  WorkerRegistry,
+} from '@autolab/store';
+import { DelayedError, type Job, Worker } from 'bullmq';
+import Docker from 'dockerode';
+import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { WorkerConfig } from './env.js';
+import { StoreRunSink } from './run-sink.js';
+
+const HEARTBEAT_MS = 5000;
+const HEARTBEAT_TTL_MS = 15_000;
+/** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
+const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
+
+type StopReason = 'cancel' | 'shutdown' | 'time_limit';
+
+export interface RunningWorker {
+  workerId: string;
+  /** Stops taking runs, interrupts the active ones (they are re-queued from their checkpoints) and disconnects. */
+  close(): Promise<void>;
+}
+
+/** Takes runs from the queue and drives the research engine for each, with real Redis, Docker and model. */
+export async function startWorker(config: WorkerConfig, log: Logger): Promise<RunningWorker> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const keys = new RedisKeys(config.redisPrefix);
+  const runs = new RunStore(redis, keys);
+  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const registry = new WorkerRegistry(redis, keys);
+  const cancel = new CancelSignal(redis, keys);
+  const docker = new Docker();
+  const prices = parsePrices(config.llm.prices);
+  const active = new Map<string, AbortController>();
+
+  const removed = await reapSandboxes(docker, {
+    keep: async (runId, workerId) => {
+      if (workerId === config.workerId) return active.has(runId);
+      const run = await runs.get(runId);
+      return run !== null && !isFinalStatus(run.status) && (await registry.isAlive(workerId));
+    },
+  });
+  if (removed.length > 0) log.info({ removed: removed.length }, 'reaped leftover sandbox containers');
+
+  await cancel.listen(subscriber, (runId) => {
+    const controller = active.get(runId);
+    if (controller && !controller.signal.aborted) {
+      log.info({ runId }, 'cancel requested');
+      controller.abort('cancel' satisfies StopReason);
+    }
+  });
+
+  const beat = async () => {
+    const dockerOk = await docker.ping().then(
+      () => true,
+      () => false,
+    );
+    await registry
+      .beat(
+        {
+          workerId: config.workerId,
+          host: hostname(),
+          pid: process.pid,
+          startedAt,
+          concurrency: config.concurrency,
+          activeRuns: [...active.keys()],
+          dockerOk,
+        },
+        HEARTBEAT_TTL_MS,
+      )
+      .catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
+  };
+  const startedAt = new Date().toISOString();
+  await beat();
+  const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+
+  const processRun = async (job: Job<RunJobData>, token?: string): Promise<string> => {
+    const { runId } = job.data;
+    const runLog = log.child({ runId });
+    const run = await runs.get(runId);
+    if (!run) return 'unknown run';
+    if (isFinalStatus(run.status)) return `already ${run.status}`;
+    if (await cancel.isRequested(runId)) {
+      await runs.finish(runId, 'cancelled', null, 'Run cancelled before it started.');
+      return 'cancelled';
+    }
+    const checkpoint = await runs.loadCheckpoint(runId);
+    const attempt = run.attempt + 1;
+    const resumedAt = countNodes(checkpoint);
+    const started = await runs.markStarted(runId, attempt, {
+      type: 'run.started',
+      message:
+        attempt === 1
+          ? `Run started on worker ${config.workerId}.`
+          : `Run resumed (attempt ${attempt}) on worker ${config.workerId} after ${resumedAt ?? 0} finished experiment(s).`,
+      data: { attempt, worker: config.workerId, resumedAt },
+    });
+    if (!started) return 'not startable';
+    const firstStart = Date.parse((await runs.get(runId))?.startedAt ?? '') || Date.now();
+    const deadline = firstStart + run.timeLimitMinutes * 60_000;
+
+    const controller = new AbortController();
+    active.set(runId, controller);
+    const hardStop = setTimeout(
+      () => controller.abort('time_limit' satisfies StopReason),
+      Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
+    );
+    const sandboxes = new DockerSandboxFactory(docker, config.images, runId, config.workerId, {
+      cpus: run.sandbox.cpus,
+      memoryMb: run.sandbox.memoryMb,
+    });
+    runLog.info({ attempt, model: run.model }, 'run started');
+    let outcome: ResearchOutcome;
+    try {
+      const llm = new ChatLlm({
+        baseUrl: config.llm.baseUrl,
+        // Endpoints without keys (local servers) still need a non-empty string for the client.
+        apiKey: config.llm.apiKey || 'not-set',
+        model: run.model,
+        runId,
+        timeoutMs: config.llm.timeoutMs,
+        maxAttempts: config.llm.maxAttempts,
+        prices,
+      });
+      outcome = await runResearch(
+        {
+          runId,
+          goal: run.goal,
+          maxIterations: run.maxIterations,
+          budgetUsd: run.budgetUsd,
+          deadline,
+          sandbox: run.sandbox,
+          checkpoint,
+        },
+        { llm, sandboxes, sink: new StoreRunSink(runId, runs, artifacts), clock: { now: Date.now } },
+        controller.signal,
+      );
+    } catch (err) {
+      outcome = { status: 'failed', error: { code: 'internal_error', message: (err as Error).message } };
+    } finally {
+      clearTimeout(hardStop);
+      active.delete(runId);
+      await sandboxes.closeAll();
+    }
+
+    switch (outcome.status) {
+      case 'succeeded':
+        await runs.finish(runId, 'succeeded', null, 'Run succeeded: the paper and the code are ready to download.');
+        break;
+      case 'failed':
+        runLog.warn({ error: outcome.error }, 'run failed');
+        await runs.finish(runId, 'failed', outcome.error, `Run failed: ${outcome.error.message}`);
+        break;
+      case 'interrupted': {
+        const reason = controller.signal.reason as StopReason;
+        if (reason === 'shutdown') {
+          // Hand the run back to the queue; the next worker resumes it from the checkpoint.
+          await runs.transition(runId, ['running'], 'queued', {}, {
+            type: 'run.requeued',
+            message: 'The worker is shutting down; the run goes back to the queue and resumes from its checkpoint.',
+            data: { reason: 'worker shutdown' },
+          });
+          await job.moveToDelayed(Date.now() + 1000, token);
+          throw new DelayedError();
+        }
+        if (reason === 'time_limit') {
+          await runs.finish(runId, 'failed', { code: 'time_limit', message: `the run exceeded its time limit of ${run.timeLimitMinutes} min` }, 'Run stopped: time limit exceeded.');
+        } else {
+          await runs.finish(runId, 'cancelled', null, 'Run cancelled.');
+        }
+        break;
+      }
+    }
+    runLog.info({ status: outcome.status }, 'run ended');
+    return outcome.status;
+  };
+
+  const worker = new Worker<RunJobData>(RUN_QUEUE_NAME, processRun, {
+    connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: keys.queuePrefix(),
+    concurrency: config.concurrency,
+    lockDuration: config.jobLockMs,
+    stalledInterval: config.jobLockMs,
+    maxStalledCount: 10,
+  });
+  worker.on('failed', (job, err) => {
+    if (err instanceof DelayedError) return;
+    log.error({ runId: job?.data.runId, err: err.message }, 'job failed');
+  });
+  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  log.info({ workerId: config.workerId, concurrency: config.concurrency }, 'worker ready');
+
+  return {
+    workerId: config.workerId,
+    async close() {
+      for (const controller of active.values()) controller.abort('shutdown' satisfies StopReason);
+      await worker.close();
+      clearInterval(heartbeat);
+      await registry.remove(config.workerId).catch(() => undefined);
+      subscriber.disconnect();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
+
+function parsePrices(raw: string | undefined): PriceTable {
+  if (!raw) return DEFAULT_PRICES;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error('AUTOLAB_MODEL_PRICES is not JSON; expected {"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}');
+  }
+  const parsed = PriceTable.safeParse(json);
+  if (!parsed.success) throw new Error(`AUTOLAB_MODEL_PRICES is not a valid price table: ${parsed.error.message}`);
+  return { ...DEFAULT_PRICES, ...parsed.data };
+}
+
+function countNodes(checkpoint: unknown): number | null {
+  const nodes = (checkpoint as { nodes?: unknown[] } | null)?.nodes;
+  return Array.isArray(nodes) ? nodes.length : null;
+}

@@ -1,0 +1,111 @@
+import type { MetricDirection, NodeOperator } from '@autolab/contracts';
+import { z } from 'zod';
+
+/** What the run is trying to find out and how success is measured; fixed after the planning step. */
+export const ResearchPlan = z.object({
+  title: z.string().min(1).max(300),
+  hypothesis: z.string().min(1).max(3000),
+  metric: z.object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'a metric name is a key of results.json: letters, digits, _ . -'),
+    direction: z.enum(['maximize', 'minimize']),
+    description: z.string().min(1).max(1000),
+  }),
+  plan: z.string().min(1).max(6000),
+});
+export type ResearchPlan = z.infer<typeof ResearchPlan>;
+
+/** One experiment: the code the model wrote and what really happened when it ran. */
+export const ExperimentNode = z.object({
+  id: z.string(),
+  parentId: z.string().nullable(),
+  operator: z.enum(['draft', 'debug', 'improve']),
+  iteration: z.number().int(),
+  plan: z.string(),
+  code: z.string(),
+  buggy: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  outOfMemory: z.boolean(),
+  durationMs: z.number().int(),
+  metrics: z.record(z.string(), z.number()),
+  /** The plan's metric, when the node produced it. */
+  primary: z.number().nullable(),
+  /** Why the node counts as buggy, in one line. */
+  error: z.string().nullable(),
+  stdoutTail: z.string(),
+  stderrTail: z.string(),
+  /** How many debug steps separate this node from the last draft/improve. */
+  debugDepth: z.number().int(),
+  /** Artifact paths of the images the experiment saved. */
+  figures: z.array(z.string()),
+});
+export type ExperimentNode = z.infer<typeof ExperimentNode>;
+
+export const nodeIdFor = (iteration: number): string => `n${String(iteration).padStart(3, '0')}`;
+
+/** Is `a` a better value than `b` for this metric? */
+export function isBetter(a: number, b: number, direction: MetricDirection): boolean {
+  return direction === 'maximize' ? a > b : a < b;
+}
+
+export const goodNodes = (nodes: ExperimentNode[]): ExperimentNode[] =>
+  nodes.filter((n) => !n.buggy && n.primary !== null);
+
+export const buggyNodes = (nodes: ExperimentNode[]): ExperimentNode[] => nodes.filter((n) => n.buggy);
+
+/** The best node on the recorded metric; on a tie the earlier node wins (it needed less work). */
+export function bestNode(nodes: ExperimentNode[], direction: MetricDirection): ExperimentNode | null {
+  let best: ExperimentNode | null = null;
+  for (const node of goodNodes(nodes)) {
+    if (!best || isBetter(node.primary!, best.primary!, direction)) best = node;
+  }
+  return best;
+}
+
+export interface NextStep {
+  operator: NodeOperator;
+  parent: ExperimentNode | null;
+}
+
+/** Debug a failed node at most this many times in a row before starting over. */
+export const MAX_DEBUG_DEPTH = 3;
+
+/**
+ * What to try next. Fix the last experiment while it is fixable; once something works, improve the best one;
+ * when nothing works and debugging is exhausted, draft a fresh solution.
+ */
+export function nextStep(nodes: ExperimentNode[], direction: MetricDirection): NextStep {
+  const last = nodes.at(-1);
+  if (last?.buggy && last.debugDepth < MAX_DEBUG_DEPTH) return { operator: 'debug', parent: last };
+  const best = bestNode(nodes, direction);
+  if (best) return { operator: 'improve', parent: best };
+  return { operator: 'draft', parent: null };
+}
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+export { clip };
+
+/** One line per node: what was tried and what it measured. The short memory the next prompt carries. */
+export function insightLine(node: ExperimentNode, nodes: ExperimentNode[], plan: ResearchPlan): string {
+  const parent = nodes.find((n) => n.id === node.parentId);
+  const head = `${node.id} (${node.operator}${parent ? ` of ${parent.id}` : ''}): ${clip(node.plan.replace(/\s+/g, ' '), 160)}`;
+  if (node.buggy) return `${head} → FAILED: ${clip(node.error ?? 'unknown error', 200)}`;
+  const value = formatNumber(node.primary!);
+  let comparison = '';
+  if (parent && parent.primary !== null && !parent.buggy) {
+    const better = isBetter(node.primary!, parent.primary, plan.metric.direction);
+    comparison = ` (${better ? 'better' : node.primary === parent.primary ? 'same as' : 'worse'} than ${parent.id}: ${formatNumber(parent.primary)})`;
+  }
+  return `${head} → ${plan.metric.name} = ${value}${comparison}`;
+}
+
+/** Four significant digits, no exponent for ordinary magnitudes. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e9) return String(value);
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(3);
+  return String(Number(value.toPrecision(4)));
+}

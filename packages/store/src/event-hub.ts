@@ -1,0 +1,145 @@
+import type { RunEvent } from '@autolab/contracts';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.js';
+import { compareStreamIds, parseEvent, type RunStore } from './run-store.js';
+
+type Listener = (event: RunEvent) => void;
+
+interface Watch {
+  /** The hub has delivered every event up to and including this id. */
+  position: string;
+  listeners: Set<Listener>;
+}
+
+/**
+ * Tails the event logs of every watched run with ONE blocking Redis connection, however many clients watch:
+ * a single XREAD over all watched streams, fanned out to listeners in this process.
+ */
+export class EventHub {
+  private readonly watches = new Map<string, Watch>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private blockingClientId: number | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly blocking: Redis,
+    private readonly control: Redis,
+    private readonly keys: RedisKeys,
+    private readonly store: RunStore,
+  ) {}
+
+  /**
+   * Calls `listener` with every event after `afterId` exactly once, in order: first the backlog, then live events.
+   * Returns a function that stops the subscription.
+   */
+  async subscribe(runId: string, afterId: string, listener: Listener): Promise<() => void> {
+    this.start();
+    // Register before reading the backlog; buffer live events until the backlog is out, so nothing falls between.
+    const buffered: RunEvent[] = [];
+    let replaying = true;
+    let delivered = afterId;
+    const deliver = (event: RunEvent) => {
+      if (compareStreamIds(event.id, delivered) <= 0) return;
+      delivered = event.id;
+      listener(event);
+    };
+    const live: Listener = (event) => (replaying ? buffered.push(event) : deliver(event));
+    const position = await this.watch(runId, live);
+    let cursor = afterId;
+    while (compareStreamIds(cursor, position) < 0) {
+      const page = await this.store.readEvents(runId, cursor, 500, position);
+      if (page.length === 0) break;
+      for (const event of page) deliver(event);
+      cursor = page[page.length - 1]!.id;
+    }
+    replaying = false;
+    for (const event of buffered) deliver(event);
+    return () => this.unwatch(runId, live);
+  }
+
+  private async watch(runId: string, listener: Listener): Promise<string> {
+    const existing = this.watches.get(runId);
+    if (existing) {
+      existing.listeners.add(listener);
+      return existing.position;
+    }
+    const position = await this.store.lastEventId(runId);
+    const raced = this.watches.get(runId);
+    if (raced) {
+      raced.listeners.add(listener);
+      return raced.position;
+    }
+    this.watches.set(runId, { position, listeners: new Set([listener]) });
+    await this.interrupt();
+    return position;
+  }
+
+  private unwatch(runId: string, listener: Listener): void {
+    const watch = this.watches.get(runId);
+    if (!watch) return;
+    watch.listeners.delete(listener);
+    if (watch.listeners.size === 0) this.watches.delete(runId);
+  }
+
+  /** Makes the blocked XREAD return so the next one includes newly watched runs. */
+  private async interrupt(): Promise<void> {
+    this.wake?.();
+    if (this.blockingClientId !== null) await this.control.client('UNBLOCK', this.blockingClientId);
+  }
+
+  private start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.blockingClientId = (await this.blocking.client('ID')) as number;
+    while (this.running) {
+      const runIds = [...this.watches.keys()];
+      if (runIds.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = null;
+        continue;
+      }
+      const positions = runIds.map((id) => this.watches.get(id)!.position);
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await this.blocking.xread(
+          'COUNT',
+          500,
+          'BLOCK',
+          5000,
+          'STREAMS',
+          ...runIds.map((id) => this.keys.events(id)),
+          ...positions,
+        )) as [string, [string, string[]][]][] | null;
+      } catch {
+        // Redis went away for a moment; ioredis reconnects, the positions are kept.
+        if (!this.running) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      for (const [key, entries] of reply ?? []) {
+        const runId = runIds[runIds.findIndex((id) => this.keys.events(id) === key)]!;
+        const watch = this.watches.get(runId);
+        if (!watch) continue;
+        for (const [id, fields] of entries) {
+          if (compareStreamIds(id, watch.position) <= 0) continue;
+          watch.position = id;
+          const event = parseEvent(runId, id, fields);
+          for (const listener of [...watch.listeners]) listener(event);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    await this.interrupt().catch(() => undefined);
+    await this.loop?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,266 @@
+import {
+  type BestMetric,
+  emptyUsage,
+  isFinalStatus,
+  type NewEvent,
+  type RunError,
+  type RunEvent,
+  type RunOptions,
+  type RunRecord,
+  type RunStage,
+  type RunStatus,
+  type Usage,
+} from '@autolab/contracts';
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.js';
+import { newRunId } from './run-id.js';
+
+/** A run as stored; the API adds the links. */
+export type StoredRun = Omit<RunRecord, 'links'>;
+
+export class IdempotencyConflictError extends Error {
+  constructor(readonly runId: string) {
+    super('this Idempotency-Key was already used with a different request body');
+    this.name = this.constructor.name;
+  }
+}
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+// Creates a run and its first event atomically; with an idempotency key, a second call returns the first run.
+const CREATE_SCRIPT = `
+if ARGV[1] ~= '' then
+  local existing = redis.call('GET', ARGV[1])
+  if existing then return existing end
+  redis.call('SET', ARGV[1], ARGV[2] .. '|' .. ARGV[3], 'EX', ARGV[4])
+end
+local fields = cjson.decode(ARGV[6])
+for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'e', ARGV[5])
+return ARGV[2] .. '|' .. ARGV[3]
+`;
+
+// Moves a run to a new status only from one of the allowed ones; optionally appends an event in the same step.
+const TRANSITION_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == status then allowed = true end end
+if not allowed then return 0 end
+local fields = cjson.decode(ARGV[2])
+for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
+if ARGV[3] ~= '' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[3]) end
+return 1
+`;
+
+const FINAL = ['succeeded', 'failed', 'cancelled'] as const;
+const LIVE = ['queued', 'running'] as const;
+
+export interface CreateRunResult {
+  run: StoredRun;
+  created: boolean;
+}
+
+/** Run records (a Redis hash per run), the run index and each run's event log (a Redis stream). */
+export class RunStore {
+  constructor(
+    readonly redis: Redis,
+    readonly keys: RedisKeys,
+  ) {}
+
+  async create(options: RunOptions & { model: string }, idempotencyKey?: string): Promise<CreateRunResult> {
+    const id = newRunId();
+    const now = new Date().toISOString();
+    const bodyHash = createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 32);
+    const fields: Record<string, string> = {
+      id,
+      goal: options.goal,
+      status: 'queued',
+      stage: '',
+      iteration: '0',
+      maxIterations: String(options.maxIterations),
+      model: options.model,
+      budgetUsd: String(options.budgetUsd),
+      timeLimitMinutes: String(options.timeLimitMinutes),
+      sandbox: JSON.stringify(options.sandbox),
+      bestMetric: 'null',
+      usage: JSON.stringify(emptyUsage()),
+      attempt: '0',
+      createdAt: now,
+      startedAt: '',
+      finishedAt: '',
+      error: 'null',
+    };
+    const event = serializeEvent({
+      type: 'run.queued',
+      message: `Run queued: ${truncate(options.goal, 120)}`,
+      data: { goal: options.goal },
+    });
+    const result = (await this.redis.eval(
+      CREATE_SCRIPT,
+      3,
+      this.keys.run(id),
+      this.keys.runIndex(),
+      this.keys.events(id),
+      idempotencyKey ? this.keys.idempotency(idempotencyKey) : '',
+      id,
+      bodyHash,
+      String(IDEMPOTENCY_TTL_SECONDS),
+      event,
+      JSON.stringify(fields),
+    )) as string;
+    const [runId, hash] = result.split('|') as [string, string];
+    if (runId !== id && hash !== bodyHash) throw new IdempotencyConflictError(runId);
+    const run = await this.get(runId);
+    if (!run) throw new Error(`run ${runId} vanished right after creation`);
+    return { run, created: runId === id };
+  }
+
+  async get(runId: string): Promise<StoredRun | null> {
+    const h = await this.redis.hgetall(this.keys.run(runId));
+    if (!h.id) return null;
+    return parseRun(h);
+  }
+
+  /** Newest first. The cursor is the id of the last run of the previous page. */
+  async list(limit: number, cursor?: string): Promise<{ runs: StoredRun[]; nextCursor: string | null }> {
+    const max = cursor ? `(${cursor}` : '+';
+    const page = await this.redis.zrevrangebylex(this.keys.runIndex(), max, '-', 'LIMIT', 0, limit + 1);
+    const pipeline = this.redis.pipeline();
+    for (const id of page.slice(0, limit)) pipeline.hgetall(this.keys.run(id));
+    const rows = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+    const runs = rows.filter((h) => h.id).map(parseRun);
+    return { runs, nextCursor: page.length > limit ? (page[limit - 1] ?? null) : null };
+  }
+
+  /** Sets fields of a live run; a finished run is not changed any more. */
+  async progress(
+    runId: string,
+    patch: { stage?: RunStage; iteration?: number; bestMetric?: BestMetric | null; usage?: Usage },
+  ): Promise<void> {
+    const fields: Record<string, string> = {};
+    if (patch.stage !== undefined) fields.stage = patch.stage;
+    if (patch.iteration !== undefined) fields.iteration = String(patch.iteration);
+    if (patch.bestMetric !== undefined) fields.bestMetric = JSON.stringify(patch.bestMetric);
+    if (patch.usage !== undefined) fields.usage = JSON.stringify(patch.usage);
+    if (Object.keys(fields).length === 0) return;
+    await this.transition(runId, LIVE, null, fields);
+  }
+
+  /**
+   * Changes status only when the run is in one of `from`; appends `event` in the same atomic step.
+   * Returns false when the run was not in an allowed status (someone else got there first).
+   */
+  async transition(
+    runId: string,
+    from: readonly RunStatus[],
+    to: RunStatus | null,
+    fields: Record<string, string> = {},
+    event?: NewEvent,
+  ): Promise<boolean> {
+    const all = to ? { ...fields, status: to } : fields;
+    const result = await this.redis.eval(
+      TRANSITION_SCRIPT,
+      2,
+      this.keys.run(runId),
+      this.keys.events(runId),
+      from.join(','),
+      JSON.stringify(all),
+      event ? serializeEvent(event) : '',
+    );
+    return result === 1;
+  }
+
+  /**
+   * Marks the run started by a worker (the first start time is kept across resumes); false if it is not queued or
+   * running (cancelled meanwhile, for example).
+   */
+  async markStarted(runId: string, attempt: number, event: NewEvent): Promise<boolean> {
+    const run = await this.get(runId);
+    const fields: Record<string, string> = { attempt: String(attempt) };
+    if (!run?.startedAt) fields.startedAt = new Date().toISOString();
+    return this.transition(runId, LIVE, 'running', fields, event);
+  }
+
+  /** Final status and the final `run.finished` event, atomically and only once. */
+  async finish(runId: string, status: (typeof FINAL)[number], error: RunError | null, message: string): Promise<boolean> {
+    const run = await this.get(runId);
+    if (!run || isFinalStatus(run.status)) return false;
+    return this.transition(
+      runId,
+      LIVE,
+      status,
+      { finishedAt: new Date().toISOString(), error: JSON.stringify(error) },
+      { type: 'run.finished', message, data: { status, error, usage: run.usage } },
+    );
+  }
+
+  async appendEvent(runId: string, event: NewEvent): Promise<string> {
+    return (await this.redis.xadd(this.keys.events(runId), '*', 'e', serializeEvent(event))) as string;
+  }
+
+  /** Events after `afterId` (exclusive; `0` = from the start), oldest first. */
+  async readEvents(runId: string, afterId: string, count: number, untilId = '+'): Promise<RunEvent[]> {
+    const start = afterId === '0' ? '-' : `(${afterId}`;
+    const entries = await this.redis.xrange(this.keys.events(runId), start, untilId, 'COUNT', count);
+    return entries.map(([id, fields]) => parseEvent(runId, id, fields));
+  }
+
+  async lastEventId(runId: string): Promise<string> {
+    const [last] = await this.redis.xrevrange(this.keys.events(runId), '+', '-', 'COUNT', 1);
+    return last?.[0] ?? '0';
+  }
+
+  async saveCheckpoint(runId: string, checkpoint: unknown): Promise<void> {
+    await this.redis.set(this.keys.checkpoint(runId), JSON.stringify(checkpoint));
+  }
+
+  async loadCheckpoint(runId: string): Promise<unknown | null> {
+    const raw = await this.redis.get(this.keys.checkpoint(runId));
+    return raw ? JSON.parse(raw) : null;
+  }
+}
+
+export function serializeEvent(event: NewEvent): string {
+  return JSON.stringify({ ...event, time: new Date().toISOString() });
+}
+
+export function parseEvent(runId: string, id: string, fields: string[]): RunEvent {
+  const json = fields[fields.indexOf('e') + 1] ?? '{}';
+  return { id, runId, ...JSON.parse(json) } as RunEvent;
+}
+
+function parseRun(h: Record<string, string>): StoredRun {
+  return {
+    id: h.id!,
+    goal: h.goal ?? '',
+    status: h.status as RunStatus,
+    stage: (h.stage || null) as RunStage | null,
+    iteration: Number(h.iteration ?? 0),
+    maxIterations: Number(h.maxIterations ?? 0),
+    model: h.model ?? '',
+    budgetUsd: Number(h.budgetUsd ?? 0),
+    timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
+    sandbox: JSON.parse(h.sandbox ?? '{}'),
+    bestMetric: JSON.parse(h.bestMetric ?? 'null'),
+    usage: JSON.parse(h.usage ?? 'null') ?? emptyUsage(),
+    attempt: Number(h.attempt ?? 0),
+    createdAt: h.createdAt ?? '',
+    startedAt: h.startedAt || null,
+    finishedAt: h.finishedAt || null,
+    error: JSON.parse(h.error ?? 'null'),
+  };
+}
+
+const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Compares Redis stream ids (`ms-seq`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : (as ?? 0) - (bs ?? 0);
+}
+
+export { FINAL as FINAL_STATUS_LIST, LIVE as LIVE_STATUS_LIST };
