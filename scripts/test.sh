@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm test`: installs and starts everything the tests need (npm packages, Redis, Docker, sandbox images), then runs
+# the type check, the linter and every test. Ends with one line "N passed, N failed".
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set -e
+ensure_node_deps
+ensure_services
+set +e
+trap stop_started_services EXIT
+
+mkdir -p test-output
+status=0
+say "type check (turbo run typecheck)"
+npx turbo run typecheck --output-logs=errors-only || status=1
+say "lint (biome)"
+npx biome check . || status=1
+
+say "tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=1
+
+if [ -f test-output/vitest.json ]; then
+  node -e '
+    const r = require("./test-output/vitest.json");
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)} failed`);
+    if (r.numTotalTests === 0) { console.log("no test ran"); process.exit(1); }
+  ' || status=1
+else
+  echo "0 passed, 1 failed (vitest wrote no report)"
+  status=1
+fi
+exit $status
