@@ -1,0 +1,153 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
+import { UsageError } from '../errors.js';
+import { RUN_ID, sampleRun } from '../testing/samples.js';
+import { captureIo, type StubServer, sendJson, startStubServer } from '../testing/stub-server.js';
+import { buildCreateRunRequest, resolveGoal } from './submit.js';
+
+const GOAL = 'Does label smoothing improve calibration?';
+
+describe('buildCreateRunRequest', () => {
+  it('sends only what was given, the sandbox options nested', () => {
+    expect(buildCreateRunRequest(`  ${GOAL}\n`, {})).toEqual({ goal: GOAL });
+    expect(
+      buildCreateRunRequest(GOAL, {
+        maxIterations: 3,
+        budgetUsd: 2.5,
+        timeLimitMinutes: 30,
+        model: 'qwen2.5:7b',
+        cpus: 2,
+        memoryMb: 4096,
+        execTimeoutSeconds: 120,
+        idempotencyKey: 'ignored here',
+        watch: true,
+        json: true,
+      }),
+    ).toEqual({
+      goal: GOAL,
+      maxIterations: 3,
+      budgetUsd: 2.5,
+      timeLimitMinutes: 30,
+      model: 'qwen2.5:7b',
+      sandbox: { cpus: 2, memoryMb: 4096, execTimeoutSeconds: 120 },
+    });
+    expect(buildCreateRunRequest(GOAL, { memoryMb: 512 })).toEqual({ goal: GOAL, sandbox: { memoryMb: 512 } });
+  });
+
+  it('rejects out-of-range values by the contract, naming the flag', () => {
+    expect(() => buildCreateRunRequest(GOAL, { maxIterations: 500 })).toThrow(/--max-iterations/);
+    expect(() => buildCreateRunRequest(GOAL, { cpus: 0.1 })).toThrow(/--cpus/);
+    expect(() => buildCreateRunRequest(GOAL, { model: 'bad model name' })).toThrow(/--model/);
+    expect(() => buildCreateRunRequest('short', {})).toThrow(/goal: the goal needs at least 10 characters/);
+    expect(() => buildCreateRunRequest(GOAL, { budgetUsd: -1 })).toThrow(UsageError);
+  });
+});
+
+describe('resolveGoal', () => {
+  const stdin = async () => 'from stdin';
+
+  it('joins words, reads a file, or reads stdin for "-"', async () => {
+    expect(await resolveGoal(['does', 'x', 'help?'], undefined, stdin)).toBe('does x help?');
+    expect(await resolveGoal(['-'], undefined, stdin)).toBe('from stdin');
+    expect(await resolveGoal([], '-', stdin)).toBe('from stdin');
+    const dir = await mkdtemp(join(tmpdir(), 'autolab-cli-'));
+    await writeFile(join(dir, 'goal.md'), 'from a file');
+    expect(await resolveGoal([], join(dir, 'goal.md'), stdin)).toBe('from a file');
+    await expect(resolveGoal([], join(dir, 'missing.md'), stdin)).rejects.toThrow(/ENOENT/);
+    await rm(dir, { recursive: true });
+  });
+
+  it('wants exactly one source', async () => {
+    await expect(resolveGoal([], undefined, stdin)).rejects.toThrow(UsageError);
+    await expect(resolveGoal(['a'], 'goal.md', stdin)).rejects.toThrow(/not both/);
+  });
+});
+
+describe('autolab submit', () => {
+  let server: StubServer;
+
+  beforeEach(async () => {
+    server = await startStubServer((request, res) => {
+      if (request.method === 'POST' && request.url === '/v1/runs') {
+        sendJson(res, 202, sampleRun({ status: 'queued', stage: null, iteration: 0 }));
+      } else {
+        sendJson(res, 404, { error: { code: 'not_found', message: request.url } });
+      }
+    });
+  });
+  afterEach(() => server.close());
+
+  it('maps flags to the request body and headers, and prints the id and absolute links', async () => {
+    const { io, stdout } = captureIo();
+    const code = await runCli(
+      [
+        'submit',
+        'Does',
+        'label smoothing',
+        'improve calibration?',
+        '--max-iterations',
+        '3',
+        '--budget-usd=2.5',
+        '--time-limit-minutes',
+        '30',
+        '--model',
+        'gpt-4o-mini',
+        '--cpus',
+        '1.5',
+        '--memory-mb',
+        '1024',
+        '--exec-timeout-seconds',
+        '60',
+        '--idempotency-key',
+        'key-1',
+      ],
+      { env: { AUTOLAB_URL: server.url, AUTOLAB_API_KEY: 'secret' }, io },
+    );
+    expect(code).toBe(0);
+    expect(server.requests).toHaveLength(1);
+    const [request] = server.requests;
+    expect(JSON.parse(request!.body)).toEqual({
+      goal: GOAL,
+      maxIterations: 3,
+      budgetUsd: 2.5,
+      timeLimitMinutes: 30,
+      model: 'gpt-4o-mini',
+      sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60 },
+    });
+    expect(request!.headers['idempotency-key']).toBe('key-1');
+    expect(request!.headers.authorization).toBe('Bearer secret');
+    expect(request!.headers['content-type']).toBe('application/json');
+    const lines = stdout().split('\n');
+    expect(lines[0]).toBe(RUN_ID);
+    expect(stdout()).toContain(`${server.url}/v1/runs/${RUN_ID}/events`);
+  });
+
+  it('reads the goal from stdin and prints the record with --json', async () => {
+    const { io, stdout } = captureIo(`${GOAL}\n`);
+    const code = await runCli(['submit', '-', '--json'], { env: { AUTOLAB_URL: server.url }, io });
+    expect(code).toBe(0);
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({ goal: GOAL });
+    expect(server.requests[0]!.headers.authorization).toBeUndefined();
+    expect(JSON.parse(stdout()).id).toBe(RUN_ID);
+  });
+
+  it('refuses bad arguments with exit code 2 before sending anything', async () => {
+    const cases = [
+      ['submit', GOAL, '--max-iterations', 'three'],
+      ['submit', GOAL, '--max-iterations', '1000'],
+      ['submit', GOAL, '--budget-usd', 'lots'],
+      ['submit', 'too short'],
+      ['submit'],
+      ['submit', GOAL, '--no-such-flag'],
+    ];
+    for (const argv of cases) {
+      const { io, stderr } = captureIo();
+      expect(await runCli(argv, { env: { AUTOLAB_URL: server.url }, io }), argv.join(' ')).toBe(2);
+      expect(stderr()).not.toMatch(/\n\s+at /);
+    }
+    expect(server.requests).toHaveLength(0);
+  });
+});

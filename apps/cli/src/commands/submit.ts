@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { type CreateRunRequest, CreateRunRequest as CreateRunRequestSchema } from '@autolab/contracts';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { watchRun } from './watch.js';
+
+export interface SubmitOptions {
+  file?: string;
+  maxIterations?: number;
+  budgetUsd?: number;
+  timeLimitMinutes?: number;
+  model?: string;
+  cpus?: number;
+  memoryMb?: number;
+  execTimeoutSeconds?: number;
+  idempotencyKey?: string;
+  watch?: boolean;
+  json?: boolean;
+}
+
+/** Which flag to blame for a field the request schema rejects. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  goal: 'goal',
+  maxIterations: '--max-iterations',
+  budgetUsd: '--budget-usd',
+  timeLimitMinutes: '--time-limit-minutes',
+  model: '--model',
+  'sandbox.cpus': '--cpus',
+  'sandbox.memoryMb': '--memory-mb',
+  'sandbox.execTimeoutSeconds': '--exec-timeout-seconds',
+};
+
+/** The goal from the words on the command line, from `--file`, or from standard input (`-`). */
+export async function resolveGoal(
+  words: string[],
+  file: string | undefined,
+  readStdin: () => Promise<string>,
+): Promise<string> {
+  if (file !== undefined && words.length > 0) {
+    throw new UsageError('give the goal either as arguments or with --file, not both');
+  }
+  if (file === '-' || (words.length === 1 && words[0] === '-')) return readStdin();
+  if (file !== undefined) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new UsageError(`cannot read the goal file ${file} (${code})`);
+    }
+  }
+  if (words.length === 0) {
+    throw new UsageError('no goal: give it as arguments, with --file FILE, or as - to read standard input');
+  }
+  return words.join(' ');
+}
+
+/**
+ * The request body for the options given. Only what the user set is sent, so the server's defaults apply to the rest
+ * (the model above all); the contracts' schema checks it here first, so a bad value is a usage error before any
+ * network traffic.
+ */
+export function buildCreateRunRequest(goal: string, options: SubmitOptions): CreateRunRequest {
+  const request: CreateRunRequest = { goal: goal.trim() };
+  if (options.maxIterations !== undefined) request.maxIterations = options.maxIterations;
+  if (options.budgetUsd !== undefined) request.budgetUsd = options.budgetUsd;
+  if (options.timeLimitMinutes !== undefined) request.timeLimitMinutes = options.timeLimitMinutes;
+  if (options.model !== undefined) request.model = options.model;
+  const sandbox: NonNullable<CreateRunRequest['sandbox']> = {};
+  if (options.cpus !== undefined) sandbox.cpus = options.cpus;
+  if (options.memoryMb !== undefined) sandbox.memoryMb = options.memoryMb;
+  if (options.execTimeoutSeconds !== undefined) sandbox.execTimeoutSeconds = options.execTimeoutSeconds;
+  if (Object.keys(sandbox).length > 0) request.sandbox = sandbox;
+
+  const checked = CreateRunRequestSchema.safeParse(request);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((issue) => {
+      const field = issue.path.join('.');
+      return `${FLAG_OF_FIELD[field] ?? field}: ${issue.message}`;
+    });
+    throw new UsageError(problems.join('; '));
+  }
+  return request;
+}
+
+export async function submitCommand(ctx: CliContext, words: string[], options: SubmitOptions): Promise<ExitCode> {
+  const goal = await resolveGoal(words, options.file, ctx.io.readStdin);
+  const request = buildCreateRunRequest(goal, options);
+  const run = await ctx.client.createRun(request, { idempotencyKey: options.idempotencyKey });
+  if (options.json) {
+    ctx.io.out(`${JSON.stringify(run)}\n`);
+  } else {
+    ctx.io.out(`${run.id}\n`);
+    ctx.io.out(`  status     ${run.status}\n`);
+    ctx.io.out(`  run        ${ctx.client.url(run.links.self)}\n`);
+    ctx.io.out(`  events     ${ctx.client.url(run.links.events)}\n`);
+    ctx.io.out(`  artifacts  ${ctx.client.url(run.links.artifacts)}\n`);
+    ctx.io.out(`  archive    ${ctx.client.url(run.links.archive)}\n`);
+    if (!options.watch) ctx.io.out(`watch it with: autolab watch ${run.id}\n`);
+  }
+  if (!options.watch) return ExitCode.Ok;
+  return watchRun(ctx, run.id, { json: options.json ?? false });
+}

@@ -1,0 +1,185 @@
+import { RunEvent } from '@autolab/contracts';
+import type { ApiClient } from './api-client.js';
+import { networkReason } from './api-client.js';
+import { ApiError, ProtocolError, UnreachableError } from './errors.js';
+import { formatDuration } from './human-format.js';
+import { readSse } from './sse.js';
+
+/** One event off the stream: validated when this CLI knows its type, raw either way. */
+export interface FollowedEvent {
+  id: string;
+  type: string;
+  /** The event as the server sent it (newer servers may add fields or types). */
+  raw: Record<string, unknown>;
+  /** `null` when it does not match the contracts (an event type newer than this CLI, for instance). */
+  event: RunEvent | null;
+}
+
+export interface ReconnectInfo {
+  /** Consecutive attempts without progress so far, this one included. */
+  attempt: number;
+  maxAttempts: number;
+  delayMs: number;
+  lastEventId: string | null;
+  reason: string;
+}
+
+export interface FollowOptions {
+  /**
+   * Consecutive connection attempts that bring nothing (no event, no heartbeat) before giving up.
+   * @defaultValue 8
+   */
+  maxAttempts: number;
+  /** @defaultValue 500 */
+  baseDelayMs: number;
+  /** @defaultValue 10000 */
+  maxDelayMs: number;
+  /**
+   * A connection silent for this long (no event and no `: ping`) is presumed dead and replaced.
+   * @defaultValue 60000
+   */
+  idleTimeoutMs: number;
+  onReconnect?: (info: ReconnectInfo) => void;
+  onInvalidEvent?: (reason: string) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_FOLLOW_OPTIONS: FollowOptions = {
+  maxAttempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+  idleTimeoutMs: 60_000,
+};
+
+/**
+ * Every event of a run, each exactly once and in order, up to and including `run.finished`. A dropped or silent
+ * connection is reopened with `Last-Event-ID` after an exponential backoff; errors the server means (4xx) end it.
+ */
+export async function* followEvents(
+  client: ApiClient,
+  runId: string,
+  options: Partial<FollowOptions> = {},
+): AsyncGenerator<FollowedEvent, void, undefined> {
+  const settings = { ...DEFAULT_FOLLOW_OPTIONS, ...options };
+  const seen = new Set<string>();
+  let lastEventId: string | null = null;
+  let failures = 0;
+
+  while (true) {
+    let progressed = false;
+    let reason: string;
+    const connection = new AbortController();
+    const abortConnection = () => connection.abort();
+    settings.signal?.addEventListener('abort', abortConnection, { once: true });
+    let idleTimer: NodeJS.Timeout | undefined;
+    let idle = false;
+    const armIdleTimer = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        idle = true;
+        connection.abort();
+      }, settings.idleTimeoutMs);
+    };
+    try {
+      armIdleTimer();
+      const body = await client.openEventStream(runId, { lastEventId, signal: connection.signal });
+      const messages = readSse(body, {
+        onChunk: () => {
+          progressed = true;
+          armIdleTimer();
+        },
+      });
+      for await (const message of messages) {
+        const followed = toFollowedEvent(message.data, message.id, settings.onInvalidEvent);
+        if (!followed) continue;
+        lastEventId = message.id || followed.id;
+        if (seen.has(followed.id)) continue;
+        seen.add(followed.id);
+        yield followed;
+        if (followed.type === 'run.finished') return;
+      }
+      reason = 'the server closed the stream before the run finished';
+    } catch (error) {
+      if (settings.signal?.aborted) throw error;
+      if (!idle && !isRetryable(error)) throw error;
+      reason = idle ? `no data for ${formatDuration(settings.idleTimeoutMs)}` : describeFailure(error);
+    } finally {
+      clearTimeout(idleTimer);
+      settings.signal?.removeEventListener('abort', abortConnection);
+      connection.abort();
+    }
+
+    failures = progressed ? 1 : failures + 1;
+    if (failures > settings.maxAttempts) {
+      throw new UnreachableError(
+        `lost the event stream of ${runId} and could not resume it after ${settings.maxAttempts} attempts (${reason})`,
+      );
+    }
+    const delayMs = backoff(failures, settings.baseDelayMs, settings.maxDelayMs);
+    settings.onReconnect?.({ attempt: failures, maxAttempts: settings.maxAttempts, delayMs, lastEventId, reason });
+    await sleep(delayMs, settings.signal);
+  }
+}
+
+function toFollowedEvent(
+  data: string,
+  sseId: string | null,
+  onInvalid: ((reason: string) => void) | undefined,
+): FollowedEvent | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    onInvalid?.(`skipped an event whose data is not JSON (id ${sseId ?? 'none'})`);
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null || typeof (raw as { type?: unknown }).type !== 'string') {
+    onInvalid?.(`skipped an event without a type (id ${sseId ?? 'none'})`);
+    return null;
+  }
+  const record = raw as Record<string, unknown>;
+  const id = typeof record.id === 'string' ? record.id : sseId;
+  if (!id) {
+    onInvalid?.('skipped an event without an id');
+    return null;
+  }
+  const parsed = RunEvent.safeParse(raw);
+  return { id, type: record.type as string, raw: record, event: parsed.success ? parsed.data : null };
+}
+
+/** Worth another connection: the network, a server restarting (5xx), a proxy timing out (408/429). */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status >= 500 || error.status === 408 || error.status === 429;
+  if (error instanceof ProtocolError) return false;
+  return true;
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof ApiError) return `${error.status} ${error.code}`;
+  if (error instanceof UnreachableError) return error.message;
+  return `connection lost: ${networkReason(error)}`;
+}
+
+/** Exponential, capped, with ±20% jitter so many watchers do not reconnect in step after a server restart. */
+export function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const exact = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.round(exact * (0.8 + Math.random() * 0.4));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,141 @@
+import { RunEvent } from '@autolab/contracts';
+import { describe, expect, it } from 'vitest';
+import { EventFormatter } from './event-format.js';
+import { sampleEvents } from './testing/samples.js';
+
+const at = (second: number) => `12:00:${String(second).padStart(2, '0')}`;
+
+/** What each sample event prints, in order (exec.output chunks are cut into the program's lines). */
+const EXPECTED_LINES = [
+  `${at(0)} run.queued     Does label smoothing improve calibration?`,
+  `${at(1)} run.started    Run started on worker w1 (attempt 1).`,
+  `${at(2)} stage.started  planning`,
+  `${at(3)} plan.ready     Label smoothing and calibration: minimize ece`,
+  `${at(4)} stage.started  experiments`,
+  `${at(5)} node.created   n001 draft (iteration 1): Train an MLP with smoothing 0.1`,
+  `${at(6)}   n001 out| epoch 1 loss 0.9`,
+  `${at(7)}   n001 out| epoch 2 loss 0.5`,
+  `${at(8)}   n001 err| warning: slow red`,
+  `${at(9)} node.finished  n001 ok ece=0.1234 (3.2s)`,
+  `${at(10)} metric.improved n001 ece 0.1234 (first), minimize`,
+  `${at(11)} figure.created figures/reliability.png (n001)`,
+  `${at(12)} cost.updated   +$0.0012 draft gpt-4o-mini (1200+300 tokens), total $0.4321 of $5.00`,
+  `${at(13)} artifact.saved best/experiment.py (2.0 KB)`,
+  `${at(14)} error          bad_tool_call in improve: no tool call in reply`,
+  `${at(15)} warning        slow_exec: n001 took 3.2s`,
+  `${at(16)} run.requeued   Requeued: the worker stopped.`,
+  `${at(17)} run.cancel_requested Cancellation requested.`,
+  `${at(18)} stage.started  writeup`,
+  `${at(19)} paper.compiling attempt 1`,
+  `${at(20)} paper.compile_failed attempt 1: ! Undefined control sequence.`,
+  `${at(21)} paper.ready    paper/paper.pdf (attempt 2)`,
+  `${at(22)} run.finished   succeeded ($0.4321, 12 model calls)`,
+];
+
+const base = { runId: 'run_01jabcdefghjkmnpqrstvwxyz0', message: 'm', time: '2025-01-02T12:00:00.000Z' };
+const output = (id: string, text: string, stream: 'stdout' | 'stderr' = 'stdout', nodeId = 'n002'): RunEvent =>
+  RunEvent.parse({ ...base, id, type: 'exec.output', data: { nodeId, stream, text } });
+const nodeFinished = (data: Record<string, unknown>): RunEvent =>
+  RunEvent.parse({
+    ...base,
+    id: '9',
+    type: 'node.finished',
+    data: {
+      nodeId: 'n002',
+      iteration: 2,
+      buggy: false,
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 1500,
+      metrics: {},
+      error: null,
+      stdoutTail: '',
+      stderrTail: '',
+      ...data,
+    },
+  });
+
+describe('EventFormatter', () => {
+  it('has a sample of every event type in the union, each valid against RunEvent', () => {
+    const samples = sampleEvents();
+    for (const event of samples) expect(RunEvent.safeParse(event).success, event.type).toBe(true);
+    const unionTypes = RunEvent.options.map((option) => option.shape.type.value).sort();
+    expect([...new Set(samples.map((e) => e.type))].sort()).toEqual(unionTypes);
+  });
+
+  it('prints one line per event, and program output cut into its own lines', () => {
+    const formatter = new EventFormatter({ utc: true });
+    const lines = sampleEvents().flatMap((event) => formatter.format(event));
+    expect(lines).toEqual(EXPECTED_LINES);
+    expect(formatter.flush()).toEqual([]);
+  });
+
+  it('describes failed and timed-out experiments with their error and many metrics briefly', () => {
+    const formatter = new EventFormatter({ utc: true });
+    expect(
+      formatter.format(
+        nodeFinished({ buggy: true, exitCode: 1, error: 'Traceback …\n  File "x"\nValueError: shapes differ\n' }),
+      ),
+    ).toEqual(['12:00:00 node.finished  n002 buggy exit 1 (1.5s): ValueError: shapes differ']);
+    expect(
+      formatter.format(nodeFinished({ buggy: true, timedOut: true, exitCode: null, durationMs: 300_000 })),
+    ).toEqual(['12:00:00 node.finished  n002 timed out (5m00s)']);
+    expect(formatter.format(nodeFinished({ metrics: { a: 1, b: 0.123456, c: 1234.5678, d: -2.5, e: 3 } }))).toEqual([
+      '12:00:00 node.finished  n002 ok a=1 b=0.1235 c=1234.6 d=-2.5 +1 more (1.5s)',
+    ]);
+  });
+
+  it('shows the previous best of an improved metric and the reason of a failed run', () => {
+    const formatter = new EventFormatter({ utc: true });
+    const improved = RunEvent.parse({
+      ...base,
+      id: '1',
+      type: 'metric.improved',
+      data: { nodeId: 'n004', iteration: 4, name: 'acc', value: 0.845, previous: 0.8123, direction: 'maximize' },
+    });
+    expect(formatter.format(improved)).toEqual(['12:00:00 metric.improved n004 acc 0.8123 → 0.845, maximize']);
+    const failed = RunEvent.parse({
+      ...base,
+      id: '2',
+      type: 'run.finished',
+      data: {
+        status: 'failed',
+        error: { code: 'budget_exceeded', message: 'spent $5.01 of $5.00' },
+        usage: { calls: 3, promptTokens: 1, completionTokens: 1, totalTokens: 2, costUsd: 5.01 },
+      },
+    });
+    expect(formatter.format(failed)).toEqual([
+      '12:00:00 run.finished   failed budget_exceeded: spent $5.01 of $5.00 ($5.01, 3 model calls)',
+    ]);
+  });
+
+  it('holds a partial output line per node and stream until its end arrives or the node finishes', () => {
+    const formatter = new EventFormatter({ utc: true });
+    expect(formatter.format(output('1', 'loading'))).toEqual([]);
+    expect(formatter.format(output('2', 'oops', 'stderr'))).toEqual([]);
+    expect(formatter.format(output('3', 'other node\n', 'stdout', 'n003'))).toEqual([
+      '12:00:00   n003 out| other node',
+    ]);
+    expect(formatter.format(output('4', ' data… done\r\nnext'))).toEqual(['12:00:00   n002 out| loading data… done']);
+    expect(formatter.format(nodeFinished({}))).toEqual([
+      '12:00:00   n002 out| next',
+      '12:00:00   n002 err| oops',
+      '12:00:00 node.finished  n002 ok (1.5s)',
+    ]);
+  });
+
+  it('shows the last state of a carriage-return progress bar and strips terminal escapes', () => {
+    const formatter = new EventFormatter({ utc: true });
+    expect(formatter.format(output('1', ' 10%\r 50%\r100%\n\x1b]0;pwned\x07\x1b[2Jclean\x00\n'))).toEqual([
+      '12:00:00   n002 out| 100%',
+      '12:00:00   n002 out| clean',
+    ]);
+  });
+
+  it('prints an event type it does not know by its message', () => {
+    const formatter = new EventFormatter({ utc: true });
+    expect(formatter.formatUnknown({ type: 'review.ready', time: base.time, message: 'Review:\n 6/10' })).toEqual([
+      '12:00:00 review.ready   Review: 6/10',
+    ]);
+  });
+});

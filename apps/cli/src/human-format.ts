@@ -1,0 +1,117 @@
+import type { BestMetric, RunRecord, Usage } from '@autolab/contracts';
+
+/** `0.1234`, `12.35`, `1234.5`, `42`: enough digits to compare metrics by eye. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return String(value);
+  if (Math.abs(value) >= 1000) return value.toFixed(1);
+  return String(Number(value.toPrecision(4)));
+}
+
+export function formatUsd(value: number): string {
+  return `$${value < 1 && value > 0 ? value.toFixed(4) : value.toFixed(2)}`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
+}
+
+export interface ClockOptions {
+  /** Show times in UTC instead of the local zone (tests, logs). */
+  utc?: boolean;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** `HH:MM:SS` of an ISO timestamp. */
+export function formatClock(iso: string, options: ClockOptions = {}): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '--:--:--';
+  return options.utc
+    ? `${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}`
+    : `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
+}
+
+/** `YYYY-MM-DD HH:MM` of an ISO timestamp. */
+export function formatDateTime(iso: string | null, options: ClockOptions = {}): string {
+  if (!iso) return '-';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts = options.utc
+    ? [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes()]
+    : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes()];
+  const [y, mo, d, h, mi] = parts as [number, number, number, number, number];
+  return `${y}-${pad2(mo)}-${pad2(d)} ${pad2(h)}:${pad2(mi)}`;
+}
+
+export function formatBestMetric(best: BestMetric | null): string {
+  return best ? `${best.name}=${formatNumber(best.value)}` : '-';
+}
+
+export function formatUsage(usage: Usage): string {
+  return `${formatUsd(usage.costUsd)} (${usage.calls} calls, ${usage.totalTokens.toLocaleString('en-US')} tokens)`;
+}
+
+// ANSI escape sequences (CSI, OSC, and two-character escapes), then any other control character but tab.
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text from the server (program output above all) made safe for a terminal: escape sequences and control characters
+ * removed, so an experiment cannot move the cursor, retitle the window or hide lines.
+ */
+export function sanitize(text: string): string {
+  return text.replace(ANSI, '').replace(CONTROL, '');
+}
+
+/** Sanitized, whitespace collapsed onto one line, cut at `max` characters. */
+export function oneLine(text: string, max = 160): string {
+  const flat = sanitize(text.replace(/\s+/g, ' ')).trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** The last non-empty line of a block of text (error tails end with the part that matters). */
+export function lastLine(text: string, max = 160): string {
+  const lines = text.split(/\r?\n|\r/).filter((l) => l.trim().length > 0);
+  return oneLine(lines[lines.length - 1] ?? '', max);
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+export function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** `run_… succeeded: 6/6 iterations, best acc=0.91 (n005), $1.23 (40 calls, 90,000 tokens)`. */
+export function formatRunOutcome(run: RunRecord): string {
+  const parts = [`${run.iteration}/${run.maxIterations} iterations`];
+  if (run.bestMetric) parts.push(`best ${formatBestMetric(run.bestMetric)} (${run.bestMetric.nodeId})`);
+  parts.push(formatUsd(run.usage.costUsd));
+  if (run.startedAt && run.finishedAt) {
+    parts.push(formatDuration(Date.parse(run.finishedAt) - Date.parse(run.startedAt)));
+  }
+  const error = run.error ? ` (${run.error.code}: ${oneLine(run.error.message)})` : '';
+  return `${run.id} ${run.status}${error}: ${parts.join(', ')}`;
+}

@@ -1,0 +1,151 @@
+import type { RunEvent, RunRecord } from '@autolab/contracts';
+
+export const RUN_ID = 'run_01jabcdefghjkmnpqrstvwxyz0';
+
+const usage = { calls: 12, promptTokens: 30000, completionTokens: 4000, totalTokens: 34000, costUsd: 0.4321 };
+
+export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
+  const id = overrides.id ?? RUN_ID;
+  return {
+    id,
+    goal: 'Does label smoothing improve calibration of a small MLP on a synthetic task?',
+    status: 'running',
+    stage: 'experiments',
+    iteration: 3,
+    maxIterations: 6,
+    model: 'gpt-4o-mini',
+    budgetUsd: 5,
+    timeLimitMinutes: 60,
+    sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 },
+    bestMetric: { name: 'ece', value: 0.0412, direction: 'minimize', nodeId: 'n003', iteration: 3 },
+    usage,
+    attempt: 1,
+    createdAt: '2025-01-02T12:00:00.000Z',
+    startedAt: '2025-01-02T12:00:05.000Z',
+    finishedAt: null,
+    error: null,
+    links: {
+      self: `/v1/runs/${id}`,
+      events: `/v1/runs/${id}/events`,
+      artifacts: `/v1/runs/${id}/artifacts`,
+      archive: `/v1/runs/${id}/archive`,
+      cancel: `/v1/runs/${id}/cancel`,
+    },
+    ...overrides,
+  };
+}
+
+type Sample = {
+  [T in RunEvent['type']]: Omit<Extract<RunEvent, { type: T }>, 'id' | 'runId' | 'time'>;
+}[RunEvent['type']];
+
+/** One event of every type, in the order a run might emit them; `run.finished` last. */
+const SAMPLES: Sample[] = [
+  { type: 'run.queued', message: 'Run queued.', data: { goal: 'Does label smoothing improve calibration?' } },
+  {
+    type: 'run.started',
+    message: 'Run started on worker w1 (attempt 1).',
+    data: { attempt: 1, worker: 'w1', resumedAt: null },
+  },
+  { type: 'stage.started', message: 'Planning.', data: { stage: 'planning' } },
+  {
+    type: 'plan.ready',
+    message: 'Plan ready.',
+    data: {
+      title: 'Label smoothing and calibration',
+      hypothesis: 'Smoothing lowers ECE.',
+      metric: { name: 'ece', direction: 'minimize', description: 'expected calibration error' },
+    },
+  },
+  { type: 'stage.started', message: 'Experiments.', data: { stage: 'experiments' } },
+  {
+    type: 'node.created',
+    message: 'Drafting n001.',
+    data: { nodeId: 'n001', parentId: null, operator: 'draft', iteration: 1, plan: 'Train an MLP\nwith smoothing 0.1' },
+  },
+  {
+    type: 'exec.output',
+    message: 'output',
+    data: { nodeId: 'n001', stream: 'stdout', text: 'epoch 1 loss 0.9\nepoch 2 lo' },
+  },
+  { type: 'exec.output', message: 'output', data: { nodeId: 'n001', stream: 'stdout', text: 'ss 0.5\n' } },
+  {
+    type: 'exec.output',
+    message: 'output',
+    data: { nodeId: 'n001', stream: 'stderr', text: 'warning: slow\x1b[31m red\x1b[0m' },
+  },
+  {
+    type: 'node.finished',
+    message: 'n001 finished.',
+    data: {
+      nodeId: 'n001',
+      iteration: 1,
+      buggy: false,
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 3200,
+      metrics: { ece: 0.1234 },
+      error: null,
+      stdoutTail: 'epoch 2 loss 0.5\n',
+      stderrTail: '',
+    },
+  },
+  {
+    type: 'metric.improved',
+    message: 'New best ece.',
+    data: { nodeId: 'n001', iteration: 1, name: 'ece', value: 0.1234, previous: null, direction: 'minimize' },
+  },
+  { type: 'figure.created', message: 'Figure saved.', data: { nodeId: 'n001', path: 'figures/reliability.png' } },
+  {
+    type: 'cost.updated',
+    message: 'Model call.',
+    data: {
+      purpose: 'draft',
+      model: 'gpt-4o-mini',
+      promptTokens: 1200,
+      completionTokens: 300,
+      costUsd: 0.0012,
+      total: usage,
+      budgetUsd: 5,
+    },
+  },
+  { type: 'artifact.saved', message: 'Saved.', data: { path: 'best/experiment.py', size: 2048 } },
+  {
+    type: 'error',
+    message: 'The model answered without a tool call.',
+    data: { code: 'bad_tool_call', step: 'improve', detail: 'no tool call\nin reply' },
+  },
+  { type: 'warning', message: 'Slow.', data: { code: 'slow_exec', detail: 'n001 took 3.2s' } },
+  { type: 'run.requeued', message: 'Requeued: the worker stopped.', data: { reason: 'worker lost' } },
+  { type: 'run.cancel_requested', message: 'Cancellation requested.', data: {} },
+  { type: 'stage.started', message: 'Writeup.', data: { stage: 'writeup' } },
+  { type: 'paper.compiling', message: 'Compiling.', data: { attempt: 1 } },
+  {
+    type: 'paper.compile_failed',
+    message: 'Compile failed.',
+    data: { attempt: 1, errorTail: 'l.42 \\begin{tabular}\n! Undefined control sequence.\n' },
+  },
+  {
+    type: 'paper.ready',
+    message: 'Paper ready.',
+    data: { pdf: 'paper/paper.pdf', tex: 'paper/paper.tex', attempt: 2, fallback: false },
+  },
+  {
+    type: 'run.finished',
+    message: 'Run succeeded.',
+    data: { status: 'succeeded', error: null, usage },
+  },
+];
+
+/** The samples as full events with stream-style ids, one second apart from 12:00:00 UTC. */
+export function sampleEvents(runId = RUN_ID): RunEvent[] {
+  return SAMPLES.map(
+    (sample, index) =>
+      ({
+        ...sample,
+        id: `${1700000000000 + index}-0`,
+        runId,
+        time: new Date(Date.UTC(2025, 0, 2, 12, 0, index)).toISOString(),
+      }) as RunEvent,
+  );
+}

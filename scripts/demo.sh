@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `npm run demo`: one research run end to end on this machine, through the real service.
+# Installs what is missing, starts Redis/Docker (if needed), builds the sandbox images, starts the API and a worker,
+# submits the demo goal with the CLI, shows its progress live, downloads the results into ./demo-output/<run-id>/,
+# then stops everything it started.
+#
+# Without OPENAI_API_KEY the model is the project's scripted OpenAI-compatible server (the replies are a fixed
+# scenario; the experiment code in them really runs in the sandbox and the paper's numbers are what it printed).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+GOAL="${DEMO_GOAL:-How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?}"
+LOGS="$ROOT/.data/demo"
+mkdir -p "$LOGS"
+PIDS=()
+cleanup() {
+  local code=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started_services
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+ensure_node_deps
+ensure_services
+
+SCRIPTED=0
+if [ -z "${OPENAI_API_KEY:-}" ]; then
+  SCRIPTED=1
+  say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/demo.yaml)."
+  say "  To use a real model: OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] AUTOLAB_MODEL=gpt-4o-mini npm run demo"
+  npx tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do grep -q SCRIPTED_OPENAI_BASE_URL= "$LOGS/scripted.out" 2>/dev/null && break; sleep 0.1; done
+  export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' "$LOGS/scripted.out")"
+  [ -n "$OPENAI_BASE_URL" ] || { say "the scripted model server did not start; see $LOGS/scripted.log"; exit 1; }
+  export OPENAI_API_KEY="scripted-demo-key"
+  export AUTOLAB_MODEL="demo"
+fi
+
+PORT="${PORT:-8080}"
+if ! node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(1));s.listen(process.argv[1],"127.0.0.1",()=>s.close())' "$PORT"; then
+  PORT="$(free_port)"
+fi
+export PORT HOST=127.0.0.1
+export AUTOLAB_URL="http://127.0.0.1:$PORT"
+export AUTOLAB_REDIS_PREFIX="${AUTOLAB_REDIS_PREFIX:-autolab}"
+
+npx tsx apps/api/src/main.ts >"$LOGS/api.log" 2>&1 &
+PIDS+=($!)
+npx tsx apps/worker/src/main.ts >"$LOGS/worker.log" 2>&1 &
+PIDS+=($!)
+wait_for_url "$AUTOLAB_URL/healthz" 90 || { say "the service did not become healthy; logs in $LOGS"; exit 1; }
+say "Autolab is up at $AUTOLAB_URL (API docs: $AUTOLAB_URL/docs; logs: $LOGS)"
+
+RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 5 --budget-usd 2 --time-limit-minutes 20 "$GOAL" \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
+say "submitted run $RUN_ID; following its events:"
+set +e
+npx tsx apps/cli/src/main.ts watch "$RUN_ID"
+WATCH_STATUS=$?
+set -e
+
+OUT="$ROOT/demo-output/$RUN_ID"
+npx tsx apps/cli/src/main.ts download "$RUN_ID" all --out "$OUT" || true
+say "results: $OUT"
+ls -la "$OUT" >&2 || true
+if [ "$SCRIPTED" = 1 ]; then
+  say "Reminder: the model was SCRIPTED (offline demo). The code it wrote really ran in the sandbox; the paper's"
+  say "numbers are what that code printed. Set OPENAI_API_KEY (and OPENAI_BASE_URL, AUTOLAB_MODEL) for a real model."
+fi
+exit $WATCH_STATUS

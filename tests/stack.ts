@@ -1,0 +1,167 @@
+import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
+import type { RunEvent, RunRecord } from '@autolab/contracts';
+import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
+import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+export const SCENARIO_DIR = fileURLToPath(new URL('../packages/testing/scenarios', import.meta.url));
+/** The key the worker is given; tests assert it never shows up where it must not. */
+export const TEST_API_KEY = 'sk-autolab-test-key-that-must-never-leak-0123456789';
+
+export interface Stack {
+  apiUrl: string;
+  scripted: ScriptedServer;
+  prefix: string;
+  dataDir: string;
+  api: RunningApi;
+  worker: RunningWorker | null;
+  redis: Redis;
+  /** Starts (another) in-process worker. */
+  startWorker(extraEnv?: Record<string, string>): Promise<RunningWorker>;
+  workerEnv(extraEnv?: Record<string, string>): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * API + worker + scripted model server, in this process, on real ports, against the real Redis and Docker engine.
+ * Each stack has its own Redis key prefix and data directory, so stacks never see each other's runs.
+ */
+export async function startStack(options: { worker?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
+  const prefix = `autolab-test-${randomBytes(4).toString('hex')}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'autolab-test-'));
+  const scripted = await startScriptedServer({ scenarioDirs: [SCENARIO_DIR] });
+  const common = {
+    ...process.env,
+    AUTOLAB_REDIS_PREFIX: prefix,
+    AUTOLAB_DATA_DIR: dataDir,
+    AUTOLAB_MODEL: 'demo',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  const api = await startApi(
+    loadApiConfig({ ...common, HOST: '127.0.0.1', PORT: '0', AUTOLAB_SSE_HEARTBEAT_SECONDS: '1' }),
+  );
+  const workerEnv = (extra: Record<string, string> = {}) => ({
+    ...common,
+    OPENAI_BASE_URL: scripted.baseUrl,
+    OPENAI_API_KEY: TEST_API_KEY,
+    AUTOLAB_JOB_LOCK_SECONDS: '5',
+    AUTOLAB_LLM_MAX_ATTEMPTS: '3',
+    ...(options.workerEnv ?? {}),
+    ...extra,
+  }) as Record<string, string>;
+  const workers: RunningWorker[] = [];
+  const launch = async (extra?: Record<string, string>) => {
+    const config = loadWorkerConfig(workerEnv(extra));
+    const worker = await startWorker({ ...config, workerId: `test-${randomBytes(3).toString('hex')}` }, createLogger(config.logLevel, 'worker'));
+    workers.push(worker);
+    return worker;
+  };
+  const worker = options.worker === false ? null : await launch();
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  return {
+    apiUrl: api.url,
+    scripted,
+    prefix,
+    dataDir,
+    api,
+    worker,
+    redis,
+    startWorker: launch,
+    workerEnv,
+    async close() {
+      await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
+      await api.close();
+      await scripted.close();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      await redis.quit();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api<T = unknown>(stack: Stack, path: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    ...init,
+    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+  });
+  const type = res.headers.get('content-type') ?? '';
+  const body = type.includes('json') ? await res.json() : await res.text();
+  return { status: res.status, body: body as T, headers: res.headers };
+}
+
+export async function submitRun(stack: Stack, body: Record<string, unknown>): Promise<RunRecord> {
+  const res = await api<RunRecord>(stack, '/v1/runs', { method: 'POST', body: JSON.stringify(body) });
+  if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Reads the SSE stream with a plain HTTP client until the server ends it (or `stopWhen` says stop). */
+export async function readSse(
+  stack: Stack,
+  runId: string,
+  options: { lastEventId?: string; stopWhen?: (event: RunEvent) => boolean; timeoutMs?: number } = {},
+): Promise<{ events: RunEvent[]; ended: boolean; raw: string }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 300_000);
+  const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/events`, {
+    headers: { accept: 'text/event-stream', ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}) },
+    signal: controller.signal,
+  });
+  const events: RunEvent[] = [];
+  let raw = '';
+  let buffer = '';
+  let ended = false;
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const text = decoder.decode(chunk, { stream: true });
+      raw += text;
+      buffer += text;
+      let index: number;
+      let stop = false;
+      while ((index = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, index);
+        buffer = buffer.slice(index + 2);
+        const data = frame
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
+        if (!data) continue;
+        const event = JSON.parse(data) as RunEvent;
+        events.push(event);
+        if (options.stopWhen?.(event)) stop = true;
+      }
+      if (stop) {
+        controller.abort();
+        return { events, ended: false, raw };
+      }
+    }
+    ended = true;
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { events, ended, raw };
+}
+
+export async function waitForStatus(stack: Stack, runId: string, statuses: string[], timeoutMs = 300_000): Promise<RunRecord> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api<RunRecord>(stack, `/v1/runs/${runId}`);
+    if (statuses.includes(body.status)) return body;
+    if (Date.now() > end) throw new Error(`run ${runId} is still ${body.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
