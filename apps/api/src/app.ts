@@ -3,7 +3,7 @@ import type { ArtifactStore, CancelSignal, EventHub, RunStore, WorkerRegistry } 
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -29,7 +29,7 @@ export interface ApiDeps {
   workers: WorkerRegistry;
   defaultModel: string;
   heartbeatMs: number;
-  logger?: Logger | boolean;
+  logger?: Logger | FastifyBaseLogger;
 }
 
 /** Request bodies are small JSON documents; a 1 MB goal is refused before it is parsed. */
@@ -38,7 +38,7 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 /** Builds the HTTP API without listening, so tests can use it in-process or on a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Long-lived SSE responses must not be cut by the default timeouts.
     requestTimeout: 0,

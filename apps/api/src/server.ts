@@ -38,7 +38,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     workers: new WorkerRegistry(redis, keys),
     defaultModel: config.defaultModel,
     heartbeatMs: config.heartbeatMs,
-    logger: logger || false,
+    ...(logger ? { logger } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -22,6 +23,8 @@ export class CancelSignal {
 
   /** `subscriber` must be a connection of its own: in subscriber mode it can do nothing else. */
   async listen(subscriber: Redis, onCancel: (runId: string) => void): Promise<void> {
+    // Subscribing before the connection's ready check has run breaks that check (it is not a subscriber command).
+    if (subscriber.status !== 'ready') await once(subscriber, 'ready');
     await subscriber.subscribe(this.keys.cancelChannel());
     subscriber.on('message', (channel, runId) => {
       if (channel === this.keys.cancelChannel()) onCancel(runId);
