@@ -12,7 +12,7 @@ trap stop_started_services EXIT
 mkdir -p test-output
 status=0
 say "type check (turbo run typecheck)"
-npx turbo run typecheck --output-logs=errors-only || status=1
+npx turbo run typecheck typecheck:root --output-logs=errors-only || status=1
 say "lint (biome)"
 npx biome check . || status=1
 

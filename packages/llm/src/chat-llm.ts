@@ -76,24 +76,32 @@ export class ChatLlm implements Llm {
     const bound = this.chat.bindTools(tools, { tool_choice: toolChoice });
     const messages = [new SystemMessage(request.system), new HumanMessage(request.prompt)];
 
+    // The client leaves a listener on the signal it is given; a per-call signal keeps the run's signal clean.
+    const call = new AbortController();
+    const forwardAbort = () => call.abort(signal.reason);
+    signal.addEventListener('abort', forwardAbort, { once: true });
     let message: AIMessage | null = null;
     let attempts = 0;
-    while (message === null) {
-      attempts++;
-      try {
-        message = (await bound.invoke(messages, { signal })) as AIMessage;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const { retryable, description, retryAfterMs } = classify(err);
-        if (!retryable || attempts >= this.maxAttempts) {
-          throw new LlmUnavailableError(
-            `model call failed after ${attempts} attempt(s) (${this.options.model} at ${this.options.baseUrl ?? 'OpenAI'}): ${description}`,
-            { cause: err },
-          );
+    try {
+      while (message === null) {
+        attempts++;
+        try {
+          message = (await bound.invoke(messages, { signal: call.signal })) as AIMessage;
+        } catch (err) {
+          if (signal.aborted) throw err;
+          const { retryable, description, retryAfterMs } = classify(err);
+          if (!retryable || attempts >= this.maxAttempts) {
+            throw new LlmUnavailableError(
+              `model call failed after ${attempts} attempt(s) (${this.options.model} at ${this.options.baseUrl ?? 'OpenAI'}): ${description}`,
+              { cause: err },
+            );
+          }
+          const backoff = Math.min(30_000, 500 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+          await this.sleep(Math.max(backoff, retryAfterMs ?? 0), call.signal);
         }
-        const backoff = Math.min(30_000, 500 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-        await this.sleep(Math.max(backoff, retryAfterMs ?? 0), signal);
       }
+    } finally {
+      signal.removeEventListener('abort', forwardAbort);
     }
 
     const usage = this.usageOf(message);
@@ -192,8 +200,7 @@ export function classify(err: unknown): { retryable: boolean; description: strin
   const kind = e.constructor?.name ?? e.name ?? 'Error';
   const message = (e.message ?? String(err)).slice(0, 500);
   if (typeof e.status === 'number') {
-    const header =
-      e.headers instanceof Headers ? e.headers.get('retry-after') : (e.headers?.['retry-after'] ?? null);
+    const header = e.headers instanceof Headers ? e.headers.get('retry-after') : (e.headers?.['retry-after'] ?? null);
     const seconds = header === null ? Number.NaN : Number(header);
     return {
       retryable: RETRYABLE_STATUS.has(e.status),

@@ -1,0 +1,187 @@
+import type { ArtifactEntry, EventPage, RunEvent, RunRecord } from '@autolab/contracts';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, readSse, type Stack, startStack, submitRun, TEST_API_KEY } from '../stack.js';
+
+const GOAL =
+  'How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?';
+
+let stack: Stack;
+let run: RunRecord;
+let events: RunEvent[];
+
+/** Names of the files in a .tar.gz (enough of the ustar format to list it). */
+function tarNames(gz: Buffer): string[] {
+  const tar = gunzipSync(gz);
+  const names: string[] = [];
+  for (let offset = 0; offset + 512 <= tar.length; ) {
+    const header = tar.subarray(offset, offset + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (!name) break;
+    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
+    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
+    names.push(prefix ? `${prefix}/${name}` : name);
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names;
+}
+
+describe('a research run end to end (HTTP → BullMQ → worker → model over HTTP → Docker → paper)', () => {
+  beforeAll(async () => {
+    stack = await startStack();
+    run = await submitRun(stack, { goal: GOAL, maxIterations: 5 });
+    const stream = await readSse(stack, run.id, { timeoutMs: 240_000 });
+    expect(stream.ended).toBe(true);
+    events = stream.events;
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('streams every step and ends with run.finished succeeded', async () => {
+    expect(events[0]!.type).toBe('run.queued');
+    expect(events.at(-1)!.type).toBe('run.finished');
+    expect((events.at(-1)!.data as { status: string }).status).toBe('succeeded');
+    const types = new Set(events.map((e) => e.type));
+    for (const type of ['run.started', 'stage.started', 'plan.ready', 'node.created', 'exec.output', 'node.finished', 'metric.improved', 'cost.updated', 'paper.ready']) {
+      expect(types, type).toContain(type);
+    }
+    // Event ids are strictly increasing stream ids; every event has a message for people.
+    const ids = events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(events.every((e) => e.message.length > 0)).toBe(true);
+  });
+
+  it('debugged the crashing draft and improved on the fix', async () => {
+    const finished = events.filter((e) => e.type === 'node.finished').map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null });
+    expect(finished.map((n) => [n.nodeId, n.buggy])).toEqual([
+      ['n001', true],
+      ['n002', false],
+      ['n003', false],
+    ]);
+    expect(finished[0]!.error).toMatch(/ValueError|shapes/);
+    const record = (await api<RunRecord>(stack, `/v1/runs/${run.id}`)).body;
+    expect(record.status).toBe('succeeded');
+    expect(record.iteration).toBe(3);
+    expect(record.bestMetric).toMatchObject({ name: 'final_loss_standardized', nodeId: 'n003', direction: 'minimize' });
+    expect(record.usage.calls).toBeGreaterThanOrEqual(6);
+    expect(record.usage.totalTokens).toBeGreaterThan(0);
+    expect(record.startedAt).not.toBeNull();
+    expect(record.finishedAt).not.toBeNull();
+  });
+
+  it('serves a PDF whose text holds the number the sandboxed code printed', async () => {
+    const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/paper/paper.pdf`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    const pdf = Buffer.from(await res.arrayBuffer());
+    expect(pdf.subarray(0, 4).toString()).toBe('%PDF');
+    const file = join(mkdtempSync(join(tmpdir(), 'autolab-pdf-')), 'paper.pdf');
+    writeFileSync(file, pdf);
+    const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+
+    // What the best experiment really printed (its stdout, saved by the worker).
+    const stdout = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/n003/stdout.txt`)).text();
+    const printed = Number(/"final_loss_standardized": ([0-9.e-]+)/.exec(stdout)![1]);
+    expect(Number.isFinite(printed)).toBe(true);
+    expect(text).toContain(String(Number(printed.toPrecision(4))));
+    expect(text).toContain('final_loss_standardized');
+  });
+
+  it('lists artifacts with media types and serves the code, with a streamed archive that contains it', async () => {
+    const { body } = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
+    const byPath = Object.fromEntries(body.artifacts.map((a) => [a.path, a]));
+    expect(byPath['paper/paper.pdf']!.mediaType).toBe('application/pdf');
+    expect(byPath['paper/paper.tex']).toBeDefined();
+    expect(byPath['best/experiment.py']!.mediaType).toMatch(/text\/x-python/);
+    expect(byPath['figures/loss_curves.png']!.mediaType).toBe('image/png');
+
+    const code = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/best/experiment.py`)).text();
+    expect(code).toContain('results.json');
+
+    const archive = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive`);
+    expect(archive.headers.get('content-type')).toBe('application/gzip');
+    const names = tarNames(Buffer.from(await archive.arrayBuffer()));
+    expect(names).toContain(`${run.id}/best/experiment.py`);
+    expect(names).toContain(`${run.id}/nodes/n001/experiment.py`);
+    expect(names).toContain(`${run.id}/paper/paper.pdf`);
+
+    const codeOnly = tarNames(Buffer.from(await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive?subset=code`)).arrayBuffer()));
+    expect(codeOnly).toContain(`${run.id}/nodes/n002/experiment.py`);
+    expect(codeOnly.some((n) => n.includes('/paper/'))).toBe(false);
+  });
+
+  it('resumes the event stream after Last-Event-ID with every event exactly once', async () => {
+    const all = events.map((e) => e.id);
+    const replay = await readSse(stack, run.id, { timeoutMs: 30_000 });
+    expect(replay.events.map((e) => e.id)).toEqual(all);
+    for (const cut of [1, Math.floor(all.length / 2), all.length - 2]) {
+      const resumed = await readSse(stack, run.id, { lastEventId: all[cut - 1] });
+      expect(resumed.ended).toBe(true);
+      expect([...all.slice(0, cut), ...resumed.events.map((e) => e.id)]).toEqual(all);
+    }
+    const atEnd = await readSse(stack, run.id, { lastEventId: all.at(-1), timeoutMs: 10_000 });
+    expect(atEnd.events).toEqual([]);
+    expect(atEnd.ended).toBe(true);
+  });
+
+  it('pages the same events as JSON', async () => {
+    const collected: string[] = [];
+    let after = '0';
+    for (let page = 0; page < 100; page++) {
+      const { body } = await api<EventPage>(stack, `/v1/runs/${run.id}/events?after=${after}&limit=7`, {
+        headers: { accept: 'application/json' },
+      });
+      collected.push(...body.events.map((e) => e.id));
+      if (body.next === null) {
+        expect(body.finished).toBe(true);
+        break;
+      }
+      after = body.next;
+    }
+    expect(collected).toEqual(events.map((e) => e.id));
+  });
+
+  it('keeps the model API key out of every event, artifact and sandbox, and leaves no container behind', async () => {
+    const raw = (await readSse(stack, run.id)).raw;
+    expect(raw).not.toContain(TEST_API_KEY);
+    const { body } = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
+    for (const artifact of body.artifacts.filter((a) => !a.mediaType.startsWith('image/') && !a.path.endsWith('.pdf'))) {
+      const text = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${artifact.path}`)).text();
+      expect(text, artifact.path).not.toContain(TEST_API_KEY);
+    }
+    const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
+    expect(containers).toEqual([]);
+  });
+
+  it('sent the run id to the model endpoint so calls can be attributed', () => {
+    const calls = stack.scripted.callsFor(run.id);
+    expect(calls.map((c) => c.key)).toEqual([
+      'propose_plan',
+      'draft_experiment',
+      'debug_experiment',
+      'improve_experiment',
+      'improve_experiment',
+      'write_paper',
+    ]);
+  });
+
+  it('finishes a run whose model answers malformed replies first', async () => {
+    const bad = await submitRun(stack, { goal: GOAL, maxIterations: 4, model: 'malformed' });
+    const stream = await readSse(stack, bad.id, { timeoutMs: 240_000 });
+    const final = stream.events.at(-1)!;
+    expect(final.type).toBe('run.finished');
+    expect((final.data as { status: string }).status).toBe('succeeded');
+    const errors = stream.events.filter((e) => e.type === 'error');
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(errors.every((e) => (e.data as { code: string }).code === 'malformed_model_reply')).toBe(true);
+    const pdf = await fetch(`${stack.apiUrl}/v1/runs/${bad.id}/artifacts/paper/paper.pdf`);
+    expect(pdf.status).toBe(200);
+  });
+});
