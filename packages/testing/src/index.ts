@@ -1,0 +1,15 @@
+export {
+  BUILTIN_SCENARIOS_DIR,
+  loadScenario,
+  type Scenario,
+  ScenarioError,
+  ScenarioFile,
+  type ScenarioReply,
+} from './scenario-file.js';
+export {
+  RUN_KEY_HEADER,
+  type ScriptedCall,
+  type ScriptedServer,
+  type ScriptedServerOptions,
+  startScriptedServer,
+} from './scripted-openai-server.js';

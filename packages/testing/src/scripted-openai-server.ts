@@ -1,0 +1,392 @@
+import { readdir, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import {
+  type AssistantReply,
+  type CompletionMeta,
+  completionBody,
+  completionChunks,
+  completionId,
+  errorBody,
+  errorTypeFor,
+  toolCallId,
+  type Usage,
+} from './openai-wire.js';
+import { loadScenario, type Scenario, ScenarioError, type ScenarioReply } from './scenario-file.js';
+
+export interface ScriptedServerOptions {
+  /** Directories searched, in order, for `<model>.yaml`. */
+  scenarioDirs: string[];
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @defaultValue 0 */
+  port?: number;
+}
+
+/** One answered chat completion request. */
+export interface ScriptedCall {
+  /** The `x-autolab-run` header, or `default`. */
+  runKey: string;
+  scenario: string;
+  /** The reply list used: the forced or first tool's name, or `text`. */
+  key: string;
+  /** Position of the item used in that list. */
+  index: number;
+  promptChars: number;
+  promptTokens: number;
+  /** 0 for scripted HTTP errors. */
+  completionTokens: number;
+  /** Epoch ms when the answer was sent. */
+  at: number;
+  stream: boolean;
+}
+
+export interface ScriptedServer {
+  /** e.g. `http://127.0.0.1:PORT/v1`: what OpenAI clients take as their base URL. */
+  baseUrl: string;
+  port: number;
+  calls: ScriptedCall[];
+  callsFor(runKey: string): ScriptedCall[];
+  /** Forgets cursors, recorded calls and cached scenario files. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const RUN_KEY_HEADER = 'x-autolab-run';
+const DEFAULT_RUN_KEY = 'default';
+const TEXT_KEY = 'text';
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+const FunctionRef = z.looseObject({
+  type: z.literal('function'),
+  function: z.looseObject({ name: z.string().min(1) }),
+});
+
+/** Only the fields the script depends on; everything else a client sends (temperature, n, …) is accepted as is. */
+const ChatRequest = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.unknown().optional() })).min(1),
+  tools: z.array(FunctionRef).nullish(),
+  tool_choice: z.union([z.enum(['none', 'auto', 'required']), FunctionRef]).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+});
+type ChatRequest = z.infer<typeof ChatRequest>;
+
+/** An error the handler answers with, in OpenAI's error shape. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string = errorTypeFor(status),
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+interface Cursor {
+  index: number;
+  /** Requests the item at `index` has answered so far. */
+  used: number;
+}
+
+/** Starts an OpenAI-compatible HTTP server that answers chat completions from scenario files. */
+export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
+  for (const dir of options.scenarioDirs) {
+    const info = await stat(dir).catch(() => null);
+    if (!info?.isDirectory()) throw new Error(`scenario directory ${dir} does not exist`);
+  }
+  const server = new ScriptedOpenAiServer(options.scenarioDirs);
+  await server.listen(options.host ?? '127.0.0.1', options.port ?? 0);
+  return server;
+}
+
+class ScriptedOpenAiServer implements ScriptedServer {
+  baseUrl = '';
+  port = 0;
+  readonly calls: ScriptedCall[] = [];
+  private readonly http: Server;
+  private readonly scenarios = new Map<string, Promise<Scenario>>();
+  /** Keyed by run, scenario and reply key, so parallel runs of one scenario each start at the top. */
+  private readonly cursors = new Map<string, Cursor>();
+  private readonly closing = new AbortController();
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly scenarioDirs: string[]) {
+    this.http = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        const e = err instanceof HttpError ? err : new HttpError(500, `scripted server error: ${String(err)}`);
+        send(res, e.status, errorBody(e.message, e.type, e.param, e.code));
+      });
+    });
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.http.address() as AddressInfo).port;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    this.baseUrl = `http://${shownHost}:${this.port}/v1`;
+  }
+
+  callsFor(runKey: string): ScriptedCall[] {
+    return this.calls.filter((c) => c.runKey === runKey);
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.cursors.clear();
+    this.scenarios.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://scripted');
+    const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+    if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res);
+    if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: await this.models() });
+    if (route === 'GET /_scripted/calls') {
+      const run = url.searchParams.get('run');
+      return send(res, 200, run === null ? this.calls : this.callsFor(run));
+    }
+    throw new HttpError(
+      404,
+      `Unknown request URL: ${req.method} ${url.pathname}.`,
+      'invalid_request_error',
+      null,
+      'unknown_url',
+    );
+  }
+
+  private async chatCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = parseRequest(await readBody(req));
+    const scenario = await this.scenarioFor(request.model);
+    const key = replyKey(request);
+    const list = scenario.replies[key];
+    if (!list) {
+      throw new HttpError(
+        400,
+        `scenario "${scenario.name}" has no replies for "${key}" (it has replies for: ${Object.keys(scenario.replies).join(', ')})`,
+        'invalid_request_error',
+        'tools',
+        'no_scripted_reply',
+      );
+    }
+    const runKey = headerValue(req, RUN_KEY_HEADER) ?? DEFAULT_RUN_KEY;
+    const { item, index } = this.advance(`${runKey}\u0000${scenario.name}\u0000${key}`, list);
+
+    if (item.delayMs > 0) {
+      try {
+        await sleep(item.delayMs, undefined, { signal: this.closing.signal });
+      } catch {
+        return; // the server is closing; its connections are already gone
+      }
+    }
+    if (res.destroyed) return;
+
+    const promptChars = promptCharsOf(request);
+    const call: ScriptedCall = {
+      runKey,
+      scenario: scenario.name,
+      key,
+      index,
+      promptChars,
+      promptTokens: tokens(promptChars),
+      completionTokens: 0,
+      at: Date.now(),
+      stream: request.stream === true,
+    };
+
+    if (item.kind === 'error') {
+      this.calls.push(call);
+      // retry-after 0 keeps clients that honour it (the openai SDK does) from waiting in tests.
+      const headers: Record<string, string> = item.status === 429 ? { 'retry-after': '0' } : {};
+      const body = errorBody(item.message, item.type ?? errorTypeFor(item.status), null, item.code);
+      return send(res, item.status, body, headers);
+    }
+
+    const reply: AssistantReply =
+      item.kind === 'content'
+        ? { content: item.content, toolCall: null }
+        : { content: null, toolCall: { id: toolCallId(), name: item.tool ?? key, arguments: item.arguments } };
+    call.completionTokens = tokens((reply.content ?? reply.toolCall?.arguments ?? '').length);
+    this.calls.push(call);
+
+    const usage: Usage = {
+      prompt_tokens: call.promptTokens,
+      completion_tokens: call.completionTokens,
+      total_tokens: call.promptTokens + call.completionTokens,
+    };
+    const meta: CompletionMeta = { id: completionId(), created: Math.floor(call.at / 1000), model: request.model };
+    if (!request.stream) return send(res, 200, completionBody(meta, reply, usage));
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const includeUsage = request.stream_options?.include_usage === true;
+    for (const chunk of completionChunks(meta, reply, includeUsage ? usage : null)) {
+      res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  /** The item to answer with; an item is used `times` times, and the last one repeats forever. */
+  private advance(cursorKey: string, list: ScenarioReply[]): { item: ScenarioReply; index: number } {
+    let cursor = this.cursors.get(cursorKey);
+    if (!cursor) {
+      cursor = { index: 0, used: 0 };
+      this.cursors.set(cursorKey, cursor);
+    }
+    const index = cursor.index;
+    const item = list[index]!;
+    cursor.used++;
+    if (cursor.used >= item.times && index < list.length - 1) {
+      cursor.index++;
+      cursor.used = 0;
+    }
+    return { item, index };
+  }
+
+  private async scenarioFor(model: string): Promise<Scenario> {
+    const name = model.replace(/^scripted\//, '');
+    let loading = this.scenarios.get(name);
+    if (!loading) {
+      loading = this.findScenario(name).then((path) => {
+        if (path === null) {
+          throw new HttpError(
+            404,
+            `The model '${model}' does not exist (the scripted server has no ${name}.yaml in ${this.scenarioDirs.join(', ')})`,
+            'invalid_request_error',
+            'model',
+            'model_not_found',
+          );
+        }
+        return loadScenario(path);
+      });
+      this.scenarios.set(name, loading);
+      // Failures are not cached: fixing the file (or adding it) takes effect on the next request.
+      loading.catch(() => this.scenarios.delete(name));
+    }
+    try {
+      return await loading;
+    } catch (err) {
+      if (err instanceof ScenarioError) {
+        throw new HttpError(500, err.message, 'server_error', null, 'scenario_invalid');
+      }
+      throw err;
+    }
+  }
+
+  private async findScenario(name: string): Promise<string | null> {
+    if (!MODEL_NAME.test(name)) return null;
+    for (const dir of this.scenarioDirs) {
+      const path = join(dir, `${name}.yaml`);
+      if ((await stat(path).catch(() => null))?.isFile()) return path;
+    }
+    return null;
+  }
+
+  private async models() {
+    const names = new Set<string>();
+    for (const dir of this.scenarioDirs) {
+      for (const file of (await readdir(dir).catch(() => [])).sort()) {
+        if (file.endsWith('.yaml') && MODEL_NAME.test(file.slice(0, -5))) names.add(file.slice(0, -5));
+      }
+    }
+    return [...names].map((id) => ({ id, object: 'model', created: this.startedAt, owned_by: 'autolab-scripted' }));
+  }
+}
+
+function parseRequest(body: string): ChatRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'We could not parse the JSON body of your request: it is not valid JSON.');
+  }
+  const parsed = ChatRequest.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = issue.path.length > 0 ? issue.path.join('.') : null;
+    throw new HttpError(
+      400,
+      `Invalid request body: ${param ?? 'body'}: ${issue.message}`,
+      'invalid_request_error',
+      param,
+    );
+  }
+  return parsed.data;
+}
+
+/** The forced function, else the first offered tool, else `text`. */
+function replyKey(request: ChatRequest): string {
+  const choice = request.tool_choice;
+  if (choice && typeof choice === 'object') return choice.function.name;
+  return request.tools?.[0]?.function.name ?? TEXT_KEY;
+}
+
+/** Characters of all message contents plus the tools' JSON: the basis of the fake token counts. */
+function promptCharsOf(request: ChatRequest): number {
+  let chars = 0;
+  for (const message of request.messages) chars += contentChars(message.content);
+  if (request.tools && request.tools.length > 0) chars += JSON.stringify(request.tools).length;
+  return chars;
+}
+
+function contentChars(content: unknown): number {
+  if (typeof content === 'string') return content.length;
+  if (!Array.isArray(content)) return 0;
+  let chars = 0;
+  for (const part of content) {
+    const text = (part as { text?: unknown } | null)?.text;
+    chars += typeof text === 'string' ? text.length : JSON.stringify(part).length;
+  }
+  return chars;
+}
+
+/** About four characters per token, as OpenAI's rule of thumb; never 0, so usage is always visible. */
+const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
+
+function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first ? first : null;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new HttpError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`, 'invalid_request_error');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
