@@ -114,6 +114,11 @@ ensure_image() { # name -> echoes the tag
   echo "$tag"
 }
 
+# Tools the test suite uses besides the services (pdftotext reads the generated papers).
+if [ "${1:-}" = "--test-tools" ]; then
+  command -v pdftotext >/dev/null || apt_install poppler-utils
+fi
+
 ensure_redis
 ensure_docker
 PYTHON_IMAGE="$(ensure_image python)"

@@ -17,7 +17,7 @@ ensure_services() {
   mkdir -p .data
   touch .data/started
   STARTED_MARK=$(wc -l <.data/started)
-  bash scripts/ensure-services.sh
+  bash scripts/ensure-services.sh "$@"
   set -a
   # shellcheck disable=SC1091
   . .data/services.env

@@ -2,10 +2,11 @@
 # `npm test`: installs and starts everything the tests need (npm packages, Redis, Docker, sandbox images), then runs
 # the type check, the linter and every test. Ends with one line "N passed, N failed".
 set -uo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set -e
 ensure_node_deps
-ensure_services
+ensure_services --test-tools
 set +e
 trap stop_started_services EXIT
 

@@ -1,12 +1,12 @@
-import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
-import type { RunEvent, RunRecord } from '@autolab/contracts';
-import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
-import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
+import type { RunEvent, RunRecord } from '@autolab/contracts';
+import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
+import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
 import { Redis } from 'ioredis';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../packages/testing/scenarios', import.meta.url));
@@ -31,7 +31,9 @@ export interface Stack {
  * API + worker + scripted model server, in this process, on real ports, against the real Redis and Docker engine.
  * Each stack has its own Redis key prefix and data directory, so stacks never see each other's runs.
  */
-export async function startStack(options: { worker?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { worker?: boolean; workerEnv?: Record<string, string> } = {},
+): Promise<Stack> {
   const prefix = `autolab-test-${randomBytes(4).toString('hex')}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'autolab-test-'));
   const scripted = await startScriptedServer({ scenarioDirs: [SCENARIO_DIR] });
@@ -45,19 +47,23 @@ export async function startStack(options: { worker?: boolean; workerEnv?: Record
   const api = await startApi(
     loadApiConfig({ ...common, HOST: '127.0.0.1', PORT: '0', AUTOLAB_SSE_HEARTBEAT_SECONDS: '1' }),
   );
-  const workerEnv = (extra: Record<string, string> = {}) => ({
-    ...common,
-    OPENAI_BASE_URL: scripted.baseUrl,
-    OPENAI_API_KEY: TEST_API_KEY,
-    AUTOLAB_JOB_LOCK_SECONDS: '5',
-    AUTOLAB_LLM_MAX_ATTEMPTS: '3',
-    ...(options.workerEnv ?? {}),
-    ...extra,
-  }) as Record<string, string>;
+  const workerEnv = (extra: Record<string, string> = {}) =>
+    ({
+      ...common,
+      OPENAI_BASE_URL: scripted.baseUrl,
+      OPENAI_API_KEY: TEST_API_KEY,
+      AUTOLAB_JOB_LOCK_SECONDS: '5',
+      AUTOLAB_LLM_MAX_ATTEMPTS: '3',
+      ...(options.workerEnv ?? {}),
+      ...extra,
+    }) as Record<string, string>;
   const workers: RunningWorker[] = [];
   const launch = async (extra?: Record<string, string>) => {
     const config = loadWorkerConfig(workerEnv(extra));
-    const worker = await startWorker({ ...config, workerId: `test-${randomBytes(3).toString('hex')}` }, createLogger(config.logLevel, 'worker'));
+    const worker = await startWorker(
+      { ...config, workerId: `test-${randomBytes(3).toString('hex')}` },
+      createLogger(config.logLevel, 'worker'),
+    );
     workers.push(worker);
     return worker;
   };
@@ -89,7 +95,11 @@ export async function startStack(options: { worker?: boolean; workerEnv?: Record
   };
 }
 
-export async function api<T = unknown>(stack: Stack, path: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
+export async function api<T = unknown>(
+  stack: Stack,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(`${stack.apiUrl}${path}`, {
     ...init,
     headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
@@ -127,9 +137,8 @@ export async function readSse(
       const text = decoder.decode(chunk, { stream: true });
       raw += text;
       buffer += text;
-      let index: number;
       let stop = false;
-      while ((index = buffer.indexOf('\n\n')) >= 0) {
+      for (let index = buffer.indexOf('\n\n'); index >= 0; index = buffer.indexOf('\n\n')) {
         const frame = buffer.slice(0, index);
         buffer = buffer.slice(index + 2);
         const data = frame
@@ -156,7 +165,12 @@ export async function readSse(
   return { events, ended, raw };
 }
 
-export async function waitForStatus(stack: Stack, runId: string, statuses: string[], timeoutMs = 300_000): Promise<RunRecord> {
+export async function waitForStatus(
+  stack: Stack,
+  runId: string,
+  statuses: string[],
+  timeoutMs = 300_000,
+): Promise<RunRecord> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await api<RunRecord>(stack, `/v1/runs/${runId}`);

@@ -1,5 +1,5 @@
-import type { RunList, RunRecord } from '@autolab/contracts';
 import { request as httpRequest } from 'node:http';
+import type { RunList, RunRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type Stack, startStack, submitRun } from '../stack.js';
 
@@ -38,9 +38,21 @@ describe('API input validation', () => {
     ['missing goal', JSON.stringify({ maxIterations: 3 }), 'validation_failed'],
     ['too short a goal', JSON.stringify({ goal: 'hi' }), 'validation_failed'],
     ['unknown fields', JSON.stringify({ goal: 'A perfectly fine research goal.', colour: 'red' }), 'validation_failed'],
-    ['negative budget', JSON.stringify({ goal: 'A perfectly fine research goal.', budgetUsd: -1 }), 'validation_failed'],
-    ['sandbox out of range', JSON.stringify({ goal: 'A perfectly fine research goal.', sandbox: { memoryMb: 1 } }), 'validation_failed'],
-    ['bad model name', JSON.stringify({ goal: 'A perfectly fine research goal.', model: '../etc' }), 'validation_failed'],
+    [
+      'negative budget',
+      JSON.stringify({ goal: 'A perfectly fine research goal.', budgetUsd: -1 }),
+      'validation_failed',
+    ],
+    [
+      'sandbox out of range',
+      JSON.stringify({ goal: 'A perfectly fine research goal.', sandbox: { memoryMb: 1 } }),
+      'validation_failed',
+    ],
+    [
+      'bad model name',
+      JSON.stringify({ goal: 'A perfectly fine research goal.', model: '../etc' }),
+      'validation_failed',
+    ],
     ['broken JSON', '{"goal": "unterminated', 'invalid_json'],
     ['an array', '[]', 'validation_failed'],
   ])('rejects %s with 400', async (_name, body, code) => {
@@ -70,7 +82,13 @@ describe('API input validation', () => {
 
   it('answers 404 for unknown and malformed run ids on every route', async () => {
     for (const id of ['run_00000000000000000000000000', 'nope', 'run_../../etc']) {
-      for (const path of [`/v1/runs/${id}`, `/v1/runs/${id}/events`, `/v1/runs/${id}/artifacts`, `/v1/runs/${id}/archive`, `/v1/runs/${id}/artifacts/paper/paper.pdf`]) {
+      for (const path of [
+        `/v1/runs/${id}`,
+        `/v1/runs/${id}/events`,
+        `/v1/runs/${id}/artifacts`,
+        `/v1/runs/${id}/archive`,
+        `/v1/runs/${id}/artifacts/paper/paper.pdf`,
+      ]) {
         const res = await api<ErrorBody>(stack, path, { headers: { accept: 'application/json' } });
         expect(res.status, path).toBe(404);
         expect(res.body.error.code, path).toBe('run_not_found');
@@ -85,7 +103,15 @@ describe('API input validation', () => {
 
   it('never lets an artifact path escape the run', async () => {
     const run = await submitRun(stack, { goal: 'A run whose artifacts are probed with bad paths.' });
-    for (const path of ['../../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '%2e%2e/%2e%2e/etc/passwd', 'paper/../../x', '/etc/passwd', 'a//b', 'paper/.']) {
+    for (const path of [
+      '../../../etc/passwd',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%2e%2e/%2e%2e/etc/passwd',
+      'paper/../../x',
+      '/etc/passwd',
+      'a//b',
+      'paper/.',
+    ]) {
       const res = await rawGet(`/v1/runs/${run.id}/artifacts/${path}`);
       expect([400, 404], path).toContain(res.status);
       expect(res.body, path).not.toContain('root:');
@@ -100,7 +126,9 @@ describe('API input validation', () => {
     const run = await submitRun(stack, { goal: 'A run for cursor validation tests.' });
     expect((await api<ErrorBody>(stack, '/v1/runs?cursor=abc')).status).toBe(400);
     expect((await api<ErrorBody>(stack, '/v1/runs?limit=0')).status).toBe(400);
-    const bad = await api<ErrorBody>(stack, `/v1/runs/${run.id}/events?after=banana`, { headers: { accept: 'application/json' } });
+    const bad = await api<ErrorBody>(stack, `/v1/runs/${run.id}/events?after=banana`, {
+      headers: { accept: 'application/json' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_cursor');
   });
@@ -120,7 +148,11 @@ describe('API input validation', () => {
     });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('idempotency_conflict');
-    const badKey = await api<ErrorBody>(stack, '/v1/runs', { method: 'POST', body, headers: { ...headers, 'idempotency-key': 'spaces are not ok' } });
+    const badKey = await api<ErrorBody>(stack, '/v1/runs', {
+      method: 'POST',
+      body,
+      headers: { ...headers, 'idempotency-key': 'spaces are not ok' },
+    });
     expect(badKey.status).toBe(400);
   });
 
@@ -143,7 +175,14 @@ describe('API input validation', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/runs/{id}/cancel', '/v1/runs/{id}/archive', '/healthz']),
+      expect.arrayContaining([
+        '/v1/runs',
+        '/v1/runs/{id}',
+        '/v1/runs/{id}/events',
+        '/v1/runs/{id}/cancel',
+        '/v1/runs/{id}/archive',
+        '/healthz',
+      ]),
     );
     const health = await api<{ redis: boolean; workers: unknown[] }>(stack, '/healthz');
     expect(health.status).toBe(503); // no worker in this stack

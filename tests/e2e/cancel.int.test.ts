@@ -56,7 +56,10 @@ describe('cancel', () => {
   });
 
   it('refuses to cancel a run that already succeeded', async () => {
-    const run = await submitRun(stack, { goal: 'A short successful run to try cancelling afterwards.', maxIterations: 2 });
+    const run = await submitRun(stack, {
+      goal: 'A short successful run to try cancelling afterwards.',
+      maxIterations: 2,
+    });
     await waitForStatus(stack, run.id, ['succeeded', 'failed'], 240_000);
     const res = await api<{ error: { code: string } }>(stack, `/v1/runs/${run.id}/cancel`, { method: 'POST' });
     expect(res.status).toBe(409);

@@ -12,7 +12,14 @@ let stack: Stack;
 let events: RunEvent[];
 let runId: string;
 
-type Finished = { nodeId: string; buggy: boolean; timedOut: boolean; error: string | null; metrics: Record<string, number>; stdoutTail: string };
+type Finished = {
+  nodeId: string;
+  buggy: boolean;
+  timedOut: boolean;
+  error: string | null;
+  metrics: Record<string, number>;
+  stdoutTail: string;
+};
 
 describe('hostile experiment code', () => {
   beforeAll(async () => {

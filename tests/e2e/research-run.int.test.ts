@@ -1,9 +1,9 @@
-import type { ArtifactEntry, EventPage, RunEvent, RunRecord } from '@autolab/contracts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import type { ArtifactEntry, EventPage, RunEvent, RunRecord } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, readSse, type Stack, startStack, submitRun, TEST_API_KEY } from '../stack.js';
@@ -49,7 +49,17 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(events.at(-1)!.type).toBe('run.finished');
     expect((events.at(-1)!.data as { status: string }).status).toBe('succeeded');
     const types = new Set(events.map((e) => e.type));
-    for (const type of ['run.started', 'stage.started', 'plan.ready', 'node.created', 'exec.output', 'node.finished', 'metric.improved', 'cost.updated', 'paper.ready']) {
+    for (const type of [
+      'run.started',
+      'stage.started',
+      'plan.ready',
+      'node.created',
+      'exec.output',
+      'node.finished',
+      'metric.improved',
+      'cost.updated',
+      'paper.ready',
+    ]) {
       expect(types, type).toContain(type);
     }
     // Event ids are strictly increasing stream ids; every event has a message for people.
@@ -59,7 +69,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
   });
 
   it('debugged the crashing draft and improved on the fix', async () => {
-    const finished = events.filter((e) => e.type === 'node.finished').map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null });
+    const finished = events
+      .filter((e) => e.type === 'node.finished')
+      .map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null });
     expect(finished.map((n) => [n.nodeId, n.buggy])).toEqual([
       ['n001', true],
       ['n002', false],
@@ -112,7 +124,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(names).toContain(`${run.id}/nodes/n001/experiment.py`);
     expect(names).toContain(`${run.id}/paper/paper.pdf`);
 
-    const codeOnly = tarNames(Buffer.from(await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive?subset=code`)).arrayBuffer()));
+    const codeOnly = tarNames(
+      Buffer.from(await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive?subset=code`)).arrayBuffer()),
+    );
     expect(codeOnly).toContain(`${run.id}/nodes/n002/experiment.py`);
     expect(codeOnly.some((n) => n.includes('/paper/'))).toBe(false);
   });
@@ -152,7 +166,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     const raw = (await readSse(stack, run.id)).raw;
     expect(raw).not.toContain(TEST_API_KEY);
     const { body } = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
-    for (const artifact of body.artifacts.filter((a) => !a.mediaType.startsWith('image/') && !a.path.endsWith('.pdf'))) {
+    for (const artifact of body.artifacts.filter(
+      (a) => !a.mediaType.startsWith('image/') && !a.path.endsWith('.pdf'),
+    )) {
       const text = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${artifact.path}`)).text();
       expect(text, artifact.path).not.toContain(TEST_API_KEY);
     }

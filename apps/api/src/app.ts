@@ -1,5 +1,4 @@
-import type { RunJobData } from '@autolab/store';
-import type { ArtifactStore, CancelSignal, EventHub, RunStore, WorkerRegistry } from '@autolab/store';
+import type { ArtifactStore, CancelSignal, EventHub, RunJobData, RunStore, WorkerRegistry } from '@autolab/store';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
@@ -93,7 +92,8 @@ function toErrorBody(err: FastifyError | ApiError): {
   message: string;
   details?: unknown;
 } {
-  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof ApiError)
+    return { status: err.status, code: err.code, message: err.message, details: err.details };
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues = err.validation.map((v) => ({
       path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',

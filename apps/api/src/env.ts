@@ -6,7 +6,10 @@ const ApiEnv = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  AUTOLAB_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('autolab'),
+  AUTOLAB_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]+$/)
+    .default('autolab'),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
   /** Seconds between SSE heartbeat comments. */

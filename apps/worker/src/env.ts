@@ -5,7 +5,10 @@ import { z } from 'zod';
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
 const WorkerEnv = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  AUTOLAB_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('autolab'),
+  AUTOLAB_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]+$/)
+    .default('autolab'),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
   AUTOLAB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   AUTOLAB_WORKER_ID: z.string().optional(),

@@ -4,7 +4,8 @@ import { startWorker } from './run-worker.js';
 
 const config = loadWorkerConfig();
 const log = createLogger(config.logLevel, 'autolab-worker');
-if (!config.llm.apiKey) log.warn('OPENAI_API_KEY is not set: model calls will be rejected unless the endpoint needs no key');
+if (!config.llm.apiKey)
+  log.warn('OPENAI_API_KEY is not set: model calls will be rejected unless the endpoint needs no key');
 const worker = await startWorker(config, log);
 
 let stopping = false;

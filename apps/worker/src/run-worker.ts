@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isFinalStatus } from '@autolab/contracts';
 import { type ResearchOutcome, runResearch } from '@autolab/engine';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
@@ -5,16 +6,15 @@ import { DockerSandboxFactory, reapSandboxes } from '@autolab/sandbox';
 import {
   CancelSignal,
   LocalArtifactStore,
+  RedisKeys,
   RUN_QUEUE_NAME,
   type RunJobData,
-  RedisKeys,
   RunStore,
   WorkerRegistry,
 } from '@autolab/store';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
 import { StoreRunSink } from './run-sink.js';
@@ -167,16 +167,27 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         const reason = controller.signal.reason as StopReason;
         if (reason === 'shutdown') {
           // Hand the run back to the queue; the next worker resumes it from the checkpoint.
-          await runs.transition(runId, ['running'], 'queued', {}, {
-            type: 'run.requeued',
-            message: 'The worker is shutting down; the run goes back to the queue and resumes from its checkpoint.',
-            data: { reason: 'worker shutdown' },
-          });
+          await runs.transition(
+            runId,
+            ['running'],
+            'queued',
+            {},
+            {
+              type: 'run.requeued',
+              message: 'The worker is shutting down; the run goes back to the queue and resumes from its checkpoint.',
+              data: { reason: 'worker shutdown' },
+            },
+          );
           await job.moveToDelayed(Date.now() + 1000, token);
           throw new DelayedError();
         }
         if (reason === 'time_limit') {
-          await runs.finish(runId, 'failed', { code: 'time_limit', message: `the run exceeded its time limit of ${run.timeLimitMinutes} min` }, 'Run stopped: time limit exceeded.');
+          await runs.finish(
+            runId,
+            'failed',
+            { code: 'time_limit', message: `the run exceeded its time limit of ${run.timeLimitMinutes} min` },
+            'Run stopped: time limit exceeded.',
+          );
         } else {
           await runs.finish(runId, 'cancelled', null, 'Run cancelled.');
         }
@@ -221,7 +232,9 @@ function parsePrices(raw: string | undefined): PriceTable {
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error('AUTOLAB_MODEL_PRICES is not JSON; expected {"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}');
+    throw new Error(
+      'AUTOLAB_MODEL_PRICES is not JSON; expected {"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}',
+    );
   }
   const parsed = PriceTable.safeParse(json);
   if (!parsed.success) throw new Error(`AUTOLAB_MODEL_PRICES is not a valid price table: ${parsed.error.message}`);

@@ -139,11 +139,18 @@ export type RunEventType = RunEvent['type'];
 export type EventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
 
 /** What a producer hands to the event log; the log adds `id`, `runId` and `time`. */
-export type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id' | 'runId' | 'time'> : never) : never;
+export type NewEvent = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, 'id' | 'runId' | 'time'>
+    : never
+  : never;
 
 export const EventPage = z.object({
   events: z.array(RunEvent),
-  next: z.string().nullable().describe('Pass as `after` for the next page; null when the run has finished and all is read.'),
+  next: z
+    .string()
+    .nullable()
+    .describe('Pass as `after` for the next page; null when the run has finished and all is read.'),
   finished: z.boolean(),
 });
 export type EventPage = z.infer<typeof EventPage>;

@@ -47,7 +47,13 @@ export const CreateRunRequest = z
       .default(6)
       .describe('Experiments to run at most (each is one node of the experiment tree).'),
     budgetUsd: z.number().positive().max(10000).default(5).describe('Hard cap on model spend for the run, in USD.'),
-    timeLimitMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60).describe('Wall-clock cap for the run.'),
+    timeLimitMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60)
+      .describe('Wall-clock cap for the run.'),
     model: z
       .string()
       .regex(MODEL_NAME_PATTERN, 'model names are letters, digits and . _ : / @ -')

@@ -85,6 +85,7 @@ export function nextStep(nodes: ExperimentNode[], direction: MetricDirection): N
 }
 
 const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export { clip };
 
 /** One line per node: what was tried and what it measured. The short memory the next prompt carries. */

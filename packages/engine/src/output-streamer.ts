@@ -39,7 +39,10 @@ export class OutputStreamer {
     else this.pending.push({ stream, text });
     if (this.streamed >= this.maxChars) {
       this.capped = true;
-      this.pending.push({ stream: 'stderr', text: '\n[autolab: further output is not streamed; the saved output keeps its end]\n' });
+      this.pending.push({
+        stream: 'stderr',
+        text: '\n[autolab: further output is not streamed; the saved output keeps its end]\n',
+      });
     }
     this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   };
@@ -50,7 +53,8 @@ export class OutputStreamer {
     this.timer = null;
     const batch = this.pending;
     this.pending = [];
-    for (const { stream, text } of batch) this.chain = this.chain.then(() => this.emit(stream, text)).catch(() => undefined);
+    for (const { stream, text } of batch)
+      this.chain = this.chain.then(() => this.emit(stream, text)).catch(() => undefined);
     return this.chain;
   }
 }

@@ -116,9 +116,7 @@ export function resultsTable(plan: ResearchPlan, nodes: ExperimentNode[]): { lat
     return node === best ? `\\textbf{${text}}` : text;
   };
   const header = ['Experiment', 'Step', ...columns.map((c) => `\\texttt{${escapeLatex(c)}}`)].join(' & ');
-  const body = rows
-    .map((n) => [n.id, n.operator, ...columns.map((c) => cell(n, c))].join(' & ') + ' \\\\')
-    .join('\n');
+  const body = rows.map((n) => [n.id, n.operator, ...columns.map((c) => cell(n, c))].join(' & ') + ' \\\\').join('\n');
   const arrow = plan.metric.direction === 'maximize' ? 'higher' : 'lower';
   const caption =
     `Every experiment that ran without error (${goodNodes(nodes).length} of ${nodes.length}` +

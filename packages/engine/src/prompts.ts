@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  bestNode,
-  buggyNodes,
-  clip,
-  type ExperimentNode,
-  formatNumber,
-  insightLine,
-  ResearchPlan,
-} from './journal.js';
+import { bestNode, buggyNodes, clip, type ExperimentNode, formatNumber, insightLine, ResearchPlan } from './journal.js';
 import type { ToolSpec } from './ports.js';
 
 /**
@@ -164,7 +156,8 @@ function journalBlock(view: JournalView, exclude?: ExperimentNode): string {
       `Recent failures:\n${failures.map((n) => `- ${n.id}: ${clip(n.error ?? '', 300)}\n  stderr tail: ${clip(tail(n.stderrTail, 400), 400)}`).join('\n')}`,
     );
   }
-  if (view.hints.length > 0) parts.push(`Guidance from the person who started this run:\n${view.hints.map((h) => `- ${h}`).join('\n')}`);
+  if (view.hints.length > 0)
+    parts.push(`Guidance from the person who started this run:\n${view.hints.map((h) => `- ${h}`).join('\n')}`);
   parts.push(`Experiments left in the budget: ${view.iterationsLeft}.`);
   return parts.join('\n\n');
 }
@@ -251,7 +244,7 @@ Best experiment: ${best?.id ?? 'none'}. Its method, as planned: ${clip(best?.pla
 
 The results table that will appear as Table~\\ref{tab:results}:
 ${ctx.tablePreview}
-${ctx.hasFigure ? "\nA figure produced by the best experiment will appear as Figure~\\ref{fig:main}.\n" : '\nThere is no figure.\n'}
+${ctx.hasFigure ? '\nA figure produced by the best experiment will appear as Figure~\\ref{fig:main}.\n' : '\nThere is no figure.\n'}
 Macros you can use (they expand to these recorded values; use them instead of typing numbers):
 ${ctx.macros.map((m) => `- ${m.name} = ${m.value}  (${m.meaning})`).join('\n')}
 ${ctx.hints.length > 0 ? `\nGuidance from the person who started this run:\n${ctx.hints.map((h) => `- ${h}`).join('\n')}\n` : ''}

@@ -33,7 +33,13 @@ class FakeLlm implements Llm {
     const key = request.tools[0]!.name;
     const queue = this.replies[key] ?? [];
     const reply = (queue.length > 1 ? queue.shift() : queue[0]) ?? { malformed: `no reply for ${key}` };
-    const usage: CallUsage = { model: 'fake', promptTokens: request.prompt.length, completionTokens: 10, costUsd: this.costPerCall, priced: true };
+    const usage: CallUsage = {
+      model: 'fake',
+      promptTokens: request.prompt.length,
+      completionTokens: 10,
+      costUsd: this.costPerCall,
+      priced: true,
+    };
     if (reply.malformed) return { ok: false, error: reply.malformed, raw: '', usage };
     const tool = reply.tool ?? key;
     const spec = request.tools.find((t) => t.name === tool)!;
@@ -63,7 +69,8 @@ class FakeSandbox implements Sandbox {
       return { ...base, exitCode: 0 };
     }
     const code = this.files.get('experiment.py')!.toString();
-    if (code.startsWith('crash')) return { ...base, exitCode: 1, stderr: text('Traceback\nValueError: shapes do not align') };
+    if (code.startsWith('crash'))
+      return { ...base, exitCode: 1, stderr: text('Traceback\nValueError: shapes do not align') };
     const value = Number(code.split(' ')[1]);
     this.files.set('results.json', Buffer.from(JSON.stringify({ loss: value, other: { acc: 0.9 } })));
     return { ...base, exitCode: 0, stdout: text('training...\n') };
@@ -111,7 +118,11 @@ const paper = {
   conclusion: 'C',
 };
 
-function setup(replies: Record<string, Reply[]>, overrides: Partial<Parameters<typeof runResearch>[0]> = {}, cost = 0.01) {
+function setup(
+  replies: Record<string, Reply[]>,
+  overrides: Partial<Parameters<typeof runResearch>[0]> = {},
+  cost = 0.01,
+) {
   const llm = new FakeLlm(replies, cost);
   const sink = new MemorySink();
   const sandboxes: SandboxFactory = { open: async () => new FakeSandbox() };
@@ -125,7 +136,8 @@ function setup(replies: Record<string, Reply[]>, overrides: Partial<Parameters<t
     checkpoint: null,
     ...overrides,
   };
-  const run = () => runResearch(input, { llm, sandboxes, sink, clock: { now: Date.now } }, new AbortController().signal);
+  const run = () =>
+    runResearch(input, { llm, sandboxes, sink, clock: { now: Date.now } }, new AbortController().signal);
   return { llm, sink, run, input };
 }
 
@@ -156,7 +168,9 @@ describe('runResearch', () => {
     expect(llm.calls[3]!.prompt).toContain('loss = 0.5');
     const finished = sink.events.filter((e) => e.type === 'node.finished');
     expect(finished.map((e) => (e.data as { buggy: boolean }).buggy)).toEqual([true, false, false]);
-    const improved = sink.events.filter((e) => e.type === 'metric.improved').map((e) => (e.data as { value: number }).value);
+    const improved = sink.events
+      .filter((e) => e.type === 'metric.improved')
+      .map((e) => (e.data as { value: number }).value);
     expect(improved).toEqual([0.5, 0.3]);
     const resultsTex = sink.artifacts.get('paper/results.tex')!.toString();
     expect(resultsTex).toContain('\\newcommand{\\bestvalue}{\\ensuremath{0.3}}');
@@ -201,7 +215,12 @@ describe('runResearch', () => {
     );
     expect(await run()).toEqual({ status: 'succeeded' });
     // plan + draft + improve = 0.03 ≥ 80 % of 0.035: no more experiments; the paper call uses the reserve.
-    expect(llm.calls.map((c) => c.tools[0]!.name)).toEqual(['propose_plan', 'draft_experiment', 'improve_experiment', 'write_paper']);
+    expect(llm.calls.map((c) => c.tools[0]!.name)).toEqual([
+      'propose_plan',
+      'draft_experiment',
+      'improve_experiment',
+      'write_paper',
+    ]);
     expect(sink.events.some((e) => e.type === 'warning' && e.message.includes('budget'))).toBe(true);
   });
 
@@ -230,20 +249,32 @@ describe('runResearch', () => {
   });
 
   it('resumes from a checkpoint without repeating finished steps', async () => {
-    const first = setup({
-      propose_plan: [{ args: plan }],
-      draft_experiment: [submit('metric 0.7')],
-      improve_experiment: [submit('metric 0.6')],
-      write_paper: [{ args: paper }],
-    }, { maxIterations: 1 });
+    const first = setup(
+      {
+        propose_plan: [{ args: plan }],
+        draft_experiment: [submit('metric 0.7')],
+        improve_experiment: [submit('metric 0.6')],
+        write_paper: [{ args: paper }],
+      },
+      { maxIterations: 1 },
+    );
     await first.run();
-    const checkpoint = first.sink.checkpoints.find((c) => (c as { nodes: unknown[] }).nodes.length === 1 && !(c as { experimentsDone: boolean }).experimentsDone);
+    const checkpoint = first.sink.checkpoints.find(
+      (c) => (c as { nodes: unknown[] }).nodes.length === 1 && !(c as { experimentsDone: boolean }).experimentsDone,
+    );
     const second = setup(
-      { improve_experiment: [submit('metric 0.6'), { tool: 'finish_experiments', args: { reason: 'ok' } }], write_paper: [{ args: paper }] },
+      {
+        improve_experiment: [submit('metric 0.6'), { tool: 'finish_experiments', args: { reason: 'ok' } }],
+        write_paper: [{ args: paper }],
+      },
       { maxIterations: 3, checkpoint },
     );
     second.sink.artifacts = first.sink.artifacts;
     expect(await second.run()).toEqual({ status: 'succeeded' });
-    expect(second.llm.calls.map((c) => c.tools[0]!.name)).toEqual(['improve_experiment', 'improve_experiment', 'write_paper']);
+    expect(second.llm.calls.map((c) => c.tools[0]!.name)).toEqual([
+      'improve_experiment',
+      'improve_experiment',
+      'write_paper',
+    ]);
   });
 });

@@ -1,28 +1,23 @@
 import { emptyUsage, type RunError, type RunStage, Usage } from '@autolab/contracts';
 import { z } from 'zod';
 import { judgeExecution } from './experiment-results.js';
-import {
-  bestNode,
-  ExperimentNode,
-  formatNumber,
-  goodNodes,
-  nextStep,
-  nodeIdFor,
-  ResearchPlan,
-} from './journal.js';
+import { bestNode, ExperimentNode, formatNumber, goodNodes, nextStep, nodeIdFor, ResearchPlan } from './journal.js';
 import { OutputStreamer } from './output-streamer.js';
+import { fallbackSections, figureLatex, latexErrors, renderPaper, resultsTable, resultsTex } from './paper-latex.js';
 import {
-  fallbackSections,
-  figureLatex,
-  latexErrors,
-  renderPaper,
-  resultsTable,
-  resultsTex,
-} from './paper-latex.js';
+  type Clock,
+  type Llm,
+  LlmUnavailableError,
+  type RunSink,
+  type Sandbox,
+  type SandboxFactory,
+  type ToolCallResult,
+  type ToolSpec,
+} from './ports.js';
 import {
-  type ExperimentSubmission,
   debugPrompt,
   draftPrompt,
+  type ExperimentSubmission,
   experimentSystemPrompt,
   fixLatexPrompt,
   improvePrompt,
@@ -34,16 +29,6 @@ import {
   TOOLS,
   WRITER_SYSTEM,
 } from './prompts.js';
-import {
-  type Clock,
-  type Llm,
-  LlmUnavailableError,
-  type RunSink,
-  type Sandbox,
-  type SandboxFactory,
-  type ToolCallResult,
-  type ToolSpec,
-} from './ports.js';
 
 export interface ResearchRunInput {
   runId: string;
@@ -124,7 +109,8 @@ export async function runResearch(
   } catch (err) {
     if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
     if (err instanceof RunFailure) return { status: 'failed', error: { code: err.code, message: err.message } };
-    if (err instanceof LlmUnavailableError) return { status: 'failed', error: { code: 'llm_unavailable', message: err.message } };
+    if (err instanceof LlmUnavailableError)
+      return { status: 'failed', error: { code: 'llm_unavailable', message: err.message } };
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
     return { status: 'failed', error: { code, message } };
@@ -205,7 +191,10 @@ class ResearchRun {
   }
 
   private async experimentStage(): Promise<void> {
-    await this.enterStage('experiments', 'Experiments: writing code, running it in the sandbox, learning from the results.');
+    await this.enterStage(
+      'experiments',
+      'Experiments: writing code, running it in the sandbox, learning from the results.',
+    );
     const plan = this.state.plan!;
     const system = experimentSystemPrompt({
       cpus: this.input.sandbox.cpus,
@@ -233,7 +222,10 @@ class ResearchRun {
         this.state.consecutiveMalformed++;
         await this.checkpoint();
         if (this.state.consecutiveMalformed >= MAX_CONSECUTIVE_MALFORMED) {
-          throw new RunFailure('model_unusable', `${MAX_CONSECUTIVE_MALFORMED} model answers in a row were not valid tool calls`);
+          throw new RunFailure(
+            'model_unusable',
+            `${MAX_CONSECUTIVE_MALFORMED} model answers in a row were not valid tool calls`,
+          );
         }
         continue;
       }
@@ -269,7 +261,8 @@ class ResearchRun {
     if (usage.costUsd >= this.input.budgetUsd * (1 - WRITEUP_BUDGET_SHARE)) {
       return `spent $${usage.costUsd.toFixed(4)} of the $${this.input.budgetUsd} budget (the rest is kept for the paper)`;
     }
-    if (this.ports.clock.now() >= this.input.deadline - WRITEUP_TIME_MS) return 'the time limit is near (time is kept for the paper)';
+    if (this.ports.clock.now() >= this.input.deadline - WRITEUP_TIME_MS)
+      return 'the time limit is near (time is kept for the paper)';
     return null;
   }
 
@@ -369,7 +362,11 @@ class ResearchRun {
       },
     });
     for (const path of figures) {
-      await this.sink.emit({ type: 'figure.created', message: `${id} saved a figure: ${path}`, data: { nodeId: id, path } });
+      await this.sink.emit({
+        type: 'figure.created',
+        message: `${id} saved a figure: ${path}`,
+        data: { nodeId: id, path },
+      });
     }
     const best = bestNode(this.state.nodes, plan.metric.direction);
     if (best === node) {
@@ -389,7 +386,13 @@ class ResearchRun {
     await this.sink.progress({
       iteration,
       bestMetric: best
-        ? { name: plan.metric.name, value: best.primary!, direction: plan.metric.direction, nodeId: best.id, iteration: best.iteration }
+        ? {
+            name: plan.metric.name,
+            value: best.primary!,
+            direction: plan.metric.direction,
+            nodeId: best.id,
+            iteration: best.iteration,
+          }
         : null,
     });
     await this.checkpoint();
@@ -405,7 +408,9 @@ class ResearchRun {
     const results = resultsTex(plan, nodes);
     const table = resultsTable(plan, nodes);
 
-    const paperFiles: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
+    const paperFiles: { path: string; content: Buffer }[] = [
+      { path: 'results.tex', content: Buffer.from(results.tex) },
+    ];
     let figure = '';
     const figurePath = best.figures[0] ?? [...goodNodes(nodes)].reverse().find((n) => n.figures.length > 0)?.figures[0];
     if (figurePath) {
@@ -420,7 +425,10 @@ class ResearchRun {
       }
     }
     await this.sink.saveArtifact('best/experiment.py', best.code);
-    await this.sink.saveArtifact('journal.json', JSON.stringify({ plan, nodes, stopReason: this.state.stopReason }, null, 2));
+    await this.sink.saveArtifact(
+      'journal.json',
+      JSON.stringify({ plan, nodes, stopReason: this.state.stopReason }, null, 2),
+    );
     const bestResults = await this.sink.loadArtifact(`nodes/${best.id}/results.json`);
     if (bestResults) await this.sink.saveArtifact('best/results.json', bestResults);
 
@@ -457,7 +465,11 @@ class ResearchRun {
           figureLatex: figure,
           reproducibility: this.reproducibilityNote(best),
         });
-        await this.sink.emit({ type: 'paper.compiling', message: `Compiling the paper (attempt ${attempt}).`, data: { attempt } });
+        await this.sink.emit({
+          type: 'paper.compiling',
+          message: `Compiling the paper (attempt ${attempt}).`,
+          data: { attempt },
+        });
         const outcome = await this.compileLatex(latex, tex, paperFiles);
         return { tex, ...outcome };
       };
@@ -466,7 +478,9 @@ class ResearchRun {
       for (let fix = 1; !result.pdf && fix <= MAX_LATEX_FIXES && !fallback; fix++) {
         await this.paperFailed(attempt, result.log);
         if (!this.canCallModel()) break;
-        const reply = await this.ask('latex_fix', WRITER_SYSTEM, fixLatexPrompt(sections, latexErrors(result.log)), [TOOLS.fixLatex]);
+        const reply = await this.ask('latex_fix', WRITER_SYSTEM, fixLatexPrompt(sections, latexErrors(result.log)), [
+          TOOLS.fixLatex,
+        ]);
         if (!reply.ok) continue;
         sections = reply.value as PaperSections;
         result = await compile(++attempt, sections);
@@ -483,11 +497,15 @@ class ResearchRun {
       }
       await this.sink.saveArtifact('paper/paper.tex', result.tex);
       await this.sink.saveArtifact('paper/results.tex', results.tex);
-      for (const f of paperFiles) if (f.path !== 'results.tex') await this.sink.saveArtifact(`paper/${f.path}`, f.content);
+      for (const f of paperFiles)
+        if (f.path !== 'results.tex') await this.sink.saveArtifact(`paper/${f.path}`, f.content);
       if (result.log) await this.sink.saveArtifact('paper/paper.log', result.log);
       if (!result.pdf) {
         await this.paperFailed(attempt, result.log);
-        throw new RunFailure('paper_compile_failed', 'the paper did not compile, even from the generated fallback text; see paper/paper.log');
+        throw new RunFailure(
+          'paper_compile_failed',
+          'the paper did not compile, even from the generated fallback text; see paper/paper.log',
+        );
       }
       await this.sink.saveArtifact('paper/paper.pdf', result.pdf);
       await this.sink.emit({
@@ -523,7 +541,8 @@ class ResearchRun {
     );
     this.throwIfInterrupted();
     const { files: out } = await sandbox.readFiles(OUTPUT_LIMITS);
-    const log = out.find((f) => f.path === 'paper.log')?.content.toString('utf8') ?? exec.stdout.text + exec.stderr.text;
+    const log =
+      out.find((f) => f.path === 'paper.log')?.content.toString('utf8') ?? exec.stdout.text + exec.stderr.text;
     const pdf = out.find((f) => f.path === 'paper.pdf')?.content ?? null;
     return { pdf: exec.exitCode === 0 && pdf ? pdf : null, log };
   }
@@ -609,4 +628,3 @@ function oneLine(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
-

@@ -1,8 +1,8 @@
-import type { ExecOptions, ExecResult, ReadFilesLimits, Sandbox, SandboxFile } from '@autolab/engine';
-import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import type { ExecOptions, ExecResult, ReadFilesLimits, Sandbox, SandboxFile } from '@autolab/engine';
+import type Docker from 'dockerode';
 import { CappedOutput } from './capped-output.js';
 import { type ContainerIdentity, containerSpec, SANDBOX_UID, type SandboxLimits } from './sandbox-limits.js';
 import { packFiles, unpackFiles } from './workspace-tar.js';

@@ -1,6 +1,6 @@
-import type { ReadFilesLimits, SandboxFile } from '@autolab/engine';
-import { normalizeRelativePath } from '@autolab/contracts';
 import type { Readable } from 'node:stream';
+import { normalizeRelativePath } from '@autolab/contracts';
+import type { ReadFilesLimits, SandboxFile } from '@autolab/engine';
 import * as tar from 'tar-stream';
 
 /** A tar archive of the files, for `tar -x` inside the sandbox. */

@@ -1,8 +1,8 @@
-import type { ArtifactEntry } from '@autolab/contracts';
-import { normalizeRelativePath } from '@autolab/contracts';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
+import type { ArtifactEntry } from '@autolab/contracts';
+import { normalizeRelativePath } from '@autolab/contracts';
 
 const MEDIA_TYPES: Record<string, string> = {
   '.pdf': 'application/pdf',
@@ -22,7 +22,8 @@ const MEDIA_TYPES: Record<string, string> = {
   '.gz': 'application/gzip',
 };
 
-export const mediaTypeOf = (path: string): string => MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+export const mediaTypeOf = (path: string): string =>
+  MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 
 export class InvalidArtifactPathError extends Error {
   constructor(path: string) {

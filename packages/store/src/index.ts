@@ -4,6 +4,7 @@ export { CancelSignal } from './cancel-signal.js';
 export { EventHub } from './event-hub.js';
 export { RedisKeys } from './redis-keys.js';
 export { newRunId } from './run-id.js';
+export { createRunQueue, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 export {
   type CreateRunResult,
   compareStreamIds,
@@ -14,4 +15,3 @@ export {
   serializeEvent,
 } from './run-store.js';
 export { type WorkerHeartbeat, WorkerRegistry } from './worker-registry.js';
-export { createRunQueue, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type BestMetric,
   emptyUsage,
@@ -11,7 +12,6 @@ import {
   type RunStatus,
   type Usage,
 } from '@autolab/contracts';
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
 import { newRunId } from './run-id.js';
@@ -185,7 +185,12 @@ export class RunStore {
   }
 
   /** Final status and the final `run.finished` event, atomically and only once. */
-  async finish(runId: string, status: (typeof FINAL)[number], error: RunError | null, message: string): Promise<boolean> {
+  async finish(
+    runId: string,
+    status: (typeof FINAL)[number],
+    error: RunError | null,
+    message: string,
+  ): Promise<boolean> {
     const run = await this.get(runId);
     if (!run || isFinalStatus(run.status)) return false;
     return this.transition(

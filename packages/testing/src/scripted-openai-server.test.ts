@@ -300,11 +300,13 @@ describe('scripted OpenAI server over HTTP', () => {
   });
 
   it('answers 400 when the scenario has no replies for the key', async () => {
-    const res = await chat({ force: 'write_paper' });
-    expect(res.status).toBe(400);
-    const body: Json = await res.json();
-    expect(body.error.type).toBe('invalid_request_error');
-    expect(body.error.message).toContain('scenario "basic" has no replies for "write_paper"');
+    for (const key of ['write_paper', 'constructor']) {
+      const res = await chat({ force: key });
+      expect(res.status).toBe(400);
+      const body: Json = await res.json();
+      expect(body.error.type).toBe('invalid_request_error');
+      expect(body.error.message).toContain(`scenario "basic" has no replies for "${key}"`);
+    }
   });
 
   it('answers malformed bodies with 400 and keeps serving', async () => {

@@ -180,7 +180,8 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const request = parseRequest(await readBody(req));
     const scenario = await this.scenarioFor(request.model);
     const key = replyKey(request);
-    const list = scenario.replies[key];
+    // hasOwn: a tool named like an Object.prototype member (`constructor`) must not find one.
+    const list = Object.hasOwn(scenario.replies, key) ? scenario.replies[key] : undefined;
     if (!list) {
       throw new HttpError(
         400,

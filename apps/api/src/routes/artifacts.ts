@@ -40,7 +40,11 @@ export const artifactRoutes =
       async (request, reply) => {
         const run = await loadRun(deps.runs, request.params.id);
         const path = normalizeRelativePath(request.params['*']);
-        if (!path) throw new ApiError('invalid_path', `Not a valid artifact path: ${JSON.stringify(request.params['*'].slice(0, 200))}.`);
+        if (!path)
+          throw new ApiError(
+            'invalid_path',
+            `Not a valid artifact path: ${JSON.stringify(request.params['*'].slice(0, 200))}.`,
+          );
         const file = await deps.artifacts.open(run.id, path);
         if (!file) throw new ApiError('artifact_not_found', `This run has no file ${path}.`);
         const name = path.split('/').at(-1)!;

@@ -14,7 +14,8 @@ const EventsQuery = z.object({
 
 function parseEventId(value: string | undefined): string {
   if (value === undefined || value === '') return '0';
-  if (!EVENT_ID.test(value)) throw new ApiError('invalid_cursor', `Not an event id: ${JSON.stringify(value.slice(0, 40))}.`);
+  if (!EVENT_ID.test(value))
+    throw new ApiError('invalid_cursor', `Not an event id: ${JSON.stringify(value.slice(0, 40))}.`);
   return value;
 }
 

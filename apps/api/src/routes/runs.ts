@@ -107,7 +107,11 @@ export const runRoutes =
           ['queued'],
           'cancelled',
           { finishedAt: new Date().toISOString(), error: 'null' },
-          { type: 'run.finished', message: 'Run cancelled before it started.', data: { status: 'cancelled', error: null, usage: run.usage } },
+          {
+            type: 'run.finished',
+            message: 'Run cancelled before it started.',
+            data: { status: 'cancelled', error: null, usage: run.usage },
+          },
         );
         if (cancelledWhileQueued) {
           await deps.queue.remove(id).catch(() => undefined);
