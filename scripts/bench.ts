@@ -84,7 +84,7 @@ async function interleave(rounds: number, arms: Array<() => Promise<void>>): Pro
 
 // ------------------------------------------------------------------ (a) create -> first command
 
-const identity = { runId, role: 'python', workerId: benchId };
+const identity = { deployment: 'bench', runId, role: 'python', workerId: benchId };
 
 async function sandboxFirstCommand(): Promise<{ firstCommand: Ms; close: Ms }> {
   const started = now();

@@ -26,7 +26,7 @@ ensure_node_deps
 ensure_services
 
 SCRIPTED=0
-if [ -z "${OPENAI_API_KEY:-}" ]; then
+if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   SCRIPTED=1
   say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/demo.yaml)."
   say "  To use a real model: OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] AUTOLAB_MODEL=gpt-4o-mini npm run demo"

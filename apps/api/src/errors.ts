@@ -10,13 +10,12 @@ export const API_ERRORS = {
   run_not_found: { status: 404, message: 'There is no run with this id.' },
   artifact_not_found: { status: 404, message: 'This run has no such file.' },
   route_not_found: { status: 404, message: 'There is no such route.' },
-  method_not_allowed: { status: 405, message: 'This route does not accept that method.' },
   run_already_finished: { status: 409, message: 'The run has already finished.' },
   idempotency_conflict: { status: 409, message: 'This Idempotency-Key was used with a different request body.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
+  bad_request: { status: 400, message: 'The request could not be understood.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
-  unavailable: { status: 503, message: 'A service the API depends on is not reachable.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

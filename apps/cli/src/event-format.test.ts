@@ -20,7 +20,7 @@ const EXPECTED_LINES = [
   `${at(10)} metric.improved n001 ece 0.1234 (first), minimize`,
   `${at(11)} figure.created figures/reliability.png (n001)`,
   `${at(12)} cost.updated   +$0.0012 draft gpt-4o-mini (1200+300 tokens), total $0.4321 of $5.00`,
-  `${at(13)} artifact.saved best/experiment.py (2.0 KB)`,
+  `${at(13)} stage.finished experiments: reached the limit of 5 experiments`,
   `${at(14)} error          bad_tool_call in improve: no tool call in reply`,
   `${at(15)} warning        slow_exec: n001 took 3.2s`,
   `${at(16)} run.requeued   Requeued: the worker stopped.`,

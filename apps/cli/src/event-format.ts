@@ -1,7 +1,6 @@
 import type { EventOf, RunEvent } from '@autolab/contracts';
 import {
   type ClockOptions,
-  formatBytes,
   formatClock,
   formatDuration,
   formatNumber,
@@ -32,6 +31,8 @@ export function describeEvent(event: RunEvent): string {
     }
     case 'stage.started':
       return event.data.stage;
+    case 'stage.finished':
+      return `${event.data.stage}: ${oneLine(event.data.reason, 120)}`;
     case 'plan.ready': {
       const { title, metric } = event.data;
       return `${oneLine(title, 100)}: ${metric.direction} ${metric.name}`;
@@ -68,8 +69,6 @@ export function describeEvent(event: RunEvent): string {
         `total ${formatUsd(total.costUsd)} of ${formatUsd(budgetUsd)}`
       );
     }
-    case 'artifact.saved':
-      return `${event.data.path} (${formatBytes(event.data.size)})`;
     case 'error':
       return `${event.data.code} in ${event.data.step}: ${oneLine(event.data.detail)}`;
     case 'warning':

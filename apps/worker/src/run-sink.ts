@@ -6,6 +6,7 @@ import type { ArtifactStore, RunStore } from '@autolab/store';
 export class StoreRunSink implements RunSink {
   constructor(
     private readonly runId: string,
+    private readonly attempt: number,
     private readonly runs: RunStore,
     private readonly artifacts: ArtifactStore,
   ) {}
@@ -19,7 +20,7 @@ export class StoreRunSink implements RunSink {
   }
 
   async saveCheckpoint(checkpoint: unknown): Promise<void> {
-    await this.runs.saveCheckpoint(this.runId, checkpoint);
+    await this.runs.saveCheckpoint(this.runId, checkpoint, this.attempt);
   }
 
   async saveArtifact(path: string, content: Buffer | string): Promise<void> {

@@ -20,6 +20,8 @@ import type { WorkerConfig } from './env.js';
 import { StoreRunSink } from './run-sink.js';
 
 const HEARTBEAT_MS = 5000;
+/** Leftover containers (of workers that died) are looked for this often, not only at start. */
+const REAP_INTERVAL_MS = 60_000;
 const HEARTBEAT_TTL_MS = 15_000;
 /** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
 const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
@@ -45,14 +47,21 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
 
-  const removed = await reapSandboxes(docker, {
-    keep: async (runId, workerId) => {
-      if (workerId === config.workerId) return active.has(runId);
-      const run = await runs.get(runId);
-      return run !== null && !isFinalStatus(run.status) && (await registry.isAlive(workerId));
-    },
-  });
-  if (removed.length > 0) log.info({ removed: removed.length }, 'reaped leftover sandbox containers');
+  const reap = async () => {
+    const removed = await reapSandboxes(docker, config.redisPrefix, {
+      keep: async (runId, workerId) => {
+        if (workerId === config.workerId) return active.has(runId);
+        const run = await runs.get(runId);
+        return run !== null && !isFinalStatus(run.status) && (await registry.isAlive(workerId));
+      },
+    });
+    if (removed.length > 0) log.info({ removed: removed.length }, 'reaped leftover sandbox containers');
+  };
+  await reap();
+  const reaper = setInterval(
+    () => void reap().catch((err) => log.warn({ err: (err as Error).message }, 'reaper failed')),
+    REAP_INTERVAL_MS,
+  );
 
   await cancel.listen(subscriber, (runId) => {
     const controller = active.get(runId);
@@ -63,6 +72,12 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   });
 
   const beat = async () => {
+    // A cancel whose pub/sub message was missed (reconnect) is still noticed within one heartbeat.
+    for (const [runId, controller] of active) {
+      if (!controller.signal.aborted && (await cancel.isRequested(runId).catch(() => false))) {
+        controller.abort('cancel' satisfies StopReason);
+      }
+    }
     const dockerOk = await docker.ping().then(
       () => true,
       () => false,
@@ -117,7 +132,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       () => controller.abort('time_limit' satisfies StopReason),
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
     );
-    const sandboxes = new DockerSandboxFactory(docker, config.images, runId, config.workerId, {
+    const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
       cpus: run.sandbox.cpus,
       memoryMb: run.sandbox.memoryMb,
     });
@@ -144,7 +159,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           sandbox: run.sandbox,
           checkpoint,
         },
-        { llm, sandboxes, sink: new StoreRunSink(runId, runs, artifacts), clock: { now: Date.now } },
+        { llm, sandboxes, sink: new StoreRunSink(runId, attempt, runs, artifacts), clock: { now: Date.now } },
         controller.signal,
       );
     } catch (err) {
@@ -155,6 +170,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await sandboxes.closeAll();
     }
 
+    // A newer attempt took the run over (this worker's lock had expired): leave the run to it.
+    if ((await runs.get(runId))?.attempt !== attempt) {
+      runLog.warn({ attempt }, 'run superseded by a newer attempt; not finishing it');
+      return 'superseded';
+    }
     switch (outcome.status) {
       case 'succeeded':
         await runs.finish(runId, 'succeeded', null, 'Run succeeded: the paper and the code are ready to download.');
@@ -207,8 +227,13 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     maxStalledCount: 10,
   });
   worker.on('failed', (job, err) => {
-    if (err instanceof DelayedError) return;
-    log.error({ runId: job?.data.runId, err: err.message }, 'job failed');
+    if (err instanceof DelayedError || !job) return;
+    // The processor turns engine failures into failed runs itself; this is for what it could not handle
+    // (Redis trouble while finishing, a job that stalled too often). The run must not stay "running" forever.
+    log.error({ runId: job.data.runId, err: err.message }, 'job failed');
+    void runs
+      .finish(job.data.runId, 'failed', { code: 'worker_error', message: err.message }, `Run failed: ${err.message}`)
+      .catch(() => undefined);
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   log.info({ workerId: config.workerId, concurrency: config.concurrency }, 'worker ready');
@@ -219,6 +244,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       for (const controller of active.values()) controller.abort('shutdown' satisfies StopReason);
       await worker.close();
       clearInterval(heartbeat);
+      clearInterval(reaper);
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);

@@ -34,6 +34,7 @@ export const RunFinishedEvent = event(
   z.object({ status: RunStatus, error: RunError.nullable(), usage: Usage }),
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
+export const StageFinishedEvent = event('stage.finished', z.object({ stage: RunStage, reason: z.string() }));
 export const PlanEvent = event(
   'plan.ready',
   z.object({
@@ -108,7 +109,6 @@ export const CostEvent = event(
     budgetUsd: z.number(),
   }),
 );
-export const ArtifactEvent = event('artifact.saved', z.object({ path: z.string(), size: z.number().int() }));
 /** A step went wrong but the run goes on (malformed model reply, a figure that did not render, …). */
 export const ErrorEvent = event('error', z.object({ code: z.string(), step: z.string(), detail: z.string() }));
 export const WarningEvent = event('warning', z.object({ code: z.string(), detail: z.string() }));
@@ -120,6 +120,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   RunCancelRequestedEvent,
   RunFinishedEvent,
   StageStartedEvent,
+  StageFinishedEvent,
   PlanEvent,
   NodeCreatedEvent,
   ExecOutputEvent,
@@ -130,7 +131,6 @@ export const RunEvent = z.discriminatedUnion('type', [
   PaperCompileFailedEvent,
   PaperReadyEvent,
   CostEvent,
-  ArtifactEvent,
   ErrorEvent,
   WarningEvent,
 ]);

@@ -2,16 +2,19 @@ import type { ExecResult } from './ports.js';
 
 /** At most this many metrics are kept from one results.json. */
 const MAX_METRICS = 64;
+/** Metric names end up in LaTeX macros and table headers: only these characters are accepted. */
+const METRIC_NAME = /^[A-Za-z0-9_.-]{1,80}$/;
 
 /**
  * The numbers an experiment reported: every finite numeric leaf of results.json, nested keys joined with dots
- * (`{"test": {"acc": 0.9}}` → `test.acc`). Booleans and strings are not metrics.
+ * (`{"test": {"acc": 0.9}}` → `test.acc`). Booleans and strings are not metrics, nor are keys with characters
+ * outside letters, digits, `_`, `.` and `-`.
  */
 export function metricsFromResults(json: unknown): Record<string, number> {
   const metrics: Record<string, number> = {};
   const walk = (value: unknown, prefix: string, depth: number) => {
     if (Object.keys(metrics).length >= MAX_METRICS || depth > 4) return;
-    if (typeof value === 'number' && Number.isFinite(value) && prefix) metrics[prefix] = value;
+    if (typeof value === 'number' && Number.isFinite(value) && METRIC_NAME.test(prefix)) metrics[prefix] = value;
     else if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [key, child] of Object.entries(value)) walk(child, prefix ? `${prefix}.${key}` : key, depth + 1);
     }
@@ -44,7 +47,9 @@ export function judgeExecution(
     primary: null,
   });
   if (exec.timedOut) return failed(`timed out after ${limits.timeoutSeconds} s and was killed`);
-  if (exec.outOfMemory) return failed(`killed for exceeding the memory limit of ${limits.memoryMb} MB`);
+  if (exec.outOfMemory) {
+    return failed(`killed by SIGKILL (exit 137), most likely for exceeding the memory limit of ${limits.memoryMb} MB`);
+  }
   if (exec.exitCode !== 0) {
     return failed(`exited with code ${exec.exitCode ?? 'unknown'}: ${lastErrorLine(exec.stderr.text)}`);
   }

@@ -122,6 +122,8 @@ export async function runResearch(
 class ResearchRun {
   private state: Checkpoint;
   private python: Sandbox | null = null;
+  /** Image of the experiment sandbox, kept after it closes for the paper's reproducibility note. */
+  private pythonImageId = '';
   private readonly sink: RunSink;
 
   constructor(
@@ -146,13 +148,6 @@ class ResearchRun {
   }
 
   async execute(): Promise<void> {
-    if (this.state.nodes.length > 0 || this.state.plan) {
-      await this.sink.emit({
-        type: 'warning',
-        message: `Resuming from the checkpoint: ${this.state.nodes.length} experiment(s) already done are not repeated.`,
-        data: { code: 'resumed', detail: `nodes=${this.state.nodes.length}` },
-      });
-    }
     if (!this.state.plan) await this.planStage();
     if (!this.state.experimentsDone) await this.experimentStage();
     await this.writeupStage();
@@ -173,6 +168,8 @@ class ResearchRun {
   private async planStage(): Promise<void> {
     await this.enterStage('planning', 'Planning: turning the goal into a testable hypothesis and a metric.');
     for (let attempt = 1; attempt <= 4; attempt++) {
+      if (!this.canCallModel())
+        throw new RunFailure('budget_exhausted', 'the budget was spent before a plan was found');
       const reply = await this.ask('plan', PLANNER_SYSTEM, planPrompt(this.input.goal), [TOOLS.plan]);
       if (reply.ok) {
         const plan = reply.value as ResearchPlan;
@@ -243,9 +240,9 @@ class ResearchRun {
     this.python = null;
     const good = goodNodes(this.state.nodes).length;
     await this.sink.emit({
-      type: 'warning',
+      type: 'stage.finished',
       message: `Experiments finished (${this.state.stopReason}): ${this.state.nodes.length} run, ${good} successful.`,
-      data: { code: 'experiments_finished', detail: this.state.stopReason ?? '' },
+      data: { stage: 'experiments', reason: this.state.stopReason ?? '' },
     });
     if (good === 0) {
       throw new RunFailure(
@@ -287,6 +284,7 @@ class ResearchRun {
 
     this.python ??= await this.ports.sandboxes.open('python', this.signal);
     const sandbox = this.python;
+    this.pythonImageId = sandbox.imageId;
     await sandbox.reset();
     await sandbox.writeFiles([{ path: 'experiment.py', content: Buffer.from(submission.code) }]);
     const streamer = new OutputStreamer((stream, text) =>
@@ -471,12 +469,12 @@ class ResearchRun {
           data: { attempt },
         });
         const outcome = await this.compileLatex(latex, tex, paperFiles);
+        if (!outcome.pdf) await this.paperFailed(attempt, outcome.log);
         return { tex, ...outcome };
       };
       let attempt = 1;
       let result = await compile(attempt, sections);
       for (let fix = 1; !result.pdf && fix <= MAX_LATEX_FIXES && !fallback; fix++) {
-        await this.paperFailed(attempt, result.log);
         if (!this.canCallModel()) break;
         const reply = await this.ask('latex_fix', WRITER_SYSTEM, fixLatexPrompt(sections, latexErrors(result.log)), [
           TOOLS.fixLatex,
@@ -486,7 +484,6 @@ class ResearchRun {
         result = await compile(++attempt, sections);
       }
       if (!result.pdf && !fallback) {
-        await this.paperFailed(attempt, result.log);
         await this.sink.emit({
           type: 'warning',
           message: 'The model could not make its LaTeX compile; writing the paper from the recorded data alone.',
@@ -501,7 +498,6 @@ class ResearchRun {
         if (f.path !== 'results.tex') await this.sink.saveArtifact(`paper/${f.path}`, f.content);
       if (result.log) await this.sink.saveArtifact('paper/paper.log', result.log);
       if (!result.pdf) {
-        await this.paperFailed(attempt, result.log);
         throw new RunFailure(
           'paper_compile_failed',
           'the paper did not compile, even from the generated fallback text; see paper/paper.log',
@@ -548,7 +544,7 @@ class ResearchRun {
   }
 
   private reproducibilityNote(best: ExperimentNode): string {
-    const image = this.python?.imageId ?? '';
+    const image = this.pythonImageId;
     return [
       `Every number in this paper was measured by experiment code that ran in a network-less, resource-limited`,
       `sandbox container${image ? ` (image \\texttt{${image.slice(0, 19)}})` : ''}; the values are read from the`,
@@ -595,6 +591,8 @@ class ResearchRun {
         data: { code: 'model_unpriced', detail: reply.usage.model },
       });
     }
+    // Spend is part of the checkpoint: a resumed run must not forget what it already paid for.
+    await this.checkpoint();
     if (!reply.ok) {
       await this.sink.emit({
         type: 'error',

@@ -17,6 +17,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6 },
   'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 },
   'o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
+  'o3-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
   o3: { inputPerMTok: 2, outputPerMTok: 8 },
   'gpt-5-nano': { inputPerMTok: 0.05, outputPerMTok: 0.4 },
   'gpt-5-mini': { inputPerMTok: 0.25, outputPerMTok: 2 },

@@ -19,7 +19,7 @@ describe('DockerSandbox (real Docker engine)', () => {
       docker,
       image,
       { ...DEFAULT_LIMITS, memoryMb: 256, pidsLimit: 64, workspaceMb: 64 },
-      { runId, role: 'python', workerId: 'test-worker' },
+      { deployment: 'sandbox-test', runId, role: 'python', workerId: 'test-worker' },
     );
   });
 
@@ -118,12 +118,24 @@ describe('DockerSandbox (real Docker engine)', () => {
 
   it('leaves no container with the run label after close, and the reaper removes orphans', async () => {
     const orphan = await DockerSandbox.create(docker, image, DEFAULT_LIMITS, {
+      deployment: 'sandbox-test',
       runId: `${runId}x`,
       role: 'python',
       workerId: 'dead-worker',
     });
     expect(await listRunContainers(docker, `${runId}x`)).toHaveLength(1);
-    const removed = await reapSandboxes(docker, { keep: async (_run, worker) => worker !== 'dead-worker' });
+    const other = await DockerSandbox.create(docker, image, DEFAULT_LIMITS, {
+      deployment: 'another-deployment',
+      runId: `${runId}y`,
+      role: 'python',
+      workerId: 'dead-worker',
+    });
+    const removed = await reapSandboxes(docker, 'sandbox-test', {
+      keep: async (_run, worker) => worker !== 'dead-worker',
+    });
+    // Another deployment's containers are never touched, even with a dead worker.
+    expect(await listRunContainers(docker, `${runId}y`)).toHaveLength(1);
+    await other.close();
     expect(removed).toContain(orphan.containerId);
     expect(await listRunContainers(docker, `${runId}x`)).toHaveLength(0);
     await sandbox.close();

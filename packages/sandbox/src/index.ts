@@ -5,6 +5,7 @@ export { DockerSandboxFactory, type SandboxImages } from './sandbox-factory.js';
 export {
   containerSpec,
   DEFAULT_LIMITS,
+  LABEL_DEPLOYMENT,
   LABEL_MANAGED,
   LABEL_ROLE,
   LABEL_RUN,

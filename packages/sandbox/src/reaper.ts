@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { LABEL_MANAGED, LABEL_RUN, LABEL_WORKER } from './sandbox-limits.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_RUN, LABEL_WORKER } from './sandbox-limits.js';
 
 export interface ReapDecision {
   /** True when the run still needs its containers and the worker that owns them is alive. */
@@ -7,8 +7,11 @@ export interface ReapDecision {
 }
 
 /** Removes Autolab sandbox containers that nothing will use again (crashed workers, finished runs). */
-export async function reapSandboxes(docker: Docker, decision: ReapDecision): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+export async function reapSandboxes(docker: Docker, deployment: string, decision: ReapDecision): Promise<string[]> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_DEPLOYMENT}=${deployment}`] },
+  });
   const removed: string[] = [];
   for (const info of containers) {
     const runId = info.Labels[LABEL_RUN] ?? '';

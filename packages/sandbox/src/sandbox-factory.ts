@@ -15,6 +15,7 @@ export class DockerSandboxFactory implements SandboxFactory {
   constructor(
     private readonly docker: Docker,
     private readonly images: SandboxImages,
+    private readonly deployment: string,
     private readonly runId: string,
     private readonly workerId: string,
     private readonly limits: Partial<SandboxLimits> = {},
@@ -27,6 +28,7 @@ export class DockerSandboxFactory implements SandboxFactory {
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
     const sandbox = await DockerSandbox.create(this.docker, this.images[kind], limits, {
+      deployment: this.deployment,
       runId: this.runId,
       role: kind,
       workerId: this.workerId,

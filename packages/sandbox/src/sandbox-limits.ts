@@ -28,8 +28,11 @@ export const LABEL_MANAGED = 'autolab.managed';
 export const LABEL_RUN = 'autolab.run';
 export const LABEL_ROLE = 'autolab.role';
 export const LABEL_WORKER = 'autolab.worker';
+/** The deployment (Redis prefix) a container belongs to: a reaper only ever touches its own deployment's. */
+export const LABEL_DEPLOYMENT = 'autolab.deployment';
 
 export interface ContainerIdentity {
+  deployment: string;
   runId: string;
   role: string;
   workerId: string;
@@ -58,6 +61,7 @@ export function containerSpec(
       [LABEL_RUN]: id.runId,
       [LABEL_ROLE]: id.role,
       [LABEL_WORKER]: id.workerId,
+      [LABEL_DEPLOYMENT]: id.deployment,
     },
     HostConfig: {
       NetworkMode: 'none',

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
- * Tells the worker that holds a run to stop it. Pub/sub makes it immediate; the worker also re-reads the run's
- * `cancelRequested` field when a node ends, in case it missed the message.
+ * Tells the worker that holds a run to stop it. Pub/sub makes it immediate; the worker also re-reads the
+ * `cancelRequested` field of its active runs with every heartbeat, in case it missed the message.
  */
 export class CancelSignal {
   constructor(

@@ -11,6 +11,7 @@ export {
   IdempotencyConflictError,
   parseEvent,
   RunStore,
+  RunSupersededError,
   type StoredRun,
   serializeEvent,
 } from './run-store.js';

@@ -19,6 +19,14 @@ import { newRunId } from './run-id.js';
 /** A run as stored; the API adds the links. */
 export type StoredRun = Omit<RunRecord, 'links'>;
 
+/** Another attempt (a newer worker) owns the run now; this one must stop without touching it. */
+export class RunSupersededError extends Error {
+  constructor(runId: string, attempt: number) {
+    super(`attempt ${attempt} of ${runId} no longer owns the run`);
+    this.name = this.constructor.name;
+  }
+}
+
 export class IdempotencyConflictError extends Error {
   constructor(readonly runId: string) {
     super('this Idempotency-Key was already used with a different request body');
@@ -73,7 +81,7 @@ export class RunStore {
   async create(options: RunOptions & { model: string }, idempotencyKey?: string): Promise<CreateRunResult> {
     const id = newRunId();
     const now = new Date().toISOString();
-    const bodyHash = createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 32);
+    const bodyHash = createHash('sha256').update(stableJson(options)).digest('hex').slice(0, 32);
     const fields: Record<string, string> = {
       id,
       goal: options.goal,
@@ -114,7 +122,14 @@ export class RunStore {
     const [runId, hash] = result.split('|') as [string, string];
     if (runId !== id && hash !== bodyHash) throw new IdempotencyConflictError(runId);
     const run = await this.get(runId);
-    if (!run) throw new Error(`run ${runId} vanished right after creation`);
+    if (!run) {
+      // The key outlived its run (deleted by hand): forget the key and create afresh.
+      if (idempotencyKey && runId !== id) {
+        await this.redis.del(this.keys.idempotency(idempotencyKey));
+        return this.create(options, idempotencyKey);
+      }
+      throw new Error(`run ${runId} vanished right after creation`);
+    }
     return { run, created: runId === id };
   }
 
@@ -218,8 +233,22 @@ export class RunStore {
     return last?.[0] ?? '0';
   }
 
-  async saveCheckpoint(runId: string, checkpoint: unknown): Promise<void> {
-    await this.redis.set(this.keys.checkpoint(runId), JSON.stringify(checkpoint));
+  /**
+   * Saves the engine's state, but only for the attempt that currently owns the run: a worker that lost its job
+   * (its lock expired and another worker took over) gets an error instead of overwriting the new owner's state.
+   */
+  async saveCheckpoint(runId: string, checkpoint: unknown, attempt: number): Promise<void> {
+    const saved = await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
+       redis.call('SET', KEYS[2], ARGV[2])
+       return 1`,
+      2,
+      this.keys.run(runId),
+      this.keys.checkpoint(runId),
+      String(attempt),
+      JSON.stringify(checkpoint),
+    );
+    if (saved !== 1) throw new RunSupersededError(runId, attempt);
   }
 
   async loadCheckpoint(runId: string): Promise<unknown | null> {
@@ -257,6 +286,18 @@ function parseRun(h: Record<string, string>): StoredRun {
     finishedAt: h.finishedAt || null,
     error: JSON.parse(h.error ?? 'null'),
   };
+}
+
+/** JSON with object keys sorted, so equal requests hash equally however their keys were ordered. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -1,4 +1,5 @@
 import { ErrorBody, EventPage, isFinalStatus, type RunEvent } from '@autolab/contracts';
+import { compareStreamIds } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
@@ -91,7 +92,8 @@ export const eventRoutes =
         }
         // A finished run whose final event the client has already seen: nothing more will come.
         const latest = await deps.runs.get(run.id);
-        if (latest && isFinalStatus(latest.status) && after === (await deps.runs.lastEventId(run.id))) end();
+        if (latest && isFinalStatus(latest.status) && compareStreamIds(after, await deps.runs.lastEventId(run.id)) >= 0)
+          end();
       },
     );
   };

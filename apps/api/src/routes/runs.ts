@@ -35,7 +35,9 @@ export const runRoutes =
         const options = { ...request.body, model: request.body.model ?? deps.defaultModel };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key']);
-          if (created) await enqueueRun(deps.queue, run.id);
+          // Also for a repeated request: if the first one stored the run but failed to enqueue it, this heals it
+          // (adding a job whose id exists is a no-op in BullMQ).
+          if (created || run.status === 'queued') await enqueueRun(deps.queue, run.id);
           reply.header('location', `/v1/runs/${run.id}`);
           return reply.status(202).send(toRunRecord(run));
         } catch (err) {
@@ -117,11 +119,18 @@ export const runRoutes =
           await deps.queue.remove(id).catch(() => undefined);
         } else {
           await deps.cancel.request(id);
-          await deps.runs.appendEvent(id, {
-            type: 'run.cancel_requested',
-            message: 'Cancel requested; stopping the run.',
-            data: {},
-          });
+          // Only while it is running: a run that finished meanwhile keeps run.finished as its last event.
+          await deps.runs.transition(
+            id,
+            ['running'],
+            null,
+            {},
+            {
+              type: 'run.cancel_requested',
+              message: 'Cancel requested; stopping the run.',
+              data: {},
+            },
+          );
         }
         return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id)));
       },

@@ -109,7 +109,11 @@ const SAMPLES: Sample[] = [
       budgetUsd: 5,
     },
   },
-  { type: 'artifact.saved', message: 'Saved.', data: { path: 'best/experiment.py', size: 2048 } },
+  {
+    type: 'stage.finished',
+    message: 'Experiments finished.',
+    data: { stage: 'experiments', reason: 'reached the limit of 5 experiments' },
+  },
   {
     type: 'error',
     message: 'The model answered without a tool call.',
