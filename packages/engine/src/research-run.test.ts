@@ -221,7 +221,7 @@ describe('runResearch', () => {
       'improve_experiment',
       'write_paper',
     ]);
-    expect(sink.events.some((e) => e.type === 'warning' && e.message.includes('budget'))).toBe(true);
+    expect(sink.events.some((e) => e.type === 'stage.finished' && e.message.includes('budget'))).toBe(true);
   });
 
   it('feeds LaTeX errors back to the model and uses its fix', async () => {
