@@ -33,6 +33,30 @@ export function describeEvent(event: RunEvent): string {
       return event.data.stage;
     case 'stage.finished':
       return `${event.data.stage}: ${oneLine(event.data.reason, 120)}`;
+    case 'idea.proposed':
+      return `round ${event.data.round}: ${event.data.ideas.map((i) => oneLine(i.title, 60)).join(' | ')}`;
+    case 'literature.searched': {
+      const { query, source, count, cached } = event.data;
+      return `${count} papers from ${source}${cached ? ' (cached)' : ''} for "${oneLine(query, 80)}"`;
+    }
+    case 'idea.chosen':
+      return `${oneLine(event.data.title, 100)}: ${oneLine(event.data.reason, 120)}`;
+    case 'search.stage':
+      return `${event.data.stage} (${event.data.iterations} experiments): ${oneLine(event.data.goal, 100)}`;
+    case 'insights.updated':
+      return event.data.insights.length > 0 ? oneLine(event.data.insights.at(-1)!, 140) : 'no insights';
+    case 'seeds.evaluated': {
+      const { nodeId, metric, seeds, mean, std } = event.data;
+      return `${nodeId} ${metric} = ${formatNumber(mean)} ± ${formatNumber(std)} over ${seeds.length} seeds`;
+    }
+    case 'review.completed': {
+      const { overall, decision, confidence, reviewers } = event.data;
+      return `${decision} (overall ${overall}/10, confidence ${confidence}, ${reviewers} reviewers)`;
+    }
+    case 'hint.received':
+      return `${event.data.hintId}: ${oneLine(event.data.text, 120)}`;
+    case 'hint.applied':
+      return `${event.data.hintId} used in ${event.data.step}`;
     case 'plan.ready': {
       const { title, metric } = event.data;
       return `${oneLine(title, 100)}: ${metric.direction} ${metric.name}`;

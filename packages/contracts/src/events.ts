@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { MetricDirection, RunError, RunStage, RunStatus, Usage } from './run.js';
+import { ExperimentStage, MetricDirection, RunError, RunStage, RunStatus, Usage } from './run.js';
 
 /**
  * Every event of a run. One discriminated union: the API, the CLI and the dashboard all read this.
  * `message` is for people, `data` is for programs.
  */
-const NodeOperator = z.enum(['draft', 'debug', 'improve']);
+export const NodeOperator = z.enum(['draft', 'debug', 'improve', 'hyperparameter', 'ablation']);
 export type NodeOperator = z.infer<typeof NodeOperator>;
 
 const NodeMetrics = z.record(z.string(), z.number());
@@ -35,6 +35,53 @@ export const RunFinishedEvent = event(
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
 export const StageFinishedEvent = event('stage.finished', z.object({ stage: RunStage, reason: z.string() }));
+const IdeaScores = z.object({ interestingness: z.number(), feasibility: z.number(), novelty: z.number() });
+export const IdeasProposedEvent = event(
+  'idea.proposed',
+  z.object({
+    round: z.number().int().describe('0 for the first proposal, then one per reflection round.'),
+    ideas: z.array(z.object({ title: z.string(), hypothesis: z.string(), scores: IdeaScores })),
+  }),
+);
+export const LiteratureSearchedEvent = event(
+  'literature.searched',
+  z.object({ query: z.string(), source: z.string(), count: z.number().int(), cached: z.boolean() }),
+);
+export const IdeaChosenEvent = event(
+  'idea.chosen',
+  z.object({ title: z.string(), hypothesis: z.string(), reason: z.string(), scores: IdeaScores, references: z.number().int() }),
+);
+export const SearchStageEvent = event(
+  'search.stage',
+  z.object({
+    stage: ExperimentStage,
+    goal: z.string(),
+    iterations: z.number().int().describe('Experiments this stage may run.'),
+  }),
+);
+export const InsightsEvent = event('insights.updated', z.object({ insights: z.array(z.string()) }));
+export const SeedsEvent = event(
+  'seeds.evaluated',
+  z.object({
+    nodeId: z.string(),
+    metric: z.string(),
+    seeds: z.array(z.number().int()),
+    values: z.array(z.number()),
+    mean: z.number(),
+    std: z.number(),
+  }),
+);
+export const ReviewEvent = event(
+  'review.completed',
+  z.object({
+    overall: z.number(),
+    decision: z.enum(['accept', 'reject']),
+    confidence: z.number(),
+    reviewers: z.number().int(),
+  }),
+);
+export const HintReceivedEvent = event('hint.received', z.object({ hintId: z.string(), text: z.string() }));
+export const HintAppliedEvent = event('hint.applied', z.object({ hintId: z.string(), step: z.string() }));
 export const PlanEvent = event(
   'plan.ready',
   z.object({
@@ -51,6 +98,7 @@ export const NodeCreatedEvent = event(
     operator: NodeOperator,
     iteration: z.number().int(),
     plan: z.string(),
+    stage: ExperimentStage.nullable().default(null),
   }),
 );
 export const ExecOutputEvent = event(
@@ -74,6 +122,11 @@ export const NodeFinishedEvent = event(
     error: z.string().nullable(),
     stdoutTail: z.string(),
     stderrTail: z.string(),
+    analysis: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe("The model's reading of the execution (one or two sentences)."),
   }),
 );
 export const MetricImprovedEvent = event(
@@ -121,7 +174,16 @@ export const RunEvent = z.discriminatedUnion('type', [
   RunFinishedEvent,
   StageStartedEvent,
   StageFinishedEvent,
+  IdeasProposedEvent,
+  LiteratureSearchedEvent,
+  IdeaChosenEvent,
   PlanEvent,
+  SearchStageEvent,
+  InsightsEvent,
+  SeedsEvent,
+  ReviewEvent,
+  HintReceivedEvent,
+  HintAppliedEvent,
   NodeCreatedEvent,
   ExecOutputEvent,
   NodeFinishedEvent,

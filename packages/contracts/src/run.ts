@@ -7,8 +7,16 @@ export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'can
 export const isFinalStatus = (status: RunStatus): boolean => FINAL_STATUSES.includes(status);
 
 /** Where a run is in the research process. */
-export const RunStage = z.enum(['planning', 'experiments', 'writeup', 'done']);
+export const RunStage = z.enum(['ideation', 'experiments', 'figures', 'writeup', 'review', 'done']);
 export type RunStage = z.infer<typeof RunStage>;
+
+/** Stages of the experiment tree search, in order; each has its own goal and exit condition. */
+export const ExperimentStage = z.enum(['baseline', 'tuning', 'research', 'ablation']);
+export type ExperimentStage = z.infer<typeof ExperimentStage>;
+
+/** Stages a finished run can be re-run from (a new attempt of the same run that reuses what came before). */
+export const RerunStage = z.enum(['experiments', 'figures', 'writeup', 'review']);
+export type RerunStage = z.infer<typeof RerunStage>;
 
 export const RUN_ID_PATTERN = /^run_[0-9a-z]{26}$/;
 export const RunId = z.string().regex(RUN_ID_PATTERN, 'not a run id');
@@ -30,6 +38,42 @@ export const SandboxOptions = z
   })
   .strict();
 export type SandboxOptions = z.infer<typeof SandboxOptions>;
+
+/** How the experiment tree is searched (AIDE / AI-Scientist-v2 style). */
+export const SearchPolicy = z
+  .object({
+    numDrafts: z.number().int().min(1).max(10).default(2).describe('Independent first drafts in the baseline stage.'),
+    debugProb: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.'),
+    maxDebugDepth: z.number().int().min(0).max(10).default(3).describe('Debug attempts in a row on one lineage.'),
+    nodeConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(1)
+      .describe('Experiments of this run evaluated at once, each in its own sandbox.'),
+  })
+  .strict();
+export type SearchPolicy = z.infer<typeof SearchPolicy>;
+
+export const IdeationPolicy = z
+  .object({
+    numIdeas: z.number().int().min(1).max(10).default(3),
+    reflections: z.number().int().min(0).max(5).default(1).describe('Rounds in which the model revises its ideas.'),
+  })
+  .strict();
+
+export const ReviewPolicy = z
+  .object({
+    reviewers: z.number().int().min(0).max(7).default(3).describe('Independent reviews; 0 skips the review.'),
+    revise: z.boolean().default(false).describe('One revision of the paper driven by the meta-review.'),
+  })
+  .strict();
 
 export const CreateRunRequest = z
   .object({
@@ -60,6 +104,24 @@ export const CreateRunRequest = z
       .optional()
       .describe('Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL.'),
     sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 }),
+    maxTokens: z
+      .number()
+      .int()
+      .min(1000)
+      .max(1e9)
+      .optional()
+      .describe('Hard cap on model tokens (prompt + completion) for the run.'),
+    search: SearchPolicy.default({ numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 1 }),
+    ideation: IdeationPolicy.default({ numIdeas: 3, reflections: 1 }),
+    review: ReviewPolicy.default({ reviewers: 3, revise: false }),
+    seeds: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(3)
+      .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
+    pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
   })
   .strict();
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;
@@ -89,6 +151,14 @@ export type Usage = z.infer<typeof Usage>;
 export const emptyUsage = (): Usage => ({ calls: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0 });
 
 export const RunError = z.object({ code: z.string(), message: z.string() });
+
+export const ReviewSummary = z.object({
+  overall: z.number().describe('Meta-review overall score, 1–10.'),
+  decision: z.enum(['accept', 'reject']),
+  confidence: z.number(),
+  reviewers: z.number().int(),
+});
+export type ReviewSummary = z.infer<typeof ReviewSummary>;
 export type RunError = z.infer<typeof RunError>;
 
 export const RunLinks = z.object({
@@ -110,6 +180,17 @@ export const RunRecord = z.object({
   budgetUsd: z.number(),
   timeLimitMinutes: z.number().int(),
   sandbox: z.object({ cpus: z.number(), memoryMb: z.number().int(), execTimeoutSeconds: z.number().int() }),
+  policy: z.object({
+    maxTokens: z.number().int().nullable(),
+    search: SearchPolicy,
+    ideation: IdeationPolicy,
+    review: ReviewPolicy,
+    seeds: z.number().int(),
+    pageLimit: z.number().int(),
+  }),
+  tenant: z.string().describe('The tenant whose API key created the run.'),
+  experimentStage: ExperimentStage.nullable(),
+  review: ReviewSummary.nullable(),
   bestMetric: BestMetric.nullable(),
   usage: Usage,
   attempt: z.number().int().describe('How many times a worker has started this run (more than 1 after a resume).'),
@@ -126,6 +207,23 @@ export const RunList = z.object({
   nextCursor: z.string().nullable().describe('Pass as `cursor` to get the next (older) page; null on the last page.'),
 });
 export type RunList = z.infer<typeof RunList>;
+
+export const CreateHintRequest = z
+  .object({ text: z.string().trim().min(1).max(2000).describe('Guidance for the agent, folded into its next prompt.') })
+  .strict();
+export const Hint = z.object({
+  id: z.string(),
+  text: z.string(),
+  createdAt: z.string(),
+  appliedAt: z.string().nullable(),
+  appliedTo: z.string().nullable().describe('The step whose prompt carried the hint first.'),
+});
+export type Hint = z.infer<typeof Hint>;
+export const HintList = z.object({ hints: z.array(Hint) });
+
+export const RerunRequest = z
+  .object({ fromStage: RerunStage.describe('Keep everything before this stage and run it and what follows again.') })
+  .strict();
 
 export const ArtifactEntry = z.object({ path: z.string(), size: z.number().int(), mediaType: z.string() });
 export type ArtifactEntry = z.infer<typeof ArtifactEntry>;

@@ -1,4 +1,4 @@
-import type { MetricDirection, NodeOperator } from '@autolab/contracts';
+import type { MetricDirection } from '@autolab/contracts';
 import { z } from 'zod';
 
 /** What the run is trying to find out and how success is measured; fixed after the planning step. */
@@ -65,7 +65,7 @@ export function bestNode(nodes: ExperimentNode[], direction: MetricDirection): E
 }
 
 export interface NextStep {
-  operator: NodeOperator;
+  operator: 'draft' | 'debug' | 'improve';
   parent: ExperimentNode | null;
 }
 

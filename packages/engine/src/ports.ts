@@ -1,4 +1,4 @@
-import type { BestMetric, NewEvent, RunStage, Usage } from '@autolab/contracts';
+import type { BestMetric, ExperimentStage, NewEvent, ReviewSummary, RunStage, Usage } from '@autolab/contracts';
 import type { z } from 'zod';
 
 /**
@@ -111,6 +111,8 @@ export interface SandboxFactory {
 
 export interface RunProgress {
   stage?: RunStage;
+  experimentStage?: ExperimentStage | null;
+  review?: ReviewSummary | null;
   iteration?: number;
   bestMetric?: BestMetric | null;
   usage?: Usage;

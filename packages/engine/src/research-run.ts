@@ -166,7 +166,7 @@ class ResearchRun {
   }
 
   private async planStage(): Promise<void> {
-    await this.enterStage('planning', 'Planning: turning the goal into a testable hypothesis and a metric.');
+    await this.enterStage('ideation', 'Ideation: turning the goal into a testable hypothesis and a metric.');
     for (let attempt = 1; attempt <= 4; attempt++) {
       if (!this.canCallModel())
         throw new RunFailure('budget_exhausted', 'the budget was spent before a plan was found');
@@ -277,7 +277,7 @@ class ResearchRun {
     await this.sink.emit({
       type: 'node.created',
       message: `${id}: ${operator}${parentId ? ` of ${parentId}` : ''} — ${oneLine(submission.plan, 140)}`,
-      data: { nodeId: id, parentId, operator, iteration, plan: submission.plan },
+      data: { nodeId: id, parentId, operator, iteration, plan: submission.plan, stage: null },
     });
     const dir = `nodes/${id}`;
     await this.sink.saveArtifact(`${dir}/experiment.py`, submission.code);
@@ -357,6 +357,7 @@ class ResearchRun {
         error: node.error,
         stdoutTail: exec.stdout.text.slice(-2000),
         stderrTail: exec.stderr.text.slice(-2000),
+        analysis: null,
       },
     });
     for (const path of figures) {

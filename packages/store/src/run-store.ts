@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
   type BestMetric,
+  CreateRunRequest,
+  type ExperimentStage,
   emptyUsage,
   isFinalStatus,
   type NewEvent,
+  type ReviewSummary,
   type RunError,
   type RunEvent,
   type RunOptions,
@@ -78,7 +81,10 @@ export class RunStore {
     readonly keys: RedisKeys,
   ) {}
 
-  async create(options: RunOptions & { model: string }, idempotencyKey?: string): Promise<CreateRunResult> {
+  async create(
+    options: RunOptions & { model: string; tenant: string },
+    idempotencyKey?: string,
+  ): Promise<CreateRunResult> {
     const id = newRunId();
     const now = new Date().toISOString();
     const bodyHash = createHash('sha256').update(stableJson(options)).digest('hex').slice(0, 32);
@@ -93,6 +99,17 @@ export class RunStore {
       budgetUsd: String(options.budgetUsd),
       timeLimitMinutes: String(options.timeLimitMinutes),
       sandbox: JSON.stringify(options.sandbox),
+      policy: JSON.stringify({
+        maxTokens: options.maxTokens ?? null,
+        search: options.search,
+        ideation: options.ideation,
+        review: options.review,
+        seeds: options.seeds,
+        pageLimit: options.pageLimit,
+      }),
+      tenant: options.tenant,
+      experimentStage: '',
+      review: 'null',
       bestMetric: 'null',
       usage: JSON.stringify(emptyUsage()),
       attempt: '0',
@@ -153,10 +170,19 @@ export class RunStore {
   /** Sets fields of a live run; a finished run is not changed any more. */
   async progress(
     runId: string,
-    patch: { stage?: RunStage; iteration?: number; bestMetric?: BestMetric | null; usage?: Usage },
+    patch: {
+      stage?: RunStage;
+      experimentStage?: ExperimentStage | null;
+      iteration?: number;
+      bestMetric?: BestMetric | null;
+      usage?: Usage;
+      review?: ReviewSummary | null;
+    },
   ): Promise<void> {
     const fields: Record<string, string> = {};
     if (patch.stage !== undefined) fields.stage = patch.stage;
+    if (patch.experimentStage !== undefined) fields.experimentStage = patch.experimentStage ?? '';
+    if (patch.review !== undefined) fields.review = JSON.stringify(patch.review);
     if (patch.iteration !== undefined) fields.iteration = String(patch.iteration);
     if (patch.bestMetric !== undefined) fields.bestMetric = JSON.stringify(patch.bestMetric);
     if (patch.usage !== undefined) fields.usage = JSON.stringify(patch.usage);
@@ -278,6 +304,10 @@ function parseRun(h: Record<string, string>): StoredRun {
     budgetUsd: Number(h.budgetUsd ?? 0),
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
     sandbox: JSON.parse(h.sandbox ?? '{}'),
+    policy: JSON.parse(h.policy ?? 'null') ?? DEFAULT_POLICY,
+    tenant: h.tenant ?? 'default',
+    experimentStage: (h.experimentStage || null) as ExperimentStage | null,
+    review: JSON.parse(h.review ?? 'null'),
     bestMetric: JSON.parse(h.bestMetric ?? 'null'),
     usage: JSON.parse(h.usage ?? 'null') ?? emptyUsage(),
     attempt: Number(h.attempt ?? 0),
@@ -299,6 +329,17 @@ function stableJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** The policy of a run stored before policies existed: the request defaults. */
+const DEFAULTS = CreateRunRequest.parse({ goal: 'defaults only, never stored' });
+const DEFAULT_POLICY: StoredRun['policy'] = {
+  maxTokens: null,
+  search: DEFAULTS.search,
+  ideation: DEFAULTS.ideation,
+  review: DEFAULTS.review,
+  seeds: DEFAULTS.seeds,
+  pageLimit: DEFAULTS.pageLimit,
+};
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 

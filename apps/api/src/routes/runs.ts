@@ -32,7 +32,7 @@ export const runRoutes =
         },
       },
       async (request, reply) => {
-        const options = { ...request.body, model: request.body.model ?? deps.defaultModel };
+        const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant: 'default' };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key']);
           // Also for a repeated request: if the first one stored the run but failed to enqueue it, this heals it

@@ -98,7 +98,7 @@ describe('autolab list, status, cancel and submit --watch (against a real HTTP s
     expect(code).toBe(1);
     const lines = stdout().trimEnd().split('\n');
     expect(lines[0]).toBe(RUN_ID);
-    expect(lines).toContain('12:00:22 run.finished   cancelled ($0.4321, 12 model calls)');
+    expect(lines).toContain('12:00:31 run.finished   cancelled ($0.4321, 12 model calls)');
     expect(lines.at(-1)).toMatch(new RegExp(`^${RUN_ID} cancelled: 3/6 iterations`));
   });
 });

@@ -17,6 +17,17 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     budgetUsd: 5,
     timeLimitMinutes: 60,
     sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 },
+    policy: {
+      maxTokens: null,
+      search: { numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 1 },
+      ideation: { numIdeas: 3, reflections: 1 },
+      review: { reviewers: 3, revise: false },
+      seeds: 3,
+      pageLimit: 8,
+    },
+    tenant: 'default',
+    experimentStage: 'research',
+    review: null,
     bestMetric: { name: 'ece', value: 0.0412, direction: 'minimize', nodeId: 'n003', iteration: 3 },
     usage,
     attempt: 1,
@@ -47,7 +58,7 @@ const SAMPLES: Sample[] = [
     message: 'Run started on worker w1 (attempt 1).',
     data: { attempt: 1, worker: 'w1', resumedAt: null },
   },
-  { type: 'stage.started', message: 'Planning.', data: { stage: 'planning' } },
+  { type: 'stage.started', message: 'Ideation.', data: { stage: 'ideation' } },
   {
     type: 'plan.ready',
     message: 'Plan ready.',
@@ -61,7 +72,14 @@ const SAMPLES: Sample[] = [
   {
     type: 'node.created',
     message: 'Drafting n001.',
-    data: { nodeId: 'n001', parentId: null, operator: 'draft', iteration: 1, plan: 'Train an MLP\nwith smoothing 0.1' },
+    data: {
+      nodeId: 'n001',
+      parentId: null,
+      operator: 'draft',
+      iteration: 1,
+      plan: 'Train an MLP\nwith smoothing 0.1',
+      stage: 'baseline',
+    },
   },
   {
     type: 'exec.output',
@@ -88,6 +106,7 @@ const SAMPLES: Sample[] = [
       error: null,
       stdoutTail: 'epoch 2 loss 0.5\n',
       stderrTail: '',
+      analysis: null,
     },
   },
   {
@@ -122,6 +141,43 @@ const SAMPLES: Sample[] = [
   { type: 'warning', message: 'Slow.', data: { code: 'slow_exec', detail: 'n001 took 3.2s' } },
   { type: 'run.requeued', message: 'Requeued: the worker stopped.', data: { reason: 'worker lost' } },
   { type: 'run.cancel_requested', message: 'Cancellation requested.', data: {} },
+  {
+    type: 'idea.proposed',
+    message: 'Ideas.',
+    data: {
+      round: 0,
+      ideas: [{ title: 'Smoothing', hypothesis: 'h', scores: { interestingness: 7, feasibility: 9, novelty: 5 } }],
+    },
+  },
+  {
+    type: 'literature.searched',
+    message: 'Searched.',
+    data: { query: 'label smoothing calibration', source: 'semantic_scholar', count: 5, cached: false },
+  },
+  {
+    type: 'idea.chosen',
+    message: 'Chosen.',
+    data: {
+      title: 'Smoothing',
+      hypothesis: 'h',
+      reason: 'most feasible',
+      scores: { interestingness: 7, feasibility: 9, novelty: 5 },
+      references: 5,
+    },
+  },
+  {
+    type: 'search.stage',
+    message: 'Tuning.',
+    data: { stage: 'tuning', goal: 'Tune the learning rate.', iterations: 2 },
+  },
+  { type: 'insights.updated', message: 'Insights.', data: { insights: ['Smoothing 0.1 halves ECE.'] } },
+  {
+    type: 'seeds.evaluated',
+    message: 'Seeds.',
+    data: { nodeId: 'n003', metric: 'ece', seeds: [1, 2, 3], values: [0.04, 0.05, 0.045], mean: 0.045, std: 0.005 },
+  },
+  { type: 'hint.received', message: 'Hint.', data: { hintId: 'h1', text: 'Try smoothing 0.2.' } },
+  { type: 'hint.applied', message: 'Hint used.', data: { hintId: 'h1', step: 'n004 improve' } },
   { type: 'stage.started', message: 'Writeup.', data: { stage: 'writeup' } },
   { type: 'paper.compiling', message: 'Compiling.', data: { attempt: 1 } },
   {
@@ -133,6 +189,11 @@ const SAMPLES: Sample[] = [
     type: 'paper.ready',
     message: 'Paper ready.',
     data: { pdf: 'paper/paper.pdf', tex: 'paper/paper.tex', attempt: 2, fallback: false },
+  },
+  {
+    type: 'review.completed',
+    message: 'Reviewed.',
+    data: { overall: 6, decision: 'accept', confidence: 4, reviewers: 3 },
   },
   {
     type: 'run.finished',
