@@ -49,7 +49,13 @@ export const LiteratureSearchedEvent = event(
 );
 export const IdeaChosenEvent = event(
   'idea.chosen',
-  z.object({ title: z.string(), hypothesis: z.string(), reason: z.string(), scores: IdeaScores, references: z.number().int() }),
+  z.object({
+    title: z.string(),
+    hypothesis: z.string(),
+    reason: z.string(),
+    scores: IdeaScores,
+    references: z.number().int(),
+  }),
 );
 export const SearchStageEvent = event(
   'search.stage',
