@@ -131,3 +131,52 @@ export interface RunSink {
 export interface Clock {
   now(): number;
 }
+
+// ---------------------------------------------------------------- literature
+
+export interface LiteraturePaper {
+  /** Stable id at the source (Semantic Scholar paperId or OpenAlex work id). */
+  id: string;
+  title: string;
+  authors: string[];
+  year: number | null;
+  venue: string | null;
+  abstract: string | null;
+  url: string | null;
+  doi: string | null;
+  citationCount: number | null;
+}
+
+export interface LiteratureResult {
+  /** Which service answered, e.g. `semantic_scholar` or `openalex`. */
+  source: string;
+  papers: LiteraturePaper[];
+}
+
+/** Searches published work. Implementations retry politely on rate limits and fall back between services. */
+export interface LiteratureSearch {
+  /** @throws LiteratureUnavailableError when no service can answer. */
+  search(query: string, limit: number, signal: AbortSignal): Promise<LiteratureResult>;
+}
+
+export class LiteratureUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+// ---------------------------------------------------------------- hints
+
+export interface HintView {
+  id: string;
+  text: string;
+  appliedAt: string | null;
+}
+
+/** Guidance a person sends to a running run; the engine folds it into its next prompt. */
+export interface HintInbox {
+  list(): Promise<HintView[]>;
+  /** Records that the hint reached the model, in the prompt of `step` (e.g. `n004 improve`). */
+  markApplied(hintId: string, step: string): Promise<void>;
+}
