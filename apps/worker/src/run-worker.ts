@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
 import { StoreRunSink } from './run-sink.js';
+import { Transcript } from './transcript.js';
 
 const HEARTBEAT_MS = 5000;
 /** Leftover containers (of workers that died) are looked for this often, not only at start. */
@@ -132,6 +133,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       () => controller.abort('time_limit' satisfies StopReason),
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
     );
+    const transcript = new Transcript(artifacts, runId, [config.llm.apiKey]);
     const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
       cpus: run.sandbox.cpus,
       memoryMb: run.sandbox.memoryMb,
@@ -148,16 +150,22 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         timeoutMs: config.llm.timeoutMs,
         maxAttempts: config.llm.maxAttempts,
         prices,
+        onCall: (entry) => void transcript.append(entry),
       });
+      const rerunFrom = job.data.rerunFrom;
       outcome = await runResearch(
         {
           runId,
           goal: run.goal,
+          model: run.model,
           maxIterations: run.maxIterations,
           budgetUsd: run.budgetUsd,
           deadline,
+          timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          policy: run.policy,
           checkpoint,
+          rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },
         { llm, sandboxes, sink: new StoreRunSink(runId, attempt, runs, artifacts), clock: { now: Date.now } },
         controller.signal,

@@ -34,7 +34,11 @@ export const RunFinishedEvent = event(
   z.object({ status: RunStatus, error: RunError.nullable(), usage: Usage }),
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
-export const StageFinishedEvent = event('stage.finished', z.object({ stage: RunStage, reason: z.string() }));
+/** The end of a run stage, or of one of the experiment search's stages, with why it ended. */
+export const StageFinishedEvent = event(
+  'stage.finished',
+  z.object({ stage: z.union([RunStage, ExperimentStage]), reason: z.string() }),
+);
 const IdeaScores = z.object({ interestingness: z.number(), feasibility: z.number(), novelty: z.number() });
 export const IdeasProposedEvent = event(
   'idea.proposed',

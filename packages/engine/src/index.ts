@@ -1,24 +1,28 @@
 export { judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
+export { chooseIdea } from './ideation.js';
 export {
   bestNode,
   ExperimentNode,
   formatNumber,
   goodNodes,
   isBetter,
-  MAX_DEBUG_DEPTH,
-  nextStep,
   nodeIdFor,
   ResearchPlan,
 } from './journal.js';
+export { printedIn } from './node-runner.js';
 export { OutputStreamer } from './output-streamer.js';
-export { escapeLatex, latexErrors, renderPaper, resultsTable, resultsTex } from './paper-latex.js';
+export { escapeLatex, latexErrors, pageCount, renderPaper, resultsTex, unknownCitations } from './paper-latex.js';
 export * from './ports.js';
 export { TOOLS } from './prompts.js';
+export { runResearch } from './research-run.js';
+export { averageReview } from './review.js';
 export {
-  MAX_LATEX_FIXES,
+  MAX_CONSECUTIVE_MALFORMED,
   type ResearchOutcome,
   type ResearchPorts,
   type ResearchRunInput,
-  runResearch,
   WRITEUP_BUDGET_SHARE,
-} from './research-run.js';
+} from './run-context.js';
+export { freshState, RunState, restoreState, truncateForRerun } from './run-state.js';
+export { chooseStep, STAGES, seededRandom, stageBudgets } from './tree-search.js';
+export { MAX_LATEX_FIXES } from './writeup.js';

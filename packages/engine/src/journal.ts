@@ -1,7 +1,7 @@
-import type { MetricDirection } from '@autolab/contracts';
+import type { ExperimentStage, MetricDirection } from '@autolab/contracts';
 import { z } from 'zod';
 
-/** What the run is trying to find out and how success is measured; fixed after the planning step. */
+/** What the run is trying to find out and how success is measured; fixed once the idea is chosen. */
 export const ResearchPlan = z.object({
   title: z.string().min(1).max(300),
   hypothesis: z.string().min(1).max(3000),
@@ -16,11 +16,15 @@ export const ResearchPlan = z.object({
 });
 export type ResearchPlan = z.infer<typeof ResearchPlan>;
 
+export const Operator = z.enum(['draft', 'debug', 'improve', 'hyperparameter', 'ablation']);
+export type Operator = z.infer<typeof Operator>;
+
 /** One experiment: the code the model wrote and what really happened when it ran. */
 export const ExperimentNode = z.object({
   id: z.string(),
   parentId: z.string().nullable(),
-  operator: z.enum(['draft', 'debug', 'improve']),
+  operator: Operator,
+  stage: z.enum(['baseline', 'tuning', 'research', 'ablation']),
   iteration: z.number().int(),
   plan: z.string(),
   code: z.string(),
@@ -34,16 +38,18 @@ export const ExperimentNode = z.object({
   primary: z.number().nullable(),
   /** Why the node counts as buggy, in one line. */
   error: z.string().nullable(),
+  /** The model's reading of the execution. */
+  analysis: z.string().nullable(),
   stdoutTail: z.string(),
   stderrTail: z.string(),
-  /** How many debug steps separate this node from the last draft/improve. */
+  /** How many debug steps separate this node from the last non-debug ancestor. */
   debugDepth: z.number().int(),
   /** Artifact paths of the images the experiment saved. */
   figures: z.array(z.string()),
 });
 export type ExperimentNode = z.infer<typeof ExperimentNode>;
 
-export const nodeIdFor = (iteration: number): string => `n${String(iteration).padStart(3, '0')}`;
+export const nodeIdFor = (sequence: number): string => `n${String(sequence).padStart(3, '0')}`;
 
 /** Is `a` a better value than `b` for this metric? */
 export function isBetter(a: number, b: number, direction: MetricDirection): boolean {
@@ -55,51 +61,23 @@ export const goodNodes = (nodes: ExperimentNode[]): ExperimentNode[] =>
 
 export const buggyNodes = (nodes: ExperimentNode[]): ExperimentNode[] => nodes.filter((n) => n.buggy);
 
-/** The best node on the recorded metric; on a tie the earlier node wins (it needed less work). */
+/**
+ * The best node on the recorded metric; on a tie the earlier node wins (it needed less work). Ablations are
+ * comparisons that deliberately remove something, so they never become the best solution.
+ */
 export function bestNode(nodes: ExperimentNode[], direction: MetricDirection): ExperimentNode | null {
   let best: ExperimentNode | null = null;
   for (const node of goodNodes(nodes)) {
+    if (node.operator === 'ablation') continue;
     if (!best || isBetter(node.primary!, best.primary!, direction)) best = node;
   }
   return best;
 }
 
-export interface NextStep {
-  operator: 'draft' | 'debug' | 'improve';
-  parent: ExperimentNode | null;
-}
-
-/** Debug a failed node at most this many times in a row before starting over. */
-export const MAX_DEBUG_DEPTH = 3;
-
-/**
- * What to try next. Fix the last experiment while it is fixable; once something works, improve the best one;
- * when nothing works and debugging is exhausted, draft a fresh solution.
- */
-export function nextStep(nodes: ExperimentNode[], direction: MetricDirection): NextStep {
-  const last = nodes.at(-1);
-  if (last?.buggy && last.debugDepth < MAX_DEBUG_DEPTH) return { operator: 'debug', parent: last };
-  const best = bestNode(nodes, direction);
-  if (best) return { operator: 'improve', parent: best };
-  return { operator: 'draft', parent: null };
-}
-
-const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-export { clip };
-
-/** One line per node: what was tried and what it measured. The short memory the next prompt carries. */
-export function insightLine(node: ExperimentNode, nodes: ExperimentNode[], plan: ResearchPlan): string {
-  const parent = nodes.find((n) => n.id === node.parentId);
-  const head = `${node.id} (${node.operator}${parent ? ` of ${parent.id}` : ''}): ${clip(node.plan.replace(/\s+/g, ' '), 160)}`;
-  if (node.buggy) return `${head} → FAILED: ${clip(node.error ?? 'unknown error', 200)}`;
-  const value = formatNumber(node.primary!);
-  let comparison = '';
-  if (parent && parent.primary !== null && !parent.buggy) {
-    const better = isBetter(node.primary!, parent.primary, plan.metric.direction);
-    comparison = ` (${better ? 'better' : node.primary === parent.primary ? 'same as' : 'worse'} than ${parent.id}: ${formatNumber(parent.primary)})`;
-  }
-  return `${head} → ${plan.metric.name} = ${value}${comparison}`;
+/** Failed nodes nobody has tried to fix yet and that may still be debugged. */
+export function debuggableLeaves(nodes: ExperimentNode[], maxDebugDepth: number): ExperimentNode[] {
+  const parents = new Set(nodes.map((n) => n.parentId));
+  return nodes.filter((n) => n.buggy && !parents.has(n.id) && n.debugDepth < maxDebugDepth);
 }
 
 /** Four significant digits, no exponent for ordinary magnitudes. */
@@ -110,3 +88,22 @@ export function formatNumber(value: number): string {
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(3);
   return String(Number(value.toPrecision(4)));
 }
+
+export const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** One line per node: what was tried and what it measured. The short memory the next prompt carries. */
+export function insightLine(node: ExperimentNode, nodes: ExperimentNode[], plan: ResearchPlan): string {
+  const parent = nodes.find((n) => n.id === node.parentId);
+  const head = `${node.id} (${node.stage}/${node.operator}${parent ? ` of ${parent.id}` : ''}): ${clip(node.plan.replace(/\s+/g, ' '), 120)}`;
+  if (node.buggy) return `${head} → FAILED: ${clip(node.error ?? 'unknown error', 200)}`;
+  let comparison = '';
+  if (parent && parent.primary !== null && !parent.buggy) {
+    const better = isBetter(node.primary!, parent.primary, plan.metric.direction);
+    const same = node.primary === parent.primary;
+    comparison = ` (${better ? 'better' : same ? 'same as' : 'worse'} than ${parent.id}: ${formatNumber(parent.primary)})`;
+  }
+  return `${head} → ${plan.metric.name} = ${formatNumber(node.primary!)}${comparison}`;
+}
+
+/** Plain data about the search stages; the decisions are in tree-search.ts. */
+export const STAGE_ORDER: readonly ExperimentStage[] = ['baseline', 'tuning', 'research', 'ablation'];

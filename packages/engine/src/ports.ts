@@ -73,6 +73,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs: number;
+  /** Extra environment for the process (engine-controlled values such as SEED; never secrets). */
+  env?: Record<string, string>;
   signal?: AbortSignal;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
 }

@@ -1,18 +1,47 @@
+import type { ExperimentStage } from '@autolab/contracts';
 import { z } from 'zod';
-import { bestNode, buggyNodes, clip, type ExperimentNode, formatNumber, insightLine, ResearchPlan } from './journal.js';
+import {
+  bestNode,
+  buggyNodes,
+  clip,
+  type ExperimentNode,
+  formatNumber,
+  goodNodes,
+  insightLine,
+  type Operator,
+  ResearchPlan,
+} from './journal.js';
 import type { ToolSpec } from './ports.js';
+import { STAGES } from './tree-search.js';
 
 /**
- * Every prompt and tool the engine uses, in one place. Prompts carry a bounded journal (the best experiment,
- * recent failures, one line per recent experiment), never the whole history, so their size stays flat.
+ * Every prompt and tool the engine uses, in one place. Experiment prompts carry a bounded journal (the best few
+ * nodes, recent failures, distilled insights, a few recent lines), never the whole history, so their size stays
+ * flat however large the tree grows.
  */
 
 const CODE_LIMIT = 12_000;
 const TAIL_LIMIT = 2_000;
-const RECENT_INSIGHTS = 8;
+const TOP_NODES = 3;
+const RECENT_LINES = 4;
 const RECENT_FAILURES = 3;
+export const MAX_INSIGHTS = 8;
 
 // ---------------------------------------------------------------- tools
+
+const score = z.number().min(1).max(10);
+export const Idea = z.object({
+  title: z.string().min(1).max(300),
+  hypothesis: z.string().min(1).max(3000),
+  experiments: z.string().min(1).max(4000).describe('The experiments that would test the hypothesis.'),
+  metric: ResearchPlan.shape.metric,
+  interestingness: score,
+  feasibility: score.describe('Can it be done with small CPU-only experiments, no network, in minutes?'),
+  novelty: score,
+  search_queries: z.array(z.string().min(2).max(200)).max(3).describe('Literature queries to check novelty.'),
+});
+export type Idea = z.infer<typeof Idea>;
+const Ideas = z.object({ ideas: z.array(Idea).min(1).max(10) });
 
 export const ExperimentSubmission = z.object({
   plan: z.string().min(1).max(4000).describe('What this version does and why, in a few sentences.'),
@@ -20,29 +49,72 @@ export const ExperimentSubmission = z.object({
 });
 export type ExperimentSubmission = z.infer<typeof ExperimentSubmission>;
 
-export const FinishExperiments = z.object({
-  reason: z.string().min(1).max(2000).describe('Why further experiments would not change the conclusion.'),
+export const ExecutionReview = z.object({
+  is_bug: z.boolean().describe('True if the run failed or its results cannot be trusted (NaN, leakage, wrong metric).'),
+  summary: z.string().min(1).max(1500).describe('What happened and what it shows, in one or two sentences.'),
+  metric: z
+    .number()
+    .nullable()
+    .describe('Only when results.json lacks the primary metric: its value as printed in the output, else null.'),
+  insight: z
+    .string()
+    .max(400)
+    .nullable()
+    .describe(
+      'A reusable lesson for the next experiments, with numbers ("scaling made convergence 4x faster"), or null.',
+    ),
 });
+export type ExecutionReview = z.infer<typeof ExecutionReview>;
+
+export const PlotSubmission = z.object({
+  code: z.string().min(1).max(50_000).describe('A Python program that writes PNG figures into the working directory.'),
+  captions: z
+    .array(z.object({ file: z.string().regex(/^[A-Za-z0-9_.-]+\.png$/), caption: z.string().min(1).max(600) }))
+    .min(1)
+    .max(4),
+});
+export type PlotSubmission = z.infer<typeof PlotSubmission>;
 
 export const PaperSections = z.object({
   title: z.string().min(1).max(300),
   abstract: z.string().min(1).max(4000),
   introduction: z.string().min(1).max(12_000),
+  related_work: z.string().min(1).max(8000),
   method: z.string().min(1).max(12_000),
-  results_discussion: z.string().min(1).max(12_000),
+  experimental_setup: z.string().min(1).max(8000),
+  results: z.string().min(1).max(12_000),
+  ablations: z.string().min(1).max(8000),
+  limitations: z.string().min(1).max(6000),
   conclusion: z.string().min(1).max(6000),
 });
 export type PaperSections = z.infer<typeof PaperSections>;
+export const PAPER_SECTION_KEYS = Object.keys(PaperSections.shape) as (keyof PaperSections)[];
+
+const rating = (min: number, max: number) => z.number().int().min(min).max(max);
+export const Review = z.object({
+  summary: z.string().min(1).max(3000),
+  strengths: z.array(z.string().min(1).max(800)).max(10),
+  weaknesses: z.array(z.string().min(1).max(800)).max(10),
+  questions: z.array(z.string().min(1).max(800)).max(10),
+  soundness: rating(1, 4),
+  presentation: rating(1, 4),
+  contribution: rating(1, 4),
+  overall: rating(1, 10),
+  confidence: rating(1, 5),
+  decision: z.enum(['accept', 'reject']),
+});
+export type Review = z.infer<typeof Review>;
 
 export const TOOLS = {
-  plan: {
-    name: 'propose_plan',
-    description: 'Propose the research plan: a title, a testable hypothesis, the metric that decides it, the plan.',
-    schema: ResearchPlan,
+  ideas: { name: 'propose_ideas', description: 'Propose candidate research ideas for the goal.', schema: Ideas },
+  refine: {
+    name: 'refine_ideas',
+    description: 'Return the ideas again, revised in the light of the literature found (scores updated).',
+    schema: Ideas,
   },
   draft: {
     name: 'draft_experiment',
-    description: 'Submit a first complete experiment program.',
+    description: 'Submit a complete experiment program.',
     schema: ExperimentSubmission,
   },
   debug: {
@@ -52,13 +124,33 @@ export const TOOLS = {
   },
   improve: {
     name: 'improve_experiment',
-    description: 'Submit an improved version of the best experiment program so far.',
+    description: 'Submit an improved version of the best experiment program.',
+    schema: ExperimentSubmission,
+  },
+  hyperparameter: {
+    name: 'tune_experiment',
+    description: 'Submit a version of the best program with one hyperparameter change (or a small sweep).',
+    schema: ExperimentSubmission,
+  },
+  ablation: {
+    name: 'ablate_experiment',
+    description: 'Submit a version of the best program with exactly one component removed or replaced.',
     schema: ExperimentSubmission,
   },
   finish: {
-    name: 'finish_experiments',
-    description: 'Stop experimenting: the evidence is sufficient to write the paper.',
-    schema: FinishExperiments,
+    name: 'finish_stage',
+    description: 'End the current stage: further experiments of this kind would not change the conclusion.',
+    schema: z.object({ reason: z.string().min(1).max(2000) }),
+  },
+  judge: {
+    name: 'review_execution',
+    description: 'Judge one execution of an experiment program.',
+    schema: ExecutionReview,
+  },
+  plot: {
+    name: 'write_plot_code',
+    description: 'Write the code that draws the paper figures.',
+    schema: PlotSubmission,
   },
   paper: {
     name: 'write_paper',
@@ -67,10 +159,29 @@ export const TOOLS = {
   },
   fixLatex: {
     name: 'fix_latex',
-    description: 'Return all paper sections again, corrected so that the document compiles.',
+    description: 'Return all paper sections again, corrected as the compiler or the checks require.',
+    schema: PaperSections,
+  },
+  review: { name: 'submit_review', description: 'Submit your review of the paper.', schema: Review },
+  metaReview: {
+    name: 'submit_meta_review',
+    description: 'Submit the meta-review that weighs the individual reviews.',
+    schema: Review,
+  },
+  revise: {
+    name: 'revise_paper',
+    description: 'Return all paper sections, revised to address the meta-review.',
     schema: PaperSections,
   },
 } satisfies Record<string, ToolSpec<unknown>>;
+
+export const OPERATOR_TOOLS: Record<Operator, ToolSpec> = {
+  draft: TOOLS.draft,
+  debug: TOOLS.debug,
+  improve: TOOLS.improve,
+  hyperparameter: TOOLS.hyperparameter,
+  ablation: TOOLS.ablation,
+};
 
 // ---------------------------------------------------------------- system prompts
 
@@ -83,6 +194,12 @@ export interface SandboxFacts {
 const RESEARCHER = `You are a careful empirical researcher. You answer research questions by writing small, honest,
 reproducible experiments, running them, and reading what they really measured. You never invent numbers.`;
 
+export const IDEATION_SYSTEM = `${RESEARCHER}
+Propose research ideas that small computational experiments can test: CPU only, no network (data must be generated
+or simulated), minutes of compute. Each idea has ONE primary metric that an experiment program can compute and write
+to results.json, with its direction. Score each idea honestly from 1 to 10 for interestingness, feasibility and
+novelty. Always answer by calling the tool you are given.`;
+
 export function experimentSystemPrompt(sandbox: SandboxFacts): string {
   return `${RESEARCHER}
 
@@ -90,41 +207,94 @@ Your programs run as \`python3 experiment.py\` in /workspace inside a sandbox:
 - Python 3.11 with numpy, scipy, pandas, matplotlib (Agg backend), seaborn, scikit-learn, statsmodels, tqdm, torch (CPU).
 - NO network access: generate or simulate data; nothing can be downloaded.
 - Limits: ${sandbox.cpus} CPU core(s), ${sandbox.memoryMb} MB of memory, ${sandbox.timeoutSeconds} s of wall clock.
-  Keep runs well inside them; fix random seeds.
+  Keep runs well inside them.
 - Only /workspace and /tmp are writable.
+- Seed every random number generator from the environment variable SEED (default 0):
+  \`seed = int(os.environ.get("SEED", "0"))\`. The best program is re-run with other seeds.
 The program MUST write results.json in the working directory: a JSON object whose numeric values are the measured
-metrics (nested objects allowed), including the plan's primary metric under its exact name. It may save figures as
-PNG files in the working directory; they go into the paper. Print short progress lines. Always answer by calling the
-tool you are given.`;
+metrics (nested objects allowed), including the primary metric under its exact name. It may save figures as PNG
+files in the working directory. Print short progress lines. Always answer by calling one of the tools you are given.`;
 }
 
-export const PLANNER_SYSTEM = `${RESEARCHER}
-Turn the research goal into a plan that a few small computational experiments can test. Choose ONE primary metric
-that the experiment program can compute and write to results.json, and say whether higher or lower is better.
-Always answer by calling the tool you are given.`;
+export const JUDGE_SYSTEM = `${RESEARCHER}
+You judge one execution of an experiment program from its real output. Flag it as a bug when it crashed, when its
+numbers cannot be trusted (NaN or inf, test data used for training or selection, a metric that does not measure what
+the plan says), or when it did not do what its plan says. Report a metric value only if results.json lacks it and
+the value is printed verbatim in the output. Always answer by calling the tool you are given.`;
+
+export const PLOT_SYSTEM = `You write matplotlib code that turns recorded experiment results into clear, honest
+figures for a paper (labelled axes with units, legends, log scales where values span orders of magnitude). The code
+reads the JSON files in the working directory, never invents data, and saves each figure as a PNG file. Python 3.11
+with numpy, pandas, matplotlib (Agg backend), seaborn; no network. Always answer by calling the tool you are given.`;
 
 export const WRITER_SYSTEM = `You write concise, precise research papers in LaTeX. You are given what the experiments
 really measured. Rules:
 - Write LaTeX fragments for each section: no preamble, no \\section commands, no \\begin{document}.
 - NEVER type a measured number. Use the macros, which expand to the recorded values:
   \\result{<metric name>} (the value in the best experiment), \\noderesult{<node id>}{<metric name>},
-  \\bestvalue, \\metricname, \\numexperiments, \\numfailed, \\bestiteration, \\firstvalue.
-- Do not include tables or figures: the results table and the figure are added for you (refer to them as
-  Table~\\ref{tab:results} and Figure~\\ref{fig:main}).
+  \\bestvalue, \\metricname, \\numexperiments, \\numfailed, \\bestiteration, \\firstvalue, \\seedmean, \\seedstd,
+  \\numseeds.
+- Do not include tables or figures: the results tables and figures are added for you (refer to them as
+  Table~\\ref{tab:results}, Table~\\ref{tab:ablations} and Figure~\\ref{fig:1}, \\ref{fig:2}, … as listed).
+- Cite only with \\cite{key} using the keys you are given; with no keys given, cite nothing.
 - Be honest about limitations: these are small automated experiments.
 Always answer by calling the tool you are given.`;
 
-// ---------------------------------------------------------------- user prompts
+export const REVIEWER_SYSTEM = `You are an expert reviewer for a machine-learning venue (NeurIPS guidelines). You review
+the submitted paper critically and fairly: soundness (1-4), presentation (1-4), contribution (1-4), overall (1-10,
+6 = marginally above the acceptance threshold), confidence (1-5) and a decision. Always answer by calling the tool
+you are given.`;
 
-export function planPrompt(goal: string): string {
-  return `Research goal:\n${goal}\n\nPropose the plan.`;
+// ---------------------------------------------------------------- ideation
+
+export function ideasPrompt(goal: string, count: number, hints: string[]): string {
+  return `Research goal:\n${goal}\n${hintBlock(hints)}\nPropose ${count} distinct research ideas for this goal.`;
 }
+
+export interface LiteratureNote {
+  query: string;
+  papers: { key: string; title: string; year: number | null; abstract: string | null }[];
+}
+
+export function refinePrompt(goal: string, ideas: Idea[], literature: LiteratureNote[], hints: string[]): string {
+  const lit =
+    literature.length === 0
+      ? 'No literature search results are available (the search services could not be reached).'
+      : literature
+          .map(
+            (note) =>
+              `Query "${note.query}":\n${
+                note.papers.length === 0
+                  ? '  (no results)'
+                  : note.papers
+                      .map(
+                        (p) => `  - ${p.title} (${p.year ?? 'n.d.'})${p.abstract ? `: ${clip(p.abstract, 240)}` : ''}`,
+                      )
+                      .join('\n')
+              }`,
+          )
+          .join('\n');
+  return `Research goal:\n${goal}
+${hintBlock(hints)}
+Your ideas so far:
+${ideas.map((idea, i) => `${i + 1}. ${idea.title} — ${clip(idea.hypothesis, 400)} [interest ${idea.interestingness}, feasibility ${idea.feasibility}, novelty ${idea.novelty}]`).join('\n')}
+
+What the literature search found:
+${lit}
+
+Revise the ideas: sharpen them, drop or change what is already well known (lower its novelty score), keep what is
+feasible. Return all ideas.`;
+}
+
+// ---------------------------------------------------------------- experiments
 
 export interface JournalView {
   goal: string;
   plan: ResearchPlan;
   nodes: ExperimentNode[];
-  iterationsLeft: number;
+  insights: string[];
+  stage: ExperimentStage;
+  stageExperimentsLeft: number;
   hints: string[];
 }
 
@@ -132,20 +302,27 @@ function planBlock(view: JournalView): string {
   const { plan } = view;
   return `Research goal:\n${view.goal}
 
-Plan: ${plan.title}
+Idea: ${plan.title}
 Hypothesis: ${plan.hypothesis}
 Primary metric: "${plan.metric.name}" (${plan.metric.direction}) — ${plan.metric.description}
-Approach: ${clip(plan.plan, 2000)}`;
+Planned experiments: ${clip(plan.plan, 2000)}
+
+Current stage: ${view.stage} — ${STAGES[view.stage].goal} (${view.stageExperimentsLeft} experiment(s) left in it)`;
 }
 
 function journalBlock(view: JournalView, exclude?: ExperimentNode): string {
   const parts: string[] = [];
-  const recent = view.nodes.slice(-RECENT_INSIGHTS);
+  const top = [...goodNodes(view.nodes)]
+    .filter((n) => n.operator !== 'ablation')
+    .sort((a, b) => (view.plan.metric.direction === 'maximize' ? b.primary! - a.primary! : a.primary! - b.primary!))
+    .slice(0, TOP_NODES);
+  if (top.length > 0) {
+    parts.push(`Best experiments so far:\n${top.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n')}`);
+  }
+  const recent = view.nodes.slice(-RECENT_LINES).filter((n) => !top.includes(n));
   if (recent.length > 0) {
-    const skipped = view.nodes.length - recent.length;
     parts.push(
-      `Experiments so far (${view.nodes.length}${skipped > 0 ? `, the last ${recent.length} shown` : ''}):\n` +
-        recent.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n'),
+      `Most recent experiments (${view.nodes.length} in total):\n${recent.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n')}`,
     );
   }
   const failures = buggyNodes(view.nodes)
@@ -153,114 +330,218 @@ function journalBlock(view: JournalView, exclude?: ExperimentNode): string {
     .slice(-RECENT_FAILURES);
   if (failures.length > 0) {
     parts.push(
-      `Recent failures:\n${failures.map((n) => `- ${n.id}: ${clip(n.error ?? '', 300)}\n  stderr tail: ${clip(tail(n.stderrTail, 400), 400)}`).join('\n')}`,
+      `Recent failures:\n${failures.map((n) => `- ${n.id}: ${clip(n.error ?? '', 300)}\n  stderr tail: ${tail(n.stderrTail, 400)}`).join('\n')}`,
     );
   }
-  if (view.hints.length > 0)
-    parts.push(`Guidance from the person who started this run:\n${view.hints.map((h) => `- ${h}`).join('\n')}`);
-  parts.push(`Experiments left in the budget: ${view.iterationsLeft}.`);
+  if (view.insights.length > 0) parts.push(`What we have learned:\n${view.insights.map((i) => `- ${i}`).join('\n')}`);
+  const hints = hintBlock(view.hints);
+  if (hints) parts.push(hints.trim());
   return parts.join('\n\n');
 }
 
-export function draftPrompt(view: JournalView): string {
-  return `${planBlock(view)}
-
-${journalBlock(view)}
-
-Write a complete experiment program for this plan. It must write results.json with "${view.plan.metric.name}".`;
+function codeBlock(node: ExperimentNode): string {
+  return `\`\`\`python\n${clip(node.code, CODE_LIMIT)}\n\`\`\``;
 }
 
-export function debugPrompt(view: JournalView, failed: ExperimentNode): string {
-  return `${planBlock(view)}
-
-${journalBlock(view, failed)}
+export function stepPrompt(view: JournalView, operator: Operator, parent: ExperimentNode | null): string {
+  const head = `${planBlock(view)}\n\n${journalBlock(view, operator === 'debug' ? (parent ?? undefined) : undefined)}`;
+  const metric = view.plan.metric.name;
+  switch (operator) {
+    case 'draft':
+      return `${head}\n\nWrite a complete experiment program for the planned experiments. It must write results.json with "${metric}".`;
+    case 'debug': {
+      const failed = parent!;
+      return `${head}
 
 Experiment ${failed.id} failed: ${failed.error}
-
 Its code:
-\`\`\`python
-${clip(failed.code, CODE_LIMIT)}
-\`\`\`
-
+${codeBlock(failed)}
 End of its stderr:
 \`\`\`
 ${tail(failed.stderrTail, TAIL_LIMIT)}
 \`\`\`
-
 End of its stdout:
 \`\`\`
 ${tail(failed.stdoutTail, TAIL_LIMIT / 2)}
 \`\`\`
-
 Find the cause and submit the fixed program (keep what was right; change what broke).`;
-}
+    }
+    default: {
+      const best = parent!;
+      const metrics = Object.entries(best.metrics)
+        .slice(0, 24)
+        .map(([k, v]) => `${k}=${formatNumber(v)}`)
+        .join(', ');
+      const ask: Record<string, string> = {
+        improve: `Submit an improved program: one focused, well-motivated change that should improve "${metric}" or strengthen the evidence for the hypothesis (keep comparisons fair).`,
+        hyperparameter: `Submit a version with one hyperparameter changed (or a small, honest sweep selected on held-out data) that should improve "${metric}".`,
+        ablation: `Submit an ablation: the same program with exactly ONE component removed or replaced, so its contribution to "${metric}" can be measured. Say in the plan what was removed.`,
+      };
+      return `${head}
 
-export function improvePrompt(view: JournalView, best: ExperimentNode): string {
-  const metrics = Object.entries(best.metrics)
-    .slice(0, 24)
-    .map(([k, v]) => `${k}=${formatNumber(v)}`)
-    .join(', ');
-  return `${planBlock(view)}
-
-${journalBlock(view)}
-
-The best experiment so far is ${best.id} with ${view.plan.metric.name} = ${formatNumber(best.primary!)}.
+The best experiment so far is ${best.id} with ${metric} = ${formatNumber(best.primary!)}.
 All its metrics: ${metrics}
 Its code:
-\`\`\`python
-${clip(best.code, CODE_LIMIT)}
-\`\`\`
+${codeBlock(best)}
 
-Submit an improved program: one focused, well-motivated change that should improve "${view.plan.metric.name}" or make
-the evidence for the hypothesis stronger (keep comparisons fair). If the evidence already answers the question,
-call finish_experiments instead.`;
+${ask[operator]} If this stage has achieved its goal, call finish_stage instead.`;
+    }
+  }
+}
+
+export interface JudgeContext {
+  plan: ResearchPlan;
+  node: Pick<ExperimentNode, 'id' | 'plan' | 'code' | 'exitCode' | 'timedOut' | 'stdoutTail' | 'stderrTail'>;
+  resultsJson: string | null;
+  engineVerdict: string;
+}
+
+export function judgePrompt(ctx: JudgeContext): string {
+  return `Primary metric: "${ctx.plan.metric.name}" (${ctx.plan.metric.direction}) — ${ctx.plan.metric.description}
+
+Experiment ${ctx.node.id}. Plan: ${clip(ctx.node.plan, 1500)}
+Code:
+\`\`\`python
+${clip(ctx.node.code, 8000)}
+\`\`\`
+Exit code: ${ctx.node.exitCode ?? 'none'}${ctx.node.timedOut ? ' (killed at the time limit)' : ''}
+results.json: ${ctx.resultsJson === null ? '(not written)' : clip(ctx.resultsJson, 3000)}
+End of stdout:
+\`\`\`
+${tail(ctx.node.stdoutTail, 2500)}
+\`\`\`
+End of stderr:
+\`\`\`
+${tail(ctx.node.stderrTail, 1500)}
+\`\`\`
+What the engine concluded from the exit code and results.json: ${ctx.engineVerdict}
+
+Judge this execution.`;
+}
+
+// ---------------------------------------------------------------- figures, paper, review
+
+export function plotPrompt(plan: ResearchPlan, files: string, error: string | null): string {
+  return `The paper studies: ${plan.title}. Hypothesis: ${plan.hypothesis}
+Primary metric: "${plan.metric.name}" (${plan.metric.direction}).
+
+Files in the working directory:
+${files}
+${error ? `\nYour previous plotting program failed:\n\`\`\`\n${tail(error, 2000)}\n\`\`\`\nFix it.\n` : ''}
+Write a program that draws 1 to 3 figures that best show the results (e.g. the metric across experiments by stage,
+the ablations against the best, the seed spread), saves each as a PNG, and give a caption for each file.`;
 }
 
 export interface PaperContext {
   goal: string;
   plan: ResearchPlan;
   nodes: ExperimentNode[];
+  insights: string[];
   macros: { name: string; meaning: string; value: string }[];
   tablePreview: string;
-  hasFigure: boolean;
+  figures: { label: string; caption: string }[];
+  references: { key: string; title: string; year: number | null; authors: string[] }[];
+  pageLimit: number;
   hints: string[];
 }
 
 export function paperPrompt(ctx: PaperContext): string {
   const best = bestNode(ctx.nodes, ctx.plan.metric.direction);
+  const refs =
+    ctx.references.length === 0
+      ? 'No references are available (the literature search found nothing or could not be reached): cite nothing.'
+      : ctx.references
+          .map((r) => `- ${r.key}: ${r.title} (${r.authors.slice(0, 3).join(', ')}, ${r.year ?? 'n.d.'})`)
+          .join('\n');
   return `Research goal:\n${ctx.goal}
 
-Plan: ${ctx.plan.title}
+Idea: ${ctx.plan.title}
 Hypothesis: ${ctx.plan.hypothesis}
 Primary metric: "${ctx.plan.metric.name}" (${ctx.plan.metric.direction}) — ${ctx.plan.metric.description}
 
-What was tried, in order:
+What was tried (latest ${Math.min(16, ctx.nodes.length)} of ${ctx.nodes.length}):
 ${ctx.nodes
-  .slice(-12)
+  .slice(-16)
   .map((n) => `- ${insightLine(n, ctx.nodes, ctx.plan)}`)
   .join('\n')}
 
+What we learned:
+${ctx.insights.map((i) => `- ${i}`).join('\n') || '- (no distilled insights)'}
+
 Best experiment: ${best?.id ?? 'none'}. Its method, as planned: ${clip(best?.plan ?? '', 1500)}
 
-The results table that will appear as Table~\\ref{tab:results}:
+The tables that will appear:
 ${ctx.tablePreview}
-${ctx.hasFigure ? '\nA figure produced by the best experiment will appear as Figure~\\ref{fig:main}.\n' : '\nThere is no figure.\n'}
-Macros you can use (they expand to these recorded values; use them instead of typing numbers):
+
+Figures that will appear: ${ctx.figures.length === 0 ? 'none' : ctx.figures.map((f) => `Figure~\\ref{${f.label}}: ${f.caption}`).join('; ')}
+
+Macros (they expand to these recorded values; use them instead of typing numbers):
 ${ctx.macros.map((m) => `- ${m.name} = ${m.value}  (${m.meaning})`).join('\n')}
-${ctx.hints.length > 0 ? `\nGuidance from the person who started this run:\n${ctx.hints.map((h) => `- ${h}`).join('\n')}\n` : ''}
-Write the paper.`;
+
+References you may cite with \\cite{key}:
+${refs}
+${hintBlock(ctx.hints)}
+The paper must fit in ${ctx.pageLimit} pages. Write it.`;
 }
 
-export function fixLatexPrompt(sections: PaperSections, errorTail: string): string {
-  return `The paper did not compile. The LaTeX errors:
+export function fixLatexPrompt(sections: PaperSections, problem: string): string {
+  return `The paper needs a correction:
 \`\`\`
-${clip(errorTail, 3000)}
+${clip(problem, 3000)}
 \`\`\`
 
 The sections as they are now (JSON):
 ${JSON.stringify(sections, null, 1)}
 
-Return ALL sections, corrected. Remember: fragments only, macros instead of numbers, no tables or figures.`;
+Return ALL sections, corrected. Remember: fragments only, macros instead of numbers, no tables or figures, only the
+citation keys you were given.`;
+}
+
+export function reviewPrompt(paperText: string, reviewer: number, focus: string): string {
+  return `You are reviewer ${reviewer}. Pay particular attention to ${focus}.
+
+The paper (LaTeX source; tables and numbers in it are generated from recorded experiment results):
+${clip(paperText, 24_000)}
+
+Review it.`;
+}
+
+export const REVIEWER_FOCUS = [
+  'soundness: do the experiments support the claims?',
+  'clarity and presentation',
+  'significance and novelty',
+  'reproducibility and honesty about limitations',
+  'the statistical evidence (seeds, variance, baselines)',
+  'related work and positioning',
+  'the ablations',
+];
+
+export function metaReviewPrompt(paperTitle: string, reviews: Review[]): string {
+  return `Paper: ${paperTitle}
+
+The reviews:
+${reviews.map((r, i) => `Reviewer ${i + 1} (overall ${r.overall}, confidence ${r.confidence}, ${r.decision}):\nSummary: ${r.summary}\nStrengths: ${r.strengths.join('; ')}\nWeaknesses: ${r.weaknesses.join('; ')}`).join('\n\n')}
+
+Write the meta-review: weigh the reviews and give the final scores and decision.`;
+}
+
+export function revisePrompt(sections: PaperSections, meta: Review): string {
+  return `The meta-review of your paper:
+Summary: ${meta.summary}
+Weaknesses: ${meta.weaknesses.join('; ')}
+Questions: ${meta.questions.join('; ')}
+
+The sections as they are now (JSON):
+${JSON.stringify(sections, null, 1)}
+
+Revise the paper to address the weaknesses that writing can address (clarity, claims, limitations); you cannot run
+new experiments. Return ALL sections. Same rules: macros instead of numbers, no tables or figures, given keys only.`;
+}
+
+function hintBlock(hints: string[]): string {
+  return hints.length > 0
+    ? `\nGuidance from the person who started this run:\n${hints.map((h) => `- ${h}`).join('\n')}\n`
+    : '';
 }
 
 function tail(text: string, max: number): string {

@@ -1,23 +1,29 @@
 import type { NewEvent } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
-import type {
-  CallUsage,
-  ExecOptions,
-  ExecResult,
-  Llm,
-  RunProgress,
-  RunSink,
-  Sandbox,
-  SandboxFactory,
-  SandboxFile,
-  ToolCallRequest,
-  ToolCallResult,
+import {
+  type CallUsage,
+  type ExecOptions,
+  type ExecResult,
+  type HintInbox,
+  type HintView,
+  type LiteratureSearch,
+  LiteratureUnavailableError,
+  type Llm,
+  type RunProgress,
+  type RunSink,
+  type Sandbox,
+  type SandboxFactory,
+  type SandboxFile,
+  type ToolCallRequest,
+  type ToolCallResult,
 } from './ports.js';
 import { runResearch } from './research-run.js';
+import type { ResearchRunInput } from './run-context.js';
 
 /**
- * The orchestration logic with in-memory ports: which step comes next, what is recorded, how failures and budgets
- * are handled. The real adapters (Docker, Redis, HTTP model) are exercised by the integration tests.
+ * The orchestration logic with in-memory ports: which step comes next, what is recorded, how failures, budgets,
+ * resumes and reruns behave. The real adapters (Docker, Redis, the model over HTTP) are exercised by the
+ * integration tests.
  */
 
 type Reply = { tool?: string; args?: unknown; malformed?: string };
@@ -35,7 +41,7 @@ class FakeLlm implements Llm {
     const reply = (queue.length > 1 ? queue.shift() : queue[0]) ?? { malformed: `no reply for ${key}` };
     const usage: CallUsage = {
       model: 'fake',
-      promptTokens: request.prompt.length,
+      promptTokens: Math.ceil(request.prompt.length / 4),
       completionTokens: 10,
       costUsd: this.costPerCall,
       priced: true,
@@ -45,35 +51,62 @@ class FakeLlm implements Llm {
     const spec = request.tools.find((t) => t.name === tool)!;
     return { ok: true, tool, value: spec.schema.parse(reply.args), usage };
   }
+  tools(): string[] {
+    return this.calls.map((c) => c.tools[0]!.name);
+  }
 }
 
 const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 });
 
-/** "Runs" experiment.py by interpreting a tiny language: `crash`, `metric <value>`, `latex-ok` / `latex-fail`. */
+/**
+ * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `print <v>`
+ * (prints the value but writes no results.json), `sleep <ms> metric <v>`; plot.py writes a PNG; latexmk succeeds
+ * unless the document contains BROKEN, and reports one page per 1000 characters.
+ */
 class FakeSandbox implements Sandbox {
-  imageId = 'sha256:fake';
+  imageId = 'sha256:fakeimage';
   files = new Map<string, Buffer>();
+  static running = 0;
+  static maxRunning = 0;
   async reset() {
     this.files.clear();
   }
   async writeFiles(files: SandboxFile[]) {
     for (const f of files) this.files.set(f.path, f.content);
   }
-  async exec(command: string[], _options: ExecOptions): Promise<ExecResult> {
+  async exec(command: string[], options: ExecOptions): Promise<ExecResult> {
     const base = { timedOut: false, outOfMemory: false, durationMs: 5, stdout: text(''), stderr: text('') };
     if (command[0] === 'latexmk') {
       const tex = this.files.get('paper.tex')!.toString();
       if (tex.includes('BROKEN')) return { ...base, exitCode: 12, stderr: text('error') };
       this.files.set('paper.pdf', Buffer.from('%PDF-1.5 fake'));
-      this.files.set('paper.log', Buffer.from('ok'));
+      this.files.set(
+        'paper.log',
+        Buffer.from(`Output written on paper.pdf (${Math.ceil(tex.length / 1000)} pages, 1 bytes).`),
+      );
+      return { ...base, exitCode: 0 };
+    }
+    if (command[1] === 'plot.py') {
+      this.files.set('metric.png', Buffer.from('png'));
       return { ...base, exitCode: 0 };
     }
     const code = this.files.get('experiment.py')!.toString();
-    if (code.startsWith('crash'))
-      return { ...base, exitCode: 1, stderr: text('Traceback\nValueError: shapes do not align') };
-    const value = Number(code.split(' ')[1]);
-    this.files.set('results.json', Buffer.from(JSON.stringify({ loss: value, other: { acc: 0.9 } })));
-    return { ...base, exitCode: 0, stdout: text('training...\n') };
+    const seed = Number(options.env?.SEED ?? 0);
+    FakeSandbox.running++;
+    FakeSandbox.maxRunning = Math.max(FakeSandbox.maxRunning, FakeSandbox.running);
+    try {
+      const sleep = /^sleep (\d+) /.exec(code);
+      if (sleep) await new Promise((r) => setTimeout(r, Number(sleep[1])));
+      const body = code.replace(/^sleep \d+ /, '');
+      if (body.startsWith('crash'))
+        return { ...base, exitCode: 1, stderr: text('Traceback\nValueError: shapes do not align') };
+      const value = Number(body.split(' ')[1]);
+      if (body.startsWith('print')) return { ...base, exitCode: 0, stdout: text(`final loss: ${value}\n`) };
+      this.files.set('results.json', Buffer.from(JSON.stringify({ loss: value + seed / 1000, other: { acc: 0.9 } })));
+      return { ...base, exitCode: 0, stdout: text('training...\n') };
+    } finally {
+      FakeSandbox.running--;
+    }
   }
   async readFiles() {
     return { files: [...this.files].map(([path, content]) => ({ path, content })), skipped: [] };
@@ -101,180 +134,439 @@ class MemorySink implements RunSink {
   async loadArtifact(path: string) {
     return this.artifacts.get(path) ?? null;
   }
+  ofType(type: string) {
+    return this.events.filter((e) => e.type === type);
+  }
 }
 
-const plan = {
-  title: 'Scaling and convergence',
+const idea = (title: string, feasibility: number) => ({
+  title,
   hypothesis: 'Standardizing features speeds up gradient descent.',
+  experiments: 'Train with and without scaling.',
   metric: { name: 'loss', direction: 'minimize', description: 'final training loss' },
-  plan: 'Train with and without scaling.',
-};
+  interestingness: 6,
+  feasibility,
+  novelty: 5,
+  search_queries: ['feature scaling gradient descent'],
+});
 const paper = {
-  title: 'T',
+  title: 'Scaling and convergence',
   abstract: 'We measured \\bestvalue.',
   introduction: 'I',
+  related_work: 'R',
   method: 'M',
-  results_discussion: 'R \\result{loss}',
+  experimental_setup: 'E',
+  results: 'R \\result{loss}',
+  ablations: 'A',
+  limitations: 'L',
   conclusion: 'C',
 };
+const review = (overall: number) => ({
+  summary: 'ok',
+  strengths: ['clear'],
+  weaknesses: ['small'],
+  questions: [],
+  soundness: 3,
+  presentation: 3,
+  contribution: 2,
+  overall,
+  confidence: 3,
+  decision: overall >= 6 ? 'accept' : 'reject',
+});
+const submit = (code: string) => ({ args: { plan: `try ${code}`, code } });
+const judge = (extra: Record<string, unknown> = {}) => ({
+  args: { is_bug: false, summary: 'fine', metric: null, insight: null, ...extra },
+});
+const finish = { tool: 'finish_stage', args: { reason: 'enough' } };
 
-function setup(
-  replies: Record<string, Reply[]>,
-  overrides: Partial<Parameters<typeof runResearch>[0]> = {},
-  cost = 0.01,
-) {
-  const llm = new FakeLlm(replies, cost);
-  const sink = new MemorySink();
-  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox() };
-  const input = {
-    runId: 'run_test',
-    goal: 'Does feature scaling speed up logistic regression?',
-    maxIterations: 5,
-    budgetUsd: 10,
-    deadline: Date.now() + 3600_000,
-    sandbox: { cpus: 1, memoryMb: 512, execTimeoutSeconds: 30 },
-    checkpoint: null,
+function replies(overrides: Record<string, Reply[]> = {}): Record<string, Reply[]> {
+  return {
+    propose_ideas: [{ args: { ideas: [idea('Less feasible', 2), idea('Scaling and convergence', 9)] } }],
+    refine_ideas: [{ args: { ideas: [idea('Less feasible', 2), idea('Scaling and convergence', 9)] } }],
+    draft_experiment: [submit('crash')],
+    debug_experiment: [submit('metric 0.5')],
+    tune_experiment: [submit('metric 0.4')],
+    improve_experiment: [submit('metric 0.3')],
+    ablate_experiment: [submit('metric 0.1')],
+    review_execution: [judge()],
+    write_plot_code: [
+      { args: { code: 'plot', captions: [{ file: 'metric.png', caption: 'The metric per experiment.' }] } },
+    ],
+    write_paper: [{ args: paper }],
+    fix_latex: [{ args: paper }],
+    submit_review: [{ args: review(6) }, { args: review(4) }, { args: review(7) }],
+    submit_meta_review: [{ args: review(6) }],
     ...overrides,
   };
-  const run = () =>
-    runResearch(input, { llm, sandboxes, sink, clock: { now: Date.now } }, new AbortController().signal);
+}
+
+interface Setup {
+  input?: Partial<ResearchRunInput>;
+  cost?: number;
+  literature?: LiteratureSearch;
+  hints?: HintInbox;
+}
+
+function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
+  const llm = new FakeLlm(replyMap, options.cost ?? 0.01);
+  const sink = new MemorySink();
+  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox() };
+  const input: ResearchRunInput = {
+    runId: 'run_test',
+    goal: 'Does feature scaling speed up logistic regression?',
+    model: 'fake',
+    maxIterations: 6,
+    budgetUsd: 10,
+    deadline: Date.now() + 3600_000,
+    timeLimitMinutes: 60,
+    sandbox: { cpus: 1, memoryMb: 512, execTimeoutSeconds: 30 },
+    policy: {
+      maxTokens: null,
+      search: { numDrafts: 1, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 1 },
+      ideation: { numIdeas: 2, reflections: 1 },
+      review: { reviewers: 3, revise: false },
+      seeds: 2,
+      pageLimit: 8,
+    },
+    checkpoint: null,
+    rerun: null,
+    ...options.input,
+  };
+  const ports = {
+    llm,
+    sandboxes,
+    sink,
+    clock: { now: Date.now },
+    ...(options.literature ? { literature: options.literature } : {}),
+    ...(options.hints ? { hints: options.hints } : {}),
+  };
+  const run = () => runResearch(input, ports, new AbortController().signal);
   return { llm, sink, run, input };
 }
 
-const submit = (code: string) => ({ args: { plan: `try ${code}`, code } });
+const offline: LiteratureSearch = {
+  search: async () => {
+    throw new LiteratureUnavailableError('connection refused');
+  },
+};
 
 describe('runResearch', () => {
-  it('drafts, debugs a crash, improves the best, and writes the paper from recorded numbers', async () => {
-    const { llm, sink, run } = setup({
-      propose_plan: [{ args: plan }],
-      draft_experiment: [submit('crash')],
-      debug_experiment: [submit('metric 0.5')],
-      improve_experiment: [submit('metric 0.3'), { tool: 'finish_experiments', args: { reason: 'enough' } }],
-      write_paper: [{ args: paper }],
-    });
-    const outcome = await run();
-    expect(outcome).toEqual({ status: 'succeeded' });
-    expect(llm.calls.map((c) => c.tools[0]!.name)).toEqual([
-      'propose_plan',
+  it('runs ideation, the four search stages, seeds, figures, paper and review', async () => {
+    const { llm, sink, run } = setup(replies(), { literature: offline });
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const tools = llm.tools().filter((t) => t !== 'review_execution');
+    expect(tools).toEqual([
+      'propose_ideas',
+      'refine_ideas',
       'draft_experiment',
       'debug_experiment',
+      'tune_experiment',
       'improve_experiment',
       'improve_experiment',
+      'ablate_experiment',
+      'write_plot_code',
       'write_paper',
+      'submit_review',
+      'submit_review',
+      'submit_review',
+      'submit_meta_review',
     ]);
-    // The debug prompt carried the real error of the failed node.
-    expect(llm.calls[2]!.prompt).toContain('ValueError: shapes do not align');
-    // The improve prompt carried the best node's measured value.
-    expect(llm.calls[3]!.prompt).toContain('loss = 0.5');
-    const finished = sink.events.filter((e) => e.type === 'node.finished');
-    expect(finished.map((e) => (e.data as { buggy: boolean }).buggy)).toEqual([true, false, false]);
-    const improved = sink.events
-      .filter((e) => e.type === 'metric.improved')
-      .map((e) => (e.data as { value: number }).value);
-    expect(improved).toEqual([0.5, 0.3]);
-    const resultsTex = sink.artifacts.get('paper/results.tex')!.toString();
-    expect(resultsTex).toContain('\\newcommand{\\bestvalue}{\\ensuremath{0.3}}');
-    expect(sink.artifacts.get('paper/paper.tex')!.toString()).toContain('\\textbf{\\ensuremath{0.3}}');
-    expect(sink.artifacts.get('paper/paper.pdf')!.toString()).toMatch(/^%PDF/);
+    // The more feasible idea was chosen, and why is an event.
+    expect(sink.ofType('idea.chosen')[0]!.data).toMatchObject({ title: 'Scaling and convergence' });
+    expect(sink.ofType('warning').some((e) => (e.data as { code: string }).code === 'literature_unavailable')).toBe(
+      true,
+    );
+    // The debug prompt carried the real error of the failed node; the judge ran once per node.
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'debug_experiment')!.prompt).toContain(
+      'ValueError: shapes do not align',
+    );
+    expect(llm.tools().filter((t) => t === 'review_execution')).toHaveLength(6);
+    // Stages in order, one node per stage budget (6 = 2 baseline + 1 tuning + 2 research + 1 ablation).
+    const stages = sink.ofType('node.created').map((e) => (e.data as { stage: string }).stage);
+    expect(stages).toEqual(['baseline', 'baseline', 'tuning', 'research', 'research', 'ablation']);
+    // The ablation measured a lower loss but is a comparison, never the best solution.
+    const best = sink.progressLog.filter((p) => p.bestMetric).at(-1)!.bestMetric!;
+    expect(best).toMatchObject({ nodeId: 'n004', value: 0.3 });
+    // Seeds: the best program re-run with SEED=1,2 → 0.301, 0.302.
+    const seeds = sink.ofType('seeds.evaluated')[0]!.data as { values: number[]; mean: number; std: number };
+    expect(seeds.values).toEqual([0.3, 0.301, 0.302]);
+    expect(seeds.mean).toBeCloseTo(0.301, 6);
+    expect(seeds.std).toBeCloseTo(0.001, 6);
+    // The paper: numbers from results.tex, tables, the generated figure, claims traced to nodes.
+    const tex = sink.artifacts.get('paper/paper.tex')!.toString();
+    expect(tex).toContain('\\label{tab:ablations}');
+    expect(tex).toContain('figure1.png');
+    expect(sink.artifacts.get('paper/results.tex')!.toString()).toContain(
+      '\\newcommand{\\bestvalue}{\\ensuremath{0.3}}',
+    );
+    const claims = JSON.parse(sink.artifacts.get('paper/claims.json')!.toString()).claims as {
+      id: string;
+      nodeId: string;
+      artifact: string;
+      value: number;
+    }[];
+    expect(claims.find((c) => c.id === 'tab:results:n004:loss')).toMatchObject({
+      nodeId: 'n004',
+      artifact: 'nodes/n004/results.json',
+      value: 0.3,
+    });
+    expect(claims.find((c) => c.id === 'tab:ablations:n006:loss')).toMatchObject({ nodeId: 'n006', value: 0.1 });
+    expect(claims.some((c) => c.id === 'fig:1')).toBe(true);
+    // Review: three reviews and the model's meta-review.
+    expect(sink.ofType('review.completed')[0]!.data).toEqual({
+      overall: 6,
+      decision: 'accept',
+      confidence: 3,
+      reviewers: 3,
+    });
+    expect(JSON.parse(sink.artifacts.get('review.json')!.toString()).reviews).toHaveLength(3);
+    // The reproducibility bundle.
+    const manifest = JSON.parse(sink.artifacts.get('manifest.json')!.toString());
+    expect(manifest).toMatchObject({
+      sandboxImage: 'sha256:fakeimage',
+      seedVariable: 'SEED',
+      best: { nodeId: 'n004' },
+    });
+    expect(sink.artifacts.get('best/reproduce.sh')!.toString()).toContain('--network none');
     expect(sink.artifacts.get('best/experiment.py')!.toString()).toBe('metric 0.3');
-    expect(sink.artifacts.get('nodes/n001/stderr.txt')!.toString()).toContain('ValueError');
   });
 
-  it('recovers from malformed model replies', async () => {
-    const { sink, run } = setup({
-      propose_plan: [{ malformed: 'no tool call' }, { args: plan }],
-      draft_experiment: [{ malformed: 'bad json' }, submit('metric 0.4')],
-      improve_experiment: [{ tool: 'finish_experiments', args: { reason: 'done' } }],
-      write_paper: [{ malformed: 'schema' }],
-    });
+  it('recovers from malformed model replies and falls back to a data-only paper', async () => {
+    const { sink, run } = setup(
+      replies({
+        propose_ideas: [{ malformed: 'no tool call' }, { args: { ideas: [idea('Only idea', 8)] } }],
+        draft_experiment: [{ malformed: 'bad json' }, submit('metric 0.4')],
+        review_execution: [{ malformed: 'schema' }, judge()],
+        write_paper: [{ malformed: 'schema' }],
+      }),
+      { input: { maxIterations: 2 } },
+    );
     expect(await run()).toEqual({ status: 'succeeded' });
-    const errors = sink.events.filter((e) => e.type === 'error');
-    expect(errors).toHaveLength(3);
-    // The paper fell back to text generated from the data, and still compiled.
-    const ready = sink.events.find((e) => e.type === 'paper.ready')!;
-    expect((ready.data as { fallback: boolean }).fallback).toBe(true);
+    expect(
+      sink.ofType('error').filter((e) => (e.data as { code: string }).code === 'malformed_model_reply'),
+    ).toHaveLength(4);
+    expect((sink.ofType('paper.ready')[0]!.data as { fallback: boolean }).fallback).toBe(true);
   });
 
   it('gives up on a model that never answers with a valid tool call', async () => {
-    const { run } = setup({ propose_plan: [{ args: plan }], draft_experiment: [{ malformed: 'garbage' }] });
+    const { run } = setup(replies({ draft_experiment: [{ malformed: 'garbage' }] }));
     const outcome = await run();
-    expect(outcome.status).toBe('failed');
     expect(outcome.status === 'failed' && outcome.error.code).toBe('model_unusable');
   });
 
   it('stops experiments when the experiment share of the budget is spent, then still writes the paper', async () => {
-    const { llm, sink, run } = setup(
-      {
-        propose_plan: [{ args: plan }],
-        draft_experiment: [submit('metric 0.9')],
-        improve_experiment: [submit('metric 0.8')],
-        write_paper: [{ args: paper }],
-      },
-      { budgetUsd: 0.035 },
-      0.01,
-    );
+    // Each call costs $0.01: ideas, refine, draft, judge, debug, judge → $0.06 ≥ 80 % of $0.075.
+    const { llm, sink, run } = setup(replies(), { input: { budgetUsd: 0.075, maxIterations: 20 } });
     expect(await run()).toEqual({ status: 'succeeded' });
-    // plan + draft + improve = 0.03 ≥ 80 % of 0.035: no more experiments; the paper call uses the reserve.
-    expect(llm.calls.map((c) => c.tools[0]!.name)).toEqual([
-      'propose_plan',
-      'draft_experiment',
-      'improve_experiment',
-      'write_paper',
-    ]);
-    expect(sink.events.some((e) => e.type === 'stage.finished' && e.message.includes('budget'))).toBe(true);
+    expect(sink.ofType('node.created')).toHaveLength(2);
+    expect(sink.ofType('stage.finished').some((e) => e.message.includes('budget'))).toBe(true);
+    // The reserve pays for the plots and the paper, at most one call past the cap.
+    const spent = llm.calls.length * 0.01;
+    expect(spent).toBeLessThanOrEqual(0.075 + 0.01 + 1e-9);
+    expect(sink.artifacts.has('paper/paper.pdf')).toBe(true);
   });
 
-  it('feeds LaTeX errors back to the model and uses its fix', async () => {
-    const { llm, sink, run } = setup({
-      propose_plan: [{ args: plan }],
-      draft_experiment: [submit('metric 0.2')],
-      improve_experiment: [{ tool: 'finish_experiments', args: { reason: 'done' } }],
-      write_paper: [{ args: { ...paper, method: 'BROKEN' } }],
-      fix_latex: [{ args: paper }],
+  it('caps tokens the same way', async () => {
+    const { sink, run } = setup(replies(), {
+      input: { maxIterations: 20, policy: { ...setup(replies()).input.policy, maxTokens: 3000 } },
     });
     expect(await run()).toEqual({ status: 'succeeded' });
-    expect(llm.calls.at(-1)!.tools[0]!.name).toBe('fix_latex');
-    expect(sink.events.filter((e) => e.type === 'paper.compile_failed')).toHaveLength(1);
-    expect((sink.events.find((e) => e.type === 'paper.ready')!.data as { attempt: number }).attempt).toBe(2);
+    expect(sink.ofType('stage.finished').some((e) => e.message.includes('tokens'))).toBe(true);
+  });
+
+  it('feeds LaTeX errors and unknown citations back to the model and uses its fix', async () => {
+    const { llm, sink, run } = setup(
+      replies({
+        write_paper: [{ args: { ...paper, method: 'BROKEN' } }],
+        fix_latex: [{ args: { ...paper, related_work: 'As shown by \\cite{madeup2020}.' } }, { args: paper }],
+      }),
+      { input: { maxIterations: 2 } },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(llm.tools().filter((t) => t === 'fix_latex')).toHaveLength(2);
+    const problems = sink.ofType('paper.compile_failed').map((e) => (e.data as { errorTail: string }).errorTail);
+    expect(problems[1]).toContain('Unknown citation keys: madeup2020');
+    expect((sink.ofType('paper.ready')[0]!.data as { attempt: number }).attempt).toBe(3);
+  });
+
+  it('cites only what the literature search returned, from a generated references.bib', async () => {
+    const literature: LiteratureSearch = {
+      search: async () => ({
+        source: 'fake',
+        papers: [
+          {
+            id: 'p1',
+            title: 'On the convergence of Adam & beyond',
+            authors: ['Sashank J. Reddi'],
+            year: 2018,
+            venue: 'ICLR',
+            abstract: null,
+            url: null,
+            doi: '10.1/x',
+            citationCount: 10,
+          },
+        ],
+      }),
+    };
+    const { llm, sink, run } = setup(
+      replies({ write_paper: [{ args: { ...paper, related_work: 'See \\cite{reddi2018convergence}.' } }] }),
+      {
+        literature,
+        input: { maxIterations: 2 },
+      },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.prompt).toContain('reddi2018convergence');
+    expect(sink.artifacts.get('paper/references.bib')!.toString()).toContain('Adam \\& beyond');
+    expect(sink.ofType('paper.compile_failed')).toHaveLength(0);
+    expect(sink.ofType('literature.searched').length).toBeGreaterThan(0);
+  });
+
+  it('runs several experiments at once when nodeConcurrency allows', async () => {
+    FakeSandbox.maxRunning = 0;
+    const { sink, run, input } = setup(
+      replies({
+        draft_experiment: [submit('sleep 80 metric 0.5')],
+        tune_experiment: [submit('sleep 80 metric 0.4')],
+        improve_experiment: [submit('sleep 80 metric 0.3')],
+      }),
+      { input: { maxIterations: 8 } },
+    );
+    input.policy.search = { numDrafts: 3, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 3 };
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(FakeSandbox.maxRunning).toBeGreaterThanOrEqual(2);
+    const ids = sink.ofType('node.finished').map((e) => (e.data as { nodeId: string }).nodeId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(8);
+  });
+
+  it('keeps the prompt flat as the tree grows (iteration 40 vs 5)', async () => {
+    const many = Array.from({ length: 60 }, (_, i) =>
+      submit(`metric ${1 - i / 100}\n${'# a long enough program\n'.repeat(20)}`),
+    );
+    const { llm, run } = setup(
+      replies({
+        draft_experiment: many,
+        tune_experiment: many,
+        improve_experiment: many,
+        ablate_experiment: many,
+        review_execution: [judge({ insight: 'a reusable lesson with numbers 0.5' })],
+      }),
+      { input: { maxIterations: 44 } },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const experimentCalls = llm.calls.filter((c) => /_experiment$/.test(c.tools[0]!.name));
+    const at5 = experimentCalls[4]!.prompt.length;
+    const at40 = experimentCalls[39]!.prompt.length;
+    expect(at40 / at5).toBeLessThanOrEqual(1.5);
+  });
+
+  it('lets the judge flag untrustworthy numbers and read a printed metric, but only a printed one', async () => {
+    const { sink, run } = setup(
+      replies({
+        draft_experiment: [submit('print 0.7')],
+        debug_experiment: [submit('print 0.6')],
+        review_execution: [
+          judge({ metric: 0.123 }),
+          judge({ metric: 0.6 }),
+          judge({ is_bug: true, summary: 'test data leaked' }),
+          judge(),
+        ],
+        improve_experiment: [submit('metric 0.2'), finish],
+        tune_experiment: [submit('metric 0.3')],
+      }),
+      { input: { maxIterations: 4 } },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const finished = sink
+      .ofType('node.finished')
+      .map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null; analysis: string | null });
+    // 0.123 was never printed: the node stays failed. 0.6 was: the debugged node counts, marked as read from output.
+    expect(finished[0]).toMatchObject({ nodeId: 'n001', buggy: true });
+    expect(finished[1]).toMatchObject({ nodeId: 'n002', buggy: false });
+    expect(finished[1]!.analysis).toContain('read from the program');
+    expect(finished[2]).toMatchObject({ nodeId: 'n003', buggy: true });
+    expect(finished[2]!.error).toContain('test data leaked');
   });
 
   it('fails clearly when no experiment ever works, keeping the outputs', async () => {
-    const { sink, run } = setup(
-      { propose_plan: [{ args: plan }], draft_experiment: [submit('crash')], debug_experiment: [submit('crash')] },
-      { maxIterations: 3 },
-    );
+    const { sink, run } = setup(replies({ debug_experiment: [submit('crash')] }), { input: { maxIterations: 3 } });
     const outcome = await run();
     expect(outcome.status === 'failed' && outcome.error.code).toBe('no_successful_experiment');
     expect(sink.artifacts.has('nodes/n003/experiment.py')).toBe(true);
   });
 
-  it('resumes from a checkpoint without repeating finished steps', async () => {
-    const first = setup(
-      {
-        propose_plan: [{ args: plan }],
-        draft_experiment: [submit('metric 0.7')],
-        improve_experiment: [submit('metric 0.6')],
-        write_paper: [{ args: paper }],
-      },
-      { maxIterations: 1 },
-    );
+  it('resumes from a checkpoint without repeating finished steps or their model calls', async () => {
+    const first = setup(replies(), { input: { maxIterations: 6 } });
     await first.run();
-    const checkpoint = first.sink.checkpoints.find(
-      (c) => (c as { nodes: unknown[] }).nodes.length === 1 && !(c as { experimentsDone: boolean }).experimentsDone,
+    // The state right after the third node finished (as if the worker died during the fourth).
+    const checkpoint = first.sink.checkpoints.find((c) => (c as { nodes: unknown[] }).nodes.length === 3)!;
+    const callsBefore = first.llm.calls.findIndex(
+      (c, i) =>
+        i > 0 && first.llm.calls.slice(0, i + 1).filter((x) => x.tools[0]!.name === 'review_execution').length === 3,
     );
-    const second = setup(
-      {
-        improve_experiment: [submit('metric 0.6'), { tool: 'finish_experiments', args: { reason: 'ok' } }],
-        write_paper: [{ args: paper }],
-      },
-      { maxIterations: 3, checkpoint },
-    );
-    second.sink.artifacts = first.sink.artifacts;
+    const second = setup(replies({ draft_experiment: [], debug_experiment: [], propose_ideas: [], refine_ideas: [] }), {
+      input: { maxIterations: 6, checkpoint },
+    });
+    second.sink.artifacts = new Map(first.sink.artifacts);
     expect(await second.run()).toEqual({ status: 'succeeded' });
-    expect(second.llm.calls.map((c) => c.tools[0]!.name)).toEqual([
-      'improve_experiment',
-      'improve_experiment',
-      'write_paper',
+    const resumedTools = second.llm.tools();
+    expect(resumedTools).not.toContain('propose_ideas');
+    expect(resumedTools).not.toContain('draft_experiment');
+    expect(resumedTools).not.toContain('tune_experiment');
+    expect(second.sink.ofType('node.created').map((e) => (e.data as { nodeId: string }).nodeId)).toEqual([
+      'n004',
+      'n005',
+      'n006',
     ]);
+    expect(callsBefore).toBeGreaterThan(0);
+  });
+
+  it('reruns only the writeup and review, reusing the experiments', async () => {
+    const first = setup(replies(), { input: { maxIterations: 2 } });
+    await first.run();
+    const final = first.sink.checkpoints.at(-1);
+    const rerun = setup(replies({ write_paper: [{ args: { ...paper, title: 'Rewritten' } }] }), {
+      input: { maxIterations: 2, checkpoint: final, rerun: { fromStage: 'writeup', jobId: 'job-2' } },
+    });
+    rerun.sink.artifacts = new Map(first.sink.artifacts);
+    expect(await rerun.run()).toEqual({ status: 'succeeded' });
+    expect(rerun.llm.tools()).toEqual([
+      'write_paper',
+      'submit_review',
+      'submit_review',
+      'submit_review',
+      'submit_meta_review',
+    ]);
+    expect(rerun.sink.artifacts.get('paper/paper.tex')!.toString()).toContain('Rewritten');
+    // A re-delivered rerun job does not truncate again.
+    const again = setup(replies(), {
+      input: {
+        maxIterations: 2,
+        checkpoint: rerun.sink.checkpoints.at(-1),
+        rerun: { fromStage: 'writeup', jobId: 'job-2' },
+      },
+    });
+    again.sink.artifacts = rerun.sink.artifacts;
+    expect(await again.run()).toEqual({ status: 'succeeded' });
+    expect(again.llm.calls).toHaveLength(0);
+  });
+
+  it('folds hints into the next prompt and says where they were applied', async () => {
+    const hints: HintView[] = [{ id: 'h1', text: 'Try a learning rate of 0.5.', appliedAt: null }];
+    const inbox: HintInbox = {
+      list: async () => hints,
+      markApplied: async (id, step) => {
+        const hint = hints.find((h) => h.id === id)!;
+        hint.appliedAt = step;
+      },
+    };
+    const { llm, sink, run } = setup(replies(), { hints: inbox, input: { maxIterations: 2 } });
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(llm.calls[0]!.prompt).toContain('Try a learning rate of 0.5.');
+    expect(sink.ofType('hint.applied')).toHaveLength(1);
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'draft_experiment')!.prompt).toContain(
+      'Try a learning rate of 0.5.',
+    );
   });
 });

@@ -144,6 +144,7 @@ export class DockerSandbox implements Sandbox {
       Cmd: command,
       User: USER,
       WorkingDir: '/workspace',
+      Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
       AttachStdout: true,
       AttachStderr: true,
     });

@@ -1,5 +1,5 @@
 import { createReadStream, type ReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import type { ArtifactEntry } from '@autolab/contracts';
 import { normalizeRelativePath } from '@autolab/contracts';
@@ -35,6 +35,8 @@ export class InvalidArtifactPathError extends Error {
 /** Where a run's files live. Local directory today; an S3-compatible store can implement the same surface. */
 export interface ArtifactStore {
   put(runId: string, path: string, content: Buffer | string): Promise<void>;
+  /** Adds to the end of a file (creating it), for logs such as the model transcript. */
+  append(runId: string, path: string, content: Buffer | string): Promise<void>;
   list(runId: string): Promise<ArtifactEntry[]>;
   /** Null when there is no such file. */
   open(runId: string, path: string): Promise<{ stream: ReadStream; size: number; mediaType: string } | null>;
@@ -57,6 +59,12 @@ export class LocalArtifactStore implements ArtifactStore {
     const temp = `${target}.${process.pid}.${Date.now()}.partial`;
     await writeFile(temp, content);
     await rename(temp, target);
+  }
+
+  async append(runId: string, path: string, content: Buffer | string): Promise<void> {
+    const target = this.resolve(runId, path);
+    await mkdir(dirname(target), { recursive: true });
+    await appendFile(target, content);
   }
 
   async list(runId: string): Promise<ArtifactEntry[]> {

@@ -1,3 +1,4 @@
+import type { RerunStage } from '@autolab/contracts';
 import { Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
@@ -7,6 +8,8 @@ export const RUN_QUEUE_NAME = 'runs';
 
 export interface RunJobData {
   runId: string;
+  /** Set for a rerun: the stage the run starts again from (the worker keeps what came before). */
+  rerunFrom?: RerunStage;
 }
 
 export function createRunQueue(connection: Redis, keys: RedisKeys): Queue<RunJobData> {

@@ -1,0 +1,216 @@
+import type { ExperimentStage } from '@autolab/contracts';
+import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
+import { execute, runNode } from './node-runner.js';
+import type { ToolSpec } from './ports.js';
+import { type ExperimentSubmission, experimentSystemPrompt, OPERATOR_TOOLS, stepPrompt, TOOLS } from './prompts.js';
+import { type RunContext, RunFailure } from './run-context.js';
+import { SandboxPool } from './sandbox-pool.js';
+import { chooseStep, STAGES, type Step, seededRandom, stageBudgets, stageComplete } from './tree-search.js';
+
+/**
+ * The experiment stages: baseline → tuning → research → ablation. Each step is one model call and (when the
+ * answer is a program) one real execution in a sandbox; up to `nodeConcurrency` steps run at once, each with its own
+ * sandbox. State is checkpointed after every node.
+ */
+export async function experimentStage(ctx: RunContext): Promise<void> {
+  await ctx.enterStage(
+    'experiments',
+    'Experiments: writing code, running it in the sandbox, learning from the results.',
+  );
+  const pool = new SandboxPool(ctx.ports.sandboxes, ctx.input.policy.search.nodeConcurrency, ctx.signal);
+  try {
+    const budgets = stageBudgets(ctx.input.maxIterations);
+    for (const stage of STAGE_ORDER) {
+      if (ctx.state.search.finishedStages.includes(stage)) continue;
+      if (ctx.state.search.stopReason) break;
+      await searchStage(ctx, stage, budgets[stage], pool);
+    }
+    ctx.state.search.stopReason ??= 'every stage is done';
+    if (goodNodes(ctx.state.nodes).length > 0) await evaluateSeeds(ctx, pool);
+  } finally {
+    ctx.state.sandboxImage = pool.imageId || ctx.state.sandboxImage;
+    await pool.closeAll();
+  }
+  ctx.state.experimentsDone = true;
+  await ctx.sink.progress({ experimentStage: null });
+  await ctx.checkpoint();
+  const good = goodNodes(ctx.state.nodes).length;
+  await ctx.emit({
+    type: 'stage.finished',
+    message: `Experiments finished (${ctx.state.search.stopReason}): ${ctx.state.nodes.length} run, ${good} successful.`,
+    data: { stage: 'experiments', reason: ctx.state.search.stopReason },
+  });
+  if (good === 0) {
+    throw new RunFailure(
+      'no_successful_experiment',
+      `none of the ${ctx.state.nodes.length} experiments produced "${ctx.state.plan!.metric.name}"; the code and outputs are in the artifacts`,
+    );
+  }
+}
+
+async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: number, pool: SandboxPool): Promise<void> {
+  const { state, input } = ctx;
+  const plan = state.plan!;
+  const policy = input.policy.search;
+  const system = experimentSystemPrompt({
+    cpus: input.sandbox.cpus,
+    memoryMb: input.sandbox.memoryMb,
+    timeoutSeconds: input.sandbox.execTimeoutSeconds,
+  });
+  state.search.stage = stage;
+  await ctx.sink.progress({ experimentStage: stage });
+  await ctx.emit({
+    type: 'search.stage',
+    message: `Stage ${stage}: ${STAGES[stage].goal} (up to ${budget} experiments)`,
+    data: { stage, goal: STAGES[stage].goal, iterations: budget },
+  });
+
+  const inflight = new Set<Promise<void>>();
+  let launched = 0;
+  let finishedByModel: string | null = null;
+  let failure: unknown = null;
+  const inStage = () => state.nodes.filter((n) => n.stage === stage).length;
+
+  const runStep = async (step: Step): Promise<void> => {
+    const label = `${stage} ${step.operator}${step.parent ? ` of ${step.parent.id}` : ''}`;
+    const hints = await ctx.hints(label);
+    const left = Math.max(0, budget - inStage());
+    const prompt = stepPrompt(
+      {
+        goal: input.goal,
+        plan,
+        nodes: state.nodes,
+        insights: state.insights,
+        stage,
+        stageExperimentsLeft: left,
+        hints,
+      },
+      step.operator,
+      step.parent,
+    );
+    const tools: ToolSpec[] =
+      step.operator === 'draft' || step.operator === 'debug'
+        ? [OPERATOR_TOOLS[step.operator]]
+        : [OPERATOR_TOOLS[step.operator], TOOLS.finish];
+    const reply = await ctx.ask(step.operator, system, prompt, tools);
+    if (!reply.ok) return;
+    if (reply.tool === TOOLS.finish.name) {
+      finishedByModel = (reply.value as { reason: string }).reason;
+      return;
+    }
+    const submission = reply.value as ExperimentSubmission;
+    const id = nodeIdFor(nextSequence(state.nodes, reserved));
+    reserved.add(id);
+    try {
+      await runNode(ctx, pool, {
+        id,
+        stage,
+        operator: step.operator,
+        parent: step.parent,
+        plan: submission.plan,
+        code: submission.code,
+      });
+    } finally {
+      reserved.delete(id);
+    }
+  };
+  const reserved = new Set<string>();
+
+  for (;;) {
+    while (!failure && !finishedByModel && inflight.size < policy.nodeConcurrency) {
+      ctx.throwIfInterrupted();
+      if (ctx.experimentStopReason()) break;
+      if (state.nodes.length + inflight.size >= input.maxIterations) break;
+      if (stageComplete(stage, inStage() + inflight.size, budget, state.nodes)) break;
+      const random = seededRandom(input.runId, state.nodes.length * 31 + launched);
+      const step = chooseStep(stage, state.nodes, policy, plan.metric.direction, random);
+      launched++;
+      const task: Promise<void> = runStep(step)
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => inflight.delete(task));
+      inflight.add(task);
+    }
+    if (inflight.size === 0) break;
+    await Promise.race(inflight);
+  }
+  if (failure) throw failure;
+  state.search.stopReason = ctx.experimentStopReason();
+  state.search.finishedStages.push(stage);
+  await ctx.checkpoint();
+  await ctx.emit({
+    type: 'stage.finished',
+    message: `Stage ${stage} done: ${finishedByModel ? `the model finished it (${finishedByModel})` : `${inStage()} experiment(s)`}.`,
+    data: {
+      stage,
+      reason: finishedByModel
+        ? `the model finished it: ${finishedByModel}`
+        : (state.search.stopReason ?? `${inStage()} experiment(s) done`),
+    },
+  });
+}
+
+/** The next node number: after every finished node and every node being run right now. */
+function nextSequence(nodes: ExperimentNode[], reserved: Set<string>): number {
+  const used = [...nodes.map((n) => n.id), ...reserved].map((id) => Number(id.slice(1)));
+  return used.length === 0 ? 1 : Math.max(...used) + 1;
+}
+
+/**
+ * Re-runs the best program with `seeds` more seeds (the SEED environment variable), so the paper can report the
+ * primary metric as mean ± standard deviation instead of one lucky number.
+ */
+async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> {
+  const { state } = ctx;
+  const count = ctx.input.policy.seeds;
+  if (state.seedsDone || count === 0) return;
+  const plan = state.plan!;
+  const best = bestNode(state.nodes, plan.metric.direction)!;
+  const seeds = [0];
+  const values = [best.primary!];
+  const failed: number[] = [];
+  const sandbox = await pool.acquire();
+  try {
+    for (let seed = 1; seed <= count; seed++) {
+      ctx.throwIfInterrupted();
+      if (ctx.ports.clock.now() >= ctx.input.deadline - 60_000) break;
+      const { exec, files } = await execute(ctx, sandbox, best.code, {
+        nodeId: `${best.id}-seed${seed}`,
+        seed,
+        stream: false,
+      });
+      const results = files.find((f) => f.path === 'results.json')?.content ?? null;
+      if (results) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, results);
+      await ctx.sink.saveArtifact(`seeds/seed-${seed}/stdout.txt`, exec.stdout.text);
+      let value: number | undefined;
+      try {
+        value =
+          exec.exitCode === 0 && results
+            ? ((JSON.parse(results.toString('utf8')) as Record<string, unknown>)[plan.metric.name] as number)
+            : undefined;
+      } catch {
+        value = undefined;
+      }
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        seeds.push(seed);
+        values.push(value);
+      } else {
+        failed.push(seed);
+      }
+    }
+  } finally {
+    pool.release(sandbox);
+  }
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  state.seeds = { nodeId: best.id, seeds, values, mean, std, failed };
+  state.seedsDone = true;
+  await ctx.sink.saveArtifact('seeds/summary.json', JSON.stringify(state.seeds, null, 2));
+  await ctx.emit({
+    type: 'seeds.evaluated',
+    message: `${best.id} over ${values.length} seeds: ${plan.metric.name} = ${formatNumber(mean)} ± ${formatNumber(std)}${failed.length ? ` (${failed.length} seed run(s) failed)` : ''}`,
+    data: { nodeId: best.id, metric: plan.metric.name, seeds, values, mean, std },
+  });
+  await ctx.checkpoint();
+}

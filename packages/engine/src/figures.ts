@@ -1,0 +1,99 @@
+import { bestNode } from './journal.js';
+import { OUTPUT_LIMITS } from './node-runner.js';
+import { PLOT_SYSTEM, type PlotSubmission, plotPrompt, TOOLS } from './prompts.js';
+import type { RunContext } from './run-context.js';
+import type { FigureRecord } from './run-state.js';
+
+/** Attempts at a plotting program that runs and draws something, before the figures are skipped. */
+export const MAX_FIGURE_ATTEMPTS = 3;
+const PLOT_TIMEOUT_MS = 120_000;
+
+/**
+ * Figures: the model writes plotting code over the recorded results (as JSON files in the sandbox); it runs in the
+ * sandbox like any experiment; the PNGs it writes become artifacts and the paper's figures. A program that fails
+ * gets its error back, a bounded number of times; then the paper goes on with the experiments' own figures.
+ */
+export async function figureStage(ctx: RunContext): Promise<void> {
+  await ctx.enterStage('figures', 'Figures: plotting the recorded results.');
+  const { state } = ctx;
+  const plan = state.plan!;
+  const best = bestNode(state.nodes, plan.metric.direction);
+  const data = {
+    'results_all.json': state.nodes.map((n) => ({
+      id: n.id,
+      parent: n.parentId,
+      stage: n.stage,
+      operator: n.operator,
+      plan: n.plan.slice(0, 300),
+      buggy: n.buggy,
+      metrics: n.metrics,
+    })),
+    'best_results.json': best ? { id: best.id, metrics: best.metrics } : null,
+    'seeds.json': state.seeds,
+    'metric.json': plan.metric,
+  };
+  const describe = [
+    '- results_all.json: every experiment: [{id, parent, stage, operator, plan, buggy, metrics: {name: value}}]',
+    '- best_results.json: {id, metrics} of the best experiment',
+    `- seeds.json: ${state.seeds ? '{nodeId, seeds, values, mean, std} of the best program over several seeds' : 'null (no seed runs)'}`,
+    '- metric.json: {name, direction, description} of the primary metric',
+  ].join('\n');
+  const files: FigureRecord[] = [];
+  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+  try {
+    let error: string | null = null;
+    for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
+      if (!ctx.canCallModel('writeup')) break;
+      const reply = await ctx.ask('figures', PLOT_SYSTEM, plotPrompt(plan, describe, error), [TOOLS.plot]);
+      if (!reply.ok) continue;
+      const submission = reply.value as PlotSubmission;
+      await sandbox.reset();
+      await sandbox.writeFiles([
+        { path: 'plot.py', content: Buffer.from(submission.code) },
+        ...Object.entries(data).map(([path, value]) => ({
+          path,
+          content: Buffer.from(JSON.stringify(value, null, 1)),
+        })),
+      ]);
+      const exec = await sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal });
+      ctx.throwIfInterrupted();
+      const { files: out } = await sandbox.readFiles(OUTPUT_LIMITS);
+      const pngs = out.filter((f) => /\.png$/i.test(f.path) && !f.path.includes('/') && f.content.length > 0);
+      if (exec.exitCode !== 0 || pngs.length === 0) {
+        error =
+          exec.exitCode !== 0
+            ? exec.stderr.text.slice(-2000) || `exit code ${exec.exitCode}`
+            : 'the program ran but wrote no PNG file';
+        await ctx.emit({
+          type: 'error',
+          message: `The plotting program failed (attempt ${attempt}): ${error.split('\n').filter(Boolean).at(-1) ?? ''}`,
+          data: { code: 'figure_failed', step: 'figures', detail: error },
+        });
+        continue;
+      }
+      await ctx.sink.saveArtifact('figures/plot.py', submission.code);
+      for (const png of pngs.slice(0, 4)) {
+        const path = `figures/${png.path}`;
+        const caption = submission.captions.find((c) => c.file === png.path)?.caption ?? `Figure ${png.path}.`;
+        await ctx.sink.saveArtifact(path, png.content);
+        files.push({ path, caption, nodeId: null });
+        await ctx.emit({
+          type: 'figure.created',
+          message: `Figure: ${path} — ${caption.slice(0, 120)}`,
+          data: { nodeId: null, path },
+        });
+      }
+    }
+  } finally {
+    await sandbox.close();
+  }
+  if (files.length === 0) {
+    await ctx.emit({
+      type: 'warning',
+      message: "No figure could be drawn from the results; the paper uses the experiments' own figures, if any.",
+      data: { code: 'figures_skipped', detail: `${MAX_FIGURE_ATTEMPTS} attempts` },
+    });
+  }
+  state.figures = { done: true, files };
+  await ctx.checkpoint();
+}

@@ -1,0 +1,245 @@
+import type { ExperimentStage } from '@autolab/contracts';
+import { judgeExecution } from './experiment-results.js';
+import { bestNode, type ExperimentNode, formatNumber, type Operator } from './journal.js';
+import { OutputStreamer } from './output-streamer.js';
+import type { ExecResult, Sandbox, SandboxFile } from './ports.js';
+import { type ExecutionReview, JUDGE_SYSTEM, judgePrompt, MAX_INSIGHTS, TOOLS } from './prompts.js';
+import type { RunContext } from './run-context.js';
+import type { SandboxPool } from './sandbox-pool.js';
+
+export const OUTPUT_LIMITS = { maxFiles: 50, maxFileBytes: 20 * 1024 * 1024, maxTotalBytes: 100 * 1024 * 1024 };
+const FIGURE_EXTENSIONS = /\.(png|jpe?g)$/i;
+
+export interface NodeRequest {
+  id: string;
+  stage: ExperimentStage;
+  operator: Operator;
+  parent: ExperimentNode | null;
+  plan: string;
+  code: string;
+}
+
+/** Runs a program in a sandbox from a clean workspace; returns what happened and the files it left. */
+export async function execute(
+  ctx: RunContext,
+  sandbox: Sandbox,
+  code: string,
+  options: { nodeId: string; seed: number; stream: boolean },
+): Promise<{ exec: ExecResult; files: SandboxFile[]; timeoutMs: number }> {
+  await sandbox.reset();
+  await sandbox.writeFiles([{ path: 'experiment.py', content: Buffer.from(code) }]);
+  const streamer = options.stream
+    ? new OutputStreamer((stream, text) =>
+        ctx.emit({
+          type: 'exec.output',
+          message: `${options.nodeId} ${stream}`,
+          data: { nodeId: options.nodeId, stream, text },
+        }),
+      )
+    : null;
+  const remainingMs = ctx.input.deadline - ctx.ports.clock.now();
+  const timeoutMs = Math.max(5000, Math.min(ctx.input.sandbox.execTimeoutSeconds * 1000, remainingMs));
+  const exec = await sandbox.exec(['python3', 'experiment.py'], {
+    timeoutMs,
+    signal: ctx.signal,
+    env: { SEED: String(options.seed) },
+    ...(streamer ? { onOutput: streamer.push } : {}),
+  });
+  await streamer?.flush();
+  ctx.throwIfInterrupted();
+  const { files } = await sandbox.readFiles(OUTPUT_LIMITS);
+  return { exec, files, timeoutMs };
+}
+
+/**
+ * One node of the tree: run the code, judge the execution (the exit code and results.json decide; the model adds its
+ * reading and may flag untrustworthy numbers), save everything, and fold the result into the run's state.
+ */
+export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeRequest): Promise<ExperimentNode> {
+  const plan = ctx.state.plan!;
+  const { id, operator, parent } = request;
+  const iteration = Number(id.slice(1));
+  await ctx.emit({
+    type: 'node.created',
+    message: `${id} (${request.stage}): ${operator}${parent ? ` of ${parent.id}` : ''} — ${oneLine(request.plan, 140)}`,
+    data: { nodeId: id, parentId: parent?.id ?? null, operator, iteration, plan: request.plan, stage: request.stage },
+  });
+  const dir = `nodes/${id}`;
+  await ctx.sink.saveArtifact(`${dir}/experiment.py`, request.code);
+
+  const sandbox = await pool.acquire();
+  let run: Awaited<ReturnType<typeof execute>>;
+  try {
+    run = await execute(ctx, sandbox, request.code, { nodeId: id, seed: 0, stream: true });
+  } finally {
+    pool.release(sandbox);
+  }
+  const { exec, files, timeoutMs } = run;
+  const resultsFile = files.find((f) => f.path === 'results.json')?.content ?? null;
+  const judged = judgeExecution(exec, resultsFile, plan.metric.name, {
+    timeoutSeconds: Math.round(timeoutMs / 1000),
+    memoryMb: ctx.input.sandbox.memoryMb,
+  });
+
+  await ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text);
+  await ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text);
+  const figures: string[] = [];
+  for (const file of files) {
+    if (file.path === 'experiment.py') continue;
+    const path = file.path === 'results.json' ? `${dir}/results.json` : `${dir}/files/${file.path}`;
+    await ctx.sink.saveArtifact(path, file.content);
+    if (FIGURE_EXTENSIONS.test(file.path) && figures.length < 10) figures.push(path);
+  }
+
+  const node: ExperimentNode = {
+    id,
+    parentId: parent?.id ?? null,
+    operator,
+    stage: request.stage,
+    iteration,
+    plan: request.plan,
+    code: request.code,
+    buggy: judged.buggy,
+    exitCode: exec.exitCode,
+    timedOut: exec.timedOut,
+    outOfMemory: exec.outOfMemory,
+    durationMs: exec.durationMs,
+    metrics: judged.metrics,
+    primary: judged.primary,
+    error: judged.error,
+    analysis: null,
+    stdoutTail: exec.stdout.text.slice(-4000),
+    stderrTail: exec.stderr.text.slice(-4000),
+    debugDepth: operator === 'debug' ? (parent?.debugDepth ?? 0) + 1 : 0,
+    figures,
+  };
+  await applyModelJudgement(ctx, node, resultsFile);
+
+  const previousBest = bestNode(ctx.state.nodes, plan.metric.direction);
+  ctx.state.nodes.push(node);
+  await ctx.sink.saveArtifact(`${dir}/node.json`, JSON.stringify({ ...node, code: undefined }, null, 2));
+  const seconds = (exec.durationMs / 1000).toFixed(1);
+  await ctx.emit({
+    type: 'node.finished',
+    message: node.buggy
+      ? `${id} failed after ${seconds} s: ${node.error}`
+      : `${id} ok in ${seconds} s: ${plan.metric.name} = ${formatNumber(node.primary!)}`,
+    data: {
+      nodeId: id,
+      iteration,
+      buggy: node.buggy,
+      exitCode: node.exitCode,
+      timedOut: node.timedOut,
+      durationMs: node.durationMs,
+      metrics: node.metrics,
+      error: node.error,
+      stdoutTail: exec.stdout.text.slice(-2000),
+      stderrTail: exec.stderr.text.slice(-2000),
+      analysis: node.analysis,
+    },
+  });
+  for (const path of figures) {
+    await ctx.emit({ type: 'figure.created', message: `${id} saved a figure: ${path}`, data: { nodeId: id, path } });
+  }
+  const best = bestNode(ctx.state.nodes, plan.metric.direction);
+  if (best === node) {
+    await ctx.emit({
+      type: 'metric.improved',
+      message: `New best ${plan.metric.name}: ${formatNumber(node.primary!)}${previousBest ? ` (was ${formatNumber(previousBest.primary!)} in ${previousBest.id})` : ''}`,
+      data: {
+        nodeId: id,
+        iteration,
+        name: plan.metric.name,
+        value: node.primary!,
+        previous: previousBest?.primary ?? null,
+        direction: plan.metric.direction,
+      },
+    });
+  }
+  await ctx.sink.progress({
+    iteration: ctx.state.nodes.length,
+    bestMetric: best
+      ? {
+          name: plan.metric.name,
+          value: best.primary!,
+          direction: plan.metric.direction,
+          nodeId: best.id,
+          iteration: best.iteration,
+        }
+      : null,
+  });
+  await ctx.checkpoint();
+  return node;
+}
+
+/**
+ * The model's reading of an execution, through one validated tool call. It cannot rescue a crash, but it can flag a
+ * result as untrustworthy, supply a metric that the program printed (verified against the output) but did not
+ * write, and distil an insight. A malformed answer just leaves the engine's verdict alone.
+ */
+async function applyModelJudgement(ctx: RunContext, node: ExperimentNode, resultsFile: Buffer | null): Promise<void> {
+  if (!ctx.canCallModel('experiments')) return;
+  const plan = ctx.state.plan!;
+  const verdict = node.buggy ? `failed: ${node.error}` : `worked: ${plan.metric.name} = ${formatNumber(node.primary!)}`;
+  const reply = await ctx.ask(
+    'judge',
+    JUDGE_SYSTEM,
+    judgePrompt({ plan, node, resultsJson: resultsFile?.toString('utf8') ?? null, engineVerdict: verdict }),
+    [TOOLS.judge],
+  );
+  if (!reply.ok) return;
+  const review = reply.value as ExecutionReview;
+  node.analysis = review.summary;
+  const ranCleanly = node.exitCode === 0 && !node.timedOut;
+  if (!node.buggy && review.is_bug) {
+    node.buggy = true;
+    node.primary = null;
+    node.error = `the model judged the results untrustworthy: ${oneLine(review.summary, 300)}`;
+  } else if (
+    node.buggy &&
+    ranCleanly &&
+    !review.is_bug &&
+    review.metric !== null &&
+    printedIn(review.metric, node.stdoutTail)
+  ) {
+    node.buggy = false;
+    node.error = null;
+    node.primary = review.metric;
+    node.metrics = { ...node.metrics, [plan.metric.name]: review.metric };
+    node.analysis = `${review.summary} (${plan.metric.name} read from the program's output, not from results.json)`;
+  }
+  if (review.insight) await addInsight(ctx, `${node.id}: ${review.insight}`);
+}
+
+/** Was this value printed by the program, to the precision it was printed with? */
+export function printedIn(value: number, output: string): boolean {
+  for (const [text] of output.matchAll(/-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g)) {
+    const printed = Number(text);
+    const [mantissa = '', exponent] = text.split(/[eE]/);
+    const decimals = (mantissa.split('.')[1] ?? '').length;
+    // An integer in the output ("epoch 3") only matches exactly; a decimal matches what rounds to it.
+    if (decimals === 0 && exponent === undefined) {
+      if (printed === value) return true;
+      continue;
+    }
+    const tolerance = 0.5 * 10 ** (Number(exponent ?? 0) - decimals);
+    if (Math.abs(printed - value) <= tolerance + 1e-12 * Math.abs(value)) return true;
+  }
+  return false;
+}
+
+export async function addInsight(ctx: RunContext, insight: string): Promise<void> {
+  const insights = ctx.state.insights.filter((i) => i !== insight);
+  insights.push(oneLine(insight, 400));
+  ctx.state.insights = insights.slice(-MAX_INSIGHTS);
+  await ctx.emit({
+    type: 'insights.updated',
+    message: `Insight: ${oneLine(insight, 200)}`,
+    data: { insights: ctx.state.insights },
+  });
+}
+
+export function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

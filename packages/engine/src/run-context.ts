@@ -1,0 +1,205 @@
+import type { NewEvent, RerunStage, RunError, RunOptions, RunStage } from '@autolab/contracts';
+import type {
+  Clock,
+  HintInbox,
+  LiteratureSearch,
+  Llm,
+  RunSink,
+  SandboxFactory,
+  ToolCallResult,
+  ToolSpec,
+} from './ports.js';
+import { type RunState, spentSince } from './run-state.js';
+
+export interface ResearchRunInput {
+  runId: string;
+  goal: string;
+  /** The model's name, for the manifest. */
+  model: string;
+  maxIterations: number;
+  budgetUsd: number;
+  /** Wall-clock end of the run (epoch ms). */
+  deadline: number;
+  timeLimitMinutes: number;
+  sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
+  policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
+  /** What an earlier attempt of this run saved; null for a fresh start. */
+  checkpoint: unknown | null;
+  /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
+  rerun: { fromStage: RerunStage; jobId: string } | null;
+}
+
+export interface ResearchPorts {
+  llm: Llm;
+  sandboxes: SandboxFactory;
+  sink: RunSink;
+  clock: Clock;
+  /** Optional: without it, ideas are not checked against the literature and the paper cites nothing. */
+  literature?: LiteratureSearch;
+  hints?: HintInbox;
+}
+
+export type ResearchOutcome =
+  | { status: 'succeeded' }
+  | { status: 'failed'; error: RunError }
+  /** The signal fired (cancel or worker shutdown); the checkpoint holds everything completed. */
+  | { status: 'interrupted' };
+
+/** Share of the budget (cost and tokens) kept for figures, paper and review; experiments stop when the rest is spent. */
+export const WRITEUP_BUDGET_SHARE = 0.2;
+/** Time kept for figures, paper and review; experiments stop this long before the deadline. */
+export const WRITEUP_TIME_MS = 3 * 60_000;
+/** Model answers in a row that are not a valid tool call before the run gives up on the model. */
+export const MAX_CONSECUTIVE_MALFORMED = 5;
+/** Hints carried in prompts (the most recent ones). */
+const MAX_HINTS_IN_PROMPT = 5;
+
+export class RunFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+export class Interrupted extends Error {}
+
+/**
+ * What every stage of a run shares: the state, the ports, the model call with its accounting and budget checks,
+ * hints, checkpoints and events.
+ */
+export class RunContext {
+  constructor(
+    readonly input: ResearchRunInput,
+    readonly ports: ResearchPorts,
+    readonly signal: AbortSignal,
+    public state: RunState,
+  ) {}
+
+  get sink(): RunSink {
+    return this.ports.sink;
+  }
+
+  emit(event: NewEvent): Promise<void> {
+    return this.ports.sink.emit(event);
+  }
+
+  async enterStage(stage: RunStage, message: string): Promise<void> {
+    await this.sink.progress({ stage });
+    await this.emit({ type: 'stage.started', message, data: { stage } });
+  }
+
+  checkpoint(): Promise<void> {
+    return this.sink.saveCheckpoint(this.state);
+  }
+
+  throwIfInterrupted(): void {
+    if (this.signal.aborted) throw new Interrupted('interrupted');
+  }
+
+  /**
+   * Whether another model call fits: experiments may use the budget minus the writeup share; later stages the
+   * rest. Checked before every call, so a cap is exceeded by at most the one call that crosses it.
+   */
+  canCallModel(phase: 'experiments' | 'writeup'): boolean {
+    const spent = spentSince(this.state);
+    const share = phase === 'experiments' ? 1 - WRITEUP_BUDGET_SHARE : 1;
+    if (spent.costUsd >= this.input.budgetUsd * share) return false;
+    const maxTokens = this.input.policy.maxTokens;
+    return maxTokens === null || spent.tokens < maxTokens * share;
+  }
+
+  /** Why experiments must stop now, or null. */
+  experimentStopReason(): string | null {
+    const spent = spentSince(this.state);
+    if (this.state.nodes.length >= this.input.maxIterations)
+      return `reached the limit of ${this.input.maxIterations} experiments`;
+    if (!this.canCallModel('experiments')) {
+      const tokens = this.input.policy.maxTokens;
+      return spent.costUsd >= this.input.budgetUsd * (1 - WRITEUP_BUDGET_SHARE)
+        ? `spent $${spent.costUsd.toFixed(4)} of the $${this.input.budgetUsd} budget (the rest is kept for the paper)`
+        : `used ${spent.tokens} of the ${tokens} tokens (the rest is kept for the paper)`;
+    }
+    if (this.ports.clock.now() >= this.input.deadline - this.writeupTimeMs())
+      return 'the time limit is near (time is kept for the paper)';
+    return null;
+  }
+
+  /** Time kept for the writeup: three minutes, or 30 % of a shorter time limit. */
+  private writeupTimeMs(): number {
+    return Math.min(WRITEUP_TIME_MS, 0.3 * this.input.timeLimitMinutes * 60_000);
+  }
+
+  /** The hints to put in the prompt of `step`; those seen for the first time are marked applied there. */
+  async hints(step: string): Promise<string[]> {
+    const inbox = this.ports.hints;
+    if (!inbox) return [];
+    const hints = (await inbox.list()).slice(-MAX_HINTS_IN_PROMPT);
+    for (const hint of hints) {
+      if (hint.appliedAt) continue;
+      await inbox.markApplied(hint.id, step);
+      await this.emit({
+        type: 'hint.applied',
+        message: `Hint applied in ${step}: ${hint.text.slice(0, 120)}`,
+        data: { hintId: hint.id, step },
+      });
+    }
+    return hints.map((h) => h.text);
+  }
+
+  /**
+   * One model call that must end in a tool call, with its cost recorded in the state (and checkpointed at once,
+   * so a resumed run never forgets what it paid for), a cost event, and an error event when the answer is unusable.
+   */
+  async ask(purpose: string, system: string, prompt: string, tools: ToolSpec[]): Promise<ToolCallResult> {
+    this.throwIfInterrupted();
+    const reply = await this.ports.llm.callTool({ purpose, system, prompt, tools }, this.signal);
+    const u = this.state.usage;
+    u.calls += 1;
+    u.promptTokens += reply.usage.promptTokens;
+    u.completionTokens += reply.usage.completionTokens;
+    u.totalTokens = u.promptTokens + u.completionTokens;
+    u.costUsd += reply.usage.costUsd;
+    if (reply.ok) this.state.consecutiveMalformed = 0;
+    else this.state.consecutiveMalformed += 1;
+    await this.checkpoint();
+    await this.sink.progress({ usage: { ...u } });
+    await this.emit({
+      type: 'cost.updated',
+      message: `${purpose}: ${reply.usage.promptTokens}+${reply.usage.completionTokens} tokens, $${reply.usage.costUsd.toFixed(4)} (total $${u.costUsd.toFixed(4)} of $${this.input.budgetUsd})`,
+      data: {
+        purpose,
+        model: reply.usage.model,
+        promptTokens: reply.usage.promptTokens,
+        completionTokens: reply.usage.completionTokens,
+        costUsd: reply.usage.costUsd,
+        total: { ...u },
+        budgetUsd: this.input.budgetUsd,
+      },
+    });
+    if (!reply.usage.priced && !this.state.warnedUnpriced) {
+      this.state.warnedUnpriced = true;
+      await this.emit({
+        type: 'warning',
+        message: `No price is known for model "${reply.usage.model}": cost shows $0 and the budget cannot limit it (set AUTOLAB_MODEL_PRICES).`,
+        data: { code: 'model_unpriced', detail: reply.usage.model },
+      });
+    }
+    if (!reply.ok) {
+      await this.emit({
+        type: 'error',
+        message: `The model's answer for "${purpose}" was unusable: ${reply.error}.`,
+        data: { code: 'malformed_model_reply', step: purpose, detail: `${reply.error}\n${reply.raw.slice(0, 1000)}` },
+      });
+      if (this.state.consecutiveMalformed >= MAX_CONSECUTIVE_MALFORMED) {
+        throw new RunFailure(
+          'model_unusable',
+          `${MAX_CONSECUTIVE_MALFORMED} model answers in a row were not valid tool calls (last: ${reply.error})`,
+        );
+      }
+    }
+    return reply;
+  }
+}

@@ -1,0 +1,143 @@
+import { ExperimentStage, emptyUsage, type RerunStage, Usage } from '@autolab/contracts';
+import { z } from 'zod';
+import { ExperimentNode, ResearchPlan } from './journal.js';
+import { Idea, PaperSections } from './prompts.js';
+
+/**
+ * Everything a run has done, saved after every model call and every experiment. A worker that picks up a run
+ * (after a crash, or for a rerun) continues from here: finished steps and their model calls are not repeated.
+ */
+const LiteraturePaperSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  authors: z.array(z.string()),
+  year: z.number().nullable(),
+  venue: z.string().nullable(),
+  abstract: z.string().nullable(),
+  url: z.string().nullable(),
+  doi: z.string().nullable(),
+  citationCount: z.number().nullable(),
+});
+
+export const SeedResult = z.object({
+  nodeId: z.string(),
+  seeds: z.array(z.number().int()),
+  values: z.array(z.number()),
+  mean: z.number(),
+  std: z.number(),
+  /** Seeds whose run failed or did not report the metric. */
+  failed: z.array(z.number().int()),
+});
+export type SeedResult = z.infer<typeof SeedResult>;
+
+export const FigureRecord = z.object({ path: z.string(), caption: z.string(), nodeId: z.string().nullable() });
+export type FigureRecord = z.infer<typeof FigureRecord>;
+
+export const RunState = z.object({
+  version: z.literal(2),
+  /** The rerun job whose truncation has been applied, so a re-delivered rerun does not truncate twice. */
+  rerunJobId: z.string().nullable(),
+  usage: Usage,
+  /** Usage when the current attempt of a rerun began: each rerun gets the run's budget afresh. */
+  usageBaseline: Usage,
+  consecutiveMalformed: z.number().int(),
+  warnedUnpriced: z.boolean(),
+  ideation: z
+    .object({
+      ideas: z.array(Idea),
+      chosen: z.number().int(),
+      reason: z.string(),
+    })
+    .nullable(),
+  /** No literature service could be reached (or none is configured): the run goes on without citations. */
+  literatureUnavailable: z.boolean(),
+  /** Literature results by query: a rerun or resume never asks the services twice. */
+  literature: z.record(z.string(), z.object({ source: z.string(), papers: z.array(LiteraturePaperSchema) })),
+  plan: ResearchPlan.nullable(),
+  nodes: z.array(ExperimentNode),
+  insights: z.array(z.string()),
+  search: z.object({
+    stage: ExperimentStage,
+    finishedStages: z.array(ExperimentStage),
+    stopReason: z.string().nullable(),
+  }),
+  experimentsDone: z.boolean(),
+  /** Content-addressed id of the experiment sandbox image (for the paper's reproducibility note and the manifest). */
+  sandboxImage: z.string(),
+  seeds: SeedResult.nullable(),
+  seedsDone: z.boolean(),
+  figures: z.object({ done: z.boolean(), files: z.array(FigureRecord) }),
+  paperDone: z.boolean(),
+  /** The sections of the compiled paper (the review reads them; a revision starts from them). */
+  paperSections: PaperSections.nullable(),
+  reviewDone: z.boolean(),
+});
+export type RunState = z.infer<typeof RunState>;
+
+export function freshState(): RunState {
+  return {
+    version: 2,
+    rerunJobId: null,
+    usage: emptyUsage(),
+    usageBaseline: emptyUsage(),
+    consecutiveMalformed: 0,
+    warnedUnpriced: false,
+    ideation: null,
+    literatureUnavailable: false,
+    literature: {},
+    plan: null,
+    nodes: [],
+    insights: [],
+    search: { stage: 'baseline', finishedStages: [], stopReason: null },
+    experimentsDone: false,
+    sandboxImage: '',
+    seeds: null,
+    seedsDone: false,
+    figures: { done: false, files: [] },
+    paperDone: false,
+    paperSections: null,
+    reviewDone: false,
+  };
+}
+
+/** A saved state, or a fresh one when there is none (or it is from an incompatible version). */
+export function restoreState(checkpoint: unknown): { state: RunState; restored: boolean } {
+  const parsed = RunState.safeParse(checkpoint);
+  return parsed.success ? { state: parsed.data, restored: true } : { state: freshState(), restored: false };
+}
+
+/**
+ * Forgets `fromStage` and everything after it, keeping what came before: a rerun from `writeup` keeps the ideas,
+ * the experiments, the seeds and the figures, and writes and reviews the paper again.
+ */
+export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: string): RunState {
+  const next = structuredClone(state);
+  next.rerunJobId = jobId;
+  next.usageBaseline = { ...next.usage };
+  next.consecutiveMalformed = 0;
+  const order: RerunStage[] = ['experiments', 'figures', 'writeup', 'review'];
+  const from = order.indexOf(fromStage);
+  if (from <= 0) {
+    next.nodes = [];
+    next.insights = [];
+    next.search = { stage: 'baseline', finishedStages: [], stopReason: null };
+    next.experimentsDone = false;
+    next.seeds = null;
+    next.seedsDone = false;
+  }
+  if (from <= 1) next.figures = { done: false, files: [] };
+  if (from <= 2) {
+    next.paperDone = false;
+    next.paperSections = null;
+  }
+  next.reviewDone = false;
+  return next;
+}
+
+/** Spend of the current attempt (since the run started, or since its rerun began). */
+export function spentSince(state: RunState): { costUsd: number; tokens: number } {
+  return {
+    costUsd: state.usage.costUsd - state.usageBaseline.costUsd,
+    tokens: state.usage.totalTokens - state.usageBaseline.totalTokens,
+  };
+}

@@ -1,0 +1,307 @@
+import { toBibtex } from './bibtex.js';
+import { referencePapers } from './ideation.js';
+import { bestNode, goodNodes } from './journal.js';
+import { OUTPUT_LIMITS } from './node-runner.js';
+import {
+  type Claim,
+  fallbackSections,
+  latexErrors,
+  type PaperFigure,
+  pageCount,
+  paperTables,
+  renderPaper,
+  resultsTex,
+  type Tables,
+  unknownCitations,
+} from './paper-latex.js';
+import type { Sandbox } from './ports.js';
+import { fixLatexPrompt, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
+import { type RunContext, RunFailure } from './run-context.js';
+
+/** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
+export const MAX_LATEX_FIXES = 3;
+const LATEX_TIMEOUT_MS = 180_000;
+const MAX_PAPER_FIGURES = 3;
+
+/** Everything the paper is built from that does not depend on the model's prose. */
+export interface PaperMaterial {
+  resultsTex: string;
+  macros: { name: string; meaning: string; value: string }[];
+  tables: Tables;
+  figures: PaperFigure[];
+  /** Files the LaTeX sandbox needs besides paper.tex. */
+  files: { path: string; content: Buffer }[];
+  claims: Claim[];
+  citationKeys: Set<string>;
+  references: { key: string; title: string; year: number | null; authors: string[] }[];
+}
+
+export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
+  const { state } = ctx;
+  const plan = state.plan!;
+  const results = resultsTex(plan, state.nodes, state.seeds);
+  const tables = paperTables(plan, state.nodes, state.seeds);
+  const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
+  const claims = [...results.claims, ...tables.claims];
+
+  // Figures: the plots written for the paper first, then what the best experiments saved themselves.
+  const best = bestNode(state.nodes, plan.metric.direction)!;
+  const candidates = [
+    ...state.figures.files,
+    ...[best, ...[...goodNodes(state.nodes)].reverse()].flatMap((n) =>
+      n.figures.map((path) => ({
+        path,
+        caption: `Figure saved by experiment ${n.id} (${path.split('/').at(-1)}).`,
+        nodeId: n.id,
+      })),
+    ),
+  ];
+  const figures: PaperFigure[] = [];
+  const used = new Set<string>();
+  for (const candidate of candidates) {
+    if (figures.length >= MAX_PAPER_FIGURES || used.has(candidate.path)) continue;
+    const bytes = await ctx.sink.loadArtifact(candidate.path);
+    if (!bytes) continue;
+    used.add(candidate.path);
+    const n = figures.length + 1;
+    const file = `figure${n}${candidate.path.slice(candidate.path.lastIndexOf('.')).toLowerCase()}`;
+    files.push({ path: file, content: bytes });
+    figures.push({ file, label: `fig:${n}`, caption: candidate.caption });
+    claims.push({
+      id: `fig:${n}`,
+      kind: 'figure',
+      value: null,
+      shown: file,
+      nodeId: candidate.nodeId,
+      artifact: candidate.path,
+      key: null,
+      where: `fig:${n}`,
+    });
+  }
+
+  const bib = toBibtex(referencePapers(ctx));
+  if (bib.length > 0)
+    files.push({ path: 'references.bib', content: Buffer.from(bib.map((b) => b.entry).join('\n\n')) });
+  const papers = referencePapers(ctx);
+  return {
+    resultsTex: results.tex,
+    macros: results.macros,
+    tables,
+    figures,
+    files,
+    claims,
+    citationKeys: new Set(bib.map((b) => b.key)),
+    references: bib.map((b, i) => ({
+      key: b.key,
+      title: papers[i]!.title,
+      year: papers[i]!.year,
+      authors: papers[i]!.authors,
+    })),
+  };
+}
+
+/**
+ * Writeup: the model writes the prose around generated tables, figures and macros; the paper is compiled with
+ * latexmk in the LaTeX sandbox; compile errors, unknown citations and a page count over the limit go back to the
+ * model a bounded number of times; if it cannot fix them, the engine writes the text from the data itself. A
+ * writeup failure never touches the experiment results.
+ */
+export async function writeupStage(ctx: RunContext): Promise<void> {
+  await ctx.enterStage('writeup', 'Writeup: writing the paper around the recorded results and compiling it.');
+  const { state } = ctx;
+  const plan = state.plan!;
+  const material = await paperMaterial(ctx);
+  const best = bestNode(state.nodes, plan.metric.direction)!;
+  await ctx.sink.saveArtifact('best/experiment.py', best.code);
+  const bestResults = await ctx.sink.loadArtifact(`nodes/${best.id}/results.json`);
+  if (bestResults) await ctx.sink.saveArtifact('best/results.json', bestResults);
+  await ctx.sink.saveArtifact(
+    'journal.json',
+    JSON.stringify(
+      { plan, nodes: state.nodes, insights: state.insights, seeds: state.seeds, stopReason: state.search.stopReason },
+      null,
+      2,
+    ),
+  );
+
+  let sections: PaperSections | null = null;
+  if (ctx.canCallModel('writeup')) {
+    const hints = await ctx.hints('writeup');
+    const reply = await ctx.ask(
+      'paper',
+      WRITER_SYSTEM,
+      paperPrompt({
+        goal: ctx.input.goal,
+        plan,
+        nodes: state.nodes,
+        insights: state.insights,
+        macros: material.macros,
+        tablePreview: material.tables.preview,
+        figures: material.figures.map((f) => ({ label: f.label, caption: f.caption })),
+        references: material.references,
+        pageLimit: ctx.input.policy.pageLimit,
+        hints,
+      }),
+      [TOOLS.paper],
+    );
+    if (reply.ok) sections = reply.value as PaperSections;
+  }
+  const result = await compilePaper(ctx, material, sections, 'paper');
+  state.paperSections = result.sections;
+  state.paperDone = true;
+  await ctx.checkpoint();
+}
+
+export interface CompiledPaper {
+  sections: PaperSections;
+  fallback: boolean;
+  pages: number | null;
+}
+
+/**
+ * Compiles `sections` (or the data-only fallback when null) with the fix loop, saves paper/* and claims.json, and
+ * emits paper.ready. `name` is the file stem: `paper`, or `paper-revised` for a revision.
+ */
+export async function compilePaper(
+  ctx: RunContext,
+  material: PaperMaterial,
+  modelSections: PaperSections | null,
+  name: string,
+): Promise<CompiledPaper> {
+  const { state } = ctx;
+  const plan = state.plan!;
+  const fallbackText = () => fallbackSections(ctx.input.goal, plan, state.nodes, state.insights);
+  let fallback = modelSections === null;
+  let sections = modelSections ?? fallbackText();
+  const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);
+  try {
+    let attempt = 0;
+    const compile = async (s: PaperSections) => {
+      attempt++;
+      const tex = renderPaper({
+        runId: ctx.input.runId,
+        date: new Date(ctx.ports.clock.now()).toISOString().slice(0, 10),
+        sections: s,
+        tables: material.tables,
+        figures: material.figures,
+        hasBibliography: material.citationKeys.size > 0,
+        reproducibility: reproducibilityNote(ctx),
+      });
+      await ctx.emit({
+        type: 'paper.compiling',
+        message: `Compiling the paper (attempt ${attempt}).`,
+        data: { attempt },
+      });
+      const unknown = unknownCitations(s, material.citationKeys);
+      if (unknown.length > 0) {
+        const problem = `Unknown citation keys: ${unknown.join(', ')}. Cite only these keys: ${[...material.citationKeys].join(', ') || '(none: cite nothing)'}.`;
+        await paperProblem(ctx, attempt, problem);
+        return { tex, pdf: null, log: '', problem, pages: null };
+      }
+      const { pdf, log } = await runLatex(ctx, latex, tex, material.files);
+      const pages = pdf ? pageCount(log) : null;
+      if (!pdf) {
+        const problem = latexErrors(log);
+        await paperProblem(ctx, attempt, problem);
+        return { tex, pdf, log, problem, pages };
+      }
+      if (pages !== null && pages > ctx.input.policy.pageLimit) {
+        const problem = `The paper has ${pages} pages; the limit is ${ctx.input.policy.pageLimit}. Shorten the prose.`;
+        await paperProblem(ctx, attempt, problem);
+        return { tex, pdf, log, problem, pages };
+      }
+      return { tex, pdf, log, problem: null, pages };
+    };
+
+    let result = await compile(sections);
+    // A PDF over the page limit is kept as the best so far while the model tries to shorten it.
+    let acceptable = result.pdf ? result : null;
+    for (let fix = 1; result.problem && fix <= MAX_LATEX_FIXES && !fallback && ctx.canCallModel('writeup'); fix++) {
+      const reply = await ctx.ask('latex_fix', WRITER_SYSTEM, fixLatexPrompt(sections, result.problem), [
+        TOOLS.fixLatex,
+      ]);
+      if (!reply.ok) continue;
+      sections = reply.value as PaperSections;
+      result = await compile(sections);
+      if (result.pdf && (!acceptable || !result.problem)) acceptable = result;
+    }
+    if (result.problem && acceptable?.pdf) {
+      result = acceptable;
+      await ctx.emit({
+        type: 'warning',
+        message: `The paper is over the page limit (${acceptable.pages} pages) and the model could not shorten it; keeping it.`,
+        data: { code: 'page_limit_exceeded', detail: `${acceptable.pages} > ${ctx.input.policy.pageLimit}` },
+      });
+    } else if (result.problem && !fallback) {
+      await ctx.emit({
+        type: 'warning',
+        message: 'The model could not make its LaTeX compile; writing the paper from the recorded data alone.',
+        data: { code: 'paper_fallback', detail: result.problem.slice(0, 500) },
+      });
+      fallback = true;
+      sections = fallbackText();
+      result = await compile(sections);
+    }
+    for (const f of material.files) await ctx.sink.saveArtifact(`paper/${f.path}`, f.content);
+    await ctx.sink.saveArtifact(`paper/${name}.tex`, result.tex);
+    if (result.log) await ctx.sink.saveArtifact(`paper/${name}.log`, result.log);
+    await ctx.sink.saveArtifact('paper/claims.json', JSON.stringify({ claims: material.claims }, null, 2));
+    await ctx.sink.saveArtifact(`paper/${name}.sections.json`, JSON.stringify(sections, null, 2));
+    if (!result.pdf) {
+      throw new RunFailure(
+        'paper_compile_failed',
+        `the paper did not compile, even from the generated fallback text; see paper/${name}.log`,
+      );
+    }
+    await ctx.sink.saveArtifact(`paper/${name}.pdf`, result.pdf);
+    await ctx.emit({
+      type: 'paper.ready',
+      message: `Paper ready: paper/${name}.pdf (${result.pages ?? '?'} pages, ${Math.round(result.pdf.length / 1024)} KB${fallback ? ', fallback text' : ''}).`,
+      data: { pdf: `paper/${name}.pdf`, tex: `paper/${name}.tex`, attempt, fallback },
+    });
+    return { sections, fallback, pages: result.pages };
+  } finally {
+    await latex.close();
+  }
+}
+
+async function paperProblem(ctx: RunContext, attempt: number, problem: string): Promise<void> {
+  await ctx.emit({
+    type: 'paper.compile_failed',
+    message: `The paper needs a fix (attempt ${attempt}): ${problem.replace(/\s+/g, ' ').slice(0, 160)}`,
+    data: { attempt, errorTail: problem.slice(0, 1500) },
+  });
+}
+
+async function runLatex(
+  ctx: RunContext,
+  sandbox: Sandbox,
+  tex: string,
+  files: { path: string; content: Buffer }[],
+): Promise<{ pdf: Buffer | null; log: string }> {
+  await sandbox.reset();
+  await sandbox.writeFiles([{ path: 'paper.tex', content: Buffer.from(tex) }, ...files]);
+  const exec = await sandbox.exec(
+    ['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-file-line-error', 'paper.tex'],
+    { timeoutMs: LATEX_TIMEOUT_MS, signal: ctx.signal },
+  );
+  ctx.throwIfInterrupted();
+  const { files: out } = await sandbox.readFiles(OUTPUT_LIMITS);
+  const log = out.find((f) => f.path === 'paper.log')?.content.toString('utf8') ?? exec.stdout.text + exec.stderr.text;
+  const pdf = out.find((f) => f.path === 'paper.pdf')?.content ?? null;
+  return { pdf: exec.exitCode === 0 && pdf ? pdf : null, log };
+}
+
+function reproducibilityNote(ctx: RunContext): string {
+  const { state } = ctx;
+  const best = bestNode(state.nodes, state.plan!.metric.direction)!;
+  const image = state.sandboxImage;
+  return [
+    'Every number in this paper was measured by experiment code that ran in a network-less, resource-limited',
+    `sandbox container${image ? ` (image \\texttt{${image.slice(0, 19)}})` : ''}; the values are read from the`,
+    '\\texttt{results.json} files it wrote, through the macros in \\texttt{results.tex}, and',
+    '\\texttt{paper/claims.json} maps each of them to its experiment and file. The best program',
+    `(${best.id}) is \\texttt{best/experiment.py} in the run archive, with \\texttt{best/reproduce.sh} to run it again;`,
+    `every experiment's code and output is under \\texttt{nodes/}. Run: \\texttt{${ctx.input.runId.replace(/_/g, '\\_')}}.`,
+  ].join('\n');
+}
