@@ -47,6 +47,11 @@ const ScenarioItem = z
 /** A scenario file as written (YAML or JSON). */
 export const ScenarioFile = z.strictObject({
   description: z.string().optional(),
+  /** Another scenario in the same directory whose replies this one starts from; its own keys replace the base's. */
+  extends: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
   replies: z.record(ReplyKey, z.array(ScenarioItem).min(1, 'a reply list needs at least one item')),
 });
 export type ScenarioFile = z.infer<typeof ScenarioFile>;
@@ -81,8 +86,9 @@ export class ScenarioError extends Error {
 }
 
 /** Reads, validates and resolves a scenario file (`$file` includes are read now, so a bad path fails here). */
-export async function loadScenario(path: string): Promise<Scenario> {
+export async function loadScenario(path: string, depth = 0): Promise<Scenario> {
   const file = resolve(path);
+  if (depth > 5) throw new ScenarioError(`scenario file ${file}: "extends" is nested too deeply (a cycle?)`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -101,7 +107,8 @@ export async function loadScenario(path: string): Promise<Scenario> {
   }
 
   const dir = await realpath(dirname(file));
-  const replies: Record<string, ScenarioReply[]> = {};
+  const base = parsed.data.extends ? await loadScenario(resolve(dir, `${parsed.data.extends}.yaml`), depth + 1) : null;
+  const replies: Record<string, ScenarioReply[]> = { ...(base?.replies ?? {}) };
   for (const [key, items] of Object.entries(parsed.data.replies)) {
     replies[key] = await Promise.all(
       items.map(async (item, i): Promise<ScenarioReply> => {
