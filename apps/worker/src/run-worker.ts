@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { isFinalStatus } from '@autolab/contracts';
 import { type ResearchOutcome, runResearch } from '@autolab/engine';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
-import { DockerSandboxFactory, reapSandboxes } from '@autolab/sandbox';
+import { DockerSandboxFactory, reapSandboxes, removeRunContainers } from '@autolab/sandbox';
 import {
   CancelSignal,
   LocalArtifactStore,
@@ -133,6 +133,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       () => controller.abort('time_limit' satisfies StopReason),
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
     );
+    if (attempt > 1) {
+      const removed = await removeRunContainers(docker, config.redisPrefix, runId);
+      if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
+    }
     const transcript = new Transcript(artifacts, runId, [config.llm.apiKey]);
     const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
       cpus: run.sandbox.cpus,

@@ -26,6 +26,26 @@ export async function reapSandboxes(docker: Docker, deployment: string, decision
   return removed;
 }
 
+/**
+ * Removes every container of a run in this deployment. A worker that takes over a run (the previous one died and
+ * its job lock expired) calls this first: whatever the dead worker left running must not keep executing.
+ */
+export async function removeRunContainers(docker: Docker, deployment: string, runId: string): Promise<number> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_RUN}=${runId}`, `${LABEL_DEPLOYMENT}=${deployment}`] },
+  });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  return containers.length;
+}
+
 /** Containers that belong to a run, for tests and diagnostics. */
 export async function listRunContainers(docker: Docker, runId: string): Promise<string[]> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });

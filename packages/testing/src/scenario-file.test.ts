@@ -7,7 +7,10 @@ import { loadScenario, ScenarioError } from './scenario-file.js';
 describe('scenario files', () => {
   it('extends another scenario, replacing only the keys it names', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'scenario-'));
-    await writeFile(join(dir, 'base.yaml'), 'replies:\n  a: [{ arguments: { v: 1 } }]\n  b: [{ arguments: { v: 2 } }]\n');
+    await writeFile(
+      join(dir, 'base.yaml'),
+      'replies:\n  a: [{ arguments: { v: 1 } }]\n  b: [{ arguments: { v: 2 } }]\n',
+    );
     await writeFile(join(dir, 'child.yaml'), 'extends: base\nreplies:\n  b: [{ content: "changed" }]\n');
     const child = await loadScenario(join(dir, 'child.yaml'));
     expect(child.replies.a![0]).toMatchObject({ kind: 'tool_call', arguments: '{"v":1}' });

@@ -1,0 +1,112 @@
+import type { RunEvent, RunRecord } from '@autolab/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, readSse, type Stack, startStack, submitRun } from '../stack.js';
+
+/**
+ * Engine behaviours through the real stack (API → queue → worker → scripted model over HTTP → Docker → LaTeX):
+ * budget exhaustion going on to the writeup, a LaTeX error fixed on the second attempt, parallel nodes, flat
+ * prompt size over a long run, and an unreachable literature search.
+ */
+let stack: Stack;
+const GOAL =
+  'How does standardizing the features affect the convergence of logistic regression trained by gradient descent?';
+const small = { search: { numDrafts: 1 }, seeds: 0, review: { reviewers: 1 } };
+
+async function runToEnd(body: Record<string, unknown>): Promise<{ run: RunRecord; events: RunEvent[] }> {
+  const submitted = await submitRun(stack, body);
+  const { events } = await readSse(stack, submitted.id, { timeoutMs: 400_000 });
+  const run = (await api<RunRecord>(stack, `/v1/runs/${submitted.id}`)).body;
+  return { run, events };
+}
+
+const ofType = (events: RunEvent[], type: string) => events.filter((e) => e.type === type);
+
+describe('engine features end to end', () => {
+  beforeAll(async () => {
+    stack = await startStack({
+      workerEnv: {
+        // A price for the scripted models, so that cost and budgets are real numbers: $20 per million tokens.
+        AUTOLAB_MODEL_PRICES: JSON.stringify({
+          demo: { inputPerMTok: 20, outputPerMTok: 20 },
+          'latex-fix': { inputPerMTok: 20, outputPerMTok: 20 },
+        }),
+        // Nothing listens there: the literature search is unreachable.
+        AUTOLAB_SEMANTIC_SCHOLAR_URL: 'http://127.0.0.1:9',
+        AUTOLAB_OPENALEX_URL: 'http://127.0.0.1:9',
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('stops experimenting when the budget share is spent and still writes the paper, never more than one call over', async () => {
+    const { run, events } = await runToEnd({ goal: GOAL, model: 'demo', maxIterations: 20, budgetUsd: 0.25, ...small });
+    expect(run.status).toBe('succeeded');
+    const stop = ofType(events, 'stage.finished').find((e) => (e.data as { stage: string }).stage === 'experiments')!;
+    expect((stop.data as { reason: string }).reason).toMatch(/budget/);
+    expect(run.iteration).toBeLessThan(20);
+    const costs = ofType(events, 'cost.updated').map((e) => (e.data as { costUsd: number }).costUsd);
+    expect(run.usage.costUsd).toBeLessThanOrEqual(0.25 + Math.max(...costs));
+    expect(ofType(events, 'paper.ready')).toHaveLength(1);
+  });
+
+  it('feeds a LaTeX error back to the model and compiles its fix on the second attempt', async () => {
+    const { run, events } = await runToEnd({ goal: GOAL, model: 'latex-fix', maxIterations: 4, ...small });
+    expect(run.status).toBe('succeeded');
+    const failed = ofType(events, 'paper.compile_failed');
+    expect(failed).toHaveLength(1);
+    expect((failed[0]!.data as { errorTail: string }).errorTail).toMatch(/Undefined control sequence/);
+    expect(ofType(events, 'paper.ready')[0]!.data).toMatchObject({ attempt: 2, fallback: false });
+    expect(stack.scripted.callsFor(run.id).filter((c) => c.key === 'fix_latex')).toHaveLength(1);
+  });
+
+  it('goes on without citations when the literature search is unreachable', async () => {
+    const { run, events } = await runToEnd({ goal: GOAL, model: 'demo', maxIterations: 3, ...small });
+    expect(run.status).toBe('succeeded');
+    const warning = ofType(events, 'warning').find(
+      (e) => (e.data as { code: string }).code === 'literature_unavailable',
+    );
+    expect(warning).toBeDefined();
+    const artifacts = (await api<{ artifacts: { path: string }[] }>(stack, `/v1/runs/${run.id}/artifacts`)).body
+      .artifacts;
+    expect(artifacts.map((a) => a.path)).not.toContain('paper/references.bib');
+  });
+
+  it('evaluates several nodes of one run in parallel, each in its own sandbox', async () => {
+    const { run, events } = await runToEnd({
+      goal: GOAL,
+      model: 'demo',
+      maxIterations: 6,
+      search: { numDrafts: 2, nodeConcurrency: 2 },
+      seeds: 0,
+      review: { reviewers: 1 },
+    });
+    expect(run.status).toBe('succeeded');
+    let running = 0;
+    let most = 0;
+    for (const e of events) {
+      if (e.type === 'node.created') most = Math.max(most, ++running);
+      if (e.type === 'node.finished') running--;
+    }
+    expect(most).toBe(2);
+  });
+
+  it('keeps the prompt flat over a long run: iteration 40 costs at most 1.5× iteration 5', async () => {
+    const { run } = await runToEnd({
+      goal: GOAL,
+      model: 'long',
+      maxIterations: 44,
+      search: { numDrafts: 1 },
+      seeds: 0,
+      review: { reviewers: 0 },
+      timeLimitMinutes: 30,
+    });
+    expect(run.status).toBe('succeeded');
+    const experimentCalls = stack.scripted.callsFor(run.id).filter((c) => /_experiment$/.test(c.key));
+    expect(experimentCalls.length).toBeGreaterThanOrEqual(40);
+    const at5 = experimentCalls[4]!.promptTokens;
+    const at40 = experimentCalls[39]!.promptTokens;
+    expect(at40 / at5).toBeLessThanOrEqual(1.5);
+  });
+});

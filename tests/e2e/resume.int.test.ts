@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { RunEvent } from '@autolab/contracts';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSse, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+
+/**
+ * A worker process killed with SIGKILL mid-run: BullMQ re-delivers the job once its lock expires, another worker
+ * resumes from the checkpoint, finished experiments are not re-run and their model calls are not repeated (the
+ * scripted model server counts them). Also: a worker stopped with SIGTERM hands its run back to the queue.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let stack: Stack;
+
+function startWorkerProcess(env: Record<string, string>, id: string): ChildProcess {
+  return spawn('npx', ['tsx', 'apps/worker/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...env, AUTOLAB_WORKER_ID: id, LOG_LEVEL: 'warn' },
+    // Its own process group, so the signal reaches node itself and not only npx.
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+const request = {
+  goal: 'How does standardizing the features affect the convergence of logistic regression trained by gradient descent?',
+  maxIterations: 6,
+  search: { numDrafts: 1 },
+  seeds: 1,
+  review: { reviewers: 1 },
+};
+
+const callCounts = (runId: string) => {
+  const counts: Record<string, number> = {};
+  for (const call of stack.scripted.callsFor(runId)) counts[call.key] = (counts[call.key] ?? 0) + 1;
+  return counts;
+};
+
+describe('resume after a worker dies', () => {
+  beforeAll(async () => {
+    stack = await startStack({ worker: false });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('finishes a run whose worker was SIGKILLed, without repeating finished nodes or their model calls', async () => {
+    const child = startWorkerProcess(stack.workerEnv(), 'doomed-worker');
+    const run = await submitRun(stack, request);
+    // Let two experiments finish, then kill the worker without warning.
+    await readSse(stack, run.id, {
+      stopWhen: (e) => e.type === 'node.finished' && (e.data as { nodeId: string }).nodeId === 'n002',
+      timeoutMs: 180_000,
+    });
+    process.kill(-child.pid!, 'SIGKILL');
+    await once(child, 'exit');
+    const before = callCounts(run.id);
+
+    const rescuer = await stack.startWorker();
+    const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
+    await rescuer.close();
+    expect(final.status).toBe('succeeded');
+    expect(final.attempt).toBe(2);
+
+    const after = callCounts(run.id);
+    // The calls that produced n001 and n002 (and the ideas before them) were not made again.
+    for (const key of ['propose_ideas', 'refine_ideas', 'draft_experiment', 'debug_experiment']) {
+      expect(after[key], key).toBe(before[key]);
+    }
+    const events: RunEvent[] = (await readSse(stack, run.id)).events;
+    const created = events.filter((e) => e.type === 'node.created').map((e) => (e.data as { nodeId: string }).nodeId);
+    expect(created.filter((id) => id === 'n001')).toHaveLength(1);
+    expect(created.filter((id) => id === 'n002')).toHaveLength(1);
+    const started = events
+      .filter((e) => e.type === 'run.started')
+      .map((e) => e.data as { attempt: number; resumedAt: number | null });
+    expect(started.map((s) => s.attempt)).toEqual([1, 2]);
+    expect(started[1]!.resumedAt).toBeGreaterThanOrEqual(2);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', data: { status: 'succeeded' } });
+    // Nothing the dead worker started is still running.
+    const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
+    expect(containers).toEqual([]);
+  });
+
+  it('hands the run back to the queue when its worker is stopped with SIGTERM', async () => {
+    const child = startWorkerProcess(stack.workerEnv(), 'stopping-worker');
+    const run = await submitRun(stack, request);
+    await readSse(stack, run.id, {
+      stopWhen: (e) => e.type === 'node.finished' && (e.data as { nodeId: string }).nodeId === 'n001',
+      timeoutMs: 180_000,
+    });
+    process.kill(-child.pid!, 'SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    // No other worker runs yet, so the run waits in the queue until one comes.
+    const requeued = await waitForStatus(stack, run.id, ['queued'], 10_000);
+    expect(requeued.status).toBe('queued');
+    await stack.startWorker();
+    const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
+    expect(final.status).toBe('succeeded');
+    const types = (await readSse(stack, run.id)).events.map((e) => e.type);
+    expect(types).toContain('run.requeued');
+  });
+});
