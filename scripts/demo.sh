@@ -30,7 +30,7 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   SCRIPTED=1
   say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/demo.yaml)."
   say "  To use a real model: OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] AUTOLAB_MODEL=gpt-4o-mini npm run demo"
-  npx tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
+  node --import tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
   PIDS+=($!)
   for _ in $(seq 1 100); do grep -q SCRIPTED_OPENAI_BASE_URL= "$LOGS/scripted.out" 2>/dev/null && break; sleep 0.1; done
   export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' "$LOGS/scripted.out")"
@@ -47,14 +47,14 @@ export PORT HOST=127.0.0.1
 export AUTOLAB_URL="http://127.0.0.1:$PORT"
 export AUTOLAB_REDIS_PREFIX="${AUTOLAB_REDIS_PREFIX:-autolab}"
 
-npx tsx apps/api/src/main.ts >"$LOGS/api.log" 2>&1 &
+node --import tsx apps/api/src/main.ts >"$LOGS/api.log" 2>&1 &
 PIDS+=($!)
-npx tsx apps/worker/src/main.ts >"$LOGS/worker.log" 2>&1 &
+node --import tsx apps/worker/src/main.ts >"$LOGS/worker.log" 2>&1 &
 PIDS+=($!)
 wait_for_url "$AUTOLAB_URL/healthz" 90 || { say "the service did not become healthy; logs in $LOGS"; exit 1; }
 say "Autolab is up at $AUTOLAB_URL (API docs: $AUTOLAB_URL/docs; logs: $LOGS)"
 
-RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 5 --budget-usd 2 --time-limit-minutes 20 "$GOAL" \
+RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 6 --budget-usd 2 --time-limit-minutes 20 "$GOAL" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
 say "submitted run $RUN_ID; following its events:"
 set +e

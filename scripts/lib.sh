@@ -43,6 +43,7 @@ wait_for_url() {
     })();' "$url" "$timeout"
 }
 
+# Services run as `node --import tsx …` (one process each), so the pid a script records is the one to stop.
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }

@@ -18,16 +18,16 @@ ensure_services
 if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   say "OPENAI_API_KEY is not set: starting the SCRIPTED model server; runs use model 'demo' (a fixed scenario)."
   mkdir -p .data
-  npx tsx packages/testing/src/scripted-server-main.ts >.data/scripted.out &
+  node --import tsx packages/testing/src/scripted-server-main.ts >.data/scripted.out &
   PIDS+=($!)
   for _ in $(seq 1 100); do grep -q SCRIPTED_OPENAI_BASE_URL= .data/scripted.out 2>/dev/null && break; sleep 0.1; done
   export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' .data/scripted.out)"
   export OPENAI_API_KEY="scripted" AUTOLAB_MODEL="${AUTOLAB_MODEL:-demo}"
 fi
 
-npx tsx apps/api/src/main.ts &
+node --import tsx apps/api/src/main.ts &
 PIDS+=($!)
-npx tsx apps/worker/src/main.ts &
+node --import tsx apps/worker/src/main.ts &
 PIDS+=($!)
 say "API on http://${HOST:-127.0.0.1}:${PORT:-8080} (docs at /docs); Ctrl-C to stop"
 wait -n "${PIDS[@]}"
