@@ -2,7 +2,15 @@ import type { ExperimentStage } from '@autolab/contracts';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
 import { execute, runNode } from './node-runner.js';
 import type { ToolSpec } from './ports.js';
-import { type ExperimentSubmission, experimentSystemPrompt, OPERATOR_TOOLS, stepPrompt, TOOLS } from './prompts.js';
+import {
+  type ExperimentSubmission,
+  experimentSystemPrompt,
+  JUDGE_SYSTEM,
+  OPERATOR_TOOLS,
+  stepPrompt,
+  TOOLS,
+  tieBreakPrompt,
+} from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { chooseStep, STAGES, type Step, seededRandom, stageBudgets, stageComplete } from './tree-search.js';
@@ -26,7 +34,10 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
       await searchStage(ctx, stage, budgets[stage], pool);
     }
     ctx.state.search.stopReason ??= 'every stage is done';
-    if (goodNodes(ctx.state.nodes).length > 0) await evaluateSeeds(ctx, pool);
+    if (goodNodes(ctx.state.nodes).length > 0) {
+      await breakTie(ctx);
+      await evaluateSeeds(ctx, pool);
+    }
   } finally {
     ctx.state.sandboxImage = pool.imageId || ctx.state.sandboxImage;
     await pool.closeAll();
@@ -149,6 +160,29 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
         : (state.search.stopReason ?? `${inStage()} experiment(s) done`),
     },
   });
+}
+
+/** When several nodes share the best value exactly, the model chooses among them (the metric always decides first). */
+async function breakTie(ctx: RunContext): Promise<void> {
+  const { state } = ctx;
+  const plan = state.plan!;
+  const best = bestNode(state.nodes, plan.metric.direction)!;
+  const tied = goodNodes(state.nodes).filter((n) => n.operator !== 'ablation' && n.primary === best.primary);
+  if (tied.length < 2 || tied.some((n) => n.preferred) || !ctx.canCallModel('writeup')) return;
+  const reply = await ctx.ask('tie_break', JUDGE_SYSTEM, tieBreakPrompt(plan, tied), [TOOLS.tieBreak]);
+  if (!reply.ok) return;
+  const { nodeId, reason } = reply.value as { nodeId: string; reason: string };
+  const chosen = tied.find((n) => n.id === nodeId);
+  if (!chosen) return;
+  chosen.preferred = true;
+  const metric = { name: plan.metric.name, value: chosen.primary!, direction: plan.metric.direction };
+  await ctx.emit({
+    type: 'metric.improved',
+    message: `${chosen.id} chosen as the best among ${tied.map((n) => n.id).join(', ')} (equal ${plan.metric.name}): ${reason}`,
+    data: { nodeId: chosen.id, iteration: chosen.iteration, ...metric, previous: best.primary },
+  });
+  await ctx.sink.progress({ bestMetric: { ...metric, nodeId: chosen.id, iteration: chosen.iteration } });
+  await ctx.checkpoint();
 }
 
 /** The next node number: after every finished node and every node being run right now. */

@@ -46,6 +46,8 @@ export const ExperimentNode = z.object({
   debugDepth: z.number().int(),
   /** Artifact paths of the images the experiment saved. */
   figures: z.array(z.string()),
+  /** Chosen by the model among nodes with exactly the best value (the metric decides; the model breaks ties). */
+  preferred: z.boolean().default(false),
 });
 export type ExperimentNode = z.infer<typeof ExperimentNode>;
 
@@ -69,7 +71,8 @@ export function bestNode(nodes: ExperimentNode[], direction: MetricDirection): E
   let best: ExperimentNode | null = null;
   for (const node of goodNodes(nodes)) {
     if (node.operator === 'ablation') continue;
-    if (!best || isBetter(node.primary!, best.primary!, direction)) best = node;
+    const tieWon = best !== null && node.primary === best.primary && node.preferred && !best.preferred;
+    if (!best || isBetter(node.primary!, best.primary!, direction) || tieWon) best = node;
   }
   return best;
 }

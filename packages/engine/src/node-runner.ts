@@ -112,6 +112,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     stderrTail: exec.stderr.text.slice(-4000),
     debugDepth: operator === 'debug' ? (parent?.debugDepth ?? 0) + 1 : 0,
     figures,
+    preferred: false,
   };
   await applyModelJudgement(ctx, node, resultsFile);
 

@@ -147,6 +147,11 @@ export const TOOLS = {
     description: 'Judge one execution of an experiment program.',
     schema: ExecutionReview,
   },
+  tieBreak: {
+    name: 'choose_best',
+    description: 'Choose the best of several experiments that reached exactly the same value of the primary metric.',
+    schema: z.object({ nodeId: z.string(), reason: z.string().min(1).max(1000) }),
+  },
   plot: {
     name: 'write_plot_code',
     description: 'Write the code that draws the paper figures.',
@@ -417,6 +422,18 @@ ${tail(ctx.node.stderrTail, 1500)}
 What the engine concluded from the exit code and results.json: ${ctx.engineVerdict}
 
 Judge this execution.`;
+}
+
+export function tieBreakPrompt(plan: ResearchPlan, tied: ExperimentNode[]): string {
+  const describe = (n: ExperimentNode) =>
+    `- ${n.id} (${n.stage}/${n.operator}): ${clip(n.plan, 400)}\n  metrics: ${Object.entries(n.metrics)
+      .slice(0, 12)
+      .map(([k, v]) => `${k}=${formatNumber(v)}`)
+      .join(', ')}`;
+  return `Primary metric: "${plan.metric.name}" (${plan.metric.direction}). These experiments reached exactly the same
+value (${formatNumber(tied[0]!.primary!)}); choose the one whose method is the better basis for the paper (simpler,
+fairer comparison, more informative secondary metrics):
+${tied.map(describe).join('\n')}`;
 }
 
 // ---------------------------------------------------------------- figures, paper, review

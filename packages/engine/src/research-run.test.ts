@@ -252,7 +252,9 @@ const offline: LiteratureSearch = {
 
 describe('runResearch', () => {
   it('runs ideation, the four search stages, seeds, figures, paper and review', async () => {
-    const { llm, sink, run } = setup(replies(), { literature: offline });
+    const { llm, sink, run } = setup(replies({ improve_experiment: [submit('metric 0.3'), submit('metric 0.35')] }), {
+      literature: offline,
+    });
     expect(await run()).toEqual({ status: 'succeeded' });
     const tools = llm.tools().filter((t) => t !== 'review_execution');
     expect(tools).toEqual([
@@ -487,6 +489,24 @@ describe('runResearch', () => {
     expect(finished[1]!.analysis).toContain('read from the program');
     expect(finished[2]).toMatchObject({ nodeId: 'n003', buggy: true });
     expect(finished[2]!.error).toContain('test data leaked');
+  });
+
+  it('lets the model break an exact tie on the recorded metric', async () => {
+    const { sink, run } = setup(
+      replies({
+        draft_experiment: [submit('metric 0.5')],
+        tune_experiment: [submit('metric 0.5')],
+        improve_experiment: [finish],
+        ablate_experiment: [finish],
+        choose_best: [{ args: { nodeId: 'n002', reason: 'simpler' } }],
+      }),
+      { input: { maxIterations: 4 } },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const best = sink.progressLog.filter((p) => p.bestMetric).at(-1)!.bestMetric!;
+    expect(best).toMatchObject({ nodeId: 'n002', value: 0.5 });
+    expect(sink.artifacts.get('best/experiment.py')!.toString()).toBe('metric 0.5');
+    expect(JSON.parse(sink.artifacts.get('manifest.json')!.toString()).best.nodeId).toBe('n002');
   });
 
   it('fails clearly when no experiment ever works, keeping the outputs', async () => {
