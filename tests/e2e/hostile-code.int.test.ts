@@ -29,6 +29,9 @@ describe('hostile experiment code', () => {
       model: 'hostile',
       maxIterations: 6,
       sandbox: { memoryMb: 512, execTimeoutSeconds: 8 },
+      search: { numDrafts: 1 },
+      seeds: 0,
+      review: { reviewers: 1 },
     });
     runId = run.id;
     events = (await readSse(stack, run.id, { timeoutMs: 300_000 })).events;

@@ -34,7 +34,7 @@ function tarNames(gz: Buffer): string[] {
 describe('a research run end to end (HTTP → BullMQ → worker → model over HTTP → Docker → paper)', () => {
   beforeAll(async () => {
     stack = await startStack();
-    run = await submitRun(stack, { goal: GOAL, maxIterations: 5 });
+    run = await submitRun(stack, { goal: GOAL, maxIterations: 6, search: { numDrafts: 1 } });
     const stream = await readSse(stack, run.id, { timeoutMs: 240_000 });
     expect(stream.ended).toBe(true);
     events = stream.events;
@@ -44,7 +44,7 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     await stack?.close();
   });
 
-  it('streams every step and ends with run.finished succeeded', async () => {
+  it('streams every stage and ends with run.finished succeeded', async () => {
     expect(events[0]!.type).toBe('run.queued');
     expect(events.at(-1)!.type).toBe('run.finished');
     expect((events.at(-1)!.data as { status: string }).status).toBe('succeeded');
@@ -52,40 +52,57 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     for (const type of [
       'run.started',
       'stage.started',
+      'idea.proposed',
+      'idea.chosen',
       'plan.ready',
+      'search.stage',
       'node.created',
       'exec.output',
       'node.finished',
       'metric.improved',
+      'seeds.evaluated',
+      'figure.created',
       'cost.updated',
       'paper.ready',
+      'review.completed',
     ]) {
       expect(types, type).toContain(type);
     }
+    const stages = events.filter((e) => e.type === 'stage.started').map((e) => (e.data as { stage: string }).stage);
+    expect(stages).toEqual(['ideation', 'experiments', 'figures', 'writeup', 'review']);
+    const searchStages = events
+      .filter((e) => e.type === 'search.stage')
+      .map((e) => (e.data as { stage: string }).stage);
+    expect(searchStages).toEqual(['baseline', 'tuning', 'research', 'ablation']);
     // Event ids are strictly increasing stream ids; every event has a message for people.
     const ids = events.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(events.every((e) => e.message.length > 0)).toBe(true);
   });
 
-  it('debugged the crashing draft and improved on the fix', async () => {
+  it('debugged the crashing draft, then tuned, researched and ablated', async () => {
     const finished = events
       .filter((e) => e.type === 'node.finished')
-      .map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null });
-    expect(finished.map((n) => [n.nodeId, n.buggy])).toEqual([
-      ['n001', true],
-      ['n002', false],
-      ['n003', false],
-    ]);
-    expect(finished[0]!.error).toMatch(/ValueError|shapes/);
+      .map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null; analysis: string | null });
+    expect(finished[0]).toMatchObject({ nodeId: 'n001', buggy: true });
+    expect(finished[0]!.error).toMatch(/ValueError|shapes|size/);
+    expect(finished[1]).toMatchObject({ nodeId: 'n002', buggy: false });
+    expect(finished.every((n) => n.analysis !== null)).toBe(true);
+    const operators = events
+      .filter((e) => e.type === 'node.created')
+      .map((e) => (e.data as { operator: string }).operator);
+    expect(operators.slice(0, 2)).toEqual(['draft', 'debug']);
+    expect(operators).toContain('hyperparameter');
+    expect(operators).toContain('ablation');
     const record = (await api<RunRecord>(stack, `/v1/runs/${run.id}`)).body;
     expect(record.status).toBe('succeeded');
-    expect(record.iteration).toBe(3);
-    expect(record.bestMetric).toMatchObject({ name: 'final_loss_standardized', nodeId: 'n003', direction: 'minimize' });
-    expect(record.usage.calls).toBeGreaterThanOrEqual(6);
+    expect(record.stage).toBe('done');
+    expect(record.bestMetric).toMatchObject({ name: 'final_loss_standardized', direction: 'minimize' });
+    expect(record.review).toMatchObject({ reviewers: 3 });
+    expect(record.usage.calls).toBeGreaterThan(10);
     expect(record.usage.totalTokens).toBeGreaterThan(0);
-    expect(record.startedAt).not.toBeNull();
-    expect(record.finishedAt).not.toBeNull();
+    const seeds = events.find((e) => e.type === 'seeds.evaluated')!.data as { values: number[]; std: number };
+    expect(seeds.values.length).toBe(4);
   });
 
   it('serves a PDF whose text holds the number the sandboxed code printed', async () => {
@@ -99,7 +116,8 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
 
     // What the best experiment really printed (its stdout, saved by the worker).
-    const stdout = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/n003/stdout.txt`)).text();
+    const best = (await api<RunRecord>(stack, `/v1/runs/${run.id}`)).body.bestMetric!.nodeId;
+    const stdout = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/${best}/stdout.txt`)).text();
     const printed = Number(/"final_loss_standardized": ([0-9.e-]+)/.exec(stdout)![1]);
     expect(Number.isFinite(printed)).toBe(true);
     expect(text).toContain(String(Number(printed.toPrecision(4))));
@@ -112,7 +130,17 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(byPath['paper/paper.pdf']!.mediaType).toBe('application/pdf');
     expect(byPath['paper/paper.tex']).toBeDefined();
     expect(byPath['best/experiment.py']!.mediaType).toMatch(/text\/x-python/);
-    expect(byPath['figures/loss_curves.png']!.mediaType).toBe('image/png');
+    expect(Object.values(byPath).some((a) => a.path.startsWith('figures/') && a.mediaType === 'image/png')).toBe(true);
+    for (const path of [
+      'manifest.json',
+      'best/reproduce.sh',
+      'paper/claims.json',
+      'review.json',
+      'transcript.jsonl',
+      'ideas.json',
+    ]) {
+      expect(byPath[path], path).toBeDefined();
+    }
 
     const code = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/best/experiment.py`)).text();
     expect(code).toContain('results.json');
@@ -122,6 +150,7 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     const names = tarNames(Buffer.from(await archive.arrayBuffer()));
     expect(names).toContain(`${run.id}/best/experiment.py`);
     expect(names).toContain(`${run.id}/nodes/n001/experiment.py`);
+    expect(names).toContain(`${run.id}/manifest.json`);
     expect(names).toContain(`${run.id}/paper/paper.pdf`);
 
     const codeOnly = tarNames(
@@ -129,6 +158,29 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     );
     expect(codeOnly).toContain(`${run.id}/nodes/n002/experiment.py`);
     expect(codeOnly.some((n) => n.includes('/paper/'))).toBe(false);
+  });
+
+  it('traces every number in the tables to the results.json it came from (claims.json)', async () => {
+    const claims = (
+      await api<{ claims: { id: string; kind: string; value: number | null; artifact: string; key: string | null }[] }>(
+        stack,
+        `/v1/runs/${run.id}/artifacts/paper/claims.json`,
+      )
+    ).body.claims;
+    const cells = claims.filter((c) => c.kind === 'table_cell');
+    expect(cells.length).toBeGreaterThan(5);
+    const files = new Map<string, Record<string, unknown>>();
+    for (const cell of cells) {
+      if (!files.has(cell.artifact)) {
+        const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${cell.artifact}`);
+        files.set(cell.artifact, (await res.json()) as Record<string, unknown>);
+      }
+      const recorded = cell
+        .key!.split('.')
+        .reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], files.get(cell.artifact));
+      expect(recorded, cell.id).toBe(cell.value);
+    }
+    expect(claims.some((c) => c.kind === 'figure')).toBe(true);
   });
 
   it('resumes the event stream after Last-Event-ID with every event exactly once', async () => {
@@ -177,19 +229,17 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
   });
 
   it('sent the run id to the model endpoint so calls can be attributed', () => {
-    const calls = stack.scripted.callsFor(run.id);
-    expect(calls.map((c) => c.key)).toEqual([
-      'propose_plan',
-      'draft_experiment',
-      'debug_experiment',
-      'improve_experiment',
-      'improve_experiment',
-      'write_paper',
-    ]);
+    const keys = stack.scripted.callsFor(run.id).map((c) => c.key);
+    expect(keys.slice(0, 3)).toEqual(['propose_ideas', 'refine_ideas', 'draft_experiment']);
+    expect(keys).toContain('review_execution');
+    expect(keys).toContain('write_plot_code');
+    expect(keys).toContain('write_paper');
+    expect(keys.filter((k) => k === 'submit_review')).toHaveLength(3);
+    expect(keys.at(-1)).toBe('submit_meta_review');
   });
 
   it('finishes a run whose model answers malformed replies first', async () => {
-    const bad = await submitRun(stack, { goal: GOAL, maxIterations: 4, model: 'malformed' });
+    const bad = await submitRun(stack, { goal: GOAL, maxIterations: 4, model: 'malformed', search: { numDrafts: 1 } });
     const stream = await readSse(stack, bad.id, { timeoutMs: 240_000 });
     const final = stream.events.at(-1)!;
     expect(final.type).toBe('run.finished');
