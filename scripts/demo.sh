@@ -24,6 +24,7 @@ trap cleanup EXIT INT TERM
 
 ensure_node_deps
 ensure_services
+build_web
 
 SCRIPTED=0
 if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
@@ -47,12 +48,26 @@ export PORT HOST=127.0.0.1
 export AUTOLAB_URL="http://127.0.0.1:$PORT"
 export AUTOLAB_REDIS_PREFIX="${AUTOLAB_REDIS_PREFIX:-autolab}"
 
-node --import tsx apps/api/src/main.ts >"$LOGS/api.log" 2>&1 &
+# Authentication is on: the API gets a fresh random admin key (only the API process sees it), which creates a key
+# for tenant "demo"; the CLI uses that one (AUTOLAB_API_KEY).
+ADMIN_KEY="${AUTOLAB_ADMIN_KEY:-$(node -e 'console.log("adm_" + require("crypto").randomBytes(24).toString("base64url"))')}"
+AUTOLAB_ADMIN_KEY="$ADMIN_KEY" node --import tsx apps/api/src/main.ts >"$LOGS/api.log" 2>&1 &
 PIDS+=($!)
 node --import tsx apps/worker/src/main.ts >"$LOGS/worker.log" 2>&1 &
 PIDS+=($!)
 wait_for_url "$AUTOLAB_URL/healthz" 90 || { say "the service did not become healthy; logs in $LOGS"; exit 1; }
+AUTOLAB_API_KEY="$(ADMIN_KEY="$ADMIN_KEY" node -e '
+  fetch(process.argv[1] + "/v1/admin/keys", {
+    method: "POST",
+    headers: { authorization: "Bearer " + process.env.ADMIN_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ tenant: "demo", name: "npm run demo" }),
+  }).then(async (r) => {
+    if (r.status !== 201) { console.error("creating the demo API key failed:", r.status, await r.text()); process.exit(1); }
+    console.log((await r.json()).key);
+  }, (e) => { console.error(e.message); process.exit(1); });' "$AUTOLAB_URL")"
+export AUTOLAB_API_KEY
 say "Autolab is up at $AUTOLAB_URL (API docs: $AUTOLAB_URL/docs; logs: $LOGS)"
+say "dashboard (tenant demo): $AUTOLAB_URL/#key=$AUTOLAB_API_KEY"
 
 RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 6 --budget-usd 2 --time-limit-minutes 20 "$GOAL" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"

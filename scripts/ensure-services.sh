@@ -114,9 +114,10 @@ ensure_image() { # name -> echoes the tag
   echo "$tag"
 }
 
-# Tools the test suite uses besides the services (pdftotext reads the generated papers).
+# Tools the test suite uses besides the services (pdftotext reads the generated papers; Chromium drives the dashboard).
 if [ "${1:-}" = "--test-tools" ]; then
   command -v pdftotext >/dev/null || apt_install poppler-utils
+  command -v chromium >/dev/null || apt_install chromium
 fi
 
 ensure_redis

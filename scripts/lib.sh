@@ -47,3 +47,14 @@ wait_for_url() {
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
+
+# The web dashboard (apps/web → apps/web/dist, served by the API at /): rebuilt when a source is newer than the build.
+build_web() {
+  local dist=apps/web/dist/index.html
+  if [ -f "$dist" ] && [ -z "$(find apps/web/src apps/web/index.html apps/web/vite.config.ts apps/web/package.json \
+    packages/api-client/src -newer "$dist" -print -quit 2>/dev/null)" ]; then
+    return 0
+  fi
+  say "building the web dashboard (vite build in apps/web)"
+  (cd apps/web && npx vite build --logLevel warn >&2)
+}

@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set -e
 ensure_node_deps
 ensure_services --test-tools
+build_web
 set +e
 trap stop_started_services EXIT
 

@@ -15,6 +15,10 @@ export const TEST_API_KEY = 'sk-autolab-test-key-that-must-never-leak-0123456789
 
 export interface Stack {
   apiUrl: string;
+  /** AUTOLAB_ADMIN_KEY of this stack's API. */
+  adminKey: string;
+  /** A key of tenant `test`, created at start; `api()`, `submitRun()`, `readSse()`, `waitForStatus()` send it. */
+  apiKey: string;
   scripted: ScriptedServer;
   prefix: string;
   dataDir: string;
@@ -32,7 +36,7 @@ export interface Stack {
  * Each stack has its own Redis key prefix and data directory, so stacks never see each other's runs.
  */
 export async function startStack(
-  options: { worker?: boolean; workerEnv?: Record<string, string> } = {},
+  options: { worker?: boolean; workerEnv?: Record<string, string>; apiEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   const prefix = `autolab-test-${randomBytes(4).toString('hex')}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'autolab-test-'));
@@ -44,9 +48,31 @@ export async function startStack(
     AUTOLAB_MODEL: 'demo',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
+  const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const api = await startApi(
-    loadApiConfig({ ...common, HOST: '127.0.0.1', PORT: '0', AUTOLAB_SSE_HEARTBEAT_SECONDS: '1' }),
+    loadApiConfig({
+      ...common,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      AUTOLAB_SSE_HEARTBEAT_SECONDS: '1',
+      AUTOLAB_AUTH: 'on',
+      AUTOLAB_ADMIN_KEY: adminKey,
+      // Tests poll fast and queue many runs; the tests of these limits set them low.
+      AUTOLAB_RATE_LIMIT_PER_MINUTE: '100000',
+      AUTOLAB_TENANT_MAX_ACTIVE_RUNS: '1000',
+      ...(options.apiEnv ?? {}),
+    }),
   );
+  const created = await fetch(`${api.url}/v1/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant: 'test', name: 'e2e tests' }),
+  });
+  if (created.status !== 201) {
+    await api.close();
+    throw new Error(`could not create the test API key: ${created.status} ${await created.text()}`);
+  }
+  const apiKey = ((await created.json()) as { key: string }).key;
   const workerEnv = (extra: Record<string, string> = {}) =>
     ({
       ...common,
@@ -71,6 +97,8 @@ export async function startStack(
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   return {
     apiUrl: api.url,
+    adminKey,
+    apiKey,
     scripted,
     prefix,
     dataDir,
@@ -95,22 +123,41 @@ export async function startStack(
   };
 }
 
+/** Which key a helper sends: the stack's tenant key by default, another key, or none (`null`). */
+export interface KeyOption {
+  key?: string | null;
+}
+
+/** `Authorization: Bearer <key>` for `key` (default: the stack's tenant key); no header for `null`. */
+export function authHeaders(stack: Stack, key: string | null = stack.apiKey): Record<string, string> {
+  return key === null ? {} : { authorization: `Bearer ${key}` };
+}
+
 export async function api<T = unknown>(
   stack: Stack,
   path: string,
-  init: RequestInit = {},
+  init: RequestInit & KeyOption = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
+  const { key, ...rest } = init;
   const res = await fetch(`${stack.apiUrl}${path}`, {
-    ...init,
-    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    ...rest,
+    headers: {
+      ...(rest.body ? { 'content-type': 'application/json' } : {}),
+      ...authHeaders(stack, key === undefined ? stack.apiKey : key),
+      ...((rest.headers as Record<string, string> | undefined) ?? {}),
+    },
   });
   const type = res.headers.get('content-type') ?? '';
   const body = type.includes('json') ? await res.json() : await res.text();
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
-export async function submitRun(stack: Stack, body: Record<string, unknown>): Promise<RunRecord> {
-  const res = await api<RunRecord>(stack, '/v1/runs', { method: 'POST', body: JSON.stringify(body) });
+export async function submitRun(
+  stack: Stack,
+  body: Record<string, unknown>,
+  options: KeyOption = {},
+): Promise<RunRecord> {
+  const res = await api<RunRecord>(stack, '/v1/runs', { method: 'POST', body: JSON.stringify(body), ...options });
   if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -119,18 +166,32 @@ export async function submitRun(stack: Stack, body: Record<string, unknown>): Pr
 export async function readSse(
   stack: Stack,
   runId: string,
-  options: { lastEventId?: string; stopWhen?: (event: RunEvent) => boolean; timeoutMs?: number } = {},
-): Promise<{ events: RunEvent[]; ended: boolean; raw: string }> {
+  options: {
+    lastEventId?: string;
+    stopWhen?: (event: RunEvent) => boolean;
+    timeoutMs?: number;
+    /** Called with each event as it arrives. */
+    onEvent?: (event: RunEvent) => void;
+  } & KeyOption = {},
+): Promise<{ events: RunEvent[]; ended: boolean; raw: string; status: number }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 300_000);
   const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/events`, {
-    headers: { accept: 'text/event-stream', ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}) },
+    headers: {
+      accept: 'text/event-stream',
+      ...authHeaders(stack, options.key === undefined ? stack.apiKey : options.key),
+      ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}),
+    },
     signal: controller.signal,
   });
   const events: RunEvent[] = [];
   let raw = '';
   let buffer = '';
   let ended = false;
+  if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    clearTimeout(timer);
+    return { events, ended: true, raw: await res.text(), status: res.status };
+  }
   try {
     const decoder = new TextDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -149,11 +210,12 @@ export async function readSse(
         if (!data) continue;
         const event = JSON.parse(data) as RunEvent;
         events.push(event);
+        options.onEvent?.(event);
         if (options.stopWhen?.(event)) stop = true;
       }
       if (stop) {
         controller.abort();
-        return { events, ended: false, raw };
+        return { events, ended: false, raw, status: res.status };
       }
     }
     ended = true;
@@ -162,7 +224,7 @@ export async function readSse(
   } finally {
     clearTimeout(timer);
   }
-  return { events, ended, raw };
+  return { events, ended, raw, status: res.status };
 }
 
 export async function waitForStatus(
@@ -170,10 +232,11 @@ export async function waitForStatus(
   runId: string,
   statuses: string[],
   timeoutMs = 300_000,
+  options: KeyOption = {},
 ): Promise<RunRecord> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await api<RunRecord>(stack, `/v1/runs/${runId}`);
+    const { body } = await api<RunRecord>(stack, `/v1/runs/${runId}`, options);
     if (statuses.includes(body.status)) return body;
     if (Date.now() > end) throw new Error(`run ${runId} is still ${body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));

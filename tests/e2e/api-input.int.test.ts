@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { RunList, RunRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type Stack, startStack, submitRun } from '../stack.js';
+import { api, authHeaders, type Stack, startStack, submitRun } from '../stack.js';
 
 /** Bad input of every kind gets a clear 4xx in the one error shape, and the service keeps running. */
 let stack: Stack;
@@ -11,11 +11,14 @@ type ErrorBody = { error: { code: string; message: string; details?: unknown } }
 function rawGet(path: string): Promise<{ status: number; body: string }> {
   const url = new URL(stack.apiUrl);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path, method: 'GET', headers: authHeaders(stack) },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -82,7 +82,7 @@ describe('hostile experiment code', () => {
       .reduce((sum, e) => sum + (e.data as { text: string }).text.length, 0);
     expect(streamed).toBeLessThan(80_000);
     expect(node('n004').stdoutTail.length).toBeLessThanOrEqual(2000);
-    const saved = await (await fetch(`${stack.apiUrl}/v1/runs/${runId}/artifacts/nodes/n004/stdout.txt`)).text();
+    const saved = (await api<string>(stack, `/v1/runs/${runId}/artifacts/nodes/n004/stdout.txt`)).body;
     expect(saved.length).toBeLessThan(100_000);
     expect(saved).toMatch(/\d+ bytes of output dropped/);
     expect(saved).toContain('probe finished');

@@ -1,4 +1,14 @@
-import type { ArtifactStore, CancelSignal, EventHub, RunJobData, RunStore, WorkerRegistry } from '@autolab/store';
+import type {
+  ApiKeyStore,
+  ArtifactStore,
+  CancelSignal,
+  EventHub,
+  HintStore,
+  RateLimiter,
+  RunJobData,
+  RunStore,
+  WorkerRegistry,
+} from '@autolab/store';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
@@ -12,10 +22,15 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { type AdminSessions, areaOf, authPlugin, KeyResolver } from './auth.js';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
 import { artifactRoutes } from './routes/artifacts.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { hintRoutes } from './routes/hints.js';
+import { keyRoutes } from './routes/keys.js';
+import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
 
 export interface ApiDeps {
@@ -26,6 +41,17 @@ export interface ApiDeps {
   hub: EventHub;
   cancel: CancelSignal;
   workers: WorkerRegistry;
+  hints: HintStore;
+  keys: ApiKeyStore;
+  sessions: AdminSessions;
+  /** false: no keys, every request is tenant `default` with admin rights (only allowed on loopback). */
+  authEnabled: boolean;
+  /** AUTOLAB_ADMIN_KEY: the bootstrap admin key, or null. */
+  adminKey: string | null;
+  /** Per-key request limit on /v1; null = none. */
+  rateLimiter: RateLimiter | null;
+  /** Queued + running runs per tenant; 0 = no limit. */
+  tenantMaxActiveRuns: number;
   defaultModel: string;
   heartbeatMs: number;
   logger?: Logger | FastifyBaseLogger;
@@ -70,18 +96,49 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'runs', description: 'Research runs' },
         { name: 'events', description: 'Live progress' },
         { name: 'artifacts', description: 'Papers, code and outputs' },
+        { name: 'admin', description: 'API keys (admin keys only)' },
         { name: 'operations', description: 'Health' },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key (`alk_…`) from `POST /v1/admin/keys`, or the bootstrap admin key `AUTOLAB_ADMIN_KEY`. ' +
+              'Every `/v1` route needs one; 401 `unauthorized` without it.',
+          },
+        },
+      },
     },
-    transform: jsonSchemaTransform,
+    // Every /v1 route needs a key; the rest (health, this document) is public.
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const security = areaOf(out.url) === 'api' ? [{ bearerAuth: [] }] : [];
+      return { ...out, schema: { ...out.schema, security } };
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  const resolver = new KeyResolver(deps.keys, deps.adminKey);
+  await app.register(authPlugin, {
+    enabled: deps.authEnabled,
+    adminKey: deps.adminKey,
+    keys: deps.keys,
+    sessions: deps.sessions,
+    limiter: deps.rateLimiter,
+    resolver,
+  });
   await app.register(runRoutes(deps));
+  await app.register(hintRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(artifactRoutes(deps));
+  await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));
+  // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).
+  if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(dashboardRoutes());
   return app;
 }
 

@@ -14,6 +14,18 @@ const ApiEnv = z.object({
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
   /** Seconds between SSE heartbeat comments. */
   AUTOLAB_SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
+  /** `off` only for a single user on loopback: every request is then tenant `default` with admin rights. */
+  AUTOLAB_AUTH: z.enum(['on', 'off']).default('on'),
+  /** Bootstrap admin key (creates the other keys). Not stored anywhere; compare-only. */
+  AUTOLAB_ADMIN_KEY: z
+    .string()
+    .min(24, 'use at least 24 random characters')
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+  /** Requests a minute per API key (bursts up to this many); 0 = no limit. */
+  AUTOLAB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  /** Queued + running runs a tenant may have at once; 0 = no limit. */
+  AUTOLAB_TENANT_MAX_ACTIVE_RUNS: z.coerce.number().int().min(0).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -32,5 +44,28 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     defaultModel: e.AUTOLAB_MODEL,
     heartbeatMs: e.AUTOLAB_SSE_HEARTBEAT_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
+    auth: e.AUTOLAB_AUTH === 'on',
+    adminKey: e.AUTOLAB_ADMIN_KEY ?? null,
+    rateLimitPerMinute: e.AUTOLAB_RATE_LIMIT_PER_MINUTE,
+    tenantMaxActiveRuns: e.AUTOLAB_TENANT_MAX_ACTIVE_RUNS,
   };
+}
+
+/** True for hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Without authentication the API must not be reachable from other machines: refuse such a configuration. */
+export function assertSafeToListen(config: Pick<ApiConfig, 'auth' | 'host'>): void {
+  if (!config.auth && !isLoopbackHost(config.host)) {
+    throw new Error(
+      `refusing to start: AUTOLAB_AUTH=off on the non-loopback HOST ${JSON.stringify(config.host)} would give ` +
+        'anyone who can reach it full control. Turn authentication on, or listen on 127.0.0.1.',
+    );
+  }
 }

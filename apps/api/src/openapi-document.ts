@@ -7,7 +7,15 @@ import { buildApp } from './app.js';
  */
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   const inert = new Proxy({}, { get: () => undefined }) as ApiDeps;
-  const app = await buildApp({ ...inert, defaultModel: 'gpt-4o-mini', heartbeatMs: 15_000 });
+  const app = await buildApp({
+    ...inert,
+    authEnabled: true,
+    adminKey: null,
+    rateLimiter: null,
+    tenantMaxActiveRuns: 5,
+    defaultModel: 'gpt-4o-mini',
+    heartbeatMs: 15_000,
+  });
   await app.ready();
   const document = app.swagger() as unknown as Record<string, unknown>;
   await app.close();

@@ -1,8 +1,11 @@
 import {
+  ApiKeyStore,
   CancelSignal,
   createRunQueue,
   EventHub,
+  HintStore,
   LocalArtifactStore,
+  RateLimiter,
   RedisKeys,
   RunStore,
   WorkerRegistry,
@@ -11,7 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import type { ApiConfig } from './env.js';
+import { AdminSessions } from './auth.js';
+import { type ApiConfig, assertSafeToListen } from './env.js';
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -22,6 +26,7 @@ export interface RunningApi {
 
 /** Connects to Redis, builds the app and listens. */
 export async function startApi(config: ApiConfig, logger: Logger | false = false): Promise<RunningApi> {
+  assertSafeToListen(config);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const blocking = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const keys = new RedisKeys(config.redisPrefix);
@@ -36,10 +41,21 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     hub,
     cancel: new CancelSignal(redis, keys),
     workers: new WorkerRegistry(redis, keys),
+    hints: new HintStore(redis, keys),
+    keys: new ApiKeyStore(redis, keys),
+    sessions: new AdminSessions(redis, keys),
+    authEnabled: config.auth,
+    adminKey: config.adminKey,
+    rateLimiter:
+      config.auth && config.rateLimitPerMinute > 0 ? new RateLimiter(redis, keys, config.rateLimitPerMinute) : null,
+    tenantMaxActiveRuns: config.tenantMaxActiveRuns,
     defaultModel: config.defaultModel,
     heartbeatMs: config.heartbeatMs,
     ...(logger ? { logger } : {}),
   });
+  if (logger && !config.auth) logger.warn('AUTOLAB_AUTH=off: no API keys; every caller is an admin (loopback only)');
+  if (logger && config.auth && !config.adminKey)
+    logger.warn('AUTOLAB_ADMIN_KEY is not set: only keys already stored in Redis can use the API');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

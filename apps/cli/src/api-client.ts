@@ -1,10 +1,19 @@
+import { createApiClient } from '@autolab/api-client';
 import {
+  type ApiKeyList,
+  ApiKeyList as ApiKeyListSchema,
   type ArtifactEntry,
   ArtifactList as ArtifactListSchema,
+  type CreateApiKeyRequest,
+  type CreatedApiKey,
+  CreatedApiKey as CreatedApiKeySchema,
   type CreateRunRequest,
   ErrorBody,
   type EventPage,
   EventPage as EventPageSchema,
+  type Hint,
+  Hint as HintSchema,
+  type RerunStage,
   type RunList,
   RunList as RunListSchema,
   type RunRecord,
@@ -30,9 +39,14 @@ interface Schema<T> {
   safeParse(input: unknown): { success: true; data: T } | { success: false; error: { message: string } };
 }
 
+/** What openapi-fetch hands back for one call. */
+interface TypedResult {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
 interface RequestOptions {
-  method?: 'GET' | 'POST';
-  json?: unknown;
   headers?: Record<string, string>;
   accept?: string;
   signal?: AbortSignal;
@@ -45,16 +59,36 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
-/** The Autolab HTTP API, typed: every JSON answer is checked against the contracts' schemas. */
+/** Events per JSON page when reading a log to its end. */
+const PAGE_LIMIT = 1000;
+
+/**
+ * The Autolab HTTP API for the CLI. Every JSON route goes through `@autolab/api-client`, whose paths, parameters,
+ * bodies and answers are typed from the API's OpenAPI document, so this file stops compiling when the API changes
+ * under it; every answer is also checked against the contracts' zod schemas at run time. Streams (events, artifacts,
+ * archives) use fetch directly, since they are read as they arrive.
+ */
 export class ApiClient {
   readonly baseUrl: string;
   private readonly apiKey: string | null;
   private readonly fetchImpl: typeof fetch;
+  private readonly typed: ReturnType<typeof createApiClient>;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.apiKey = options.apiKey ?? null;
     this.fetchImpl = options.fetch ?? fetch;
+    this.typed = createApiClient({
+      baseUrl: this.baseUrl,
+      apiKey: this.apiKey ?? undefined,
+      fetch: (input) => this.send(input),
+    });
+    this.typed.use({
+      onRequest: ({ request }) => {
+        if (!request.headers.has('accept')) request.headers.set('accept', 'application/json');
+        return request;
+      },
+    });
   }
 
   /** An absolute URL for an API path or a link from a record (`/v1/runs/…`). */
@@ -63,39 +97,83 @@ export class ApiClient {
   }
 
   async createRun(request: CreateRunRequest, options: { idempotencyKey?: string } = {}): Promise<RunRecord> {
-    const headers: Record<string, string> = {};
-    if (options.idempotencyKey) headers['Idempotency-Key'] = options.idempotencyKey;
-    const response = await this.request('v1/runs', { method: 'POST', json: request, headers });
-    return this.parse(response, RunRecordSchema);
+    const header = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
+    return this.parse(() => this.typed.POST('/v1/runs', { body: request, params: { header } }), RunRecordSchema);
   }
 
   async listRuns(query: { limit?: number; cursor?: string } = {}): Promise<RunList> {
-    const params = new URLSearchParams();
-    if (query.limit !== undefined) params.set('limit', String(query.limit));
-    if (query.cursor) params.set('cursor', query.cursor);
-    const search = params.size > 0 ? `?${params}` : '';
-    return this.parse(await this.request(`v1/runs${search}`), RunListSchema);
+    const params = { query: { limit: query.limit, cursor: query.cursor || undefined } };
+    return this.parse(() => this.typed.GET('/v1/runs', { params }), RunListSchema);
   }
 
   async getRun(runId: string): Promise<RunRecord> {
-    return this.parse(await this.request(runPath(runId)), RunRecordSchema);
+    return this.parse(() => this.typed.GET('/v1/runs/{id}', { params: { path: { id: runId } } }), RunRecordSchema);
   }
 
   async cancelRun(runId: string): Promise<RunRecord> {
-    return this.parse(await this.request(`${runPath(runId)}/cancel`, { method: 'POST' }), RunRecordSchema);
+    return this.parse(
+      () => this.typed.POST('/v1/runs/{id}/cancel', { params: { path: { id: runId } } }),
+      RunRecordSchema,
+    );
   }
 
   async listArtifacts(runId: string): Promise<ArtifactList> {
-    return this.parse(await this.request(`${runPath(runId)}/artifacts`), ArtifactListSchema);
+    return this.parse(
+      () => this.typed.GET('/v1/runs/{id}/artifacts', { params: { path: { id: runId } } }),
+      ArtifactListSchema,
+    );
   }
 
   /** Events after `after` as one JSON page (the polling alternative to the SSE stream). */
   async eventPage(runId: string, query: { after?: string; limit?: number } = {}): Promise<EventPage> {
-    const params = new URLSearchParams();
-    if (query.after) params.set('after', query.after);
-    if (query.limit !== undefined) params.set('limit', String(query.limit));
-    const search = params.size > 0 ? `?${params}` : '';
-    return this.parse(await this.request(`${runPath(runId)}/events${search}`), EventPageSchema);
+    const params = { path: { id: runId }, query: { after: query.after || undefined, limit: query.limit } };
+    return this.parse(() => this.typed.GET('/v1/runs/{id}/events', { params }), EventPageSchema);
+  }
+
+  /**
+   * The id of the run's latest event (`null` for an empty log), read page by page until an empty one. Only ids are
+   * looked at, so events newer than this CLI do not stop it, and pages are followed past a `run.finished` (a rerun
+   * continues the same log).
+   */
+  async lastEventId(runId: string): Promise<string | null> {
+    let last: string | null = null;
+    for (;;) {
+      const after: string | undefined = last ?? undefined;
+      const params = { path: { id: runId }, query: { after, limit: PAGE_LIMIT } };
+      const page: EventIds = await this.parse(() => this.typed.GET('/v1/runs/{id}/events', { params }), EventIdsSchema);
+      // An empty page is the end; a short one may only be the server's own page limit.
+      if (page.events.length === 0) return last;
+      last = page.events.at(-1)!.id;
+    }
+  }
+
+  /** Guidance for a live run's agent; it is folded into the next prompt. */
+  async createHint(runId: string, text: string): Promise<Hint> {
+    return this.parse(
+      () => this.typed.POST('/v1/runs/{id}/hints', { params: { path: { id: runId } }, body: { text } }),
+      HintSchema,
+    );
+  }
+
+  /** Starts a finished run again from `fromStage`, keeping what came before it. */
+  async rerun(runId: string, fromStage: RerunStage): Promise<RunRecord> {
+    return this.parse(
+      () => this.typed.POST('/v1/runs/{id}/rerun', { params: { path: { id: runId } }, body: { fromStage } }),
+      RunRecordSchema,
+    );
+  }
+
+  async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    return this.parse(() => this.typed.POST('/v1/admin/keys', { body: request }), CreatedApiKeySchema);
+  }
+
+  async listKeys(): Promise<ApiKeyList> {
+    return this.parse(() => this.typed.GET('/v1/admin/keys'), ApiKeyListSchema);
+  }
+
+  /** Revokes a key (the API answers 204, no body). */
+  async revokeKey(keyId: string): Promise<void> {
+    await this.call(() => this.typed.DELETE('/v1/admin/keys/{id}', { params: { path: { id: keyId } } }));
   }
 
   /** Opens the run's Server-Sent Events stream, resuming after `lastEventId` when given. */
@@ -124,6 +202,12 @@ export class ApiClient {
     return this.download(await this.request(`${runPath(runId)}/artifacts/${encoded}`, { accept: '*/*', signal }));
   }
 
+  /** One artifact file read whole as text (for small files such as a node's captured output). */
+  async readArtifactText(runId: string, path: string): Promise<string> {
+    const encoded = path.split('/').map(encodeURIComponent).join('/');
+    return readText(await this.request(`${runPath(runId)}/artifacts/${encoded}`, { accept: '*/*' }));
+  }
+
   /** A `.tar.gz` of the run's artifacts (entries prefixed `<runId>/`). */
   async openArchive(runId: string, subset: ArchiveSubset, signal?: AbortSignal): Promise<Download> {
     const response = await this.request(`${runPath(runId)}/archive?subset=${subset}`, { accept: '*/*', signal });
@@ -137,43 +221,76 @@ export class ApiClient {
     return { body: response.body, size, mediaType: response.headers.get('content-type') };
   }
 
-  private async request(path: string, options: RequestOptions = {}): Promise<Response> {
-    const url = this.url(path);
-    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json', ...options.headers };
-    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
-    let body: string | undefined;
-    if (options.json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(options.json);
-    }
-    let response: Response;
+  /** Every request leaves through here: network failures become `UnreachableError`, aborts stay aborts. */
+  private async send(input: Request | URL | string, init?: RequestInit): Promise<Response> {
     try {
-      response = await this.fetchImpl(url, { method: options.method ?? 'GET', headers, body, signal: options.signal });
+      return await this.fetchImpl(input, init);
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      const signal = input instanceof Request ? input.signal : init?.signal;
+      if (signal?.aborted) throw error;
       throw new UnreachableError(`cannot reach ${this.baseUrl} (${networkReason(error)})`, { cause: error });
     }
-    if (!response.ok) throw await toApiError(response);
+  }
+
+  /** A GET whose body is read as it arrives (events, files); an error status becomes `ApiError`. */
+  private async request(path: string, options: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json', ...options.headers };
+    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    const response = await this.send(this.url(path), { headers, signal: options.signal });
+    if (!response.ok) throw toApiError(response, await response.text().catch(() => ''));
     return response;
   }
 
-  private async parse<T>(response: Response, schema: Schema<T>): Promise<T> {
-    const text = await readText(response);
-    let json: unknown;
+  /** Runs one typed call and checks its answer: an error status becomes `ApiError`, a body in the wrong shape a `ProtocolError`. */
+  private async parse<T>(call: () => Promise<TypedResult>, schema: Schema<T>): Promise<T> {
+    const result = await this.call(call);
+    return checkShape(result.response, result.data, schema);
+  }
+
+  /** Runs one typed call: network trouble becomes `UnreachableError`, an error status `ApiError`. */
+  private async call(call: () => Promise<TypedResult>): Promise<TypedResult> {
+    let result: TypedResult;
     try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ProtocolError(`${response.url} answered ${response.status} with something that is not JSON`);
+      result = await call();
+    } catch (error) {
+      if (error instanceof UnreachableError || (error instanceof Error && error.name === 'AbortError')) throw error;
+      if (error instanceof SyntaxError) {
+        throw new ProtocolError(`${this.baseUrl} answered with something that is not JSON (${error.message})`);
+      }
+      throw new UnreachableError(`the connection to ${this.baseUrl} broke (${networkReason(error)})`, {
+        cause: error,
+      });
     }
-    const result = schema.safeParse(json);
-    if (!result.success) {
-      throw new ProtocolError(`${response.url} answered in an unexpected shape: ${result.error.message}`);
-    }
-    return result.data;
+    if (!result.response.ok) throw toApiError(result.response, result.error);
+    return result;
   }
 }
 
+/** A page of events looked at for its ids only (an event type newer than this CLI must not stop the reading). */
+interface EventIds {
+  events: { id: string }[];
+}
+const EventIdsSchema: Schema<EventIds> = {
+  safeParse(input) {
+    const events = (input as { events?: unknown } | null)?.events;
+    const valid =
+      Array.isArray(events) && events.every((event) => typeof (event as { id?: unknown } | null)?.id === 'string');
+    return valid
+      ? { success: true, data: { events: events as { id: string }[] } }
+      : { success: false, error: { message: 'expected {events: [{id}, …]}' } };
+  },
+};
+
 const runPath = (runId: string): string => `v1/runs/${encodeURIComponent(runId)}`;
+
+function checkShape<T>(response: Response, json: unknown, schema: Schema<T>): T {
+  if (json === undefined) throw new ProtocolError(`${response.url} answered ${response.status} without a body`);
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    throw new ProtocolError(`${response.url} answered in an unexpected shape: ${result.error.message}`);
+  }
+  return result.data;
+}
 
 async function readText(response: Response): Promise<string> {
   try {
@@ -183,19 +300,44 @@ async function readText(response: Response): Promise<string> {
   }
 }
 
-async function toApiError(response: Response): Promise<ApiError> {
-  const text = await response.text().catch(() => '');
-  try {
-    const body = ErrorBody.safeParse(JSON.parse(text));
-    if (body.success) {
-      const { code, message, details } = body.data.error;
-      return new ApiError(response.status, code, message, details);
+/** An error answer as `ApiError`; `body` is the parsed JSON or, when it was not JSON, the text. */
+function toApiError(response: Response, body: unknown): ApiError {
+  let json = body;
+  if (typeof body === 'string') {
+    try {
+      json = JSON.parse(body);
+    } catch {
+      // Not JSON: a proxy or a crashed server; described by its status below.
     }
-  } catch {
-    // Not JSON: a proxy or a crashed server; describe it by its status.
   }
+  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), json);
+  const parsed = ErrorBody.safeParse(json);
+  if (parsed.success) {
+    const { code, message, details } = parsed.data.error;
+    return new ApiError(response.status, code, message, details, retryAfter);
+  }
+  const text = typeof body === 'string' ? body : '';
   const snippet = text.trim().split('\n')[0]?.slice(0, 200);
-  return new ApiError(response.status, `http_${response.status}`, snippet || response.statusText || 'request failed');
+  return new ApiError(
+    response.status,
+    `http_${response.status}`,
+    snippet || response.statusText || 'request failed',
+    undefined,
+    retryAfter,
+  );
+}
+
+/** `Retry-After` as seconds (it may be a number or an HTTP date), else a `retryAfterSeconds` in the error details. */
+export function retryAfterSeconds(header: string | null, body?: unknown, now = Date.now()): number | null {
+  const value = header?.trim();
+  if (value) {
+    if (/^\d+$/.test(value)) return Number(value);
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
+  }
+  const details = (body as { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined)?.error?.details;
+  const fromDetails = details?.retryAfterSeconds;
+  return typeof fromDetails === 'number' && Number.isFinite(fromDetails) ? Math.max(0, Math.ceil(fromDetails)) : null;
 }
 
 /** The most specific reason fetch gives (it wraps the socket error in `cause`). */

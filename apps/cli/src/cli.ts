@@ -1,15 +1,19 @@
 import { createRequire } from 'node:module';
-import { RUN_ID_PATTERN } from '@autolab/contracts';
-import { Argument, Command, InvalidArgumentError } from 'commander';
+import { RerunStage, RUN_ID_PATTERN } from '@autolab/contracts';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient } from './api-client.js';
 import { cancelCommand } from './commands/cancel.js';
 import { DOWNLOAD_TARGETS, type DownloadTarget, downloadCommand } from './commands/download.js';
+import { hintCommand } from './commands/hint.js';
+import { type CreateKeyOptions, createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
 import { listCommand } from './commands/list.js';
+import { LOG_STREAMS, type LogStream, logsCommand } from './commands/logs.js';
+import { type RerunOptions, rerunCommand } from './commands/rerun.js';
 import { statusCommand } from './commands/status.js';
 import { type SubmitOptions, submitCommand } from './commands/submit.js';
 import { watchRun } from './commands/watch.js';
 import { isDebug, loadConfig } from './config.js';
-import type { CliContext, Io } from './context.js';
+import { type CliContext, DEFAULT_LIVE_OPTIONS, type Io, type LiveOptions } from './context.js';
 import type { FollowOptions } from './event-follower.js';
 import { describeError, EXIT_CODES_HELP, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { ClockOptions } from './human-format.js';
@@ -17,12 +21,16 @@ import type { ClockOptions } from './human-format.js';
 export interface CliDeps {
   /** @defaultValue `process.env` */
   env?: Record<string, string | undefined>;
-  /** @defaultValue the process's stdout, stderr and stdin */
+  /** @defaultValue the process's stdout, stderr, stdin and signals (`processIo`) */
   io?: Io;
   follow?: Partial<FollowOptions>;
   clock?: ClockOptions;
+  /** Timing of the live view and the progress bars. */
+  live?: Partial<LiveOptions>;
   fetch?: typeof fetch;
 }
+
+const ttyOf = (stream: NodeJS.WriteStream) => (stream.isTTY ? { columns: () => stream.columns || 80 } : null);
 
 export const processIo: Io = {
   out: (text) => {
@@ -32,10 +40,27 @@ export const processIo: Io = {
     process.stderr.write(text);
   },
   readStdin: async () => {
-    if (process.stdin.isTTY) process.stderr.write('reading the goal from standard input; end it with Ctrl-D\n');
+    if (process.stdin.isTTY) process.stderr.write('reading from standard input; end it with Ctrl-D\n');
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
+  },
+  stdoutTty: ttyOf(process.stdout),
+  stderrTty: ttyOf(process.stderr),
+  onInterrupt: (handler) => {
+    let calls = 0;
+    // The first Ctrl-C lets the command tidy up (terminal, partial files); a second one does not wait for it.
+    const listener = () => {
+      calls++;
+      if (calls > 1) process.exit(ExitCode.Interrupted);
+      handler();
+    };
+    process.on('SIGINT', listener);
+    process.on('SIGTERM', listener);
+    return () => {
+      process.off('SIGINT', listener);
+      process.off('SIGTERM', listener);
+    };
   },
 };
 
@@ -64,6 +89,8 @@ const positiveInteger = (value: string): number => {
   return number;
 };
 
+const PLAIN_HELP = 'plain lines even on a terminal (no live view)';
+
 /** The `autolab` program. Each action stores its exit code through `setExit`. */
 export function buildProgram(context: () => CliContext, io: Io, setExit: (code: ExitCode) => void): Command {
   const program = new Command('autolab')
@@ -81,13 +108,30 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('-f, --file <path>', 'read the goal from a file ("-" for standard input)')
     .option('--max-iterations <n>', 'experiments to run at most (server default 6)', integer)
     .option('--budget-usd <usd>', 'hard cap on model spend in USD (default 5)', decimal)
+    .option('--max-tokens <n>', 'hard cap on model tokens, prompt + completion (default: none)', integer)
     .option('--time-limit-minutes <n>', 'wall-clock cap of the run (default 60)', integer)
     .option('--model <name>', 'model at the OpenAI-compatible endpoint (default: the server setting)')
     .option('--cpus <n>', 'CPU cores of the sandbox (default 1)', decimal)
     .option('--memory-mb <n>', 'memory limit of the sandbox in MB (default 2048)', integer)
     .option('--exec-timeout-seconds <n>', 'time limit of one experiment run (default 300)', integer)
+    .option('--num-drafts <n>', 'search: independent first drafts in the baseline stage (default 2)', integer)
+    .option('--debug-prob <p>', 'search: chance of debugging a failed leaf instead of improving (default 0.5)', decimal)
+    .option('--max-debug-depth <n>', 'search: debug attempts in a row on one lineage (default 3)', integer)
+    .option(
+      '--node-concurrency <n>',
+      'search: experiments evaluated at once, each in its own sandbox (default 1)',
+      integer,
+    )
+    .option('--num-ideas <n>', 'ideation: ideas proposed (default 3)', integer)
+    .option('--reflections <n>', 'ideation: rounds in which the model revises its ideas (default 1)', integer)
+    .option('--reviewers <n>', 'review: independent reviews, 0 skips the review (default 3)', integer)
+    .option('--revise', 'review: one revision of the paper driven by the meta-review')
+    .option('--no-revise', 'review: no revision (the default)')
+    .option('--seeds <n>', 'extra seeds the best experiment is re-run with (default 3)', integer)
+    .option('--page-limit <n>', 'pages the paper may have (default 8)', integer)
     .option('--idempotency-key <key>', 'the same key again returns the same run instead of submitting a new one')
     .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
+    .option('--plain', `with --watch: ${PLAIN_HELP}`)
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')
     .action(async (words: string[], options: SubmitOptions) => {
       setExit(await submitCommand(context(), words, options));
@@ -105,7 +149,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
 
   program
     .command('status')
-    .description('Show where a run is: status, stage, progress, best metric, cost.')
+    .description('Show where a run is: status, stage, progress, best metric, cost, policy.')
     .argument('<id>', 'run id', runId)
     .option('--json', 'print the run record as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
@@ -114,11 +158,26 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
 
   program
     .command('watch')
-    .description('Follow a run live, one line per event, until it finishes (resumes after dropped connections).')
+    .description(
+      'Follow a run live until it finishes (resumes after dropped connections). On a terminal: log lines above a ' +
+        'status block (stage, iterations, best metric, cost, elapsed time); piped: one line per event.',
+    )
     .argument('<id>', 'run id', runId)
+    .option('--plain', PLAIN_HELP)
     .option('--json', 'one JSON event per line on stdout (the final status line goes to stderr)')
-    .action(async (id: string, options: { json?: boolean }) => {
-      setExit(await watchRun(context(), id, { json: options.json ?? false }));
+    .action(async (id: string, options: { json?: boolean; plain?: boolean }) => {
+      setExit(await watchRun(context(), id, options));
+    });
+
+  program
+    .command('logs')
+    .description("Print what a node's program wrote (its captured stdout and stderr).")
+    .argument('<id>', 'run id', runId)
+    .argument('<node>', 'node id, e.g. n003 (or just 3)')
+    .addOption(new Option('--stream <stream>', 'which output').choices(LOG_STREAMS).default('both'))
+    .option('--json', 'print {runId, nodeId, stdout, stderr} as JSON (a stream not asked for or missing: null)')
+    .action(async (id: string, node: string, options: { stream: LogStream; json?: boolean }) => {
+      setExit(await logsCommand(context(), id, node, options));
     });
 
   program
@@ -144,6 +203,59 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
       setExit(await cancelCommand(context(), id, options));
     });
 
+  program
+    .command('hint')
+    .description("Send guidance to a queued or running run; it goes into the agent's next prompt.")
+    .argument('<id>', 'run id', runId)
+    .argument('<text...>', 'the hint (words are joined); "-" reads it from standard input')
+    .option('--json', 'print the hint as JSON')
+    .action(async (id: string, words: string[], options: { json?: boolean }) => {
+      setExit(await hintCommand(context(), id, words, options));
+    });
+
+  program
+    .command('rerun')
+    .description('Run a finished run again from a stage, keeping what came before it.')
+    .argument('<id>', 'run id', runId)
+    .addOption(
+      new Option('--from <stage>', 'the first stage to run again').choices(RerunStage.options).makeOptionMandatory(),
+    )
+    .option('-w, --watch', 'then follow the rerun like `autolab watch` (exit code: its outcome)')
+    .option('--plain', `with --watch: ${PLAIN_HELP}`)
+    .option('--json', 'print the run record as JSON (with --watch: then one event per line)')
+    .action(async (id: string, options: RerunOptions) => {
+      setExit(await rerunCommand(context(), id, options));
+    });
+
+  const keys = program
+    .command('keys')
+    .description('Manage API keys (needs an admin key in AUTOLAB_API_KEY).')
+    .addHelpText('after', EXIT_CODES_HELP);
+  keys
+    .command('create')
+    .description('Create an API key for a tenant; the key is printed once and cannot be shown again.')
+    .requiredOption('--tenant <name>', 'the tenant the key acts for (it sees only its own runs)')
+    .option('--name <name>', 'a label for the key (who or what uses it)')
+    .option('--admin', 'the key may manage keys')
+    .option('--json', 'print {id, key, tenant, name, admin, createdAt} as JSON')
+    .action(async (options: CreateKeyOptions) => {
+      setExit(await createKeyCommand(context(), options));
+    });
+  keys
+    .command('list')
+    .description('List the API keys (never the keys themselves).')
+    .option('--json', 'print the list as JSON')
+    .action(async (options: { json?: boolean }) => {
+      setExit(await listKeysCommand(context(), options));
+    });
+  keys
+    .command('revoke')
+    .description('Revoke an API key; requests with it are refused from then on.')
+    .argument('<keyId>', 'the id `keys list` shows (not the key itself)')
+    .action(async (keyId: string) => {
+      setExit(await revokeKeyCommand(context(), keyId));
+    });
+
   return program;
 }
 
@@ -152,13 +264,17 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<ExitCo
   const env = deps.env ?? process.env;
   const io = deps.io ?? processIo;
   let exitCode: ExitCode = ExitCode.Ok;
+  let apiKeySet = false;
   const context = (): CliContext => {
     const config = loadConfig(env);
+    apiKeySet = config.apiKey !== null;
     return {
       client: new ApiClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, fetch: deps.fetch }),
       io,
       follow: deps.follow ?? {},
       clock: deps.clock ?? {},
+      display: config.display,
+      live: { ...DEFAULT_LIVE_OPTIONS, ...deps.live },
     };
   };
   const program = buildProgram(context, io, (code) => {
@@ -168,7 +284,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<ExitCo
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
-    const message = describeError(error);
+    const message = describeError(error, { apiKeySet });
     if (message !== null) io.err(`autolab: ${message}\n`);
     if (isDebug(env) && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
     return exitCodeFor(error);

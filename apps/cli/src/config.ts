@@ -8,6 +8,15 @@ export interface CliConfig {
   apiKey: string | null;
   /** Print stack traces of errors. */
   debug: boolean;
+  display: DisplayConfig;
+}
+
+/** How much a terminal may be decorated (it still has to be a terminal: see `Io.stdoutTty`). */
+export interface DisplayConfig {
+  /** Colours in the live view and progress bars; off with `NO_COLOR` (https://no-color.org). */
+  color: boolean;
+  /** `TERM=dumb`: no cursor movement, so no live view and no progress bars. */
+  dumb: boolean;
 }
 
 /** The only place the CLI reads its environment. */
@@ -25,7 +34,17 @@ export function loadConfig(env: Record<string, string | undefined>): CliConfig {
   url.search = '';
   url.hash = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return { baseUrl: url.href, apiKey: env.AUTOLAB_API_KEY?.trim() || null, debug: isDebug(env) };
+  return {
+    baseUrl: url.href,
+    apiKey: env.AUTOLAB_API_KEY?.trim() || null,
+    debug: isDebug(env),
+    display: loadDisplayConfig(env),
+  };
+}
+
+export function loadDisplayConfig(env: Record<string, string | undefined>): DisplayConfig {
+  const dumb = env.TERM === 'dumb';
+  return { color: !dumb && !env.NO_COLOR, dumb };
 }
 
 export const isDebug = (env: Record<string, string | undefined>): boolean =>

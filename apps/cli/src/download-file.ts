@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
@@ -16,6 +16,15 @@ export interface SavedFile {
   bytes: number;
 }
 
+export interface SaveOptions {
+  /** Verifies the complete temporary file before it is renamed into place (throws to refuse it). */
+  check?: (tempPath: string) => Promise<void>;
+  /** Bytes received so far, called as they arrive. */
+  onProgress?: (bytes: number) => void;
+  /** Stops the download; the temporary file is removed. */
+  signal?: AbortSignal;
+}
+
 /**
  * Streams a download to `destination` through a temporary file beside it, renamed into place only once complete
  * (and, with `check`, verified): an interrupted download never leaves a truncated file under the final name.
@@ -23,13 +32,23 @@ export interface SavedFile {
 export async function saveDownload(
   download: Download,
   destination: string,
-  check?: (tempPath: string) => Promise<void>,
+  options: SaveOptions = {},
 ): Promise<SavedFile> {
   const temp = join(dirname(destination), `.${basename(destination)}.${randomBytes(4).toString('hex')}.part`);
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      options.onProgress?.(received);
+      done(null, chunk);
+    },
+  });
   try {
     try {
-      await pipeline(Readable.fromWeb(download.body as NodeReadableStream<Uint8Array>), createWriteStream(temp));
+      const body = Readable.fromWeb(download.body as NodeReadableStream<Uint8Array>);
+      await pipeline(body, counter, createWriteStream(temp), { signal: options.signal });
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       if (isLocalFileError(error)) throw error;
       throw new UnreachableError(`the download of ${basename(destination)} broke off (${networkReason(error)})`, {
         cause: error,
@@ -39,7 +58,7 @@ export async function saveDownload(
     if (download.size !== null && size !== download.size) {
       throw new ProtocolError(`${basename(destination)}: received ${size} of ${download.size} bytes`);
     }
-    await check?.(temp);
+    await options.check?.(temp);
     await rename(temp, destination);
     return { path: destination, bytes: size };
   } catch (error) {

@@ -18,6 +18,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** From `Retry-After` (429, 503): whole seconds to wait before trying again; `null` when not given. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = this.constructor.name;
@@ -36,6 +38,14 @@ export class UnreachableError extends Error {
 export class ProtocolError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** The user pressed Ctrl-C: the command stopped (the run itself goes on on the server). */
+export class InterruptedError extends Error {
+  constructor(message = 'interrupted') {
+    super(message);
     this.name = this.constructor.name;
   }
 }

@@ -41,8 +41,18 @@ export interface FollowOptions {
   idleTimeoutMs: number;
   onReconnect?: (info: ReconnectInfo) => void;
   onInvalidEvent?: (reason: string) => void;
+  /**
+   * Asked on every `run.finished`: is the run really over? `false` (the run was rerun since, so the log goes on)
+   * keeps following. Without it, the first `run.finished` ends the stream.
+   */
+  confirmFinished?: (event: FollowedEvent) => Promise<boolean>;
+  /** Start after this event id instead of at the beginning of the log. */
+  after?: string | null;
   signal?: AbortSignal;
 }
+
+/** A `Retry-After` longer than this is not waited for in full (the attempts still run out). */
+const MAX_SERVER_DELAY_MS = 60_000;
 
 export const DEFAULT_FOLLOW_OPTIONS: FollowOptions = {
   maxAttempts: 8,
@@ -53,7 +63,8 @@ export const DEFAULT_FOLLOW_OPTIONS: FollowOptions = {
 
 /**
  * Every event of a run, each exactly once and in order, up to and including `run.finished`. A dropped or silent
- * connection is reopened with `Last-Event-ID` after an exponential backoff; errors the server means (4xx) end it.
+ * connection is reopened with `Last-Event-ID` after an exponential backoff (or the server's `Retry-After`, when it
+ * asks for longer); errors the server means (4xx but 408/429) end it.
  */
 export async function* followEvents(
   client: ApiClient,
@@ -62,12 +73,13 @@ export async function* followEvents(
 ): AsyncGenerator<FollowedEvent, void, undefined> {
   const settings = { ...DEFAULT_FOLLOW_OPTIONS, ...options };
   const seen = new Set<string>();
-  let lastEventId: string | null = null;
+  let lastEventId: string | null = settings.after ?? null;
   let failures = 0;
 
   while (true) {
     let progressed = false;
     let reason: string;
+    let serverDelayMs = 0;
     const connection = new AbortController();
     const abortConnection = () => connection.abort();
     settings.signal?.addEventListener('abort', abortConnection, { once: true });
@@ -96,13 +108,19 @@ export async function* followEvents(
         if (seen.has(followed.id)) continue;
         seen.add(followed.id);
         yield followed;
-        if (followed.type === 'run.finished') return;
+        if (followed.type === 'run.finished') {
+          if (!settings.confirmFinished || (await settings.confirmFinished(followed))) return;
+          // A rerun: the log goes on after this event. The server ended this stream at it; the next one resumes.
+          progressed = true;
+        }
       }
       reason = 'the server closed the stream before the run finished';
     } catch (error) {
       if (settings.signal?.aborted) throw error;
       if (!idle && !isRetryable(error)) throw error;
       reason = idle ? `no data for ${formatDuration(settings.idleTimeoutMs)}` : describeFailure(error);
+      serverDelayMs =
+        error instanceof ApiError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
     } finally {
       clearTimeout(idleTimer);
       settings.signal?.removeEventListener('abort', abortConnection);
@@ -115,7 +133,10 @@ export async function* followEvents(
         `lost the event stream of ${runId} and could not resume it after ${settings.maxAttempts} attempts (${reason})`,
       );
     }
-    const delayMs = backoff(failures, settings.baseDelayMs, settings.maxDelayMs);
+    const delayMs = Math.max(
+      backoff(failures, settings.baseDelayMs, settings.maxDelayMs),
+      Math.min(serverDelayMs, MAX_SERVER_DELAY_MS),
+    );
     settings.onReconnect?.({ attempt: failures, maxAttempts: settings.maxAttempts, delayMs, lastEventId, reason });
     await sleep(delayMs, settings.signal);
   }

@@ -1,7 +1,8 @@
 import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
+import { retryAfterSeconds } from './api-client.js';
 import { runCli } from './cli.js';
-import { ApiError, ProtocolError, UnreachableError, UsageError } from './errors.js';
+import { ApiError, InterruptedError, ProtocolError, UnreachableError, UsageError } from './errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { RUN_ID } from './testing/samples.js';
 import { captureIo, type StubServer, sendJson, startStubServer } from './testing/stub-server.js';
@@ -19,6 +20,22 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(new UnreachableError('ECONNREFUSED'))).toBe(ExitCode.Unavailable);
     expect(exitCodeFor(new ProtocolError('not JSON'))).toBe(ExitCode.Unavailable);
     expect(exitCodeFor(new Error('EACCES: permission denied'))).toBe(ExitCode.RunFailed);
+    expect(exitCodeFor(new ApiError(401, 'unauthorized', 'no key'))).toBe(ExitCode.Rejected);
+    expect(exitCodeFor(new ApiError(403, 'forbidden', 'not admin'))).toBe(ExitCode.Rejected);
+    expect(exitCodeFor(new ApiError(429, 'rate_limited', 'slow down', undefined, 12))).toBe(ExitCode.RateLimited);
+    expect(exitCodeFor(new InterruptedError())).toBe(ExitCode.Interrupted);
+  });
+
+  it('reads Retry-After as seconds or as a date, else from the error details', () => {
+    const now = Date.parse('2025-01-02T12:00:00.000Z');
+    expect(retryAfterSeconds('30', undefined, now)).toBe(30);
+    expect(retryAfterSeconds('Thu, 02 Jan 2025 12:00:09 GMT', undefined, now)).toBe(9);
+    expect(retryAfterSeconds('Thu, 02 Jan 2025 11:00:00 GMT', undefined, now)).toBe(0);
+    expect(
+      retryAfterSeconds(null, { error: { code: 'rate_limited', message: 'm', details: { retryAfterSeconds: 4.2 } } }),
+    ).toBe(5);
+    expect(retryAfterSeconds('soon', {})).toBeNull();
+    expect(retryAfterSeconds(null)).toBeNull();
   });
 });
 
@@ -67,6 +84,32 @@ describe('runCli exit codes and error output', () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 
+  it('exits 5 on 429 with the time to wait, and explains a 401', async () => {
+    server = await startStubServer((request, res) => {
+      if (request.headers.authorization === undefined) {
+        sendJson(res, 401, { error: { code: 'unauthorized', message: 'An API key is required.' } });
+      } else if (request.url.startsWith('/v1/runs?')) {
+        res.setHeader('retry-after', '17');
+        sendJson(res, 429, { error: { code: 'rate_limited', message: 'Too many requests.' } });
+      } else {
+        res.writeHead(429, { 'content-type': 'text/plain' }).end('slow down');
+      }
+    });
+    const limited = await run(['list', '--limit', '3'], { AUTOLAB_URL: server.url, AUTOLAB_API_KEY: 'k' });
+    expect(limited).toEqual({
+      code: 5,
+      stdout: '',
+      stderr: 'autolab: rate limited, retry after 17 s (rate_limited: Too many requests.)\n',
+    });
+    const bare = await run(['status', RUN_ID], { AUTOLAB_URL: server.url, AUTOLAB_API_KEY: 'k' });
+    expect(bare).toMatchObject({ code: 5, stderr: 'autolab: rate limited, retry later (http_429: slow down)\n' });
+    const anonymous = await run(['list'], { AUTOLAB_URL: server.url });
+    expect(anonymous.code).toBe(4);
+    expect(anonymous.stderr).toMatch(
+      /^autolab: unauthorized: An API key is required\.\n {2}this server needs an API key: set AUTOLAB_API_KEY/,
+    );
+  });
+
   it('exits 3 when nothing listens at AUTOLAB_URL', async () => {
     const closed = await startStubServer(() => undefined);
     await closed.close();
@@ -84,6 +127,7 @@ describe('runCli exit codes and error output', () => {
     const help = await run(['--help'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes:');
-    expect(help.stdout).toContain('4  not found');
+    expect(help.stdout).toContain('4    request refused: not found, 401/403');
+    expect(help.stdout).toContain('5    rate limited (429)');
   });
 });

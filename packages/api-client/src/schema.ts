@@ -8,7 +8,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List runs, newest first */
+    /**
+     * List runs, newest first
+     * @description The caller’s tenant’s runs; with an admin key, every tenant’s.
+     */
     get: {
       parameters: {
         query?: {
@@ -157,18 +160,50 @@ export interface paths {
             };
           };
         };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
       };
     };
     put?: never;
     /**
      * Submit a research goal
-     * @description Queues a run and answers at once with its id; watch it with the events link.
+     * @description Queues a run for the caller’s tenant and answers at once with its id; watch it with the events link. A tenant may have AUTOLAB_TENANT_MAX_ACTIVE_RUNS queued + running runs (429 `too_many_active_runs`).
      */
     post: {
       parameters: {
         query?: never;
         header?: {
-          /** @description Retrying a POST with the same key returns the run created by the first one. */
+          /** @description Retrying a POST with the same key returns the run created by the first one (keys are per tenant). */
           'idempotency-key'?: string;
         };
         path?: never;
@@ -432,6 +467,22 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
           headers: {
             [name: string]: unknown;
@@ -465,6 +516,22 @@ export interface paths {
         };
         /** @description Default Response */
         413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -623,7 +690,39 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -789,6 +888,22 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
           headers: {
             [name: string]: unknown;
@@ -820,6 +935,490 @@ export interface paths {
             };
           };
         };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/rerun': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a finished run again from a stage
+     * @description Only for a finished run (succeeded, failed or cancelled; otherwise 409 `run_not_finished`). The run goes back to `queued` (finishedAt and error cleared, a `run.requeued` event appended) and a worker runs it again from `fromStage`, keeping what came before. It counts as a live run of its tenant again.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * @description Keep everything before this stage and run it and what follows again.
+             * @enum {string}
+             */
+            fromStage: 'experiments' | 'figures' | 'writeup' | 'review';
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              goal: string;
+              /** @enum {string} */
+              status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+              stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
+              /** @description Experiments finished so far. */
+              iteration: number;
+              maxIterations: number;
+              model: string;
+              budgetUsd: number;
+              timeLimitMinutes: number;
+              sandbox: {
+                cpus: number;
+                memoryMb: number;
+                execTimeoutSeconds: number;
+              };
+              policy: {
+                maxTokens: number | null;
+                search: {
+                  /**
+                   * @description Independent first drafts in the baseline stage.
+                   * @default 2
+                   */
+                  numDrafts: number;
+                  /**
+                   * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+                   * @default 0.5
+                   */
+                  debugProb: number;
+                  /**
+                   * @description Debug attempts in a row on one lineage.
+                   * @default 3
+                   */
+                  maxDebugDepth: number;
+                  /**
+                   * @description Experiments of this run evaluated at once, each in its own sandbox.
+                   * @default 1
+                   */
+                  nodeConcurrency: number;
+                };
+                ideation: {
+                  /** @default 3 */
+                  numIdeas: number;
+                  /**
+                   * @description Rounds in which the model revises its ideas.
+                   * @default 1
+                   */
+                  reflections: number;
+                };
+                review: {
+                  /**
+                   * @description Independent reviews; 0 skips the review.
+                   * @default 3
+                   */
+                  reviewers: number;
+                  /**
+                   * @description One revision of the paper driven by the meta-review.
+                   * @default false
+                   */
+                  revise: boolean;
+                };
+                seeds: number;
+                pageLimit: number;
+              };
+              /** @description The tenant whose API key created the run. */
+              tenant: string;
+              experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+              review: {
+                /** @description Meta-review overall score, 1–10. */
+                overall: number;
+                /** @enum {string} */
+                decision: 'accept' | 'reject';
+                confidence: number;
+                reviewers: number;
+              } | null;
+              bestMetric: {
+                name: string;
+                value: number;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                nodeId: string;
+                iteration: number;
+              } | null;
+              usage: {
+                calls: number;
+                promptTokens: number;
+                completionTokens: number;
+                totalTokens: number;
+                costUsd: number;
+              };
+              /** @description How many times a worker has started this run (more than 1 after a resume). */
+              attempt: number;
+              createdAt: string;
+              startedAt: string | null;
+              finishedAt: string | null;
+              error: {
+                code: string;
+                message: string;
+              } | null;
+              links: {
+                self: string;
+                events: string;
+                artifacts: string;
+                archive: string;
+                cancel: string;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/hints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The hints sent to a run, oldest first, with where each was applied */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              hints: {
+                id: string;
+                text: string;
+                createdAt: string;
+                appliedAt: string | null;
+                /** @description The step whose prompt carried the hint first. */
+                appliedTo: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Send the agent a hint
+     * @description Guidance for a live (queued or running) run; the agent folds it into its next prompt and records where (`appliedTo`, event `hint.applied`). Appends `hint.received`. At most 100 hints per run. A finished run gives 409 `run_already_finished`.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Guidance for the agent, folded into its next prompt. */
+            text: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              text: string;
+              createdAt: string;
+              appliedAt: string | null;
+              /** @description The step whose prompt carried the hint first. */
+              appliedTo: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
       };
     };
     delete?: never;
@@ -837,7 +1436,7 @@ export interface paths {
     };
     /**
      * The run’s events: a live Server-Sent Events stream, or pages of JSON
-     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after the `run.finished` event. With `Accept: application/json`: one page of events after `after`.
+     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a `run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.
      */
     get: {
       parameters: {
@@ -953,8 +1552,9 @@ export interface paths {
                     type: 'stage.finished';
                     message: string;
                     data: {
-                      /** @enum {string} */
-                      stage: 'ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done';
+                      stage:
+                        | ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done')
+                        | ('baseline' | 'tuning' | 'research' | 'ablation');
                       reason: string;
                     };
                   }
@@ -1308,7 +1908,39 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -1368,7 +2000,39 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -1439,7 +2103,39 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -1514,7 +2210,39 @@ export interface paths {
           };
         };
         /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
           headers: {
             [name: string]: unknown;
           };
@@ -1534,6 +2262,308 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List API keys, oldest first (admin; no secrets) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              keys: {
+                id: string;
+                tenant: string;
+                name: string | null;
+                admin: boolean;
+                createdAt: string;
+                revokedAt: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Create an API key (admin)
+     * @description The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The tenant the key acts for; its runs are visible to this tenant only. */
+            tenant: string;
+            /** @description A label for people, e.g. who holds the key. */
+            name?: string;
+            /**
+             * @description Admin keys manage keys, see every tenant’s runs and open the queue dashboard.
+             * @default false
+             */
+            admin?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              /** @description The secret. Shown once; send it as `Authorization: Bearer <key>`. */
+              key: string;
+              tenant: string;
+              name: string | null;
+              admin: boolean;
+              createdAt: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/keys/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an API key (admin); it gets 401 from the next request on */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Revoked (also when it already was). */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+                code: string;
+                message: string;
+                details?: unknown;
+              };
+            };
+          };
+        };
+      };
+    };
     options?: never;
     head?: never;
     patch?: never;

@@ -220,10 +220,12 @@ export const Hint = z.object({
 });
 export type Hint = z.infer<typeof Hint>;
 export const HintList = z.object({ hints: z.array(Hint) });
+export type HintList = z.infer<typeof HintList>;
 
 export const RerunRequest = z
   .object({ fromStage: RerunStage.describe('Keep everything before this stage and run it and what follows again.') })
   .strict();
+export type RerunRequest = z.infer<typeof RerunRequest>;
 
 export const ArtifactEntry = z.object({ path: z.string(), size: z.number().int(), mediaType: z.string() });
 export type ArtifactEntry = z.infer<typeof ArtifactEntry>;

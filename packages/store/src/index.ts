@@ -1,18 +1,30 @@
+export { ApiKeyStore, hashSecret, type NewApiKey, randomBase62 } from './api-key-store.js';
 export { type ArchiveSubset, archiveStream } from './artifact-archive.js';
 export { type ArtifactStore, InvalidArtifactPathError, LocalArtifactStore, mediaTypeOf } from './artifact-store.js';
 export { CancelSignal } from './cancel-signal.js';
 export { EventHub } from './event-hub.js';
+export {
+  HintLimitError,
+  HintRunFinishedError,
+  HintRunNotFoundError,
+  HintStore,
+  MAX_HINTS_PER_RUN,
+} from './hint-store.js';
+export { RateLimiter } from './rate-limiter.js';
 export { RedisKeys } from './redis-keys.js';
 export { newRunId } from './run-id.js';
-export { createRunQueue, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
+export { createRunQueue, enqueueRerun, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 export {
   type CreateRunResult,
   compareStreamIds,
   IdempotencyConflictError,
   parseEvent,
+  type RerunResult,
+  type RunLimits,
   RunStore,
   RunSupersededError,
   type StoredRun,
   serializeEvent,
+  TooManyActiveRunsError,
 } from './run-store.js';
 export { type WorkerHeartbeat, WorkerRegistry } from './worker-registry.js';

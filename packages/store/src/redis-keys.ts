@@ -18,8 +18,40 @@ export class RedisKeys {
   runIndex(): string {
     return `${this.prefix}:runs`;
   }
-  idempotency(key: string): string {
-    return `${this.prefix}:idempotency:${key}`;
+  /** Runs of one tenant, like `runIndex()` (tenant names are restricted to `[a-z0-9_-]`). */
+  tenantRunIndex(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:runs`;
+  }
+  /** Set of the tenant's live (queued or running) run ids, kept by the store's Lua scripts. */
+  tenantActiveRuns(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:active`;
+  }
+  /** Idempotency keys are per tenant: two tenants may use the same key without seeing each other's runs. */
+  idempotency(tenant: string, key: string): string {
+    return `${this.prefix}:idempotency:${tenant}:${key}`;
+  }
+  hints(runId: string): string {
+    return `${this.prefix}:run:${runId}:hints`;
+  }
+  /** Hash of one API key's record (never the secret). */
+  apiKey(keyId: string): string {
+    return `${this.prefix}:apikey:${keyId}`;
+  }
+  /** SHA-256 of a secret → key id; deleted on revoke, so a revoked key stops working at once. */
+  apiKeyByHash(hash: string): string {
+    return `${this.prefix}:apikey-hash:${hash}`;
+  }
+  /** Sorted set of key ids (time-sortable ids, all score 0). */
+  apiKeyIndex(): string {
+    return `${this.prefix}:apikeys`;
+  }
+  /** Rate-limit state of one API key. */
+  rateLimit(keyId: string): string {
+    return `${this.prefix}:ratelimit:${keyId}`;
+  }
+  /** A browser session of the queue dashboard (by SHA-256 of its cookie). */
+  adminSession(hash: string): string {
+    return `${this.prefix}:admin-session:${hash}`;
   }
   worker(workerId: string): string {
     return `${this.prefix}:worker:${workerId}`;

@@ -30,3 +30,13 @@ export function createRunQueue(connection: Redis, keys: RedisKeys): Queue<RunJob
 export async function enqueueRun(queue: Queue<RunJobData>, runId: string): Promise<void> {
   await queue.add('research', { runId }, { jobId: runId });
 }
+
+/** A rerun is a new job of the same run; its id (`<run id>.rerun-<n>`, from RunStore.requeueForRerun) is unique. */
+export async function enqueueRerun(
+  queue: Queue<RunJobData>,
+  runId: string,
+  jobId: string,
+  rerunFrom: RerunStage,
+): Promise<void> {
+  await queue.add('research', { runId, rerunFrom }, { jobId });
+}

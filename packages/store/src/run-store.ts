@@ -40,20 +40,26 @@ export class IdempotencyConflictError extends Error {
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
 // Creates a run and its first event atomically; with an idempotency key, a second call returns the first run.
+// The tenant's set of live runs is checked and updated in the same step, so concurrent submits cannot pass the cap.
 const CREATE_SCRIPT = `
 if ARGV[1] ~= '' then
   local existing = redis.call('GET', ARGV[1])
   if existing then return existing end
-  redis.call('SET', ARGV[1], ARGV[2] .. '|' .. ARGV[3], 'EX', ARGV[4])
 end
+local max = tonumber(ARGV[7])
+if max > 0 and redis.call('SCARD', KEYS[5]) >= max then return 'LIMIT|' .. redis.call('SCARD', KEYS[5]) end
+if ARGV[1] ~= '' then redis.call('SET', ARGV[1], ARGV[2] .. '|' .. ARGV[3], 'EX', ARGV[4]) end
 local fields = cjson.decode(ARGV[6])
 for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
+redis.call('ZADD', KEYS[4], 0, ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('XADD', KEYS[3], '*', 'e', ARGV[5])
 return ARGV[2] .. '|' .. ARGV[3]
 `;
 
 // Moves a run to a new status only from one of the allowed ones; optionally appends an event in the same step.
+// A status change also keeps the tenant's set of live runs (KEYS[3]) right.
 const TRANSITION_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -63,7 +69,27 @@ if not allowed then return 0 end
 local fields = cjson.decode(ARGV[2])
 for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
 if ARGV[3] ~= '' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[3]) end
+if ARGV[4] == 'queued' or ARGV[4] == 'running' then redis.call('SADD', KEYS[3], ARGV[5])
+elseif ARGV[4] ~= '' then redis.call('SREM', KEYS[3], ARGV[5]) end
 return 1
+`;
+
+// A finished run goes back to the queue for a rerun: final → queued, the error and finish time cleared, the cancel
+// flag of an earlier cancel dropped, 'run.requeued' appended, the live-run set (and its cap) updated. Returns the
+// rerun's number, which makes the new job's id unique.
+const RERUN_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status ~= 'succeeded' and status ~= 'failed' and status ~= 'cancelled' then return 'live|' .. status end
+local max = tonumber(ARGV[1])
+if max > 0 and redis.call('SCARD', KEYS[3]) >= max then return 'limit|' .. redis.call('SCARD', KEYS[3]) end
+local n = redis.call('HINCRBY', KEYS[1], 'reruns', 1)
+local jobId = ARGV[3] .. '.rerun-' .. n
+redis.call('HSET', KEYS[1], 'status', 'queued', 'finishedAt', '', 'error', 'null', 'jobId', jobId)
+redis.call('HDEL', KEYS[1], 'cancelRequested')
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+return 'ok|' .. jobId
 `;
 
 const FINAL = ['succeeded', 'failed', 'cancelled'] as const;
@@ -72,6 +98,29 @@ const LIVE = ['queued', 'running'] as const;
 export interface CreateRunResult {
   run: StoredRun;
   created: boolean;
+}
+
+/** The tenant already has as many live (queued or running) runs as it may. */
+export class TooManyActiveRunsError extends Error {
+  constructor(
+    readonly tenant: string,
+    readonly active: number,
+    readonly max: number,
+  ) {
+    super(`tenant ${tenant} has ${active} live runs; at most ${max} are allowed`);
+    this.name = this.constructor.name;
+  }
+}
+
+export type RerunResult =
+  | { ok: true; jobId: string }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'not_finished'; status: RunStatus }
+  | { ok: false; reason: 'too_many_active_runs'; active: number };
+
+export interface RunLimits {
+  /** Live (queued + running) runs one tenant may have; 0 = no limit. */
+  maxActiveRuns?: number;
 }
 
 /** Run records (a Redis hash per run), the run index and each run's event log (a Redis stream). */
@@ -84,6 +133,7 @@ export class RunStore {
   async create(
     options: RunOptions & { model: string; tenant: string },
     idempotencyKey?: string,
+    limits: RunLimits = {},
   ): Promise<CreateRunResult> {
     const id = newRunId();
     const now = new Date().toISOString();
@@ -123,27 +173,32 @@ export class RunStore {
       message: `Run queued: ${truncate(options.goal, 120)}`,
       data: { goal: options.goal },
     });
+    const maxActive = limits.maxActiveRuns ?? 0;
     const result = (await this.redis.eval(
       CREATE_SCRIPT,
-      3,
+      5,
       this.keys.run(id),
       this.keys.runIndex(),
       this.keys.events(id),
-      idempotencyKey ? this.keys.idempotency(idempotencyKey) : '',
+      this.keys.tenantRunIndex(options.tenant),
+      this.keys.tenantActiveRuns(options.tenant),
+      idempotencyKey ? this.keys.idempotency(options.tenant, idempotencyKey) : '',
       id,
       bodyHash,
       String(IDEMPOTENCY_TTL_SECONDS),
       event,
       JSON.stringify(fields),
+      String(maxActive),
     )) as string;
     const [runId, hash] = result.split('|') as [string, string];
+    if (runId === 'LIMIT') throw new TooManyActiveRunsError(options.tenant, Number(hash), maxActive);
     if (runId !== id && hash !== bodyHash) throw new IdempotencyConflictError(runId);
     const run = await this.get(runId);
     if (!run) {
       // The key outlived its run (deleted by hand): forget the key and create afresh.
       if (idempotencyKey && runId !== id) {
-        await this.redis.del(this.keys.idempotency(idempotencyKey));
-        return this.create(options, idempotencyKey);
+        await this.redis.del(this.keys.idempotency(options.tenant, idempotencyKey));
+        return this.create(options, idempotencyKey, limits);
       }
       throw new Error(`run ${runId} vanished right after creation`);
     }
@@ -156,10 +211,18 @@ export class RunStore {
     return parseRun(h);
   }
 
-  /** Newest first. The cursor is the id of the last run of the previous page. */
-  async list(limit: number, cursor?: string): Promise<{ runs: StoredRun[]; nextCursor: string | null }> {
+  /**
+   * Newest first. The cursor is the id of the last run of the previous page. With `tenant`, only that tenant's runs
+   * (from its own index); without, every run.
+   */
+  async list(
+    limit: number,
+    cursor?: string,
+    tenant?: string,
+  ): Promise<{ runs: StoredRun[]; nextCursor: string | null }> {
     const max = cursor ? `(${cursor}` : '+';
-    const page = await this.redis.zrevrangebylex(this.keys.runIndex(), max, '-', 'LIMIT', 0, limit + 1);
+    const index = tenant === undefined ? this.keys.runIndex() : this.keys.tenantRunIndex(tenant);
+    const page = await this.redis.zrevrangebylex(index, max, '-', 'LIMIT', 0, limit + 1);
     const pipeline = this.redis.pipeline();
     for (const id of page.slice(0, limit)) pipeline.hgetall(this.keys.run(id));
     const rows = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
@@ -202,16 +265,71 @@ export class RunStore {
     event?: NewEvent,
   ): Promise<boolean> {
     const all = to ? { ...fields, status: to } : fields;
+    // A run's tenant never changes, so reading it first is race-free; only status changes need the live-run set.
+    const tenant = to ? ((await this.redis.hget(this.keys.run(runId), 'tenant')) ?? 'default') : null;
     const result = await this.redis.eval(
       TRANSITION_SCRIPT,
-      2,
+      3,
       this.keys.run(runId),
       this.keys.events(runId),
+      tenant === null ? this.keys.run(runId) : this.keys.tenantActiveRuns(tenant),
       from.join(','),
       JSON.stringify(all),
       event ? serializeEvent(event) : '',
+      to ?? '',
+      runId,
     );
     return result === 1;
+  }
+
+  /**
+   * Puts a finished run back in the queue to run again from `fromStage` (see RERUN_SCRIPT). The caller enqueues the
+   * job with the returned id, which is unique per rerun (`<run id>.rerun-<n>`).
+   */
+  async requeueForRerun(runId: string, fromStage: string, limits: RunLimits = {}): Promise<RerunResult> {
+    const tenant = await this.redis.hget(this.keys.run(runId), 'tenant');
+    if (tenant === null) return { ok: false, reason: 'not_found' };
+    const event = serializeEvent({
+      type: 'run.requeued',
+      message: `Rerun requested from the ${fromStage} stage.`,
+      data: { reason: `rerun from ${fromStage}` },
+    });
+    const result = (await this.redis.eval(
+      RERUN_SCRIPT,
+      3,
+      this.keys.run(runId),
+      this.keys.events(runId),
+      this.keys.tenantActiveRuns(tenant),
+      String(limits.maxActiveRuns ?? 0),
+      event,
+      runId,
+    )) as string;
+    const [outcome, value = ''] = result.split('|') as [string, string | undefined];
+    if (outcome === 'ok') return { ok: true, jobId: value };
+    if (outcome === 'live') return { ok: false, reason: 'not_finished', status: value as RunStatus };
+    if (outcome === 'limit') return { ok: false, reason: 'too_many_active_runs', active: Number(value) };
+    return { ok: false, reason: 'not_found' };
+  }
+
+  /** The id of the run's current BullMQ job: the run id, or `<run id>.rerun-<n>` after a rerun. */
+  async jobId(runId: string): Promise<string> {
+    return (await this.redis.hget(this.keys.run(runId), 'jobId')) || runId;
+  }
+
+  /** How many live (queued or running) runs the tenant has. */
+  async activeRunCount(tenant: string): Promise<number> {
+    return this.redis.scard(this.keys.tenantActiveRuns(tenant));
+  }
+
+  /** The run's status and last event id, read in one atomic step (null when there is no such run). */
+  async tail(runId: string): Promise<{ status: RunStatus; lastEventId: string } | null> {
+    const [[, status], [, last]] = (await this.redis
+      .multi()
+      .hget(this.keys.run(runId), 'status')
+      .xrevrange(this.keys.events(runId), '+', '-', 'COUNT', 1)
+      .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+    if (!status) return null;
+    return { status: status as RunStatus, lastEventId: last[0]?.[0] ?? '0' };
   }
 
   /**

@@ -1,4 +1,10 @@
 export {
+  type FakeLiteratureRequest,
+  type FakeLiteratureServer,
+  type FakeLiteratureServerOptions,
+  startFakeLiteratureServer,
+} from './fake-literature-server.js';
+export {
   BUILTIN_SCENARIOS_DIR,
   loadScenario,
   type Scenario,

@@ -430,31 +430,71 @@ describe('the shipped scenarios', () => {
   const typedNumbers = (latex: string) =>
     latex
       .replace(/\\noderesult\{[^}]*\}\{[^}]*\}|\\result\{[^}]*\}/g, '')
-      .replace(/\$[^$]*\$/g, '') // formulas such as $\log(1 + e^{z})$
+      .replace(/\\(?:ref|label)\{[^}]*\}/g, '') // Table~\ref{tab:results}, Figure~\ref{fig:1}
+      .replace(/\$[^$]*\$/g, '') // formulas such as $\log(1 + e^{t})$
       .replace(/\bn\d{3}\b/g, '')
       .match(/\d+/g) ?? [];
 
+  const PAPER_SECTIONS = [
+    'title',
+    'abstract',
+    'introduction',
+    'related_work',
+    'method',
+    'experimental_setup',
+    'results',
+    'ablations',
+    'limitations',
+    'conclusion',
+  ];
+  const PROGRAM_KEYS = [
+    'draft_experiment',
+    'debug_experiment',
+    'tune_experiment',
+    'improve_experiment',
+    'ablate_experiment',
+  ];
+
   it.each(['demo', 'malformed'])(
-    '%s.yaml loads, with complete programs and a paper without typed numbers',
+    '%s.yaml loads, with complete seeded programs and a paper without typed numbers',
     async (name) => {
       const scenario = await loadScenario(join(BUILTIN_SCENARIOS_DIR, `${name}.yaml`));
       expect(Object.keys(scenario.replies)).toEqual(
-        expect.arrayContaining(['propose_plan', 'draft_experiment', 'improve_experiment', 'write_paper', 'fix_latex']),
+        expect.arrayContaining([
+          'propose_ideas',
+          'refine_ideas',
+          ...PROGRAM_KEYS,
+          'review_execution',
+          'write_plot_code',
+          'write_paper',
+          'fix_latex',
+          'submit_review',
+          'submit_meta_review',
+        ]),
       );
-      const plans = toolArgs(scenario, 'propose_plan');
-      expect(plans.at(-1).metric).toEqual(
-        expect.objectContaining({ name: 'final_loss_standardized', direction: 'minimize' }),
+      for (const key of ['propose_ideas', 'refine_ideas']) {
+        const ideas = toolArgs(scenario, key).at(-1).ideas;
+        expect(ideas[0].metric).toEqual(
+          expect.objectContaining({ name: 'final_loss_standardized', direction: 'minimize' }),
+        );
+      }
+      const programs = PROGRAM_KEYS.flatMap((key) => toolArgs(scenario, key)).filter(
+        (args) => typeof args.code === 'string',
       );
-      const programs = ['draft_experiment', 'debug_experiment', 'improve_experiment']
-        .flatMap((key) => (scenario.replies[key] ? toolArgs(scenario, key) : []))
-        .filter((args) => typeof args.code === 'string');
-      expect(programs.length).toBeGreaterThan(0);
-      for (const { code } of programs) expect(code).toContain('results.json');
+      expect(programs.length).toBeGreaterThanOrEqual(5);
+      for (const { code } of programs) {
+        expect(code).toContain('results.json');
+        expect(code).toContain('SEED = int(os.environ.get("SEED", "0"))');
+      }
+      const plot = toolArgs(scenario, 'write_plot_code').at(-1);
+      expect(plot.code).toContain('results_all.json');
+      for (const { file } of plot.captions) expect(plot.code).toContain(file);
       for (const key of ['write_paper', 'fix_latex']) {
         const paper = toolArgs(scenario, key).at(-1);
-        for (const section of ['title', 'abstract', 'introduction', 'method', 'results_discussion', 'conclusion']) {
-          expect(typeof paper[section]).toBe('string');
+        for (const section of PAPER_SECTIONS) {
+          expect(typeof paper[section], `${name} ${key}.${section}`).toBe('string');
           expect(typedNumbers(paper[section]), `${name} ${key}.${section}`).toEqual([]);
+          expect(paper[section], `${name} ${key}.${section}`).not.toMatch(/\\cite/);
         }
       }
     },

@@ -3,7 +3,9 @@ import { type ArchiveSubset, archiveStream } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
+import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { securedErrors } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
 
 const INLINE = /^(application\/pdf|image\/|text\/)/;
@@ -18,11 +20,11 @@ export const artifactRoutes =
           tags: ['artifacts'],
           summary: 'List the files of a run',
           params: z.object({ id: z.string().max(100) }),
-          response: { 200: ArtifactList, 404: ErrorBody },
+          response: { 200: ArtifactList, 404: ErrorBody, ...securedErrors },
         },
       },
       async (request) => {
-        const run = await loadRun(deps.runs, request.params.id);
+        const run = await loadRun(deps.runs, request.params.id, principalOf(request));
         return { artifacts: await deps.artifacts.list(run.id) };
       },
     );
@@ -34,11 +36,16 @@ export const artifactRoutes =
           tags: ['artifacts'],
           summary: 'Download one file of a run (e.g. paper/paper.pdf)',
           params: z.object({ id: z.string().max(100), '*': z.string().max(1024) }),
-          response: { 200: z.any().describe('The file, with its media type.'), 400: ErrorBody, 404: ErrorBody },
+          response: {
+            200: z.any().describe('The file, with its media type.'),
+            400: ErrorBody,
+            404: ErrorBody,
+            ...securedErrors,
+          },
         },
       },
       async (request, reply) => {
-        const run = await loadRun(deps.runs, request.params.id);
+        const run = await loadRun(deps.runs, request.params.id, principalOf(request));
         const path = normalizeRelativePath(request.params['*']);
         if (!path)
           throw new ApiError(
@@ -68,11 +75,16 @@ export const artifactRoutes =
           description: '`subset=paper`: paper sources, PDF and figures; `code`: every experiment’s code and outputs.',
           params: z.object({ id: z.string().max(100) }),
           querystring: z.object({ subset: z.enum(['all', 'paper', 'code']).default('all') }),
-          response: { 200: z.any().describe('A gzipped tar archive.'), 400: ErrorBody, 404: ErrorBody },
+          response: {
+            200: z.any().describe('A gzipped tar archive.'),
+            400: ErrorBody,
+            404: ErrorBody,
+            ...securedErrors,
+          },
         },
       },
       async (request, reply) => {
-        const run = await loadRun(deps.runs, request.params.id);
+        const run = await loadRun(deps.runs, request.params.id, principalOf(request));
         const subset: ArchiveSubset = request.query.subset;
         const suffix = subset === 'all' ? '' : `-${subset}`;
         reply

@@ -3,7 +3,9 @@ import { compareStreamIds } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
+import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { securedErrors } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
 
 const EVENT_ID = /^(0|\d{1,15}-\d{1,10})$/;
@@ -33,25 +35,28 @@ export const eventRoutes =
           summary: 'The run’s events: a live Server-Sent Events stream, or pages of JSON',
           description:
             'Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) ' +
-            'to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after the ' +
-            '`run.finished` event. With `Accept: application/json`: one page of events after `after`.',
+            'to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a ' +
+            '`run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more ' +
+            'events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.',
           params: z.object({ id: z.string().max(100) }),
           querystring: EventsQuery,
           headers: z.object({ 'last-event-id': z.string().max(40).optional(), accept: z.string().optional() }),
-          response: { 200: EventPage, 400: ErrorBody, 404: ErrorBody },
+          response: { 200: EventPage, 400: ErrorBody, 404: ErrorBody, ...securedErrors },
         },
       },
       async (request, reply) => {
-        const run = await loadRun(deps.runs, request.params.id);
+        const run = await loadRun(deps.runs, request.params.id, principalOf(request));
         const accept = request.headers.accept ?? '';
         const wantsJson = accept.includes('application/json') && !accept.includes('text/event-stream');
         if (wantsJson) {
           const after = parseEventId(request.query.after);
           const events = await deps.runs.readEvents(run.id, after, request.query.limit);
-          // run.finished is always the last event of a run, so seeing it (or nothing after a final status) is the end.
-          const finished =
-            events.some((e) => e.type === 'run.finished') || (events.length === 0 && isFinalStatus(run.status));
-          return { events, next: finished ? null : (events.at(-1)?.id ?? after), finished };
+          // Finished = the run is final and this page reaches its last event (read together, atomically, after the
+          // page). A rerun appends events after an earlier run.finished, so seeing run.finished alone is not the end.
+          const tail = await deps.runs.tail(run.id);
+          const reached = events.at(-1)?.id ?? after;
+          const finished = !!tail && isFinalStatus(tail.status) && compareStreamIds(reached, tail.lastEventId) >= 0;
+          return { events, next: finished ? null : reached, finished };
         }
 
         const after = parseEventId(request.headers['last-event-id'] ?? request.query.after);
@@ -66,6 +71,7 @@ export const eventRoutes =
         res.write('retry: 2000\n\n');
         let closed = false;
         let unsubscribe: (() => void) | null = null;
+        let lastWritten = after;
         const end = () => {
           if (closed) return;
           closed = true;
@@ -79,7 +85,18 @@ export const eventRoutes =
           unsubscribe = await deps.hub.subscribe(run.id, after, (event) => {
             if (closed) return;
             res.write(sseFrame(event));
-            if (event.type === 'run.finished') end();
+            lastWritten = event.id;
+            // A run may finish several times (each rerun ends with its own run.finished): end the stream only when
+            // this run.finished is the run's last event and the run is final, i.e. no rerun has started since.
+            if (event.type === 'run.finished') {
+              deps.runs.tail(run.id).then(
+                (tail) => {
+                  if (tail && isFinalStatus(tail.status) && tail.lastEventId === event.id && lastWritten === event.id)
+                    end();
+                },
+                (err) => request.log.warn({ err }, 'could not check the end of an event stream'),
+              );
+            }
           });
         } catch (err) {
           request.log.error({ err }, 'event stream failed');
@@ -91,9 +108,8 @@ export const eventRoutes =
           return;
         }
         // A finished run whose final event the client has already seen: nothing more will come.
-        const latest = await deps.runs.get(run.id);
-        if (latest && isFinalStatus(latest.status) && compareStreamIds(after, await deps.runs.lastEventId(run.id)) >= 0)
-          end();
+        const tail = await deps.runs.tail(run.id);
+        if (tail && isFinalStatus(tail.status) && compareStreamIds(after, tail.lastEventId) >= 0) end();
       },
     );
   };

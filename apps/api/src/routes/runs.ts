@@ -1,20 +1,34 @@
-import { CreateRunRequest, ErrorBody, RunList, RunRecord } from '@autolab/contracts';
-import { enqueueRun, IdempotencyConflictError } from '@autolab/store';
+import { CreateRunRequest, ErrorBody, RerunRequest, RunList, RunRecord } from '@autolab/contracts';
+import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
+import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { loadRun, toRunRecord } from '../run-view.js';
+import { RunParams, securedErrors } from '../route-schemas.js';
+import { loadRun, runNotFound, toRunRecord } from '../run-view.js';
 
-const RunParams = z.object({ id: z.string().max(100) });
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'use 1-200 letters, digits and . _ : -')
     .optional()
-    .describe('Retrying a POST with the same key returns the run created by the first one.'),
+    .describe('Retrying a POST with the same key returns the run created by the first one (keys are per tenant).'),
 });
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody };
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, ...securedErrors };
+
+/** Seconds a client over the live-run cap should wait before trying again (runs take minutes). */
+const ACTIVE_RUNS_RETRY_AFTER_SECONDS = 30;
+
+function tooManyActiveRuns(reply: FastifyReply, tenant: string, active: number, max: number): ApiError {
+  reply.header('retry-after', String(ACTIVE_RUNS_RETRY_AFTER_SECONDS));
+  return new ApiError(
+    'too_many_active_runs',
+    `Tenant ${tenant} already has ${active} queued or running runs (at most ${max}); retry when one has finished.`,
+    { tenant, active, max },
+  );
+}
 
 export const runRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
@@ -25,25 +39,32 @@ export const runRoutes =
         schema: {
           tags: ['runs'],
           summary: 'Submit a research goal',
-          description: 'Queues a run and answers at once with its id; watch it with the events link.',
+          description:
+            'Queues a run for the caller’s tenant and answers at once with its id; watch it with the events link. ' +
+            'A tenant may have AUTOLAB_TENANT_MAX_ACTIVE_RUNS queued + running runs (429 `too_many_active_runs`).',
           body: CreateRunRequest,
           headers: IdempotencyHeaders,
           response: { 202: RunRecord, ...errors },
         },
       },
       async (request, reply) => {
-        const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant: 'default' };
+        const { tenant } = principalOf(request);
+        const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant };
         try {
-          const { run, created } = await deps.runs.create(options, request.headers['idempotency-key']);
+          const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
+            maxActiveRuns: deps.tenantMaxActiveRuns,
+          });
           // Also for a repeated request: if the first one stored the run but failed to enqueue it, this heals it
-          // (adding a job whose id exists is a no-op in BullMQ).
-          if (created || run.status === 'queued') await enqueueRun(deps.queue, run.id);
+          // (adding a job whose id exists is a no-op in BullMQ). A rerun has its own job, queued by its route.
+          if (created || (run.status === 'queued' && (await deps.runs.jobId(run.id)) === run.id))
+            await enqueueRun(deps.queue, run.id);
           reply.header('location', `/v1/runs/${run.id}`);
           return reply.status(202).send(toRunRecord(run));
         } catch (err) {
           if (err instanceof IdempotencyConflictError) {
             throw new ApiError('idempotency_conflict', undefined, { runId: err.runId });
           }
+          if (err instanceof TooManyActiveRunsError) throw tooManyActiveRuns(reply, tenant, err.active, err.max);
           throw err;
         }
       },
@@ -55,6 +76,7 @@ export const runRoutes =
         schema: {
           tags: ['runs'],
           summary: 'List runs, newest first',
+          description: 'The caller’s tenant’s runs; with an admin key, every tenant’s.',
           querystring: z.object({
             limit: z.coerce.number().int().min(1).max(100).default(20),
             cursor: z
@@ -62,11 +84,16 @@ export const runRoutes =
               .regex(/^run_[0-9a-z]{26}$/, 'not a cursor from a previous page')
               .optional(),
           }),
-          response: { 200: RunList, 400: ErrorBody },
+          response: { 200: RunList, 400: ErrorBody, ...securedErrors },
         },
       },
       async (request) => {
-        const page = await deps.runs.list(request.query.limit, request.query.cursor);
+        const principal = principalOf(request);
+        const page = await deps.runs.list(
+          request.query.limit,
+          request.query.cursor,
+          principal.admin ? undefined : principal.tenant,
+        );
         return { runs: page.runs.map(toRunRecord), nextCursor: page.nextCursor };
       },
     );
@@ -78,10 +105,10 @@ export const runRoutes =
           tags: ['runs'],
           summary: 'One run: status, stage, iteration, best metric, cost, timestamps, error',
           params: RunParams,
-          response: { 200: RunRecord, 404: ErrorBody },
+          response: { 200: RunRecord, 404: ErrorBody, ...securedErrors },
         },
       },
-      async (request) => toRunRecord(await loadRun(deps.runs, request.params.id)),
+      async (request) => toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request))),
     );
 
     app.post(
@@ -94,12 +121,13 @@ export const runRoutes =
             'A queued run is cancelled at once. A running run is stopped within seconds (its sandbox is killed); ' +
             'the run.finished event with status cancelled confirms it.',
           params: RunParams,
-          response: { 202: RunRecord, 404: ErrorBody, 409: ErrorBody },
+          response: { 202: RunRecord, 404: ErrorBody, 409: ErrorBody, ...securedErrors },
         },
       },
       async (request, reply) => {
         const id = request.params.id;
-        const run = await loadRun(deps.runs, id);
+        const principal = principalOf(request);
+        const run = await loadRun(deps.runs, id, principal);
         if (run.status === 'cancelled') return reply.status(202).send(toRunRecord(run));
         if (run.status === 'succeeded' || run.status === 'failed') {
           throw new ApiError('run_already_finished', `The run has already ${run.status}.`);
@@ -116,7 +144,7 @@ export const runRoutes =
           },
         );
         if (cancelledWhileQueued) {
-          await deps.queue.remove(id).catch(() => undefined);
+          await deps.queue.remove(await deps.runs.jobId(id)).catch(() => undefined);
         } else {
           await deps.cancel.request(id);
           // Only while it is running: a run that finished meanwhile keeps run.finished as its last event.
@@ -132,7 +160,42 @@ export const runRoutes =
             },
           );
         }
-        return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id)));
+        return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id, principal)));
+      },
+    );
+
+    app.post(
+      '/v1/runs/:id/rerun',
+      {
+        schema: {
+          tags: ['runs'],
+          summary: 'Run a finished run again from a stage',
+          description:
+            'Only for a finished run (succeeded, failed or cancelled; otherwise 409 `run_not_finished`). The run ' +
+            'goes back to `queued` (finishedAt and error cleared, a `run.requeued` event appended) and a worker runs ' +
+            'it again from `fromStage`, keeping what came before. It counts as a live run of its tenant again.',
+          params: RunParams,
+          body: RerunRequest,
+          response: { 202: RunRecord, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, ...securedErrors },
+        },
+      },
+      async (request, reply) => {
+        const id = request.params.id;
+        const principal = principalOf(request);
+        const run = await loadRun(deps.runs, id, principal);
+        const { fromStage } = request.body;
+        const result = await deps.runs.requeueForRerun(id, fromStage, { maxActiveRuns: deps.tenantMaxActiveRuns });
+        if (!result.ok) {
+          if (result.reason === 'not_found') throw runNotFound(id);
+          if (result.reason === 'not_finished')
+            throw new ApiError(
+              'run_not_finished',
+              `The run is still ${result.status}; only a finished run can be rerun.`,
+            );
+          throw tooManyActiveRuns(reply, run.tenant, result.active, deps.tenantMaxActiveRuns);
+        }
+        await enqueueRerun(deps.queue, id, result.jobId, fromStage);
+        return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id, principal)));
       },
     );
   };

@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRecord } from '@autolab/contracts';
-import type { ArchiveSubset } from '../api-client.js';
+import type { ArchiveSubset, Download } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { inspectArchive, type SavedFile, saveDownload } from '../download-file.js';
-import { ApiError } from '../errors.js';
+import { ApiError, InterruptedError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, oneLine } from '../human-format.js';
+import { ProgressLine } from '../terminal/progress-line.js';
 
 export const DOWNLOAD_TARGETS = ['paper', 'code', 'all'] as const;
 export type DownloadTarget = (typeof DOWNLOAD_TARGETS)[number];
@@ -27,9 +28,23 @@ function archivesFor(target: DownloadTarget, runId: string): { subset: ArchiveSu
   return [];
 }
 
+/** A progress line on stderr when it is a terminal that can redraw a line; nothing otherwise (pipes, logs). */
+function progressLine(ctx: CliContext): ProgressLine | null {
+  const tty = ctx.io.stderrTty;
+  if (!tty || ctx.display.dumb) return null;
+  return new ProgressLine({
+    write: (text) => ctx.io.err(text),
+    columns: () => tty.columns(),
+    color: ctx.display.color,
+    frameIntervalMs: ctx.live.frameIntervalMs,
+    now: ctx.live.now,
+  });
+}
+
 /**
  * Downloads the paper (PDF and LaTeX) and/or the code and whole-run archives into `out`. Everything available is
- * written even when the paper is missing; a missing paper then makes the exit code 4.
+ * written even when the paper is missing; a missing paper then makes the exit code 4. On a terminal each file shows
+ * a progress line while it arrives; Ctrl-C stops the download and removes the partial file.
  */
 export async function downloadCommand(
   ctx: CliContext,
@@ -43,28 +58,49 @@ export async function downloadCommand(
   await mkdir(dir, { recursive: true });
   const report = (saved: SavedFile, extra = '') =>
     ctx.io.out(`wrote ${saved.path} (${formatBytes(saved.bytes)}${extra})\n`);
+  const progress = progressLine(ctx);
+  const interrupt = new AbortController();
+  const removeHandler = ctx.io.onInterrupt?.(() => interrupt.abort());
+  const { signal } = interrupt;
+  const save = async (download: Download, file: string, check?: (temp: string) => Promise<void>) => {
+    progress?.start(file, download.size);
+    try {
+      return await saveDownload(download, join(dir, file), {
+        check,
+        signal,
+        onProgress: (bytes) => progress?.update(bytes),
+      });
+    } finally {
+      progress?.clear();
+    }
+  };
 
   const missing: ApiError[] = [];
   const missingPaths: string[] = [];
-  if (target !== 'code') {
-    for (const { artifact, file } of PAPER_FILES) {
-      try {
-        const download = await ctx.client.openArtifact(runId, artifact);
-        report(await saveDownload(download, join(dir, file)));
-      } catch (error) {
-        if (!(error instanceof ApiError) || error.status !== 404) throw error;
-        missing.push(error);
-        missingPaths.push(artifact);
+  try {
+    if (target !== 'code') {
+      for (const { artifact, file } of PAPER_FILES) {
+        try {
+          report(await save(await ctx.client.openArtifact(runId, artifact, signal), file));
+        } catch (error) {
+          if (!(error instanceof ApiError) || error.status !== 404) throw error;
+          missing.push(error);
+          missingPaths.push(artifact);
+        }
       }
     }
-  }
-  for (const { subset, file } of archivesFor(target, runId)) {
-    const download = await ctx.client.openArchive(runId, subset);
-    let files = 0;
-    const saved = await saveDownload(download, join(dir, file), async (temp) => {
-      files = (await inspectArchive(temp, file)).files;
-    });
-    report(saved, `, ${files} files`);
+    for (const { subset, file } of archivesFor(target, runId)) {
+      let files = 0;
+      const saved = await save(await ctx.client.openArchive(runId, subset, signal), file, async (temp) => {
+        files = (await inspectArchive(temp, file)).files;
+      });
+      report(saved, `, ${files} files`);
+    }
+  } catch (error) {
+    if (signal.aborted) throw new InterruptedError('interrupted; the file being downloaded was not kept');
+    throw error;
+  } finally {
+    removeHandler?.();
   }
 
   if (missing.length > 0) {

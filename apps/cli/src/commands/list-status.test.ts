@@ -64,7 +64,12 @@ describe('autolab list, status, cancel and submit --watch (against a real HTTP s
     const env = { AUTOLAB_URL: server.url };
     const status = captureIo();
     expect(await runCli(['status', RUN_ID], { env, io: status.io, clock: { utc: true } })).toBe(0);
-    expect(status.stdout()).toContain(`${RUN_ID}  failed (experiments)\n`);
+    expect(status.stdout()).toContain(`${RUN_ID}  failed (experiments › research)\n`);
+    expect(status.stdout()).toContain('  tenant     default\n');
+    expect(status.stdout()).toContain(
+      '  policy     search: 2 drafts, debug p=0.5 (depth 3), 1 at a time; 3 extra seeds\n' +
+        '             ideas: 3, 1 reflection; review: 3 reviewers; 8 pages\n',
+    );
     expect(status.stdout()).toContain('  best       ece = 0.0412 (minimize; node n003, iteration 3)\n');
     expect(status.stdout()).toContain('  cost       $0.4321 (12 calls, 34,000 tokens) of $5.00 budget\n');
     expect(status.stdout()).toContain('  attempts   2 (resumed after an interruption)\n');

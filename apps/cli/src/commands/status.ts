@@ -6,9 +6,11 @@ import { formatDateTime, formatNumber, formatUsage, formatUsd, oneLine } from '.
 
 /** A run record as labelled lines for people. */
 export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string, clock: ClockOptions = {}): string[] {
-  const lines = [`${run.id}  ${run.status}${run.stage ? ` (${run.stage})` : ''}`];
+  const stage = run.stage ? ` (${run.stage}${run.experimentStage ? ` › ${run.experimentStage}` : ''})` : '';
+  const lines = [`${run.id}  ${run.status}${stage}`];
   const field = (label: string, value: string) => lines.push(`  ${label.padEnd(11)}${value}`);
   field('goal', oneLine(run.goal, 200));
+  field('tenant', run.tenant);
   field('progress', `${run.iteration}/${run.maxIterations} experiments`);
   if (run.bestMetric) {
     const { name, value, direction, nodeId, iteration } = run.bestMetric;
@@ -16,13 +18,20 @@ export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string
   } else {
     field('best', '-');
   }
-  field('cost', `${formatUsage(run.usage)} of ${formatUsd(run.budgetUsd)} budget`);
+  if (run.review) {
+    const { decision, overall, confidence, reviewers } = run.review;
+    field('review', `${decision} (overall ${overall}/10, confidence ${confidence}, ${reviewers} reviewers)`);
+  }
+  const tokenCap =
+    run.policy.maxTokens !== null ? `, at most ${run.policy.maxTokens.toLocaleString('en-US')} tokens` : '';
+  field('cost', `${formatUsage(run.usage)} of ${formatUsd(run.budgetUsd)} budget${tokenCap}`);
   field('model', run.model);
   field(
     'sandbox',
     `${run.sandbox.cpus} cpu, ${run.sandbox.memoryMb} MB, ${run.sandbox.execTimeoutSeconds}s per experiment`,
   );
   field('time limit', `${run.timeLimitMinutes} min`);
+  for (const [index, line] of formatPolicy(run.policy).entries()) field(index === 0 ? 'policy' : '', line);
   field('created', formatDateTime(run.createdAt, clock));
   if (run.startedAt) field('started', formatDateTime(run.startedAt, clock));
   if (run.finishedAt) field('finished', formatDateTime(run.finishedAt, clock));
@@ -31,6 +40,18 @@ export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string
   field('events', toUrl(run.links.events));
   field('artifacts', toUrl(run.links.artifacts));
   return lines;
+}
+
+/** The search, ideation and review settings in two short lines. */
+export function formatPolicy(policy: RunRecord['policy']): string[] {
+  const { search, ideation, review, seeds, pageLimit } = policy;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return [
+    `search: ${plural(search.numDrafts, 'draft')}, debug p=${search.debugProb} (depth ${search.maxDebugDepth}), ` +
+      `${search.nodeConcurrency} at a time; ${plural(seeds, 'extra seed')}`,
+    `ideas: ${ideation.numIdeas}, ${plural(ideation.reflections, 'reflection')}; review: ` +
+      `${plural(review.reviewers, 'reviewer')}${review.revise ? ', one revision' : ''}; ${plural(pageLimit, 'page')}`,
+  ];
 }
 
 export async function statusCommand(ctx: CliContext, runId: string, options: { json?: boolean }): Promise<ExitCode> {

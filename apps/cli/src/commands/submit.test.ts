@@ -37,6 +37,48 @@ describe('buildCreateRunRequest', () => {
     expect(buildCreateRunRequest(GOAL, { memoryMb: 512 })).toEqual({ goal: GOAL, sandbox: { memoryMb: 512 } });
   });
 
+  it('maps the token cap and the search, ideation and review policies, each group only when used', () => {
+    expect(
+      buildCreateRunRequest(GOAL, {
+        maxTokens: 200_000,
+        numDrafts: 3,
+        debugProb: 0.25,
+        maxDebugDepth: 2,
+        nodeConcurrency: 4,
+        numIdeas: 5,
+        reflections: 0,
+        reviewers: 0,
+        revise: true,
+        seeds: 0,
+        pageLimit: 4,
+      }),
+    ).toEqual({
+      goal: GOAL,
+      maxTokens: 200_000,
+      search: { numDrafts: 3, debugProb: 0.25, maxDebugDepth: 2, nodeConcurrency: 4 },
+      ideation: { numIdeas: 5, reflections: 0 },
+      review: { reviewers: 0, revise: true },
+      seeds: 0,
+      pageLimit: 4,
+    });
+    expect(buildCreateRunRequest(GOAL, { nodeConcurrency: 2 })).toEqual({ goal: GOAL, search: { nodeConcurrency: 2 } });
+    expect(buildCreateRunRequest(GOAL, { revise: false })).toEqual({ goal: GOAL, review: { revise: false } });
+    expect(buildCreateRunRequest(GOAL, { reflections: 2 })).toEqual({ goal: GOAL, ideation: { reflections: 2 } });
+  });
+
+  it('names the flag of a policy value out of range', () => {
+    expect(() => buildCreateRunRequest(GOAL, { maxTokens: 10 })).toThrow(/--max-tokens/);
+    expect(() => buildCreateRunRequest(GOAL, { numDrafts: 0 })).toThrow(/--num-drafts/);
+    expect(() => buildCreateRunRequest(GOAL, { debugProb: 1.5 })).toThrow(/--debug-prob/);
+    expect(() => buildCreateRunRequest(GOAL, { maxDebugDepth: 11 })).toThrow(/--max-debug-depth/);
+    expect(() => buildCreateRunRequest(GOAL, { nodeConcurrency: 9 })).toThrow(/--node-concurrency/);
+    expect(() => buildCreateRunRequest(GOAL, { numIdeas: 0 })).toThrow(/--num-ideas/);
+    expect(() => buildCreateRunRequest(GOAL, { reflections: 6 })).toThrow(/--reflections/);
+    expect(() => buildCreateRunRequest(GOAL, { reviewers: 8 })).toThrow(/--reviewers/);
+    expect(() => buildCreateRunRequest(GOAL, { seeds: 11 })).toThrow(/--seeds/);
+    expect(() => buildCreateRunRequest(GOAL, { pageLimit: 0 })).toThrow(/--page-limit/);
+  });
+
   it('rejects out-of-range values by the contract, naming the flag', () => {
     expect(() => buildCreateRunRequest(GOAL, { maxIterations: 500 })).toThrow(/--max-iterations/);
     expect(() => buildCreateRunRequest(GOAL, { cpus: 0.1 })).toThrow(/--cpus/);
@@ -123,6 +165,36 @@ describe('autolab submit', () => {
     const lines = stdout().split('\n');
     expect(lines[0]).toBe(RUN_ID);
     expect(stdout()).toContain(`${server.url}/v1/runs/${RUN_ID}/events`);
+  });
+
+  it('maps every policy flag on the command line to the request body', async () => {
+    const { io } = captureIo();
+    const argv = [
+      ['submit', GOAL],
+      ['--max-tokens', '150000'],
+      ['--num-drafts', '4', '--debug-prob', '0.3', '--max-debug-depth', '1', '--node-concurrency', '2'],
+      ['--num-ideas', '2', '--reflections', '3'],
+      ['--reviewers', '5', '--revise'],
+      ['--seeds', '1', '--page-limit', '6'],
+    ].flat();
+    expect(await runCli(argv, { env: { AUTOLAB_URL: server.url }, io })).toBe(0);
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      goal: GOAL,
+      maxTokens: 150000,
+      search: { numDrafts: 4, debugProb: 0.3, maxDebugDepth: 1, nodeConcurrency: 2 },
+      ideation: { numIdeas: 2, reflections: 3 },
+      review: { reviewers: 5, revise: true },
+      seeds: 1,
+      pageLimit: 6,
+    });
+    expect(await runCli(['submit', GOAL, '--no-revise'], { env: { AUTOLAB_URL: server.url }, io })).toBe(0);
+    expect(JSON.parse(server.requests[1]!.body)).toEqual({ goal: GOAL, review: { revise: false } });
+    const bad = captureIo();
+    expect(await runCli(['submit', GOAL, '--debug-prob', '2'], { env: { AUTOLAB_URL: server.url }, io: bad.io })).toBe(
+      2,
+    );
+    expect(bad.stderr()).toMatch(/^autolab: --debug-prob: /);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('reads the goal from stdin and prints the record with --json', async () => {

@@ -14,8 +14,20 @@ export interface SubmitOptions {
   cpus?: number;
   memoryMb?: number;
   execTimeoutSeconds?: number;
+  maxTokens?: number;
+  numDrafts?: number;
+  debugProb?: number;
+  maxDebugDepth?: number;
+  nodeConcurrency?: number;
+  numIdeas?: number;
+  reflections?: number;
+  reviewers?: number;
+  revise?: boolean;
+  seeds?: number;
+  pageLimit?: number;
   idempotencyKey?: string;
   watch?: boolean;
+  plain?: boolean;
   json?: boolean;
 }
 
@@ -29,7 +41,24 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'sandbox.cpus': '--cpus',
   'sandbox.memoryMb': '--memory-mb',
   'sandbox.execTimeoutSeconds': '--exec-timeout-seconds',
+  maxTokens: '--max-tokens',
+  'search.numDrafts': '--num-drafts',
+  'search.debugProb': '--debug-prob',
+  'search.maxDebugDepth': '--max-debug-depth',
+  'search.nodeConcurrency': '--node-concurrency',
+  'ideation.numIdeas': '--num-ideas',
+  'ideation.reflections': '--reflections',
+  'review.reviewers': '--reviewers',
+  'review.revise': '--revise',
+  seeds: '--seeds',
+  pageLimit: '--page-limit',
 };
+
+/** The options set, without the ones left `undefined`; `undefined` when none is set (the group is then not sent). */
+function group<T extends object>(fields: T): T | undefined {
+  const set = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return set.length > 0 ? (Object.fromEntries(set) as T) : undefined;
+}
 
 /** The goal from the words on the command line, from `--file`, or from standard input (`-`). */
 export async function resolveGoal(
@@ -66,11 +95,26 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   if (options.budgetUsd !== undefined) request.budgetUsd = options.budgetUsd;
   if (options.timeLimitMinutes !== undefined) request.timeLimitMinutes = options.timeLimitMinutes;
   if (options.model !== undefined) request.model = options.model;
-  const sandbox: NonNullable<CreateRunRequest['sandbox']> = {};
-  if (options.cpus !== undefined) sandbox.cpus = options.cpus;
-  if (options.memoryMb !== undefined) sandbox.memoryMb = options.memoryMb;
-  if (options.execTimeoutSeconds !== undefined) sandbox.execTimeoutSeconds = options.execTimeoutSeconds;
-  if (Object.keys(sandbox).length > 0) request.sandbox = sandbox;
+  const sandbox = group({
+    cpus: options.cpus,
+    memoryMb: options.memoryMb,
+    execTimeoutSeconds: options.execTimeoutSeconds,
+  });
+  if (sandbox) request.sandbox = sandbox;
+  if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;
+  const search = group({
+    numDrafts: options.numDrafts,
+    debugProb: options.debugProb,
+    maxDebugDepth: options.maxDebugDepth,
+    nodeConcurrency: options.nodeConcurrency,
+  });
+  if (search) request.search = search;
+  const ideation = group({ numIdeas: options.numIdeas, reflections: options.reflections });
+  if (ideation) request.ideation = ideation;
+  const review = group({ reviewers: options.reviewers, revise: options.revise });
+  if (review) request.review = review;
+  if (options.seeds !== undefined) request.seeds = options.seeds;
+  if (options.pageLimit !== undefined) request.pageLimit = options.pageLimit;
 
   const checked = CreateRunRequestSchema.safeParse(request);
   if (!checked.success) {
@@ -99,5 +143,5 @@ export async function submitCommand(ctx: CliContext, words: string[], options: S
     if (!options.watch) ctx.io.out(`watch it with: autolab watch ${run.id}\n`);
   }
   if (!options.watch) return ExitCode.Ok;
-  return watchRun(ctx, run.id, { json: options.json ?? false });
+  return watchRun(ctx, run.id, { json: options.json ?? false, plain: options.plain ?? false });
 }

@@ -59,10 +59,22 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export const notFound = (res: ServerResponse, code = 'not_found', message = 'nothing here'): void =>
   sendJson(res, 404, { error: { code, message } });
 
-/** An `Io` that keeps what the CLI writes. */
-export function captureIo(stdin = ''): { io: Io; stdout: () => string; stderr: () => string } {
+export interface CaptureOptions {
+  /** Pretend stdout is a terminal this many columns wide (the live view draws there). */
+  stdoutColumns?: number;
+  /** Pretend stderr is a terminal this many columns wide (progress bars go there). */
+  stderrColumns?: number;
+}
+
+/** An `Io` that keeps what the CLI writes; `interrupt()` plays Ctrl-C to whatever handler the command installed. */
+export function captureIo(
+  stdin = '',
+  options: CaptureOptions = {},
+): { io: Io; stdout: () => string; stderr: () => string; interrupt: () => boolean } {
   let out = '';
   let err = '';
+  const handlers = new Set<() => void>();
+  const tty = (columns: number | undefined) => (columns === undefined ? null : { columns: () => columns });
   return {
     io: {
       out: (text) => {
@@ -72,8 +84,18 @@ export function captureIo(stdin = ''): { io: Io; stdout: () => string; stderr: (
         err += text;
       },
       readStdin: async () => stdin,
+      stdoutTty: tty(options.stdoutColumns),
+      stderrTty: tty(options.stderrColumns),
+      onInterrupt: (handler) => {
+        handlers.add(handler);
+        return () => handlers.delete(handler);
+      },
     },
     stdout: () => out,
     stderr: () => err,
+    interrupt: () => {
+      for (const handler of handlers) handler();
+      return handlers.size > 0;
+    },
   };
 }

@@ -1,0 +1,130 @@
+import { useEffect, useRef, useState } from 'react';
+import { formatDuration, formatMetric } from '../lib/format.js';
+import type { TreeNode } from '../lib/run-model.js';
+import { Card } from './Card.js';
+import { CodeBlock } from './CodeBlock.js';
+import { NodeCode } from './NodeCode.js';
+
+type Tab = 'overview' | 'code' | 'output';
+
+/** One experiment: plan, the model's analysis, metrics, error, code and output. */
+export function NodeDetail({
+  runId,
+  node,
+  best,
+  primaryMetric,
+  onClose,
+}: {
+  runId: string;
+  node: TreeNode;
+  best: boolean;
+  primaryMetric: string | null;
+  onClose: () => void;
+}) {
+  const [tab, setTab] = useState<Tab>('overview');
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    ref.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, []);
+  const output =
+    node.status === 'running'
+      ? node.liveOutput
+      : [node.stdoutTail, node.stderrTail && `--- stderr ---\n${node.stderrTail}`].filter(Boolean).join('\n');
+  const metrics = Object.entries(node.metrics);
+  return (
+    <div ref={ref} className="node-detail-wrap">
+      <Card
+        className="node-detail"
+        testId="node-detail"
+        title={
+          <span className="node-title">
+            <span className={`node-dot status-${node.status}`} aria-hidden="true" />
+            Node {node.id}
+            <span className="pill">{node.operator}</span>
+            {node.stage && <span className="pill pill-soft">{node.stage}</span>}
+            {best && <span className="pill pill-best">best</span>}
+          </span>
+        }
+        actions={
+          <button type="button" className="btn btn-small btn-ghost" onClick={onClose} aria-label="Close node details">
+            ✕
+          </button>
+        }
+      >
+        <dl className="facts">
+          <div>
+            <dt>Status</dt>
+            <dd className={`text-${node.status}`}>{node.status}</dd>
+          </div>
+          <div>
+            <dt>Iteration</dt>
+            <dd>{node.iteration}</dd>
+          </div>
+          <div>
+            <dt>Duration</dt>
+            <dd>{formatDuration(node.durationMs)}</dd>
+          </div>
+          <div>
+            <dt>Exit code</dt>
+            <dd>
+              {node.exitCode ?? '—'}
+              {node.timedOut && ' (timed out)'}
+            </dd>
+          </div>
+          <div>
+            <dt>Parent</dt>
+            <dd>{node.parentId ?? '—'}</dd>
+          </div>
+        </dl>
+        <div className="tabs" role="tablist">
+          {(['overview', 'code', 'output'] as Tab[]).map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              aria-selected={tab === t}
+              className={`tab ${tab === t ? 'tab-active' : ''}`}
+              onClick={() => setTab(t)}
+            >
+              {t}
+            </button>
+          ))}
+        </div>
+        {tab === 'overview' && (
+          <div className="node-overview">
+            <h3>Plan</h3>
+            <p className="prose">{node.plan || '—'}</p>
+            {node.analysis && (
+              <>
+                <h3>Analysis</h3>
+                <p className="prose analysis">{node.analysis}</p>
+              </>
+            )}
+            {metrics.length > 0 && (
+              <>
+                <h3>Metrics</h3>
+                <dl className="metric-grid">
+                  {metrics.map(([name, value]) => (
+                    <div key={name} className={name === primaryMetric ? 'primary' : undefined}>
+                      <dt>{name}</dt>
+                      <dd className="num">{formatMetric(value)}</dd>
+                    </div>
+                  ))}
+                </dl>
+              </>
+            )}
+            {node.error && (
+              <>
+                <h3>Error</h3>
+                <CodeBlock text={node.error} />
+              </>
+            )}
+          </div>
+        )}
+        {tab === 'code' && <NodeCode runId={runId} nodeId={node.id} status={node.status} />}
+        {tab === 'output' &&
+          (output ? <CodeBlock text={output} testId="node-output" /> : <p className="muted">No output (yet).</p>)}
+      </Card>
+    </div>
+  );
+}

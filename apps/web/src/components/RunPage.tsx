@@ -1,0 +1,196 @@
+import type { RunRecord } from '@autolab/contracts';
+import { useMemo, useState } from 'react';
+import { useApi } from '../hooks/api-context.js';
+import { useRunRecord } from '../hooks/useRunRecord.js';
+import { useRunStream } from '../hooks/useRunStream.js';
+import { metricName, metricPoints, type RunModel } from '../lib/run-model.js';
+import { CancelButton } from './CancelButton.js';
+import { Card } from './Card.js';
+import { ChartLegend } from './ChartLegend.js';
+import { Downloads } from './Downloads.js';
+import { EventLog } from './EventLog.js';
+import { ExperimentTree } from './ExperimentTree.js';
+import { FigureGallery } from './FigureGallery.js';
+import { HintBox } from './HintBox.js';
+import { IdeasPanel } from './IdeasPanel.js';
+import { InsightsPanel } from './InsightsPanel.js';
+import { MetricChart } from './MetricChart.js';
+import { NodeDetail } from './NodeDetail.js';
+import { PaperViewer } from './PaperViewer.js';
+import { PlanSummary } from './PlanSummary.js';
+import { ProblemNote } from './ProblemNote.js';
+import { RerunControl } from './RerunControl.js';
+import { ReviewPanel } from './ReviewPanel.js';
+import { RunHeader } from './RunHeader.js';
+import { RunStats } from './RunStats.js';
+import { SeedsPanel } from './SeedsPanel.js';
+import { StageStepper } from './StageStepper.js';
+import { TreeLegend } from './TreeLegend.js';
+
+/** What makes the run record worth refetching: stage changes, finished nodes, the end. */
+const recordTrigger = (model: RunModel) =>
+  `${model.stage}|${model.experimentStage}|${model.stagesDone.length}|${model.nodes.size}|${
+    [...model.nodes.values()].filter((n) => n.status !== 'running').length
+  }|${model.status}|${model.review ? 1 : 0}`;
+
+/** One run, live: progress, the experiment tree, the metric, the log, figures, the paper and downloads. */
+export function RunPage({ runId }: { runId: string }) {
+  const { apiKey } = useApi();
+  const { model, version, state, detail, restart } = useRunStream(runId, apiKey);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the model is mutated in place; version says it changed
+  const trigger = useMemo(() => recordTrigger(model), [model, version]);
+  const { run, problem, reload } = useRunRecord(runId, trigger);
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const nodes = useMemo(() => [...model.nodes.values()], [model, version]);
+  const metric = metricName(model) ?? run?.bestMetric?.name ?? null;
+  const direction = model.plan?.metric.direction ?? run?.bestMetric?.direction ?? 'maximize';
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const points = useMemo(() => (metric ? metricPoints(model, metric) : []), [model, version, metric]);
+  const bestNodeId = run?.bestMetric?.nodeId ?? model.bestNodeId;
+  const status: RunRecord['status'] = model.finished?.status ?? run?.status ?? model.status ?? 'queued';
+  const live = status === 'queued' || status === 'running';
+  const stage = model.finished
+    ? status === 'succeeded'
+      ? 'done'
+      : (run?.stage ?? model.stage)
+    : (model.stage ?? run?.stage ?? null);
+  const experimentStage = model.experimentStage ?? run?.experimentStage ?? null;
+  const selected = selectedId ? model.nodes.get(selectedId) : undefined;
+  const paperReady = model.paper !== null || (status === 'succeeded' && run?.stage === 'done');
+  const searchStage = model.searchStages.at(-1);
+
+  if (problem && !run && (problem.status === 404 || problem.status === 401 || problem.status === 403)) {
+    return <ProblemNote problem={problem} />;
+  }
+  return (
+    <div className="run-page" data-run-id={runId} data-status={status}>
+      <RunHeader
+        runId={runId}
+        run={run}
+        status={status}
+        stream={state}
+        streamDetail={detail}
+        actions={
+          live ? (
+            <CancelButton runId={runId} onDone={() => void reload()} />
+          ) : run ? (
+            <RerunControl
+              runId={runId}
+              onDone={() => {
+                restart();
+                void reload();
+              }}
+            />
+          ) : null
+        }
+      />
+      <div className="card progress-card">
+        <StageStepper
+          stage={stage}
+          experimentStage={experimentStage}
+          failed={status === 'failed' || status === 'cancelled'}
+        />
+        <RunStats run={run} model={model} />
+      </div>
+      {problem && run && <ProblemNote problem={problem} />}
+      <div className="run-grid">
+        <div className="run-main">
+          {(model.plan || model.chosenIdea) && (
+            <Card title="Plan">
+              <PlanSummary model={model} />
+            </Card>
+          )}
+          <Card
+            title={`Experiment tree${nodes.length ? ` · ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}`}
+            actions={<TreeLegend />}
+            testId="tree-card"
+          >
+            {searchStage && (
+              <p className="small muted search-goal">
+                <span className="pill pill-soft">{searchStage.stage}</span> {searchStage.goal}
+              </p>
+            )}
+            <ExperimentTree
+              nodes={nodes}
+              bestNodeId={bestNodeId}
+              selectedId={selectedId}
+              metric={metric}
+              onSelect={(id) => setSelectedId((current) => (current === id ? null : id))}
+            />
+            {!selected && nodes.length > 0 && (
+              <p className="faint small">Click a node to see its plan, code and output.</p>
+            )}
+          </Card>
+          {selected && (
+            <NodeDetail
+              key={selected.id}
+              runId={runId}
+              node={selected}
+              best={selected.id === bestNodeId}
+              primaryMetric={metric}
+              onClose={() => setSelectedId(null)}
+            />
+          )}
+          <Card title={metric ? `${metric} by iteration` : 'Metric by iteration'} actions={<ChartLegend />}>
+            <MetricChart
+              points={points}
+              name={metric ?? 'the metric'}
+              direction={direction}
+              bestNodeId={bestNodeId}
+              onSelect={setSelectedId}
+            />
+          </Card>
+          {model.figures.length > 0 && (
+            <Card title="Figures">
+              <FigureGallery runId={runId} paths={model.figures} />
+            </Card>
+          )}
+          {paperReady && (
+            <Card title="Paper" testId="paper-card">
+              <PaperViewer
+                runId={runId}
+                path={model.paper?.pdf ?? 'paper/paper.pdf'}
+                version={model.paper?.pdf ?? 'done'}
+              />
+            </Card>
+          )}
+        </div>
+        <aside className="run-side">
+          <Card title="Downloads">
+            <Downloads runId={runId} paperReady={paperReady} hasFiles={nodes.length > 0 || !live} />
+          </Card>
+          {(live || model.events.some((e) => e.type === 'hint.received')) && (
+            <Card title="Hints">
+              <HintBox runId={runId} events={model.events} live={live} />
+            </Card>
+          )}
+          {model.review && (
+            <Card title="Review">
+              <ReviewPanel runId={runId} review={model.review} />
+            </Card>
+          )}
+          {model.seeds && (
+            <Card title="Seeds">
+              <SeedsPanel seeds={model.seeds} />
+            </Card>
+          )}
+          {model.insights.length > 0 && (
+            <Card title="Insights">
+              <InsightsPanel insights={model.insights} />
+            </Card>
+          )}
+          {(model.ideas.length > 0 || model.chosenIdea) && (
+            <Card title="Ideation">
+              <IdeasPanel model={model} />
+            </Card>
+          )}
+          <Card title={`Events · ${model.events.length}`} className="log-card">
+            <EventLog events={model.events} version={version} />
+          </Card>
+        </aside>
+      </div>
+    </div>
+  );
+}

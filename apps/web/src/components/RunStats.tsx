@@ -1,0 +1,74 @@
+import type { RunRecord } from '@autolab/contracts';
+import { formatMetric, formatUsd } from '../lib/format.js';
+import type { RunModel } from '../lib/run-model.js';
+import { ProgressBar } from './ProgressBar.js';
+import { StatTile } from './StatTile.js';
+
+/** Iteration x/y, best metric, cost against budget. */
+export function RunStats({ run, model }: { run: RunRecord | null; model: RunModel }) {
+  const finishedNodes = [...model.nodes.values()].filter((n) => n.status !== 'running').length;
+  const iteration = Math.max(run?.iteration ?? 0, finishedNodes);
+  const maxIterations = run?.maxIterations ?? 0;
+  const cost = Math.max(run?.usage.costUsd ?? 0, model.usage?.costUsd ?? 0);
+  const budget = run?.budgetUsd ?? model.budgetUsd ?? 0;
+  const usage = (model.usage?.calls ?? 0) >= (run?.usage.calls ?? 0) ? (model.usage ?? run?.usage) : run?.usage;
+  const best = run?.bestMetric;
+  const direction = best?.direction ?? model.plan?.metric.direction;
+  const budgetShare = budget > 0 ? cost / budget : 0;
+  return (
+    <div className="stats">
+      <StatTile
+        label="Iteration"
+        value={
+          <span data-testid="iteration">
+            {iteration}
+            <span className="faint"> / {maxIterations || '—'}</span>
+          </span>
+        }
+      >
+        <ProgressBar value={iteration} max={maxIterations} label="iterations" />
+      </StatTile>
+      <StatTile
+        label={best ? `Best ${best.name}` : model.plan ? `Best ${model.plan.metric.name}` : 'Best metric'}
+        value={
+          <span data-testid="best-metric">
+            {formatMetric(best?.value)}
+            {direction && (
+              <span className="faint small">
+                {' '}
+                {direction === 'maximize' ? '↑ higher is better' : '↓ lower is better'}
+              </span>
+            )}
+          </span>
+        }
+      >
+        {best && (
+          <span className="faint small">
+            node {best.nodeId}, iteration {best.iteration}
+          </span>
+        )}
+      </StatTile>
+      <StatTile
+        label="Cost / budget"
+        value={
+          <span data-testid="cost">
+            {formatUsd(cost)}
+            <span className="faint"> / {formatUsd(budget)}</span>
+          </span>
+        }
+      >
+        <ProgressBar
+          value={cost}
+          max={budget}
+          label="budget used"
+          tone={budgetShare > 0.9 ? 'danger' : budgetShare > 0.7 ? 'warn' : 'ok'}
+        />
+        {usage && (
+          <span className="faint small">
+            {usage.calls} calls · {usage.totalTokens.toLocaleString()} tokens
+          </span>
+        )}
+      </StatTile>
+    </div>
+  );
+}

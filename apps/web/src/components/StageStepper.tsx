@@ -1,0 +1,52 @@
+import type { ExperimentStage, RunStage } from '@autolab/contracts';
+
+const RUN_STAGES: RunStage[] = ['ideation', 'experiments', 'figures', 'writeup', 'review', 'done'];
+const EXPERIMENT_STAGES: ExperimentStage[] = ['baseline', 'tuning', 'research', 'ablation'];
+
+/** Where the run is: its stage, and within experiments the tree search's stage. */
+export function StageStepper({
+  stage,
+  experimentStage,
+  failed,
+}: {
+  stage: RunStage | null;
+  experimentStage: string | null;
+  failed: boolean;
+}) {
+  const current = stage ? RUN_STAGES.indexOf(stage) : -1;
+  const expIndex = experimentStage ? EXPERIMENT_STAGES.indexOf(experimentStage as ExperimentStage) : -1;
+  return (
+    <div className="stepper-wrap">
+      <ol className="stepper" aria-label="Run stage">
+        {RUN_STAGES.map((s, i) => {
+          const state =
+            i < current || stage === 'done' ? 'done' : i === current ? (failed ? 'failed' : 'current') : 'todo';
+          return (
+            <li
+              key={s}
+              className={`step step-${state}`}
+              data-stage={s}
+              aria-current={state === 'current' ? 'step' : undefined}
+            >
+              <span className="step-dot" aria-hidden="true" />
+              <span className="step-label">{s}</span>
+            </li>
+          );
+        })}
+      </ol>
+      {(stage === 'experiments' || expIndex >= 0) && (
+        <ol className="substeps" aria-label="Experiment stage">
+          {EXPERIMENT_STAGES.map((s, i) => {
+            const done = i < expIndex || (stage !== 'experiments' && expIndex >= i);
+            const now = i === expIndex && stage === 'experiments';
+            return (
+              <li key={s} className={`substep ${done ? 'substep-done' : ''} ${now ? 'substep-current' : ''}`}>
+                {s}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
+  );
+}

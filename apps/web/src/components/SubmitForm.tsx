@@ -1,0 +1,183 @@
+import type { CreateRunRequest, RunRecord } from '@autolab/contracts';
+import { type FormEvent, useRef, useState } from 'react';
+import { useApi } from '../hooks/api-context.js';
+import { type ApiProblem, toProblem } from '../lib/api.js';
+import { navigate, runPath } from '../lib/router.js';
+import { Field } from './Field.js';
+import { ProblemNote } from './ProblemNote.js';
+
+/** Form values as typed (strings), so an empty field means "the server's default". */
+const DEFAULTS = {
+  goal: '',
+  maxIterations: '6',
+  budgetUsd: '5',
+  timeLimitMinutes: '60',
+  model: '',
+  cpus: '1',
+  memoryMb: '2048',
+  execTimeoutSeconds: '300',
+  numDrafts: '2',
+  debugProb: '0.5',
+  maxDebugDepth: '3',
+  nodeConcurrency: '1',
+  numIdeas: '3',
+  reflections: '1',
+  reviewers: '3',
+  revise: false,
+  seeds: '3',
+  pageLimit: '8',
+  maxTokens: '',
+};
+type FormValues = typeof DEFAULTS;
+type NumberKey = { [K in keyof FormValues]: FormValues[K] extends string ? K : never }[keyof FormValues];
+
+/** Builds the request body: only fields with a value; numbers as numbers (the API validates everything). */
+export function toRequest(v: FormValues): CreateRunRequest {
+  const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+  const pick = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as {
+      [K in keyof T]: Exclude<T[K], undefined>;
+    };
+  return pick({
+    goal: v.goal,
+    maxIterations: num(v.maxIterations),
+    budgetUsd: num(v.budgetUsd),
+    timeLimitMinutes: num(v.timeLimitMinutes),
+    model: v.model.trim() || undefined,
+    maxTokens: num(v.maxTokens),
+    sandbox: pick({ cpus: num(v.cpus), memoryMb: num(v.memoryMb), execTimeoutSeconds: num(v.execTimeoutSeconds) }),
+    search: pick({
+      numDrafts: num(v.numDrafts),
+      debugProb: num(v.debugProb),
+      maxDebugDepth: num(v.maxDebugDepth),
+      nodeConcurrency: num(v.nodeConcurrency),
+    }),
+    ideation: pick({ numIdeas: num(v.numIdeas), reflections: num(v.reflections) }),
+    review: { ...pick({ reviewers: num(v.reviewers) }), revise: v.revise },
+    seeds: num(v.seeds),
+    pageLimit: num(v.pageLimit),
+  }) as CreateRunRequest;
+}
+
+const newKey = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+};
+
+export function SubmitForm() {
+  const { client } = useApi();
+  const [values, setValues] = useState<FormValues>(DEFAULTS);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
+  // One idempotency key per form content: a double click or a retry after a timeout creates one run.
+  const idempotencyKey = useRef(newKey());
+
+  const set = <K extends keyof FormValues>(key: K, value: FormValues[K]) => {
+    idempotencyKey.current = newKey();
+    setValues((v) => ({ ...v, [key]: value }));
+  };
+  const errorFor = (path: string) => problem?.issues.find((i) => i.path === path)?.message;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      const { data, error, response } = await client.POST('/v1/runs', {
+        body: toRequest(values),
+        params: { header: { 'idempotency-key': idempotencyKey.current } },
+      });
+      if (data) navigate(runPath((data as RunRecord).id));
+      else setProblem(toProblem(error, response.status));
+    } catch (err) {
+      setProblem(toProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const number = (key: NumberKey, label: string, hint: string, step = '1', path: string = key) => (
+    <Field label={label} hint={hint} error={errorFor(path)}>
+      <input
+        name={key}
+        type="number"
+        inputMode="decimal"
+        step={step}
+        value={values[key]}
+        onChange={(e) => set(key, e.target.value)}
+      />
+    </Field>
+  );
+
+  return (
+    <form className="card form" onSubmit={submit} noValidate aria-label="New run">
+      <Field label="Research goal" error={errorFor('goal')} wide hint="At least 10 characters, in plain language.">
+        <textarea
+          name="goal"
+          rows={4}
+          placeholder="e.g. Does label smoothing improve the calibration of a small MLP on synthetic data?"
+          value={values.goal}
+          onChange={(e) => set('goal', e.target.value)}
+        />
+      </Field>
+      <div className="form-grid">
+        {number('maxIterations', 'Max iterations', 'Experiments, 1–200')}
+        {number('budgetUsd', 'Budget (USD)', 'Hard cap on model spend', '0.01')}
+        {number('timeLimitMinutes', 'Time limit (min)', 'Wall-clock cap')}
+        <Field label="Model" hint="Empty: the server's default" error={errorFor('model')}>
+          <input
+            name="model"
+            type="text"
+            placeholder="server default"
+            value={values.model}
+            onChange={(e) => set('model', e.target.value)}
+          />
+        </Field>
+      </div>
+      <details className="advanced">
+        <summary>Advanced options</summary>
+        <fieldset>
+          <legend>Sandbox</legend>
+          <div className="form-grid">
+            {number('cpus', 'CPUs', '0.25–16', '0.25', 'sandbox.cpus')}
+            {number('memoryMb', 'Memory (MB)', '128–65536', '1', 'sandbox.memoryMb')}
+            {number('execTimeoutSeconds', 'Exec timeout (s)', 'Per experiment', '1', 'sandbox.execTimeoutSeconds')}
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>Tree search</legend>
+          <div className="form-grid">
+            {number('numDrafts', 'Drafts', 'First drafts, 1–10', '1', 'search.numDrafts')}
+            {number('debugProb', 'Debug probability', '0–1', '0.05', 'search.debugProb')}
+            {number('maxDebugDepth', 'Max debug depth', '0–10', '1', 'search.maxDebugDepth')}
+            {number('nodeConcurrency', 'Parallel nodes', '1–8', '1', 'search.nodeConcurrency')}
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>Ideation, review and paper</legend>
+          <div className="form-grid">
+            {number('numIdeas', 'Ideas', '1–10', '1', 'ideation.numIdeas')}
+            {number('reflections', 'Reflections', '0–5', '1', 'ideation.reflections')}
+            {number('reviewers', 'Reviewers', '0 skips the review', '1', 'review.reviewers')}
+            {number('seeds', 'Extra seeds', 'Re-runs of the best, 0–10')}
+            {number('pageLimit', 'Page limit', '1–50')}
+            {number('maxTokens', 'Max tokens', 'Optional cap')}
+            <label className="field check-field">
+              <input type="checkbox" checked={values.revise} onChange={(e) => set('revise', e.target.checked)} />
+              <span>Revise the paper after the meta-review</span>
+            </label>
+          </div>
+        </fieldset>
+      </details>
+      {problem && <ProblemNote problem={problem} />}
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? 'Submitting…' : 'Start run'}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={() => setValues(DEFAULTS)} disabled={busy}>
+          Reset
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,29 @@
+import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import { type ApiClient, makeClient } from '../lib/api.js';
+import { loadApiKey, saveApiKey } from '../lib/auth.js';
+
+interface ApiContextValue {
+  apiKey: string;
+  setApiKey(key: string): void;
+  client: ApiClient;
+}
+
+const ApiContext = createContext<ApiContextValue | null>(null);
+
+/** Holds the API key (localStorage, or `#key=` once) and a client that sends it. */
+export function ApiProvider({ children }: { children: ReactNode }) {
+  const [apiKey, setKey] = useState(loadApiKey);
+  const setApiKey = useCallback((key: string) => {
+    saveApiKey(key.trim());
+    setKey(key.trim());
+  }, []);
+  const client = useMemo(() => makeClient(apiKey), [apiKey]);
+  const value = useMemo(() => ({ apiKey, setApiKey, client }), [apiKey, setApiKey, client]);
+  return <ApiContext.Provider value={value}>{children}</ApiContext.Provider>;
+}
+
+export function useApi(): ApiContextValue {
+  const value = useContext(ApiContext);
+  if (!value) throw new Error('useApi outside ApiProvider');
+  return value;
+}

@@ -1,0 +1,132 @@
+import type { RunEvent } from '@autolab/contracts';
+import { describe, expect, it } from 'vitest';
+import { applyEvent, emptyRunModel, metricName, metricPoints } from './run-model.js';
+
+let seq = 0;
+const ev = (type: string, data: Record<string, unknown>, id = `${++seq}-0`) =>
+  ({ id, runId: 'run_x', time: '2024-01-01T00:00:00Z', type, message: type, data }) as unknown as RunEvent;
+
+const finished = (nodeId: string, iteration: number, buggy: boolean, metrics: Record<string, number> = {}) =>
+  ev('node.finished', {
+    nodeId,
+    iteration,
+    buggy,
+    exitCode: buggy ? 1 : 0,
+    timedOut: false,
+    durationMs: 1000,
+    metrics,
+    error: buggy ? 'Traceback' : null,
+    stdoutTail: 'out',
+    stderrTail: '',
+    analysis: 'fine',
+  });
+
+describe('run model', () => {
+  it('folds node events into a tree with statuses, the best node and metric points', () => {
+    const m = emptyRunModel();
+    const events = [
+      ev('run.started', { attempt: 1, worker: 'w', resumedAt: null }),
+      ev('plan.ready', {
+        title: 't',
+        hypothesis: 'h',
+        metric: { name: 'acc', direction: 'maximize', description: '' },
+      }),
+      ev('search.stage', { stage: 'baseline', goal: 'g', iterations: 2 }),
+      ev('node.created', {
+        nodeId: 'n001',
+        parentId: null,
+        operator: 'draft',
+        iteration: 1,
+        plan: 'p1',
+        stage: 'baseline',
+      }),
+      ev('exec.output', { nodeId: 'n001', stream: 'stdout', text: 'hello ' }),
+      ev('exec.output', { nodeId: 'n001', stream: 'stdout', text: 'world' }),
+      finished('n001', 1, true),
+      ev('node.created', {
+        nodeId: 'n002',
+        parentId: 'n001',
+        operator: 'debug',
+        iteration: 2,
+        plan: 'p2',
+        stage: 'baseline',
+      }),
+      finished('n002', 2, false, { acc: 0.8 }),
+      ev('metric.improved', {
+        nodeId: 'n002',
+        iteration: 2,
+        name: 'acc',
+        value: 0.8,
+        previous: null,
+        direction: 'maximize',
+      }),
+      ev('figure.created', { nodeId: 'n002', path: 'nodes/n002/files/a.png' }),
+      ev('cost.updated', {
+        purpose: 'x',
+        model: 'demo',
+        promptTokens: 1,
+        completionTokens: 1,
+        costUsd: 0.1,
+        total: { calls: 1, promptTokens: 1, completionTokens: 1, totalTokens: 2, costUsd: 0.1 },
+        budgetUsd: 2,
+      }),
+    ];
+    for (const e of events) expect(applyEvent(m, e)).toBe(true);
+    expect(m.status).toBe('running');
+    expect(m.experimentStage).toBe('baseline');
+    expect(m.nodes.get('n001')).toMatchObject({ status: 'failed', liveOutput: 'hello world', error: 'Traceback' });
+    expect(m.nodes.get('n002')).toMatchObject({
+      status: 'ok',
+      parentId: 'n001',
+      metrics: { acc: 0.8 },
+      analysis: 'fine',
+    });
+    expect(m.bestNodeId).toBe('n002');
+    expect(m.figures).toEqual(['nodes/n002/files/a.png']);
+    expect(m.usage?.costUsd).toBe(0.1);
+    expect(m.budgetUsd).toBe(2);
+    expect(metricName(m)).toBe('acc');
+    expect(metricPoints(m, 'acc')).toEqual([{ iteration: 2, value: 0.8, nodeId: 'n002' }]);
+  });
+
+  it('ignores duplicates and finishes the run', () => {
+    const m = emptyRunModel();
+    const e = ev('stage.started', { stage: 'writeup' });
+    expect(applyEvent(m, e)).toBe(true);
+    expect(applyEvent(m, e)).toBe(false);
+    expect(m.events).toHaveLength(1);
+    applyEvent(
+      m,
+      ev('run.finished', {
+        status: 'succeeded',
+        error: null,
+        usage: { calls: 2, promptTokens: 1, completionTokens: 1, totalTokens: 2, costUsd: 0.2 },
+      }),
+    );
+    expect(m.status).toBe('succeeded');
+    expect(m.stage).toBe('done');
+    expect(m.usage?.calls).toBe(2);
+  });
+
+  it('is live again after a rerun requeues the finished run', () => {
+    const m = emptyRunModel();
+    applyEvent(
+      m,
+      ev('run.finished', {
+        status: 'failed',
+        error: { code: 'x', message: 'y' },
+        usage: { calls: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0 },
+      }),
+    );
+    expect(m.status).toBe('failed');
+    applyEvent(m, ev('run.requeued', { reason: 'rerun from writeup' }));
+    expect(m.status).toBe('queued');
+    expect(m.finished).toBeNull();
+  });
+
+  it('keeps unknown event types in the log', () => {
+    const m = emptyRunModel();
+    expect(applyEvent(m, ev('something.new', { x: 1 }))).toBe(true);
+    expect(m.events.map((e) => e.type)).toEqual(['something.new']);
+  });
+});

@@ -1,0 +1,245 @@
+import type { EventOf, RunEvent, RunStage, RunStatus, Usage } from '@autolab/contracts';
+
+export type NodeStatus = 'running' | 'ok' | 'failed';
+
+export interface TreeNode {
+  id: string;
+  parentId: string | null;
+  operator: string;
+  iteration: number;
+  stage: string | null;
+  plan: string;
+  status: NodeStatus;
+  metrics: Record<string, number>;
+  error: string | null;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number | null;
+  stdoutTail: string;
+  stderrTail: string;
+  analysis: string | null;
+  /** Live output while the node runs (capped). */
+  liveOutput: string;
+}
+
+export interface MetricPoint {
+  iteration: number;
+  value: number;
+  nodeId: string;
+}
+
+/** At most this much live output is kept per node; the tail wins. */
+const LIVE_OUTPUT_CHARS = 20_000;
+
+/**
+ * Everything the run page shows, folded from the run's events. Pure (no DOM), idempotent per event id: replays and
+ * duplicates after a reconnect are ignored.
+ */
+export interface RunModel {
+  seen: Set<string>;
+  events: RunEvent[];
+  lastEventId: string | null;
+  status: RunStatus | null;
+  stage: RunStage | null;
+  experimentStage: string | null;
+  stagesDone: string[];
+  searchStages: EventOf<'search.stage'>['data'][];
+  plan: EventOf<'plan.ready'>['data'] | null;
+  ideas: EventOf<'idea.proposed'>['data'][];
+  chosenIdea: EventOf<'idea.chosen'>['data'] | null;
+  insights: string[];
+  seeds: EventOf<'seeds.evaluated'>['data'] | null;
+  review: EventOf<'review.completed'>['data'] | null;
+  nodes: Map<string, TreeNode>;
+  bestNodeId: string | null;
+  figures: string[];
+  paper: EventOf<'paper.ready'>['data'] | null;
+  usage: Usage | null;
+  budgetUsd: number | null;
+  finished: EventOf<'run.finished'>['data'] | null;
+}
+
+export function emptyRunModel(): RunModel {
+  return {
+    seen: new Set(),
+    events: [],
+    lastEventId: null,
+    status: null,
+    stage: null,
+    experimentStage: null,
+    stagesDone: [],
+    searchStages: [],
+    plan: null,
+    ideas: [],
+    chosenIdea: null,
+    insights: [],
+    seeds: null,
+    review: null,
+    nodes: new Map(),
+    bestNodeId: null,
+    figures: [],
+    paper: null,
+    usage: null,
+    budgetUsd: null,
+    finished: null,
+  };
+}
+
+/** Applies one event in place; returns false for a duplicate. Unknown event types are only logged. */
+export function applyEvent(model: RunModel, event: RunEvent): boolean {
+  if (model.seen.has(event.id)) return false;
+  model.seen.add(event.id);
+  model.events.push(event);
+  model.lastEventId = event.id;
+  const e = event as RunEvent;
+  switch (e.type) {
+    case 'run.queued':
+      model.status ??= 'queued';
+      break;
+    case 'run.started':
+      model.status = 'running';
+      model.finished = null;
+      break;
+    case 'run.requeued':
+      // Also the start of a rerun: the run is live again.
+      model.status = 'queued';
+      model.finished = null;
+      break;
+    case 'stage.started':
+      model.stage = e.data.stage;
+      break;
+    case 'stage.finished':
+      if (!model.stagesDone.includes(e.data.stage)) model.stagesDone.push(e.data.stage);
+      break;
+    case 'plan.ready':
+      model.plan = e.data;
+      break;
+    case 'idea.proposed':
+      model.ideas.push(e.data);
+      break;
+    case 'idea.chosen':
+      model.chosenIdea = e.data;
+      break;
+    case 'search.stage':
+      model.experimentStage = e.data.stage;
+      model.searchStages.push(e.data);
+      break;
+    case 'insights.updated':
+      model.insights = e.data.insights;
+      break;
+    case 'seeds.evaluated':
+      model.seeds = e.data;
+      break;
+    case 'review.completed':
+      model.review = e.data;
+      break;
+    case 'node.created':
+      // A node repeated after a resume starts again from scratch (its output too).
+      model.nodes.set(e.data.nodeId, {
+        id: e.data.nodeId,
+        parentId: e.data.parentId,
+        operator: e.data.operator,
+        iteration: e.data.iteration,
+        stage: e.data.stage ?? null,
+        plan: e.data.plan,
+        status: 'running',
+        metrics: {},
+        error: null,
+        exitCode: null,
+        timedOut: false,
+        durationMs: null,
+        stdoutTail: '',
+        stderrTail: '',
+        analysis: null,
+        liveOutput: '',
+      });
+      break;
+    case 'exec.output': {
+      const node = model.nodes.get(e.data.nodeId);
+      if (node) {
+        node.liveOutput = (node.liveOutput + e.data.text).slice(-LIVE_OUTPUT_CHARS);
+      }
+      break;
+    }
+    case 'node.finished': {
+      const node = model.nodes.get(e.data.nodeId) ?? placeholderNode(e.data.nodeId, e.data.iteration);
+      model.nodes.set(node.id, {
+        ...node,
+        status: e.data.buggy ? 'failed' : 'ok',
+        metrics: e.data.metrics,
+        error: e.data.error,
+        exitCode: e.data.exitCode,
+        timedOut: e.data.timedOut,
+        durationMs: e.data.durationMs,
+        stdoutTail: e.data.stdoutTail,
+        stderrTail: e.data.stderrTail,
+        analysis: e.data.analysis ?? null,
+      });
+      break;
+    }
+    case 'metric.improved':
+      model.bestNodeId = e.data.nodeId;
+      break;
+    case 'figure.created':
+      if (!model.figures.includes(e.data.path)) model.figures.push(e.data.path);
+      break;
+    case 'paper.ready':
+      model.paper = e.data;
+      break;
+    case 'cost.updated':
+      model.usage = e.data.total;
+      model.budgetUsd = e.data.budgetUsd;
+      break;
+    case 'run.finished':
+      model.finished = e.data;
+      model.status = e.data.status;
+      model.usage = e.data.usage;
+      if (e.data.status === 'succeeded') model.stage = 'done';
+      break;
+  }
+  return true;
+}
+
+function placeholderNode(id: string, iteration: number): TreeNode {
+  return {
+    id,
+    parentId: null,
+    operator: 'draft',
+    iteration,
+    stage: null,
+    plan: '',
+    status: 'running',
+    metrics: {},
+    error: null,
+    exitCode: null,
+    timedOut: false,
+    durationMs: null,
+    stdoutTail: '',
+    stderrTail: '',
+    analysis: null,
+    liveOutput: '',
+  };
+}
+
+/** The plan's metric, or the first metric any node reported. */
+export function metricName(model: RunModel): string | null {
+  if (model.plan) return model.plan.metric.name;
+  for (const node of model.nodes.values()) {
+    const first = Object.keys(node.metrics)[0];
+    if (first) return first;
+  }
+  return null;
+}
+
+/** One point per successful node that reported the metric, in the order they finished. */
+export function metricPoints(model: RunModel, name: string): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  for (const event of model.events) {
+    if (event.type !== 'node.finished' || event.data.buggy) continue;
+    const value = event.data.metrics[name];
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      points.push({ iteration: event.data.iteration, value, nodeId: event.data.nodeId });
+    }
+  }
+  return points;
+}

@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKeyRecord } from '@autolab/contracts';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.js';
+import { newRunId } from './run-id.js';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const SECRET_CHARS = 32;
+
+/** `count` uniformly random base62 characters (rejection sampling: no modulo bias). */
+export function randomBase62(count: number): string {
+  let out = '';
+  while (out.length < count) {
+    for (const byte of randomBytes(count * 2)) {
+      // 248 = 4 × 62: bytes at or above it would make the first characters more likely.
+      if (byte < 248 && out.length < count) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+/**
+ * SHA-256 of a secret, hex. A fast, unsalted hash is right here because the secrets are 32 random base62 characters
+ * (~190 bits) made by this server, not passwords people chose: nobody can enumerate that space, however fast each
+ * guess is, so a slow password hash (bcrypt, scrypt, Argon2) would add nothing but CPU on every request. Being
+ * unsalted and deterministic also lets a key be found by its hash in one Redis lookup.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export interface NewApiKey {
+  tenant: string;
+  name?: string | null;
+  admin?: boolean;
+}
+
+/** API keys, stored in Redis as records plus SHA-256(secret) → id. The secret itself is never stored. */
+export class ApiKeyStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** Creates a key; the secret is returned here and never again. */
+  async create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }> {
+    const key = `alk_${randomBase62(SECRET_CHARS)}`;
+    const record: ApiKeyRecord = {
+      id: `key_${newRunId().slice(4)}`,
+      tenant: input.tenant,
+      name: input.name ?? null,
+      admin: input.admin ?? false,
+      createdAt: new Date().toISOString(),
+      revokedAt: null,
+    };
+    await this.redis
+      .multi()
+      .hset(this.keys.apiKey(record.id), {
+        id: record.id,
+        tenant: record.tenant,
+        name: JSON.stringify(record.name),
+        admin: record.admin ? '1' : '0',
+        createdAt: record.createdAt,
+        revokedAt: '',
+        hash: hashSecret(key),
+      })
+      .set(this.keys.apiKeyByHash(hashSecret(key)), record.id)
+      .zadd(this.keys.apiKeyIndex(), 0, record.id)
+      .exec();
+    return { record, key };
+  }
+
+  /** The active key with this secret, or null (unknown or revoked). */
+  async verify(secret: string): Promise<ApiKeyRecord | null> {
+    const id = await this.redis.get(this.keys.apiKeyByHash(hashSecret(secret)));
+    if (!id) return null;
+    const record = await this.get(id);
+    return record && record.revokedAt === null ? record : null;
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | null> {
+    const h = await this.redis.hgetall(this.keys.apiKey(id));
+    return h.id ? parseKey(h) : null;
+  }
+
+  /** Every key, oldest first; revoked ones too (with `revokedAt`). */
+  async list(): Promise<ApiKeyRecord[]> {
+    const ids = await this.redis.zrange(this.keys.apiKeyIndex(), 0, -1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.apiKey(id));
+    const rows = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+    return rows.filter((h) => h.id).map(parseKey);
+  }
+
+  /**
+   * Revokes a key: it stops working at once (its hash no longer leads anywhere). Returns false when there is no
+   * such key; revoking twice keeps the first time.
+   */
+  async revoke(id: string): Promise<boolean> {
+    const result = await this.redis.eval(
+      `local hash = redis.call('HGET', KEYS[1], 'hash')
+       if not hash then return 0 end
+       if redis.call('HGET', KEYS[1], 'revokedAt') == '' then redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1]) end
+       redis.call('DEL', ARGV[2] .. hash)
+       return 1`,
+      1,
+      this.keys.apiKey(id),
+      new Date().toISOString(),
+      this.keys.apiKeyByHash(''),
+    );
+    return result === 1;
+  }
+}
+
+function parseKey(h: Record<string, string>): ApiKeyRecord {
+  return {
+    id: h.id!,
+    tenant: h.tenant ?? '',
+    name: JSON.parse(h.name ?? 'null'),
+    admin: h.admin === '1',
+    createdAt: h.createdAt ?? '',
+    revokedAt: h.revokedAt || null,
+  };
+}

@@ -1,0 +1,221 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, type Stack, startStack } from '../stack.js';
+
+/**
+ * The web dashboard in a real Chromium against the real stack (API, worker, Docker sandbox, scripted model): submit a
+ * goal from the form, watch the run live until it succeeds, open a node's code, download the paper.
+ * Screenshots go to test-output/screenshots/.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB = join(ROOT, 'apps/web');
+const SHOTS = join(ROOT, 'test-output/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const GOAL =
+  'How does standardizing the features affect the convergence of logistic regression trained by gradient descent?';
+
+/** Newest modification time under a path (files only). */
+function newest(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+/** Builds apps/web when its sources are newer than dist (the same rule as build_web in scripts/lib.sh). */
+function buildWebIfStale(): void {
+  const sources = Math.max(...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(WEB, p))));
+  const built = newest(join(WEB, 'dist/index.html'));
+  if (built >= sources) return;
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
+}
+
+const shot = (page: Page, name: string, fullPage = true) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+
+describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let runId = '';
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    buildWebIfStale();
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startStack();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('serves the app at / with SPA fallback, immutable assets, and JSON 404s for API paths', async () => {
+    const index = await fetch(`${stack.apiUrl}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await index.text();
+    expect(html).toContain('<div id="root">');
+    const asset = /\/assets\/[^"]+\.js/.exec(html)?.[0];
+    expect(asset).toBeTruthy();
+    const js = await fetch(`${stack.apiUrl}${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    const deep = await fetch(`${stack.apiUrl}/runs/run_whatever`);
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toBe(html);
+    const missingApi = await api<{ error: { code: string } }>(stack, '/v1/no-such-route');
+    expect(missingApi.status).toBe(404);
+    expect(missingApi.body.error.code).toBe('route_not_found');
+    const missingFile = await fetch(`${stack.apiUrl}/favicon.ico`);
+    expect(missingFile.status).toBe(404);
+  });
+
+  it('takes the key from #key=, stores it and removes it from the URL', async () => {
+    await page.goto(`${stack.apiUrl}/#key=${encodeURIComponent(stack.apiKey)}`);
+    await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await page.evaluate<string | null>("localStorage.getItem('autolab.apiKey')")).toBe(stack.apiKey);
+    await page.getByText('No runs yet').waitFor();
+  });
+
+  it('shows the API validation errors and submits a goal from the form', async () => {
+    await page.getByRole('link', { name: 'New run' }).first().click();
+    await page.getByRole('heading', { name: 'New run' }).waitFor();
+    await page.locator('textarea[name=goal]').fill('too short');
+    await page.locator('input[name=maxIterations]').fill('500');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await page.locator('.field-error').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/10 characters/)]),
+    );
+    await page.locator('details.advanced summary').click();
+    await shot(page, '02-submit-form-validation');
+
+    await page.locator('textarea[name=goal]').fill(GOAL);
+    await page.locator('input[name=maxIterations]').fill('5');
+    await page.locator('input[name=model]').fill('demo');
+    await page.locator('input[name=numDrafts]').fill('1');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForURL(/\/runs\/run_[0-9a-z]{26}$/);
+    runId = new URL(page.url()).pathname.split('/').at(-1)!;
+    expect(runId).toMatch(/^run_/);
+  });
+
+  it('sends a hint to the live run', async () => {
+    await page.getByLabel('Hint for the agent').fill('Keep the learning-rate grid small.');
+    await page.getByRole('button', { name: 'Send hint' }).click();
+    await page.locator('[data-testid=hints] li').first().waitFor();
+    expect(await page.locator('[data-testid=hints]').textContent()).toContain('Keep the learning-rate grid small.');
+  });
+
+  it('follows the run live: the tree grows and the run succeeds', async () => {
+    const nodes = page.locator('[data-testid=experiment-tree] [data-node-id]');
+    await nodes.first().waitFor({ timeout: 120_000 });
+    const early = await nodes.count();
+    expect(await page.locator('[data-testid=run-status] [data-status]').getAttribute('data-status')).toMatch(
+      /running|queued/,
+    );
+    // A more telling mid-run picture: once an experiment has finished (unless the run is already done).
+    await page
+      .locator('[data-testid=experiment-tree] [data-status=ok], [data-testid=run-status] [data-status=succeeded]')
+      .first()
+      .waitFor({ timeout: 240_000 });
+    await shot(page, '03-run-live');
+
+    await page.locator('[data-testid=run-status] [data-status=succeeded]').waitFor({ timeout: 240_000 });
+    const final = await nodes.count();
+    expect(final).toBeGreaterThanOrEqual(2);
+    expect(final).toBeGreaterThanOrEqual(early);
+    expect(await page.locator('[data-testid=experiment-tree] [data-status=ok]').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=experiment-tree] [data-best=true]').count()).toBe(1);
+    await page.locator('[data-testid=metric-chart]').waitFor();
+    await page.locator('[data-testid=paper-frame]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-stream-state=finished]').waitFor();
+    // What the page shows is what the API says.
+    const record = await api<{ iteration: number; maxIterations: number }>(stack, `/v1/runs/${runId}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+    await expect
+      .poll(() => page.locator('[data-testid=iteration]').textContent())
+      .toContain(`${record.body.iteration}`);
+    await page.waitForTimeout(500);
+    await shot(page, '04-run-finished');
+  });
+
+  it('opens a node and shows its code', async () => {
+    await page.locator('[data-testid=experiment-tree] [data-best=true]').click();
+    const detail = page.locator('[data-testid=node-detail]');
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain('Plan');
+    await page.waitForTimeout(400); // the smooth scroll to the panel
+    await shot(page, '05-node-detail', false);
+    await detail.getByRole('tab', { name: 'code' }).click();
+    const code = detail.locator('[data-testid=node-code]');
+    await code.waitFor();
+    expect(await code.textContent()).toMatch(/import|def |print/);
+    await shot(page, '06-node-code', false);
+  });
+
+  it('downloads the paper PDF with the key', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download=pdf]').click()]);
+    const path = await download.path();
+    expect(readFileSync(path).subarray(0, 4).toString('latin1')).toBe('%PDF');
+    expect(download.suggestedFilename()).toBe('paper.pdf');
+  });
+
+  it('reruns the finished run from the review and follows it to the end again', async () => {
+    const finishedBefore = await page.locator('.log-row[data-type="run.finished"]').count();
+    await page.getByRole('button', { name: 'Rerun…' }).click();
+    await page.getByLabel('Rerun from stage').selectOption('review');
+    await page.getByRole('button', { name: 'Rerun', exact: true }).click();
+    await page.locator('.log-row[data-type="run.requeued"]').first().waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => page.locator('.log-row[data-type="run.finished"]').count(), { timeout: 180_000, interval: 500 })
+      .toBeGreaterThan(finishedBefore);
+    await page.locator('[data-testid=run-status] [data-status=succeeded]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-stream-state=finished]').waitFor();
+  });
+
+  it('lists the run with its status, iterations and cost', async () => {
+    await page.getByRole('link', { name: 'Runs' }).first().click();
+    const row = page.locator(`tr[data-run-id="${runId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('succeeded');
+    await shot(page, '01-runs-list');
+  });
+
+  it('fits a phone screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${stack.apiUrl}/runs/${runId}`);
+    await page.locator('[data-testid=run-status] [data-status=succeeded]').waitFor();
+    await page.locator('[data-testid=experiment-tree] [data-node-id]').first().waitFor();
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, '07-run-phone', false);
+    expect(pageErrors).toEqual([]);
+  });
+});
