@@ -80,6 +80,10 @@ export async function startStack(
       OPENAI_API_KEY: TEST_API_KEY,
       AUTOLAB_JOB_LOCK_SECONDS: '5',
       AUTOLAB_LLM_MAX_ATTEMPTS: '3',
+      // Tests never reach the internet: unless a test brings its own fake, the literature search is unreachable
+      // (nothing listens on port 9) and the run goes on without citations.
+      AUTOLAB_SEMANTIC_SCHOLAR_URL: 'http://127.0.0.1:9',
+      AUTOLAB_OPENALEX_URL: 'http://127.0.0.1:9',
       ...(options.workerEnv ?? {}),
       ...extra,
     }) as Record<string, string>;

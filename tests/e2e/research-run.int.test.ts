@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import type { ArtifactEntry, EventPage, RunEvent, RunRecord } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, submitRun, TEST_API_KEY } from '../stack.js';
+import { api, authHeaders, readSse, type Stack, startStack, submitRun, TEST_API_KEY } from '../stack.js';
 
 const GOAL =
   'How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?';
@@ -106,7 +106,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
   });
 
   it('serves a PDF whose text holds the number the sandboxed code printed', async () => {
-    const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/paper/paper.pdf`);
+    const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/paper/paper.pdf`, {
+      headers: authHeaders(stack),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/pdf');
     const pdf = Buffer.from(await res.arrayBuffer());
@@ -117,7 +119,11 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
 
     // What the best experiment really printed (its stdout, saved by the worker).
     const best = (await api<RunRecord>(stack, `/v1/runs/${run.id}`)).body.bestMetric!.nodeId;
-    const stdout = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/${best}/stdout.txt`)).text();
+    const stdout = await (
+      await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/${best}/stdout.txt`, {
+        headers: authHeaders(stack),
+      })
+    ).text();
     const printed = Number(/"final_loss_standardized": ([0-9.e-]+)/.exec(stdout)![1]);
     expect(Number.isFinite(printed)).toBe(true);
     expect(text).toContain(String(Number(printed.toPrecision(4))));
@@ -142,10 +148,12 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
       expect(byPath[path], path).toBeDefined();
     }
 
-    const code = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/best/experiment.py`)).text();
+    const code = await (
+      await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/best/experiment.py`, { headers: authHeaders(stack) })
+    ).text();
     expect(code).toContain('results.json');
 
-    const archive = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive`);
+    const archive = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive`, { headers: authHeaders(stack) });
     expect(archive.headers.get('content-type')).toBe('application/gzip');
     const names = tarNames(Buffer.from(await archive.arrayBuffer()));
     expect(names).toContain(`${run.id}/best/experiment.py`);
@@ -154,7 +162,11 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(names).toContain(`${run.id}/paper/paper.pdf`);
 
     const codeOnly = tarNames(
-      Buffer.from(await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive?subset=code`)).arrayBuffer()),
+      Buffer.from(
+        await (
+          await fetch(`${stack.apiUrl}/v1/runs/${run.id}/archive?subset=code`, { headers: authHeaders(stack) })
+        ).arrayBuffer(),
+      ),
     );
     expect(codeOnly).toContain(`${run.id}/nodes/n002/experiment.py`);
     expect(codeOnly.some((n) => n.includes('/paper/'))).toBe(false);
@@ -172,7 +184,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     const files = new Map<string, Record<string, unknown>>();
     for (const cell of cells) {
       if (!files.has(cell.artifact)) {
-        const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${cell.artifact}`);
+        const res = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${cell.artifact}`, {
+          headers: authHeaders(stack),
+        });
         files.set(cell.artifact, (await res.json()) as Record<string, unknown>);
       }
       const recorded = cell
@@ -221,7 +235,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     for (const artifact of body.artifacts.filter(
       (a) => !a.mediaType.startsWith('image/') && !a.path.endsWith('.pdf'),
     )) {
-      const text = await (await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${artifact.path}`)).text();
+      const text = await (
+        await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/${artifact.path}`, { headers: authHeaders(stack) })
+      ).text();
       expect(text, artifact.path).not.toContain(TEST_API_KEY);
     }
     const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
@@ -247,7 +263,9 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     const errors = stream.events.filter((e) => e.type === 'error');
     expect(errors.length).toBeGreaterThanOrEqual(4);
     expect(errors.every((e) => (e.data as { code: string }).code === 'malformed_model_reply')).toBe(true);
-    const pdf = await fetch(`${stack.apiUrl}/v1/runs/${bad.id}/artifacts/paper/paper.pdf`);
+    const pdf = await fetch(`${stack.apiUrl}/v1/runs/${bad.id}/artifacts/paper/paper.pdf`, {
+      headers: authHeaders(stack),
+    });
     expect(pdf.status).toBe(200);
   });
 });

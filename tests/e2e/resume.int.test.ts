@@ -15,10 +15,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let stack: Stack;
 
 function startWorkerProcess(env: Record<string, string>, id: string): ChildProcess {
-  return spawn('npx', ['tsx', 'apps/worker/src/main.ts'], {
+  // node itself (not npx), so the exit code is the worker's own.
+  return spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
     cwd: ROOT,
     env: { ...env, AUTOLAB_WORKER_ID: id, LOG_LEVEL: 'warn' },
-    // Its own process group, so the signal reaches node itself and not only npx.
+    // Its own process group, so a SIGKILL also takes any child it started.
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

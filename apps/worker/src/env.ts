@@ -20,6 +20,12 @@ const WorkerEnv = z.object({
   AUTOLAB_MODEL_PRICES: z.string().optional(),
   AUTOLAB_LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
   AUTOLAB_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** `off` runs without literature search (no novelty checks, no citations). */
+  AUTOLAB_LITERATURE: z.enum(['on', 'off']).default('on'),
+  AUTOLAB_SEMANTIC_SCHOLAR_URL: z.string().url().default('https://api.semanticscholar.org'),
+  AUTOLAB_OPENALEX_URL: z.string().url().default('https://api.openalex.org'),
+  SEMANTIC_SCHOLAR_API_KEY: z.string().optional(),
+  AUTOLAB_OPENALEX_MAILTO: z.string().optional(),
   /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
   AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -48,6 +54,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       timeoutMs: e.AUTOLAB_LLM_TIMEOUT_SECONDS * 1000,
       maxAttempts: e.AUTOLAB_LLM_MAX_ATTEMPTS,
     },
+    literature:
+      e.AUTOLAB_LITERATURE === 'off'
+        ? null
+        : {
+            semanticScholarUrl: e.AUTOLAB_SEMANTIC_SCHOLAR_URL,
+            openAlexUrl: e.AUTOLAB_OPENALEX_URL,
+            semanticScholarApiKey: e.SEMANTIC_SCHOLAR_API_KEY,
+            openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO,
+          },
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
   };

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { isFinalStatus } from '@autolab/contracts';
 import { type ResearchOutcome, runResearch } from '@autolab/engine';
+import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import { DockerSandboxFactory, reapSandboxes, removeRunContainers } from '@autolab/sandbox';
 import {
   CancelSignal,
+  HintStore,
   LocalArtifactStore,
   RedisKeys,
   RUN_QUEUE_NAME,
@@ -44,6 +46,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
+  const hintStore = new HintStore(redis, keys);
+  // One client for all runs, so a rate-limited or unreachable service is remembered across them.
+  const literature = config.literature
+    ? createLiteratureSearch({ ...config.literature, client: { logger: log } })
+    : undefined;
   const docker = new Docker();
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
@@ -137,7 +144,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       const removed = await removeRunContainers(docker, config.redisPrefix, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
-    const transcript = new Transcript(artifacts, runId, [config.llm.apiKey]);
+    const transcript = new Transcript(artifacts, runId, [
+      config.llm.apiKey,
+      config.literature?.semanticScholarApiKey ?? '',
+    ]);
     const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
       cpus: run.sandbox.cpus,
       memoryMb: run.sandbox.memoryMb,
@@ -171,7 +181,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },
-        { llm, sandboxes, sink: new StoreRunSink(runId, attempt, runs, artifacts), clock: { now: Date.now } },
+        {
+          llm,
+          sandboxes,
+          sink: new StoreRunSink(runId, attempt, runs, artifacts),
+          clock: { now: Date.now },
+          literature,
+          hints: {
+            list: () => hintStore.list(runId),
+            markApplied: (hintId, step) => hintStore.markApplied(runId, hintId, step),
+          },
+        },
         controller.signal,
       );
     } catch (err) {

@@ -522,7 +522,7 @@ describe('runResearch', () => {
     // The state right after the third node finished (as if the worker died during the fourth).
     const checkpoint = first.sink.checkpoints.find((c) => (c as { nodes: unknown[] }).nodes.length === 3)!;
     const callsBefore = first.llm.calls.findIndex(
-      (c, i) =>
+      (_c, i) =>
         i > 0 && first.llm.calls.slice(0, i + 1).filter((x) => x.tools[0]!.name === 'review_execution').length === 3,
     );
     const second = setup(replies({ draft_experiment: [], debug_experiment: [], propose_ideas: [], refine_ideas: [] }), {
