@@ -26,6 +26,8 @@ COPY --from=manifests /src/ ./
 RUN npm ci && npm cache clean --force
 # Sources stay owned by root: the process can read its code but not change it.
 COPY . .
+# The dashboard the API serves at / (apps/web/dist).
+RUN cd apps/web && npx vite build
 # The artifacts volume is mounted here; a fresh named volume takes this directory's owner.
 RUN mkdir -p /data && chown node:node /data
 

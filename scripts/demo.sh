@@ -2,13 +2,21 @@
 # `npm run demo`: one research run end to end on this machine, through the real service.
 # Installs what is missing, starts Redis/Docker (if needed), builds the sandbox images, starts the API and a worker,
 # submits the demo goal with the CLI, shows its progress live, downloads the results into ./demo-output/<run-id>/,
-# then stops everything it started.
+# then stops everything it started. `npm run demo -- --keep` (or AUTOLAB_DEMO_KEEP=1) keeps the API, the worker and
+# the dashboard up after the run until Ctrl-C.
 #
 # Without OPENAI_API_KEY the model is the project's scripted OpenAI-compatible server (the replies are a fixed
 # scenario; the experiment code in them really runs in the sandbox and the paper's numbers are what it printed).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+KEEP="${AUTOLAB_DEMO_KEEP:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --keep) KEEP=1 ;;
+    *) echo "usage: npm run demo [-- --keep]" >&2; exit 2 ;;
+  esac
+done
 GOAL="${DEMO_GOAL:-How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?}"
 LOGS="$ROOT/.data/demo"
 mkdir -p "$LOGS"
@@ -37,6 +45,9 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' "$LOGS/scripted.out")"
   [ -n "$OPENAI_BASE_URL" ] || { say "the scripted model server did not start; see $LOGS/scripted.log"; exit 1; }
   export OPENAI_API_KEY="scripted-demo-key"
+  # Token counts are real (the scripted server reports them); price them like gpt-4o-mini so cost and budget show.
+  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"demo\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
+  say "  Its tokens are priced like gpt-4o-mini (\$0.15 / \$0.60 per million) so cost and budget are visible."
   export AUTOLAB_MODEL="demo"
 fi
 
@@ -69,7 +80,13 @@ export AUTOLAB_API_KEY
 say "Autolab is up at $AUTOLAB_URL (API docs: $AUTOLAB_URL/docs; logs: $LOGS)"
 say "dashboard (tenant demo): $AUTOLAB_URL/#key=$AUTOLAB_API_KEY"
 
-RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 6 --budget-usd 2 --time-limit-minutes 20 "$GOAL" \
+[ "$KEEP" = 1 ] || say "(the service stops when the run ends; npm run demo -- --keep leaves it up for the dashboard)"
+
+# The scripted scenario tells its story (draft crashes → debug → tune → research → ablation) with one draft; a real
+# model gets the engine's default search policy.
+SEARCH_FLAGS=()
+[ "$SCRIPTED" = 1 ] && SEARCH_FLAGS=(--num-drafts 1)
+RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 6 --budget-usd 2 --time-limit-minutes 20 "${SEARCH_FLAGS[@]}" "$GOAL" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
 say "submitted run $RUN_ID; following its events:"
 set +e
@@ -84,5 +101,9 @@ ls -la "$OUT" >&2 || true
 if [ "$SCRIPTED" = 1 ]; then
   say "Reminder: the model was SCRIPTED (offline demo). The code it wrote really ran in the sandbox; the paper's"
   say "numbers are what that code printed. Set OPENAI_API_KEY (and OPENAI_BASE_URL, AUTOLAB_MODEL) for a real model."
+fi
+if [ "$KEEP" = 1 ]; then
+  say "the service stays up (--keep): dashboard $AUTOLAB_URL/#key=$AUTOLAB_API_KEY — Ctrl-C stops everything"
+  wait "${PIDS[@]}" || true
 fi
 exit $WATCH_STATUS

@@ -60,8 +60,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
         : {
             semanticScholarUrl: e.AUTOLAB_SEMANTIC_SCHOLAR_URL,
             openAlexUrl: e.AUTOLAB_OPENALEX_URL,
-            semanticScholarApiKey: e.SEMANTIC_SCHOLAR_API_KEY,
-            openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO,
+            semanticScholarApiKey: e.SEMANTIC_SCHOLAR_API_KEY || undefined,
+            openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO || undefined,
           },
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
