@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSse, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+import { api, authHeaders, readSse, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
 
 /**
  * A worker process killed with SIGKILL mid-run: BullMQ re-delivers the job once its lock expires, another worker
  * resumes from the checkpoint, finished experiments are not re-run and their model calls are not repeated (the
- * scripted model server counts them). Also: a worker stopped with SIGTERM hands its run back to the queue.
+ * scripted model server counts them). Also: a worker stopped with SIGTERM hands its run back to the queue, and a
+ * finished run re-run from its writeup reuses every experiment.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let stack: Stack;
@@ -103,5 +104,64 @@ describe('resume after a worker dies', () => {
     expect(final.status).toBe('succeeded');
     const types = (await readSse(stack, run.id)).events.map((e) => e.type);
     expect(types).toContain('run.requeued');
+  });
+  it('reruns only the writeup and review of a finished run, reusing its experiments and their model calls', async () => {
+    const worker = await stack.startWorker();
+    const run = await submitRun(stack, request);
+    const first = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
+    expect(first.status).toBe('succeeded');
+    const before = callCounts(run.id);
+    const eventsBefore = (await readSse(stack, run.id)).events.length;
+    const experimentCode = await (
+      await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/n002/experiment.py`, {
+        headers: authHeaders(stack),
+      })
+    ).text();
+
+    const rerun = await api<{ status: string }>(stack, `/v1/runs/${run.id}/rerun`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fromStage: 'writeup' }),
+    });
+    expect(rerun.status).toBe(202);
+    const second = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
+    await worker.close();
+    expect(second.status).toBe('succeeded');
+    expect(second.attempt).toBeGreaterThan(first.attempt);
+
+    const after = callCounts(run.id);
+    // No idea, experiment, judgement, seed or plot was redone: only the paper and its reviews.
+    for (const key of Object.keys(before).filter(
+      (k) => !['write_paper', 'fix_latex', 'submit_review', 'submit_meta_review'].includes(k),
+    )) {
+      expect(after[key], key).toBe(before[key]);
+    }
+    expect(after.write_paper).toBe(before.write_paper! + 1);
+    expect(after.submit_review! - before.submit_review!).toBe(request.review.reviewers);
+    const rerunEvents = (await readSse(stack, run.id)).events.slice(eventsBefore);
+    const types = rerunEvents.map((e) => e.type);
+    expect(types[0]).toBe('run.requeued');
+    expect(types).not.toContain('node.created');
+    expect(types).not.toContain('idea.chosen');
+    expect(types).toContain('paper.ready');
+    expect(types).toContain('review.completed');
+    expect(rerunEvents.at(-1)).toMatchObject({ type: 'run.finished', data: { status: 'succeeded' } });
+    const stages = rerunEvents
+      .filter((e) => e.type === 'stage.started')
+      .map((e) => (e.data as { stage: string }).stage);
+    expect(stages).toEqual(['writeup', 'review']);
+    // The experiments it reused are still there, unchanged, and the new paper is a PDF.
+    const codeAfter = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/nodes/n002/experiment.py`, {
+      headers: authHeaders(stack),
+    });
+    expect(await codeAfter.text()).toBe(experimentCode);
+    const pdf = await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/paper/paper.pdf`, {
+      headers: authHeaders(stack),
+    });
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('%PDF');
   });
 });
