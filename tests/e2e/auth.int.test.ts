@@ -344,6 +344,21 @@ describe('limits', () => {
     }
   });
 
+  it('limits requests without a valid key per client address, without touching valid keys', async () => {
+    const guess = () => fetch(`${limited.apiUrl}/v1/runs`, { headers: { authorization: 'Bearer alk_guess' } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await guess()).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    const refused = await guess();
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as ErrorBody).error.code).toBe('rate_limited');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // No key at all counts against the same budget; a valid key has its own.
+    expect((await fetch(`${limited.apiUrl}/v1/runs`)).status).toBe(429);
+    const key = (await createKey(limited, { tenant: 'unaffected' })).key;
+    expect((await api(limited, '/v1/runs', { key })).status).toBe(200);
+  });
+
   it('caps live runs per tenant with 429 too_many_active_runs, counted atomically', async () => {
     const key = (await createKey(capped, { tenant: 'capped' })).key;
     const post = (goal: string) =>

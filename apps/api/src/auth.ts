@@ -160,6 +160,9 @@ async function authenticate(
     if (keyId && (await options.resolver.stillAdmin(keyId))) principal = { keyId, tenant: 'default', admin: true };
   }
   if (!principal) {
+    // Requests without a valid key share one budget per client address, so guessing keys or flooding the key
+    // lookup is limited like any key's traffic.
+    if (options.limiter) await enforceLimit(reply, options.limiter, `unauthenticated:${request.ip}`);
     throw unauthorized(
       reply,
       request.headers.authorization ? 'This API key is not valid (unknown, revoked or malformed).' : undefined,
@@ -172,17 +175,16 @@ async function authenticate(
   }
   const path = request.url.split('?')[0] ?? '';
   if ((path === '/v1/admin' || path.startsWith('/v1/admin/')) && !principal.admin) throw new ApiError('forbidden');
-  if (area === 'api' && options.limiter) {
-    const { allowed, retryAfterMs } = await options.limiter.hit(principal.keyId);
-    if (!allowed) {
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      reply.header('retry-after', String(seconds));
-      throw new ApiError('rate_limited', undefined, {
-        limitPerMinute: options.limiter.perMinute,
-        retryAfterSeconds: seconds,
-      });
-    }
-  }
+  if (area === 'api' && options.limiter) await enforceLimit(reply, options.limiter, principal.keyId);
+}
+
+/** Counts one request against `bucket`; over the limit → 429 `rate_limited` with `Retry-After`. */
+async function enforceLimit(reply: FastifyReply, limiter: RateLimiter, bucket: string): Promise<void> {
+  const { allowed, retryAfterMs } = await limiter.hit(bucket);
+  if (allowed) return;
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  reply.header('retry-after', String(seconds));
+  throw new ApiError('rate_limited', undefined, { limitPerMinute: limiter.perMinute, retryAfterSeconds: seconds });
 }
 
 /**
