@@ -93,6 +93,8 @@ set +e
 npx tsx apps/cli/src/main.ts watch "$RUN_ID"
 WATCH_STATUS=$?
 set -e
+say "the experiment tree (autolab tree $RUN_ID):"
+npx tsx apps/cli/src/main.ts tree "$RUN_ID" || true
 
 OUT="$ROOT/demo-output/$RUN_ID"
 npx tsx apps/cli/src/main.ts download "$RUN_ID" all --out "$OUT" || true

@@ -115,7 +115,7 @@ describe('rerun', () => {
     expect(res.body).toMatchObject({ id: run.id, status: 'queued', finishedAt: null, error: null });
     const events = (await page(run.id)).events;
     expect(events.slice(-2).map((e) => e.type)).toEqual(['run.finished', 'run.requeued']);
-    expect(events.at(-1)!.data).toEqual({ reason: 'rerun from writeup' });
+    expect(events.at(-1)!.data).toEqual({ reason: 'rerun from writeup', rerunFrom: 'writeup' });
 
     const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
     const queue = createRunQueue(connection, new RedisKeys(stack.prefix));

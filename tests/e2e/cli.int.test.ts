@@ -122,6 +122,24 @@ describe('the autolab CLI against the real stack', () => {
     expect(screen.at(-2)).toBe(plainLines.at(-1));
   });
 
+  it('tree: the demo search drawn node under parent, the crashed draft marked and the best starred', async () => {
+    const tree = await cli(['tree', runId]);
+    expect(tree.code).toBe(0);
+    const lines = tree.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^metric: final_loss_standardized \(minimize\)$/);
+    expect(lines[1]).toMatch(/^n001 draft +baseline +✗ /);
+    expect(lines[2]).toMatch(/^└─ n002 debug +baseline +✓ final_loss_standardized=/);
+    expect(lines.filter((line) => line.includes('★ best'))).toHaveLength(1);
+    const json = JSON.parse((await cli(['tree', runId, '--json'])).stdout) as {
+      nodes: { id: string; parentId: string | null; status: string }[];
+      bestNodeId: string;
+    };
+    const status = JSON.parse((await cli(['status', runId, '--json'])).stdout) as { bestMetric: { nodeId: string } };
+    expect(json.bestNodeId).toBe(status.bestMetric.nodeId);
+    expect(json.nodes.map((n) => n.parentId)).toContain('n001');
+    expect(json.nodes.every((n) => n.status !== 'running')).toBe(true);
+  });
+
   it('status, logs of a node, and download paper (a real %PDF)', async () => {
     const status = await cli(['status', runId]);
     expect(status.code).toBe(0);

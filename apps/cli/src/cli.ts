@@ -11,6 +11,7 @@ import { LOG_STREAMS, type LogStream, logsCommand } from './commands/logs.js';
 import { type RerunOptions, rerunCommand } from './commands/rerun.js';
 import { statusCommand } from './commands/status.js';
 import { type SubmitOptions, submitCommand } from './commands/submit.js';
+import { treeCommand } from './commands/tree.js';
 import { watchRun } from './commands/watch.js';
 import { isDebug, loadConfig } from './config.js';
 import { type CliContext, DEFAULT_LIVE_OPTIONS, type Io, type LiveOptions } from './context.js';
@@ -167,6 +168,17 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--json', 'one JSON event per line on stdout (the final status line goes to stderr)')
     .action(async (id: string, options: { json?: boolean; plain?: boolean }) => {
       setExit(await watchRun(context(), id, options));
+    });
+
+  program
+    .command('tree')
+    .description(
+      'Show the experiment tree: each node under its parent with its operator, stage, outcome, metric and plan.',
+    )
+    .argument('<id>', 'run id', runId)
+    .option('--json', 'print {runId, metric, nodes, bestNodeId} as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      setExit(await treeCommand(context(), id, options));
     });
 
   program

@@ -227,7 +227,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
             {
               type: 'run.requeued',
               message: 'The worker is shutting down; the run goes back to the queue and resumes from its checkpoint.',
-              data: { reason: 'worker shutdown' },
+              data: { reason: 'worker shutdown', rerunFrom: null },
             },
           );
           await job.moveToDelayed(Date.now() + 1000, token);

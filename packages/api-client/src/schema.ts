@@ -1498,6 +1498,11 @@ export interface paths {
                     message: string;
                     data: {
                       reason: string;
+                      /**
+                       * @description Set when a rerun was asked for: this stage and the ones after it start again (their results are replaced).
+                       * @default null
+                       */
+                      rerunFrom: ('experiments' | 'figures' | 'writeup' | 'review') | null;
                     };
                   }
                 | {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExperimentStage, MetricDirection, RunError, RunStage, RunStatus, Usage } from './run.js';
+import { ExperimentStage, MetricDirection, RerunStage, RunError, RunStage, RunStatus, Usage } from './run.js';
 
 /**
  * Every event of a run. One discriminated union: the API, the CLI and the dashboard all read this.
@@ -26,7 +26,17 @@ export const RunStartedEvent = event(
   'run.started',
   z.object({ attempt: z.number().int(), worker: z.string(), resumedAt: z.number().int().nullable() }),
 );
-export const RunRequeuedEvent = event('run.requeued', z.object({ reason: z.string() }));
+export const RunRequeuedEvent = event(
+  'run.requeued',
+  z.object({
+    reason: z.string(),
+    rerunFrom: RerunStage.nullable()
+      .default(null)
+      .describe(
+        'Set when a rerun was asked for: this stage and the ones after it start again (their results are replaced).',
+      ),
+  }),
+);
 export const RunCancelRequestedEvent = event('run.cancel_requested', z.object({}));
 /** Always the last event of a run. */
 export const RunFinishedEvent = event(

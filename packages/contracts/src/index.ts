@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './paths.js';
 export * from './run.js';
+export * from './stages.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
 
 /** Lifecycle of a run. `queued` and `running` are live; the other three are final. */
 export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -11,11 +12,11 @@ export const RunStage = z.enum(['ideation', 'experiments', 'figures', 'writeup',
 export type RunStage = z.infer<typeof RunStage>;
 
 /** Stages of the experiment tree search, in order; each has its own goal and exit condition. */
-export const ExperimentStage = z.enum(['baseline', 'tuning', 'research', 'ablation']);
+export const ExperimentStage = z.enum(EXPERIMENT_STAGES);
 export type ExperimentStage = z.infer<typeof ExperimentStage>;
 
 /** Stages a finished run can be re-run from (a new attempt of the same run that reuses what came before). */
-export const RerunStage = z.enum(['experiments', 'figures', 'writeup', 'review']);
+export const RerunStage = z.enum(RERUN_STAGES);
 export type RerunStage = z.infer<typeof RerunStage>;
 
 export const RUN_ID_PATTERN = /^run_[0-9a-z]{26}$/;

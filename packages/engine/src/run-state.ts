@@ -1,4 +1,4 @@
-import { ExperimentStage, emptyUsage, type RerunStage, Usage } from '@autolab/contracts';
+import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } from '@autolab/contracts';
 import { z } from 'zod';
 import { ExperimentNode, ResearchPlan } from './journal.js';
 import { Idea, PaperSections } from './prompts.js';
@@ -115,9 +115,8 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
   next.rerunJobId = jobId;
   next.usageBaseline = { ...next.usage };
   next.consecutiveMalformed = 0;
-  const order: RerunStage[] = ['experiments', 'figures', 'writeup', 'review'];
-  const from = order.indexOf(fromStage);
-  if (from <= 0) {
+  const redo = new Set(stagesRerunFrom(fromStage));
+  if (redo.has('experiments')) {
     next.nodes = [];
     next.insights = [];
     next.search = { stage: 'baseline', finishedStages: [], stopReason: null };
@@ -125,8 +124,8 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
     next.seeds = null;
     next.seedsDone = false;
   }
-  if (from <= 1) next.figures = { done: false, files: [] };
-  if (from <= 2) {
+  if (redo.has('figures')) next.figures = { done: false, files: [] };
+  if (redo.has('writeup')) {
     next.paperDone = false;
     next.paperSections = null;
   }

@@ -6,6 +6,7 @@ import {
   emptyUsage,
   isFinalStatus,
   type NewEvent,
+  type RerunStage,
   type ReviewSummary,
   type RunError,
   type RunEvent,
@@ -286,13 +287,13 @@ export class RunStore {
    * Puts a finished run back in the queue to run again from `fromStage` (see RERUN_SCRIPT). The caller enqueues the
    * job with the returned id, which is unique per rerun (`<run id>.rerun-<n>`).
    */
-  async requeueForRerun(runId: string, fromStage: string, limits: RunLimits = {}): Promise<RerunResult> {
+  async requeueForRerun(runId: string, fromStage: RerunStage, limits: RunLimits = {}): Promise<RerunResult> {
     const tenant = await this.redis.hget(this.keys.run(runId), 'tenant');
     if (tenant === null) return { ok: false, reason: 'not_found' };
     const event = serializeEvent({
       type: 'run.requeued',
       message: `Rerun requested from the ${fromStage} stage.`,
-      data: { reason: `rerun from ${fromStage}` },
+      data: { reason: `rerun from ${fromStage}`, rerunFrom: fromStage },
     });
     const result = (await this.redis.eval(
       RERUN_SCRIPT,

@@ -139,7 +139,7 @@ const SAMPLES: Sample[] = [
     data: { code: 'bad_tool_call', step: 'improve', detail: 'no tool call\nin reply' },
   },
   { type: 'warning', message: 'Slow.', data: { code: 'slow_exec', detail: 'n001 took 3.2s' } },
-  { type: 'run.requeued', message: 'Requeued: the worker stopped.', data: { reason: 'worker lost' } },
+  { type: 'run.requeued', message: 'Requeued: the worker stopped.', data: { reason: 'worker lost', rerunFrom: null } },
   { type: 'run.cancel_requested', message: 'Cancellation requested.', data: {} },
   {
     type: 'idea.proposed',

@@ -124,6 +124,66 @@ describe('run model', () => {
     expect(m.finished).toBeNull();
   });
 
+  it('forgets what a rerun redoes: from the experiments the tree and its points, from the writeup only the paper', () => {
+    const created = (nodeId: string) =>
+      ev('node.created', { nodeId, parentId: null, operator: 'draft', iteration: 1, plan: 'p', stage: 'baseline' });
+    const run = () => {
+      const m = emptyRunModel();
+      for (const e of [
+        ev('plan.ready', {
+          title: 't',
+          hypothesis: 'h',
+          metric: { name: 'acc', direction: 'maximize', description: '' },
+        }),
+        created('n001'),
+        finished('n001', 1, false, { acc: 0.5 }),
+        ev('metric.improved', {
+          nodeId: 'n001',
+          iteration: 1,
+          name: 'acc',
+          value: 0.5,
+          previous: null,
+          direction: 'maximize',
+        }),
+        ev('stage.finished', { stage: 'baseline', reason: 'done' }),
+        ev('figure.created', { nodeId: 'n001', path: 'nodes/n001/files/curve.png' }),
+        ev('figure.created', { nodeId: null, path: 'figures/final.png' }),
+        ev('paper.ready', { pdf: 'paper/paper.pdf', tex: 'paper/paper.tex', attempt: 1, fallback: false }),
+      ]) {
+        applyEvent(m, e);
+      }
+      return m;
+    };
+
+    const fromWriteup = run();
+    applyEvent(fromWriteup, ev('run.requeued', { reason: 'rerun from writeup', rerunFrom: 'writeup' }));
+    expect(fromWriteup.paper).toBeNull();
+    expect(fromWriteup.nodes.size).toBe(1);
+    expect(fromWriteup.figures).toEqual(['nodes/n001/files/curve.png', 'figures/final.png']);
+
+    const fromFigures = run();
+    applyEvent(fromFigures, ev('run.requeued', { reason: 'rerun from figures', rerunFrom: 'figures' }));
+    expect(fromFigures.figures).toEqual(['nodes/n001/files/curve.png']);
+    expect(fromFigures.stagesDone).toEqual(['baseline']);
+
+    const fromExperiments = run();
+    applyEvent(fromExperiments, ev('run.requeued', { reason: 'rerun from experiments', rerunFrom: 'experiments' }));
+    expect(fromExperiments.nodes.size).toBe(0);
+    expect(fromExperiments.bestNodeId).toBeNull();
+    expect(fromExperiments.figures).toEqual([]);
+    expect(fromExperiments.stagesDone).toEqual([]);
+    expect(metricPoints(fromExperiments, 'acc')).toEqual([]);
+    applyEvent(fromExperiments, created('n001'));
+    applyEvent(fromExperiments, finished('n001', 1, false, { acc: 0.7 }));
+    expect(metricPoints(fromExperiments, 'acc')).toEqual([{ iteration: 1, value: 0.7, nodeId: 'n001' }]);
+
+    // A worker shutdown requeues without forgetting anything.
+    const shutdown = run();
+    applyEvent(shutdown, ev('run.requeued', { reason: 'worker shutdown', rerunFrom: null }));
+    expect(shutdown.nodes.size).toBe(1);
+    expect(shutdown.paper).not.toBeNull();
+  });
+
   it('keeps unknown event types in the log', () => {
     const m = emptyRunModel();
     expect(applyEvent(m, ev('something.new', { x: 1 }))).toBe(true);

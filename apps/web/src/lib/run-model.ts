@@ -1,4 +1,6 @@
-import type { EventOf, RunEvent, RunStage, RunStatus, Usage } from '@autolab/contracts';
+import type { EventOf, RerunStage, RunEvent, RunStage, RunStatus, Usage } from '@autolab/contracts';
+// The zod-free module: the dashboard does not bundle zod.
+import { EXPERIMENT_STAGES, stagesRerunFrom } from '@autolab/contracts/stages';
 
 export type NodeStatus = 'running' | 'ok' | 'failed';
 
@@ -57,6 +59,8 @@ export interface RunModel {
   usage: Usage | null;
   budgetUsd: number | null;
   finished: EventOf<'run.finished'>['data'] | null;
+  /** Index in `events` where the current experiment search began (after a rerun from the experiments: there). */
+  searchFrom: number;
 }
 
 export function emptyRunModel(): RunModel {
@@ -82,6 +86,7 @@ export function emptyRunModel(): RunModel {
     usage: null,
     budgetUsd: null,
     finished: null,
+    searchFrom: 0,
   };
 }
 
@@ -101,9 +106,10 @@ export function applyEvent(model: RunModel, event: RunEvent): boolean {
       model.finished = null;
       break;
     case 'run.requeued':
-      // Also the start of a rerun: the run is live again.
+      // Also the start of a rerun: the run is live again, and what the rerun redoes is shown anew.
       model.status = 'queued';
       model.finished = null;
+      if (e.data.rerunFrom) forgetForRerun(model, e.data.rerunFrom);
       break;
     case 'stage.started':
       model.stage = e.data.stage;
@@ -200,6 +206,27 @@ export function applyEvent(model: RunModel, event: RunEvent): boolean {
   return true;
 }
 
+/** Drops what a rerun from `fromStage` replaces, as the engine does (`stagesRerunFrom`). */
+function forgetForRerun(model: RunModel, fromStage: RerunStage): void {
+  const redo = new Set<string>(stagesRerunFrom(fromStage));
+  if (redo.has('experiments')) {
+    model.nodes = new Map();
+    model.bestNodeId = null;
+    model.insights = [];
+    model.seeds = null;
+    model.searchStages = [];
+    model.experimentStage = null;
+    model.figures = [];
+    model.searchFrom = model.events.length;
+    for (const stage of EXPERIMENT_STAGES) redo.add(stage);
+  }
+  // Node figures stay with their nodes; the figures stage's own plots are under figures/.
+  if (redo.has('figures')) model.figures = model.figures.filter((path) => !path.startsWith('figures/'));
+  if (redo.has('writeup')) model.paper = null;
+  model.review = null;
+  model.stagesDone = model.stagesDone.filter((stage) => !redo.has(stage));
+}
+
 function placeholderNode(id: string, iteration: number): TreeNode {
   return {
     id,
@@ -234,7 +261,7 @@ export function metricName(model: RunModel): string | null {
 /** One point per successful node that reported the metric, in the order they finished. */
 export function metricPoints(model: RunModel, name: string): MetricPoint[] {
   const points: MetricPoint[] = [];
-  for (const event of model.events) {
+  for (const event of model.events.slice(model.searchFrom)) {
     if (event.type !== 'node.finished' || event.data.buggy) continue;
     const value = event.data.metrics[name];
     if (typeof value === 'number' && Number.isFinite(value)) {

@@ -1,0 +1,144 @@
+import type { MetricDirection, RunEvent } from '@autolab/contracts';
+import { EXPERIMENT_STAGES } from '@autolab/contracts/stages';
+import type { CliContext } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { formatDuration, formatNumber, lastLine, oneLine } from '../human-format.js';
+
+/** One experiment of the search, as its events describe it. */
+export interface TreeNodeSummary {
+  id: string;
+  parentId: string | null;
+  operator: string;
+  stage: string | null;
+  iteration: number;
+  plan: string;
+  status: 'running' | 'ok' | 'buggy';
+  metrics: Record<string, number>;
+  error: string | null;
+  durationMs: number | null;
+}
+
+export interface ExperimentTree {
+  metric: { name: string; direction: MetricDirection } | null;
+  nodes: TreeNodeSummary[];
+  bestNodeId: string | null;
+}
+
+/**
+ * The experiment tree of the run's current search, folded from its events. A rerun from the experiments starts a
+ * new search, so what came before it is dropped; a resumed run re-announces only the node it was running.
+ */
+export function experimentTree(events: RunEvent[]): ExperimentTree {
+  let metric: ExperimentTree['metric'] = null;
+  let nodes = new Map<string, TreeNodeSummary>();
+  let bestNodeId: string | null = null;
+  for (const event of events) {
+    switch (event.type) {
+      case 'plan.ready':
+        metric = { name: event.data.metric.name, direction: event.data.metric.direction };
+        break;
+      case 'run.requeued':
+        if (event.data.rerunFrom === 'experiments') {
+          nodes = new Map();
+          bestNodeId = null;
+        }
+        break;
+      case 'node.created':
+        nodes.set(event.data.nodeId, {
+          id: event.data.nodeId,
+          parentId: event.data.parentId,
+          operator: event.data.operator,
+          stage: event.data.stage,
+          iteration: event.data.iteration,
+          plan: event.data.plan,
+          status: 'running',
+          metrics: {},
+          error: null,
+          durationMs: null,
+        });
+        break;
+      case 'node.finished': {
+        const node = nodes.get(event.data.nodeId);
+        if (!node) break;
+        node.status = event.data.buggy ? 'buggy' : 'ok';
+        node.metrics = event.data.metrics;
+        node.error = event.data.error;
+        node.durationMs = event.data.durationMs;
+        break;
+      }
+      case 'metric.improved':
+        bestNodeId = event.data.nodeId;
+        break;
+    }
+  }
+  return { metric, nodes: [...nodes.values()], bestNodeId };
+}
+
+const OPERATOR_LABEL: Record<string, string> = { hyperparameter: 'tune', ablation: 'ablate' };
+const STATUS_MARK = { ok: '✓', buggy: '✗', running: '…' } as const;
+
+/**
+ * The tree as text, one node per line under its parent:
+ * `└─ n002 debug   baseline  ✓ acc=0.91 ★ best  (2.1s)  Fix the crash: …`.
+ */
+export function formatExperimentTree(tree: ExperimentTree, width = 100): string[] {
+  if (tree.nodes.length === 0) return ['no experiments yet'];
+  const ids = new Set(tree.nodes.map((n) => n.id));
+  const children = new Map<string | null, TreeNodeSummary[]>();
+  for (const node of tree.nodes) {
+    // A parent the events never announced (it cannot happen with this server) would hide the node: show it as a root.
+    const parent = node.parentId !== null && ids.has(node.parentId) ? node.parentId : null;
+    children.set(parent, [...(children.get(parent) ?? []), node]);
+  }
+  const lines: string[] = [];
+  if (tree.metric) lines.push(`metric: ${tree.metric.name} (${tree.metric.direction})`);
+  const stageWidth = Math.max(...EXPERIMENT_STAGES.map((s) => s.length));
+  const walk = (parent: string | null, indent: string) => {
+    const kids = children.get(parent) ?? [];
+    kids.forEach((node, index) => {
+      const last = index === kids.length - 1;
+      const branch = parent === null ? '' : last ? '└─ ' : '├─ ';
+      const operator = (OPERATOR_LABEL[node.operator] ?? node.operator).padEnd(7);
+      const stage = (node.stage ?? '').padEnd(stageWidth);
+      const head = `${indent}${branch}${node.id} ${operator} ${stage} ${STATUS_MARK[node.status]}`;
+      const value = tree.metric ? node.metrics[tree.metric.name] : undefined;
+      const detail =
+        node.status === 'buggy'
+          ? lastLine(node.error ?? 'failed', 60)
+          : value !== undefined
+            ? `${tree.metric!.name}=${formatNumber(value)}${node.id === tree.bestNodeId ? ' ★ best' : ''}`
+            : node.status === 'running'
+              ? 'running'
+              : 'no metric';
+      const took = node.durationMs !== null ? `  (${formatDuration(node.durationMs)})` : '';
+      const text = `${head} ${detail}${took}`;
+      const room = width - text.length - 2;
+      lines.push(room > 12 ? `${text}  ${oneLine(node.plan, room)}` : text);
+      walk(node.id, parent === null ? indent : `${indent}${last ? '   ' : '│  '}`);
+    });
+  };
+  walk(null, '');
+  return lines;
+}
+
+/** Reads every event of the run so far, page by page. */
+async function allEvents(ctx: CliContext, runId: string): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await ctx.client.eventPage(runId, { after, limit: 1000 });
+    if (page.events.length === 0) return events;
+    events.push(...page.events);
+    after = page.events.at(-1)!.id;
+  }
+}
+
+export async function treeCommand(ctx: CliContext, runId: string, options: { json?: boolean }): Promise<ExitCode> {
+  const tree = experimentTree(await allEvents(ctx, runId));
+  if (options.json) {
+    ctx.io.out(`${JSON.stringify({ runId, ...tree })}\n`);
+    return ExitCode.Ok;
+  }
+  for (const line of formatExperimentTree(tree, ctx.io.stdoutTty?.columns() ?? 100)) ctx.io.out(`${line}\n`);
+  return ExitCode.Ok;
+}
