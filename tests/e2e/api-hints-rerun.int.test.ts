@@ -142,6 +142,29 @@ describe('rerun', () => {
     }
   });
 
+  it('heals a rerun whose job never reached the queue when it is asked for again', async () => {
+    const run = await submitRun(stack, { goal: 'A run whose rerun job is lost between two writes.' });
+    await finish(run.id);
+    // What the API does first on a rerun, without the enqueue that follows (as if the process died in between).
+    expect(await runs.requeueForRerun(run.id, 'figures')).toEqual({ ok: true, jobId: `${run.id}.rerun-1` });
+    const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    const queue = createRunQueue(connection, new RedisKeys(stack.prefix));
+    try {
+      expect(await queue.getJob(`${run.id}.rerun-1`)).toBeUndefined();
+      const healed = await rerun(run.id, 'writeup');
+      expect(healed.status).toBe(202);
+      expect(healed.body).toMatchObject({ id: run.id, status: 'queued' });
+      // The job the store recorded, with the stage that was asked first.
+      expect((await queue.getJob(`${run.id}.rerun-1`))?.data).toEqual({ runId: run.id, rerunFrom: 'figures' });
+      // Now it is queued for real: asking again is refused.
+      expect((await rerun(run.id, 'writeup')).status).toBe(409);
+      expect((await page(run.id)).events.filter((e) => e.type === 'run.requeued')).toHaveLength(1);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
   it('reruns a cancelled run without the old cancel request', async () => {
     const run = await submitRun(stack, { goal: 'A run cancelled while running, then rerun.' });
     await runs.transition(run.id, ['queued'], 'running');

@@ -86,7 +86,7 @@ local max = tonumber(ARGV[1])
 if max > 0 and redis.call('SCARD', KEYS[3]) >= max then return 'limit|' .. redis.call('SCARD', KEYS[3]) end
 local n = redis.call('HINCRBY', KEYS[1], 'reruns', 1)
 local jobId = ARGV[3] .. '.rerun-' .. n
-redis.call('HSET', KEYS[1], 'status', 'queued', 'finishedAt', '', 'error', 'null', 'jobId', jobId)
+redis.call('HSET', KEYS[1], 'status', 'queued', 'finishedAt', '', 'error', 'null', 'jobId', jobId, 'rerunFrom', ARGV[4])
 redis.call('HDEL', KEYS[1], 'cancelRequested')
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
@@ -304,6 +304,7 @@ export class RunStore {
       String(limits.maxActiveRuns ?? 0),
       event,
       runId,
+      fromStage,
     )) as string;
     const [outcome, value = ''] = result.split('|') as [string, string | undefined];
     if (outcome === 'ok') return { ok: true, jobId: value };
@@ -315,6 +316,11 @@ export class RunStore {
   /** The id of the run's current BullMQ job: the run id, or `<run id>.rerun-<n>` after a rerun. */
   async jobId(runId: string): Promise<string> {
     return (await this.redis.hget(this.keys.run(runId), 'jobId')) || runId;
+  }
+
+  /** The stage the latest rerun started from, or null if the run was never rerun. */
+  async rerunFrom(runId: string): Promise<RerunStage | null> {
+    return ((await this.redis.hget(this.keys.run(runId), 'rerunFrom')) || null) as RerunStage | null;
   }
 
   /** How many live (queued or running) runs the tenant has. */

@@ -187,6 +187,10 @@ export const runRoutes =
         const result = await deps.runs.requeueForRerun(id, fromStage, { maxActiveRuns: deps.tenantMaxActiveRuns });
         if (!result.ok) {
           if (result.reason === 'not_found') throw runNotFound(id);
+          // Asking again heals a rerun whose job never reached the queue (the API stopped between the two writes),
+          // as a repeated submit does for a new run.
+          if (result.reason === 'not_finished' && result.status === 'queued' && (await enqueueLostRerun(deps, id)))
+            return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id, principal)));
           if (result.reason === 'not_finished')
             throw new ApiError(
               'run_not_finished',
@@ -199,3 +203,11 @@ export const runRoutes =
       },
     );
   };
+
+/** Enqueues the run's pending rerun job if the queue does not have it; true if it had to. */
+async function enqueueLostRerun(deps: ApiDeps, runId: string): Promise<boolean> {
+  const [jobId, rerunFrom] = await Promise.all([deps.runs.jobId(runId), deps.runs.rerunFrom(runId)]);
+  if (jobId === runId || rerunFrom === null || (await deps.queue.getJob(jobId))) return false;
+  await enqueueRerun(deps.queue, runId, jobId, rerunFrom);
+  return true;
+}
