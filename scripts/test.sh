@@ -22,13 +22,17 @@ say "tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=1
 
 if [ -f test-output/vitest.json ]; then
-  node -e '
+  summary="$(node -e '
     const r = require("./test-output/vitest.json");
     console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)} failed`);
     if (r.numTotalTests === 0) { console.log("no test ran"); process.exit(1); }
-  ' || status=1
+  ')" || status=1
 else
-  echo "0 passed, 1 failed (vitest wrote no report)"
+  summary="0 passed, 1 failed (vitest wrote no report)"
   status=1
 fi
+# Stop the services first, so that the summary is the very last line.
+stop_started_services
+trap - EXIT
+echo "$summary"
 exit $status
