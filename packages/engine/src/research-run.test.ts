@@ -1,5 +1,6 @@
 import type { NewEvent } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
+import { MAX_FIGURE_ATTEMPTS } from './figures.js';
 import {
   type CallUsage,
   type ExecOptions,
@@ -60,8 +61,9 @@ const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 })
 
 /**
  * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `print <v>`
- * (prints the value but writes no results.json), `sleep <ms> metric <v>`; plot.py writes a PNG; latexmk succeeds
- * unless the document contains BROKEN, and reports one page per 1000 characters.
+ * (prints the value but writes no results.json), `sleep <ms> metric <v>`; plot.py writes a PNG (`crash`: exits 1,
+ * `empty`: writes none); latexmk succeeds unless the document contains BROKEN, and reports one page per 1000
+ * characters.
  */
 class FakeSandbox implements Sandbox {
   imageId = 'sha256:fakeimage';
@@ -87,7 +89,9 @@ class FakeSandbox implements Sandbox {
       return { ...base, exitCode: 0 };
     }
     if (command[1] === 'plot.py') {
-      this.files.set('metric.png', Buffer.from('png'));
+      const plot = this.files.get('plot.py')!.toString();
+      if (plot === 'crash') return { ...base, exitCode: 1, stderr: text('Traceback\nKeyError: metrics') };
+      if (plot !== 'empty') this.files.set('metric.png', Buffer.from('png'));
       return { ...base, exitCode: 0 };
     }
     const code = this.files.get('experiment.py')!.toString();
@@ -374,6 +378,84 @@ describe('runResearch', () => {
     });
     expect(await run()).toEqual({ status: 'succeeded' });
     expect(sink.ofType('stage.finished').some((e) => e.message.includes('tokens'))).toBe(true);
+  });
+
+  it('retries a figure that fails to render, with the error, and uses the one that works', async () => {
+    const plot = (code: string) => ({ args: { code, captions: [{ file: 'metric.png', caption: 'The metric.' }] } });
+    const { llm, sink, run } = setup(replies({ write_plot_code: [plot('crash'), plot('empty'), plot('plot')] }), {
+      input: { maxIterations: 2 },
+    });
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const failures = sink.ofType('error').filter((e) => (e.data as { code: string }).code === 'figure_failed');
+    expect(failures.map((e) => (e.data as { detail: string }).detail)).toEqual([
+      'Traceback\nKeyError: metrics',
+      'the program ran but wrote no PNG file',
+    ]);
+    // The second and third requests carry the previous attempt's error.
+    const prompts = llm.calls.filter((c) => c.tools[0]!.name === 'write_plot_code').map((c) => c.prompt);
+    expect(prompts[1]).toContain('KeyError: metrics');
+    expect(prompts[2]).toContain('wrote no PNG file');
+    expect(sink.ofType('figure.created').map((e) => (e.data as { path: string }).path)).toContain('figures/metric.png');
+    expect(sink.artifacts.has('figures/metric.png')).toBe(true);
+    expect(sink.ofType('warning').some((e) => (e.data as { code: string }).code === 'figures_skipped')).toBe(false);
+  });
+
+  it('skips the figures after a bounded number of failures and still writes the paper', async () => {
+    const { llm, sink, run } = setup(
+      replies({
+        write_plot_code: [{ args: { code: 'crash', captions: [{ file: 'metric.png', caption: 'The metric.' }] } }],
+      }),
+      {
+        input: { maxIterations: 2 },
+      },
+    );
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(llm.tools().filter((t) => t === 'write_plot_code')).toHaveLength(MAX_FIGURE_ATTEMPTS);
+    expect(sink.ofType('warning').filter((e) => (e.data as { code: string }).code === 'figures_skipped')).toHaveLength(
+      1,
+    );
+    expect([...sink.artifacts.keys()].some((p) => p.startsWith('figures/'))).toBe(false);
+    expect(sink.ofType('paper.ready')).toHaveLength(1);
+  });
+
+  it('sends a paper over the page limit back to be shortened, and keeps the best PDF if it cannot be', async () => {
+    const long = { ...paper, introduction: 'Long. '.repeat(1500) };
+    const shortened = setup(replies({ write_paper: [{ args: long }], fix_latex: [{ args: paper }] }), {
+      input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, pageLimit: 8 } },
+    });
+    expect(await shortened.run()).toEqual({ status: 'succeeded' });
+    const problem = (shortened.sink.ofType('paper.compile_failed')[0]!.data as { errorTail: string }).errorTail;
+    expect(problem).toMatch(/^The paper has \d+ pages; the limit is 8\. Shorten the prose\.$/);
+    expect((shortened.sink.ofType('paper.ready')[0]!.data as { attempt: number }).attempt).toBe(2);
+
+    const stubborn = setup(replies({ write_paper: [{ args: long }], fix_latex: [{ args: long }] }), {
+      input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, pageLimit: 8 } },
+    });
+    expect(await stubborn.run()).toEqual({ status: 'succeeded' });
+    expect(stubborn.llm.tools().filter((t) => t === 'fix_latex')).toHaveLength(3);
+    const warnings = stubborn.sink.ofType('warning').map((e) => (e.data as { code: string }).code);
+    expect(warnings).toContain('page_limit_exceeded');
+    expect(stubborn.sink.artifacts.get('paper/paper.pdf')?.subarray(0, 4).toString()).toBe('%PDF');
+  });
+
+  it('revises the paper once from the meta-review when asked, keeping the reviewed version', async () => {
+    const revised = { ...paper, limitations: 'Revised: only synthetic data, one model family.' };
+    const { llm, sink, run } = setup(replies({ revise_paper: [{ args: revised }] }), {
+      input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, review: { reviewers: 2, revise: true } } },
+    });
+    expect(await run()).toEqual({ status: 'succeeded' });
+    const tools = llm.tools();
+    expect(tools.filter((t) => t === 'revise_paper')).toHaveLength(1);
+    // The revision comes after the meta-review, and its prompt carries the meta-review's weaknesses.
+    expect(tools.indexOf('revise_paper')).toBeGreaterThan(tools.indexOf('submit_meta_review'));
+    const prompt = llm.calls.find((c) => c.tools[0]!.name === 'revise_paper')!.prompt;
+    expect(prompt).toContain('small');
+    expect(sink.artifacts.get('paper/paper.tex')!.toString()).toContain('Revised: only synthetic data');
+    expect(sink.artifacts.has('paper/paper-reviewed.pdf')).toBe(true);
+    expect(sink.ofType('paper.ready').map((e) => (e.data as { pdf: string }).pdf)).toEqual([
+      'paper/paper.pdf',
+      'paper/paper-revised.pdf',
+    ]);
   });
 
   it('feeds LaTeX errors and unknown citations back to the model and uses its fix', async () => {
