@@ -372,6 +372,17 @@ describe('runResearch', () => {
     expect(sink.artifacts.has('paper/paper.pdf')).toBe(true);
   });
 
+  it('stops experimenting when the time limit is near, keeping time for the paper', async () => {
+    // One minute: 30 % of it (18 s) is kept for the writeup, so experiments may start only in the first ~1.5 s.
+    const { sink, run } = setup(replies({ draft_experiment: [submit('sleep 2000 metric 0.5')] }), {
+      input: { maxIterations: 20, timeLimitMinutes: 1, deadline: Date.now() + 18_000 + 1_500 },
+    });
+    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(sink.ofType('node.created')).toHaveLength(1);
+    expect(sink.ofType('stage.finished').some((e) => e.message.includes('time limit'))).toBe(true);
+    expect(sink.ofType('paper.ready')).toHaveLength(1);
+  });
+
   it('caps tokens the same way', async () => {
     const { sink, run } = setup(replies(), {
       input: { maxIterations: 20, policy: { ...setup(replies()).input.policy, maxTokens: 3000 } },
