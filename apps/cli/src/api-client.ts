@@ -14,6 +14,7 @@ import {
   type Hint,
   Hint as HintSchema,
   type RerunStage,
+  type RunEvent,
   type RunList,
   RunList as RunListSchema,
   type RunRecord,
@@ -128,6 +129,16 @@ export class ApiClient {
   async eventPage(runId: string, query: { after?: string; limit?: number } = {}): Promise<EventPage> {
     const params = { path: { id: runId }, query: { after: query.after || undefined, limit: query.limit } };
     return this.parse(() => this.typed.GET('/v1/runs/{id}/events', { params }), EventPageSchema);
+  }
+
+  /** Every event of the run so far, page by page (the last page is the first empty one). */
+  async allEvents(runId: string): Promise<RunEvent[]> {
+    const events: RunEvent[] = [];
+    for (;;) {
+      const page = await this.eventPage(runId, { after: events.at(-1)?.id, limit: PAGE_LIMIT });
+      if (page.events.length === 0) return events;
+      events.push(...page.events);
+    }
   }
 
   /**

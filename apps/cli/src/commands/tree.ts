@@ -1,5 +1,4 @@
-import type { MetricDirection, RunEvent } from '@autolab/contracts';
-import { EXPERIMENT_STAGES } from '@autolab/contracts/stages';
+import { EXPERIMENT_STAGES, type MetricDirection, type RunEvent } from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatDuration, formatNumber, lastLine, oneLine } from '../human-format.js';
@@ -121,20 +120,8 @@ export function formatExperimentTree(tree: ExperimentTree, width = 100): string[
   return lines;
 }
 
-/** Reads every event of the run so far, page by page. */
-async function allEvents(ctx: CliContext, runId: string): Promise<RunEvent[]> {
-  const events: RunEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await ctx.client.eventPage(runId, { after, limit: 1000 });
-    if (page.events.length === 0) return events;
-    events.push(...page.events);
-    after = page.events.at(-1)!.id;
-  }
-}
-
 export async function treeCommand(ctx: CliContext, runId: string, options: { json?: boolean }): Promise<ExitCode> {
-  const tree = experimentTree(await allEvents(ctx, runId));
+  const tree = experimentTree(await ctx.client.allEvents(runId));
   if (options.json) {
     ctx.io.out(`${JSON.stringify({ runId, ...tree })}\n`);
     return ExitCode.Ok;
