@@ -83,7 +83,9 @@ describe('authentication', () => {
       paths: Record<string, Record<string, { security?: unknown[] }>>;
     }>(stack, '/openapi.json', { key: null });
     expect(doc.body.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.body.paths['/v1/runs']!.post!.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.body.paths['/v1/runs']!.post!.security).toEqual([{ bearerAuth: ['runs:write'] }]);
+    expect(doc.body.paths['/v1/runs']!.get!.security).toEqual([{ bearerAuth: ['runs:read'] }]);
+    expect(doc.body.paths['/v1/admin/keys']!.get!.security).toEqual([{ bearerAuth: ['admin'] }]);
     expect(doc.body.paths['/healthz']!.get!.security).toEqual([]);
     expect(Object.keys(doc.body.paths).some((p) => p.startsWith('/admin/queues'))).toBe(false);
   });
@@ -96,7 +98,9 @@ describe('authentication', () => {
       tenant: 'acme',
       name: 'ci pipeline',
       admin: false,
+      scopes: ['runs:read', 'runs:write'],
       createdAt: expect.any(String),
+      expiresAt: null,
     });
 
     // Redis holds the SHA-256 of the key, never the key.
@@ -128,7 +132,9 @@ describe('authentication', () => {
       tenant: 'acme',
       name: 'ci pipeline',
       admin: false,
+      scopes: ['runs:read', 'runs:write'],
       createdAt: created.createdAt,
+      expiresAt: null,
       revokedAt: null,
     });
     expect(JSON.stringify(list.body)).not.toContain(created.key);

@@ -89,8 +89,15 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     const missingApi = await api<{ error: { code: string } }>(stack, '/v1/no-such-route');
     expect(missingApi.status).toBe(404);
     expect(missingApi.body.error.code).toBe('route_not_found');
-    const missingFile = await fetch(`${stack.apiUrl}/favicon.ico`);
-    expect(missingFile.status).toBe(404);
+    // A path that is no route declares no access rule: without a key it is refused like any non-public path.
+    expect((await fetch(`${stack.apiUrl}/favicon.ico`)).status).toBe(401);
+    expect((await api(stack, '/favicon.ico')).status).toBe(404);
+    // Spellings of API paths never land on the app's page.
+    for (const path of ['/V1/admin/keys', '/%2576%31/admin/keys', '/ADMIN/queues/api/queues', '/runs/x/y']) {
+      const res = await api(stack, path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toContain('application/json');
+    }
   });
 
   it('takes the key from #key=, stores it and removes it from the URL', async () => {

@@ -22,7 +22,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AdminSessions, areaOf, authPlugin, KeyResolver } from './auth.js';
+import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -82,6 +82,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }),
   );
 
+  // First, so that its onRoute hook sees every route (a route that declares no access rule fails ready()).
+  const resolver = new KeyResolver(deps.keys, deps.adminKey);
+  await app.register(authPlugin, {
+    enabled: deps.authEnabled,
+    sessions: deps.sessions,
+    limiter: deps.rateLimiter,
+    resolver,
+  });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -106,29 +114,24 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
             scheme: 'bearer',
             description:
               'An API key (`alk_…`) from `POST /v1/admin/keys`, or the bootstrap admin key `AUTOLAB_ADMIN_KEY`. ' +
-              'Every `/v1` route needs one; 401 `unauthorized` without it.',
+              'Every `/v1` route needs one; 401 `unauthorized` without it. Each operation names the scope it needs ' +
+              '(`runs:read`, `runs:write` or `admin`; `admin` grants all); a key without it gets 403 `forbidden`.',
           },
         },
       },
     },
-    // Every /v1 route needs a key; the rest (health, this document) is public.
+    // The security requirement comes from the same rule the auth plugin enforces: the route's own `access`.
     transform: (input) => {
       const out = jsonSchemaTransform(input);
-      const security = areaOf(out.url) === 'api' ? [{ bearerAuth: [] }] : [];
+      const access = input.route.config?.access;
+      const security =
+        !access || access.auth === 'public'
+          ? []
+          : [{ bearerAuth: access.auth === 'admin' ? ['admin'] : [access.scope] }];
       return { ...out, schema: { ...out.schema, security } };
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-
-  const resolver = new KeyResolver(deps.keys, deps.adminKey);
-  await app.register(authPlugin, {
-    enabled: deps.authEnabled,
-    adminKey: deps.adminKey,
-    keys: deps.keys,
-    sessions: deps.sessions,
-    limiter: deps.rateLimiter,
-    resolver,
-  });
+  await app.register(withAccess(ACCESS.public, fastifySwaggerUi, { routePrefix: '/docs' }));
   await app.register(runRoutes(deps));
   await app.register(hintRoutes(deps));
   await app.register(eventRoutes(deps));
@@ -137,7 +140,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).
   if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: ACCESS.public } }, async () => app.swagger());
   await app.register(dashboardRoutes());
   return app;
 }

@@ -1,14 +1,47 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { API_KEY_PATTERN, type Principal } from '@autolab/contracts';
-import { type ApiKeyStore, hashSecret, type RateLimiter, type RedisKeys, randomBase62 } from '@autolab/store';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_KEY_PATTERN, hasScope, type Principal, SCOPES, type Scope } from '@autolab/contracts';
+import { type ApiKeyStore, hashSecret, isUsable, type RateLimiter, type RedisKeys, randomBase62 } from '@autolab/store';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyPluginCallback,
+  FastifyPluginOptions,
+  FastifyReply,
+  FastifyRequest,
+  RouteOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { ApiError } from './errors.js';
 
+/**
+ * Who may call a route, declared by the route itself (`config: { access }`) and checked after routing, on the route
+ * the router chose. Nothing is decided from the URL string: an encoded, double-encoded or differently spelled path
+ * either reaches a route (and that route's rule applies) or reaches none (and the default applies).
+ */
+export type RouteAccess =
+  /** Anyone: health, the API description, the dashboard's page (it holds no data). */
+  | { auth: 'public' }
+  /** A key of a tenant with this scope; the route shows only the key's tenant's data (admin keys: all). */
+  | { auth: 'tenant'; scope: Exclude<Scope, 'admin'> }
+  /** An admin key. `browserSession`: the queue dashboard, whose pages a browser opens with a session cookie. */
+  | { auth: 'admin'; browserSession?: boolean };
+
+export const ACCESS = {
+  public: { auth: 'public' },
+  read: { auth: 'tenant', scope: 'runs:read' },
+  write: { auth: 'tenant', scope: 'runs:write' },
+  admin: { auth: 'admin' },
+  adminUi: { auth: 'admin', browserSession: true },
+} as const satisfies Record<string, RouteAccess>;
+
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every route declares it; a route without one fails the app at start-up. */
+    access?: RouteAccess;
+  }
   interface FastifyRequest {
-    /** Who is calling. Set on every `/v1` and `/admin` request; null on public routes (health, docs, dashboard). */
+    /** Who is calling. Set on every request that needed a key; null on public routes. */
     principal: Principal | null;
   }
 }
@@ -16,12 +49,10 @@ declare module 'fastify' {
 export interface AuthOptions {
   /** false: no keys; every request is tenant `default` with admin rights (loopback only, see env.ts). */
   enabled: boolean;
-  /** The bootstrap admin key from AUTOLAB_ADMIN_KEY, if any. */
-  adminKey: string | null;
-  keys: ApiKeyStore;
   sessions: AdminSessions;
-  /** Per-key limit on `/v1` requests; null = none. */
+  /** Per-key limit on authenticated requests, and per-address limit on refused ones; null = none. */
   limiter: RateLimiter | null;
+  resolver: KeyResolver;
 }
 
 /** The queue dashboard (bull-board) lives here; it is for admins only. */
@@ -31,18 +62,12 @@ export const ADMIN_LOGOUT_PATH = `${ADMIN_UI_PREFIX}/logout`;
 export const ADMIN_COOKIE = 'autolab_admin';
 
 const BOOTSTRAP_KEY_ID = 'admin-env';
-const ANONYMOUS: Principal = Object.freeze({ keyId: 'anonymous', tenant: 'default', admin: true });
-
-type Area = 'api' | 'admin-ui' | 'admin-login' | 'public';
-
-/** Which rules a path falls under: everything under /v1 needs a key, the queue dashboard an admin key. */
-export function areaOf(url: string): Area {
-  const path = url.split('?')[0] ?? '';
-  if (path === '/v1' || path.startsWith('/v1/')) return 'api';
-  if (path === ADMIN_LOGIN_PATH || path === ADMIN_LOGOUT_PATH) return 'admin-login';
-  if (path === ADMIN_UI_PREFIX || path.startsWith(`${ADMIN_UI_PREFIX}/`)) return 'admin-ui';
-  return 'public';
-}
+const ANONYMOUS: Principal = Object.freeze({
+  keyId: 'anonymous',
+  tenant: 'default',
+  admin: true,
+  scopes: Object.freeze([...SCOPES]),
+});
 
 /** The key in `Authorization: Bearer <key>`, or null. */
 export function bearerToken(request: FastifyRequest): string | null {
@@ -66,7 +91,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * Resolves keys to principals: the bootstrap admin key (compared in constant time) or a stored key (looked up by
- * its SHA-256). Strings that cannot be keys never reach Redis.
+ * its SHA-256; revoked and expired keys resolve to nothing). Strings that cannot be keys never reach Redis.
  */
 export class KeyResolver {
   private readonly adminDigest: Buffer | null;
@@ -81,18 +106,18 @@ export class KeyResolver {
   async resolve(secret: string | null): Promise<Principal | null> {
     if (!secret || secret.length > 200) return null;
     if (this.adminDigest && timingSafeEqual(sha256(secret), this.adminDigest)) {
-      return { keyId: BOOTSTRAP_KEY_ID, tenant: 'default', admin: true };
+      return { keyId: BOOTSTRAP_KEY_ID, tenant: 'default', admin: true, scopes: [...SCOPES] };
     }
     if (!API_KEY_PATTERN.test(secret)) return null;
     const record = await this.keys.verify(secret);
-    return record ? { keyId: record.id, tenant: record.tenant, admin: record.admin } : null;
+    return record ? { keyId: record.id, tenant: record.tenant, admin: record.admin, scopes: record.scopes } : null;
   }
 
-  /** Whether the key behind a session still exists, is not revoked and is still an admin key. */
+  /** Whether the key behind a session is still usable (not revoked, not expired) and still an admin key. */
   async stillAdmin(keyId: string): Promise<boolean> {
     if (keyId === BOOTSTRAP_KEY_ID) return this.adminDigest !== null;
     const record = await this.keys.get(keyId);
-    return !!record && record.revokedAt === null && record.admin;
+    return !!record && isUsable(record) && record.admin;
   }
 }
 
@@ -137,45 +162,73 @@ function unauthorized(reply: FastifyReply, message?: string): ApiError {
   return new ApiError('unauthorized', message);
 }
 
-/** The caller of a `/v1` route (always set there by the auth plugin). */
+/** The caller of a route that needs a key (always set there by the auth plugin). */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new ApiError('unauthorized');
   return request.principal;
 }
 
-async function authenticate(
+const routeNotFound = (request: FastifyRequest) =>
+  new ApiError('route_not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`);
+
+/**
+ * Counts a refused attempt against the caller's address and answers 401. Requests without a valid key share one
+ * budget per client address, so guessing keys or flooding the key lookup is limited like any key's traffic.
+ */
+export async function refuseUnauthenticated(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: AuthOptions & { resolver: KeyResolver },
-): Promise<void> {
-  const area = areaOf(request.url);
-  if (area === 'public' || area === 'admin-login') return;
+  limiter: RateLimiter | null,
+  message?: string,
+): Promise<never> {
+  if (limiter) await enforceLimit(reply, limiter, `unauthenticated:${request.ip}`);
+  throw unauthorized(reply, message);
+}
+
+async function authorize(request: FastifyRequest, reply: FastifyReply, options: AuthOptions): Promise<void> {
+  // A path no route matched (a 404) declares nothing: it needs a valid key like everything that is not public,
+  // so unknown paths are not an oracle and nothing is open by omission.
+  const access = request.routeOptions.config.access;
+  if (access?.auth === 'public') return;
   if (!options.enabled) {
     request.principal = ANONYMOUS;
     return;
   }
   let principal = await options.resolver.resolve(bearerToken(request));
-  if (!principal && area === 'admin-ui') {
+  if (!principal && access?.auth === 'admin' && access.browserSession) {
     const keyId = await options.sessions.keyIdOf(sessionToken(request));
-    if (keyId && (await options.resolver.stillAdmin(keyId))) principal = { keyId, tenant: 'default', admin: true };
+    if (keyId && (await options.resolver.stillAdmin(keyId)))
+      principal = { keyId, tenant: 'default', admin: true, scopes: [...SCOPES] };
   }
   if (!principal) {
-    // Requests without a valid key share one budget per client address, so guessing keys or flooding the key
-    // lookup is limited like any key's traffic.
-    if (options.limiter) await enforceLimit(reply, options.limiter, `unauthenticated:${request.ip}`);
-    throw unauthorized(
+    await refuseUnauthenticated(
+      request,
       reply,
-      request.headers.authorization ? 'This API key is not valid (unknown, revoked or malformed).' : undefined,
+      options.limiter,
+      request.headers.authorization ? 'This API key is not valid (unknown, revoked, expired or malformed).' : undefined,
     );
+    return;
   }
   request.principal = principal;
-  // The queue dashboard is not advertised: a non-admin key gets the same answer as a path that does not exist.
-  if (area === 'admin-ui' && !principal.admin) {
-    throw new ApiError('route_not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`);
+  if (options.limiter) await enforceLimit(reply, options.limiter, principal.keyId);
+  if (!access) return;
+  if (access.auth === 'admin' && !principal.admin) {
+    // The queue dashboard is not advertised: a non-admin key gets the same answer as a path that does not exist.
+    if (access.browserSession) throw routeNotFound(request);
+    throw missingScope(reply, principal, 'admin');
   }
-  const path = request.url.split('?')[0] ?? '';
-  if ((path === '/v1/admin' || path.startsWith('/v1/admin/')) && !principal.admin) throw new ApiError('forbidden');
-  if (area === 'api' && options.limiter) await enforceLimit(reply, options.limiter, principal.keyId);
+  if (access.auth === 'tenant' && !hasScope(principal.scopes, access.scope)) {
+    throw missingScope(reply, principal, access.scope);
+  }
+}
+
+function missingScope(reply: FastifyReply, principal: Principal, scope: Scope): ApiError {
+  reply.header('www-authenticate', `Bearer realm="autolab", error="insufficient_scope", scope="${scope}"`);
+  return new ApiError(
+    'forbidden',
+    `This API key lacks the scope ${scope} (it has ${principal.scopes.join(', ') || 'none'}).`,
+    { requiredScope: scope, scopes: principal.scopes },
+  );
 }
 
 /** Counts one request against `bucket`; over the limit → 429 `rate_limited` with `Retry-After`. */
@@ -187,16 +240,52 @@ async function enforceLimit(reply: FastifyReply, limiter: RateLimiter, bucket: s
   throw new ApiError('rate_limited', undefined, { limitPerMinute: limiter.perMinute, retryAfterSeconds: seconds });
 }
 
+/** One row of the route table: what each registered route declares. */
+export interface RouteAccessEntry {
+  method: string;
+  url: string;
+  access: RouteAccess | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route with the access it declares (null: none, which fails `ready()`). */
+    routeAccessTable(): RouteAccessEntry[];
+  }
+}
+
 /**
- * Authentication, authorization of the admin areas and the per-key rate limit, for the whole app (not
- * encapsulated). Runs in onRequest, before any body is read.
+ * Authentication, scopes and the rate limit for the whole app (not encapsulated), in `onRequest`: after routing,
+ * before any body is read. Register it before any route, so that its `onRoute` hook sees them all: a route that
+ * declares no access makes `ready()` fail, naming it.
  */
-export const authPlugin = fp<AuthOptions & { resolver: KeyResolver }>(
+export const authPlugin = fp<AuthOptions>(
   async (app, options) => {
+    const routes: RouteOptions[] = [];
     app.decorateRequest('principal', null);
+    app.addHook('onRoute', (route) => {
+      routes.push(route);
+    });
+    app.decorate('routeAccessTable', () =>
+      routes.flatMap((route) =>
+        (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({
+          method,
+          url: route.url,
+          access: route.config?.access ?? null,
+        })),
+      ),
+    );
+    app.addHook('onReady', async () => {
+      const undeclared = app.routeAccessTable().filter((r) => r.access === null);
+      if (undeclared.length > 0) {
+        throw new Error(
+          `routes without an access rule (config.access): ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`,
+        );
+      }
+    });
     app.addHook('onRequest', async (request, reply) => {
       try {
-        await authenticate(request, reply, options);
+        await authorize(request, reply, options);
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         // Answered here rather than thrown: routes of plugins with their own error handler (bull-board) must give
@@ -207,3 +296,20 @@ export const authPlugin = fp<AuthOptions & { resolver: KeyResolver }>(
   },
   { name: 'autolab-auth', fastify: '5.x' },
 );
+
+/**
+ * Registers a plugin whose routes we do not write (the API description's UI, static files, bull-board) with one
+ * access rule for all of them; a route of theirs that declares its own rule keeps it.
+ */
+export function withAccess<Options extends FastifyPluginOptions>(
+  access: RouteAccess,
+  plugin: FastifyPluginAsync<Options> | FastifyPluginCallback<Options>,
+  options?: Options,
+): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    app.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: route.config?.access ?? access };
+    });
+    await app.register(plugin, options ?? ({} as Options));
+  };
+}

@@ -6,6 +6,24 @@ describe('API logs', () => {
     expect(redactUrl('/admin/queues/login?key=alk_abc')).toBe('/admin/queues/login?key=[redacted]');
     expect(redactUrl('/x?a=1&token=t0k&b=2')).toBe('/x?a=1&token=[redacted]&b=2');
     expect(redactUrl('/v1/runs?limit=5')).toBe('/v1/runs?limit=5');
+    expect(redactUrl('/v1/runs?limit=5&after=0-1')).toBe('/v1/runs?limit=5&after=0-1');
+  });
+
+  it('mask secrets however the query spells them', () => {
+    for (const url of [
+      '/admin/queues/login?%6bey=SECRETVALUE1234',
+      '/admin/queues/login?%6B%65%79=SECRETVALUE1234',
+      '/admin/queues/login?KEY=SECRETVALUE1234',
+      '/admin/queues/login?key%5B%5D=SECRETVALUE1234',
+      '/admin/queues/login?a=1&key=x&key=SECRETVALUE1234',
+      '/admin/queues/login?k%65y=SECRET%56ALUE1234',
+      '/v1/runs?x=alk_SECRETVALUE12345678901234567890',
+    ]) {
+      const out = redactUrl(url) ?? '';
+      expect(out, url).not.toMatch(/SECRET/);
+      expect(out, url).toContain('[redacted]');
+      expect(out.split('?')[0], url).toBe(url.split('?')[0]);
+    }
   });
 
   it('never print the authorization header, cookies or the login key', () => {

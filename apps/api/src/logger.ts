@@ -1,9 +1,29 @@
 import pino from 'pino';
 
-/** Query parameters that carry secrets (the queue dashboard's `login?key=`). */
-const SECRET_QUERY = /([?&](?:key|api_key|token)=)[^&#]*/gi;
+/** Names of query parameters that may carry secrets (the queue dashboard's `login?key=`), compared decoded. */
+const SECRET_NAME = /key|token|secret|passw|auth|session/i;
+/** Values that are secrets whatever their parameter is called: our API keys. */
+const SECRET_VALUE = /alk_[0-9A-Za-z]{8,}/;
 
-export const redactUrl = (url: string | undefined) => url?.replace(SECRET_QUERY, '$1[redacted]');
+/**
+ * The URL with every secret-looking query value masked. Works on the parsed, decoded query — `?%6bey=…`, `?KEY=…`
+ * and `?key[]=…` are all a key — so a spelling the router accepts cannot slip a secret into the log.
+ */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const index = url.indexOf('?');
+  if (index < 0) return url;
+  const params = new URLSearchParams(url.slice(index + 1));
+  let redacted = false;
+  for (const [name, value] of params) {
+    if (SECRET_NAME.test(name) || SECRET_VALUE.test(value)) {
+      params.set(name, '[redacted]');
+      redacted = true;
+    }
+  }
+  if (!redacted) return url;
+  return `${url.slice(0, index)}?${params.toString().replaceAll('%5Bredacted%5D', '[redacted]')}`;
+}
 
 interface LoggedRequest {
   method?: string;

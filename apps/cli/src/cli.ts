@@ -248,8 +248,17 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .description('Create an API key for a tenant; the key is printed once and cannot be shown again.')
     .requiredOption('--tenant <name>', 'the tenant the key acts for (it sees only its own runs)')
     .option('--name <name>', 'a label for the key (who or what uses it)')
-    .option('--admin', 'the key may manage keys')
-    .option('--json', 'print {id, key, tenant, name, admin, createdAt} as JSON')
+    .option('--admin', 'the key may do everything, for every tenant, and manage keys (same as --scope admin)')
+    .option(
+      '--scope <scopes>',
+      'what the key may do, comma-separated: runs:read (list, watch, download), runs:write (submit, cancel, hint, ' +
+        'rerun), admin (default: runs:read,runs:write)',
+    )
+    .option(
+      '--expires <when>',
+      'when the key stops working: a duration (90m, 12h, 30d) or an ISO date (default: never)',
+    )
+    .option('--json', 'print {id, key, tenant, name, admin, scopes, createdAt, expiresAt} as JSON')
     .action(async (options: CreateKeyOptions) => {
       setExit(await createKeyCommand(context(), options));
     });

@@ -2300,8 +2300,11 @@ export interface paths {
                 id: string;
                 tenant: string;
                 name: string | null;
+                /** @description Whether `scopes` include `admin`. */
                 admin: boolean;
+                scopes: ('runs:read' | 'runs:write' | 'admin')[];
                 createdAt: string;
+                expiresAt: string | null;
                 revokedAt: string | null;
               }[];
             };
@@ -2360,7 +2363,7 @@ export interface paths {
     put?: never;
     /**
      * Create an API key (admin)
-     * @description The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash.
+     * @description The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash. `scopes` limit what the key may do (a read-only key for a wall dashboard or a CI job: `["runs:read"]`); `expiresAt` ends it.
      */
     post: {
       parameters: {
@@ -2376,11 +2379,15 @@ export interface paths {
             tenant: string;
             /** @description A label for people, e.g. who holds the key. */
             name?: string;
-            /**
-             * @description Admin keys manage keys, see every tenant’s runs and open the queue dashboard.
-             * @default false
-             */
+            /** @description Shorthand for `scopes: ["admin"]` (true) or a key without `admin` (false). */
             admin?: boolean;
+            /** @description What the key may do (default `["runs:read", "runs:write"]`; admin keys: all). `runs:read` lists, watches and downloads; `runs:write` submits, cancels, hints and reruns; `admin` manages keys and sees every tenant. */
+            scopes?: ('runs:read' | 'runs:write' | 'admin')[];
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO 8601, in the future). Default: never.
+             */
+            expiresAt?: string;
           };
         };
       };
@@ -2398,7 +2405,9 @@ export interface paths {
               tenant: string;
               name: string | null;
               admin: boolean;
+              scopes: ('runs:read' | 'runs:write' | 'admin')[];
               createdAt: string;
+              expiresAt: string | null;
             };
           };
         };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiKeyRecord } from '@autolab/contracts';
+import { type ApiKeyRecord, defaultScopes, SCOPES, type Scope } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
 import { newRunId } from './run-id.js';
@@ -32,7 +32,10 @@ export function hashSecret(secret: string): string {
 export interface NewApiKey {
   tenant: string;
   name?: string | null;
-  admin?: boolean;
+  /** Default: `runs:read` and `runs:write`. */
+  scopes?: Scope[];
+  /** ISO 8601; null or absent: never expires. */
+  expiresAt?: string | null;
 }
 
 /** API keys, stored in Redis as records plus SHA-256(secret) → id. The secret itself is never stored. */
@@ -45,12 +48,15 @@ export class ApiKeyStore {
   /** Creates a key; the secret is returned here and never again. */
   async create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }> {
     const key = `alk_${randomBase62(SECRET_CHARS)}`;
+    const scopes = SCOPES.filter((s) => (input.scopes ?? defaultScopes(false)).includes(s));
     const record: ApiKeyRecord = {
       id: `key_${newRunId().slice(4)}`,
       tenant: input.tenant,
       name: input.name ?? null,
-      admin: input.admin ?? false,
+      admin: scopes.includes('admin'),
+      scopes,
       createdAt: new Date().toISOString(),
+      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
       revokedAt: null,
     };
     await this.redis
@@ -60,7 +66,9 @@ export class ApiKeyStore {
         tenant: record.tenant,
         name: JSON.stringify(record.name),
         admin: record.admin ? '1' : '0',
+        scopes: record.scopes.join(' '),
         createdAt: record.createdAt,
+        expiresAt: record.expiresAt ?? '',
         revokedAt: '',
         hash: hashSecret(key),
       })
@@ -70,12 +78,12 @@ export class ApiKeyStore {
     return { record, key };
   }
 
-  /** The active key with this secret, or null (unknown or revoked). */
-  async verify(secret: string): Promise<ApiKeyRecord | null> {
+  /** The key with this secret, if it is usable now (not revoked, not expired), or null. */
+  async verify(secret: string, now = Date.now()): Promise<ApiKeyRecord | null> {
     const id = await this.redis.get(this.keys.apiKeyByHash(hashSecret(secret)));
     if (!id) return null;
     const record = await this.get(id);
-    return record && record.revokedAt === null ? record : null;
+    return record && isUsable(record, now) ? record : null;
   }
 
   async get(id: string): Promise<ApiKeyRecord | null> {
@@ -112,13 +120,22 @@ export class ApiKeyStore {
   }
 }
 
+/** Not revoked and not past its expiry. */
+export const isUsable = (record: ApiKeyRecord, now = Date.now()) =>
+  record.revokedAt === null && (record.expiresAt === null || Date.parse(record.expiresAt) > now);
+
 function parseKey(h: Record<string, string>): ApiKeyRecord {
+  // Keys stored before scopes existed keep the rights they had: admin keys all, the others read and write.
+  const scopes =
+    h.scopes === undefined ? defaultScopes(h.admin === '1') : SCOPES.filter((s) => h.scopes!.split(' ').includes(s));
   return {
     id: h.id!,
     tenant: h.tenant ?? '',
     name: JSON.parse(h.name ?? 'null'),
-    admin: h.admin === '1',
+    admin: scopes.includes('admin'),
+    scopes,
     createdAt: h.createdAt ?? '',
+    expiresAt: h.expiresAt || null,
     revokedAt: h.revokedAt || null,
   };
 }

@@ -1,4 +1,4 @@
-export { ApiKeyStore, hashSecret, type NewApiKey, randomBase62 } from './api-key-store.js';
+export { ApiKeyStore, hashSecret, isUsable, type NewApiKey, randomBase62 } from './api-key-store.js';
 export { type ArchiveSubset, archiveStream } from './artifact-archive.js';
 export { type ArtifactStore, InvalidArtifactPathError, LocalArtifactStore, mediaTypeOf } from './artifact-store.js';
 export { CancelSignal } from './cancel-signal.js';

@@ -3,7 +3,7 @@ import { type ArchiveSubset, archiveStream } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
-import { principalOf } from '../auth.js';
+import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { securedErrors } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
@@ -16,6 +16,7 @@ export const artifactRoutes =
     app.get(
       '/v1/runs/:id/artifacts',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
           summary: 'List the files of a run',
@@ -32,6 +33,7 @@ export const artifactRoutes =
     app.get(
       '/v1/runs/:id/artifacts/*',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
           summary: 'Download one file of a run (e.g. paper/paper.pdf)',
@@ -69,6 +71,7 @@ export const artifactRoutes =
     app.get(
       '/v1/runs/:id/archive',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
           summary: 'Download the files of a run as one .tar.gz (streamed)',

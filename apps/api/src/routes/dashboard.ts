@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ApiError } from '../errors.js';
+import { ACCESS, withAccess } from '../auth.js';
 
 /** Where `npx vite build` in apps/web puts the dashboard. */
 export const WEB_DIST_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
@@ -26,8 +26,11 @@ const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Paths that belong to the API, not to the single-page app: unknown ones stay JSON 404s. */
-const NOT_THE_APP = /^\/(v1|admin|docs|openapi\.json|healthz)(\/|$)/;
+/**
+ * The single-page app's own paths (apps/web/src/lib/router.ts): each is a route of its own, so any other path is
+ * the API's JSON 404 and no spelling of an API path can land on the page.
+ */
+const APP_PAGES = ['/', '/runs', '/new', '/runs/:id'];
 
 const MISSING_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Autolab</title>
@@ -41,9 +44,9 @@ Meanwhile: the API reference is at <a href="/docs">/docs</a>.</p></body></html>
 `;
 
 /**
- * The web dashboard (apps/web/dist) at `/`: hashed assets under `/assets/` cached for a year, index.html for every
- * other GET that is not an API path (client-side routes such as /runs/:id). Public: the page holds no data; the key
- * it sends to /v1 is what is checked. Without a build, `/` says how to make one.
+ * The web dashboard (apps/web/dist) at `/`: hashed assets under `/assets/` cached for a year, index.html for the
+ * app's client-side routes (/runs/:id, …). Public: the page holds no data; the key it sends to /v1 is what is
+ * checked. Without a build, `/` says how to make one.
  */
 export const dashboardRoutes =
   (options: { distDir?: string } = {}): FastifyPluginAsync =>
@@ -52,15 +55,17 @@ export const dashboardRoutes =
     const indexFile = join(dist, 'index.html');
     const built = existsSync(indexFile);
     if (built && existsSync(join(dist, 'assets'))) {
-      await app.register(fastifyStatic, {
-        root: join(dist, 'assets'),
-        prefix: '/assets/',
-        decorateReply: false,
-        index: false,
-        immutable: true,
-        maxAge: '365d',
-        setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
-      });
+      await app.register(
+        withAccess(ACCESS.public, fastifyStatic, {
+          root: join(dist, 'assets'),
+          prefix: '/assets/',
+          decorateReply: false,
+          index: false,
+          immutable: true,
+          maxAge: '365d',
+          setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
+        }),
+      );
     }
 
     const page = async (reply: FastifyReply) => {
@@ -74,13 +79,9 @@ export const dashboardRoutes =
         .send(html ?? MISSING_PAGE);
     };
 
-    app.get('/', { schema: { hide: true } }, async (_request, reply) => page(reply));
-    app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-      const path = request.url.split('?')[0] ?? '/';
-      // API paths and file names (favicon.ico, a stale asset) get the API's 404, not the app.
-      if (NOT_THE_APP.test(path) || /\.[A-Za-z0-9]+$/.test(path)) {
-        throw new ApiError('route_not_found', `There is no route ${request.method} ${path}.`);
-      }
-      return page(reply);
-    });
+    for (const url of APP_PAGES) {
+      app.get(url, { schema: { hide: true }, config: { access: ACCESS.public } }, async (_request, reply) =>
+        page(reply),
+      );
+    }
   };

@@ -3,7 +3,7 @@ import { compareStreamIds } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
-import { principalOf } from '../auth.js';
+import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { securedErrors } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
@@ -30,6 +30,7 @@ export const eventRoutes =
     app.get(
       '/v1/runs/:id/events',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['events'],
           summary: 'The run’s events: a live Server-Sent Events stream, or pages of JSON',

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
+import { ACCESS } from '../auth.js';
 
 const Health = z.object({
   status: z.enum(['ok', 'degraded']),
@@ -15,6 +16,7 @@ export const healthRoutes =
     app.get(
       '/healthz',
       {
+        config: { access: ACCESS.public },
         schema: {
           tags: ['operations'],
           summary: 'Redis reachable, a worker alive, and its Docker engine reachable',

@@ -2,7 +2,7 @@ import { CreateHintRequest, ErrorBody, Hint, HintList } from '@autolab/contracts
 import { HintLimitError, HintRunFinishedError, HintRunNotFoundError, MAX_HINTS_PER_RUN } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../app.js';
-import { principalOf } from '../auth.js';
+import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { RunParams, securedErrors } from '../route-schemas.js';
 import { loadRun, runNotFound } from '../run-view.js';
@@ -13,6 +13,7 @@ export const hintRoutes =
     app.post(
       '/v1/runs/:id/hints',
       {
+        config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
           summary: 'Send the agent a hint',
@@ -43,6 +44,7 @@ export const hintRoutes =
     app.get(
       '/v1/runs/:id/hints',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
           summary: 'The hints sent to a run, oldest first, with where each was applied',

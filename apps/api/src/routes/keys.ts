@@ -1,7 +1,8 @@
-import { ApiKeyList, CreateApiKeyRequest, CreatedApiKey, ErrorBody } from '@autolab/contracts';
+import { ApiKeyList, CreateApiKeyRequest, CreatedApiKey, ErrorBody, requestedScopes } from '@autolab/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
+import { ACCESS } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { securedErrors } from '../route-schemas.js';
 
@@ -14,16 +15,25 @@ export const keyRoutes =
     app.post(
       '/v1/admin/keys',
       {
+        config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
           summary: 'Create an API key (admin)',
-          description: 'The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash.',
+          description:
+            'The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash. `scopes` limit what ' +
+            'the key may do (a read-only key for a wall dashboard or a CI job: `["runs:read"]`); `expiresAt` ends it.',
           body: CreateApiKeyRequest,
           response: { 201: CreatedApiKey, 400: ErrorBody, ...adminErrors },
         },
       },
       async (request, reply) => {
-        const { record, key } = await deps.keys.create(request.body);
+        const { tenant, name, expiresAt } = request.body;
+        const { record, key } = await deps.keys.create({
+          tenant,
+          name,
+          expiresAt,
+          scopes: requestedScopes(request.body),
+        });
         const { revokedAt: _, ...created } = record;
         return reply.status(201).send({ ...created, key });
       },
@@ -32,6 +42,7 @@ export const keyRoutes =
     app.get(
       '/v1/admin/keys',
       {
+        config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
           summary: 'List API keys, oldest first (admin; no secrets)',
@@ -44,6 +55,7 @@ export const keyRoutes =
     app.delete(
       '/v1/admin/keys/:id',
       {
+        config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
           summary: 'Revoke an API key (admin); it gets 401 from the next request on',

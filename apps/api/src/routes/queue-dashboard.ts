@@ -7,20 +7,24 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import {
+  ACCESS,
   ADMIN_LOGIN_PATH,
   ADMIN_LOGOUT_PATH,
   ADMIN_UI_PREFIX,
   AdminSessions,
   type KeyResolver,
+  refuseUnauthenticated,
   sessionCookie,
   sessionToken,
+  withAccess,
 } from '../auth.js';
 import { ApiError } from '../errors.js';
 
 /**
- * The queue dashboard (bull-board) at /admin/queues, for admins only; the auth plugin guards every path under it.
- * Browsers cannot send a Bearer header to it, so `GET /admin/queues/login?key=<admin key>` opens a session
- * (HttpOnly, SameSite=Strict cookie scoped to /admin) and redirects to the dashboard.
+ * The queue dashboard (bull-board) at /admin/queues, for admins only: every route bull-board registers gets the
+ * `adminUi` access rule. Browsers cannot send a Bearer header to it, so `GET /admin/queues/login?key=<admin key>`
+ * (public: it checks the key itself, rate-limited like any refused request) opens a session (HttpOnly,
+ * SameSite=Strict cookie scoped to /admin) and redirects to the dashboard.
  */
 export const queueDashboardRoutes =
   (deps: ApiDeps, resolver: KeyResolver): FastifyPluginAsyncZod =>
@@ -28,6 +32,7 @@ export const queueDashboardRoutes =
     app.get(
       ADMIN_LOGIN_PATH,
       {
+        config: { access: ACCESS.public },
         schema: {
           hide: true,
           querystring: z.object({ key: z.string().max(200).optional() }),
@@ -38,10 +43,13 @@ export const queueDashboardRoutes =
         reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
         if (!deps.authEnabled) return reply.redirect(ADMIN_UI_PREFIX, 303);
         const principal = await resolver.resolve(request.query.key ?? null);
-        if (!principal) {
-          reply.header('www-authenticate', 'Bearer realm="autolab"');
-          throw new ApiError('unauthorized', 'Open this page with ?key=<an admin API key>.');
-        }
+        if (!principal)
+          return refuseUnauthenticated(
+            request,
+            reply,
+            deps.rateLimiter,
+            'Open this page with ?key=<an admin API key>.',
+          );
         if (!principal.admin) throw new ApiError('route_not_found', `There is no route GET ${ADMIN_LOGIN_PATH}.`);
         const token = await deps.sessions.create(principal.keyId);
         reply.header('set-cookie', sessionCookie(request, token, AdminSessions.TTL_SECONDS));
@@ -49,13 +57,18 @@ export const queueDashboardRoutes =
       },
     );
 
-    app.get(ADMIN_LOGOUT_PATH, { schema: { hide: true } }, async (request, reply) => {
-      await deps.sessions.delete(sessionToken(request));
-      reply.header('set-cookie', sessionCookie(request, '', 0)).header('cache-control', 'no-store');
-      return reply.status(204).send();
-    });
+    // Public: ending a session needs no rights, and an expired session must still be able to clear its cookie.
+    app.get(
+      ADMIN_LOGOUT_PATH,
+      { schema: { hide: true }, config: { access: ACCESS.public } },
+      async (request, reply) => {
+        await deps.sessions.delete(sessionToken(request));
+        reply.header('set-cookie', sessionCookie(request, '', 0)).header('cache-control', 'no-store');
+        return reply.status(204).send();
+      },
+    );
 
-    await app.register(bullBoard(deps), { prefix: ADMIN_UI_PREFIX });
+    await app.register(withAccess(ACCESS.adminUi, bullBoard(deps)), { prefix: ADMIN_UI_PREFIX });
   };
 
 function bullBoard(deps: ApiDeps) {

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
-import { principalOf } from '../auth.js';
+import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { RunParams, securedErrors } from '../route-schemas.js';
 import { loadRun, runNotFound, toRunRecord } from '../run-view.js';
@@ -36,6 +36,7 @@ export const runRoutes =
     app.post(
       '/v1/runs',
       {
+        config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
           summary: 'Submit a research goal',
@@ -73,6 +74,7 @@ export const runRoutes =
     app.get(
       '/v1/runs',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
           summary: 'List runs, newest first',
@@ -101,6 +103,7 @@ export const runRoutes =
     app.get(
       '/v1/runs/:id',
       {
+        config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
           summary: 'One run: status, stage, iteration, best metric, cost, timestamps, error',
@@ -114,6 +117,7 @@ export const runRoutes =
     app.post(
       '/v1/runs/:id/cancel',
       {
+        config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
           summary: 'Cancel a run',
@@ -167,6 +171,7 @@ export const runRoutes =
     app.post(
       '/v1/runs/:id/rerun',
       {
+        config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
           summary: 'Run a finished run again from a stage',

@@ -9,7 +9,9 @@ const CREATED = {
   tenant: 'acme',
   name: 'ci',
   admin: false,
+  scopes: ['runs:read', 'runs:write'],
   createdAt: '2025-01-02T12:00:00.000Z',
+  expiresAt: null,
 };
 
 let server: StubServer | undefined;
@@ -21,7 +23,16 @@ afterEach(async () => {
 /** A stub of the admin routes that wants the admin key, and knows one other (non-admin) key. */
 async function adminServer() {
   const keys = [
-    { id: 'key_00', tenant: 'ops', name: null, admin: true, createdAt: '2025-01-01T09:00:00.000Z', revokedAt: null },
+    {
+      id: 'key_00',
+      tenant: 'ops',
+      name: null,
+      admin: true,
+      scopes: ['runs:read', 'runs:write', 'admin'],
+      createdAt: '2025-01-01T09:00:00.000Z',
+      expiresAt: '2025-02-01T09:00:00.000Z',
+      revokedAt: null,
+    },
     { ...CREATED, key: undefined, revokedAt: '2025-01-02T12:30:00.000Z' },
   ];
   return startStubServer((request, res) => {
@@ -33,7 +44,8 @@ async function adminServer() {
     if (auth !== 'Bearer admin') return sendJson(res, 403, { error: { code: 'forbidden', message: 'Admins only.' } });
     if (request.method === 'POST' && request.url === '/v1/admin/keys') {
       const body = JSON.parse(request.body);
-      return sendJson(res, 201, { ...CREATED, ...body });
+      const scopes = body.scopes ?? (body.admin ? ['runs:read', 'runs:write', 'admin'] : CREATED.scopes);
+      return sendJson(res, 201, { ...CREATED, ...body, scopes, admin: scopes.includes('admin') });
     }
     if (request.method === 'GET' && request.url === '/v1/admin/keys') return sendJson(res, 200, { keys });
     if (request.method === 'DELETE' && request.url === `/v1/admin/keys/${KEY_ID}`) {
@@ -53,7 +65,7 @@ describe('autolab keys', () => {
     expect(JSON.parse(server.requests[0]!.body)).toEqual({ tenant: 'acme', name: 'ci' });
     expect(stdout()).toBe(`${CREATED.key}\n`);
     expect(stderr()).toBe(
-      `created key ${KEY_ID} (tenant acme, name ci):\n` +
+      `created key ${KEY_ID} (tenant acme, name ci, scopes runs:read,runs:write):\n` +
         'autolab: this is the only time the key is shown; store it now (use it as AUTOLAB_API_KEY=<key>)\n',
     );
 
@@ -62,6 +74,34 @@ describe('autolab keys', () => {
     expect(JSON.parse(server.requests[1]!.body)).toEqual({ tenant: 'ops', admin: true });
     expect(JSON.parse(admin.stdout())).toMatchObject({ id: KEY_ID, key: CREATED.key, tenant: 'ops', admin: true });
     expect(admin.stderr()).toBe('autolab: the key is not shown again: store it now\n');
+
+    // A read-only key that expires: what a wall dashboard or a CI job that downloads papers gets.
+    const reader = captureIo();
+    const now = Date.now();
+    const args = ['keys', 'create', '--tenant', 'acme', '--scope', 'runs:read', '--expires', '30d'];
+    expect(await runCli(args, { env, io: reader.io, clock: { utc: true } })).toBe(0);
+    const sent = JSON.parse(server.requests[2]!.body);
+    expect(sent).toMatchObject({ tenant: 'acme', scopes: ['runs:read'] });
+    expect(Math.abs(Date.parse(sent.expiresAt) - (now + 30 * 86_400_000))).toBeLessThan(60_000);
+    expect(reader.stderr()).toMatch(
+      /^created key key_\w+ \(tenant acme, name ci, scopes runs:read, expires \d{4}-\d\d-\d\d \d\d:\d\d\):/,
+    );
+  });
+
+  it('refuses unknown scopes and unreadable expiry dates before calling the server', async () => {
+    const scope = captureIo();
+    expect(await runCli(['keys', 'create', '--tenant', 'a', '--scope', 'runs:delete'], { env: {}, io: scope.io })).toBe(
+      2,
+    );
+    expect(scope.stderr()).toMatch(/^autolab: --scope: /);
+    const expires = captureIo();
+    expect(await runCli(['keys', 'create', '--tenant', 'a', '--expires', 'soon'], { env: {}, io: expires.io })).toBe(2);
+    expect(expires.stderr()).toMatch(/^autolab: --expires: not a duration/);
+    const past = captureIo();
+    expect(await runCli(['keys', 'create', '--tenant', 'a', '--expires', '2001-01-01'], { env: {}, io: past.io })).toBe(
+      2,
+    );
+    expect(past.stderr()).toMatch(/^autolab: --expires: must be in the future/);
   });
 
   it('list shows a table (or the JSON as sent); revoke deletes', async () => {
@@ -70,9 +110,9 @@ describe('autolab keys', () => {
     const list = captureIo();
     expect(await runCli(['keys', 'list'], { env, io: list.io, clock: { utc: true } })).toBe(0);
     expect(list.stdout().split('\n')).toEqual([
-      `${'ID'.padEnd(KEY_ID.length)}  TENANT  ADMIN  CREATED           REVOKED           NAME`,
-      `${'key_00'.padEnd(KEY_ID.length)}  ops     yes    2025-01-01 09:00  -                 -`,
-      `${KEY_ID}  acme    no     2025-01-02 12:00  2025-01-02 12:30  ci`,
+      `${'ID'.padEnd(KEY_ID.length)}  TENANT  SCOPES                      CREATED           EXPIRES           REVOKED           NAME`,
+      `${'key_00'.padEnd(KEY_ID.length)}  ops     runs:read,runs:write,admin  2025-01-01 09:00  2025-02-01 09:00  -                 -`,
+      `${KEY_ID}  acme    runs:read,runs:write        2025-01-02 12:00  -                 2025-01-02 12:30  ci`,
       '',
     ]);
     const json = captureIo();
