@@ -9,7 +9,8 @@ import { api, authHeaders, readSse, type Stack, startStack, submitRun, waitForSt
 /**
  * A worker process killed with SIGKILL mid-run: BullMQ re-delivers the job once its lock expires, another worker
  * resumes from the checkpoint, finished experiments are not re-run and their model calls are not repeated (the
- * scripted model server counts them). Also: a worker stopped with SIGTERM hands its run back to the queue, and a
+ * scripted model server counts them); a node that was running when the worker died (two run at once) is run again
+ * from its saved code, so every node that was created ends. Also: a worker stopped with SIGTERM hands its run back to the queue, and a
  * finished run re-run from its writeup reuses every experiment.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -85,6 +86,78 @@ describe('resume after a worker dies', () => {
     const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
     expect(containers).toEqual([]);
   });
+
+  it('runs again the node that was in flight when a worker running two nodes at once was SIGKILLed', async () => {
+    const child = startWorkerProcess(stack.workerEnv(), 'parallel-doomed-worker');
+    // slow.yaml: the two drafts run at once; one counts for two minutes, the other finishes in seconds.
+    const run = await submitRun(stack, {
+      goal: 'Can a long experiment survive the death of its worker?',
+      model: 'slow',
+      maxIterations: 4,
+      seeds: 0,
+      search: { numDrafts: 2, nodeConcurrency: 2 },
+      review: { reviewers: 0 },
+      ideation: { numIdeas: 1, reflections: 0 },
+    });
+    const firstFinished = await readSse(stack, run.id, {
+      stopWhen: (e) => e.type === 'node.finished',
+      timeoutMs: 180_000,
+    });
+    const quick = (firstFinished.events.at(-1)!.data as { nodeId: string }).nodeId;
+    // Kill once the checkpoint has the quick node finished and the slow one still running.
+    type Saved = { nodes: { id: string }[]; pendingNodes: { id: string; code: string }[] };
+    let saved: Saved | null = null;
+    const until = Date.now() + 30_000;
+    while (Date.now() < until) {
+      const raw = await stack.redis.get(`${stack.prefix}:run:${run.id}:checkpoint`);
+      saved = raw ? (JSON.parse(raw) as Saved) : null;
+      if (saved?.nodes.some((n) => n.id === quick) && saved.pendingNodes.length === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(saved?.nodes.map((n) => n.id)).toEqual([quick]);
+    const slow = saved!.pendingNodes[0]!.id;
+    expect(saved!.pendingNodes[0]!.code).toContain('time.sleep');
+    process.kill(-child.pid!, 'SIGKILL');
+    await once(child, 'exit');
+    const before = callCounts(run.id);
+
+    const rescuer = await stack.startWorker();
+    const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 400_000);
+    await rescuer.close();
+    expect(final.status).toBe('succeeded');
+    expect(final.attempt).toBe(2);
+    // The slow node was run again from its saved code: the model was not asked for it again.
+    expect(callCounts(run.id).draft_experiment).toBe(before.draft_experiment);
+
+    const events: RunEvent[] = (await readSse(stack, run.id)).events;
+    const data = (e: RunEvent) => e.data as { nodeId: string; buggy?: boolean; error?: string | null; code?: string };
+    // Every node that was created ended: its last node.created is followed by a node.finished.
+    const created = new Set(events.filter((e) => e.type === 'node.created').map((e) => data(e).nodeId));
+    for (const id of created) {
+      const lastCreated = events.findLastIndex((e) => e.type === 'node.created' && data(e).nodeId === id);
+      const finishedAfter = events.slice(lastCreated).some((e) => e.type === 'node.finished' && data(e).nodeId === id);
+      expect(finishedAfter, `${id} never finished`).toBe(true);
+    }
+    expect([...created].sort()).toEqual([quick, slow].sort());
+    expect(events.filter((e) => e.type === 'node.created' && data(e).nodeId === slow)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'node.created' && data(e).nodeId === quick)).toHaveLength(1);
+    expect(events.some((e) => e.type === 'warning' && data(e).code === 'node_redone')).toBe(true);
+    const slowFinished = events.filter((e) => e.type === 'node.finished' && data(e).nodeId === slow);
+    expect(slowFinished).toHaveLength(1);
+    expect(data(slowFinished[0]!)).toMatchObject({ buggy: false });
+    // Both drafts count in the baseline stage and are in the journal.
+    const baseline = events.find(
+      (e) => e.type === 'stage.finished' && (e.data as { stage: string }).stage === 'baseline',
+    );
+    expect(baseline?.message).toContain('2 experiment(s)');
+    const journal = (await (
+      await fetch(`${stack.apiUrl}/v1/runs/${run.id}/artifacts/journal.json`, { headers: authHeaders(stack) })
+    ).json()) as { nodes: { id: string }[]; lost: unknown[] };
+    expect(journal.nodes.map((n) => n.id).sort()).toEqual([quick, slow].sort());
+    expect(journal.lost).toEqual([]);
+    const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
+    expect(containers).toEqual([]);
+  }, 600_000);
 
   it('hands the run back to the queue when its worker is stopped with SIGTERM', async () => {
     const child = startWorkerProcess(stack.workerEnv(), 'stopping-worker');

@@ -1,6 +1,7 @@
 import type { ExperimentStage } from '@autolab/contracts';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
 import { execute, runNode } from './node-runner.js';
+import { clearPending, loseNode, resumePending, savePending } from './pending-nodes.js';
 import type { ToolSpec } from './ports.js';
 import {
   type ExperimentSubmission,
@@ -12,6 +13,7 @@ import {
   tieBreakPrompt,
 } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
+import type { PendingNode, RunState } from './run-state.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { chooseStep, STAGES, type Step, seededRandom, stageBudgets, stageComplete } from './tree-search.js';
 
@@ -34,6 +36,14 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
       await searchStage(ctx, stage, budgets[stage], pool);
     }
     ctx.state.search.stopReason ??= 'every stage is done';
+    // Nodes that were running when an earlier worker died, in a stage the search did not come back to.
+    for (const pending of [...ctx.state.pendingNodes]) {
+      await loseNode(
+        ctx,
+        pending,
+        `the worker stopped while it ran, and the experiments ended before it could run again: ${ctx.state.search.stopReason}`,
+      );
+    }
     if (goodNodes(ctx.state.nodes).length > 0) {
       await breakTie(ctx);
       await evaluateSeeds(ctx, pool);
@@ -110,23 +120,37 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
       return;
     }
     const submission = reply.value as ExperimentSubmission;
-    const id = nodeIdFor(nextSequence(state.nodes, reserved));
-    reserved.add(id);
-    try {
-      await runNode(ctx, pool, {
-        id,
-        stage,
-        operator: step.operator,
-        parent: step.parent,
-        plan: submission.plan,
-        code: submission.code,
-      });
-    } finally {
-      reserved.delete(id);
-    }
+    // Saved before it runs: a worker that dies now leaves what the next one needs to run it again.
+    const pending = await savePending(ctx, {
+      id: nodeIdFor(nextSequence(state)),
+      stage,
+      operator: step.operator,
+      parentId: step.parent?.id ?? null,
+      plan: submission.plan,
+      code: submission.code,
+    });
+    await runPending(pending, step.parent);
   };
-  const reserved = new Set<string>();
+  const runPending = async (pending: PendingNode, parent: ExperimentNode | null): Promise<void> => {
+    const { id, operator, plan, code } = pending;
+    await runNode(ctx, pool, { id, stage, operator, parent, plan, code });
+    await clearPending(ctx, id);
+  };
+  /** A node that was running when the last worker died: run again (or recorded as lost) before anything new. */
+  const redo = async (pending: PendingNode): Promise<void> => {
+    const resumed = await resumePending(ctx, pending);
+    if (resumed) await runPending(pending, resumed.parent);
+  };
+  const launch = (work: () => Promise<void>) => {
+    const task: Promise<void> = work()
+      .catch((err) => {
+        failure ??= err;
+      })
+      .finally(() => inflight.delete(task));
+    inflight.add(task);
+  };
 
+  for (const pending of state.pendingNodes.filter((p) => p.stage === stage)) launch(() => redo(pending));
   for (;;) {
     while (!failure && !finishedByModel && inflight.size < policy.nodeConcurrency) {
       ctx.throwIfInterrupted();
@@ -136,12 +160,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
       const random = seededRandom(input.runId, state.nodes.length * 31 + launched);
       const step = chooseStep(stage, state.nodes, policy, plan.metric.direction, random);
       launched++;
-      const task: Promise<void> = runStep(step)
-        .catch((err) => {
-          failure ??= err;
-        })
-        .finally(() => inflight.delete(task));
-      inflight.add(task);
+      launch(() => runStep(step));
     }
     if (inflight.size === 0) break;
     await Promise.race(inflight);
@@ -185,9 +204,9 @@ async function breakTie(ctx: RunContext): Promise<void> {
   await ctx.checkpoint();
 }
 
-/** The next node number: after every finished node and every node being run right now. */
-function nextSequence(nodes: ExperimentNode[], reserved: Set<string>): number {
-  const used = [...nodes.map((n) => n.id), ...reserved].map((id) => Number(id.slice(1)));
+/** The next node number: after every finished, running and lost node (an id is never reused). */
+function nextSequence(state: RunState): number {
+  const used = [...state.nodes, ...state.pendingNodes, ...state.lostNodes].map((n) => Number(n.id.slice(1)));
   return used.length === 0 ? 1 : Math.max(...used) + 1;
 }
 

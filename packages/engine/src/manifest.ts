@@ -37,6 +37,7 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
       primary: n.primary,
       code: `nodes/${n.id}/experiment.py`,
     })),
+    lostExperiments: state.lostNodes.map((n) => ({ id: n.id, stage: n.stage, operator: n.operator, reason: n.reason })),
     usage: state.usage,
     files: {
       paper: 'paper/paper.pdf',

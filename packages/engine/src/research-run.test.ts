@@ -635,6 +635,109 @@ describe('runResearch', () => {
     expect(callsBefore).toBeGreaterThan(0);
   });
 
+  describe('a worker that dies while parallel nodes run', () => {
+    // Two drafts at once: n001 is slow, n002 quick. The worker "dies" right after n002 finished, while n001 ran.
+    const parallel = (overrides: Record<string, Reply[]> = {}) =>
+      replies({
+        draft_experiment: [submit('sleep 200 metric 0.5'), submit('metric 0.6')],
+        tune_experiment: [finish],
+        improve_experiment: [finish],
+        ablate_experiment: [finish],
+        ...overrides,
+      });
+    // maxIterations 6: the baseline stage may run two experiments (its share), so both drafts belong to it.
+    const options = (checkpoint: unknown = null): Setup => ({
+      input: {
+        maxIterations: 6,
+        checkpoint,
+        policy: {
+          ...setup(replies()).input.policy,
+          seeds: 0,
+          search: { numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 2 },
+        },
+      },
+    });
+    type Saved = { nodes: { id: string }[] };
+    /** The last state saved while n002 was the only finished node: what a kill -9 at that moment leaves. */
+    async function killedAfterN002(): Promise<{ checkpoint: unknown; artifacts: Map<string, Buffer> }> {
+      const first = setup(parallel(), options());
+      expect(await first.run()).toEqual({ status: 'succeeded' });
+      const ids = (c: unknown) => (c as Saved).nodes.map((n) => n.id).join(',');
+      const checkpoint = first.sink.checkpoints.filter((c) => ids(c) === 'n002').at(-1);
+      expect(checkpoint).toBeDefined();
+      return { checkpoint, artifacts: new Map(first.sink.artifacts) };
+    }
+
+    it('redoes the node that was in flight with its plan and code, without asking the model again', async () => {
+      const { checkpoint, artifacts } = await killedAfterN002();
+      const second = setup(parallel({ draft_experiment: [] }), options(checkpoint));
+      second.sink.artifacts = artifacts;
+      expect(await second.run()).toEqual({ status: 'succeeded' });
+      expect(second.llm.tools()).not.toContain('draft_experiment');
+      const created = second.sink.ofType('node.created').map((e) => e.data as { nodeId: string; plan: string });
+      expect(created).toEqual([expect.objectContaining({ nodeId: 'n001', plan: 'try sleep 200 metric 0.5' })]);
+      const finished = second.sink.ofType('node.finished').map((e) => e.data as { nodeId: string; buggy: boolean });
+      expect(finished).toEqual([expect.objectContaining({ nodeId: 'n001', buggy: false })]);
+      expect(second.sink.ofType('warning').map((e) => (e.data as { code: string }).code)).toContain('node_redone');
+      // Both drafts count: the baseline stage had two experiments, and the journal has both.
+      const baseline = second.sink
+        .ofType('stage.finished')
+        .find((e) => (e.data as { stage: string }).stage === 'baseline');
+      expect(baseline?.message).toContain('2 experiment(s)');
+      const journal = JSON.parse(second.sink.artifacts.get('journal.json')!.toString());
+      expect(journal.nodes.map((n: { id: string }) => n.id).sort()).toEqual(['n001', 'n002']);
+      expect(journal.lost).toEqual([]);
+      expect(second.sink.artifacts.get('nodes/n001/experiment.py')!.toString()).toBe('sleep 200 metric 0.5');
+    });
+
+    it('records a node it will not redo as lost, with the reason, and does not count it', async () => {
+      const { checkpoint, artifacts } = await killedAfterN002();
+      // The node already took the worker down as often as a node may: it is given up.
+      const state = structuredClone(checkpoint) as { pendingNodes: { id: string; starts: number }[] };
+      expect(state.pendingNodes.map((p) => p.id)).toEqual(['n001']);
+      state.pendingNodes[0]!.starts = 3;
+      const second = setup(parallel({ draft_experiment: [submit('metric 0.4')] }), options(state));
+      second.sink.artifacts = artifacts;
+      expect(await second.run()).toEqual({ status: 'succeeded' });
+      const finished = second.sink.ofType('node.finished').map((e) => e.data as { nodeId: string; error: string });
+      expect(finished[0]).toMatchObject({ nodeId: 'n001', buggy: true, exitCode: null });
+      expect(finished[0]!.error).toMatch(/^lost: the worker stopped 3 times while it ran/);
+      // The budget counts finished nodes only: the lost draft is replaced by a new one, with a new id.
+      expect(second.sink.ofType('node.created').map((e) => (e.data as { nodeId: string }).nodeId)).toEqual(['n003']);
+      const journal = JSON.parse(second.sink.artifacts.get('journal.json')!.toString());
+      expect(journal.nodes.map((n: { id: string }) => n.id).sort()).toEqual(['n002', 'n003']);
+      expect(journal.lost).toEqual([expect.objectContaining({ id: 'n001', reason: expect.stringMatching(/3 times/) })]);
+    });
+
+    it('records in-flight nodes as lost when the experiments may not go on (time or budget spent)', async () => {
+      const { checkpoint, artifacts } = await killedAfterN002();
+      const second = setup(parallel(), options(checkpoint));
+      second.input.deadline = Date.now() + 60_000; // less than the time kept for the writeup
+      second.sink.artifacts = artifacts;
+      expect(await second.run()).toEqual({ status: 'succeeded' });
+      const finished = second.sink.ofType('node.finished').map((e) => e.data as { nodeId: string; error: string });
+      expect(finished).toEqual([expect.objectContaining({ nodeId: 'n001', buggy: true })]);
+      expect(finished[0]!.error).toMatch(/^lost: .*time limit/);
+      expect(second.sink.ofType('node.created')).toEqual([]);
+    });
+
+    it('loads a checkpoint of version 2 (before in-flight nodes were saved) and resumes from it', async () => {
+      const { checkpoint, artifacts } = await killedAfterN002();
+      const old = structuredClone(checkpoint) as Record<string, unknown>;
+      delete old.pendingNodes;
+      delete old.lostNodes;
+      old.version = 2;
+      const second = setup(parallel({ draft_experiment: [submit('metric 0.4')] }), options(old));
+      second.sink.artifacts = artifacts;
+      expect(await second.run()).toEqual({ status: 'succeeded' });
+      // Resumed, not restarted: no ideation, n002 kept; the new checkpoint is of the current version.
+      expect(second.llm.tools()).not.toContain('propose_ideas');
+      expect((second.sink.checkpoints.at(-1) as { version: number }).version).toBe(3);
+      const journal = JSON.parse(second.sink.artifacts.get('journal.json')!.toString());
+      expect(journal.nodes.map((n: { id: string }) => n.id)).toContain('n002');
+    });
+  });
+
   it('reruns only the writeup and review, reusing the experiments', async () => {
     const first = setup(replies(), { input: { maxIterations: 2 } });
     await first.run();

@@ -1,6 +1,6 @@
 import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } from '@autolab/contracts';
 import { z } from 'zod';
-import { ExperimentNode, ResearchPlan } from './journal.js';
+import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
 import { Idea, PaperSections } from './prompts.js';
 
 /**
@@ -33,8 +33,29 @@ export type SeedResult = z.infer<typeof SeedResult>;
 export const FigureRecord = z.object({ path: z.string(), caption: z.string(), nodeId: z.string().nullable() });
 export type FigureRecord = z.infer<typeof FigureRecord>;
 
-export const RunState = z.object({
-  version: z.literal(2),
+/**
+ * An experiment the model has written that has started but not finished. Saved before it runs, so that a worker that
+ * dies meanwhile leaves enough for the next one to run it again (same id, plan and code, no new model call).
+ */
+export const PendingNode = z.object({
+  id: z.string(),
+  stage: ExperimentStage,
+  operator: Operator,
+  parentId: z.string().nullable(),
+  plan: z.string(),
+  code: z.string(),
+  /** How many attempts of the run have started it; a node that keeps taking its worker down is given up. */
+  starts: z.number().int().min(1),
+});
+export type PendingNode = z.infer<typeof PendingNode>;
+
+/** A node that was created and will never finish, and why: recorded so that no created node silently disappears. */
+export const LostNode = PendingNode.omit({ code: true, starts: true }).extend({ reason: z.string() });
+export type LostNode = z.infer<typeof LostNode>;
+
+export const RUN_STATE_VERSION = 3;
+
+const RunStateFields = z.object({
   /** The rerun job whose truncation has been applied, so a re-delivered rerun does not truncate twice. */
   rerunJobId: z.string().nullable(),
   usage: Usage,
@@ -72,11 +93,23 @@ export const RunState = z.object({
   paperSections: PaperSections.nullable(),
   reviewDone: z.boolean(),
 });
+
+export const RunState = RunStateFields.extend({
+  version: z.literal(RUN_STATE_VERSION),
+  /** Nodes being run right now (with nodeConcurrency > 1, several). */
+  pendingNodes: z.array(PendingNode),
+  lostNodes: z.array(LostNode),
+});
 export type RunState = z.infer<typeof RunState>;
+
+/** Version 2: in-flight nodes were not saved (a node running when its worker died was forgotten). */
+const RunStateV2 = RunStateFields.extend({ version: z.literal(2) });
 
 export function freshState(): RunState {
   return {
-    version: 2,
+    version: RUN_STATE_VERSION,
+    pendingNodes: [],
+    lostNodes: [],
     rerunJobId: null,
     usage: emptyUsage(),
     usageBaseline: emptyUsage(),
@@ -100,10 +133,18 @@ export function freshState(): RunState {
   };
 }
 
-/** A saved state, or a fresh one when there is none (or it is from an incompatible version). */
+/**
+ * A saved state, brought up to the current version, or a fresh one when there is none (or it is from an unknown
+ * version). Every earlier version that a deployed worker may have written keeps loading.
+ */
 export function restoreState(checkpoint: unknown): { state: RunState; restored: boolean } {
-  const parsed = RunState.safeParse(checkpoint);
-  return parsed.success ? { state: parsed.data, restored: true } : { state: freshState(), restored: false };
+  const current = RunState.safeParse(checkpoint);
+  if (current.success) return { state: current.data, restored: true };
+  const v2 = RunStateV2.safeParse(checkpoint);
+  if (v2.success) {
+    return { state: { ...v2.data, version: RUN_STATE_VERSION, pendingNodes: [], lostNodes: [] }, restored: true };
+  }
+  return { state: freshState(), restored: false };
 }
 
 /**
@@ -118,6 +159,8 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
   const redo = new Set(stagesRerunFrom(fromStage));
   if (redo.has('experiments')) {
     next.nodes = [];
+    next.pendingNodes = [];
+    next.lostNodes = [];
     next.insights = [];
     next.search = { stage: 'baseline', finishedStages: [], stopReason: null };
     next.experimentsDone = false;

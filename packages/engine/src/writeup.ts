@@ -118,7 +118,15 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
   await ctx.sink.saveArtifact(
     'journal.json',
     JSON.stringify(
-      { plan, nodes: state.nodes, insights: state.insights, seeds: state.seeds, stopReason: state.search.stopReason },
+      {
+        plan,
+        nodes: state.nodes,
+        // Nodes that were created but never finished (their worker died and they could not be run again).
+        lost: state.lostNodes,
+        insights: state.insights,
+        seeds: state.seeds,
+        stopReason: state.search.stopReason,
+      },
       null,
       2,
     ),

@@ -9,7 +9,9 @@ import {
 import { type AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
+import { classify } from './model-errors.js';
 import { costOf, type PriceTable, priceOf } from './model-prices.js';
+import { checkedFetch } from './reply-check.js';
 
 export interface ChatLlmOptions {
   /** OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1` or a local server. */
@@ -18,9 +20,12 @@ export interface ChatLlmOptions {
   model: string;
   /** Sent as the `X-Autolab-Run` header so a gateway (or the scripted server) can tell runs apart. */
   runId: string;
-  /** @defaultValue 120000 */
+  /** Per attempt, from sending the request to the last byte of the reply. @defaultValue 120000 */
   timeoutMs?: number;
-  /** Attempts per call for 429, 5xx, timeouts and connection errors. @defaultValue 5 */
+  /**
+   * Attempts per call for 429, 5xx, timeouts, dropped connections and 200s that are not a completion (see
+   * `classify`). @defaultValue 5
+   */
   maxAttempts?: number;
   prices: PriceTable;
   temperature?: number;
@@ -42,8 +47,6 @@ export interface TranscriptEntry {
   attempts: number;
 }
 
-const RETRYABLE_STATUS = new Set([408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529]);
-
 /** The engine's `Llm` port on LangChain's `ChatOpenAI`: one forced tool call per request, validated with zod. */
 export class ChatLlm implements Llm {
   private readonly chat: ChatOpenAI;
@@ -62,6 +65,8 @@ export class ChatLlm implements Llm {
       ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
       configuration: {
         ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+        // Reads and checks the whole reply within the timeout: a stalled or malformed body is a retryable failure.
+        fetch: checkedFetch(),
         defaultHeaders: { 'X-Autolab-Run': options.runId },
       },
     });
@@ -184,34 +189,6 @@ export function parseToolCall(message: AIMessage, tools: ToolSpec[], usage: Call
 
 function textOf(message: AIMessage): string {
   return typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
-}
-
-interface ErrorLike {
-  status?: number;
-  name?: string;
-  message?: string;
-  headers?: Headers | Record<string, string>;
-  constructor?: { name?: string };
-}
-
-/** Which failures are worth retrying: rate limits, server errors, timeouts and dropped connections. */
-export function classify(err: unknown): { retryable: boolean; description: string; retryAfterMs: number | null } {
-  const e = (err ?? {}) as ErrorLike;
-  const kind = e.constructor?.name ?? e.name ?? 'Error';
-  const message = (e.message ?? String(err)).slice(0, 500);
-  if (typeof e.status === 'number') {
-    const header = e.headers instanceof Headers ? e.headers.get('retry-after') : (e.headers?.['retry-after'] ?? null);
-    const seconds = header === null ? Number.NaN : Number(header);
-    return {
-      retryable: RETRYABLE_STATUS.has(e.status),
-      description: `HTTP ${e.status}: ${message}`,
-      retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : null,
-    };
-  }
-  const transient =
-    /Timeout|Connection|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up|fetch failed/i.test(kind) ||
-    /Timeout|Connection|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up|fetch failed/i.test(message);
-  return { retryable: transient, description: `${kind}: ${message}`, retryAfterMs: null };
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,8 @@ export {
 } from './fake-literature-server.js';
 export {
   BUILTIN_SCENARIOS_DIR,
+  FAULTS,
+  type Fault,
   loadScenario,
   type Scenario,
   ScenarioError,

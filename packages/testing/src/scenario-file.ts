@@ -7,7 +7,23 @@ import { type core, z } from 'zod';
 /** The scenarios shipped with the project (the offline demo and the misbehaving-model scenario). */
 export const BUILTIN_SCENARIOS_DIR = fileURLToPath(new URL('../scenarios', import.meta.url));
 
-const REPLY_KINDS = ['arguments', 'rawArguments', 'content', 'error'] as const;
+const REPLY_KINDS = ['arguments', 'rawArguments', 'content', 'error', 'fault'] as const;
+
+/**
+ * Misbehaviour of the server itself, for testing how clients survive it (docs/testing.md lists what each does):
+ * a request that is never answered, 200s whose body is not a completion, and connections that drop.
+ */
+export const FAULTS = [
+  'hang',
+  'stall-mid-body',
+  'not-json',
+  'truncated',
+  'empty',
+  'error-200',
+  'reset',
+  'reset-mid-body',
+] as const;
+export type Fault = (typeof FAULTS)[number];
 
 /** OpenAI's rule for function names; `text` (the key for requests without tools) fits it too. */
 const ReplyKey = z
@@ -28,6 +44,7 @@ const ScenarioItem = z
         code: z.string().min(1).optional(),
       })
       .optional(),
+    fault: z.enum(FAULTS).optional(),
     times: z.number().int().min(1).default(1),
     delayMs: z.number().int().min(0).max(600_000).default(0),
   })
@@ -68,6 +85,7 @@ export type ScenarioReply = ReplyTiming &
     | { kind: 'tool_call' /** null: the function named by the reply key */; tool: string | null; arguments: string }
     | { kind: 'content'; content: string }
     | { kind: 'error'; status: number; message: string; type: string | null; code: string | null }
+    | { kind: 'fault'; fault: Fault }
   );
 
 export interface Scenario {
@@ -117,6 +135,7 @@ export async function loadScenario(path: string, depth = 0): Promise<Scenario> {
           const { status, message, type, code } = item.error;
           return { kind: 'error', status, message, type: type ?? null, code: code ?? null, ...timing };
         }
+        if (item.fault) return { kind: 'fault', fault: item.fault, ...timing };
         if (item.content !== undefined) return { kind: 'content', content: item.content, ...timing };
         const args =
           item.rawArguments ??

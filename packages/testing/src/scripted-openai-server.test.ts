@@ -30,6 +30,16 @@ replies:
       delayMs: 150
   text:
     - content: Hello from the script, streamed in pieces.
+  faulty:
+    - fault: not-json
+    - fault: truncated
+    - fault: empty
+    - fault: error-200
+    - fault: reset
+    - fault: reset-mid-body
+    - fault: hang
+    - fault: stall-mid-body
+    - content: healthy again
 `;
 const HELLO_PY = 'print("hello")\n';
 
@@ -208,6 +218,59 @@ describe('scripted OpenAI server over HTTP', () => {
     const res: Json = await (await chat({ force: 'slow' })).json();
     expect(res.choices[0].message.content).toBe('late');
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it('plays scripted faults: bodies that are not completions, dropped connections, a request never answered', async () => {
+    const faulty = () => chat({ tools: ['faulty'], force: 'faulty', run: 'faults' });
+    const notJson = await faulty();
+    expect(notJson.status).toBe(200);
+    expect(notJson.headers.get('content-type')).toBe('application/json');
+    expect(await notJson.text()).toMatch(/^<html>/);
+    const truncated = await (await faulty()).text();
+    expect(truncated).toMatch(/^\{"id":"chatcmpl-/);
+    expect(() => JSON.parse(truncated)).toThrow(SyntaxError);
+    const empty = await faulty();
+    expect(empty.status).toBe(200);
+    expect(await empty.text()).toBe('');
+    const error200 = await faulty();
+    expect(error200.status).toBe(200);
+    expect(await error200.json()).toMatchObject({ error: { type: 'server_error' } });
+    const reset = await faulty().catch((err: Error) => err);
+    expect(reset).toBeInstanceOf(Error);
+    expect(JSON.stringify((reset as Error & { cause?: { code?: string } }).cause?.code)).toContain('ECONNRESET');
+    const cut = await faulty();
+    expect(cut.status).toBe(200);
+    await expect(cut.text()).rejects.toThrow(/terminated/);
+    const started = Date.now();
+    const hung = await fetch(`${server.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-autolab-run': 'faults' },
+      body: JSON.stringify({ model: 'basic', messages: [{ role: 'user', content: 'go' }], tools: [fn('faulty')] }),
+      signal: AbortSignal.timeout(300),
+    }).catch((err: Error) => err);
+    expect(hung).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const stalled = await fetch(`${server.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-autolab-run': 'faults' },
+      body: JSON.stringify({ model: 'basic', messages: [{ role: 'user', content: 'go' }], tools: [fn('faulty')] }),
+      signal: AbortSignal.timeout(300),
+    });
+    expect(stalled.status).toBe(200);
+    await expect(stalled.text()).rejects.toThrow();
+    expect(await (await faulty()).json()).toMatchObject({ choices: [{ message: { content: 'healthy again' } }] });
+    const faults = server.callsFor('faults').map((c) => c.fault);
+    expect(faults).toEqual([
+      'not-json',
+      'truncated',
+      'empty',
+      'error-200',
+      'reset',
+      'reset-mid-body',
+      'hang',
+      'stall-mid-body',
+      null,
+    ]);
   });
 
   it('streams a tool call as OpenAI chunks that reassemble to the arguments', async () => {

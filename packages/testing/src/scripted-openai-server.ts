@@ -15,7 +15,7 @@ import {
   toolCallId,
   type Usage,
 } from './openai-wire.js';
-import { loadScenario, type Scenario, ScenarioError, type ScenarioReply } from './scenario-file.js';
+import { type Fault, loadScenario, type Scenario, ScenarioError, type ScenarioReply } from './scenario-file.js';
 
 export interface ScriptedServerOptions {
   /** Directories searched, in order, for `<model>.yaml`. */
@@ -39,9 +39,11 @@ export interface ScriptedCall {
   promptTokens: number;
   /** 0 for scripted HTTP errors. */
   completionTokens: number;
-  /** Epoch ms when the answer was sent. */
+  /** Epoch ms when the answer was sent (for a fault: when the misbehaviour began). */
   at: number;
   stream: boolean;
+  /** The scripted fault this request got, or null for an answer or a scripted HTTP error. */
+  fault: Fault | null;
 }
 
 export interface ScriptedServer {
@@ -60,6 +62,7 @@ const DEFAULT_RUN_KEY = 'default';
 const TEXT_KEY = 'text';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const FAULT_USAGE: Usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 };
 
 const FunctionRef = z.looseObject({
   type: z.literal('function'),
@@ -214,6 +217,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
       completionTokens: 0,
       at: Date.now(),
       stream: request.stream === true,
+      fault: null,
     };
 
     if (item.kind === 'error') {
@@ -222,6 +226,13 @@ class ScriptedOpenAiServer implements ScriptedServer {
       const headers: Record<string, string> = item.status === 429 ? { 'retry-after': '0' } : {};
       const body = errorBody(item.message, item.type ?? errorTypeFor(item.status), null, item.code);
       return send(res, item.status, body, headers);
+    }
+
+    const meta: CompletionMeta = { id: completionId(), created: Math.floor(call.at / 1000), model: request.model };
+    if (item.kind === 'fault') {
+      call.fault = item.fault;
+      this.calls.push(call);
+      return this.misbehave(item.fault, res, meta);
     }
 
     const reply: AssistantReply =
@@ -236,7 +247,6 @@ class ScriptedOpenAiServer implements ScriptedServer {
       completion_tokens: call.completionTokens,
       total_tokens: call.promptTokens + call.completionTokens,
     };
-    const meta: CompletionMeta = { id: completionId(), created: Math.floor(call.at / 1000), model: request.model };
     if (!request.stream) return send(res, 200, completionBody(meta, reply, usage));
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -245,6 +255,57 @@ class ScriptedOpenAiServer implements ScriptedServer {
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     }
     res.end('data: [DONE]\n\n');
+  }
+
+  /** A scripted fault: what a broken model server, proxy or network does to a request. */
+  private async misbehave(fault: Fault, res: ServerResponse, meta: CompletionMeta): Promise<void> {
+    const json = { 'content-type': 'application/json' };
+    // A complete, valid completion, so that "truncated" and "reset-mid-body" cut a real reply.
+    const full = JSON.stringify(
+      completionBody(meta, { content: 'This reply never arrives whole.', toolCall: null }, FAULT_USAGE),
+    );
+    const half = full.slice(0, Math.floor(full.length / 2));
+    // Until the client gives up (its timeout, or it goes away) or the server closes.
+    const untilClosed = () =>
+      new Promise<void>((resolve) => {
+        res.once('close', resolve);
+        this.closing.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    switch (fault) {
+      case 'hang':
+        return untilClosed();
+      case 'stall-mid-body':
+        // Headers and half the body arrive at once; the rest never does.
+        res.writeHead(200, { ...json, 'content-length': String(Buffer.byteLength(full)) });
+        res.write(half);
+        return untilClosed();
+      case 'not-json':
+        res.writeHead(200, json);
+        res.end('<html><body><h1>502 Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>');
+        return;
+      case 'truncated':
+        // A complete HTTP response (its length matches) whose JSON stops in the middle.
+        res.writeHead(200, { ...json, 'content-length': String(Buffer.byteLength(half)) });
+        res.end(half);
+        return;
+      case 'empty':
+        res.writeHead(200, { ...json, 'content-length': '0' });
+        res.end();
+        return;
+      case 'error-200':
+        res.writeHead(200, json);
+        res.end(JSON.stringify(errorBody('The server had an error while processing your request.', 'server_error')));
+        return;
+      case 'reset':
+        // TCP RST before any byte of the answer: the client sees ECONNRESET.
+        res.socket?.resetAndDestroy();
+        return;
+      case 'reset-mid-body':
+        // The headers promise the whole body; half of it arrives, then the connection is gone.
+        res.writeHead(200, { ...json, 'content-length': String(Buffer.byteLength(full)) });
+        res.write(half, () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+    }
   }
 
   /** The item to answer with; an item is used `times` times, and the last one repeats forever. */
