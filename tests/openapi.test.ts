@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { openApiDocument } from '@autolab/api';
 import { RunEvent } from '@autolab/contracts';
 import { compileErrors, validate } from '@readme/openapi-parser';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { generateApiTypes, SCHEMA_FILE } from '../scripts/generate-api-client.js';
 import { EVENT_SCHEMA_FILE, generateEventSchema } from '../scripts/generate-event-schema.js';
@@ -11,6 +12,35 @@ describe('the OpenAPI document', () => {
     const document = await openApiDocument();
     const result = await validate(structuredClone(document) as Parameters<typeof validate>[0]);
     expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+  });
+
+  it('is clean under an independent linter (Redocly, recommended rules: no errors, no warnings)', async () => {
+    const document = await openApiDocument();
+    const problems = await lintFromString({
+      source: JSON.stringify(document),
+      absoluteRef: 'openapi.json',
+      config: await createConfig({ extends: ['recommended'] }),
+    });
+    const listed = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} (${p.location[0]?.pointer ?? ''})`);
+    expect(listed).toEqual([]);
+  });
+
+  it('gives every operation an operationId and lists the errors every route of its kind can give', async () => {
+    const document = (await openApiDocument()) as {
+      paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>>;
+    };
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const what = `${method} ${path}`;
+        expect(operation.operationId, what).toMatch(/^[a-z][A-Za-z]+$/);
+        const statuses = Object.keys(operation.responses);
+        expect(statuses, what).toEqual(expect.arrayContaining(['400', '500']));
+        if (path.startsWith('/v1/'))
+          expect(statuses, what).toEqual(expect.arrayContaining(['401', '403', '429', '503']));
+        if (method === 'post') expect(statuses, what).toEqual(expect.arrayContaining(['408', '413', '415']));
+        if (path.includes('{')) expect(statuses, what).toContain('414');
+      }
+    }
   });
 
   it('matches the committed typed client (run `npm run generate` after changing a route)', async () => {

@@ -1,3 +1,4 @@
+import { ErrorBody } from '@autolab/contracts';
 import type {
   ApiKeyStore,
   ArtifactStore,
@@ -24,6 +25,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
+import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
@@ -93,9 +95,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
+      // Relative: the document describes the server that serves it, wherever it is deployed.
+      servers: [{ url: '/', description: 'The server that serves this document' }],
       info: {
         title: 'Autolab API',
         version: '0.1.0',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description:
           'Submit research goals, watch the runs live (Server-Sent Events), download papers and code. ' +
           'Every error has the shape { error: { code, message, details? } }.',
@@ -120,15 +125,29 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         },
       },
     },
-    // The security requirement comes from the same rule the auth plugin enforces: the route's own `access`.
+    // Each operation's security requirement comes from the same rule the auth plugin enforces (the route's own
+    // `access`), and its list of answers from the route plus the errors every route of its kind can give.
     transform: (input) => {
-      const out = jsonSchemaTransform(input);
       const access = input.route.config?.access;
+      const own = (input.schema.response ?? {}) as Record<string, unknown>;
+      const response: Record<string, unknown> = { ...commonErrorResponses(input.route) };
+      for (const [status, schema] of Object.entries(own)) {
+        if (!(schema === ErrorBody && response[status])) response[status] = schema;
+      }
+      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response } });
       const security =
         !access || access.auth === 'public'
           ? []
           : [{ bearerAuth: access.auth === 'admin' ? ['admin'] : [access.scope] }];
-      return { ...out, schema: { ...out.schema, security } };
+      // The artifact route's wildcard is named like any other parameter (`{*}` is not a valid OpenAPI name).
+      const url = out.url.replace(/\*$/, ':path');
+      const params = (out.schema as { params?: { properties?: Record<string, unknown>; required?: string[] } }).params;
+      if (params?.properties?.['*']) {
+        const { '*': wildcard, ...rest } = params.properties;
+        params.properties = { ...rest, path: wildcard };
+        params.required = params.required?.map((name) => (name === '*' ? 'path' : name));
+      }
+      return { ...out, url, schema: { ...out.schema, security } };
     },
   });
   await app.register(withAccess(ACCESS.public, fastifySwaggerUi, { routePrefix: '/docs' }));

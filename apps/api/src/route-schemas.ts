@@ -1,7 +1,49 @@
 import { ErrorBody } from '@autolab/contracts';
+import type { RouteOptions } from 'fastify';
 import { z } from 'zod';
 
-/** Answers every `/v1` route may give before its handler runs: no or a bad key, and the per-key rate limit. */
-export const securedErrors = { 401: ErrorBody, 429: ErrorBody } as const;
-
 export const RunParams = z.object({ id: z.string().max(100) });
+
+const error = (description: string) => ErrorBody.describe(description);
+
+export const RunNotFound = error('`run_not_found`: there is no such run (another tenant’s run answers the same).');
+export const RunConflict = error(
+  '`run_already_finished` / `run_not_finished`: the run is not in a state that allows this.',
+);
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * The error answers a route can give besides its own, by what kind of route it is: the framework's (a URL it cannot
+ * decode, a body it cannot read), the auth plugin's (no key, a missing scope, the rate limit) and those of an outage.
+ * The OpenAPI document adds them to every operation (a route's own entry for a status wins), so that it lists every
+ * status an operation can return without each route repeating them.
+ */
+export function commonErrorResponses(
+  route: Pick<RouteOptions, 'method' | 'url' | 'config'>,
+): Record<number, z.ZodType> {
+  const access = route.config?.access;
+  const methods = [route.method].flat();
+  const responses: Record<number, z.ZodType> = {
+    400: error('`bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid.'),
+    500: error('`internal_error`: something went wrong on our side (never for bad input).'),
+  };
+  if (access?.auth !== 'public') {
+    Object.assign(responses, {
+      401: error('`unauthorized`: no API key, or one that is malformed, unknown, revoked or expired.'),
+      403: error('`forbidden`: the key lacks the scope this operation needs (named in the message).'),
+      429: error('`rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`.'),
+      503: error('`unavailable`: the service cannot reach Redis right now; retry after `Retry-After`.'),
+    });
+  }
+  if (/[:*]/.test(route.url)) responses[414] = error('A path parameter is longer than the router accepts.');
+  if (methods.some((m) => BODY_METHODS.has(m))) {
+    Object.assign(responses, {
+      400: error('`invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`.'),
+      408: error('The request (headers and body) did not arrive within the request timeout.'),
+      413: error('`payload_too_large`: the body is over the size limit.'),
+      415: error('`unsupported_media_type`: send `Content-Type: application/json`.'),
+    });
+  }
+  return responses;
+}

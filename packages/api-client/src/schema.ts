@@ -12,542 +12,13 @@ export interface paths {
      * List runs, newest first
      * @description The caller’s tenant’s runs; with an admin key, every tenant’s.
      */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              runs: {
-                id: string;
-                goal: string;
-                /** @enum {string} */
-                status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-                stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
-                /** @description Experiments finished so far. */
-                iteration: number;
-                maxIterations: number;
-                model: string;
-                budgetUsd: number;
-                timeLimitMinutes: number;
-                sandbox: {
-                  cpus: number;
-                  memoryMb: number;
-                  execTimeoutSeconds: number;
-                };
-                policy: {
-                  maxTokens: number | null;
-                  search: {
-                    /**
-                     * @description Independent first drafts in the baseline stage.
-                     * @default 2
-                     */
-                    numDrafts: number;
-                    /**
-                     * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
-                     * @default 0.5
-                     */
-                    debugProb: number;
-                    /**
-                     * @description Debug attempts in a row on one lineage.
-                     * @default 3
-                     */
-                    maxDebugDepth: number;
-                    /**
-                     * @description Experiments of this run evaluated at once, each in its own sandbox.
-                     * @default 1
-                     */
-                    nodeConcurrency: number;
-                  };
-                  ideation: {
-                    /** @default 3 */
-                    numIdeas: number;
-                    /**
-                     * @description Rounds in which the model revises its ideas.
-                     * @default 1
-                     */
-                    reflections: number;
-                  };
-                  review: {
-                    /**
-                     * @description Independent reviews; 0 skips the review.
-                     * @default 3
-                     */
-                    reviewers: number;
-                    /**
-                     * @description One revision of the paper driven by the meta-review.
-                     * @default false
-                     */
-                    revise: boolean;
-                  };
-                  seeds: number;
-                  pageLimit: number;
-                };
-                /** @description The tenant whose API key created the run. */
-                tenant: string;
-                experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
-                review: {
-                  /** @description Meta-review overall score, 1–10. */
-                  overall: number;
-                  /** @enum {string} */
-                  decision: 'accept' | 'reject';
-                  confidence: number;
-                  reviewers: number;
-                } | null;
-                bestMetric: {
-                  name: string;
-                  value: number;
-                  /** @enum {string} */
-                  direction: 'maximize' | 'minimize';
-                  nodeId: string;
-                  iteration: number;
-                } | null;
-                usage: {
-                  calls: number;
-                  promptTokens: number;
-                  completionTokens: number;
-                  totalTokens: number;
-                  costUsd: number;
-                };
-                /** @description How many times a worker has started this run (more than 1 after a resume). */
-                attempt: number;
-                createdAt: string;
-                startedAt: string | null;
-                finishedAt: string | null;
-                error: {
-                  code: string;
-                  message: string;
-                } | null;
-                links: {
-                  self: string;
-                  events: string;
-                  artifacts: string;
-                  archive: string;
-                  cancel: string;
-                };
-              }[];
-              /** @description Pass as `cursor` to get the next (older) page; null on the last page. */
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
+    get: operations['listRuns'];
     put?: never;
     /**
      * Submit a research goal
      * @description Queues a run for the caller’s tenant and answers at once with its id; watch it with the events link. A tenant may have AUTOLAB_TENANT_MAX_ACTIVE_RUNS queued + running runs (429 `too_many_active_runs`).
      */
-    post: {
-      parameters: {
-        query?: never;
-        header?: {
-          /** @description Retrying a POST with the same key returns the run created by the first one (keys are per tenant). */
-          'idempotency-key'?: string;
-        };
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            /** @description The research question or goal, in plain language. */
-            goal: string;
-            /**
-             * @description Experiments to run at most (each is one node of the experiment tree).
-             * @default 6
-             */
-            maxIterations?: number;
-            /**
-             * @description Hard cap on model spend for the run, in USD.
-             * @default 5
-             */
-            budgetUsd?: number;
-            /**
-             * @description Wall-clock cap for the run.
-             * @default 60
-             */
-            timeLimitMinutes?: number;
-            /** @description Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL. */
-            model?: string;
-            /**
-             * @default {
-             *       "cpus": 1,
-             *       "memoryMb": 2048,
-             *       "execTimeoutSeconds": 300
-             *     }
-             */
-            sandbox?: {
-              /**
-               * @description CPU cores the experiment may use.
-               * @default 1
-               */
-              cpus?: number;
-              /**
-               * @description Memory limit of the sandbox (no swap).
-               * @default 2048
-               */
-              memoryMb?: number;
-              /**
-               * @description Wall-clock limit of one experiment run; the process tree is killed after it.
-               * @default 300
-               */
-              execTimeoutSeconds?: number;
-            };
-            /** @description Hard cap on model tokens (prompt + completion) for the run. */
-            maxTokens?: number;
-            /**
-             * @default {
-             *       "numDrafts": 2,
-             *       "debugProb": 0.5,
-             *       "maxDebugDepth": 3,
-             *       "nodeConcurrency": 1
-             *     }
-             */
-            search?: {
-              /**
-               * @description Independent first drafts in the baseline stage.
-               * @default 2
-               */
-              numDrafts?: number;
-              /**
-               * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
-               * @default 0.5
-               */
-              debugProb?: number;
-              /**
-               * @description Debug attempts in a row on one lineage.
-               * @default 3
-               */
-              maxDebugDepth?: number;
-              /**
-               * @description Experiments of this run evaluated at once, each in its own sandbox.
-               * @default 1
-               */
-              nodeConcurrency?: number;
-            };
-            /**
-             * @default {
-             *       "numIdeas": 3,
-             *       "reflections": 1
-             *     }
-             */
-            ideation?: {
-              /** @default 3 */
-              numIdeas?: number;
-              /**
-               * @description Rounds in which the model revises its ideas.
-               * @default 1
-               */
-              reflections?: number;
-            };
-            /**
-             * @default {
-             *       "reviewers": 3,
-             *       "revise": false
-             *     }
-             */
-            review?: {
-              /**
-               * @description Independent reviews; 0 skips the review.
-               * @default 3
-               */
-              reviewers?: number;
-              /**
-               * @description One revision of the paper driven by the meta-review.
-               * @default false
-               */
-              revise?: boolean;
-            };
-            /**
-             * @description Extra seeds the best experiment is re-run with; the paper reports mean ± std.
-             * @default 3
-             */
-            seeds?: number;
-            /**
-             * @description Pages the paper may have.
-             * @default 8
-             */
-            pageLimit?: number;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              goal: string;
-              /** @enum {string} */
-              status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-              stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
-              /** @description Experiments finished so far. */
-              iteration: number;
-              maxIterations: number;
-              model: string;
-              budgetUsd: number;
-              timeLimitMinutes: number;
-              sandbox: {
-                cpus: number;
-                memoryMb: number;
-                execTimeoutSeconds: number;
-              };
-              policy: {
-                maxTokens: number | null;
-                search: {
-                  /**
-                   * @description Independent first drafts in the baseline stage.
-                   * @default 2
-                   */
-                  numDrafts: number;
-                  /**
-                   * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
-                   * @default 0.5
-                   */
-                  debugProb: number;
-                  /**
-                   * @description Debug attempts in a row on one lineage.
-                   * @default 3
-                   */
-                  maxDebugDepth: number;
-                  /**
-                   * @description Experiments of this run evaluated at once, each in its own sandbox.
-                   * @default 1
-                   */
-                  nodeConcurrency: number;
-                };
-                ideation: {
-                  /** @default 3 */
-                  numIdeas: number;
-                  /**
-                   * @description Rounds in which the model revises its ideas.
-                   * @default 1
-                   */
-                  reflections: number;
-                };
-                review: {
-                  /**
-                   * @description Independent reviews; 0 skips the review.
-                   * @default 3
-                   */
-                  reviewers: number;
-                  /**
-                   * @description One revision of the paper driven by the meta-review.
-                   * @default false
-                   */
-                  revise: boolean;
-                };
-                seeds: number;
-                pageLimit: number;
-              };
-              /** @description The tenant whose API key created the run. */
-              tenant: string;
-              experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
-              review: {
-                /** @description Meta-review overall score, 1–10. */
-                overall: number;
-                /** @enum {string} */
-                decision: 'accept' | 'reject';
-                confidence: number;
-                reviewers: number;
-              } | null;
-              bestMetric: {
-                name: string;
-                value: number;
-                /** @enum {string} */
-                direction: 'maximize' | 'minimize';
-                nodeId: string;
-                iteration: number;
-              } | null;
-              usage: {
-                calls: number;
-                promptTokens: number;
-                completionTokens: number;
-                totalTokens: number;
-                costUsd: number;
-              };
-              /** @description How many times a worker has started this run (more than 1 after a resume). */
-              attempt: number;
-              createdAt: string;
-              startedAt: string | null;
-              finishedAt: string | null;
-              error: {
-                code: string;
-                message: string;
-              } | null;
-              links: {
-                self: string;
-                events: string;
-                artifacts: string;
-                archive: string;
-                cancel: string;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
+    post: operations['createRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -562,183 +33,7 @@ export interface paths {
       cookie?: never;
     };
     /** One run: status, stage, iteration, best metric, cost, timestamps, error */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              goal: string;
-              /** @enum {string} */
-              status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-              stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
-              /** @description Experiments finished so far. */
-              iteration: number;
-              maxIterations: number;
-              model: string;
-              budgetUsd: number;
-              timeLimitMinutes: number;
-              sandbox: {
-                cpus: number;
-                memoryMb: number;
-                execTimeoutSeconds: number;
-              };
-              policy: {
-                maxTokens: number | null;
-                search: {
-                  /**
-                   * @description Independent first drafts in the baseline stage.
-                   * @default 2
-                   */
-                  numDrafts: number;
-                  /**
-                   * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
-                   * @default 0.5
-                   */
-                  debugProb: number;
-                  /**
-                   * @description Debug attempts in a row on one lineage.
-                   * @default 3
-                   */
-                  maxDebugDepth: number;
-                  /**
-                   * @description Experiments of this run evaluated at once, each in its own sandbox.
-                   * @default 1
-                   */
-                  nodeConcurrency: number;
-                };
-                ideation: {
-                  /** @default 3 */
-                  numIdeas: number;
-                  /**
-                   * @description Rounds in which the model revises its ideas.
-                   * @default 1
-                   */
-                  reflections: number;
-                };
-                review: {
-                  /**
-                   * @description Independent reviews; 0 skips the review.
-                   * @default 3
-                   */
-                  reviewers: number;
-                  /**
-                   * @description One revision of the paper driven by the meta-review.
-                   * @default false
-                   */
-                  revise: boolean;
-                };
-                seeds: number;
-                pageLimit: number;
-              };
-              /** @description The tenant whose API key created the run. */
-              tenant: string;
-              experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
-              review: {
-                /** @description Meta-review overall score, 1–10. */
-                overall: number;
-                /** @enum {string} */
-                decision: 'accept' | 'reject';
-                confidence: number;
-                reviewers: number;
-              } | null;
-              bestMetric: {
-                name: string;
-                value: number;
-                /** @enum {string} */
-                direction: 'maximize' | 'minimize';
-                nodeId: string;
-                iteration: number;
-              } | null;
-              usage: {
-                calls: number;
-                promptTokens: number;
-                completionTokens: number;
-                totalTokens: number;
-                costUsd: number;
-              };
-              /** @description How many times a worker has started this run (more than 1 after a resume). */
-              attempt: number;
-              createdAt: string;
-              startedAt: string | null;
-              finishedAt: string | null;
-              error: {
-                code: string;
-                message: string;
-              } | null;
-              links: {
-                self: string;
-                events: string;
-                artifacts: string;
-                archive: string;
-                cancel: string;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
+    get: operations['getRun'];
     put?: never;
     post?: never;
     delete?: never;
@@ -760,199 +55,7 @@ export interface paths {
      * Cancel a run
      * @description A queued run is cancelled at once. A running run is stopped within seconds (its sandbox is killed); the run.finished event with status cancelled confirms it.
      */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              id: string;
-              goal: string;
-              /** @enum {string} */
-              status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-              stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
-              /** @description Experiments finished so far. */
-              iteration: number;
-              maxIterations: number;
-              model: string;
-              budgetUsd: number;
-              timeLimitMinutes: number;
-              sandbox: {
-                cpus: number;
-                memoryMb: number;
-                execTimeoutSeconds: number;
-              };
-              policy: {
-                maxTokens: number | null;
-                search: {
-                  /**
-                   * @description Independent first drafts in the baseline stage.
-                   * @default 2
-                   */
-                  numDrafts: number;
-                  /**
-                   * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
-                   * @default 0.5
-                   */
-                  debugProb: number;
-                  /**
-                   * @description Debug attempts in a row on one lineage.
-                   * @default 3
-                   */
-                  maxDebugDepth: number;
-                  /**
-                   * @description Experiments of this run evaluated at once, each in its own sandbox.
-                   * @default 1
-                   */
-                  nodeConcurrency: number;
-                };
-                ideation: {
-                  /** @default 3 */
-                  numIdeas: number;
-                  /**
-                   * @description Rounds in which the model revises its ideas.
-                   * @default 1
-                   */
-                  reflections: number;
-                };
-                review: {
-                  /**
-                   * @description Independent reviews; 0 skips the review.
-                   * @default 3
-                   */
-                  reviewers: number;
-                  /**
-                   * @description One revision of the paper driven by the meta-review.
-                   * @default false
-                   */
-                  revise: boolean;
-                };
-                seeds: number;
-                pageLimit: number;
-              };
-              /** @description The tenant whose API key created the run. */
-              tenant: string;
-              experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
-              review: {
-                /** @description Meta-review overall score, 1–10. */
-                overall: number;
-                /** @enum {string} */
-                decision: 'accept' | 'reject';
-                confidence: number;
-                reviewers: number;
-              } | null;
-              bestMetric: {
-                name: string;
-                value: number;
-                /** @enum {string} */
-                direction: 'maximize' | 'minimize';
-                nodeId: string;
-                iteration: number;
-              } | null;
-              usage: {
-                calls: number;
-                promptTokens: number;
-                completionTokens: number;
-                totalTokens: number;
-                costUsd: number;
-              };
-              /** @description How many times a worker has started this run (more than 1 after a resume). */
-              attempt: number;
-              createdAt: string;
-              startedAt: string | null;
-              finishedAt: string | null;
-              error: {
-                code: string;
-                message: string;
-              } | null;
-              links: {
-                self: string;
-                events: string;
-                artifacts: string;
-                archive: string;
-                cancel: string;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
+    post: operations['cancelRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -972,34 +75,195 @@ export interface paths {
      * Run a finished run again from a stage
      * @description Only for a finished run (succeeded, failed or cancelled; otherwise 409 `run_not_finished`). The run goes back to `queued` (finishedAt and error cleared, a `run.requeued` event appended) and a worker runs it again from `fromStage`, keeping what came before. It counts as a live run of its tenant again.
      */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
+    post: operations['rerunRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/hints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The hints sent to a run, oldest first, with where each was applied */
+    get: operations['listHints'];
+    put?: never;
+    /**
+     * Send the agent a hint
+     * @description Guidance for a live (queued or running) run; the agent folds it into its next prompt and records where (`appliedTo`, event `hint.applied`). Appends `hint.received`. At most 100 hints per run. A finished run gives 409 `run_already_finished`.
+     */
+    post: operations['createHint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The run’s events: a live Server-Sent Events stream, or pages of JSON
+     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a `run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.
+     */
+    get: operations['getRunEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/artifacts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the files of a run */
+    get: operations['listArtifacts'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/artifacts/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download one file of a run (e.g. paper/paper.pdf) */
+    get: operations['getArtifact'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/archive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Download the files of a run as one .tar.gz (streamed)
+     * @description `subset=paper`: paper sources, PDF and figures; `code`: every experiment’s code and outputs.
+     */
+    get: operations['getArchive'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List API keys, oldest first (admin; no secrets) */
+    get: operations['listApiKeys'];
+    put?: never;
+    /**
+     * Create an API key (admin)
+     * @description The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash. `scopes` limit what the key may do (a read-only key for a wall dashboard or a CI job: `["runs:read"]`); `expiresAt` ends it.
+     */
+    post: operations['createApiKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/keys/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an API key (admin); it gets 401 from the next request on */
+    delete: operations['revokeApiKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/healthz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Redis reachable, a worker alive, and its Docker engine reachable */
+    get: operations['getHealth'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: never;
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  listRuns: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
       };
-      requestBody: {
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
         content: {
           'application/json': {
-            /**
-             * @description Keep everything before this stage and run it and what follows again.
-             * @enum {string}
-             */
-            fromStage: 'experiments' | 'figures' | 'writeup' | 'review';
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
+            runs: {
               id: string;
               goal: string;
               /** @enum {string} */
@@ -1106,1559 +370,3415 @@ export interface paths {
                 archive: string;
                 cancel: string;
               };
+            }[];
+            /** @description Pass as `cursor` to get the next (older) page; null on the last page. */
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
       };
     };
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
   };
-  '/v1/runs/{id}/hints': {
+  createRun: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Retrying a POST with the same key returns the run created by the first one (keys are per tenant). */
+        'idempotency-key'?: string;
+      };
       path?: never;
       cookie?: never;
     };
-    /** The hints sent to a run, oldest first, with where each was applied */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The research question or goal, in plain language. */
+          goal: string;
+          /**
+           * @description Experiments to run at most (each is one node of the experiment tree).
+           * @default 6
+           */
+          maxIterations?: number;
+          /**
+           * @description Hard cap on model spend for the run, in USD.
+           * @default 5
+           */
+          budgetUsd?: number;
+          /**
+           * @description Wall-clock cap for the run.
+           * @default 60
+           */
+          timeLimitMinutes?: number;
+          /** @description Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL. */
+          model?: string;
+          /**
+           * @default {
+           *       "cpus": 1,
+           *       "memoryMb": 2048,
+           *       "execTimeoutSeconds": 300
+           *     }
+           */
+          sandbox?: {
+            /**
+             * @description CPU cores the experiment may use.
+             * @default 1
+             */
+            cpus?: number;
+            /**
+             * @description Memory limit of the sandbox (no swap).
+             * @default 2048
+             */
+            memoryMb?: number;
+            /**
+             * @description Wall-clock limit of one experiment run; the process tree is killed after it.
+             * @default 300
+             */
+            execTimeoutSeconds?: number;
+          };
+          /** @description Hard cap on model tokens (prompt + completion) for the run. */
+          maxTokens?: number;
+          /**
+           * @default {
+           *       "numDrafts": 2,
+           *       "debugProb": 0.5,
+           *       "maxDebugDepth": 3,
+           *       "nodeConcurrency": 1
+           *     }
+           */
+          search?: {
+            /**
+             * @description Independent first drafts in the baseline stage.
+             * @default 2
+             */
+            numDrafts?: number;
+            /**
+             * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+             * @default 0.5
+             */
+            debugProb?: number;
+            /**
+             * @description Debug attempts in a row on one lineage.
+             * @default 3
+             */
+            maxDebugDepth?: number;
+            /**
+             * @description Experiments of this run evaluated at once, each in its own sandbox.
+             * @default 1
+             */
+            nodeConcurrency?: number;
+          };
+          /**
+           * @default {
+           *       "numIdeas": 3,
+           *       "reflections": 1
+           *     }
+           */
+          ideation?: {
+            /** @default 3 */
+            numIdeas?: number;
+            /**
+             * @description Rounds in which the model revises its ideas.
+             * @default 1
+             */
+            reflections?: number;
+          };
+          /**
+           * @default {
+           *       "reviewers": 3,
+           *       "revise": false
+           *     }
+           */
+          review?: {
+            /**
+             * @description Independent reviews; 0 skips the review.
+             * @default 3
+             */
+            reviewers?: number;
+            /**
+             * @description One revision of the paper driven by the meta-review.
+             * @default false
+             */
+            revise?: boolean;
+          };
+          /**
+           * @description Extra seeds the best experiment is re-run with; the paper reports mean ± std.
+           * @default 3
+           */
+          seeds?: number;
+          /**
+           * @description Pages the paper may have.
+           * @default 8
+           */
+          pageLimit?: number;
         };
-        cookie?: never;
       };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              hints: {
-                id: string;
-                text: string;
-                createdAt: string;
-                appliedAt: string | null;
-                /** @description The step whose prompt carried the hint first. */
-                appliedTo: string | null;
-              }[];
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            goal: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+            stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
+            /** @description Experiments finished so far. */
+            iteration: number;
+            maxIterations: number;
+            model: string;
+            budgetUsd: number;
+            timeLimitMinutes: number;
+            sandbox: {
+              cpus: number;
+              memoryMb: number;
+              execTimeoutSeconds: number;
+            };
+            policy: {
+              maxTokens: number | null;
+              search: {
+                /**
+                 * @description Independent first drafts in the baseline stage.
+                 * @default 2
+                 */
+                numDrafts: number;
+                /**
+                 * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+                 * @default 0.5
+                 */
+                debugProb: number;
+                /**
+                 * @description Debug attempts in a row on one lineage.
+                 * @default 3
+                 */
+                maxDebugDepth: number;
+                /**
+                 * @description Experiments of this run evaluated at once, each in its own sandbox.
+                 * @default 1
+                 */
+                nodeConcurrency: number;
+              };
+              ideation: {
+                /** @default 3 */
+                numIdeas: number;
+                /**
+                 * @description Rounds in which the model revises its ideas.
+                 * @default 1
+                 */
+                reflections: number;
+              };
+              review: {
+                /**
+                 * @description Independent reviews; 0 skips the review.
+                 * @default 3
+                 */
+                reviewers: number;
+                /**
+                 * @description One revision of the paper driven by the meta-review.
+                 * @default false
+                 */
+                revise: boolean;
+              };
+              seeds: number;
+              pageLimit: number;
+            };
+            /** @description The tenant whose API key created the run. */
+            tenant: string;
+            experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+            review: {
+              /** @description Meta-review overall score, 1–10. */
+              overall: number;
+              /** @enum {string} */
+              decision: 'accept' | 'reject';
+              confidence: number;
+              reviewers: number;
+            } | null;
+            bestMetric: {
+              name: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
+              iteration: number;
+            } | null;
+            usage: {
+              calls: number;
+              promptTokens: number;
+              completionTokens: number;
+              totalTokens: number;
+              costUsd: number;
+            };
+            /** @description How many times a worker has started this run (more than 1 after a resume). */
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            links: {
+              self: string;
+              events: string;
+              artifacts: string;
+              archive: string;
+              cancel: string;
             };
           };
         };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+        };
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `idempotency_conflict`: this Idempotency-Key was used with a different body. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
       };
     };
-    put?: never;
-    /**
-     * Send the agent a hint
-     * @description Guidance for a live (queued or running) run; the agent folds it into its next prompt and records where (`appliedTo`, event `hint.applied`). Appends `hint.received`. At most 100 hints per run. A finished run gives 409 `run_already_finished`.
-     */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
+  };
+  getRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
       };
-      requestBody: {
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
         content: {
           'application/json': {
-            /** @description Guidance for the agent, folded into its next prompt. */
-            text: string;
+            id: string;
+            goal: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+            stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
+            /** @description Experiments finished so far. */
+            iteration: number;
+            maxIterations: number;
+            model: string;
+            budgetUsd: number;
+            timeLimitMinutes: number;
+            sandbox: {
+              cpus: number;
+              memoryMb: number;
+              execTimeoutSeconds: number;
+            };
+            policy: {
+              maxTokens: number | null;
+              search: {
+                /**
+                 * @description Independent first drafts in the baseline stage.
+                 * @default 2
+                 */
+                numDrafts: number;
+                /**
+                 * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+                 * @default 0.5
+                 */
+                debugProb: number;
+                /**
+                 * @description Debug attempts in a row on one lineage.
+                 * @default 3
+                 */
+                maxDebugDepth: number;
+                /**
+                 * @description Experiments of this run evaluated at once, each in its own sandbox.
+                 * @default 1
+                 */
+                nodeConcurrency: number;
+              };
+              ideation: {
+                /** @default 3 */
+                numIdeas: number;
+                /**
+                 * @description Rounds in which the model revises its ideas.
+                 * @default 1
+                 */
+                reflections: number;
+              };
+              review: {
+                /**
+                 * @description Independent reviews; 0 skips the review.
+                 * @default 3
+                 */
+                reviewers: number;
+                /**
+                 * @description One revision of the paper driven by the meta-review.
+                 * @default false
+                 */
+                revise: boolean;
+              };
+              seeds: number;
+              pageLimit: number;
+            };
+            /** @description The tenant whose API key created the run. */
+            tenant: string;
+            experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+            review: {
+              /** @description Meta-review overall score, 1–10. */
+              overall: number;
+              /** @enum {string} */
+              decision: 'accept' | 'reject';
+              confidence: number;
+              reviewers: number;
+            } | null;
+            bestMetric: {
+              name: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
+              iteration: number;
+            } | null;
+            usage: {
+              calls: number;
+              promptTokens: number;
+              completionTokens: number;
+              totalTokens: number;
+              costUsd: number;
+            };
+            /** @description How many times a worker has started this run (more than 1 after a resume). */
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            links: {
+              self: string;
+              events: string;
+              artifacts: string;
+              archive: string;
+              cancel: string;
+            };
           };
         };
       };
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  cancelRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            goal: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+            stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
+            /** @description Experiments finished so far. */
+            iteration: number;
+            maxIterations: number;
+            model: string;
+            budgetUsd: number;
+            timeLimitMinutes: number;
+            sandbox: {
+              cpus: number;
+              memoryMb: number;
+              execTimeoutSeconds: number;
+            };
+            policy: {
+              maxTokens: number | null;
+              search: {
+                /**
+                 * @description Independent first drafts in the baseline stage.
+                 * @default 2
+                 */
+                numDrafts: number;
+                /**
+                 * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+                 * @default 0.5
+                 */
+                debugProb: number;
+                /**
+                 * @description Debug attempts in a row on one lineage.
+                 * @default 3
+                 */
+                maxDebugDepth: number;
+                /**
+                 * @description Experiments of this run evaluated at once, each in its own sandbox.
+                 * @default 1
+                 */
+                nodeConcurrency: number;
+              };
+              ideation: {
+                /** @default 3 */
+                numIdeas: number;
+                /**
+                 * @description Rounds in which the model revises its ideas.
+                 * @default 1
+                 */
+                reflections: number;
+              };
+              review: {
+                /**
+                 * @description Independent reviews; 0 skips the review.
+                 * @default 3
+                 */
+                reviewers: number;
+                /**
+                 * @description One revision of the paper driven by the meta-review.
+                 * @default false
+                 */
+                revise: boolean;
+              };
+              seeds: number;
+              pageLimit: number;
+            };
+            /** @description The tenant whose API key created the run. */
+            tenant: string;
+            experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+            review: {
+              /** @description Meta-review overall score, 1–10. */
+              overall: number;
+              /** @enum {string} */
+              decision: 'accept' | 'reject';
+              confidence: number;
+              reviewers: number;
+            } | null;
+            bestMetric: {
+              name: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
+              iteration: number;
+            } | null;
+            usage: {
+              calls: number;
+              promptTokens: number;
+              completionTokens: number;
+              totalTokens: number;
+              costUsd: number;
+            };
+            /** @description How many times a worker has started this run (more than 1 after a resume). */
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            links: {
+              self: string;
+              events: string;
+              artifacts: string;
+              archive: string;
+              cancel: string;
+            };
+          };
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_already_finished` / `run_not_finished`: the run is not in a state that allows this. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  rerunRun: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description Keep everything before this stage and run it and what follows again.
+           * @enum {string}
+           */
+          fromStage: 'experiments' | 'figures' | 'writeup' | 'review';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            goal: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+            stage: ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done') | null;
+            /** @description Experiments finished so far. */
+            iteration: number;
+            maxIterations: number;
+            model: string;
+            budgetUsd: number;
+            timeLimitMinutes: number;
+            sandbox: {
+              cpus: number;
+              memoryMb: number;
+              execTimeoutSeconds: number;
+            };
+            policy: {
+              maxTokens: number | null;
+              search: {
+                /**
+                 * @description Independent first drafts in the baseline stage.
+                 * @default 2
+                 */
+                numDrafts: number;
+                /**
+                 * @description Chance of debugging a failed leaf (when one is fixable) instead of improving the best node.
+                 * @default 0.5
+                 */
+                debugProb: number;
+                /**
+                 * @description Debug attempts in a row on one lineage.
+                 * @default 3
+                 */
+                maxDebugDepth: number;
+                /**
+                 * @description Experiments of this run evaluated at once, each in its own sandbox.
+                 * @default 1
+                 */
+                nodeConcurrency: number;
+              };
+              ideation: {
+                /** @default 3 */
+                numIdeas: number;
+                /**
+                 * @description Rounds in which the model revises its ideas.
+                 * @default 1
+                 */
+                reflections: number;
+              };
+              review: {
+                /**
+                 * @description Independent reviews; 0 skips the review.
+                 * @default 3
+                 */
+                reviewers: number;
+                /**
+                 * @description One revision of the paper driven by the meta-review.
+                 * @default false
+                 */
+                revise: boolean;
+              };
+              seeds: number;
+              pageLimit: number;
+            };
+            /** @description The tenant whose API key created the run. */
+            tenant: string;
+            experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+            review: {
+              /** @description Meta-review overall score, 1–10. */
+              overall: number;
+              /** @enum {string} */
+              decision: 'accept' | 'reject';
+              confidence: number;
+              reviewers: number;
+            } | null;
+            bestMetric: {
+              name: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
+              iteration: number;
+            } | null;
+            usage: {
+              calls: number;
+              promptTokens: number;
+              completionTokens: number;
+              totalTokens: number;
+              costUsd: number;
+            };
+            /** @description How many times a worker has started this run (more than 1 after a resume). */
+            attempt: number;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            links: {
+              self: string;
+              events: string;
+              artifacts: string;
+              archive: string;
+              cancel: string;
+            };
+          };
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_already_finished` / `run_not_finished`: the run is not in a state that allows this. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listHints: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            hints: {
               id: string;
               text: string;
               createdAt: string;
               appliedAt: string | null;
               /** @description The step whose prompt carried the hint first. */
               appliedTo: string | null;
+            }[];
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
       };
     };
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
   };
-  '/v1/runs/{id}/events': {
+  createHint: {
     parameters: {
       query?: never;
       header?: never;
-      path?: never;
+      path: {
+        id: string;
+      };
       cookie?: never;
     };
-    /**
-     * The run’s events: a live Server-Sent Events stream, or pages of JSON
-     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a `run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.
-     */
-    get: {
-      parameters: {
-        query?: {
-          /** @description Return events after this id (exclusive). `0` or absent: from the start. */
-          after?: string;
-          /** @description JSON mode only: events per page. */
-          limit?: number;
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Guidance for the agent, folded into its next prompt. */
+          text: string;
         };
-        header?: {
-          'last-event-id'?: string;
-          accept?: string;
-        };
-        path: {
-          id: string;
-        };
-        cookie?: never;
       };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            text: string;
+            createdAt: string;
+            appliedAt: string | null;
+            /** @description The step whose prompt carried the hint first. */
+            appliedTo: string | null;
           };
-          content: {
-            'application/json': {
-              events: (
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_already_finished` / `run_not_finished`: the run is not in a state that allows this. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getRunEvents: {
+    parameters: {
+      query?: {
+        /** @description Return events after this id (exclusive). `0` or absent: from the start. */
+        after?: string;
+        /** @description JSON mode only: events per page. */
+        limit?: number;
+      };
+      header?: {
+        'last-event-id'?: string;
+        accept?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            events: (
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'run.queued';
+                  message: string;
+                  data: {
+                    goal: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'run.started';
+                  message: string;
+                  data: {
+                    attempt: number;
+                    worker: string;
+                    resumedAt: number | null;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'run.requeued';
+                  message: string;
+                  data: {
+                    reason: string;
+                    /**
+                     * @description Set when a rerun was asked for: this stage and the ones after it start again (their results are replaced).
+                     * @default null
+                     */
+                    rerunFrom: ('experiments' | 'figures' | 'writeup' | 'review') | null;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'run.cancel_requested';
+                  message: string;
+                  data: Record<string, never>;
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'run.finished';
+                  message: string;
+                  data: {
                     /** @enum {string} */
-                    type: 'run.queued';
-                    message: string;
-                    data: {
-                      goal: string;
+                    status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+                    error: {
+                      code: string;
+                      message: string;
+                    } | null;
+                    usage: {
+                      calls: number;
+                      promptTokens: number;
+                      completionTokens: number;
+                      totalTokens: number;
+                      costUsd: number;
                     };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'stage.started';
+                  message: string;
+                  data: {
                     /** @enum {string} */
-                    type: 'run.started';
-                    message: string;
-                    data: {
-                      attempt: number;
-                      worker: string;
-                      resumedAt: number | null;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'run.requeued';
-                    message: string;
-                    data: {
-                      reason: string;
-                      /**
-                       * @description Set when a rerun was asked for: this stage and the ones after it start again (their results are replaced).
-                       * @default null
-                       */
-                      rerunFrom: ('experiments' | 'figures' | 'writeup' | 'review') | null;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'run.cancel_requested';
-                    message: string;
-                    data: Record<string, never>;
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'run.finished';
-                    message: string;
-                    data: {
-                      /** @enum {string} */
-                      status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-                      error: {
-                        code: string;
-                        message: string;
-                      } | null;
-                      usage: {
-                        calls: number;
-                        promptTokens: number;
-                        completionTokens: number;
-                        totalTokens: number;
-                        costUsd: number;
-                      };
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'stage.started';
-                    message: string;
-                    data: {
-                      /** @enum {string} */
-                      stage: 'ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done';
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'stage.finished';
-                    message: string;
-                    data: {
-                      stage:
-                        | ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done')
-                        | ('baseline' | 'tuning' | 'research' | 'ablation');
-                      reason: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'idea.proposed';
-                    message: string;
-                    data: {
-                      /** @description 0 for the first proposal, then one per reflection round. */
-                      round: number;
-                      ideas: {
-                        title: string;
-                        hypothesis: string;
-                        scores: {
-                          interestingness: number;
-                          feasibility: number;
-                          novelty: number;
-                        };
-                      }[];
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'literature.searched';
-                    message: string;
-                    data: {
-                      query: string;
-                      source: string;
-                      count: number;
-                      cached: boolean;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'idea.chosen';
-                    message: string;
-                    data: {
+                    stage: 'ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'stage.finished';
+                  message: string;
+                  data: {
+                    stage:
+                      | ('ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done')
+                      | ('baseline' | 'tuning' | 'research' | 'ablation');
+                    reason: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'idea.proposed';
+                  message: string;
+                  data: {
+                    /** @description 0 for the first proposal, then one per reflection round. */
+                    round: number;
+                    ideas: {
                       title: string;
                       hypothesis: string;
-                      reason: string;
                       scores: {
                         interestingness: number;
                         feasibility: number;
                         novelty: number;
                       };
-                      references: number;
+                    }[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'literature.searched';
+                  message: string;
+                  data: {
+                    query: string;
+                    source: string;
+                    count: number;
+                    cached: boolean;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'idea.chosen';
+                  message: string;
+                  data: {
+                    title: string;
+                    hypothesis: string;
+                    reason: string;
+                    scores: {
+                      interestingness: number;
+                      feasibility: number;
+                      novelty: number;
                     };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'plan.ready';
-                    message: string;
-                    data: {
-                      title: string;
-                      hypothesis: string;
-                      metric: {
-                        name: string;
-                        /** @enum {string} */
-                        direction: 'maximize' | 'minimize';
-                        description: string;
-                      };
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'search.stage';
-                    message: string;
-                    data: {
-                      /** @enum {string} */
-                      stage: 'baseline' | 'tuning' | 'research' | 'ablation';
-                      goal: string;
-                      /** @description Experiments this stage may run. */
-                      iterations: number;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'insights.updated';
-                    message: string;
-                    data: {
-                      insights: string[];
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'seeds.evaluated';
-                    message: string;
-                    data: {
-                      nodeId: string;
-                      metric: string;
-                      seeds: number[];
-                      values: number[];
-                      mean: number;
-                      std: number;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'review.completed';
-                    message: string;
-                    data: {
-                      overall: number;
-                      /** @enum {string} */
-                      decision: 'accept' | 'reject';
-                      confidence: number;
-                      reviewers: number;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'hint.received';
-                    message: string;
-                    data: {
-                      hintId: string;
-                      text: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'hint.applied';
-                    message: string;
-                    data: {
-                      hintId: string;
-                      step: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'node.created';
-                    message: string;
-                    data: {
-                      nodeId: string;
-                      parentId: string | null;
-                      /** @enum {string} */
-                      operator: 'draft' | 'debug' | 'improve' | 'hyperparameter' | 'ablation';
-                      iteration: number;
-                      plan: string;
-                      /** @default null */
-                      stage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'exec.output';
-                    message: string;
-                    data: {
-                      nodeId: string;
-                      /** @enum {string} */
-                      stream: 'stdout' | 'stderr';
-                      text: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'node.finished';
-                    message: string;
-                    data: {
-                      nodeId: string;
-                      iteration: number;
-                      buggy: boolean;
-                      exitCode: number | null;
-                      timedOut: boolean;
-                      durationMs: number;
-                      metrics: {
-                        [key: string]: number;
-                      };
-                      error: string | null;
-                      stdoutTail: string;
-                      stderrTail: string;
-                      /**
-                       * @description The model's reading of the execution (one or two sentences).
-                       * @default null
-                       */
-                      analysis: string | null;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'metric.improved';
-                    message: string;
-                    data: {
-                      nodeId: string;
-                      iteration: number;
+                    references: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'plan.ready';
+                  message: string;
+                  data: {
+                    title: string;
+                    hypothesis: string;
+                    metric: {
                       name: string;
-                      value: number;
-                      previous: number | null;
                       /** @enum {string} */
                       direction: 'maximize' | 'minimize';
+                      description: string;
                     };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'search.stage';
+                  message: string;
+                  data: {
                     /** @enum {string} */
-                    type: 'figure.created';
-                    message: string;
-                    data: {
-                      nodeId: string | null;
-                      path: string;
+                    stage: 'baseline' | 'tuning' | 'research' | 'ablation';
+                    goal: string;
+                    /** @description Experiments this stage may run. */
+                    iterations: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'insights.updated';
+                  message: string;
+                  data: {
+                    insights: string[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'seeds.evaluated';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    metric: string;
+                    seeds: number[];
+                    values: number[];
+                    mean: number;
+                    std: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'review.completed';
+                  message: string;
+                  data: {
+                    overall: number;
+                    /** @enum {string} */
+                    decision: 'accept' | 'reject';
+                    confidence: number;
+                    reviewers: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'hint.received';
+                  message: string;
+                  data: {
+                    hintId: string;
+                    text: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'hint.applied';
+                  message: string;
+                  data: {
+                    hintId: string;
+                    step: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'node.created';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    parentId: string | null;
+                    /** @enum {string} */
+                    operator: 'draft' | 'debug' | 'improve' | 'hyperparameter' | 'ablation';
+                    iteration: number;
+                    plan: string;
+                    /** @default null */
+                    stage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'exec.output';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    /** @enum {string} */
+                    stream: 'stdout' | 'stderr';
+                    text: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'node.finished';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    iteration: number;
+                    buggy: boolean;
+                    exitCode: number | null;
+                    timedOut: boolean;
+                    durationMs: number;
+                    metrics: {
+                      [key: string]: number;
                     };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
+                    error: string | null;
+                    stdoutTail: string;
+                    stderrTail: string;
+                    /**
+                     * @description The model's reading of the execution (one or two sentences).
+                     * @default null
+                     */
+                    analysis: string | null;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'metric.improved';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    iteration: number;
+                    name: string;
+                    value: number;
+                    previous: number | null;
                     /** @enum {string} */
-                    type: 'paper.compiling';
-                    message: string;
-                    data: {
-                      attempt: number;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'paper.compile_failed';
-                    message: string;
-                    data: {
-                      attempt: number;
-                      errorTail: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'paper.ready';
-                    message: string;
-                    data: {
-                      pdf: string;
-                      tex: string;
-                      attempt: number;
-                      fallback: boolean;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'cost.updated';
-                    message: string;
-                    data: {
-                      purpose: string;
-                      model: string;
+                    direction: 'maximize' | 'minimize';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'figure.created';
+                  message: string;
+                  data: {
+                    nodeId: string | null;
+                    path: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'paper.compiling';
+                  message: string;
+                  data: {
+                    attempt: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'paper.compile_failed';
+                  message: string;
+                  data: {
+                    attempt: number;
+                    errorTail: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'paper.ready';
+                  message: string;
+                  data: {
+                    pdf: string;
+                    tex: string;
+                    attempt: number;
+                    fallback: boolean;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'cost.updated';
+                  message: string;
+                  data: {
+                    purpose: string;
+                    model: string;
+                    promptTokens: number;
+                    completionTokens: number;
+                    costUsd: number;
+                    total: {
+                      calls: number;
                       promptTokens: number;
                       completionTokens: number;
+                      totalTokens: number;
                       costUsd: number;
-                      total: {
-                        calls: number;
-                        promptTokens: number;
-                        completionTokens: number;
-                        totalTokens: number;
-                        costUsd: number;
-                      };
-                      budgetUsd: number;
                     };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'error';
-                    message: string;
-                    data: {
-                      code: string;
-                      step: string;
-                      detail: string;
-                    };
-                  }
-                | {
-                    id: string;
-                    runId: string;
-                    time: string;
-                    /** @enum {string} */
-                    type: 'warning';
-                    message: string;
-                    data: {
-                      code: string;
-                      detail: string;
-                    };
-                  }
-              )[];
-              /** @description Pass as `after` for the next page; null when the run has finished and all is read. */
-              next: string | null;
-              finished: boolean;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
+                    budgetUsd: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'error';
+                  message: string;
+                  data: {
+                    code: string;
+                    step: string;
+                    detail: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'warning';
+                  message: string;
+                  data: {
+                    code: string;
+                    detail: string;
+                  };
+                }
+            )[];
+            /** @description Pass as `after` for the next page; null when the run has finished and all is read. */
+            next: string | null;
+            finished: boolean;
           };
         };
       };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runs/{id}/artifacts': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** List the files of a run */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
         };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              artifacts: {
-                path: string;
-                size: number;
-                mediaType: string;
-              }[];
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runs/{id}/artifacts/{*}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** Download one file of a run (e.g. paper/paper.pdf) */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-          '*': string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description The file, with its media type. */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': unknown;
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runs/{id}/archive': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /**
-     * Download the files of a run as one .tar.gz (streamed)
-     * @description `subset=paper`: paper sources, PDF and figures; `code`: every experiment’s code and outputs.
-     */
-    get: {
-      parameters: {
-        query?: {
-          subset?: 'all' | 'paper' | 'code';
-        };
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description A gzipped tar archive. */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': unknown;
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/admin/keys': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** List API keys, oldest first (admin; no secrets) */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              keys: {
-                id: string;
-                tenant: string;
-                name: string | null;
-                /** @description Whether `scopes` include `admin`. */
-                admin: boolean;
-                scopes: ('runs:read' | 'runs:write' | 'admin')[];
-                createdAt: string;
-                expiresAt: string | null;
-                revokedAt: string | null;
-              }[];
-            };
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
-            };
-          };
-        };
-      };
-    };
-    put?: never;
-    /**
-     * Create an API key (admin)
-     * @description The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash. `scopes` limit what the key may do (a read-only key for a wall dashboard or a CI job: `["runs:read"]`); `expiresAt` ends it.
-     */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
         content: {
           'application/json': {
-            /** @description The tenant the key acts for; its runs are visible to this tenant only. */
-            tenant: string;
-            /** @description A label for people, e.g. who holds the key. */
-            name?: string;
-            /** @description Shorthand for `scopes: ["admin"]` (true) or a key without `admin` (false). */
-            admin?: boolean;
-            /** @description What the key may do (default `["runs:read", "runs:write"]`; admin keys: all). `runs:read` lists, watches and downloads; `runs:write` submits, cancels, hints and reruns; `admin` manages keys and sees every tenant. */
-            scopes?: ('runs:read' | 'runs:write' | 'admin')[];
-            /**
-             * Format: date-time
-             * @description When the key stops working (ISO 8601, in the future). Default: never.
-             */
-            expiresAt?: string;
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
         };
       };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listArtifacts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            artifacts: {
+              path: string;
+              size: number;
+              mediaType: string;
+            }[];
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `run_not_found`: there is no such run (another tenant’s run answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getArtifact: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        path: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file, with its media type. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getArchive: {
+    parameters: {
+      query?: {
+        subset?: 'all' | 'paper' | 'code';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A gzipped tar archive. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listApiKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            keys: {
               id: string;
-              /** @description The secret. Shown once; send it as `Authorization: Bearer <key>`. */
-              key: string;
               tenant: string;
               name: string | null;
+              /** @description Whether `scopes` include `admin`. */
               admin: boolean;
               scopes: ('runs:read' | 'runs:write' | 'admin')[];
               createdAt: string;
               expiresAt: string | null;
+              revokedAt: string | null;
+            }[];
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
       };
     };
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
   };
-  '/v1/admin/keys/{id}': {
+  createApiKey: {
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Revoke an API key (admin); it gets 401 from the next request on */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The tenant the key acts for; its runs are visible to this tenant only. */
+          tenant: string;
+          /** @description A label for people, e.g. who holds the key. */
+          name?: string;
+          /** @description Shorthand for `scopes: ["admin"]` (true) or a key without `admin` (false). */
+          admin?: boolean;
+          /** @description What the key may do (default `["runs:read", "runs:write"]`; admin keys: all). `runs:read` lists, watches and downloads; `runs:write` submits, cancels, hints and reruns; `admin` manages keys and sees every tenant. */
+          scopes?: ('runs:read' | 'runs:write' | 'admin')[];
+          /**
+           * Format: date-time
+           * @description When the key stops working (ISO 8601, in the future). Default: never.
+           */
+          expiresAt?: string;
         };
-        cookie?: never;
       };
-      requestBody?: never;
-      responses: {
-        /** @description Revoked (also when it already was). */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
         };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
+        content: {
+          'application/json': {
+            id: string;
+            /** @description The secret. Shown once; send it as `Authorization: Bearer <key>`. */
+            key: string;
+            tenant: string;
+            name: string | null;
+            admin: boolean;
+            scopes: ('runs:read' | 'runs:write' | 'admin')[];
+            createdAt: string;
+            expiresAt: string | null;
           };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        429: {
-          headers: {
-            [name: string]: unknown;
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
-          content: {
-            'application/json': {
-              error: {
-                /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
-                code: string;
-                message: string;
-                details?: unknown;
-              };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
       };
     };
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
   };
-  '/healthz': {
+  revokeApiKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked (also when it already was). */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getHealth: {
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-    /** Redis reachable, a worker alive, and its Docker engine reachable */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'ok' | 'degraded';
+            redis: boolean;
+            /** @description As last reported by a worker (only workers talk to the Docker engine). */
+            docker: boolean;
+            workers: {
+              workerId: string;
+              seenAt: string;
+              activeRuns: string[];
+            }[];
           };
-          content: {
-            'application/json': {
-              /** @enum {string} */
-              status: 'ok' | 'degraded';
-              redis: boolean;
-              /** @description As last reported by a worker (only workers talk to the Docker engine). */
-              docker: boolean;
-              workers: {
-                workerId: string;
-                seenAt: string;
-                activeRuns: string[];
-              }[];
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
           };
         };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              /** @enum {string} */
-              status: 'ok' | 'degraded';
-              redis: boolean;
-              /** @description As last reported by a worker (only workers talk to the Docker engine). */
-              docker: boolean;
-              workers: {
-                workerId: string;
-                seenAt: string;
-                activeRuns: string[];
-              }[];
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
             };
+          };
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'ok' | 'degraded';
+            redis: boolean;
+            /** @description As last reported by a worker (only workers talk to the Docker engine). */
+            docker: boolean;
+            workers: {
+              workerId: string;
+              seenAt: string;
+              activeRuns: string[];
+            }[];
           };
         };
       };
     };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
   };
 }
-export type webhooks = Record<string, never>;
-export interface components {
-  schemas: never;
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
-}
-export type $defs = Record<string, never>;
-export type operations = Record<string, never>;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { securedErrors } from '../route-schemas.js';
+import { RunNotFound } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
 
 const INLINE = /^(application\/pdf|image\/|text\/)/;
@@ -19,9 +19,10 @@ export const artifactRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
+          operationId: 'listArtifacts',
           summary: 'List the files of a run',
           params: z.object({ id: z.string().max(100) }),
-          response: { 200: ArtifactList, 404: ErrorBody, ...securedErrors },
+          response: { 200: ArtifactList, 404: RunNotFound },
         },
       },
       async (request) => {
@@ -36,13 +37,13 @@ export const artifactRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
+          operationId: 'getArtifact',
           summary: 'Download one file of a run (e.g. paper/paper.pdf)',
           params: z.object({ id: z.string().max(100), '*': z.string().max(1024) }),
           response: {
             200: z.any().describe('The file, with its media type.'),
             400: ErrorBody,
             404: ErrorBody,
-            ...securedErrors,
           },
         },
       },
@@ -74,6 +75,7 @@ export const artifactRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['artifacts'],
+          operationId: 'getArchive',
           summary: 'Download the files of a run as one .tar.gz (streamed)',
           description: '`subset=paper`: paper sources, PDF and figures; `code`: every experiment’s code and outputs.',
           params: z.object({ id: z.string().max(100) }),
@@ -82,7 +84,6 @@ export const artifactRoutes =
             200: z.any().describe('A gzipped tar archive.'),
             400: ErrorBody,
             404: ErrorBody,
-            ...securedErrors,
           },
         },
       },

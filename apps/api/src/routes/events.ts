@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { securedErrors } from '../route-schemas.js';
+import { RunNotFound } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
 
 const EVENT_ID = /^(0|\d{1,15}-\d{1,10})$/;
@@ -33,6 +33,7 @@ export const eventRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['events'],
+          operationId: 'getRunEvents',
           summary: 'The run’s events: a live Server-Sent Events stream, or pages of JSON',
           description:
             'Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) ' +
@@ -42,7 +43,7 @@ export const eventRoutes =
           params: z.object({ id: z.string().max(100) }),
           querystring: EventsQuery,
           headers: z.object({ 'last-event-id': z.string().max(40).optional(), accept: z.string().optional() }),
-          response: { 200: EventPage, 400: ErrorBody, 404: ErrorBody, ...securedErrors },
+          response: { 200: EventPage, 400: ErrorBody, 404: RunNotFound },
         },
       },
       async (request, reply) => {

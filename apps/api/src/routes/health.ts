@@ -19,6 +19,7 @@ export const healthRoutes =
         config: { access: ACCESS.public },
         schema: {
           tags: ['operations'],
+          operationId: 'getHealth',
           summary: 'Redis reachable, a worker alive, and its Docker engine reachable',
           response: { 200: Health, 503: Health },
         },

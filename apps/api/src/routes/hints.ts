@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { RunParams, securedErrors } from '../route-schemas.js';
+import { RunConflict, RunNotFound, RunParams } from '../route-schemas.js';
 import { loadRun, runNotFound } from '../run-view.js';
 
 export const hintRoutes =
@@ -16,6 +16,7 @@ export const hintRoutes =
         config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
+          operationId: 'createHint',
           summary: 'Send the agent a hint',
           description:
             'Guidance for a live (queued or running) run; the agent folds it into its next prompt and records ' +
@@ -23,7 +24,7 @@ export const hintRoutes =
             'hints per run. A finished run gives 409 `run_already_finished`.',
           params: RunParams,
           body: CreateHintRequest,
-          response: { 202: Hint, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, ...securedErrors },
+          response: { 202: Hint, 400: ErrorBody, 404: RunNotFound, 409: RunConflict, 413: ErrorBody },
         },
       },
       async (request, reply) => {
@@ -47,9 +48,10 @@ export const hintRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
+          operationId: 'listHints',
           summary: 'The hints sent to a run, oldest first, with where each was applied',
           params: RunParams,
-          response: { 200: HintList, 404: ErrorBody, ...securedErrors },
+          response: { 200: HintList, 404: RunNotFound },
         },
       },
       async (request) => {

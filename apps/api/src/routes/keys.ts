@@ -4,9 +4,6 @@ import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { securedErrors } from '../route-schemas.js';
-
-const adminErrors = { 403: ErrorBody, ...securedErrors };
 
 /** API key management; the auth plugin lets only admin keys through (403 `forbidden` otherwise). */
 export const keyRoutes =
@@ -18,12 +15,13 @@ export const keyRoutes =
         config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
+          operationId: 'createApiKey',
           summary: 'Create an API key (admin)',
           description:
             'The secret (`key`) is in this answer only; the server keeps just its SHA-256 hash. `scopes` limit what ' +
             'the key may do (a read-only key for a wall dashboard or a CI job: `["runs:read"]`); `expiresAt` ends it.',
           body: CreateApiKeyRequest,
-          response: { 201: CreatedApiKey, 400: ErrorBody, ...adminErrors },
+          response: { 201: CreatedApiKey, 400: ErrorBody },
         },
       },
       async (request, reply) => {
@@ -45,8 +43,9 @@ export const keyRoutes =
         config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
+          operationId: 'listApiKeys',
           summary: 'List API keys, oldest first (admin; no secrets)',
-          response: { 200: ApiKeyList, ...adminErrors },
+          response: { 200: ApiKeyList },
         },
       },
       async () => ({ keys: await deps.keys.list() }),
@@ -58,9 +57,10 @@ export const keyRoutes =
         config: { access: ACCESS.admin },
         schema: {
           tags: ['admin'],
+          operationId: 'revokeApiKey',
           summary: 'Revoke an API key (admin); it gets 401 from the next request on',
           params: z.object({ id: z.string().max(100) }),
-          response: { 204: z.null().describe('Revoked (also when it already was).'), 404: ErrorBody, ...adminErrors },
+          response: { 204: z.null().describe('Revoked (also when it already was).'), 404: ErrorBody },
         },
       },
       async (request, reply) => {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { RunParams, securedErrors } from '../route-schemas.js';
+import { RunConflict, RunNotFound, RunParams } from '../route-schemas.js';
 import { loadRun, runNotFound, toRunRecord } from '../run-view.js';
 
 const IdempotencyHeaders = z.object({
@@ -16,7 +16,10 @@ const IdempotencyHeaders = z.object({
     .optional()
     .describe('Retrying a POST with the same key returns the run created by the first one (keys are per tenant).'),
 });
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, ...securedErrors };
+const createErrors = {
+  400: ErrorBody,
+  409: ErrorBody.describe('`idempotency_conflict`: this Idempotency-Key was used with a different body.'),
+};
 
 /** Seconds a client over the live-run cap should wait before trying again (runs take minutes). */
 const ACTIVE_RUNS_RETRY_AFTER_SECONDS = 30;
@@ -39,13 +42,14 @@ export const runRoutes =
         config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
+          operationId: 'createRun',
           summary: 'Submit a research goal',
           description:
             'Queues a run for the caller’s tenant and answers at once with its id; watch it with the events link. ' +
             'A tenant may have AUTOLAB_TENANT_MAX_ACTIVE_RUNS queued + running runs (429 `too_many_active_runs`).',
           body: CreateRunRequest,
           headers: IdempotencyHeaders,
-          response: { 202: RunRecord, ...errors },
+          response: { 202: RunRecord, ...createErrors },
         },
       },
       async (request, reply) => {
@@ -77,6 +81,7 @@ export const runRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
+          operationId: 'listRuns',
           summary: 'List runs, newest first',
           description: 'The caller’s tenant’s runs; with an admin key, every tenant’s.',
           querystring: z.object({
@@ -86,7 +91,7 @@ export const runRoutes =
               .regex(/^run_[0-9a-z]{26}$/, 'not a cursor from a previous page')
               .optional(),
           }),
-          response: { 200: RunList, 400: ErrorBody, ...securedErrors },
+          response: { 200: RunList, 400: ErrorBody },
         },
       },
       async (request) => {
@@ -106,9 +111,10 @@ export const runRoutes =
         config: { access: ACCESS.read },
         schema: {
           tags: ['runs'],
+          operationId: 'getRun',
           summary: 'One run: status, stage, iteration, best metric, cost, timestamps, error',
           params: RunParams,
-          response: { 200: RunRecord, 404: ErrorBody, ...securedErrors },
+          response: { 200: RunRecord, 404: RunNotFound },
         },
       },
       async (request) => toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request))),
@@ -120,12 +126,13 @@ export const runRoutes =
         config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
+          operationId: 'cancelRun',
           summary: 'Cancel a run',
           description:
             'A queued run is cancelled at once. A running run is stopped within seconds (its sandbox is killed); ' +
             'the run.finished event with status cancelled confirms it.',
           params: RunParams,
-          response: { 202: RunRecord, 404: ErrorBody, 409: ErrorBody, ...securedErrors },
+          response: { 202: RunRecord, 404: RunNotFound, 409: RunConflict },
         },
       },
       async (request, reply) => {
@@ -174,6 +181,7 @@ export const runRoutes =
         config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
+          operationId: 'rerunRun',
           summary: 'Run a finished run again from a stage',
           description:
             'Only for a finished run (succeeded, failed or cancelled; otherwise 409 `run_not_finished`). The run ' +
@@ -181,7 +189,7 @@ export const runRoutes =
             'it again from `fromStage`, keeping what came before. It counts as a live run of its tenant again.',
           params: RunParams,
           body: RerunRequest,
-          response: { 202: RunRecord, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, ...securedErrors },
+          response: { 202: RunRecord, 400: ErrorBody, 404: RunNotFound, 409: RunConflict },
         },
       },
       async (request, reply) => {
