@@ -8,6 +8,7 @@ import type {
   RateLimiter,
   RunJobData,
   RunStore,
+  UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
 import fastifySwagger from '@fastify/swagger';
@@ -34,12 +35,14 @@ import { hintRoutes } from './routes/hints.js';
 import { keyRoutes } from './routes/keys.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
+import { uploadRoutes } from './routes/uploads.js';
 
 export interface ApiDeps {
   redis: Redis;
   runs: RunStore;
   queue: Queue<RunJobData>;
   artifacts: ArtifactStore;
+  uploads: UploadStore;
   hub: EventHub;
   cancel: CancelSignal;
   workers: WorkerRegistry;
@@ -75,6 +78,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const body = toErrorBody(err);
+    if (body.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
+      body.message = `Send ${request.routeOptions.config.accepts}.`;
     if (body.status >= 500) request.log.error({ err }, 'request failed');
     return reply.status(body.status).send({ error: { code: body.code, message: body.message, details: body.details } });
   });
@@ -109,6 +114,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'runs', description: 'Research runs' },
         { name: 'events', description: 'Live progress' },
         { name: 'artifacts', description: 'Papers, code and outputs' },
+        { name: 'uploads', description: 'Your own data, code and papers for runs' },
         { name: 'admin', description: 'API keys (admin keys only)' },
         { name: 'operations', description: 'Health' },
       ],
@@ -147,7 +153,25 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         params.properties = { ...rest, path: wildcard };
         params.required = params.required?.map((name) => (name === '*' ? 'path' : name));
       }
-      return { ...out, url, schema: { ...out.schema, security } };
+      // A multipart body is read by the route itself (streamed), so it has no zod schema: describe it here.
+      const multipart =
+        input.route.config?.accepts === 'multipart/form-data'
+          ? {
+              consumes: ['multipart/form-data'],
+              body: {
+                type: 'object',
+                required: ['file'],
+                properties: {
+                  file: {
+                    type: 'array',
+                    items: { type: 'string', format: 'binary' },
+                    description: 'One part per file; the file name may carry a relative path.',
+                  },
+                },
+              },
+            }
+          : {};
+      return { ...out, url, schema: { ...out.schema, ...multipart, security } };
     },
   });
   await app.register(withAccess(ACCESS.public, fastifySwaggerUi, { routePrefix: '/docs' }));
@@ -155,6 +179,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(hintRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(artifactRoutes(deps));
+  await app.register(uploadRoutes(deps));
   await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).

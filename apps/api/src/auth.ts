@@ -39,6 +39,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Every route declares it; a route without one fails the app at start-up. */
     access?: RouteAccess;
+    /** The body's media type when it is not JSON (for the 415 message and the OpenAPI document). */
+    accepts?: 'multipart/form-data';
   }
   interface FastifyRequest {
     /** Who is calling. Set on every request that needed a key; null on public routes. */

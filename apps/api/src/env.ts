@@ -26,8 +26,18 @@ const ApiEnv = z.object({
   AUTOLAB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** Queued + running runs a tenant may have at once; 0 = no limit. */
   AUTOLAB_TENANT_MAX_ACTIVE_RUNS: z.coerce.number().int().min(0).default(5),
+  /** Megabytes one upload may hold (what is sent and what an archive unpacks to). */
+  AUTOLAB_UPLOAD_MAX_MB: z.coerce.number().positive().default(1024),
+  /** Files one upload may hold (after unpacking). */
+  AUTOLAB_UPLOAD_MAX_FILES: z.coerce.number().int().min(1).default(10_000),
+  /** Megabytes all of one tenant's uploads may hold together. */
+  AUTOLAB_TENANT_UPLOAD_MAX_MB: z.coerce.number().positive().default(10_240),
+  /** An archive may unpack to at most this many times its own size (archive bombs are refused early). */
+  AUTOLAB_UPLOAD_MAX_UNPACK_RATIO: z.coerce.number().min(1).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+const MIB = 1024 * 1024;
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
@@ -41,6 +51,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
     artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
+    uploadLimits: {
+      maxBytes: Math.floor(e.AUTOLAB_UPLOAD_MAX_MB * MIB),
+      maxFiles: e.AUTOLAB_UPLOAD_MAX_FILES,
+      tenantMaxBytes: Math.floor(e.AUTOLAB_TENANT_UPLOAD_MAX_MB * MIB),
+      maxUnpackRatio: e.AUTOLAB_UPLOAD_MAX_UNPACK_RATIO,
+    },
     defaultModel: e.AUTOLAB_MODEL,
     heartbeatMs: e.AUTOLAB_SSE_HEARTBEAT_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,

@@ -1,5 +1,8 @@
+import { RedisKeys, UploadStore } from '@autolab/store';
+import type { Redis } from 'ioredis';
 import type { ApiDeps } from './app.js';
 import { buildApp } from './app.js';
+import { loadApiConfig } from './env.js';
 
 /**
  * The OpenAPI document, built from the route schemas without connecting to anything: handlers are never called,
@@ -9,6 +12,13 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   const inert = new Proxy({}, { get: () => undefined }) as ApiDeps;
   const app = await buildApp({
     ...inert,
+    // Its routes read the limits while registering (to configure the multipart parser).
+    uploads: new UploadStore(
+      inert as unknown as Redis,
+      new RedisKeys('openapi'),
+      '/nonexistent',
+      loadApiConfig({}).uploadLimits,
+    ),
     authEnabled: true,
     adminKey: null,
     rateLimiter: null,

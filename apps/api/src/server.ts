@@ -8,6 +8,7 @@ import {
   RateLimiter,
   RedisKeys,
   RunStore,
+  UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
 import type { FastifyInstance } from 'fastify';
@@ -38,6 +39,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     runs,
     queue,
     artifacts: new LocalArtifactStore(config.artifactsDir),
+    uploads: new UploadStore(redis, keys, config.uploadsDir, config.uploadLimits),
     hub,
     cancel: new CancelSignal(redis, keys),
     workers: new WorkerRegistry(redis, keys),

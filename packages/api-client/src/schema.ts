@@ -177,6 +177,48 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/uploads': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List uploads, newest first
+     * @description The caller’s tenant’s uploads (with an admin key, every tenant’s), without their file lists.
+     */
+    get: operations['listUploads'];
+    put?: never;
+    /**
+     * Upload files (a dataset, starting code, papers, a hidden test set)
+     * @description A `multipart/form-data` body with one or more `file` parts; a part’s file name may carry a relative path (`data/train.csv`). An upload that is exactly one `.tar.gz`, `.tgz`, `.tar` or `.zip` is unpacked (`unpack=false` keeps it as one file); entries that are links, devices, absolute or `..` paths are refused (400 `invalid_upload` naming the entry), and so is an archive that unpacks to more than the upload limit or to more than AUTOLAB_UPLOAD_MAX_UNPACK_RATIO times its own size. Over a size or count limit: 413 `upload_too_large` with the limit in the message. Hidden files (`.git/`, `.DS_Store`) are skipped and listed in `skipped`.
+     */
+    post: operations['createUpload'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/uploads/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One upload with its files (path, size, SHA-256) */
+    get: operations['getUpload'];
+    put?: never;
+    post?: never;
+    /** Delete an upload and its files */
+    delete: operations['deleteUpload'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/keys': {
     parameters: {
       query?: never;
@@ -3149,6 +3191,649 @@ export interface operations {
         };
       };
       /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listUploads: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            uploads: {
+              id: string;
+              tenant: string;
+              /** @description The archive’s or first file’s name, for people. */
+              name: string | null;
+              createdAt: string;
+              /** @description Total bytes of its files (unpacked). */
+              bytes: number;
+              fileCount: number;
+            }[];
+            /** @description Pass as `cursor` to get the next (older) page; null on the last page. */
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  createUpload: {
+    parameters: {
+      query?: {
+        /** @description `false`: keep an uploaded archive as one file instead of unpacking it. */
+        unpack?: 'true' | 'false';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'multipart/form-data': {
+          /** @description One part per file; the file name may carry a relative path. */
+          file: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            tenant: string;
+            /** @description The archive’s or first file’s name, for people. */
+            name: string | null;
+            createdAt: string;
+            /** @description Total bytes of its files (unpacked). */
+            bytes: number;
+            fileCount: number;
+            files: {
+              /** @description Relative path inside the upload, e.g. `train.csv` or `src/model.py`. */
+              path: string;
+              /** @description Bytes. */
+              size: number;
+              /** @description SHA-256 of the content, hex. */
+              sha256: string;
+            }[];
+            /** @description Files left out on purpose (hidden files such as `.git/`, macOS metadata), with why. */
+            skipped: {
+              path: string;
+              reason: string;
+            }[];
+          };
+        };
+      };
+      /** @description `invalid_upload`: a file name, an archive entry or the multipart body is refused. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description The request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `upload_too_large`: over the bytes per upload, files per upload or bytes per tenant. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getUpload: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            tenant: string;
+            /** @description The archive’s or first file’s name, for people. */
+            name: string | null;
+            createdAt: string;
+            /** @description Total bytes of its files (unpacked). */
+            bytes: number;
+            fileCount: number;
+            files: {
+              /** @description Relative path inside the upload, e.g. `train.csv` or `src/model.py`. */
+              path: string;
+              /** @description Bytes. */
+              size: number;
+              /** @description SHA-256 of the content, hex. */
+              sha256: string;
+            }[];
+          };
+        };
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `upload_not_found`: there is no such upload (another tenant’s answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description A path parameter is longer than the router accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  deleteUpload: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `upload_not_found`: there is no such upload (another tenant’s answers the same). */
       404: {
         headers: {
           [name: string]: unknown;

@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './paths.js';
 export * from './run.js';
 export * from './stages.js';
+export * from './uploads.js';

@@ -27,4 +27,13 @@ export {
   serializeEvent,
   TooManyActiveRunsError,
 } from './run-store.js';
+export {
+  InvalidUploadError,
+  type SkippedFile,
+  type UploadDraft,
+  UploadLimitError,
+  type UploadLimits,
+  UploadStore,
+} from './upload-store.js';
+export { ArchiveFormatError, archiveKind } from './upload-unpack.js';
 export { type WorkerHeartbeat, WorkerRegistry } from './worker-registry.js';

@@ -30,6 +30,21 @@ export class RedisKeys {
   idempotency(tenant: string, key: string): string {
     return `${this.prefix}:idempotency:${tenant}:${key}`;
   }
+  /** Hash of one upload: its tenant and its record (JSON, with the file list). */
+  upload(uploadId: string): string {
+    return `${this.prefix}:upload:${uploadId}`;
+  }
+  /** Sorted set of every upload id (all score 0: lexicographic = creation order), for admin listings. */
+  uploadIndex(): string {
+    return `${this.prefix}:uploads`;
+  }
+  tenantUploadIndex(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:uploads`;
+  }
+  /** Bytes held by the tenant's uploads, kept by the upload store's scripts. */
+  tenantUploadBytes(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:upload-bytes`;
+  }
   hints(runId: string): string {
     return `${this.prefix}:run:${runId}:hints`;
   }
