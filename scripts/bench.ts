@@ -84,7 +84,7 @@ async function interleave(rounds: number, arms: Array<() => Promise<void>>): Pro
 
 // ------------------------------------------------------------------ (a) create -> first command
 
-const identity = { deployment: 'bench', runId, role: 'python', workerId: benchId };
+const identity = { deployment: 'bench', runId, attempt: 1, role: 'python', workerId: benchId };
 
 async function sandboxFirstCommand(): Promise<{ firstCommand: Ms; close: Ms }> {
   const started = now();
@@ -235,17 +235,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /**
- * Sandboxes of other runs on the same engine. Their load skews the figures, and the worker that owns them runs the
- * reaper, which removes sandbox containers of runs it does not know: the bench's among them.
+ * Sandboxes of other runs on the same engine: their load skews the figures. (Workers' reapers leave the bench's
+ * containers alone: they carry the deployment label `bench`, and a reaper only touches its own deployment's.)
  */
 async function foreignSandboxes(): Promise<number> {
   const managed = await docker.listContainers({ filters: { label: [`${LABEL_MANAGED}=true`] } }).catch(() => []);
   return managed.filter((c) => c.Labels[LABEL_RUN] !== runId).length;
 }
 
-const REAPER_HINT =
-  'An Autolab worker (or a test or demo that starts one) on this Docker engine reaps sandbox containers of runs it ' +
-  "does not know, the bench's included; run the bench while no worker uses this engine.";
+const LOAD_HINT = 'Their load skews the figures; run the bench while no Autolab worker uses this engine.';
 
 // ------------------------------------------------------------------ report
 
@@ -286,7 +284,7 @@ async function main(): Promise<void> {
       throw new Error(`image ${IMAGE} not found (${err.message}); run: bash scripts/ensure-services.sh`);
     });
   const foreign = await foreignSandboxes();
-  if (foreign > 0) console.warn(`warning: ${foreign} sandbox container(s) of other runs are running. ${REAPER_HINT}\n`);
+  if (foreign > 0) console.warn(`warning: ${foreign} sandbox container(s) of other runs are running. ${LOAD_HINT}\n`);
   const server = await docker.version();
   const host = {
     cpus: os.cpus().length,
@@ -466,7 +464,6 @@ try {
   // After Ctrl-C the sweep removes containers under the running arms' feet; their errors are expected.
   if (!interrupted) {
     console.error(`\nbench failed: ${(err as Error).stack ?? err}`);
-    console.error(`If a container vanished or an exec failed with 126: ${REAPER_HINT}`);
   }
 } finally {
   const left = await sweep();

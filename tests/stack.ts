@@ -36,13 +36,23 @@ export interface Stack {
  * Each stack has its own Redis key prefix and data directory, so stacks never see each other's runs.
  */
 export async function startStack(
-  options: { worker?: boolean; workerEnv?: Record<string, string>; apiEnv?: Record<string, string> } = {},
+  options: {
+    worker?: boolean;
+    workerEnv?: Record<string, string>;
+    apiEnv?: Record<string, string>;
+    /** Another Redis server than the services' one (REDIS_URL). */
+    redisUrl?: string;
+    /** A chosen key prefix instead of a random one (two stacks on different Redis servers may share one). */
+    prefix?: string;
+  } = {},
 ): Promise<Stack> {
-  const prefix = `autolab-test-${randomBytes(4).toString('hex')}`;
+  const prefix = options.prefix ?? `autolab-test-${randomBytes(4).toString('hex')}`;
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const dataDir = await mkdtemp(join(tmpdir(), 'autolab-test-'));
   const scripted = await startScriptedServer({ scenarioDirs: [SCENARIO_DIR] });
   const common = {
     ...process.env,
+    REDIS_URL: redisUrl,
     AUTOLAB_REDIS_PREFIX: prefix,
     AUTOLAB_DATA_DIR: dataDir,
     AUTOLAB_MODEL: 'demo',
@@ -98,7 +108,7 @@ export async function startStack(
     return worker;
   };
   const worker = options.worker === false ? null : await launch();
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redis = new Redis(redisUrl);
   return {
     apiUrl: api.url,
     adminKey,

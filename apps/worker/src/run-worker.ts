@@ -6,6 +6,7 @@ import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import { DockerSandboxFactory, reapSandboxes, removeRunContainers } from '@autolab/sandbox';
 import {
   CancelSignal,
+  deploymentId,
   HintStore,
   LocalArtifactStore,
   RedisKeys,
@@ -47,6 +48,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
+  // Scopes this deployment's sandbox containers (labels, reaper); the Redis prefix alone is not unique across servers.
+  const deployment = await deploymentId(redis, keys);
   // One client for all runs, so a rate-limited or unreachable service is remembered across them.
   const literature = config.literature
     ? createLiteratureSearch({ ...config.literature, client: { logger: log } })
@@ -56,7 +59,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const active = new Map<string, AbortController>();
 
   const reap = async () => {
-    const removed = await reapSandboxes(docker, config.redisPrefix, {
+    const removed = await reapSandboxes(docker, deployment, {
       keep: async (runId, workerId) => {
         if (workerId === config.workerId) return active.has(runId);
         const run = await runs.get(runId);
@@ -141,17 +144,19 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
     );
     if (attempt > 1) {
-      const removed = await removeRunContainers(docker, config.redisPrefix, runId);
+      const removed = await removeRunContainers(docker, deployment, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
     const transcript = new Transcript(artifacts, runId, [
       config.llm.apiKey,
       config.literature?.semanticScholarApiKey ?? '',
     ]);
-    const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
-      cpus: run.sandbox.cpus,
-      memoryMb: run.sandbox.memoryMb,
-    });
+    const sandboxes = new DockerSandboxFactory(
+      docker,
+      config.images,
+      { deployment, runId, attempt, workerId: config.workerId },
+      { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
+    );
     runLog.info({ attempt, model: run.model }, 'run started');
     let outcome: ResearchOutcome;
     try {
@@ -268,7 +273,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       .catch(() => undefined);
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
-  log.info({ workerId: config.workerId, concurrency: config.concurrency }, 'worker ready');
+  log.info({ workerId: config.workerId, deployment, concurrency: config.concurrency }, 'worker ready');
 
   return {
     workerId: config.workerId,

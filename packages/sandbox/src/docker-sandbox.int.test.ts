@@ -19,7 +19,7 @@ describe('DockerSandbox (real Docker engine)', () => {
       docker,
       image,
       { ...DEFAULT_LIMITS, memoryMb: 256, pidsLimit: 64, workspaceMb: 64 },
-      { deployment: 'sandbox-test', runId, role: 'python', workerId: 'test-worker' },
+      { deployment: 'sandbox-test', runId, attempt: 1, role: 'python', workerId: 'test-worker' },
     );
   });
 
@@ -120,6 +120,7 @@ describe('DockerSandbox (real Docker engine)', () => {
     const orphan = await DockerSandbox.create(docker, image, DEFAULT_LIMITS, {
       deployment: 'sandbox-test',
       runId: `${runId}x`,
+      attempt: 1,
       role: 'python',
       workerId: 'dead-worker',
     });
@@ -127,6 +128,7 @@ describe('DockerSandbox (real Docker engine)', () => {
     const other = await DockerSandbox.create(docker, image, DEFAULT_LIMITS, {
       deployment: 'another-deployment',
       runId: `${runId}y`,
+      attempt: 1,
       role: 'python',
       workerId: 'dead-worker',
     });

@@ -3,8 +3,10 @@ export { DockerSandbox, SandboxError } from './docker-sandbox.js';
 export { listRunContainers, type ReapDecision, reapSandboxes, removeRunContainers } from './reaper.js';
 export { DockerSandboxFactory, type SandboxImages } from './sandbox-factory.js';
 export {
+  type ContainerIdentity,
   containerSpec,
   DEFAULT_LIMITS,
+  LABEL_ATTEMPT,
   LABEL_DEPLOYMENT,
   LABEL_MANAGED,
   LABEL_ROLE,

@@ -1,7 +1,7 @@
 import type { Sandbox, SandboxFactory, SandboxKind } from '@autolab/engine';
 import type Docker from 'dockerode';
 import { DockerSandbox } from './docker-sandbox.js';
-import { DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
+import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
 
 export interface SandboxImages {
   python: string;
@@ -15,9 +15,7 @@ export class DockerSandboxFactory implements SandboxFactory {
   constructor(
     private readonly docker: Docker,
     private readonly images: SandboxImages,
-    private readonly deployment: string,
-    private readonly runId: string,
-    private readonly workerId: string,
+    private readonly identity: Omit<ContainerIdentity, 'role'>,
     private readonly limits: Partial<SandboxLimits> = {},
   ) {}
 
@@ -28,10 +26,8 @@ export class DockerSandboxFactory implements SandboxFactory {
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
     const sandbox = await DockerSandbox.create(this.docker, this.images[kind], limits, {
-      deployment: this.deployment,
-      runId: this.runId,
+      ...this.identity,
       role: kind,
-      workerId: this.workerId,
     });
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);

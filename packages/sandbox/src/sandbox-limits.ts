@@ -28,12 +28,18 @@ export const LABEL_MANAGED = 'autolab.managed';
 export const LABEL_RUN = 'autolab.run';
 export const LABEL_ROLE = 'autolab.role';
 export const LABEL_WORKER = 'autolab.worker';
-/** The deployment (Redis prefix) a container belongs to: a reaper only ever touches its own deployment's. */
+/** Which start of the run (1 = first, more after a resume) opened the container. */
+export const LABEL_ATTEMPT = 'autolab.attempt';
+/**
+ * The deployment a container belongs to: its generated id (`dep_<hex>`, stored in the deployment's Redis), not its
+ * key prefix, which two deployments on different Redis servers may share. A reaper only touches its own deployment's.
+ */
 export const LABEL_DEPLOYMENT = 'autolab.deployment';
 
 export interface ContainerIdentity {
   deployment: string;
   runId: string;
+  attempt: number;
   role: string;
   workerId: string;
 }
@@ -59,6 +65,7 @@ export function containerSpec(
     Labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_RUN]: id.runId,
+      [LABEL_ATTEMPT]: String(id.attempt),
       [LABEL_ROLE]: id.role,
       [LABEL_WORKER]: id.workerId,
       [LABEL_DEPLOYMENT]: id.deployment,

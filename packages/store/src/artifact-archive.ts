@@ -11,24 +11,41 @@ const SUBSETS: Record<ArchiveSubset, (path: string) => boolean> = {
   code: (p) => p.startsWith('best/') || p.startsWith('nodes/') || p === 'plan.json' || p === 'journal.json',
 };
 
-/** A gzipped tar of a run's artifacts, produced file by file so memory stays flat for any archive size. */
+/**
+ * A gzipped tar of a run's artifacts, produced file by file so memory stays flat for any archive size.
+ *
+ * Every failure (a file that cannot be read, the client going away) ends up as an error or close of the returned
+ * stream and nowhere else: the caller (the HTTP reply) aborts its own response, and no other request is affected.
+ */
 export function archiveStream(store: ArtifactStore, runId: string, subset: ArchiveSubset): Readable {
   const pack = tar.pack();
+  const gzip = createGzip();
+  // With a callback, the pipe owns both ends' errors: an error of the pack destroys the gzip stream with it (which the
+  // reply sees), and a gzip stream closed early (the client left) destroys the pack, so the next entry() throws and
+  // the loop below stops.
+  pack.pipe(gzip, () => undefined);
   const fill = async () => {
     const entries = (await store.list(runId)).filter((e) => SUBSETS[subset](e.path));
     for (const entry of entries) {
       const file = await store.open(runId, entry.path);
       if (!file) continue;
-      await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ name: `${runId}/${entry.path}`, size: file.size, mode: 0o644 }, (err) =>
-          err ? reject(err) : resolve(),
-        );
-        file.stream.on('error', reject);
-        file.stream.pipe(sink);
-      });
+      try {
+        // The store's stream yields exactly `file.size` bytes, so the size written into the header holds even while
+        // the file grows or is replaced.
+        await new Promise<void>((resolve, reject) => {
+          const sink = pack.entry({ name: `${runId}/${entry.path}`, size: file.size, mode: 0o644 }, (err) =>
+            err ? reject(err) : resolve(),
+          );
+          sink.on('error', reject);
+          file.stream.on('error', (err) => sink.destroy(err));
+          file.stream.pipe(sink);
+        });
+      } finally {
+        file.stream.destroy();
+      }
     }
     pack.finalize();
   };
-  fill().catch((err) => pack.destroy(err));
-  return pack.pipe(createGzip());
+  fill().catch((err: Error) => pack.destroy(err));
+  return gzip;
 }

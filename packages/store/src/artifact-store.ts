@@ -1,6 +1,7 @@
-import { createReadStream, type ReadStream } from 'node:fs';
-import { appendFile, lstat, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, type FileHandle, lstat, mkdir, open, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
+import { Readable } from 'node:stream';
 import type { ArtifactEntry } from '@autolab/contracts';
 import { normalizeRelativePath } from '@autolab/contracts';
 
@@ -38,8 +39,11 @@ export interface ArtifactStore {
   /** Adds to the end of a file (creating it), for logs such as the model transcript. */
   append(runId: string, path: string, content: Buffer | string): Promise<void>;
   list(runId: string): Promise<ArtifactEntry[]>;
-  /** Null when there is no such file. */
-  open(runId: string, path: string): Promise<{ stream: ReadStream; size: number; mediaType: string } | null>;
+  /**
+   * Null when there is no such file. The stream yields exactly `size` bytes: one version of the file as it was when
+   * opened, whatever is appended to it or renamed over it while it is read (an archive records sizes up front).
+   */
+  open(runId: string, path: string): Promise<{ stream: Readable; size: number; mediaType: string } | null>;
 }
 
 /** Files under `<root>/<runId>/`. Paths are validated so nothing can escape a run's directory. */
@@ -94,12 +98,33 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async open(runId: string, path: string) {
     const target = this.resolve(runId, path);
+    let handle: FileHandle;
     try {
-      const info = await lstat(target);
-      if (!info.isFile()) return null;
-      return { stream: createReadStream(target), size: info.size, mediaType: mediaTypeOf(target) };
+      // Not through a link (a sandbox could have planted one), and never blocking on a FIFO.
+      handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       return null;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        return null;
+      }
+      // The open handle pins this version of the file (a rename over it does not change what it reads), and `end`
+      // stops at the size recorded now (an append after this moment is not read).
+      if (info.size === 0) {
+        await handle.close();
+        return { stream: Readable.from([]), size: 0, mediaType: mediaTypeOf(target) };
+      }
+      return {
+        stream: handle.createReadStream({ start: 0, end: info.size - 1 }),
+        size: info.size,
+        mediaType: mediaTypeOf(target),
+      };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
     }
   }
 }

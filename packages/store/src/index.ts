@@ -2,6 +2,7 @@ export { ApiKeyStore, hashSecret, isUsable, type NewApiKey, randomBase62 } from 
 export { type ArchiveSubset, archiveStream } from './artifact-archive.js';
 export { type ArtifactStore, InvalidArtifactPathError, LocalArtifactStore, mediaTypeOf } from './artifact-store.js';
 export { CancelSignal } from './cancel-signal.js';
+export { deploymentId } from './deployment-identity.js';
 export { EventHub } from './event-hub.js';
 export {
   HintLimitError,

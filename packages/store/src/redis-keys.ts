@@ -77,6 +77,10 @@ export class RedisKeys {
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }
+  /** This deployment's generated id (`dep_<hex>`), the label that scopes its sandbox containers; never expires. */
+  deployment(): string {
+    return `${this.prefix}:deployment`;
+  }
   /** BullMQ's own key prefix. */
   queuePrefix(): string {
     return `${this.prefix}:bull`;

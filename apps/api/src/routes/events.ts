@@ -83,6 +83,11 @@ export const eventRoutes =
         };
         const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);
         request.raw.on('close', end);
+        // A hijacked response is ours alone: an error on it ends this stream and nothing else.
+        res.on('error', (err) => {
+          request.log.warn({ err }, 'event stream failed');
+          end();
+        });
         try {
           unsubscribe = await deps.hub.subscribe(run.id, after, (event) => {
             if (closed) return;
@@ -110,7 +115,7 @@ export const eventRoutes =
           return;
         }
         // A finished run whose final event the client has already seen: nothing more will come.
-        const tail = await deps.runs.tail(run.id);
+        const tail = await deps.runs.tail(run.id).catch(() => null);
         if (tail && isFinalStatus(tail.status) && compareStreamIds(after, tail.lastEventId) >= 0) end();
       },
     );
