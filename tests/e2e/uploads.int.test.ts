@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { CreatedApiKey, UploadList, UploadRecord } from '@autolab/contracts';
+import type { CreatedApiKey, RunRecord, UploadList, UploadRecord } from '@autolab/contracts';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as yazl from 'yazl';
@@ -273,6 +273,40 @@ describe('uploads', () => {
       (await api(stack, `/v1/uploads/${list.body.uploads[0]!.id}`, { method: 'DELETE', key: otherKey })).status,
     ).toBe(204);
     expect((await other(4)).status).toBe(201);
+  });
+
+  it('lets a run name its own tenant’s uploads as inputs, refuses others naming the field, and keeps used ones', async () => {
+    const data = await upload([['train.csv', 'a,b\n1,2\n']]);
+    const foreign = await upload([['x.csv', 'a\n1\n']], { key: otherKey });
+    const run = await api<RunRecord>(stack, '/v1/runs', {
+      method: 'POST',
+      body: JSON.stringify({ goal: 'Fit a model to the uploaded table.', inputs: { data: data.body.id } }),
+    });
+    expect(run.status).toBe(202);
+    expect(run.body.inputs).toEqual({ data: data.body.id });
+
+    for (const [inputs, field] of [
+      [{ data: foreign.body.id }, 'inputs.data'],
+      [{ code: `upl_${'0'.repeat(26)}` }, 'inputs.code'],
+      [{ data: 'not-an-id' }, 'inputs.data'],
+      [{ hidden: data.body.id }, 'inputs'],
+    ] as const) {
+      const res = await api<ErrorBody & { error: { details: { issues: { path: string }[] } } }>(stack, '/v1/runs', {
+        method: 'POST',
+        body: JSON.stringify({ goal: 'Fit a model to the uploaded table.', inputs }),
+      });
+      expect(res.status, JSON.stringify(inputs)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.details.issues[0]!.path).toBe(field);
+    }
+
+    // Queued (no worker here): the upload cannot be deleted under it; once the run is over, it can.
+    const inUse = await api<ErrorBody>(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' });
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.error.code).toBe('upload_in_use');
+    expect(inUse.body.error.message).toContain(run.body.id);
+    expect((await api(stack, `/v1/runs/${run.body.id}/cancel`, { method: 'POST' })).status).toBe(202);
+    expect((await api(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('refuses an archive bomb by its unpack ratio, naming the entry, before unpacking it all', async () => {

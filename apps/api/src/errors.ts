@@ -23,6 +23,7 @@ export const API_ERRORS = {
   idempotency_conflict: { status: 409, message: 'This Idempotency-Key was used with a different request body.' },
   upload_too_large: { status: 413, message: 'The upload is over a size or count limit.' },
   invalid_upload: { status: 400, message: 'The upload was refused.' },
+  upload_in_use: { status: 409, message: 'A queued or running run uses this upload.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   rate_limited: { status: 429, message: 'Too many requests with this API key; retry after Retry-After seconds.' },

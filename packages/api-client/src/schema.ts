@@ -372,6 +372,12 @@ export interface operations {
               };
               /** @description The tenant whose API key created the run. */
               tenant: string;
+              inputs: {
+                /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+                data?: string;
+                /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+                code?: string;
+              };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
                 /** @description Meta-review overall score, 1–10. */
@@ -647,6 +653,16 @@ export interface operations {
            * @default 8
            */
           pageLimit?: number;
+          /**
+           * @description Your own data and starting code, as upload ids.
+           * @default {}
+           */
+          inputs?: {
+            /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+            data?: string;
+            /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+            code?: string;
+          };
         };
       };
     };
@@ -724,6 +740,12 @@ export interface operations {
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
+            inputs: {
+              /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+              data?: string;
+              /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+              code?: string;
+            };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
               /** @description Meta-review overall score, 1–10. */
@@ -1013,6 +1035,12 @@ export interface operations {
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
+            inputs: {
+              /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+              data?: string;
+              /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+              code?: string;
+            };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
               /** @description Meta-review overall score, 1–10. */
@@ -1270,6 +1298,12 @@ export interface operations {
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
+            inputs: {
+              /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+              data?: string;
+              /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+              code?: string;
+            };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
               /** @description Meta-review overall score, 1–10. */
@@ -1601,6 +1635,12 @@ export interface operations {
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
+            inputs: {
+              /** @description An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment). */
+              data?: string;
+              /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
+              code?: string;
+            };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
               /** @description Meta-review overall score, 1–10. */
@@ -3835,6 +3875,22 @@ export interface operations {
       };
       /** @description `upload_not_found`: there is no such upload (another tenant’s answers the same). */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `upload_in_use`: a queued or running run reads it; `details.runIds` names them. */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
+import { UPLOAD_ID_PATTERN } from './uploads.js';
 
 /** Lifecycle of a run. `queued` and `running` are live; the other three are final. */
 export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -76,6 +77,24 @@ export const ReviewPolicy = z
   })
   .strict();
 
+const UploadId = z.string().regex(UPLOAD_ID_PATTERN, 'not an upload id (upl_…)');
+
+/** A researcher's own material for the run, by upload id (`POST /v1/uploads`); each must be the run's tenant's. */
+export const RunInputs = z
+  .object({
+    data: UploadId.optional().describe(
+      'An upload whose files every experiment finds at /workspace/input/data/ (read-only to the experiment).',
+    ),
+    code: UploadId.optional().describe(
+      'An upload with starting code, found by every experiment at /workspace/input/code/ (read-only).',
+    ),
+  })
+  .strict();
+export type RunInputs = z.infer<typeof RunInputs>;
+export const INPUT_KINDS = ['data', 'code'] as const satisfies readonly (keyof RunInputs)[];
+/** Where an input is inside every experiment sandbox. */
+export const INPUT_MOUNT = '/workspace/input';
+
 export const CreateRunRequest = z
   .object({
     goal: z
@@ -123,6 +142,7 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
+    inputs: RunInputs.default({}).describe('Your own data and starting code, as upload ids.'),
   })
   .strict();
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;
@@ -190,6 +210,7 @@ export const RunRecord = z.object({
     pageLimit: z.number().int(),
   }),
   tenant: z.string().describe('The tenant whose API key created the run.'),
+  inputs: RunInputs,
   experimentStage: ExperimentStage.nullable(),
   review: ReviewSummary.nullable(),
   bestMetric: BestMetric.nullable(),

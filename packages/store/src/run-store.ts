@@ -159,6 +159,7 @@ export class RunStore {
         pageLimit: options.pageLimit,
       }),
       tenant: options.tenant,
+      inputs: JSON.stringify(options.inputs ?? {}),
       experimentStage: '',
       review: 'null',
       bestMetric: 'null',
@@ -204,6 +205,13 @@ export class RunStore {
       throw new Error(`run ${runId} vanished right after creation`);
     }
     return { run, created: runId === id };
+  }
+
+  /** The tenant's queued and running runs. */
+  async activeRuns(tenant: string): Promise<StoredRun[]> {
+    const ids = await this.redis.smembers(this.keys.tenantActiveRuns(tenant));
+    const runs = await Promise.all(ids.map((id) => this.get(id)));
+    return runs.filter((run): run is StoredRun => run !== null);
   }
 
   async get(runId: string): Promise<StoredRun | null> {
@@ -431,6 +439,7 @@ function parseRun(h: Record<string, string>): StoredRun {
     sandbox: JSON.parse(h.sandbox ?? '{}'),
     policy: JSON.parse(h.policy ?? 'null') ?? DEFAULT_POLICY,
     tenant: h.tenant ?? 'default',
+    inputs: JSON.parse(h.inputs ?? '{}'),
     experimentStage: (h.experimentStage || null) as ExperimentStage | null,
     review: JSON.parse(h.review ?? 'null'),
     bestMetric: JSON.parse(h.bestMetric ?? 'null'),

@@ -1,4 +1,12 @@
-import { CreateRunRequest, ErrorBody, RerunRequest, RunList, RunRecord } from '@autolab/contracts';
+import {
+  CreateRunRequest,
+  ErrorBody,
+  INPUT_KINDS,
+  RerunRequest,
+  type RunInputs,
+  RunList,
+  RunRecord,
+} from '@autolab/contracts';
 import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -54,6 +62,7 @@ export const runRoutes =
       },
       async (request, reply) => {
         const { tenant } = principalOf(request);
+        await checkInputs(deps, request.body.inputs, tenant);
         const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
@@ -216,6 +225,21 @@ export const runRoutes =
       },
     );
   };
+
+/**
+ * Every upload a run names must exist and be the run's tenant's (also for an admin key: the run runs as its
+ * tenant). Refused like any invalid field, naming it; another tenant's upload reads exactly like a missing one.
+ */
+async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
+  for (const kind of INPUT_KINDS) {
+    const id = inputs[kind];
+    if (id === undefined || (await deps.uploads.get(id, tenant))) continue;
+    const message = `there is no upload ${id} of tenant ${tenant}`;
+    throw new ApiError('validation_failed', `Invalid body inputs.${kind}: ${message}.`, {
+      issues: [{ path: `inputs.${kind}`, message, in: 'body' }],
+    });
+  }
+}
 
 /** Enqueues the run's pending rerun job if the queue does not have it; true if it had to. */
 async function enqueueLostRerun(deps: ApiDeps, runId: string): Promise<boolean> {

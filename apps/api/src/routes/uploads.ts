@@ -214,11 +214,26 @@ export const uploadRoutes =
           operationId: 'deleteUpload',
           summary: 'Delete an upload and its files',
           params: UploadParams,
-          response: { 204: z.null().describe('Deleted.'), 404: UploadNotFound },
+          response: {
+            204: z.null().describe('Deleted.'),
+            404: UploadNotFound,
+            409: ErrorBody.describe('`upload_in_use`: a queued or running run reads it; `details.runIds` names them.'),
+          },
         },
       },
       async (request, reply) => {
         const upload = await loadUpload(store, request.params.id, principalOf(request));
+        const users = (await deps.runs.activeRuns(upload.tenant)).filter((run) =>
+          Object.values(run.inputs).includes(upload.id),
+        );
+        if (users.length > 0)
+          throw new ApiError(
+            'upload_in_use',
+            `Upload ${upload.id} is an input of ${users.length} queued or running run(s) (${users
+              .map((r) => r.id)
+              .join(', ')}); delete it when they have finished.`,
+            { runIds: users.map((r) => r.id) },
+          );
         if (!(await store.delete(upload.id, upload.tenant))) throw uploadNotFound(request.params.id);
         return reply.status(204).send(null);
       },

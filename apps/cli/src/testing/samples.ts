@@ -26,6 +26,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
       pageLimit: 8,
     },
     tenant: 'default',
+    inputs: {},
     experimentStage: 'research',
     review: null,
     bestMetric: { name: 'ece', value: 0.0412, direction: 'minimize', nodeId: 'n003', iteration: 3 },
