@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { isFinalStatus } from '@autolab/contracts';
+import { isFinalStatus, runFailure } from '@autolab/contracts';
 import { type ResearchOutcome, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
@@ -200,7 +200,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.signal,
       );
     } catch (err) {
-      outcome = { status: 'failed', error: { code: 'internal_error', message: (err as Error).message } };
+      outcome = { status: 'failed', error: runFailure('internal_error', (err as Error).message) };
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
@@ -242,7 +242,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           await runs.finish(
             runId,
             'failed',
-            { code: 'time_limit', message: `the run exceeded its time limit of ${run.timeLimitMinutes} min` },
+            runFailure('time_limit', `the run exceeded its time limit of ${run.timeLimitMinutes} min`),
             'Run stopped: time limit exceeded.',
           );
         } else {
@@ -269,7 +269,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     // (Redis trouble while finishing, a job that stalled too often). The run must not stay "running" forever.
     log.error({ runId: job.data.runId, err: err.message }, 'job failed');
     void runs
-      .finish(job.data.runId, 'failed', { code: 'worker_error', message: err.message }, `Run failed: ${err.message}`)
+      .finish(job.data.runId, 'failed', runFailure('worker_error', err.message), `Run failed: ${err.message}`)
       .catch(() => undefined);
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));

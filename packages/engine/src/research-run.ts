@@ -1,3 +1,4 @@
+import { runFailure } from '@autolab/contracts';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
 import { ideationStage } from './ideation.js';
@@ -41,14 +42,14 @@ export async function runResearch(
     return { status: 'succeeded' };
   } catch (err) {
     if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
-    if (err instanceof RunFailure) return { status: 'failed', error: { code: err.code, message: err.message } };
+    if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };
     if (err instanceof LlmUnavailableError)
-      return { status: 'failed', error: { code: 'llm_unavailable', message: err.message } };
+      return { status: 'failed', error: runFailure('llm_unavailable', err.message) };
     // Losing the run to a newer attempt is not this attempt's failure to report.
     if (err instanceof Error && err.name === 'RunSupersededError') throw err;
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
-    return { status: 'failed', error: { code, message } };
+    return { status: 'failed', error: runFailure(code, message) };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { NewEvent, RerunStage, RunError, RunOptions, RunStage } from '@autolab/contracts';
+import type { NewEvent, RerunStage, RunError, RunFailureCode, RunOptions, RunStage } from '@autolab/contracts';
 import type {
   Clock,
   HintInbox,
@@ -56,7 +56,7 @@ const MAX_HINTS_IN_PROMPT = 5;
 
 export class RunFailure extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RunFailureCode,
     message: string,
   ) {
     super(message);

@@ -1,0 +1,26 @@
+/**
+ * Every code a failed run's `error.code` can carry, with what it means, in one place. The engine, the worker and
+ * clients use these codes; the table in docs/api.md is generated from this catalog (`npm run generate`).
+ */
+export const RUN_FAILURES = {
+  budget_exhausted: 'the budget was spent before the model proposed any idea',
+  no_idea: 'no valid `propose_ideas` reply in 4 tries',
+  model_unusable: '5 unusable model replies in a row (not a valid tool call) during the experiments',
+  no_successful_experiment:
+    "no node produced the primary metric; the nodes' code and outputs are still in the artifacts",
+  paper_compile_failed: 'even the generated fallback paper did not compile; see `paper/paper.log`',
+  llm_unavailable:
+    'the model endpoint failed after all retries, or with an error that retrying cannot fix (401, 404, …)',
+  sandbox_error: 'Docker refused something for this run (image missing, container create failed, …)',
+  time_limit: 'still running 5 min after the time limit',
+  worker_error:
+    'the worker could not finish the run itself (Redis trouble at the end, a job stalled more than 10 times)',
+  internal_error: 'anything else: a bug; the message says what happened',
+} as const satisfies Record<string, string>;
+
+export type RunFailureCode = keyof typeof RUN_FAILURES;
+
+/** The `error` of a failed run, with its code checked against the catalog. */
+export function runFailure(code: RunFailureCode, message: string): { code: RunFailureCode; message: string } {
+  return { code, message };
+}
