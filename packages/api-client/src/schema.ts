@@ -376,7 +376,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -424,8 +424,56 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -725,7 +773,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -773,7 +821,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -821,6 +869,22 @@ export interface operations {
           };
         };
       };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
       415: {
         headers: {
@@ -839,6 +903,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1014,7 +1094,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1078,7 +1158,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1096,6 +1192,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1271,7 +1383,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1335,7 +1447,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -1383,7 +1495,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1417,6 +1529,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1602,7 +1730,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1666,7 +1794,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -1714,7 +1842,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1748,6 +1876,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1825,7 +1969,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1889,7 +2033,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1907,6 +2067,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1989,7 +2165,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2053,7 +2229,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -2101,7 +2277,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2135,6 +2311,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2641,7 +2833,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2705,7 +2897,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2723,6 +2931,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2797,7 +3021,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2861,7 +3085,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2879,6 +3119,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2948,7 +3204,7 @@ export interface operations {
           'application/json': unknown;
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3012,7 +3268,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3030,6 +3302,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3100,7 +3388,7 @@ export interface operations {
           'application/json': unknown;
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3164,7 +3452,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3182,6 +3486,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3260,7 +3580,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3308,8 +3628,56 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3404,7 +3772,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3452,7 +3820,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -3470,6 +3838,22 @@ export interface operations {
       };
       /** @description `payload_too_large`: the body is over the size limit. */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
         headers: {
           [name: string]: unknown;
         };
@@ -3502,6 +3886,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3568,7 +3968,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3632,7 +4032,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3650,6 +4066,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3727,8 +4159,56 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
