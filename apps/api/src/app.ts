@@ -16,7 +16,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import {
-  hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
@@ -25,7 +24,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
-import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
+import { answerClientError, answerFrameworkError, errorAnswer, errorBody } from './error-responses.js';
 import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -73,15 +72,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Long-lived SSE responses must not be cut by the default timeouts.
     requestTimeout: 0,
     return503OnClosing: true,
+    // Errors no route or hook sees (the router's, Node's HTTP parser's) get the same error shape.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: (err, socket) => answerClientError(deps.logger ?? null, err, socket),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const body = toErrorBody(err);
-    if (body.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
-      body.message = `Send ${request.routeOptions.config.accepts}.`;
-    if (body.status >= 500) request.log.error({ err }, 'request failed');
-    return reply.status(body.status).send({ error: { code: body.code, message: body.message, details: body.details } });
+    const answer = errorAnswer(err);
+    if (answer.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
+      answer.message = `Send ${request.routeOptions.config.accepts}.`;
+    if (answer.status >= 500) request.log.error({ err }, 'request failed');
+    return reply.status(answer.status).send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
@@ -187,45 +189,4 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true }, config: { access: ACCESS.public } }, async () => app.swagger());
   await app.register(dashboardRoutes());
   return app;
-}
-
-/** Maps anything thrown in a route to the one error shape; bad input is never a 500. */
-function toErrorBody(err: FastifyError | ApiError): {
-  status: number;
-  code: ApiErrorCode | string;
-  message: string;
-  details?: unknown;
-} {
-  if (err instanceof ApiError)
-    return { status: err.status, code: err.code, message: err.message, details: err.details };
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = err.validation.map((v) => ({
-      path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',
-      message: v.message,
-      in: err.validationContext,
-    }));
-    const first = issues[0];
-    return {
-      status: 400,
-      code: 'validation_failed',
-      message: first ? `Invalid ${first.in} ${first.path}: ${first.message}` : API_ERRORS.validation_failed.message,
-      details: { issues },
-    };
-  }
-  const byFastifyCode: Record<string, ApiErrorCode> = {
-    FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
-    FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-    FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-  };
-  const mapped = err.code ? byFastifyCode[err.code] : undefined;
-  if (mapped) return { status: API_ERRORS[mapped].status, code: mapped, message: API_ERRORS[mapped].message };
-  if (err instanceof SyntaxError || err.statusCode === 400) {
-    return { status: 400, code: 'invalid_json', message: `${API_ERRORS.invalid_json.message} ${err.message}` };
-  }
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return { status: err.statusCode, code: 'bad_request', message: err.message };
-  }
-  return { status: 500, code: 'internal_error', message: API_ERRORS.internal_error.message };
 }

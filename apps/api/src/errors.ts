@@ -7,6 +7,10 @@ export const API_ERRORS = {
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   invalid_path: { status: 400, message: 'That is not a valid artifact path.' },
   invalid_cursor: { status: 400, message: 'That is not a valid cursor or event id.' },
+  invalid_url: {
+    status: 400,
+    message: 'The URL cannot be decoded: it has a malformed percent-escape or bytes that are not valid UTF-8.',
+  },
   unauthorized: {
     status: 401,
     message: 'Send a valid API key: Authorization: Bearer <key>.',
@@ -24,13 +28,19 @@ export const API_ERRORS = {
   upload_too_large: { status: 413, message: 'The upload is over a size or count limit.' },
   invalid_upload: { status: 400, message: 'The upload was refused.' },
   upload_in_use: { status: 409, message: 'A queued or running run uses this upload.' },
+  request_timeout: {
+    status: 408,
+    message: 'The request (its headers and body) did not arrive within the time the server waits for one.',
+  },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  uri_too_long: { status: 414, message: 'The URL, or a part of its path, is longer than the server accepts.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   rate_limited: { status: 429, message: 'Too many requests with this API key; retry after Retry-After seconds.' },
   too_many_active_runs: {
     status: 429,
     message: 'Your tenant has as many queued and running runs as it may; retry when one has finished.',
   },
+  headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts.' },
   bad_request: { status: 400, message: 'The request could not be understood.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

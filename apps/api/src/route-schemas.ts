@@ -15,7 +15,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
  * The error answers a route can give besides its own, by what kind of route it is: the framework's (a URL it cannot
- * decode, a body it cannot read), the auth plugin's (no key, a missing scope, the rate limit) and those of an outage.
+ * decode, a request that is not valid HTTP or arrives too slowly, a body it cannot read; apps/api/src/error-responses.ts), the auth plugin's (no key, a missing scope, the rate limit) and those of an outage.
  * The OpenAPI document adds them to every operation (a route's own entry for a status wins), so that it lists every
  * status an operation can return without each route repeating them.
  */
@@ -25,7 +25,13 @@ export function commonErrorResponses(
   const access = route.config?.access;
   const methods = [route.method].flat();
   const responses: Record<number, z.ZodType> = {
-    400: error('`bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid.'),
+    400: error(
+      '`invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the ' +
+        'request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`).',
+    ),
+    408: error('`request_timeout`: the request (headers and body) did not arrive within the request timeout.'),
+    414: error('`uri_too_long`: the URL, or a path parameter, is longer than the server accepts.'),
+    431: error('`headers_too_large`: the request headers are larger than the server accepts.'),
     500: error('`internal_error`: something went wrong on our side (never for bad input).'),
   };
   if (access?.auth !== 'public') {
@@ -36,11 +42,12 @@ export function commonErrorResponses(
       503: error('`unavailable`: the service cannot reach Redis right now; retry after `Retry-After`.'),
     });
   }
-  if (/[:*]/.test(route.url)) responses[414] = error('A path parameter is longer than the router accepts.');
   if (methods.some((m) => BODY_METHODS.has(m))) {
     Object.assign(responses, {
-      400: error('`invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`.'),
-      408: error('The request (headers and body) did not arrive within the request timeout.'),
+      400: error(
+        '`invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL ' +
+          'cannot be decoded; `bad_request`: the request is not valid HTTP.',
+      ),
       413: error('`payload_too_large`: the body is over the size limit.'),
       415: error('`unsupported_media_type`: send `Content-Type: application/json`.'),
     });

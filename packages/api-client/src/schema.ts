@@ -424,7 +424,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -472,8 +472,56 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -789,7 +837,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -837,7 +885,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -885,6 +933,22 @@ export interface operations {
           };
         };
       };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
       415: {
         headers: {
@@ -903,6 +967,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1084,7 +1164,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1148,7 +1228,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1166,6 +1262,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1347,7 +1459,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1411,7 +1523,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -1459,7 +1571,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1493,6 +1605,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1684,7 +1812,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1748,7 +1876,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -1796,7 +1924,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1830,6 +1958,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -1907,7 +2051,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1971,7 +2115,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -1989,6 +2149,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2071,7 +2247,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2135,7 +2311,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -2183,7 +2359,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2217,6 +2393,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2723,7 +2915,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2787,7 +2979,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2805,6 +3013,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2879,7 +3103,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2943,7 +3167,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -2961,6 +3201,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3030,7 +3286,7 @@ export interface operations {
           'application/json': unknown;
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3094,7 +3350,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3112,6 +3384,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3182,7 +3470,7 @@ export interface operations {
           'application/json': unknown;
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3246,7 +3534,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3264,6 +3568,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3346,7 +3666,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3394,8 +3714,56 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3542,7 +3910,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -3560,6 +3928,22 @@ export interface operations {
       };
       /** @description `upload_too_large`: over the bytes per upload, files per upload or bytes per tenant. */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
         headers: {
           [name: string]: unknown;
         };
@@ -3592,6 +3976,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3677,7 +4077,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3741,7 +4141,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3759,6 +4175,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -3825,7 +4257,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3889,6 +4321,22 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `upload_in_use`: a queued or running run reads it; `details.runIds` names them. */
       409: {
         headers: {
@@ -3905,7 +4353,7 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -3923,6 +4371,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -4001,7 +4465,7 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4049,8 +4513,56 @@ export interface operations {
           };
         };
       };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -4145,7 +4657,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `bad_request`. */
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4193,7 +4705,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request (headers and body) did not arrive within the request timeout. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
       408: {
         headers: {
           [name: string]: unknown;
@@ -4211,6 +4723,22 @@ export interface operations {
       };
       /** @description `payload_too_large`: the body is over the size limit. */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
         headers: {
           [name: string]: unknown;
         };
@@ -4243,6 +4771,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -4309,7 +4853,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4373,7 +4917,23 @@ export interface operations {
           };
         };
       };
-      /** @description A path parameter is longer than the router accepts. */
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
       414: {
         headers: {
           [name: string]: unknown;
@@ -4391,6 +4951,22 @@ export interface operations {
       };
       /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -4468,8 +5044,56 @@ export interface operations {
           };
         };
       };
-      /** @description `bad_request`: the URL cannot be decoded; `validation_failed`: a parameter is not valid. */
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
         headers: {
           [name: string]: unknown;
         };
