@@ -1,7 +1,7 @@
 import { RunEvent } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
 import { EventFormatter } from './event-format.js';
-import { sampleEvents } from './testing/samples.js';
+import { extraSampleEvents, sampleEvents } from './testing/samples.js';
 
 const at = (second: number) => `12:00:${String(second).padStart(2, '0')}`;
 
@@ -66,7 +66,7 @@ const nodeFinished = (data: Record<string, unknown>): RunEvent =>
 
 describe('EventFormatter', () => {
   it('has a sample of every event type in the union, each valid against RunEvent', () => {
-    const samples = sampleEvents();
+    const samples = [...sampleEvents(), ...extraSampleEvents()];
     for (const event of samples) expect(RunEvent.safeParse(event).success, event.type).toBe(true);
     const unionTypes = RunEvent.options.map((option) => option.shape.type.value).sort();
     expect([...new Set(samples.map((e) => e.type))].sort()).toEqual(unionTypes);
@@ -77,6 +77,13 @@ describe('EventFormatter', () => {
     const lines = sampleEvents().flatMap((event) => formatter.format(event));
     expect(lines).toEqual(EXPECTED_LINES);
     expect(formatter.flush()).toEqual([]);
+  });
+
+  it('names the inputs a run was given', () => {
+    const formatter = new EventFormatter({ utc: true });
+    expect(extraSampleEvents().flatMap((event) => formatter.format(event))).toEqual([
+      '12:00:00 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
+    ]);
   });
 
   it('describes failed and timed-out experiments with their error and many metrics briefly', () => {

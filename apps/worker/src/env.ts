@@ -43,6 +43,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
     artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },

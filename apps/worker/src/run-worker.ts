@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { isFinalStatus, runFailure } from '@autolab/contracts';
-import { type ResearchOutcome, runResearch } from '@autolab/engine';
+import { INPUT_KINDS, isFinalStatus, runFailure } from '@autolab/contracts';
+import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
-import { DockerSandboxFactory, reapSandboxes, removeRunContainers } from '@autolab/sandbox';
+import { DockerSandboxFactory, reapSandboxes, removeRunContainers, type SandboxInput } from '@autolab/sandbox';
 import {
   CancelSignal,
   deploymentId,
@@ -13,6 +13,7 @@ import {
   RUN_QUEUE_NAME,
   type RunJobData,
   RunStore,
+  UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
 import { DelayedError, type Job, Worker } from 'bullmq';
@@ -32,6 +33,33 @@ const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
 type StopReason = 'cancel' | 'shutdown' | 'time_limit';
 
+class InputMissingError extends Error {}
+
+/**
+ * The run's uploads, checked against its tenant: the listing the engine shows the model and the directories the
+ * sandboxes copy in. An upload that is gone (deleted before the run started) fails the run with a clear reason.
+ */
+async function resolveInputs(
+  uploads: UploadStore,
+  run: { tenant: string; inputs: Partial<Record<'data' | 'code', string>> },
+): Promise<
+  | { ok: true; listings: RunInputListings; dirs: SandboxInput[] }
+  | { ok: false; message: string; listings: RunInputListings }
+> {
+  const listings: RunInputListings = {};
+  const dirs: SandboxInput[] = [];
+  for (const kind of INPUT_KINDS) {
+    const id = run.inputs[kind];
+    if (!id) continue;
+    const upload = await uploads.get(id, run.tenant);
+    if (!upload)
+      return { ok: false, message: `the ${kind} input ${id} no longer exists (was it deleted?)`, listings: {} };
+    listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
+    dirs.push({ name: kind, dir: uploads.filesDir(id) });
+  }
+  return { ok: true, listings, dirs };
+}
+
 export interface RunningWorker {
   workerId: string;
   /** Stops taking runs, interrupts the active ones (they are re-queued from their checkpoints) and disconnects. */
@@ -45,6 +73,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
   const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const uploads = new UploadStore(redis, keys, config.uploadsDir);
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
@@ -151,15 +180,18 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.llm.apiKey,
       config.literature?.semanticScholarApiKey ?? '',
     ]);
+    const inputs = await resolveInputs(uploads, run);
     const sandboxes = new DockerSandboxFactory(
       docker,
       config.images,
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
+      inputs.ok ? inputs.dirs : [],
     );
     runLog.info({ attempt, model: run.model }, 'run started');
     let outcome: ResearchOutcome;
     try {
+      if (!inputs.ok) throw new InputMissingError(inputs.message);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -183,6 +215,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
           policy: run.policy,
+          inputs: inputs.listings,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },
@@ -200,7 +233,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.signal,
       );
     } catch (err) {
-      outcome = { status: 'failed', error: runFailure('internal_error', (err as Error).message) };
+      const code = err instanceof InputMissingError ? 'input_missing' : 'internal_error';
+      outcome = { status: 'failed', error: runFailure(code, (err as Error).message) };
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);

@@ -2587,6 +2587,24 @@ export interface operations {
                   runId: string;
                   time: string;
                   /** @enum {string} */
+                  type: 'inputs.described';
+                  message: string;
+                  data: {
+                    inputs: {
+                      /** @enum {string} */
+                      kind: 'data' | 'code';
+                      uploadId: string;
+                      files: number;
+                    }[];
+                    /** @description What the prompts are told about the files (bounded), described inside a sandbox. */
+                    preview: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
                   type: 'idea.proposed';
                   message: string;
                   data: {

@@ -49,6 +49,13 @@ export const StageFinishedEvent = event(
   'stage.finished',
   z.object({ stage: z.union([RunStage, ExperimentStage]), reason: z.string() }),
 );
+export const InputsDescribedEvent = event(
+  'inputs.described',
+  z.object({
+    inputs: z.array(z.object({ kind: z.enum(['data', 'code']), uploadId: z.string(), files: z.number().int() })),
+    preview: z.string().describe('What the prompts are told about the files (bounded), described inside a sandbox.'),
+  }),
+);
 const IdeaScores = z.object({ interestingness: z.number(), feasibility: z.number(), novelty: z.number() });
 export const IdeasProposedEvent = event(
   'idea.proposed',
@@ -194,6 +201,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   RunFinishedEvent,
   StageStartedEvent,
   StageFinishedEvent,
+  InputsDescribedEvent,
   IdeasProposedEvent,
   LiteratureSearchedEvent,
   IdeaChosenEvent,

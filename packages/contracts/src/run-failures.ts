@@ -11,6 +11,7 @@ export const RUN_FAILURES = {
   paper_compile_failed: 'even the generated fallback paper did not compile; see `paper/paper.log`',
   llm_unavailable:
     'the model endpoint failed after all retries, or with an error that retrying cannot fix (401, 404, …)',
+  input_missing: 'an upload the run names as an input no longer exists (deleted before the run started)',
   sandbox_error: 'Docker refused something for this run (image missing, container create failed, …)',
   time_limit: 'still running 5 min after the time limit',
   worker_error:

@@ -98,7 +98,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
     const left = Math.max(0, budget - inStage());
     const prompt = stepPrompt(
       {
-        goal: input.goal,
+        goal: ctx.goalForPrompts,
         plan,
         nodes: state.nodes,
         insights: state.insights,

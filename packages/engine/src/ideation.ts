@@ -20,7 +20,9 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
     if (!ctx.canCallModel('experiments'))
       throw new RunFailure('budget_exhausted', 'the budget was spent before any idea was proposed');
     const hints = await ctx.hints('ideation');
-    const reply = await ctx.ask('ideas', IDEATION_SYSTEM, ideasPrompt(ctx.input.goal, numIdeas, hints), [TOOLS.ideas]);
+    const reply = await ctx.ask('ideas', IDEATION_SYSTEM, ideasPrompt(ctx.goalForPrompts, numIdeas, hints), [
+      TOOLS.ideas,
+    ]);
     if (reply.ok) ideas = (reply.value as { ideas: Idea[] }).ideas;
   }
   if (!ideas)
@@ -34,9 +36,12 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
     );
     if (!ctx.canCallModel('experiments')) break;
     const hints = await ctx.hints(`ideation round ${round}`);
-    const reply = await ctx.ask('refine_ideas', IDEATION_SYSTEM, refinePrompt(ctx.input.goal, ideas, notes, hints), [
-      TOOLS.refine,
-    ]);
+    const reply = await ctx.ask(
+      'refine_ideas',
+      IDEATION_SYSTEM,
+      refinePrompt(ctx.goalForPrompts, ideas, notes, hints),
+      [TOOLS.refine],
+    );
     if (!reply.ok) continue;
     ideas = (reply.value as { ideas: Idea[] }).ideas;
     await emitIdeas(ctx, ideas, round);

@@ -1,5 +1,6 @@
 export { judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
 export { chooseIdea } from './ideation.js';
+export { type InputListing, PREVIEW_SCRIPT, previewText, type RunInputListings } from './inputs.js';
 export {
   bestNode,
   ExperimentNode,

@@ -232,6 +232,7 @@ function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
       seeds: 2,
       pageLimit: 8,
     },
+    inputs: {},
     checkpoint: null,
     rerun: null,
     ...options.input,

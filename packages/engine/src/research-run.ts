@@ -2,6 +2,7 @@ import { runFailure } from '@autolab/contracts';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
 import { ideationStage } from './ideation.js';
+import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
 import { LlmUnavailableError } from './ports.js';
 import { reviewStage } from './review.js';
@@ -32,6 +33,7 @@ export async function runResearch(
   const ctx = new RunContext(input, ports, signal, state);
   try {
     if (rerunPending) await ctx.checkpoint();
+    if (!ctx.state.plan) await previewInputs(ctx);
     if (!ctx.state.plan) await ideationStage(ctx);
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);

@@ -1,4 +1,5 @@
 import type { NewEvent, RerunStage, RunError, RunFailureCode, RunOptions, RunStage } from '@autolab/contracts';
+import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
   HintInbox,
@@ -23,6 +24,8 @@ export interface ResearchRunInput {
   timeLimitMinutes: number;
   sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
+  /** The user's files (uploads) every experiment sandbox holds under /workspace/input/<kind>/. */
+  inputs: RunInputListings;
   /** What an earlier attempt of this run saved; null for a fresh start. */
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
@@ -77,6 +80,11 @@ export class RunContext {
     readonly signal: AbortSignal,
     public state: RunState,
   ) {}
+
+  /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
+  get goalForPrompts(): string {
+    return this.input.goal + inputsBlock(this.state.inputsPreview);
+  }
 
   get sink(): RunSink {
     return this.ports.sink;

@@ -74,6 +74,8 @@ const RunStateFields = z.object({
   literatureUnavailable: z.boolean(),
   /** Literature results by query: a rerun or resume never asks the services twice. */
   literature: z.record(z.string(), z.object({ source: z.string(), papers: z.array(LiteraturePaperSchema) })),
+  /** What the user's input files hold, described inside a sandbox before ideation (null: not yet, or no inputs). */
+  inputsPreview: z.string().nullable().default(null),
   plan: ResearchPlan.nullable(),
   nodes: z.array(ExperimentNode),
   insights: z.array(z.string()),
@@ -118,6 +120,7 @@ export function freshState(): RunState {
     ideation: null,
     literatureUnavailable: false,
     literature: {},
+    inputsPreview: null,
     plan: null,
     nodes: [],
     insights: [],

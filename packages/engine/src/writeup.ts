@@ -139,7 +139,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
       'paper',
       WRITER_SYSTEM,
       paperPrompt({
-        goal: ctx.input.goal,
+        goal: ctx.goalForPrompts,
         plan,
         nodes: state.nodes,
         insights: state.insights,

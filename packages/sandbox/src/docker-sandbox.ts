@@ -39,6 +39,8 @@ export class DockerSandbox implements Sandbox {
     private readonly image: string,
     private readonly limits: SandboxLimits,
     private readonly identity: ContainerIdentity,
+    /** Read-only volumes with the user's inputs (see InputVolumes). */
+    private readonly mounts: Docker.MountSettings[],
   ) {}
 
   static async create(
@@ -46,8 +48,9 @@ export class DockerSandbox implements Sandbox {
     image: string,
     limits: SandboxLimits,
     identity: ContainerIdentity,
+    mounts: Docker.MountSettings[] = [],
   ): Promise<DockerSandbox> {
-    const sandbox = new DockerSandbox(docker, image, limits, identity);
+    const sandbox = new DockerSandbox(docker, image, limits, identity, mounts);
     await sandbox.startContainer();
     return sandbox;
   }
@@ -57,7 +60,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async startContainer(): Promise<void> {
-    const spec = containerSpec(this.image, this.limits, this.identity);
+    const spec = containerSpec(this.image, this.limits, this.identity, this.mounts);
     spec.name = `autolab-${this.identity.runId}-${this.identity.role}-${randomBytes(3).toString('hex')}`;
     let container: Docker.Container;
     try {
@@ -84,7 +87,26 @@ export class DockerSandbox implements Sandbox {
 
   async reset(): Promise<void> {
     await this.killAll();
-    const result = await this.run(['find', '/workspace', '-mindepth', '1', '-delete'], 30_000);
+    // The inputs' read-only mounts live under /workspace/input: everything else goes.
+    const result = await this.run(
+      [
+        'find',
+        '/workspace',
+        '-mindepth',
+        '1',
+        '-maxdepth',
+        '1',
+        '!',
+        '-name',
+        'input',
+        '-exec',
+        'rm',
+        '-rf',
+        '{}',
+        '+',
+      ],
+      30_000,
+    );
     if (result.exitCode !== 0) throw new SandboxError(`cannot clear /workspace: ${result.stderr.text.slice(-500)}`);
   }
 

@@ -1,5 +1,6 @@
 export { CappedOutput } from './capped-output.js';
 export { DockerSandbox, SandboxError } from './docker-sandbox.js';
+export { InputVolumes, type SandboxInput } from './input-volumes.js';
 export { listRunContainers, type ReapDecision, reapSandboxes, removeRunContainers } from './reaper.js';
 export { DockerSandboxFactory, type SandboxImages } from './sandbox-factory.js';
 export {

@@ -6,7 +6,7 @@ export interface ReapDecision {
   keep(runId: string, workerId: string): Promise<boolean>;
 }
 
-/** Removes Autolab sandbox containers that nothing will use again (crashed workers, finished runs). */
+/** Removes Autolab sandbox containers and input volumes that nothing will use again (crashed workers, finished runs). */
 export async function reapSandboxes(docker: Docker, deployment: string, decision: ReapDecision): Promise<string[]> {
   const containers = await docker.listContainers({
     all: true,
@@ -23,11 +23,24 @@ export async function reapSandboxes(docker: Docker, deployment: string, decision
       .then(() => removed.push(info.Id))
       .catch(() => undefined);
   }
+  // The runs' input volumes, by the same rule (after the containers: Docker refuses to remove a volume in use).
+  const { Volumes } = await docker.listVolumes({
+    filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_DEPLOYMENT}=${deployment}`] },
+  });
+  for (const volume of Volumes ?? []) {
+    const labels = volume.Labels ?? {};
+    if (await decision.keep(labels[LABEL_RUN] ?? '', labels[LABEL_WORKER] ?? '')) continue;
+    await docker
+      .getVolume(volume.Name)
+      .remove()
+      .then(() => removed.push(volume.Name))
+      .catch(() => undefined);
+  }
   return removed;
 }
 
 /**
- * Removes every container of a run in this deployment. A worker that takes over a run (the previous one died and
+ * Removes every container (and input volume) of a run in this deployment. A worker that takes over a run (the previous one died and
  * its job lock expired) calls this first: whatever the dead worker left running must not keep executing.
  */
 export async function removeRunContainers(docker: Docker, deployment: string, runId: string): Promise<number> {
@@ -40,6 +53,17 @@ export async function removeRunContainers(docker: Docker, deployment: string, ru
       docker
         .getContainer(c.Id)
         .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  const { Volumes } = await docker.listVolumes({
+    filters: { label: [`${LABEL_RUN}=${runId}`, `${LABEL_DEPLOYMENT}=${deployment}`] },
+  });
+  await Promise.all(
+    (Volumes ?? []).map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove()
         .catch(() => undefined),
     ),
   );

@@ -1,6 +1,7 @@
 import type { Sandbox, SandboxFactory, SandboxKind } from '@autolab/engine';
 import type Docker from 'dockerode';
 import { DockerSandbox } from './docker-sandbox.js';
+import { InputVolumes, type SandboxInput } from './input-volumes.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
 
 export interface SandboxImages {
@@ -11,13 +12,18 @@ export interface SandboxImages {
 /** Opens the sandboxes of one run; every container it opens carries the run's labels. */
 export class DockerSandboxFactory implements SandboxFactory {
   private readonly open_: Set<DockerSandbox> = new Set();
+  private readonly inputs: InputVolumes | null;
 
   constructor(
     private readonly docker: Docker,
     private readonly images: SandboxImages,
     private readonly identity: Omit<ContainerIdentity, 'role'>,
     private readonly limits: Partial<SandboxLimits> = {},
-  ) {}
+    /** The user's files, read-only at /workspace/input/<name>/ in every experiment (python) sandbox. */
+    inputs: SandboxInput[] = [],
+  ) {
+    this.inputs = inputs.length > 0 ? new InputVolumes(docker, images.python, inputs, identity) : null;
+  }
 
   async open(kind: SandboxKind): Promise<Sandbox> {
     // The latex sandbox compiles a document; it never needs the experiment's cpu or memory allowance.
@@ -25,10 +31,14 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const sandbox = await DockerSandbox.create(this.docker, this.images[kind], limits, {
-      ...this.identity,
-      role: kind,
-    });
+    const mounts = kind === 'python' && this.inputs ? await this.inputs.mountsFor() : [];
+    const sandbox = await DockerSandbox.create(
+      this.docker,
+      this.images[kind],
+      limits,
+      { ...this.identity, role: kind },
+      mounts,
+    );
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);
     sandbox.close = async () => {
@@ -41,5 +51,6 @@ export class DockerSandboxFactory implements SandboxFactory {
   /** Removes every container this factory opened and has not closed yet. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.open_].map((s) => s.close()));
+    await this.inputs?.remove();
   }
 }

@@ -52,6 +52,8 @@ export function containerSpec(
   image: string,
   limits: SandboxLimits,
   id: ContainerIdentity,
+  /** Read-only volumes of the user's inputs; nothing from the host is ever mounted. */
+  mounts: Docker.MountSettings[] = [],
 ): Docker.ContainerCreateOptions {
   const mb = 1024 * 1024;
   const tmpfs = (sizeMb: number) => `rw,nosuid,nodev,size=${sizeMb}m,uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`;
@@ -85,6 +87,7 @@ export function containerSpec(
       IpcMode: 'private',
       Init: true,
       Binds: [],
+      Mounts: mounts.map((m) => ({ ...m, ReadOnly: true })),
       AutoRemove: false,
     },
   };

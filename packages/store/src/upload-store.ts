@@ -317,8 +317,14 @@ export class UploadStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly root: string,
-    readonly limits: UploadLimits,
+    /** Needed to receive uploads (the API); readers (the worker) leave it out. */
+    private readonly uploadLimits?: UploadLimits,
   ) {}
+
+  get limits(): UploadLimits {
+    if (!this.uploadLimits) throw new Error('this UploadStore was made without limits: it can only read');
+    return this.uploadLimits;
+  }
 
   /** Starts receiving an upload for `tenant`. */
   async begin(tenant: string): Promise<UploadDraft> {
@@ -419,6 +425,11 @@ export class UploadStore {
   dirOf(id: string): string {
     if (!UPLOAD_ID_PATTERN.test(id)) throw new InvalidUploadError(`not an upload id: ${JSON.stringify(id)}`);
     return join(this.root, id);
+  }
+
+  /** The directory with the upload's files, at their relative paths. */
+  filesDir(id: string): string {
+    return join(this.dirOf(id), 'files');
   }
 
   /** The local path of one of the upload's files (checked against its record by the caller). */

@@ -203,9 +203,30 @@ const SAMPLES: Sample[] = [
   },
 ];
 
+/** Events a run may send that the sample run above does not (it has no uploads). */
+const EXTRA_SAMPLES: Sample[] = [
+  {
+    type: 'inputs.described',
+    message: 'Inputs: data (2 file(s)) at /workspace/input/.',
+    data: {
+      inputs: [{ kind: 'data', uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz0', files: 2 }],
+      preview: '/workspace/input/data/ (read-only):\n- train.csv (1.2 kB): table, 40 rows × 3 columns',
+    },
+  },
+];
+
+/** The extra samples as full events (see `sampleEvents`). */
+export function extraSampleEvents(runId = RUN_ID): RunEvent[] {
+  return toEvents(EXTRA_SAMPLES, runId);
+}
+
 /** The samples as full events with stream-style ids, one second apart from 12:00:00 UTC. */
 export function sampleEvents(runId = RUN_ID): RunEvent[] {
-  return SAMPLES.map(
+  return toEvents(SAMPLES, runId);
+}
+
+function toEvents(samples: Sample[], runId: string): RunEvent[] {
+  return samples.map(
     (sample, index) =>
       ({
         ...sample,

@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { RunRecord, UploadRecord } from '@autolab/contracts';
+import { LABEL_RUN } from '@autolab/sandbox';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+
+/**
+ * A run on the user's own data, through the real stack: the table is exported at test time from the scikit-learn
+ * data bundled in the sandbox image, uploaded, named as the run's data input, previewed inside a sandbox, shown to
+ * the model, and read by the experiment from /workspace/input/data/. The metric the run records must equal what this
+ * test computes from the same file.
+ */
+const run = promisify(execFile);
+const image = process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest';
+let stack: Stack;
+let csv: string;
+
+beforeAll(async () => {
+  const exported = await run(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      image,
+      'python3',
+      '-c',
+      [
+        'from sklearn.datasets import load_iris',
+        'd = load_iris(as_frame=True)',
+        'f = d.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))',
+        'f["species"] = [d.target_names[t] for t in f.pop("target")]',
+        'print(f.to_csv(index=False), end="")',
+      ].join('\n'),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  csv = exported.stdout;
+  stack = await startStack();
+}, 120_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('a run with a data input', () => {
+  it('previews the uploaded table in a sandbox, tells the model, and measures on the real file', async () => {
+    const rows = csv.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(150);
+    const header = csv.split('\n')[0]!.split(',');
+    const [sepal, species] = [header.indexOf('sepal_length'), header.indexOf('species')];
+    const correct = rows.filter((line) => {
+      const cells = line.split(',');
+      return Number(cells[sepal]) < 5.5 === (cells[species] === 'setosa');
+    }).length;
+    const expected = correct / rows.length;
+
+    const form = new FormData();
+    form.append('file', new Blob([csv]), 'iris.csv');
+    const uploaded = await fetch(`${stack.apiUrl}/v1/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+    const upload = (await uploaded.json()) as UploadRecord;
+
+    const submitted = await api<RunRecord>(stack, '/v1/runs', {
+      method: 'POST',
+      body: JSON.stringify({
+        goal: 'How well does one sepal-length threshold separate setosa in the uploaded table?',
+        model: 'inputs',
+        maxIterations: 3,
+        seeds: 0,
+        search: { numDrafts: 1 },
+        ideation: { numIdeas: 1, reflections: 0 },
+        review: { reviewers: 0 },
+        inputs: { data: upload.id },
+      }),
+    });
+    expect(submitted.status).toBe(202);
+    const runId = submitted.body.id;
+    const final = await waitForStatus(stack, runId, ['succeeded', 'failed', 'cancelled'], 300_000);
+    expect(final.error).toBeNull();
+    expect(final.status).toBe('succeeded');
+
+    // The experiment read the uploaded file: its metric is the test's own computation.
+    expect(final.bestMetric?.name).toBe('accuracy');
+    expect(final.bestMetric?.value).toBeCloseTo(expected, 10);
+
+    // The preview ran in a sandbox and described the table.
+    const events = (await readSse(stack, runId)).events;
+    const described = events.find((e) => e.type === 'inputs.described');
+    expect(described?.data).toMatchObject({ inputs: [{ kind: 'data', uploadId: upload.id, files: 1 }] });
+    const preview = (described?.data as { preview?: string } | undefined)?.preview ?? '';
+    expect(preview).toContain('/workspace/input/data/');
+    expect(preview).toMatch(/iris\.csv \(.*\): table, 150 rows × 5 columns/);
+    expect(preview).toContain('species');
+    const inputsJson = JSON.parse(await readFile(join(stack.dataDir, 'artifacts', runId, 'inputs.json'), 'utf8'));
+    expect(inputsJson.inputs.data).toEqual({ uploadId: upload.id, mount: '/workspace/input/data/' });
+
+    // The model was told: the prompts of ideation and of the draft carry the preview.
+    const transcript = (await readFile(join(stack.dataDir, 'artifacts', runId, 'transcript.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { purpose: string; request?: { messages?: { content: string }[] } });
+    const promptOf = (purpose: string) => JSON.stringify(transcript.find((t) => t.purpose === purpose) ?? 'missing');
+    expect(promptOf('ideas')).toContain('150 rows × 5 columns');
+    expect(promptOf('draft')).toContain('/workspace/input/data/');
+
+    // Nothing is left behind: no container, no input volume.
+    const docker = new Docker();
+    const filters = { label: [`${LABEL_RUN}=${runId}`] };
+    expect(await docker.listContainers({ all: true, filters })).toEqual([]);
+    expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
+  }, 400_000);
+
+  it('fails the run clearly when its input was deleted before it started', async () => {
+    const idle = await startStack({ worker: false });
+    try {
+      const form = new FormData();
+      form.append('file', new Blob(['a,b\n1,2\n']), 'tiny.csv');
+      const res = await fetch(`${idle.apiUrl}/v1/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${idle.apiKey}` },
+        body: form,
+      });
+      const upload = (await res.json()) as UploadRecord;
+      const submitted = await api<RunRecord>(idle, '/v1/runs', {
+        method: 'POST',
+        body: JSON.stringify({ goal: 'A run whose data goes missing.', model: 'inputs', inputs: { data: upload.id } }),
+      });
+      // Deleted behind the API's back (the API refuses while the run is queued): as if removed by an operator.
+      await idle.redis.del(`${idle.prefix}:upload:${upload.id}`);
+      await idle.startWorker();
+      const final = await waitForStatus(idle, submitted.body.id, ['succeeded', 'failed'], 60_000);
+      expect(final.status).toBe('failed');
+      expect(final.error?.code).toBe('input_missing');
+      expect(final.error?.message).toContain(upload.id);
+    } finally {
+      await idle.close();
+    }
+  }, 120_000);
+});
