@@ -10,6 +10,10 @@ export interface RawAnswer {
   elapsedMs: number;
   /** True when the server closed the connection after answering. */
   closed: boolean;
+  /** With `untilClose`: milliseconds from the first byte sent to the server closing the connection. */
+  closedAfterMs?: number;
+  /** With `untilClose`: whatever came after the first answer (nothing, on a well-behaved server). */
+  trailing?: string;
 }
 
 /**
@@ -20,7 +24,7 @@ export interface RawAnswer {
 export function rawHttp(
   port: number,
   chunks: (string | Buffer)[],
-  options: { gapMs?: number; timeoutMs?: number; host?: string } = {},
+  options: { gapMs?: number; timeoutMs?: number; host?: string; untilClose?: boolean } = {},
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: options.host ?? '127.0.0.1' });
@@ -28,6 +32,8 @@ export function rawHttp(
     let received = Buffer.alloc(0);
     let settled = false;
     let closed = false;
+    let first: RawAnswer | null = null;
+    let firstLength = 0;
     const timer = setTimeout(
       () => finish(new Error(`no answer within ${options.timeoutMs ?? 15_000} ms`)),
       options.timeoutMs ?? 15_000,
@@ -46,6 +52,7 @@ export function rawHttp(
       const body = received.subarray(end + 4);
       const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
       if (length === null ? !closed : body.length < length) return null;
+      firstLength = end + 4 + (length ?? body.length);
       const text = body.subarray(0, length ?? body.length).toString('utf8');
       let json: unknown;
       try {
@@ -67,14 +74,20 @@ export function rawHttp(
 
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      const answer = parse();
-      if (answer) finish(null, answer);
+      first ??= parse();
+      if (first && !options.untilClose) finish(null, first);
     });
     socket.on('close', () => {
       closed = true;
-      const answer = parse();
-      if (answer) finish(null, answer);
-      else finish(new Error(`connection closed without an answer after ${Date.now() - started} ms`));
+      first ??= parse();
+      if (!first) return finish(new Error(`connection closed without an answer after ${Date.now() - started} ms`));
+      if (!options.untilClose) return finish(null, { ...first, closed });
+      finish(null, {
+        ...first,
+        closed,
+        closedAfterMs: Date.now() - started,
+        trailing: received.subarray(firstLength).toString('latin1'),
+      });
     });
     socket.on('error', () => undefined);
     socket.on('connect', async () => {

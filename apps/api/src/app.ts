@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { answerClientError, answerFrameworkError, errorAnswer, errorBody } from './error-responses.js';
+import { addBodyDeadline, type HttpTimeouts, serverTimeouts } from './http-timeouts.js';
 import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -58,6 +59,8 @@ export interface ApiDeps {
   tenantMaxActiveRuns: number;
   defaultModel: string;
   heartbeatMs: number;
+  /** How long the server waits for a client (apps/api/src/http-timeouts.ts). */
+  timeouts: HttpTimeouts;
   logger?: Logger | FastifyBaseLogger;
 }
 
@@ -69,8 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Long-lived SSE responses must not be cut by the default timeouts.
-    requestTimeout: 0,
+    ...serverTimeouts(deps.timeouts),
     return503OnClosing: true,
     // Errors no route or hook sees (the router's, Node's HTTP parser's) get the same error shape.
     frameworkErrors: answerFrameworkError,
@@ -90,6 +92,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       error: { code: 'route_not_found', message: `There is no route ${request.method} ${request.url.split('?')[0]}.` },
     }),
   );
+
+  // An answer given before the request's body has arrived (a 401 or 413 on a POST whose body is still coming) ends
+  // the connection: otherwise Node reads and discards the rest of the body for as long as the client cares to send
+  // it, and the request timeout would then answer the same request a second time.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+  addBodyDeadline(app, deps.timeouts.bodyMs);
 
   // First, so that its onRoute hook sees every route (a route that declares no access rule fails ready()).
   const resolver = new KeyResolver(deps.keys, deps.adminKey);

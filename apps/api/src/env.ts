@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
 
 /** The API's configuration, parsed once at start-up; nothing else reads process.env. */
 const ApiEnv = z.object({
@@ -34,6 +35,26 @@ const ApiEnv = z.object({
   AUTOLAB_TENANT_UPLOAD_MAX_MB: z.coerce.number().positive().default(10_240),
   /** An archive may unpack to at most this many times its own size (archive bombs are refused early). */
   AUTOLAB_UPLOAD_MAX_UNPACK_RATIO: z.coerce.number().min(1).default(100),
+  /** A request's headers must have arrived this long after its first byte, or it gets 408. */
+  AUTOLAB_HEADERS_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_TIMEOUTS.headersMs / 1000),
+  /** A JSON body must have arrived this long after its headers, or the request gets 408. */
+  AUTOLAB_BODY_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_TIMEOUTS.bodyMs / 1000),
+  /** Any request, an upload included, must have arrived whole this long after its first byte, or it gets 408. */
+  AUTOLAB_REQUEST_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_TIMEOUTS.requestMs / 1000),
+  /** A keep-alive connection with no request in flight is closed after this long. */
+  AUTOLAB_IDLE_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_TIMEOUTS.idleMs / 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -45,6 +66,14 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = ApiEnv.safeParse(env);
   if (!parsed.success) throw new Error(`invalid API configuration:\n${z.prettifyError(parsed.error)}`);
   const e = parsed.data;
+  for (const part of ['HEADERS', 'BODY'] as const) {
+    if (e[`AUTOLAB_${part}_TIMEOUT_SECONDS`] > e.AUTOLAB_REQUEST_TIMEOUT_SECONDS) {
+      throw new Error(
+        `invalid API configuration: AUTOLAB_${part}_TIMEOUT_SECONDS must not be larger than ` +
+          'AUTOLAB_REQUEST_TIMEOUT_SECONDS (it bounds a part of the request)',
+      );
+    }
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -65,6 +94,12 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     adminKey: e.AUTOLAB_ADMIN_KEY ?? null,
     rateLimitPerMinute: e.AUTOLAB_RATE_LIMIT_PER_MINUTE,
     tenantMaxActiveRuns: e.AUTOLAB_TENANT_MAX_ACTIVE_RUNS,
+    timeouts: {
+      headersMs: Math.round(e.AUTOLAB_HEADERS_TIMEOUT_SECONDS * 1000),
+      bodyMs: Math.round(e.AUTOLAB_BODY_TIMEOUT_SECONDS * 1000),
+      requestMs: Math.round(e.AUTOLAB_REQUEST_TIMEOUT_SECONDS * 1000),
+      idleMs: Math.round(e.AUTOLAB_IDLE_TIMEOUT_SECONDS * 1000),
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ApiDeps } from './app.js';
 import { buildApp } from './app.js';
 import { loadApiConfig } from './env.js';
+import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
 
 /**
  * The OpenAPI document, built from the route schemas without connecting to anything: handlers are never called,
@@ -25,6 +26,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
     tenantMaxActiveRuns: 5,
     defaultModel: 'gpt-4o-mini',
     heartbeatMs: 15_000,
+    timeouts: DEFAULT_TIMEOUTS,
   });
   await app.ready();
   const document = app.swagger() as unknown as Record<string, unknown>;

@@ -53,6 +53,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     tenantMaxActiveRuns: config.tenantMaxActiveRuns,
     defaultModel: config.defaultModel,
     heartbeatMs: config.heartbeatMs,
+    timeouts: config.timeouts,
     ...(logger ? { logger } : {}),
   });
   if (logger && !config.auth) logger.warn('AUTOLAB_AUTH=off: no API keys; every caller is an admin (loopback only)');
