@@ -1,6 +1,7 @@
 import type { Sandbox, SandboxFactory, SandboxKind } from '@autolab/engine';
-import type Docker from 'dockerode';
+import type { DockerClient } from './docker-client.js';
 import { DockerSandbox } from './docker-sandbox.js';
+import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
 
 export interface SandboxImages {
@@ -8,12 +9,15 @@ export interface SandboxImages {
   latex: string;
 }
 
-/** Opens the sandboxes of one run; every container it opens carries the run's labels. */
+/**
+ * Opens the sandboxes of one run; every container it opens carries the run's labels. Sandboxes wait out short Docker
+ * outages (see `RecoveringSandbox`).
+ */
 export class DockerSandboxFactory implements SandboxFactory {
-  private readonly open_: Set<DockerSandbox> = new Set();
+  private readonly open_: Set<Sandbox> = new Set();
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: DockerClient,
     private readonly images: SandboxImages,
     private readonly identity: Omit<ContainerIdentity, 'role'>,
     private readonly limits: Partial<SandboxLimits> = {},
@@ -25,10 +29,13 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const sandbox = await DockerSandbox.create(this.docker, this.images[kind], limits, {
+    const container = await DockerSandbox.create(this.docker, this.images[kind], limits, {
       ...this.identity,
       role: kind,
+    }).catch((err: unknown) => {
+      throw unavailableCause(err) ?? err;
     });
+    const sandbox = new RecoveringSandbox(container, this.docker);
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);
     sandbox.close = async () => {
