@@ -14,6 +14,10 @@ const WorkerEnv = z.object({
   AUTOLAB_WORKER_ID: z.string().optional(),
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
   AUTOLAB_LATEX_IMAGE: z.string().default('autolab-latex:latest'),
+  /** Read by dockerode itself; here only to name the engine in log lines. */
+  DOCKER_HOST: z.string().optional(),
+  /** How long a run waits for an unreachable Docker engine before it fails with docker_unavailable. */
+  AUTOLAB_DOCKER_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.string().url().optional(),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
@@ -47,6 +51,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
+    dockerHost: e.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    dockerRetryMs: e.AUTOLAB_DOCKER_RETRY_SECONDS * 1000,
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

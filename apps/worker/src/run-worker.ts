@@ -3,7 +3,13 @@ import { INPUT_KINDS, isFinalStatus, runFailure } from '@autolab/contracts';
 import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
-import { DockerSandboxFactory, reapSandboxes, removeRunContainers, type SandboxInput } from '@autolab/sandbox';
+import {
+  DockerClient,
+  DockerSandboxFactory,
+  reapSandboxes,
+  removeRunContainers,
+  type SandboxInput,
+} from '@autolab/sandbox';
 import {
   CancelSignal,
   deploymentId,
@@ -17,7 +23,6 @@ import {
   WorkerRegistry,
 } from '@autolab/store';
 import { DelayedError, type Job, Worker } from 'bullmq';
-import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
@@ -28,6 +33,8 @@ const HEARTBEAT_MS = 5000;
 /** Leftover containers (of workers that died) are looked for this often, not only at start. */
 const REAP_INTERVAL_MS = 60_000;
 const HEARTBEAT_TTL_MS = 15_000;
+/** A ping that takes longer counts as Docker being unreachable. */
+const DOCKER_PING_TIMEOUT_MS = 3000;
 /** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
 const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
@@ -83,7 +90,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const literature = config.literature
     ? createLiteratureSearch({ ...config.literature, client: { logger: log } })
     : undefined;
-  const docker = new Docker();
+  const retrySeconds = Math.round(config.dockerRetryMs / 1000);
+  const docker = new DockerClient({
+    retryMs: config.dockerRetryMs,
+    onOutage: (err) =>
+      log.error(
+        { docker: config.dockerHost, err: err.message.trim() },
+        `cannot reach Docker: no new run is taken until it answers; a running run waits up to ${retrySeconds} s for it, then fails with docker_unavailable`,
+      ),
+    onRecovered: (downMs) =>
+      log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
+  });
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
 
@@ -97,11 +114,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     });
     if (removed.length > 0) log.info({ removed: removed.length }, 'reaped leftover sandbox containers');
   };
-  await reap();
-  const reaper = setInterval(
-    () => void reap().catch((err) => log.warn({ err: (err as Error).message }, 'reaper failed')),
-    REAP_INTERVAL_MS,
-  );
+  const reapNow = () => reap().catch((err) => log.warn({ err: (err as Error).message }, 'reaper failed'));
+  const reaper = setInterval(() => {
+    if (dockerOk) void reapNow();
+  }, REAP_INTERVAL_MS);
 
   await cancel.listen(subscriber, (runId) => {
     const controller = active.get(runId);
@@ -118,10 +134,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.abort('cancel' satisfies StopReason);
       }
     }
-    const dockerOk = await docker.ping().then(
-      () => true,
-      () => false,
-    );
+    await checkDocker();
     await registry
       .beat(
         {
@@ -138,8 +151,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       .catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
   };
   const startedAt = new Date().toISOString();
-  await beat();
-  const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
 
   const processRun = async (job: Job<RunJobData>, token?: string): Promise<string> => {
     const { runId } = job.data;
@@ -239,6 +250,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       clearTimeout(hardStop);
       active.delete(runId);
       await sandboxes.closeAll();
+      // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
+      // reap when it answers again removes them.
+      await removeRunContainers(docker, deployment, runId).catch(() => undefined);
     }
 
     // A newer attempt took the run over (this worker's lock had expired): leave the run to it.
@@ -296,6 +310,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     lockDuration: config.jobLockMs,
     stalledInterval: config.jobLockMs,
     maxStalledCount: 10,
+    autorun: false,
   });
   worker.on('failed', (job, err) => {
     if (err instanceof DelayedError || !job) return;
@@ -307,11 +322,36 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       .catch(() => undefined);
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
-  log.info({ workerId: config.workerId, deployment, concurrency: config.concurrency }, 'worker ready');
+
+  // Runs are taken only while Docker answers. A worker that starts without Docker waits for it (its heartbeat says
+  // dockerOk: false, so /healthz reports it) instead of crashing, and queued runs stay queued; when Docker comes
+  // back, leftovers are reaped first (a run that failed during the outage could not remove its containers).
+  let dockerOk = false;
+  async function checkDocker(): Promise<void> {
+    const ok = await docker.reachable(DOCKER_PING_TIMEOUT_MS);
+    if (ok === dockerOk) return;
+    dockerOk = ok;
+    if (!ok) {
+      void worker.pause(true);
+      return;
+    }
+    await reapNow();
+    if (!dockerOk || closing) return;
+    if (worker.isPaused()) worker.resume();
+    else if (!worker.isRunning()) void worker.run().catch((err) => log.error({ err: err.message }, 'worker error'));
+  }
+  let closing = false;
+  await beat();
+  const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+  log.info(
+    { workerId: config.workerId, deployment, concurrency: config.concurrency, dockerOk },
+    dockerOk ? 'worker ready' : 'worker started; waiting for Docker before taking runs',
+  );
 
   return {
     workerId: config.workerId,
     async close() {
+      closing = true;
       for (const controller of active.values()) controller.abort('shutdown' satisfies StopReason);
       await worker.close();
       clearInterval(heartbeat);

@@ -13,6 +13,8 @@ export const RUN_FAILURES = {
     'the model endpoint failed after all retries, or with an error that retrying cannot fix (401, 404, …)',
   input_missing: 'an upload the run names as an input no longer exists (deleted before the run started)',
   sandbox_error: 'Docker refused something for this run (image missing, container create failed, …)',
+  docker_unavailable:
+    'Docker stayed unreachable (socket gone, connection refused or reset, 5xx) for longer than `AUTOLAB_DOCKER_RETRY_SECONDS`; the run removes its containers once Docker is back',
   time_limit: 'still running 5 min after the time limit',
   worker_error:
     'the worker could not finish the run itself (Redis trouble at the end, a job stalled more than 10 times)',

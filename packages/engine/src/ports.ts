@@ -103,6 +103,18 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/**
+ * The sandboxes' engine (Docker) stayed unreachable for longer than the adapter waits for it. Not the experiment's
+ * fault, and nothing the run can do about it: the run fails with `docker_unavailable`. (Shorter outages are the
+ * adapter's business: it waits, and runs again a command whose outcome the outage made unknown.)
+ */
+export class SandboxUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
 export type SandboxKind = 'python' | 'latex';
 
 export interface SandboxFactory {

@@ -4,7 +4,7 @@ import { figureStage } from './figures.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
-import { LlmUnavailableError } from './ports.js';
+import { LlmUnavailableError, SandboxUnavailableError } from './ports.js';
 import { reviewStage } from './review.js';
 import {
   Interrupted,
@@ -47,6 +47,8 @@ export async function runResearch(
     if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };
     if (err instanceof LlmUnavailableError)
       return { status: 'failed', error: runFailure('llm_unavailable', err.message) };
+    if (err instanceof SandboxUnavailableError)
+      return { status: 'failed', error: runFailure('docker_unavailable', err.message) };
     // Losing the run to a newer attempt is not this attempt's failure to report.
     if (err instanceof Error && err.name === 'RunSupersededError') throw err;
     const message = err instanceof Error ? err.message : String(err);

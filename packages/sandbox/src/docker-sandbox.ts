@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { ExecOptions, ExecResult, ReadFilesLimits, Sandbox, SandboxFile } from '@autolab/engine';
+import {
+  type ExecOptions,
+  type ExecResult,
+  type ReadFilesLimits,
+  type Sandbox,
+  type SandboxFile,
+  SandboxUnavailableError,
+} from '@autolab/engine';
 import type Docker from 'dockerode';
 import { CappedOutput } from './capped-output.js';
 import { type ContainerIdentity, containerSpec, SANDBOX_UID, type SandboxLimits } from './sandbox-limits.js';
@@ -299,6 +306,24 @@ export class DockerSandbox implements Sandbox {
 
   async close(): Promise<void> {
     await this.removeContainer();
+  }
+
+  /**
+   * Checks that the container still runs (a dockerd restart stops it); if it does not, the next step starts a fresh
+   * one. Returns true when the container is to be replaced (its workspace is gone). Docker being unreachable is
+   * thrown, not taken for a dead container.
+   */
+  async ensureRunning(): Promise<boolean> {
+    if (!this.container || this.containerBroken) return true;
+    const running = await this.container.inspect().then(
+      (info) => info.State.Running,
+      (err: Error) => {
+        if (err instanceof SandboxUnavailableError) throw err;
+        return false;
+      },
+    );
+    if (!running) this.containerBroken = true;
+    return !running;
   }
 }
 

@@ -1,7 +1,9 @@
 export { CappedOutput } from './capped-output.js';
+export { DockerClient, type DockerClientOptions, isDockerUnavailable } from './docker-client.js';
 export { DockerSandbox, SandboxError } from './docker-sandbox.js';
 export { InputVolumes, type SandboxInput } from './input-volumes.js';
 export { listRunContainers, type ReapDecision, reapSandboxes, removeRunContainers } from './reaper.js';
+export { RecoveringSandbox } from './recovering-sandbox.js';
 export { DockerSandboxFactory, type SandboxImages } from './sandbox-factory.js';
 export {
   type ContainerIdentity,

@@ -1,13 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerClient } from './docker-client.js';
 import { reapSandboxes } from './reaper.js';
 import { DockerSandboxFactory } from './sandbox-factory.js';
 import { LABEL_RUN } from './sandbox-limits.js';
 
-const docker = new Docker();
+const docker = new DockerClient({ retryMs: 10_000 });
 const images = {
   python: process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest',
   latex: process.env.AUTOLAB_LATEX_IMAGE ?? 'autolab-latex:latest',

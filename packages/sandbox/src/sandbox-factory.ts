@@ -1,7 +1,8 @@
 import type { Sandbox, SandboxFactory, SandboxKind } from '@autolab/engine';
-import type Docker from 'dockerode';
+import type { DockerClient } from './docker-client.js';
 import { DockerSandbox } from './docker-sandbox.js';
 import { InputVolumes, type SandboxInput } from './input-volumes.js';
+import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
 
 export interface SandboxImages {
@@ -9,13 +10,16 @@ export interface SandboxImages {
   latex: string;
 }
 
-/** Opens the sandboxes of one run; every container it opens carries the run's labels. */
+/**
+ * Opens the sandboxes of one run; every container it opens carries the run's labels. Sandboxes wait out short Docker
+ * outages (see `RecoveringSandbox`).
+ */
 export class DockerSandboxFactory implements SandboxFactory {
-  private readonly open_: Set<DockerSandbox> = new Set();
+  private readonly open_: Set<Sandbox> = new Set();
   private readonly inputs: InputVolumes | null;
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: DockerClient,
     private readonly images: SandboxImages,
     private readonly identity: Omit<ContainerIdentity, 'role'>,
     private readonly limits: Partial<SandboxLimits> = {},
@@ -32,13 +36,16 @@ export class DockerSandboxFactory implements SandboxFactory {
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
     const mounts = kind === 'python' && this.inputs ? await this.inputs.mountsFor() : [];
-    const sandbox = await DockerSandbox.create(
+    const container = await DockerSandbox.create(
       this.docker,
       this.images[kind],
       limits,
       { ...this.identity, role: kind },
       mounts,
-    );
+    ).catch((err: unknown) => {
+      throw unavailableCause(err) ?? err;
+    });
+    const sandbox = new RecoveringSandbox(container, this.docker);
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);
     sandbox.close = async () => {
