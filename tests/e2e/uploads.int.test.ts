@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { CreatedApiKey, RunRecord, UploadList, UploadRecord } from '@autolab/contracts';
 import * as tar from 'tar-stream';
@@ -16,6 +20,9 @@ import { api, type Stack, startStack } from '../stack.js';
 type ErrorBody = { error: { code: string; message: string; details?: { entry?: string } } };
 type Created = UploadRecord & { skipped: { path: string; reason: string }[] };
 
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'apps/cli/src/main.ts');
 let stack: Stack;
 let otherKey: string;
 let readOnlyKey: string;
@@ -307,6 +314,53 @@ describe('uploads', () => {
     expect(inUse.body.error.message).toContain(run.body.id);
     expect((await api(stack, `/v1/runs/${run.body.id}/cancel`, { method: 'POST' })).status).toBe(202);
     expect((await api(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('the CLI uploads --data (a directory) and --code (a file) and submits a run that names them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'autolab-cli-upload-'));
+    try {
+      await mkdir(join(dir, 'data', 'split'), { recursive: true });
+      await writeFile(join(dir, 'data', 'train.csv'), 'a,b\n1,2\n');
+      await writeFile(join(dir, 'data', 'split', 'test.csv'), 'a,b\n3,4\n');
+      await writeFile(join(dir, 'data', '.DS_Store'), 'junk');
+      await writeFile(join(dir, 'baseline.py'), 'print("baseline")\n');
+      const child = await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          CLI,
+          'submit',
+          'Fit the uploaded table with the baseline.',
+          '--data',
+          join(dir, 'data'),
+          '--code',
+          join(dir, 'baseline.py'),
+          '--json',
+        ],
+        { cwd: ROOT, env: { ...process.env, AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey } },
+      );
+      const record = JSON.parse(child.stdout) as RunRecord;
+      expect(record.status).toBe('queued');
+      const data = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.data}`);
+      expect(data.body.files.map((f) => [f.path, f.sha256])).toEqual([
+        ['split/test.csv', sha256('a,b\n3,4\n')],
+        ['train.csv', sha256('a,b\n1,2\n')],
+      ]);
+      const code = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.code}`);
+      expect(code.body.files.map((f) => f.path)).toEqual(['baseline.py']);
+      // A path that does not exist is a usage error (exit 2) before anything is sent.
+      const missing = await run(
+        process.execPath,
+        ['--import', 'tsx', CLI, 'submit', 'Fit the uploaded table with the baseline.', '--data', join(dir, 'nope')],
+        { cwd: ROOT, env: { ...process.env, AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey } },
+      ).catch((err: { code: number; stderr: string }) => err);
+      expect((missing as { code: number }).code).toBe(2);
+      expect((missing as { stderr: string }).stderr).toContain('nope');
+      await api(stack, `/v1/runs/${record.id}/cancel`, { method: 'POST' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an archive bomb by its unpack ratio, naming the entry, before unpacking it all', async () => {

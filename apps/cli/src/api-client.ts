@@ -19,8 +19,17 @@ import {
   RunList as RunListSchema,
   type RunRecord,
   RunRecord as RunRecordSchema,
+  UploadRecord,
 } from '@autolab/contracts';
+import { z } from 'zod';
 import { ApiError, ProtocolError, UnreachableError } from './errors.js';
+import { type LocalFile, multipartBody } from './upload-files.js';
+
+/** The answer to an upload: the record and the files the server left out (hidden files), with why. */
+const CreatedUploadSchema = UploadRecord.extend({
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })).default([]),
+});
+export type CreatedUpload = z.infer<typeof CreatedUploadSchema>;
 
 export interface ArtifactList {
   artifacts: ArtifactEntry[];
@@ -95,6 +104,32 @@ export class ApiClient {
   /** An absolute URL for an API path or a link from a record (`/v1/runs/…`). */
   url(path: string): string {
     return new URL(path.replace(/^\/+/, ''), this.baseUrl).href;
+  }
+
+  /** Uploads files (streamed from disk) as one upload of the key's tenant. */
+  async createUpload(files: LocalFile[], onProgress?: (bytes: number) => void): Promise<CreatedUpload> {
+    const body = multipartBody(files, onProgress);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'Content-Type': body.contentType,
+      'Content-Length': String(body.length),
+    };
+    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    const response = await this.send(this.url('v1/uploads'), {
+      method: 'POST',
+      headers,
+      body: body.stream as unknown as RequestInit['body'],
+      duplex: 'half',
+    } as RequestInit);
+    const text = await response.text();
+    if (!response.ok) throw toApiError(response, text);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ProtocolError(`${this.baseUrl} answered the upload with something that is not JSON`);
+    }
+    return checkShape(response, json, CreatedUploadSchema);
   }
 
   async createRun(request: CreateRunRequest, options: { idempotencyKey?: string } = {}): Promise<RunRecord> {

@@ -131,6 +131,8 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--seeds <n>', 'extra seeds the best experiment is re-run with (default 3)', integer)
     .option('--page-limit <n>', 'pages the paper may have (default 8)', integer)
     .option('--idempotency-key <key>', 'the same key again returns the same run instead of submitting a new one')
+    .option('--data <path>', 'upload a file or directory as the run’s data (read-only at /workspace/input/data/)')
+    .option('--code <path>', 'upload a file or directory as starting code (read-only at /workspace/input/code/)')
     .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
     .option('--plain', `with --watch: ${PLAIN_HELP}`)
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')

@@ -29,7 +29,7 @@ function archivesFor(target: DownloadTarget, runId: string): { subset: ArchiveSu
 }
 
 /** A progress line on stderr when it is a terminal that can redraw a line; nothing otherwise (pipes, logs). */
-function progressLine(ctx: CliContext): ProgressLine | null {
+export function progressLine(ctx: CliContext): ProgressLine | null {
   const tty = ctx.io.stderrTty;
   if (!tty || ctx.display.dumb) return null;
   return new ProgressLine({

@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { type CreateRunRequest, CreateRunRequest as CreateRunRequestSchema } from '@autolab/contracts';
+import type { CreatedUpload } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
+import { formatBytes } from '../human-format.js';
+import { collectFiles } from '../upload-files.js';
+import { progressLine } from './download.js';
 import { watchRun } from './watch.js';
 
 export interface SubmitOptions {
@@ -26,6 +30,10 @@ export interface SubmitOptions {
   seeds?: number;
   pageLimit?: number;
   idempotencyKey?: string;
+  /** A file or directory to upload as the run's data (read-only at /workspace/input/data/). */
+  data?: string;
+  /** A file or directory to upload as the run's starting code (/workspace/input/code/). */
+  code?: string;
   watch?: boolean;
   plain?: boolean;
   json?: boolean;
@@ -127,9 +135,37 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   return request;
 }
 
+/** Uploads `--data` / `--code` (a progress line on a terminal) and returns their upload ids as the run's inputs. */
+async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<CreateRunRequest['inputs']> {
+  const inputs: NonNullable<CreateRunRequest['inputs']> = {};
+  for (const kind of ['data', 'code'] as const) {
+    const path = options[kind];
+    if (path === undefined) continue;
+    const files = await collectFiles(path);
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    const progress = progressLine(ctx);
+    progress?.start(`uploading ${kind}`, total);
+    let upload: CreatedUpload;
+    try {
+      upload = await ctx.client.createUpload(files, (bytes) => progress?.update(Math.min(bytes, total)));
+    } finally {
+      progress?.clear();
+    }
+    if (!options.json) {
+      ctx.io.err(`${kind}: ${upload.id} (${upload.fileCount} file(s), ${formatBytes(upload.bytes)})\n`);
+      for (const s of upload.skipped) ctx.io.err(`  skipped ${s.path}: ${s.reason}\n`);
+    }
+    inputs[kind] = upload.id;
+  }
+  return Object.keys(inputs).length > 0 ? inputs : undefined;
+}
+
 export async function submitCommand(ctx: CliContext, words: string[], options: SubmitOptions): Promise<ExitCode> {
   const goal = await resolveGoal(words, options.file, ctx.io.readStdin);
+  // Checked before anything is uploaded: a bad flag costs no transfer.
   const request = buildCreateRunRequest(goal, options);
+  const inputs = await uploadInputs(ctx, options);
+  if (inputs) request.inputs = inputs;
   const run = await ctx.client.createRun(request, { idempotencyKey: options.idempotencyKey });
   if (options.json) {
     ctx.io.out(`${JSON.stringify(run)}\n`);
