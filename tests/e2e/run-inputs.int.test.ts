@@ -58,6 +58,29 @@ describe('a run with a data input', () => {
       return Number(cells[sepal]) < 5.5 === (cells[species] === 'setosa');
     }).length;
     const expected = correct / rows.length;
+    // The user's starting code: a weaker rule (sepal shorter than 5.0 cm), run as it is as the first node.
+    const baselineCorrect = rows.filter((line) => {
+      const cells = line.split(',');
+      return Number(cells[sepal]) < 5.0 === (cells[species] === 'setosa');
+    }).length;
+    const baselineExpected = baselineCorrect / rows.length;
+    const baseline = [
+      'import csv, json',
+      'rows = list(csv.DictReader(open("/workspace/input/data/iris.csv")))',
+      'ok = sum((float(r["sepal_length"]) < 5.0) == (r["species"] == "setosa") for r in rows)',
+      'json.dump({"accuracy": ok / len(rows)}, open("results.json", "w"))',
+      'print("baseline", ok / len(rows))',
+    ].join('\n');
+    const codeForm = new FormData();
+    codeForm.append('file', new Blob([baseline]), 'main.py');
+    codeForm.append('file', new Blob(['# notes\n']), 'README.md');
+    const codeUpload = (await (
+      await fetch(`${stack.apiUrl}/v1/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}` },
+        body: codeForm,
+      })
+    ).json()) as UploadRecord;
 
     const form = new FormData();
     form.append('file', new Blob([csv]), 'iris.csv');
@@ -74,12 +97,12 @@ describe('a run with a data input', () => {
       body: JSON.stringify({
         goal: 'How well does one sepal-length threshold separate setosa in the uploaded table?',
         model: 'inputs',
-        maxIterations: 3,
+        maxIterations: 8,
         seeds: 0,
-        search: { numDrafts: 1 },
+        search: { numDrafts: 2 },
         ideation: { numIdeas: 1, reflections: 0 },
         review: { reviewers: 0 },
-        inputs: { data: upload.id },
+        inputs: { data: upload.id, code: codeUpload.id },
       }),
     });
     expect(submitted.status).toBe(202);
@@ -92,10 +115,29 @@ describe('a run with a data input', () => {
     expect(final.bestMetric?.name).toBe('accuracy');
     expect(final.bestMetric?.value).toBeCloseTo(expected, 10);
 
-    // The preview ran in a sandbox and described the table.
+    // The first node is the user's code as it is (no model call for it), measured on the same file.
     const events = (await readSse(stack, runId)).events;
+    const finished = events
+      .filter((e) => e.type === 'node.finished')
+      .map((e) => e.data as { nodeId: string; metrics: Record<string, number> });
+    const created = events
+      .filter((e) => e.type === 'node.created')
+      .map((e) => e.data as { nodeId: string; plan: string });
+    expect(created[0]).toMatchObject({ nodeId: 'n001', plan: expect.stringContaining('starting code') });
+    expect(finished.find((n) => n.nodeId === 'n001')?.metrics.accuracy).toBeCloseTo(baselineExpected, 10);
+    expect(finished.find((n) => n.nodeId === 'n002')?.metrics.accuracy).toBeCloseTo(expected, 10);
+    expect(baselineExpected).toBeLessThan(expected);
+    const draftCalls = stack.scripted.callsFor(runId).filter((c) => c.key === 'draft_experiment');
+    expect(draftCalls).toHaveLength(1);
+
+    // The preview ran in a sandbox and described the table.
     const described = events.find((e) => e.type === 'inputs.described');
-    expect(described?.data).toMatchObject({ inputs: [{ kind: 'data', uploadId: upload.id, files: 1 }] });
+    expect(described?.data).toMatchObject({
+      inputs: [
+        { kind: 'data', uploadId: upload.id, files: 1 },
+        { kind: 'code', uploadId: codeUpload.id, files: 2 },
+      ],
+    });
     const preview = (described?.data as { preview?: string } | undefined)?.preview ?? '';
     expect(preview).toContain('/workspace/input/data/');
     expect(preview).toMatch(/iris\.csv \(.*\): table, 150 rows × 5 columns/);

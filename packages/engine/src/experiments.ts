@@ -1,4 +1,5 @@
 import type { ExperimentStage } from '@autolab/contracts';
+import { startingCodeNode } from './inputs.js';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
 import { execute, runNode } from './node-runner.js';
 import { clearPending, loseNode, resumePending, savePending } from './pending-nodes.js';
@@ -68,6 +69,8 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
     );
   }
 }
+
+const ENTRY_HINT = 'main.py, run.py, train.py or experiment.py at its top level, or a single .py file';
 
 async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: number, pool: SandboxPool): Promise<void> {
   const { state, input } = ctx;
@@ -151,6 +154,30 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
   };
 
   for (const pending of state.pendingNodes.filter((p) => p.stage === stage)) launch(() => redo(pending));
+  // With starting code, the first node is the user's program as it is (no model call); the drafts that follow and
+  // every later stage improve on what it measured.
+  const startingCode = input.inputs.code;
+  if (stage === 'baseline' && startingCode && state.nodes.length === 0 && state.pendingNodes.length === 0) {
+    const start = startingCodeNode(startingCode);
+    if (start) {
+      const pending = await savePending(ctx, {
+        id: nodeIdFor(nextSequence(state)),
+        stage,
+        operator: 'draft',
+        parentId: null,
+        plan: start.plan,
+        code: start.code,
+      });
+      launched++;
+      launch(() => runPending(pending, null));
+    } else {
+      await ctx.emit({
+        type: 'warning',
+        message: `The starting code has no entry point (${ENTRY_HINT}); the model drafts from it instead of running it.`,
+        data: { code: 'starting_code_without_entry', detail: ENTRY_HINT },
+      });
+    }
+  }
   for (;;) {
     while (!failure && !finishedByModel && inflight.size < policy.nodeConcurrency) {
       ctx.throwIfInterrupted();

@@ -223,3 +223,34 @@ export function inputsBlock(preview: string | null): string {
   if (!preview) return '';
   return `\nThe user provided these files. Every experiment finds them read-only under ${INPUT_MOUNT}/ (copy what you need to change into the working directory); use them, do not invent substitute data:\n${preview}\n`;
 }
+
+/** The file run as the starting code's main program: the first of these at its top level, or its only `.py` file. */
+const ENTRY_POINTS = ['main.py', 'run.py', 'train.py', 'experiment.py'];
+
+/**
+ * The baseline stage's first node for a run with starting code: the user's program run as it is, with no model call.
+ * The node's program copies the code into the working directory (so that it can write files next to itself and
+ * import its own modules) and runs the entry point as `__main__`. Null when no entry point can be told.
+ */
+export function startingCodeNode(code: InputListing): { plan: string; code: string; entry: string } | null {
+  const topLevel = code.files.map((f) => f.path).filter((p) => !p.includes('/') && p.endsWith('.py'));
+  const entry = ENTRY_POINTS.find((name) => topLevel.includes(name)) ?? (topLevel.length === 1 ? topLevel[0] : null);
+  if (!entry) return null;
+  return {
+    entry,
+    plan: `The user's starting code, run as it is (${entry} from ${INPUT_MOUNT}/code/): the baseline to improve on.`,
+    code: [
+      `# The user's starting code (${INPUT_MOUNT}/code/), run as it is: copied into the working directory, then`,
+      `# ${entry} runs as the main program. What it records in results.json is the baseline the search improves on.`,
+      'import runpy',
+      'import shutil',
+      'import sys',
+      '',
+      `shutil.copytree(${JSON.stringify(`${INPUT_MOUNT}/code`)}, ".", dirs_exist_ok=True)`,
+      `sys.argv = [${JSON.stringify(entry)}]`,
+      'sys.path.insert(0, ".")',
+      `runpy.run_path(${JSON.stringify(entry)}, run_name="__main__")`,
+      '',
+    ].join('\n'),
+  };
+}
