@@ -123,14 +123,15 @@ export class RecoveringSandbox implements Sandbox {
       }
       const unavailable = outcome.ok ? null : unavailableCause(outcome.error);
       if (unavailable) throw unavailable;
-      const lost =
-        !step.signal?.aborted &&
-        (this.docker.lastFailureAt >= started || (outcome.ok && (step.cutShort?.(outcome.value) ?? false)));
+      const dockerFailed = this.docker.lastFailureAt >= started;
+      const lost = !step.signal?.aborted && (dockerFailed || (outcome.ok && (step.cutShort?.(outcome.value) ?? false)));
       if (!lost) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
       }
       if (replays >= MAX_REPLAYS) {
+        // Docker answered all along: whatever keeps ending this command early is not an outage; report it as it is.
+        if (!dockerFailed && outcome.ok) return outcome.value;
         throw new SandboxUnavailableError(
           `Docker kept dropping the connection: a sandbox step was cut short ${replays + 1} times`,
           outcome.ok ? {} : { cause: outcome.error },
