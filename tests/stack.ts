@@ -109,6 +109,8 @@ export async function startStack(
   };
   const worker = options.worker === false ? null : await launch();
   const redis = new Redis(redisUrl);
+  // Outage drills stop this Redis on purpose: the client reconnects by itself.
+  redis.on('error', () => undefined);
   return {
     apiUrl: api.url,
     adminKey,
