@@ -8,6 +8,7 @@ import type { RunEvent, RunRecord } from '@autolab/contracts';
 import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from './test-resources.js';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../packages/testing/scenarios', import.meta.url));
 /** The key the worker is given; tests assert it never shows up where it must not. */
@@ -109,6 +110,8 @@ export async function startStack(
   };
   const worker = options.worker === false ? null : await launch();
   const redis = new Redis(redisUrl);
+  // Outage drills stop this Redis on purpose: the client reconnects by itself.
+  redis.on('error', () => undefined);
   return {
     apiUrl: api.url,
     adminKey,
@@ -125,12 +128,7 @@ export async function startStack(
       await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
       await api.close();
       await scripted.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
       await rm(dataDir, { recursive: true, force: true });
     },

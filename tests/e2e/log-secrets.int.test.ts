@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_DIR } from '../stack.js';
+import { deleteKeysWithPrefix, freePort } from '../test-resources.js';
 
 /**
  * Secrets never reach a log file. The API and a worker run as real processes (as `npm start` runs them) at log level
@@ -30,15 +30,6 @@ let base: string;
 const prefix = `autolab-test-logs-${randomBytes(4).toString('hex')}`;
 const processes: ChildProcess[] = [];
 const secrets: string[] = [ADMIN_KEY, OPENAI_KEY, S2_KEY];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  return port;
-}
 
 function start(name: string, entry: string, env: Record<string, string>): ChildProcess {
   const log = createWriteStream(join(dir, `${name}.log`));
@@ -127,12 +118,7 @@ afterAll(async () => {
   }
   await scripted?.close();
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
   await redis.quit();
   await rm(dir, { recursive: true, force: true });
 });

@@ -84,8 +84,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const answer = errorAnswer(err);
     if (answer.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
       answer.message = `Send ${request.routeOptions.config.accepts}.`;
-    if (answer.status >= 500) request.log.error({ err }, 'request failed');
-    return reply.status(answer.status).send(errorBody(answer));
+    if (answer.code === 'unavailable') request.log.debug({ err: err.message }, 'Redis unavailable; answered 503');
+    else if (answer.status >= 500) request.log.error({ err }, 'request failed');
+    return reply
+      .status(answer.status)
+      .headers(answer.headers ?? {})
+      .send(errorBody(answer));
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({

@@ -12,6 +12,7 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { errorAnswer, errorBody } from './error-responses.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -289,10 +290,14 @@ export const authPlugin = fp<AuthOptions>(
       try {
         await authorize(request, reply, options);
       } catch (err) {
-        if (!(err instanceof ApiError)) throw err;
+        const answer = errorAnswer(err as Error);
+        if (!(err instanceof ApiError) && answer.code !== 'unavailable') throw err;
         // Answered here rather than thrown: routes of plugins with their own error handler (bull-board) must give
         // the same error shape.
-        return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+        return reply
+          .status(answer.status)
+          .headers(answer.headers ?? {})
+          .send(errorBody(answer));
       }
     });
   },

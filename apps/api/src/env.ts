@@ -11,6 +11,8 @@ const ApiEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]+$/)
     .default('autolab'),
+  /** A Redis command on a request path that has no answer after this long fails, and the request gets 503. */
+  AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
   /** Seconds between SSE heartbeat comments. */
@@ -79,6 +81,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
+    redisCommandTimeoutMs: Math.round(e.AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS * 1000),
     artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
     uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
     uploadLimits: {

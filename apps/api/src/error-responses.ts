@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { isRedisUnavailable } from '@autolab/store';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
@@ -15,7 +16,15 @@ export interface ErrorAnswer {
   code: ApiErrorCode;
   message: string;
   details?: unknown;
+  /** Headers that go with the answer (`Retry-After`). */
+  headers?: Record<string, string>;
 }
+
+/**
+ * Seconds a client should wait after a 503 `unavailable`: the clients reconnect within a second or two of Redis
+ * coming back, so retrying sooner than this mostly meets the same outage.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export const errorBody = (answer: ErrorAnswer) => ({
   error: {
@@ -46,6 +55,9 @@ const BY_FASTIFY_CODE: Record<string, ApiErrorCode> = {
 /** Maps anything thrown in a route or hook to the one error shape; bad input is never a 500. */
 export function errorAnswer(err: FastifyError | ApiError | Error): ErrorAnswer {
   if (err instanceof ApiError) return catalog(err.code, err.message, err.details);
+  // A dependency outage, not a bug: the same request may well succeed later.
+  if (isRedisUnavailable(err))
+    return { ...catalog('unavailable'), headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } };
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues = err.validation.map((v) => ({
       path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',

@@ -43,6 +43,10 @@ export const API_ERRORS = {
   headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts.' },
   bad_request: { status: 400, message: 'The request could not be understood.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
+  unavailable: {
+    status: 503,
+    message: 'The service cannot reach its database right now; retry after Retry-After seconds.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

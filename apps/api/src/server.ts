@@ -3,8 +3,10 @@ import {
   CancelSignal,
   createRunQueue,
   EventHub,
+  failFastRedisOptions,
   HintStore,
   LocalArtifactStore,
+  logRedisConnection,
   RateLimiter,
   RedisKeys,
   RunStore,
@@ -28,12 +30,20 @@ export interface RunningApi {
 /** Connects to Redis, builds the app and listens. */
 export async function startApi(config: ApiConfig, logger: Logger | false = false): Promise<RunningApi> {
   assertSafeToListen(config);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  // Requests fail fast while Redis is unreachable (503 `unavailable`); only the event hub's blocking reads wait for it.
+  const redis = new Redis(config.redisUrl, failFastRedisOptions(config.redisCommandTimeoutMs));
   const blocking = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const queueConnection = new Redis(config.redisUrl, failFastRedisOptions(config.redisCommandTimeoutMs));
+  logRedisConnection(redis, logger || null, 'requests are answered 503 until it is back');
+  for (const client of [blocking, queueConnection]) client.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
-  const queue = createRunQueue(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), keys);
+  const queue = createRunQueue(queueConnection, keys);
+  queue.on('error', () => undefined);
   const hub = new EventHub(blocking, redis, keys, runs);
+  // Listening before Redis is reachable is fine (requests get 503 until it is), but at start-up it usually is a moment
+  // away: give it that moment, so the first requests are not refused for nothing.
+  await untilReady(redis, 5_000);
   const app = await buildApp({
     redis,
     runs,
@@ -76,4 +86,18 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
       await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/** Resolves when `client` is connected, or after `ms` (whichever comes first). */
+function untilReady(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
 }

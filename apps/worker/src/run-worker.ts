@@ -15,6 +15,7 @@ import {
   deploymentId,
   HintStore,
   LocalArtifactStore,
+  logRedisConnection,
   RedisKeys,
   RUN_QUEUE_NAME,
   type RunJobData,
@@ -77,6 +78,9 @@ export interface RunningWorker {
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<RunningWorker> {
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // Commands wait for Redis to come back (maxRetriesPerRequest: null); say once that it is gone, not per retry.
+  logRedisConnection(redis, log, 'the worker waits for it');
+  subscriber.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
   const artifacts = new LocalArtifactStore(config.artifactsDir);

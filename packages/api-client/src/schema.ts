@@ -264,7 +264,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Redis reachable, a worker alive, and its Docker engine reachable */
+    /**
+     * Redis reachable, a worker alive, and its Docker engine reachable
+     * @description 200 when all are; otherwise 503 naming in `down` what is missing.
+     */
     get: operations['getHealth'];
     put?: never;
     post?: never;
@@ -5051,6 +5054,8 @@ export interface operations {
           'application/json': {
             /** @enum {string} */
             status: 'ok' | 'degraded';
+            /** @description What is missing: `redis` (this API cannot reach it; nothing else can then be checked), `workers` (no worker has sent a heartbeat lately), `docker` (no worker reports its Docker engine reachable). */
+            down: ('redis' | 'workers' | 'docker')[];
             redis: boolean;
             /** @description As last reported by a worker (only workers talk to the Docker engine). */
             docker: boolean;
@@ -5151,6 +5156,8 @@ export interface operations {
           'application/json': {
             /** @enum {string} */
             status: 'ok' | 'degraded';
+            /** @description What is missing: `redis` (this API cannot reach it; nothing else can then be checked), `workers` (no worker has sent a heartbeat lately), `docker` (no worker reports its Docker engine reachable). */
+            down: ('redis' | 'workers' | 'docker')[];
             redis: boolean;
             /** @description As last reported by a worker (only workers talk to the Docker engine). */
             docker: boolean;

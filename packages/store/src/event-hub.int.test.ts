@@ -8,8 +8,10 @@ import { RunStore } from './run-store.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const keys = new RedisKeys(`autolab-test-hub-${randomBytes(4).toString('hex')}`);
-const redis = new Redis(url);
-const blocking = new Redis(url, { maxRetriesPerRequest: null });
+// Named, so that CLIENT LIST tells this test's connections from those of anything else sharing the Redis server.
+const connectionName = `hubtest-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(url, { connectionName });
+const blocking = new Redis(url, { maxRetriesPerRequest: null, connectionName });
 const store = new RunStore(redis, keys);
 const hub = new EventHub(blocking, redis, keys, store);
 
@@ -76,7 +78,9 @@ describe('EventHub (real Redis)', () => {
     while (Date.now() < deadline && received.size < runs.length) await new Promise((r) => setTimeout(r, 50));
     expect(received.size).toBe(runs.length);
     const clients = (await redis.client('LIST')) as string;
-    const blockedOnXread = clients.split('\n').filter((l) => /cmd=xread/.test(l));
+    const blockedOnXread = clients
+      .split('\n')
+      .filter((l) => l.includes(` name=${connectionName} `) && /cmd=xread/.test(l));
     expect(blockedOnXread.length).toBeLessThanOrEqual(1);
     for (const stop of stops) stop();
   });

@@ -27,7 +27,19 @@ export class EventHub {
     private readonly control: Redis,
     private readonly keys: RedisKeys,
     private readonly store: RunStore,
-  ) {}
+  ) {
+    // Each (re)connection of the blocking client has a new id. 'ready' is emitted before ioredis resends an XREAD
+    // that was pending when the connection dropped, so this CLIENT ID is answered first, not after that XREAD.
+    blocking.on('ready', () => {
+      this.blockingClientId = null;
+      blocking.client('ID').then(
+        (id) => {
+          this.blockingClientId = id as number;
+        },
+        () => undefined,
+      );
+    });
+  }
 
   /**
    * Calls `listener` with every event after `afterId` exactly once, in order: first the backlog, then live events.
@@ -46,12 +58,18 @@ export class EventHub {
     };
     const live: Listener = (event) => (replaying ? buffered.push(event) : deliver(event));
     const position = await this.watch(runId, live);
-    let cursor = afterId;
-    while (compareStreamIds(cursor, position) < 0) {
-      const page = await this.store.readEvents(runId, cursor, 500, position);
-      if (page.length === 0) break;
-      for (const event of page) deliver(event);
-      cursor = page[page.length - 1]!.id;
+    try {
+      let cursor = afterId;
+      while (compareStreamIds(cursor, position) < 0) {
+        const page = await this.store.readEvents(runId, cursor, 500, position);
+        if (page.length === 0) break;
+        for (const event of page) deliver(event);
+        cursor = page[page.length - 1]!.id;
+      }
+    } catch (err) {
+      // Redis went away while the backlog was read: no half subscription stays behind, buffering forever.
+      this.unwatch(runId, live);
+      throw err;
     }
     replaying = false;
     for (const event of buffered) deliver(event);
@@ -71,7 +89,8 @@ export class EventHub {
       return raced.position;
     }
     this.watches.set(runId, { position, listeners: new Set([listener]) });
-    await this.interrupt();
+    // If the read loop cannot be woken now (Redis is going away), it takes the new watch in after its current read.
+    await this.interrupt().catch(() => undefined);
     return position;
   }
 
@@ -94,8 +113,12 @@ export class EventHub {
     this.loop = this.run();
   }
 
+  /**
+   * The one read loop. It survives a Redis outage: a failed read is retried after a pause, and every watch keeps its
+   * position (the id of the last event delivered), so reading resumes exactly after it — no event is skipped and none
+   * is delivered twice.
+   */
   private async run(): Promise<void> {
-    this.blockingClientId = (await this.blocking.client('ID')) as number;
     while (this.running) {
       const runIds = [...this.watches.keys()];
       if (runIds.length === 0) {
@@ -108,6 +131,7 @@ export class EventHub {
       const positions = runIds.map((id) => this.watches.get(id)!.position);
       let reply: [string, [string, string[]][]][] | null;
       try {
+        this.blockingClientId ??= (await this.blocking.client('ID')) as number;
         reply = (await this.blocking.xread(
           'COUNT',
           500,

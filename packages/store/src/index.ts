@@ -12,6 +12,7 @@ export {
   MAX_HINTS_PER_RUN,
 } from './hint-store.js';
 export { RateLimiter } from './rate-limiter.js';
+export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';
 export { newRunId } from './run-id.js';
 export { createRunQueue, enqueueRerun, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
