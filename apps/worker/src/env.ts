@@ -14,6 +14,12 @@ const WorkerEnv = z.object({
   AUTOLAB_WORKER_ID: z.string().optional(),
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
   AUTOLAB_LATEX_IMAGE: z.string().default('autolab-latex:latest'),
+  /** `runsc` runs sandboxes under gVisor (registered with the Docker engine); `runc` is Docker's default. */
+  AUTOLAB_SANDBOX_RUNTIME: z.enum(['runc', 'runsc']).default('runc'),
+  /** What is copied out of a sandbox after each program; the rest stays in the sandbox and is reported. */
+  AUTOLAB_SANDBOX_MAX_OUTPUT_MB: z.coerce.number().positive().max(10_000).default(100),
+  AUTOLAB_SANDBOX_MAX_FILE_MB: z.coerce.number().positive().max(10_000).default(20),
+  AUTOLAB_SANDBOX_MAX_FILES: z.coerce.number().int().min(1).max(100_000).default(50),
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.string().url().optional(),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
@@ -46,6 +52,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
+    sandboxRuntime: e.AUTOLAB_SANDBOX_RUNTIME,
+    outputLimits: {
+      maxFiles: e.AUTOLAB_SANDBOX_MAX_FILES,
+      maxFileBytes: Math.round(e.AUTOLAB_SANDBOX_MAX_FILE_MB * 1024 * 1024),
+      maxTotalBytes: Math.round(e.AUTOLAB_SANDBOX_MAX_OUTPUT_MB * 1024 * 1024),
+    },
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

@@ -3,7 +3,13 @@ import { isFinalStatus } from '@autolab/contracts';
 import { type ResearchOutcome, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
-import { DockerSandboxFactory, reapSandboxes, removeRunContainers } from '@autolab/sandbox';
+import {
+  DockerSandboxFactory,
+  reapSandboxes,
+  registeredRuntimes,
+  removeRunContainers,
+  type SandboxRuntime,
+} from '@autolab/sandbox';
 import {
   CancelSignal,
   HintStore,
@@ -54,6 +60,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const docker = new Docker();
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
+  await checkSandboxRuntime(docker, config.sandboxRuntime, log);
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, config.redisPrefix, {
@@ -148,10 +155,15 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.llm.apiKey,
       config.literature?.semanticScholarApiKey ?? '',
     ]);
-    const sandboxes = new DockerSandboxFactory(docker, config.images, config.redisPrefix, runId, config.workerId, {
-      cpus: run.sandbox.cpus,
-      memoryMb: run.sandbox.memoryMb,
-    });
+    const sandboxes = new DockerSandboxFactory(
+      docker,
+      config.images,
+      config.redisPrefix,
+      runId,
+      config.workerId,
+      { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
+      config.sandboxRuntime,
+    );
     runLog.info({ attempt, model: run.model }, 'run started');
     let outcome: ResearchOutcome;
     try {
@@ -177,6 +189,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           deadline,
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          outputLimits: config.outputLimits,
           policy: run.policy,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
@@ -282,6 +295,22 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A worker configured for gVisor refuses to start on an engine without it, rather than fail every run. An engine
+ * that cannot be reached at all is not decided here: the runs' own Docker handling deals with that.
+ */
+async function checkSandboxRuntime(docker: Docker, runtime: SandboxRuntime, log: Logger): Promise<void> {
+  const available = await registeredRuntimes(docker).catch(() => null);
+  if (available === null) return;
+  if (!available.includes(runtime)) {
+    throw new Error(
+      `AUTOLAB_SANDBOX_RUNTIME=${runtime}, but the Docker engine has no runtime "${runtime}" registered ` +
+        '(scripts/ensure-services.sh registers gVisor when it starts dockerd; docs/security.md says how to by hand)',
+    );
+  }
+  log.info({ runtime }, 'sandbox runtime');
 }
 
 function parsePrices(raw: string | undefined): PriceTable {

@@ -4,6 +4,7 @@ import type {
   HintInbox,
   LiteratureSearch,
   Llm,
+  ReadFilesLimits,
   RunSink,
   SandboxFactory,
   ToolCallResult,
@@ -22,6 +23,8 @@ export interface ResearchRunInput {
   deadline: number;
   timeLimitMinutes: number;
   sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
+  /** What is copied out of the sandbox after each program. @defaultValue OUTPUT_LIMITS (node-runner.ts) */
+  outputLimits?: ReadFilesLimits;
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
   /** What an earlier attempt of this run saved; null for a fresh start. */
   checkpoint: unknown | null;

@@ -1,7 +1,7 @@
 import type { Sandbox, SandboxFactory, SandboxKind } from '@autolab/engine';
 import type Docker from 'dockerode';
 import { DockerSandbox } from './docker-sandbox.js';
-import { DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
+import { DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
 
 export interface SandboxImages {
   python: string;
@@ -19,6 +19,7 @@ export class DockerSandboxFactory implements SandboxFactory {
     private readonly runId: string,
     private readonly workerId: string,
     private readonly limits: Partial<SandboxLimits> = {},
+    private readonly runtime: SandboxRuntime = 'runc',
   ) {}
 
   async open(kind: SandboxKind): Promise<Sandbox> {
@@ -27,12 +28,18 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const sandbox = await DockerSandbox.create(this.docker, this.images[kind], limits, {
-      deployment: this.deployment,
-      runId: this.runId,
-      role: kind,
-      workerId: this.workerId,
-    });
+    const sandbox = await DockerSandbox.create(
+      this.docker,
+      this.images[kind],
+      limits,
+      {
+        deployment: this.deployment,
+        runId: this.runId,
+        role: kind,
+        workerId: this.workerId,
+      },
+      this.runtime,
+    );
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);
     sandbox.close = async () => {
