@@ -18,6 +18,12 @@ const WorkerEnv = z.object({
   DOCKER_HOST: z.string().optional(),
   /** How long a run waits for an unreachable Docker engine before it fails with docker_unavailable. */
   AUTOLAB_DOCKER_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+  /** `runsc` runs sandboxes under gVisor (registered with the Docker engine); `runc` is Docker's default. */
+  AUTOLAB_SANDBOX_RUNTIME: z.enum(['runc', 'runsc']).default('runc'),
+  /** What is copied out of a sandbox after each program; the rest stays in the sandbox and is reported. */
+  AUTOLAB_SANDBOX_MAX_OUTPUT_MB: z.coerce.number().positive().max(10_000).default(100),
+  AUTOLAB_SANDBOX_MAX_FILE_MB: z.coerce.number().positive().max(10_000).default(20),
+  AUTOLAB_SANDBOX_MAX_FILES: z.coerce.number().int().min(1).max(100_000).default(50),
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.string().url().optional(),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
@@ -53,6 +59,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
     dockerHost: e.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
     dockerRetryMs: e.AUTOLAB_DOCKER_RETRY_SECONDS * 1000,
+    sandboxRuntime: e.AUTOLAB_SANDBOX_RUNTIME,
+    outputLimits: {
+      maxFiles: e.AUTOLAB_SANDBOX_MAX_FILES,
+      maxFileBytes: Math.round(e.AUTOLAB_SANDBOX_MAX_FILE_MB * 1024 * 1024),
+      maxTotalBytes: Math.round(e.AUTOLAB_SANDBOX_MAX_OUTPUT_MB * 1024 * 1024),
+    },
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

@@ -7,8 +7,10 @@ import {
   DockerClient,
   DockerSandboxFactory,
   reapSandboxes,
+  registeredRuntimes,
   removeRunContainers,
   type SandboxInput,
+  type SandboxRuntime,
 } from '@autolab/sandbox';
 import {
   CancelSignal,
@@ -107,6 +109,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   });
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
+  await checkSandboxRuntime(docker, config.sandboxRuntime, log);
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -201,6 +204,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.images,
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
+      config.sandboxRuntime,
       inputs.ok ? inputs.dirs : [],
     );
     runLog.info({ attempt, model: run.model }, 'run started');
@@ -229,6 +233,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           deadline,
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
           checkpoint,
@@ -365,6 +370,30 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A worker configured for gVisor refuses to start on an engine without it, rather than fail every run. An engine
+ * that cannot be reached at all is not decided here: the runs' own Docker handling deals with that.
+ */
+async function checkSandboxRuntime(docker: DockerClient, runtime: SandboxRuntime, log: Logger): Promise<void> {
+  // Pings are not retried: a worker started without Docker must not wait out the retry window here.
+  if (
+    !(await docker.ping().then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
+  const available = await registeredRuntimes(docker).catch(() => null);
+  if (available === null) return;
+  if (!available.includes(runtime)) {
+    throw new Error(
+      `AUTOLAB_SANDBOX_RUNTIME=${runtime}, but the Docker engine has no runtime "${runtime}" registered ` +
+        '(scripts/ensure-services.sh registers gVisor when it starts dockerd; docs/security.md says how to by hand)',
+    );
+  }
+  log.info({ runtime }, 'sandbox runtime');
 }
 
 function parsePrices(raw: string | undefined): PriceTable {

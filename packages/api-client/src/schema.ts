@@ -2813,6 +2813,11 @@ export interface operations {
                      * @default null
                      */
                     analysis: string | null;
+                    /**
+                     * @description Files the program left that were not copied out of the sandbox (over the output limits), if any.
+                     * @default null
+                     */
+                    skippedOutputs: string | null;
                   };
                 }
               | {

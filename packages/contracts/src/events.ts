@@ -154,6 +154,11 @@ export const NodeFinishedEvent = event(
       .nullable()
       .default(null)
       .describe("The model's reading of the execution (one or two sentences)."),
+    skippedOutputs: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('Files the program left that were not copied out of the sandbox (over the output limits), if any.'),
   }),
 );
 export const MetricImprovedEvent = event(

@@ -1,5 +1,6 @@
 import { bestNode } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
+import { type ExecResult, type SandboxFile, SandboxStepError } from './ports.js';
 import { PLOT_SYSTEM, type PlotSubmission, plotPrompt, TOOLS } from './prompts.js';
 import type { RunContext } from './run-context.js';
 import type { FigureRecord } from './run-state.js';
@@ -47,23 +48,32 @@ export async function figureStage(ctx: RunContext): Promise<void> {
       const reply = await ctx.ask('figures', PLOT_SYSTEM, plotPrompt(plan, describe, error), [TOOLS.plot]);
       if (!reply.ok) continue;
       const submission = reply.value as PlotSubmission;
-      await sandbox.reset();
-      await sandbox.writeFiles([
-        { path: 'plot.py', content: Buffer.from(submission.code) },
-        ...Object.entries(data).map(([path, value]) => ({
-          path,
-          content: Buffer.from(JSON.stringify(value, null, 1)),
-        })),
-      ]);
-      const exec = await sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal });
-      ctx.throwIfInterrupted();
-      const { files: out } = await sandbox.readFiles(OUTPUT_LIMITS);
+      let exec: ExecResult | null = null;
+      let out: SandboxFile[] = [];
+      let sandboxError: string | null = null;
+      try {
+        await sandbox.reset();
+        await sandbox.writeFiles([
+          { path: 'plot.py', content: Buffer.from(submission.code) },
+          ...Object.entries(data).map(([path, value]) => ({
+            path,
+            content: Buffer.from(JSON.stringify(value, null, 1)),
+          })),
+        ]);
+        exec = await sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal });
+        ctx.throwIfInterrupted();
+        out = (await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS)).files;
+      } catch (err) {
+        // What the plotting program did to its sandbox fails this attempt, not the run.
+        if (!(err instanceof SandboxStepError)) throw err;
+        sandboxError = err.message;
+      }
       const pngs = out.filter((f) => /\.png$/i.test(f.path) && !f.path.includes('/') && f.content.length > 0);
-      if (exec.exitCode !== 0 || pngs.length === 0) {
+      if (exec?.exitCode !== 0 || pngs.length === 0) {
         error =
-          exec.exitCode !== 0
-            ? exec.stderr.text.slice(-2000) || `exit code ${exec.exitCode}`
-            : 'the program ran but wrote no PNG file';
+          exec && exec.exitCode !== 0
+            ? exec.stderr.text.slice(-2000) || exec.sandboxLost || `exit code ${exec.exitCode}`
+            : (sandboxError ?? 'the program ran but wrote no PNG file');
         await ctx.emit({
           type: 'error',
           message: `The plotting program failed (attempt ${attempt}): ${error.split('\n').filter(Boolean).at(-1) ?? ''}`,

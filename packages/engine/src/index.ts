@@ -1,4 +1,4 @@
-export { judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
+export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
 export { chooseIdea } from './ideation.js';
 export { type InputListing, PREVIEW_SCRIPT, previewText, type RunInputListings } from './inputs.js';
 export {

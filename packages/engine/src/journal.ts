@@ -48,6 +48,8 @@ export const ExperimentNode = z.object({
   figures: z.array(z.string()),
   /** Chosen by the model among nodes with exactly the best value (the metric decides; the model breaks ties). */
   preferred: z.boolean().default(false),
+  /** Files the program left that were not copied out of the sandbox (over the output limits), in one line. */
+  skippedOutputs: z.string().nullable().default(null),
 });
 export type ExperimentNode = z.infer<typeof ExperimentNode>;
 

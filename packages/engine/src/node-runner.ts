@@ -1,13 +1,25 @@
 import type { ExperimentStage } from '@autolab/contracts';
-import { judgeExecution } from './experiment-results.js';
+import { describeSkipped, judgeExecution } from './experiment-results.js';
 import { bestNode, type ExperimentNode, formatNumber, type Operator } from './journal.js';
 import { OutputStreamer } from './output-streamer.js';
-import type { ExecResult, Sandbox, SandboxFile } from './ports.js';
+import {
+  type ExecResult,
+  type ReadFilesLimits,
+  type Sandbox,
+  type SandboxFile,
+  SandboxStepError,
+  type SkippedFile,
+} from './ports.js';
 import { type ExecutionReview, JUDGE_SYSTEM, judgePrompt, MAX_INSIGHTS, TOOLS } from './prompts.js';
 import type { RunContext } from './run-context.js';
 import type { SandboxPool } from './sandbox-pool.js';
 
-export const OUTPUT_LIMITS = { maxFiles: 50, maxFileBytes: 20 * 1024 * 1024, maxTotalBytes: 100 * 1024 * 1024 };
+/** What is copied out of the sandbox after a program unless the run's input says otherwise. */
+export const OUTPUT_LIMITS: ReadFilesLimits = {
+  maxFiles: 50,
+  maxFileBytes: 20 * 1024 * 1024,
+  maxTotalBytes: 100 * 1024 * 1024,
+};
 const FIGURE_EXTENSIONS = /\.(png|jpe?g)$/i;
 
 export interface NodeRequest {
@@ -19,36 +31,74 @@ export interface NodeRequest {
   code: string;
 }
 
-/** Runs a program in a sandbox from a clean workspace; returns what happened and the files it left. */
+export interface Execution {
+  exec: ExecResult;
+  files: SandboxFile[];
+  /** Files the program left that stayed in the sandbox (over the output limits, links, devices). */
+  skipped: SkippedFile[];
+  timeoutMs: number;
+  /** Why the program could not be put into the sandbox or its files not be copied out; null when both worked. */
+  sandboxError: string | null;
+}
+
+/**
+ * Runs a program in a sandbox from a clean workspace; returns what happened and the files it left. What a program
+ * does to its sandbox (files that cannot be copied, a container it ended) comes back as `sandboxError` or in
+ * `exec`, never as an exception: it fails this program, not the run.
+ */
 export async function execute(
   ctx: RunContext,
   sandbox: Sandbox,
   code: string,
   options: { nodeId: string; seed: number; stream: boolean },
-): Promise<{ exec: ExecResult; files: SandboxFile[]; timeoutMs: number }> {
-  await sandbox.reset();
-  await sandbox.writeFiles([{ path: 'experiment.py', content: Buffer.from(code) }]);
-  const streamer = options.stream
-    ? new OutputStreamer((stream, text) =>
-        ctx.emit({
-          type: 'exec.output',
-          message: `${options.nodeId} ${stream}`,
-          data: { nodeId: options.nodeId, stream, text },
-        }),
-      )
-    : null;
+): Promise<Execution> {
   const remainingMs = ctx.input.deadline - ctx.ports.clock.now();
   const timeoutMs = Math.max(5000, Math.min(ctx.input.sandbox.execTimeoutSeconds * 1000, remainingMs));
-  const exec = await sandbox.exec(['python3', 'experiment.py'], {
-    timeoutMs,
-    signal: ctx.signal,
-    env: { SEED: String(options.seed) },
-    ...(streamer ? { onOutput: streamer.push } : {}),
-  });
-  await streamer?.flush();
+  let exec: ExecResult;
+  try {
+    await sandbox.reset();
+    await sandbox.writeFiles([{ path: 'experiment.py', content: Buffer.from(code) }]);
+    const streamer = options.stream
+      ? new OutputStreamer((stream, text) =>
+          ctx.emit({
+            type: 'exec.output',
+            message: `${options.nodeId} ${stream}`,
+            data: { nodeId: options.nodeId, stream, text },
+          }),
+        )
+      : null;
+    exec = await sandbox.exec(['python3', 'experiment.py'], {
+      timeoutMs,
+      signal: ctx.signal,
+      env: { SEED: String(options.seed) },
+      ...(streamer ? { onOutput: streamer.push } : {}),
+    });
+    await streamer?.flush();
+  } catch (err) {
+    if (!(err instanceof SandboxStepError)) throw err;
+    ctx.throwIfInterrupted();
+    return {
+      exec: notRun(),
+      files: [],
+      skipped: [],
+      timeoutMs,
+      sandboxError: `the program did not run: ${err.message}`,
+    };
+  }
   ctx.throwIfInterrupted();
-  const { files } = await sandbox.readFiles(OUTPUT_LIMITS);
-  return { exec, files, timeoutMs };
+  try {
+    const { files, skipped } = await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS);
+    return { exec, files, skipped, timeoutMs, sandboxError: null };
+  } catch (err) {
+    if (!(err instanceof SandboxStepError)) throw err;
+    return { exec, files: [], skipped: [], timeoutMs, sandboxError: err.message };
+  }
+}
+
+/** The result of a program that never started. */
+function notRun(): ExecResult {
+  const empty = { text: '', totalBytes: 0, droppedBytes: 0 };
+  return { exitCode: null, timedOut: false, outOfMemory: false, durationMs: 0, stdout: empty, stderr: empty };
 }
 
 /**
@@ -76,10 +126,21 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
   }
   const { exec, files, timeoutMs } = run;
   const resultsFile = files.find((f) => f.path === 'results.json')?.content ?? null;
-  const judged = judgeExecution(exec, resultsFile, plan.metric.name, {
-    timeoutSeconds: Math.round(timeoutMs / 1000),
-    memoryMb: ctx.input.sandbox.memoryMb,
-  });
+  const judged = judgeExecution(
+    exec,
+    resultsFile,
+    plan.metric.name,
+    { timeoutSeconds: Math.round(timeoutMs / 1000), memoryMb: ctx.input.sandbox.memoryMb },
+    run.sandboxError,
+  );
+  const skippedOutputs = describeSkipped(run.skipped);
+  if (skippedOutputs) {
+    await ctx.emit({
+      type: 'warning',
+      message: `${id}: ${skippedOutputs}`,
+      data: { code: 'outputs_skipped', detail: skippedOutputs },
+    });
+  }
 
   await ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text);
   await ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text);
@@ -113,6 +174,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     debugDepth: operator === 'debug' ? (parent?.debugDepth ?? 0) + 1 : 0,
     figures,
     preferred: false,
+    skippedOutputs,
   };
   await applyModelJudgement(ctx, node, resultsFile);
 
@@ -137,6 +199,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
       stdoutTail: exec.stdout.text.slice(-2000),
       stderrTail: exec.stderr.text.slice(-2000),
       analysis: node.analysis,
+      skippedOutputs,
     },
   });
   for (const path of figures) {

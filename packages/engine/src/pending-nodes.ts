@@ -91,6 +91,7 @@ export async function loseNode(ctx: RunContext, pending: PendingNode, reason: st
       stdoutTail: '',
       stderrTail: '',
       analysis: null,
+      skippedOutputs: null,
     },
   });
 }

@@ -69,6 +69,13 @@ export interface ExecResult {
   durationMs: number;
   stdout: CappedText;
   stderr: CappedText;
+  /** Memory in use when the program was stopped at its time limit (or cancelled), and the limit; else null. */
+  memoryAtStop?: { usedMb: number; limitMb: number } | null;
+  /**
+   * Why the container itself ended while the program ran (gVisor's whole sandbox is ended by the memory limit or a
+   * fork bomb; someone removed the container), else null. The next use of the sandbox starts a fresh container.
+   */
+  sandboxLost?: string | null;
 }
 
 export interface ExecOptions {
@@ -84,20 +91,45 @@ export interface SandboxFile {
   content: Buffer;
 }
 
+/** What is copied out of a sandbox after a program: at most this many files and bytes. */
 export interface ReadFilesLimits {
   maxFiles: number;
   maxFileBytes: number;
   maxTotalBytes: number;
 }
 
+/** A file left in the sandbox instead of being copied out, and why. */
+export interface SkippedFile {
+  path: string;
+  bytes: number;
+  reason: 'not_a_regular_file' | 'unusable_name' | 'file_too_large' | 'total_too_large' | 'too_many_files';
+}
+
+/**
+ * A sandbox step failed because of what a program did or left behind (its files cannot be copied in or out, its
+ * processes cannot be stopped, it ended the container): the step fails that node or attempt, never the run. Errors
+ * that mean the sandbox service itself is unavailable (Docker unreachable) are not of this type.
+ */
+export class SandboxStepError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
 /** One isolated workspace (a container) with `/workspace` as its only writable directory besides `/tmp`. */
 export interface Sandbox {
-  /** Removes everything under /workspace. */
+  /** Ends every process of the sandbox and removes everything under /workspace. */
   reset(): Promise<void>;
+  /** Throws `SandboxStepError` when the files cannot be written. */
   writeFiles(files: SandboxFile[]): Promise<void>;
+  /** Runs a command; when it returns, every process the command started has been ended. */
   exec(command: string[], options: ExecOptions): Promise<ExecResult>;
-  /** Regular files under /workspace (links and devices are skipped, never followed). */
-  readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: string[] }>;
+  /**
+   * Regular files under /workspace within the limits; the rest stays in the sandbox and is listed in `skipped` (links
+   * and devices are skipped, never followed). Throws `SandboxStepError` when the files cannot be read.
+   */
+  readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }>;
   /** Content-addressed id of the image the sandbox runs. */
   readonly imageId: string;
   close(): Promise<void>;

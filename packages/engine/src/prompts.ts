@@ -358,7 +358,7 @@ export function stepPrompt(view: JournalView, operator: Operator, parent: Experi
       const failed = parent!;
       return `${head}
 
-Experiment ${failed.id} failed: ${failed.error}
+Experiment ${failed.id} failed: ${failed.error}${failed.skippedOutputs ? `\n${failed.skippedOutputs}` : ''}
 Its code:
 ${codeBlock(failed)}
 End of its stderr:
@@ -396,7 +396,10 @@ ${ask[operator]} If this stage has achieved its goal, call finish_stage instead.
 
 export interface JudgeContext {
   plan: ResearchPlan;
-  node: Pick<ExperimentNode, 'id' | 'plan' | 'code' | 'exitCode' | 'timedOut' | 'stdoutTail' | 'stderrTail'>;
+  node: Pick<
+    ExperimentNode,
+    'id' | 'plan' | 'code' | 'exitCode' | 'timedOut' | 'stdoutTail' | 'stderrTail' | 'skippedOutputs'
+  >;
   resultsJson: string | null;
   engineVerdict: string;
 }
@@ -410,7 +413,7 @@ Code:
 ${clip(ctx.node.code, 8000)}
 \`\`\`
 Exit code: ${ctx.node.exitCode ?? 'none'}${ctx.node.timedOut ? ' (killed at the time limit)' : ''}
-results.json: ${ctx.resultsJson === null ? '(not written)' : clip(ctx.resultsJson, 3000)}
+results.json: ${ctx.resultsJson === null ? '(not written)' : clip(ctx.resultsJson, 3000)}${ctx.node.skippedOutputs ? `\nFiles left in the sandbox: ${ctx.node.skippedOutputs}` : ''}
 End of stdout:
 \`\`\`
 ${tail(ctx.node.stdoutTail, 2500)}

@@ -5,6 +5,7 @@ import type {
   HintInbox,
   LiteratureSearch,
   Llm,
+  ReadFilesLimits,
   RunSink,
   SandboxFactory,
   ToolCallResult,
@@ -23,6 +24,8 @@ export interface ResearchRunInput {
   deadline: number;
   timeLimitMinutes: number;
   sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
+  /** What is copied out of the sandbox after each program. @defaultValue OUTPUT_LIMITS (node-runner.ts) */
+  outputLimits?: ReadFilesLimits;
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
   /** The user's files (uploads) every experiment sandbox holds under /workspace/input/<kind>/. */
   inputs: RunInputListings;

@@ -14,7 +14,7 @@ import {
   type Tables,
   unknownCitations,
 } from './paper-latex.js';
-import type { Sandbox } from './ports.js';
+import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
 import { fixLatexPrompt, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 
@@ -287,14 +287,22 @@ async function runLatex(
   tex: string,
   files: { path: string; content: Buffer }[],
 ): Promise<{ pdf: Buffer | null; log: string }> {
-  await sandbox.reset();
-  await sandbox.writeFiles([{ path: 'paper.tex', content: Buffer.from(tex) }, ...files]);
-  const exec = await sandbox.exec(
-    ['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-file-line-error', 'paper.tex'],
-    { timeoutMs: LATEX_TIMEOUT_MS, signal: ctx.signal },
-  );
-  ctx.throwIfInterrupted();
-  const { files: out } = await sandbox.readFiles(OUTPUT_LIMITS);
+  let exec: ExecResult;
+  let out: SandboxFile[];
+  try {
+    await sandbox.reset();
+    await sandbox.writeFiles([{ path: 'paper.tex', content: Buffer.from(tex) }, ...files]);
+    exec = await sandbox.exec(
+      ['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-file-line-error', 'paper.tex'],
+      { timeoutMs: LATEX_TIMEOUT_MS, signal: ctx.signal },
+    );
+    ctx.throwIfInterrupted();
+    out = (await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS)).files;
+  } catch (err) {
+    // A compile that breaks its sandbox is a failed compile (the next attempt gets a fresh container).
+    if (!(err instanceof SandboxStepError)) throw err;
+    return { pdf: null, log: err.message };
+  }
   const log = out.find((f) => f.path === 'paper.log')?.content.toString('utf8') ?? exec.stdout.text + exec.stderr.text;
   const pdf = out.find((f) => f.path === 'paper.pdf')?.content ?? null;
   return { pdf: exec.exitCode === 0 && pdf ? pdf : null, log };

@@ -7,11 +7,23 @@ import {
   type ReadFilesLimits,
   type Sandbox,
   type SandboxFile,
+  SandboxStepError,
   SandboxUnavailableError,
+  type SkippedFile,
 } from '@autolab/engine';
 import type Docker from 'dockerode';
 import { CappedOutput } from './capped-output.js';
-import { type ContainerIdentity, containerSpec, SANDBOX_UID, type SandboxLimits } from './sandbox-limits.js';
+import { containerStats, memoryInUse, oomKillsSince } from './container-memory.js';
+import { describeDockerError, isContainerGone, isDockerUnreachable } from './docker-errors.js';
+import { LIST_COMMAND, parseListing, selectOutputs } from './output-selection.js';
+import {
+  type ContainerIdentity,
+  containerSpec,
+  KILL_ALL_SIGNAL,
+  SANDBOX_UID,
+  type SandboxLimits,
+  type SandboxRuntime,
+} from './sandbox-limits.js';
 import { packFiles, unpackFiles } from './workspace-tar.js';
 
 const USER = `${SANDBOX_UID}:${SANDBOX_UID}`;
@@ -20,7 +32,35 @@ const KEEP_HEAD_BYTES = 16 * 1024;
 const KEEP_TAIL_BYTES = 48 * 1024;
 /** How long a killed exec may take to report its end before the container itself is replaced. */
 const KILL_GRACE_MS = 5000;
+/** How long the processes of a program may take to be gone after the kill before the container is replaced. */
+const KILL_CONFIRM_MS = 10_000;
+/** The listing of /workspace is read up to this size (about 50,000 names); files beyond it stay in the sandbox. */
+const LISTING_MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * Prints its own pid, then every pid in the container (bash builtins only, so one free pid is enough). Anything but
+ * the keeper (1) and itself is a process the kill has not ended yet.
+ */
+const LIST_PROCESSES = ['bash', '-c', 'echo $$; echo /proc/[0-9]*'];
 
+/** Empties /workspace except the inputs' read-only mount at /workspace/input. */
+const CLEAR_WORKSPACE = [
+  'find',
+  '/workspace',
+  '-mindepth',
+  '1',
+  '-maxdepth',
+  '1',
+  '!',
+  '-name',
+  'input',
+  '-exec',
+  'rm',
+  '-rf',
+  '{}',
+  '+',
+];
+
+/** A sandbox container could not be created or started. */
 export class SandboxError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -28,17 +68,26 @@ export class SandboxError extends Error {
   }
 }
 
+interface CommandResult {
+  exitCode: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
 /**
  * One container, kept alive for the duration of a run. Experiments are `docker exec`s as an unprivileged user;
  * files cross the boundary as tar streams through exec stdin/stdout (the root file system is read-only, so the
  * archive endpoints of the Docker API cannot write into the tmpfs workspace).
  *
- * If a process cannot be killed from inside (a fork bomb that exhausts the pid limit leaves no room for `kill`),
- * the container is replaced; /workspace is empty afterwards, which callers expect anyway because they reset it.
+ * After every exec, every process it started is ended (see `killAll`), so nothing a program leaves behind (a fork
+ * bomb holding every pid, a detached child) reaches the next step. A failure caused by the program (its files cannot
+ * be copied, its processes cannot be stopped, the container ended under it) is a `SandboxStepError`, and the next
+ * step starts from a fresh container; errors that mean Docker is unreachable are passed on as they are.
  */
 export class DockerSandbox implements Sandbox {
   private container: Docker.Container | null = null;
-  private containerBroken = false;
+  /** Why the container can no longer be used; the next step that needs one starts a fresh container. */
+  private brokenReason: string | null = null;
   imageId = '';
 
   private constructor(
@@ -46,6 +95,7 @@ export class DockerSandbox implements Sandbox {
     private readonly image: string,
     private readonly limits: SandboxLimits,
     private readonly identity: ContainerIdentity,
+    private readonly runtime: SandboxRuntime,
     /** Read-only volumes with the user's inputs (see InputVolumes). */
     private readonly mounts: Docker.MountSettings[],
   ) {}
@@ -55,9 +105,10 @@ export class DockerSandbox implements Sandbox {
     image: string,
     limits: SandboxLimits,
     identity: ContainerIdentity,
+    runtime: SandboxRuntime = 'runc',
     mounts: Docker.MountSettings[] = [],
   ): Promise<DockerSandbox> {
-    const sandbox = new DockerSandbox(docker, image, limits, identity, mounts);
+    const sandbox = new DockerSandbox(docker, image, limits, identity, runtime, mounts);
     await sandbox.startContainer();
     return sandbox;
   }
@@ -67,13 +118,13 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async startContainer(): Promise<void> {
-    const spec = containerSpec(this.image, this.limits, this.identity, this.mounts);
+    const spec = containerSpec(this.image, this.limits, this.identity, this.runtime, this.mounts);
     spec.name = `autolab-${this.identity.runId}-${this.identity.role}-${randomBytes(3).toString('hex')}`;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(spec);
     } catch (err) {
-      throw new SandboxError(`cannot create a sandbox from image ${this.image}: ${(err as Error).message}`, {
+      throw new SandboxError(`cannot create a sandbox from image ${this.image}: ${describeDockerError(err)}`, {
         cause: err,
       });
     }
@@ -81,103 +132,150 @@ export class DockerSandbox implements Sandbox {
     await container.start();
     const info = await container.inspect();
     this.imageId = info.Image;
-    this.containerBroken = false;
+    this.brokenReason = null;
   }
 
   private async liveContainer(): Promise<Docker.Container> {
-    if (this.containerBroken || !this.container) {
+    if (this.brokenReason || !this.container) {
       await this.removeContainer();
       await this.startContainer();
     }
     return this.container!;
   }
 
+  /** Runs a Docker call of a step; failures become a `SandboxStepError` (unless Docker itself is unreachable). */
+  private async step<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof SandboxStepError || isDockerUnreachable(err)) throw err;
+      if (isContainerGone(err)) this.brokenReason ??= await this.whyStopped();
+      throw new SandboxStepError(`${what}: ${describeDockerError(err)}`, { cause: err });
+    }
+  }
+
+  /** Why the container is no longer running, in words for a node's reason. */
+  private async whyStopped(): Promise<string> {
+    const container = this.container;
+    if (!container) return 'the sandbox container is gone';
+    let state: Docker.ContainerInspectInfo['State'];
+    try {
+      state = (await container.inspect()).State;
+    } catch (err) {
+      if (isDockerUnreachable(err)) throw err;
+      return `the sandbox container was removed (${describeDockerError(err)})`;
+    }
+    if (state.Running) return 'the sandbox container did not answer';
+    const gvisor =
+      this.runtime === 'runsc'
+        ? ' (under gVisor the whole sandbox ends when a program exhausts its memory or process limit)'
+        : '';
+    // Docker's OOMKilled flag stays set once any process of the container met the OOM killer; only under gVisor,
+    // where the OOM killer ends the whole sandbox, does it say why the container stopped.
+    if (state.OOMKilled && this.runtime === 'runsc') {
+      return `the sandbox container was ended by the out-of-memory killer at its ${this.limits.memoryMb} MB memory limit${gvisor}`;
+    }
+    return `the sandbox container stopped with exit code ${state.ExitCode}${state.Error ? ` (${state.Error})` : ''}${gvisor}`;
+  }
+
+  /**
+   * Ends every process and empties /workspace. A container that is broken, or whose processes cannot be ended, is
+   * replaced instead: a fresh one is just as clean.
+   */
   async reset(): Promise<void> {
     await this.killAll();
-    // The inputs' read-only mounts live under /workspace/input: everything else goes.
-    const result = await this.run(
-      [
-        'find',
-        '/workspace',
-        '-mindepth',
-        '1',
-        '-maxdepth',
-        '1',
-        '!',
-        '-name',
-        'input',
-        '-exec',
-        'rm',
-        '-rf',
-        '{}',
-        '+',
-      ],
-      30_000,
-    );
-    if (result.exitCode !== 0) throw new SandboxError(`cannot clear /workspace: ${result.stderr.text.slice(-500)}`);
+    if (!this.brokenReason && this.container) {
+      // The inputs' read-only mount is /workspace/input: everything else goes.
+      const result = await this.runCommand(CLEAR_WORKSPACE, { timeoutMs: 30_000 }).catch((err: unknown) => {
+        if (!(err instanceof SandboxStepError)) throw err;
+        return { exitCode: null, stdout: Buffer.alloc(0), stderr: err.message };
+      });
+      if (result.exitCode !== 0) this.brokenReason = `cannot clear /workspace: ${commandFailure(result)}`;
+    }
+    await this.liveContainer();
   }
 
   async writeFiles(files: SandboxFile[]): Promise<void> {
     const archive = await packFiles(files);
-    const container = await this.liveContainer();
-    const exec = await container.exec({
-      Cmd: ['tar', '-x', '-C', '/workspace', '-f', '-'],
-      User: USER,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
+    await this.liveContainer();
+    const what = 'writing files into the sandbox failed';
+    const result = await this.runCommand(['tar', '-x', '-C', '/workspace', '-f', '-'], {
+      timeoutMs: 60_000,
+      stdin: archive,
+      what,
     });
-    const stream = await exec.start({ hijack: true, stdin: true });
-    const errors = new CappedOutput(4096, 4096);
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        errors.push(chunk);
-        cb();
-      },
-    });
-    this.docker.modem.demuxStream(stream, sink, sink);
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
-    });
-    stream.end(archive);
-    await ended;
-    const { ExitCode } = await exec.inspect();
-    if (ExitCode !== 0) throw new SandboxError(`writing files into the sandbox failed: ${errors.result().text}`);
+    if (result.exitCode !== 0) throw new SandboxStepError(`${what}: ${await this.explainFailure(result)}`);
   }
 
-  async readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: string[] }> {
-    const container = await this.liveContainer();
-    const exec = await container.exec({
-      Cmd: ['tar', '-c', '-C', '/workspace', '-f', '-', '.'],
-      User: USER,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
+  /**
+   * Lists /workspace inside the sandbox, chooses what to copy within the limits, and copies only that: whatever is
+   * over the limits never leaves the container.
+   */
+  async readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
+    const what = 'copying files out of the sandbox failed';
+    if (this.brokenReason || !this.container)
+      throw new SandboxStepError(`${what}: ${this.brokenReason ?? 'no container'}`);
+    const listing = await this.runCommand(LIST_COMMAND, { timeoutMs: 30_000, maxStdoutBytes: LISTING_MAX_BYTES, what });
+    // find exits 1 when a file vanished while it listed; the listing is still good.
+    if (listing.exitCode !== 0 && listing.exitCode !== 1) {
+      throw new SandboxStepError(`${what}: ${await this.explainFailure(listing)}`);
+    }
+    const { include, skipped } = selectOutputs(parseListing(listing.stdout), limits);
+    if (include.length === 0) return { files: [], skipped };
+
+    const container = this.container;
+    const exec = await this.step(what, () =>
+      container.exec({
+        Cmd: ['tar', '-c', '-C', '/workspace', '--null', '--no-recursion', '-T', '-', '-f', '-'],
+        User: USER,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: true }));
     const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stderr.resume();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const stderr = new CappedOutput(4096, 4096);
+    this.docker.modem.demuxStream(stream, stdout, sinkInto(stderr));
     stream.on('end', () => stdout.end());
     stream.on('close', () => stdout.end());
-    return unpackFiles(stdout, limits);
+    stream.on('error', (err: Error) => stdout.destroy(err));
+    stream.end(Buffer.from(`${include.join('\0')}\0`));
+    let unpacked: { files: SandboxFile[]; skipped: SkippedFile[] };
+    try {
+      unpacked = await unpackFiles(stdout, limits);
+    } catch (err) {
+      const info = await exec.inspect().catch(() => null);
+      const result = { exitCode: info?.ExitCode ?? null, stdout: Buffer.alloc(0), stderr: stderr.result().text };
+      throw new SandboxStepError(`${what}: ${await this.explainFailure(result)} (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
+    const info = await this.step(what, () => exec.inspect());
+    // tar exits 1 when a file changed while it was read; what it archived is still well-formed.
+    if (info.ExitCode !== 0 && info.ExitCode !== 1) {
+      const result = { exitCode: info.ExitCode, stdout: Buffer.alloc(0), stderr: stderr.result().text };
+      throw new SandboxStepError(`${what}: ${await this.explainFailure(result)}`);
+    }
+    return { files: unpacked.files, skipped: [...skipped, ...unpacked.skipped] };
   }
 
   /** Runs a command to completion under the timeout; the experiment path. */
   async exec(command: string[], options: ExecOptions): Promise<ExecResult> {
     const container = await this.liveContainer();
     const started = Date.now();
-    const exec = await container.exec({
-      Cmd: command,
-      User: USER,
-      WorkingDir: '/workspace',
-      Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const what = `running ${command[0]} in the sandbox failed`;
+    const exec = await this.step(what, () =>
+      container.exec({
+        Cmd: command,
+        User: USER,
+        WorkingDir: '/workspace',
+        Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: false }));
     const outputs = {
       stdout: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
       stderr: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
@@ -196,18 +294,27 @@ export class DockerSandbox implements Sandbox {
 
     let timedOut = false;
     let aborted = false;
+    let memoryAtStop: ExecResult['memoryAtStop'] = null;
     const streamEnded = new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', () => resolve());
     });
+    // When the container itself ends under the program (gVisor's sandbox dies with its memory limit), Docker never
+    // closes the exec's stream: watch the container too.
+    const stopWatching = new AbortController();
+    const containerEnded = container
+      .wait({ abortSignal: stopWatching.signal })
+      .then(() => true)
+      .catch(() => false);
     const stop = async () => {
+      memoryAtStop = await memoryInUse(container).catch(() => null);
       await this.killAll();
       const finished = await Promise.race([streamEnded.then(() => true), delay(KILL_GRACE_MS).then(() => false)]);
       if (!finished) {
-        // The kill did not take (pid limit exhausted, daemon trouble): throw the container away.
-        this.containerBroken = true;
-        await this.container?.kill().catch(() => undefined);
+        // The kill did not take (daemon trouble): throw the container away.
+        this.brokenReason ??= 'the program could not be stopped';
+        await container.kill().catch(() => undefined);
         stream.destroy();
       }
     };
@@ -223,79 +330,138 @@ export class DockerSandbox implements Sandbox {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
 
-    await streamEnded;
+    const containerDied = await Promise.race([
+      streamEnded.then(() => false),
+      containerEnded.then((ended) => (ended ? true : streamEnded.then(() => false))),
+    ]);
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
+    stopWatching.abort();
+    if (containerDied) {
+      stream.destroy();
+      this.brokenReason ??= await this.whyStopped();
+    }
     if (stopping) await stopping;
 
     let exitCode: number | null = null;
-    if (!this.containerBroken) {
+    if (!this.brokenReason) {
       const info = await exec.inspect().catch(() => null);
       exitCode = info?.ExitCode ?? null;
     }
+    // Whatever the program left running (children holding every pid, detached daemons) ends here, not later.
+    await this.killAll();
     const killed = timedOut || aborted;
+    const oomKills = await oomKillsSince(this.docker, container.id, started - 500);
+    const containerOom = this.brokenReason?.includes('out-of-memory killer') ?? false;
     return {
       exitCode,
       timedOut,
-      outOfMemory: !killed && exitCode === 137,
+      outOfMemory: containerOom || (oomKills === null ? !killed && exitCode === 137 : oomKills > 0),
       durationMs: Date.now() - started,
       stdout: outputs.stdout.result(),
       stderr: outputs.stderr.result(),
+      memoryAtStop,
+      sandboxLost: this.brokenReason,
     };
   }
 
-  /** Kills every process of the sandbox user. The container's keep-alive process belongs to another user. */
+  /**
+   * Ends every process but the keeper, and returns once they are gone. The keeper kills on a signal sent through the
+   * Docker API, which needs no new process in the container: this works when a program has taken every pid. A check
+   * inside (one process) confirms it, retried while the killed processes release their pids. Processes that will
+   * not go away make the container broken, so the next step gets a fresh one.
+   */
   private async killAll(): Promise<void> {
-    if (!this.container || this.containerBroken) return;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const container = this.container;
+    if (!container || this.brokenReason) return;
+    const deadline = Date.now() + KILL_CONFIRM_MS;
+    let survivors = 'none counted';
+    for (let attempt = 0; ; attempt++) {
       try {
-        await this.run(['kill', '-KILL', '-1'], 5000, false);
+        await container.kill({ signal: KILL_ALL_SIGNAL });
+      } catch (err) {
+        if (isDockerUnreachable(err)) throw err;
+        const why = await this.whyStopped();
+        this.brokenReason = why.endsWith('did not answer') ? `${why}: ${describeDockerError(err)}` : why;
         return;
-      } catch {
-        await delay(200);
       }
+      const check = await this.runCommand(LIST_PROCESSES, { timeoutMs: 5000 }).catch((err: unknown) => {
+        if (err instanceof SandboxStepError) return null;
+        throw err;
+      });
+      if (this.brokenReason) return;
+      if (check?.exitCode === 0) {
+        const [self, list = ''] = check.stdout.toString('utf8').trim().split('\n');
+        const others = list.split(' ').filter((p) => p !== '/proc/1' && p !== `/proc/${self}`);
+        if (others.length === 0) return;
+        survivors = `${others.length} still running`;
+      } else if (check) {
+        survivors = `no process can start (exit ${check.exitCode})`;
+      }
+      if (Date.now() >= deadline) break;
+      await delay(Math.min(25 * 2 ** attempt, 500));
     }
-    this.containerBroken = true;
-    await this.container.kill().catch(() => undefined);
+    this.brokenReason = `the processes the program left could not be stopped (${survivors})`;
+    await container.kill().catch(() => undefined);
   }
 
-  /** A short helper command (no streaming, small output). */
-  private async run(command: string[], timeoutMs: number, retryOnBroken = true): Promise<ExecResult> {
-    const container = retryOnBroken ? await this.liveContainer() : this.container!;
-    const exec = await container.exec({ Cmd: command, User: USER, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const stdout = new CappedOutput(4096, 4096);
+  /** A helper command with small output: optional stdin, stdout as bytes up to a cap, stderr as text. */
+  private async runCommand(
+    command: string[],
+    options: { timeoutMs: number; stdin?: Buffer; maxStdoutBytes?: number; what?: string },
+  ): Promise<CommandResult> {
+    const what = options.what ?? `${command[0]} in the sandbox failed`;
+    const container = this.container!;
+    const exec = await this.step(what, () =>
+      container.exec({
+        Cmd: command,
+        User: USER,
+        AttachStdin: options.stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: options.stdin !== undefined }));
+    const maxStdout = options.maxStdoutBytes ?? 64 * 1024;
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
     const stderr = new CappedOutput(4096, 4096);
-    const sink = (out: CappedOutput) =>
+    this.docker.modem.demuxStream(
+      stream,
       new Writable({
-        write(chunk, _enc, cb) {
-          out.push(chunk);
+        write(chunk: Buffer, _enc, cb) {
+          if (stdoutBytes < maxStdout) stdoutChunks.push(chunk.subarray(0, maxStdout - stdoutBytes));
+          stdoutBytes += chunk.length;
           cb();
         },
-      });
-    this.docker.modem.demuxStream(stream, sink(stdout), sink(stderr));
-    const started = Date.now();
-    const ended = await Promise.race([
-      new Promise<boolean>((resolve) => {
-        stream.on('end', () => resolve(true));
-        stream.on('close', () => resolve(true));
-        stream.on('error', () => resolve(true));
       }),
-      delay(timeoutMs).then(() => false),
-    ]);
-    if (!ended) {
+      sinkInto(stderr),
+    );
+    const ended = new Promise<boolean>((resolve) => {
+      stream.on('end', () => resolve(true));
+      stream.on('close', () => resolve(true));
+      stream.on('error', () => resolve(true));
+    });
+    if (options.stdin !== undefined) stream.end(options.stdin);
+    const finished = await Promise.race([ended, delay(options.timeoutMs).then(() => false)]);
+    if (!finished) {
       stream.destroy();
-      throw new SandboxError(`sandbox command timed out: ${command.join(' ')}`);
+      throw new SandboxStepError(`${what}: ${command.join(' ')} did not finish within ${options.timeoutMs} ms`);
     }
-    const { ExitCode } = await exec.inspect();
-    return {
-      exitCode: ExitCode,
-      timedOut: false,
-      outOfMemory: false,
-      durationMs: Date.now() - started,
-      stdout: stdout.result(),
-      stderr: stderr.result(),
-    };
+    const info = await this.step(what, () => exec.inspect());
+    return { exitCode: info.ExitCode, stdout: Buffer.concat(stdoutChunks), stderr: stderr.result().text };
+  }
+
+  /** Why a helper command failed, never empty: its error output, or what its exit code means. */
+  private async explainFailure(result: CommandResult): Promise<string> {
+    const text = commandFailure(result);
+    if (result.exitCode !== 126 && result.exitCode !== 127 && result.exitCode !== null) return text;
+    // Under gVisor the host's pid count is the user-space kernel's threads, not the program's processes.
+    if (!this.container || this.runtime !== 'runc') return text;
+    const pids = (await containerStats(this.container).catch(() => null))?.pids_stats;
+    return pids?.current !== undefined && pids.limit
+      ? `${text} (the container holds ${pids.current} of its ${pids.limit} processes)`
+      : text;
   }
 
   private async removeContainer(): Promise<void> {
@@ -314,7 +480,7 @@ export class DockerSandbox implements Sandbox {
    * thrown, not taken for a dead container.
    */
   async ensureRunning(): Promise<boolean> {
-    if (!this.container || this.containerBroken) return true;
+    if (!this.container || this.brokenReason) return true;
     const running = await this.container.inspect().then(
       (info) => info.State.Running,
       (err: Error) => {
@@ -322,9 +488,29 @@ export class DockerSandbox implements Sandbox {
         return false;
       },
     );
-    if (!running) this.containerBroken = true;
+    if (!running) this.brokenReason ??= 'the sandbox container stopped (was the Docker engine restarted?)';
     return !running;
   }
+}
+
+/** A command's failure in words: exit code and error output, or what the exit code means when it printed nothing. */
+function commandFailure(result: CommandResult): string {
+  const stderr = result.stderr.trim();
+  const code = result.exitCode === null ? 'an unknown exit code' : `exit code ${result.exitCode}`;
+  if (stderr) return `${code}: ${stderr.slice(-1000)}`;
+  if (result.exitCode === 126 || result.exitCode === 127) {
+    return `the command could not be started in the container (${code}, no error output)`;
+  }
+  return `${code}, no error output`;
+}
+
+function sinkInto(output: CappedOutput): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      output.push(chunk);
+      cb();
+    },
+  });
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

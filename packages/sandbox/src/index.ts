@@ -1,5 +1,6 @@
 export { CappedOutput } from './capped-output.js';
 export { DockerClient, type DockerClientOptions, isDockerUnavailable } from './docker-client.js';
+export { describeDockerError, isDockerUnreachable } from './docker-errors.js';
 export { DockerSandbox, SandboxError } from './docker-sandbox.js';
 export { InputVolumes, type SandboxInput } from './input-volumes.js';
 export { listRunContainers, type ReapDecision, reapSandboxes, removeRunContainers } from './reaper.js';
@@ -17,5 +18,7 @@ export {
   LABEL_WORKER,
   SANDBOX_UID,
   type SandboxLimits,
+  type SandboxRuntime,
 } from './sandbox-limits.js';
+export { registeredRuntimes } from './sandbox-runtime.js';
 export { packFiles, unpackFiles } from './workspace-tar.js';

@@ -36,6 +36,7 @@ describe('run inputs in the sandbox (real Docker engine)', () => {
       images,
       { deployment, runId, attempt: 1, workerId: 'input-test' },
       { memoryMb: 256 },
+      'runc',
       [{ name: 'data', dir: join(dir, 'data') }],
     );
     try {
@@ -89,6 +90,7 @@ describe('run inputs in the sandbox (real Docker engine)', () => {
       images,
       { deployment, runId, attempt: 2, workerId: 'dead-worker' },
       { memoryMb: 256 },
+      'runc',
       [{ name: 'data', dir: join(dir, 'data') }],
     );
     const sandbox = await factory.open('python');

@@ -5,6 +5,7 @@ import {
   type Sandbox,
   type SandboxFile,
   SandboxUnavailableError,
+  type SkippedFile,
 } from '@autolab/engine';
 import type { DockerClient } from './docker-client.js';
 import type { DockerSandbox } from './docker-sandbox.js';
@@ -80,7 +81,7 @@ export class RecoveringSandbox implements Sandbox {
     });
   }
 
-  async readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: string[] }> {
+  async readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
     return this.step({
       run: () => this.inner.readFiles(limits),
       replay: async () => {

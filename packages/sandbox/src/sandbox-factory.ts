@@ -3,7 +3,7 @@ import type { DockerClient } from './docker-client.js';
 import { DockerSandbox } from './docker-sandbox.js';
 import { InputVolumes, type SandboxInput } from './input-volumes.js';
 import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
-import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits } from './sandbox-limits.js';
+import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
 
 export interface SandboxImages {
   python: string;
@@ -23,6 +23,8 @@ export class DockerSandboxFactory implements SandboxFactory {
     private readonly images: SandboxImages,
     private readonly identity: Omit<ContainerIdentity, 'role'>,
     private readonly limits: Partial<SandboxLimits> = {},
+    /** `runsc`: gVisor (see docs/security.md). */
+    private readonly runtime: SandboxRuntime = 'runc',
     /** The user's files, read-only at /workspace/input/<name>/ in every experiment (python) sandbox. */
     inputs: SandboxInput[] = [],
   ) {
@@ -41,6 +43,7 @@ export class DockerSandboxFactory implements SandboxFactory {
       this.images[kind],
       limits,
       { ...this.identity, role: kind },
+      this.runtime,
       mounts,
     ).catch((err: unknown) => {
       throw unavailableCause(err) ?? err;

@@ -16,13 +16,28 @@ export interface SandboxLimits {
 
 export const DEFAULT_LIMITS: SandboxLimits = { cpus: 1, memoryMb: 2048, pidsLimit: 256, workspaceMb: 512, tmpMb: 256 };
 
-/** uid of experiment processes. The container's own keep-alive process runs as another user (see below). */
-export const SANDBOX_UID = 1000;
 /**
- * The container's main process runs as `nobody`, so a `kill -KILL -1` issued as the sandbox user ends every process
- * the experiment started (including ones that escaped with setsid) without ending the container.
+ * The OCI runtime that runs sandbox containers: `runc` (Linux namespaces and cgroups) or `runsc` (gVisor, a
+ * user-space kernel between the program and the host's; it must be registered with the Docker engine).
  */
-const KEEPER_USER = '65534:65534';
+export type SandboxRuntime = 'runc' | 'runsc';
+
+/** uid of every process in the container, the keeper (PID 1) included. */
+export const SANDBOX_UID = 1000;
+/** The signal that makes the keeper end every other process of the container. */
+export const KILL_ALL_SIGNAL = 'SIGUSR1';
+/**
+ * The container's PID 1: a bash loop that blocks in `read` on a stdin nothing writes to, and on SIGUSR1 sends SIGKILL
+ * to every process it may signal (every process of the container but itself). It uses only bash builtins, so it works
+ * when a fork bomb has taken every pid, and the worker triggers it with one Docker API call (`kill`) instead of a new
+ * process in the container. As PID 1 of its pid namespace it cannot be killed from inside (the kernel drops SIGKILL
+ * and unhandled signals sent to a namespace's init by its own processes), and it reaps the orphans it adopts, so
+ * their pids are freed.
+ */
+const KEEPER_SCRIPT = `trap 'kill -KILL -1' USR1; while :; do read -r _; done`;
+
+/** Host pids the gVisor kernel needs besides the program's (see `containerSpec`). */
+const RUNSC_PIDS_HEADROOM = 256;
 
 export const LABEL_MANAGED = 'autolab.managed';
 export const LABEL_RUN = 'autolab.run';
@@ -52,6 +67,7 @@ export function containerSpec(
   image: string,
   limits: SandboxLimits,
   id: ContainerIdentity,
+  runtime: SandboxRuntime = 'runc',
   /** Read-only volumes of the user's inputs; nothing from the host is ever mounted. */
   mounts: Docker.MountSettings[] = [],
 ): Docker.ContainerCreateOptions {
@@ -59,8 +75,11 @@ export function containerSpec(
   const tmpfs = (sizeMb: number) => `rw,nosuid,nodev,size=${sizeMb}m,uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`;
   return {
     Image: image,
-    Cmd: ['sleep', 'infinity'],
-    User: KEEPER_USER,
+    Cmd: ['bash', '-c', KEEPER_SCRIPT],
+    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    // An open stdin that nothing writes to: the keeper's `read` blocks on it.
+    OpenStdin: true,
+    StdinOnce: false,
     WorkingDir: '/workspace',
     Env: [],
     NetworkDisabled: true,
@@ -79,13 +98,16 @@ export function containerSpec(
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
-      PidsLimit: limits.pidsLimit,
+      // Under gVisor the host cgroup counts the user-space kernel's own threads (dozens, and growing with use), not
+      // the program's processes; it needs that much room on top, or it cannot start.
+      PidsLimit: runtime === 'runsc' ? limits.pidsLimit + RUNSC_PIDS_HEADROOM : limits.pidsLimit,
       Memory: limits.memoryMb * mb,
       MemorySwap: limits.memoryMb * mb,
       NanoCpus: Math.round(limits.cpus * 1e9),
       Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 1024 }],
       IpcMode: 'private',
-      Init: true,
+      Init: false,
+      Runtime: runtime,
       Binds: [],
       Mounts: mounts.map((m) => ({ ...m, ReadOnly: true })),
       AutoRemove: false,

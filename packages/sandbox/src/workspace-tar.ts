@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { normalizeRelativePath } from '@autolab/contracts';
-import type { ReadFilesLimits, SandboxFile } from '@autolab/engine';
+import type { ReadFilesLimits, SandboxFile, SkippedFile } from '@autolab/engine';
 import * as tar from 'tar-stream';
 
 /** A tar archive of the files, for `tar -x` inside the sandbox. */
@@ -24,26 +24,34 @@ export async function packFiles(files: SandboxFile[]): Promise<Buffer> {
 
 /**
  * Reads a tar stream produced inside the sandbox. Only regular files with clean relative paths are kept: links,
- * devices and anything that tries to climb out are skipped (never followed), as is whatever exceeds the limits.
+ * devices and anything that tries to climb out are skipped (never followed), as is whatever exceeds the limits
+ * (the sandbox chooses within the limits before it archives; this holds them whatever the archive says).
  */
 export async function unpackFiles(
   stream: Readable,
   limits: ReadFilesLimits,
-): Promise<{ files: SandboxFile[]; skipped: string[] }> {
+): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
   const extract = tar.extract();
   const files: SandboxFile[] = [];
-  const skipped: string[] = [];
+  const skipped: SkippedFile[] = [];
   let total = 0;
   extract.on('entry', (header, entry, next) => {
     const path = normalizeRelativePath(header.name.replace(/\/$/, ''));
-    const keep =
-      header.type === 'file' &&
-      path !== null &&
-      files.length < limits.maxFiles &&
-      (header.size ?? 0) <= limits.maxFileBytes &&
-      total + (header.size ?? 0) <= limits.maxTotalBytes;
-    if (!keep) {
-      if (header.type !== 'directory') skipped.push(header.name);
+    const size = header.size ?? 0;
+    const reason: SkippedFile['reason'] | null =
+      header.type !== 'file'
+        ? 'not_a_regular_file'
+        : path === null
+          ? 'unusable_name'
+          : size > limits.maxFileBytes
+            ? 'file_too_large'
+            : total + size > limits.maxTotalBytes
+              ? 'total_too_large'
+              : files.length >= limits.maxFiles
+                ? 'too_many_files'
+                : null;
+    if (reason) {
+      if (header.type !== 'directory') skipped.push({ path: header.name, bytes: size, reason });
       entry.on('end', next);
       entry.resume();
       return;

@@ -108,6 +108,7 @@ const SAMPLES: Sample[] = [
       stdoutTail: 'epoch 2 loss 0.5\n',
       stderrTail: '',
       analysis: null,
+      skippedOutputs: null,
     },
   },
   {
