@@ -73,8 +73,17 @@ ensure_docker() {
   command -v dockerd >/dev/null || apt_install docker.io
   is_root || die "no Docker engine is running and only root can start dockerd"
   mkdir -p "$DATA/docker"
-  log "starting dockerd (images and containers: /var/lib/docker; log: $DATA/docker/dockerd.log)"
-  nohup dockerd >"$DATA/docker/dockerd.log" 2>&1 &
+  # gVisor as a second wall for sandboxes (AUTOLAB_SANDBOX_RUNTIME=runsc): registered when Debian's package installs.
+  # runsc needs --network=none here (sandboxes have no network anyway).
+  local config="$DATA/docker/daemon.json"
+  if command -v runsc >/dev/null || (apt_install runsc) 2>>"$DATA/docker/runsc-install.log"; then
+    printf '{"runtimes": {"runsc": {"path": "%s", "runtimeArgs": ["--network=none"]}}}\n' "$(command -v runsc)" >"$config"
+  else
+    log "gVisor (runsc) could not be installed (see $DATA/docker/runsc-install.log); sandboxes can only use runc"
+    echo '{}' >"$config"
+  fi
+  log "starting dockerd (images and containers: /var/lib/docker; config: $config; log: $DATA/docker/dockerd.log)"
+  nohup dockerd --config-file "$config" >"$DATA/docker/dockerd.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 120); do docker_ok && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   docker_ok || die "dockerd did not come up; see $DATA/docker/dockerd.log"
@@ -131,4 +140,11 @@ AUTOLAB_PYTHON_IMAGE=$PYTHON_IMAGE
 AUTOLAB_LATEX_IMAGE=$LATEX_IMAGE
 EOF
 [ -n "${DOCKER_HOST:-}" ] && echo "DOCKER_HOST=$DOCKER_HOST" >>"$DATA/services.env"
+# Whether the engine can run sandboxes under gVisor (AUTOLAB_SANDBOX_RUNTIME=runsc); the tests read the engine too.
+if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; then
+  echo "AUTOLAB_RUNSC_AVAILABLE=1" >>"$DATA/services.env"
+  log "gVisor (runsc) is registered with the Docker engine"
+else
+  echo "AUTOLAB_RUNSC_AVAILABLE=0" >>"$DATA/services.env"
+fi
 log "ready: Redis $REDIS_URL, images $PYTHON_IMAGE $LATEX_IMAGE"

@@ -24,6 +24,11 @@ except OSError:
     results["root_writable"] = 0
 results["network_interfaces"] = len(os.listdir("/sys/class/net"))
 results["docker_socket_visible"] = int(os.path.exists("/var/run/docker.sock"))
+# Processes besides the container's keeper (PID 1) and this one: whatever earlier programs left must be gone.
+results["stray_processes"] = len([p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())])
+# A file over the per-file output limit (20 MB by default): it stays in the sandbox and the node says so.
+with open("big.bin", "wb") as f:
+    f.write(b"\0" * (30 * 1024 * 1024))
 print("environment:", sorted(os.environ), flush=True)
 # A flood of output: 20 MB in 1 KB lines. The sandbox keeps the head and the tail.
 line = "x" * 1023 + "\n"
