@@ -13,13 +13,16 @@ const CONNECTION_ERRORS = new Set([
   'EAI_AGAIN',
   'ECONNABORTED',
 ]);
+/** What a proxy in front of the engine (a socket proxy, a TLS terminator) answers while the engine is down. */
+const GATEWAY_ERRORS = new Set([502, 503, 504]);
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2000;
 
 /**
  * Is this error Docker being out of reach (rather than Docker refusing the request)? Connection failures, a socket
- * that hangs up, and 5xx answers count; a 500 from the OCI runtime does not, because it says the same thing on retry
- * (a missing runtime, a command that cannot start).
+ * that hangs up, and the gateway answers of a proxy in front of the engine (502, 503, 504) count. A 500 does not: it
+ * is the engine's own answer (a missing runtime, a command that cannot start, a container gVisor has already ended),
+ * and it says the same thing on retry.
  */
 export function isDockerUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
@@ -27,8 +30,7 @@ export function isDockerUnavailable(err: unknown): boolean {
   if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   if (/socket hang up/i.test(message)) return true;
-  if (typeof e.statusCode === 'number' && e.statusCode >= 500) return !/OCI runtime/i.test(message);
-  return false;
+  return typeof e.statusCode === 'number' && GATEWAY_ERRORS.has(e.statusCode);
 }
 
 export interface DockerClientOptions {

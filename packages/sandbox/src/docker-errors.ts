@@ -39,7 +39,8 @@ function bodyText(json: unknown): string {
 
 /**
  * True when the error says the Docker engine is unreachable: the retrying client gave up (`SandboxUnavailableError`),
- * or the connection itself failed (see `isDockerUnavailable`), anywhere in its chain of causes. Such errors are never
+ * or the connection itself failed or a proxy in front of it answered that it is down (see `isDockerUnavailable`),
+ * anywhere in its chain of causes. An answer of the engine itself (a 500 included) is not. Such errors are never
  * the experiment's fault: they must reach the run's own handling as they are, not become a failed node.
  */
 export function isDockerUnreachable(err: unknown): boolean {
