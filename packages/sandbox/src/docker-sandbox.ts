@@ -381,15 +381,12 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * Processes in the container besides the keeper, or null when that cannot be told now. Under runc the cgroup's pid
-   * count says it through the Docker API (cheap, and it needs no free pid); under gVisor that count is the
-   * user-space kernel's threads, so a process inside lists /proc.
+   * Processes in the container besides the keeper and the check itself, or null when the check cannot start yet (the
+   * killed processes still hold every pid). The check is one process listing /proc with bash builtins. (The cgroup's
+   * pid count from `docker stats` needs no process, but the engine samples it about once a second, which made every
+   * exec wait for the next sample; under gVisor it counts the user-space kernel's threads anyway.)
    */
   private async processesLeft(): Promise<number | null> {
-    if (this.runtime === 'runc') {
-      const pids = (await containerStats(this.container!).catch(() => null))?.pids_stats?.current;
-      return pids === undefined ? null : pids - 1;
-    }
     const check = await this.runCommand(LIST_PROCESSES, { timeoutMs: 5000 }).catch((err: unknown) => {
       if (err instanceof SandboxStepError) return null;
       throw err;
