@@ -9,6 +9,9 @@
  * (b) one exec on a running container: `sandbox.exec(['true'])` against a bare dockerode exec on a container with
  *     the same spec.
  *
+ * (c) where the engine has gVisor registered: the sandbox under runsc against runc (create -> first command, one
+ *     exec, tmpfs write throughput), as ratios runsc / runc.
+ *
  * Arms are interleaved (the order rotates every round) so drift in the machine's load affects all of them alike.
  * Every container the bench creates carries a label and is removed at the end, on failure and on Ctrl-C too.
  */
@@ -16,7 +19,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { containerSpec, DEFAULT_LIMITS, DockerSandbox, LABEL_MANAGED, LABEL_RUN } from '@autolab/sandbox';
+import {
+  containerSpec,
+  DEFAULT_LIMITS,
+  DockerSandbox,
+  LABEL_MANAGED,
+  LABEL_RUN,
+  registeredRuntimes,
+  type SandboxRuntime,
+} from '@autolab/sandbox';
 import Docker from 'dockerode';
 
 const IMAGE = process.env.AUTOLAB_PYTHON_IMAGE || 'autolab-python:latest';
@@ -86,11 +97,11 @@ async function interleave(rounds: number, arms: Array<() => Promise<void>>): Pro
 
 const identity = { deployment: 'bench', runId, attempt: 1, role: 'python', workerId: benchId };
 
-async function sandboxFirstCommand(): Promise<{ firstCommand: Ms; close: Ms }> {
+async function sandboxFirstCommand(runtime: SandboxRuntime = 'runc'): Promise<{ firstCommand: Ms; close: Ms }> {
   const started = now();
   let sandbox: DockerSandbox | undefined;
   try {
-    sandbox = await DockerSandbox.create(docker, IMAGE, DEFAULT_LIMITS, identity);
+    sandbox = await DockerSandbox.create(docker, IMAGE, DEFAULT_LIMITS, identity, runtime);
     const result = await sandbox.exec(['true'], { timeoutMs: 10_000 });
     const firstCommand = msSince(started);
     if (result.exitCode !== 0) throw new Error(`sandbox exec of true exited with ${result.exitCode}`);
@@ -199,6 +210,90 @@ async function bareExec(container: Docker.Container): Promise<number | null> {
   });
   const info = await exec.inspect();
   return info.ExitCode;
+}
+
+// ------------------------------------------------------------------ (c) gVisor against runc
+
+/** Writes 64 MB into /workspace (tmpfs) with dd and returns MB/s: file I/O is where gVisor costs most. */
+async function tmpfsWriteMbPerSecond(sandbox: DockerSandbox): Promise<number> {
+  const t = now();
+  const result = await sandbox.exec(['dd', 'if=/dev/zero', 'of=/workspace/bench.bin', 'bs=1M', 'count=64'], {
+    timeoutMs: 120_000,
+  });
+  const seconds = msSince(t) / 1000;
+  if (result.exitCode !== 0) throw new Error(`dd exited with ${result.exitCode}: ${result.stderr.text.slice(-300)}`);
+  await sandbox.reset();
+  return 64 / seconds;
+}
+
+/**
+ * The same sandbox under runc and under runsc, interleaved: create -> first command, one exec, and tmpfs writes.
+ * Null (and said so) when the engine has no runsc registered.
+ */
+async function benchGvisor() {
+  if (!(await registeredRuntimes(docker)).includes('runsc')) {
+    console.log('(c) gVisor: not measured, runsc is not registered with this Docker engine (docs/security.md)\n');
+    return null;
+  }
+  const first: Record<SandboxRuntime, Ms[]> = { runc: [], runsc: [] };
+  const exec: Record<SandboxRuntime, Ms[]> = { runc: [], runsc: [] };
+  const write: Record<SandboxRuntime, Ms[]> = { runc: [], runsc: [] };
+  let recording = false;
+  process.stdout.write('(c) gVisor (runsc) against runc ... ');
+  const createArms = (['runc', 'runsc'] as const).map((runtime) => async () => {
+    const r = await sandboxFirstCommand(runtime);
+    if (recording) first[runtime].push(r.firstCommand);
+  });
+  await interleave(WARMUP_ROUNDS, createArms);
+  recording = true;
+  await interleave(ITERATIONS, createArms);
+  const sandboxes = {
+    runc: await DockerSandbox.create(docker, IMAGE, DEFAULT_LIMITS, { ...identity, role: 'gvisor-bench' }, 'runc'),
+    runsc: await DockerSandbox.create(docker, IMAGE, DEFAULT_LIMITS, { ...identity, role: 'gvisor-bench' }, 'runsc'),
+  };
+  try {
+    const execArms = (['runc', 'runsc'] as const).map((runtime) => async () => {
+      const t = now();
+      const result = await sandboxes[runtime].exec(['true'], { timeoutMs: 10_000 });
+      const elapsed = msSince(t);
+      if (result.exitCode !== 0) throw new Error(`${runtime} exec of true exited with ${result.exitCode}`);
+      if (recording) exec[runtime].push(elapsed);
+    });
+    recording = false;
+    await interleave(EXEC_WARMUP_ROUNDS, execArms);
+    recording = true;
+    await interleave(EXEC_ITERATIONS, execArms);
+    for (let round = 0; round < 3; round++) {
+      for (const runtime of ['runc', 'runsc'] as const)
+        write[runtime].push(await tmpfsWriteMbPerSecond(sandboxes[runtime]));
+    }
+  } finally {
+    await Promise.all(Object.values(sandboxes).map((s) => s.close()));
+  }
+  console.log('done\n');
+  const f = { runc: stats(first.runc), runsc: stats(first.runsc) };
+  const e = { runc: stats(exec.runc), runsc: stats(exec.runsc) };
+  const w = { runc: stats(write.runc), runsc: stats(write.runsc) };
+  console.log(
+    table('(c) the sandbox under runc and under gVisor (runsc)', [
+      ['runc: create + exec(true)', f.runc],
+      ['runsc: create + exec(true)', f.runsc],
+      ['runc: one exec of true', e.runc],
+      ['runsc: one exec of true', e.runsc],
+    ]),
+  );
+  const firstRatio = ratio(f.runsc, f.runc);
+  const execRatio = ratio(e.runsc, e.runc);
+  console.log(`ratio runsc / runc, create -> first command: median ${firstRatio.median}x, p95 ${firstRatio.p95}x`);
+  console.log(`ratio runsc / runc, one exec: median ${execRatio.median}x, p95 ${execRatio.p95}x`);
+  console.log(
+    `tmpfs write (64 MB with dd, median of 3): runc ${w.runc.median.toFixed(0)} MB/s, runsc ${w.runsc.median.toFixed(0)} MB/s\n`,
+  );
+  return {
+    createFirstCommandMs: { runc: roundStats(f.runc), runsc: roundStats(f.runsc), ratio: firstRatio },
+    execMs: { runc: roundStats(e.runc), runsc: roundStats(e.runsc), ratio: execRatio },
+    tmpfsWriteMbPerS: { runc: round2(w.runc.median), runsc: round2(w.runsc.median) },
+  };
 }
 
 // ------------------------------------------------------------------ cleanup
@@ -424,6 +519,8 @@ async function main(): Promise<void> {
   const execRatio = ratio(exec.sandbox, exec.dockerode);
   console.log(`ratio sandbox / dockerode: median ${execRatio.median}x, p95 ${execRatio.p95}x\n`);
 
+  const gvisor = await benchGvisor();
+
   const roundPhases = (s: ReturnType<typeof phaseStats>) => ({
     phases: Object.fromEntries(PHASES.map((p) => [p, roundStats(s.phases[p])])),
     upToExec: roundStats(s.upToExec),
@@ -453,7 +550,7 @@ async function main(): Promise<void> {
       ratio: execRatio,
     },
   };
-  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ ...json, gvisor })}`);
 }
 
 let failed = false;

@@ -161,12 +161,25 @@ describe.each(runtimes)('DockerSandbox under %s (real Docker engine)', (runtime:
     await sandbox.writeFiles([
       { path: 'fork.py', content: Buffer.from(FORK_TO_THE_LIMIT.replace('sys.exit(1)', 'time.sleep(3600)')) },
     ]);
-    const holding = sandbox.exec(['python3', 'fork.py'], { timeoutMs: 8000 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    let full: () => void = () => undefined;
+    const pidsTaken = new Promise<void>((resolve) => {
+      full = resolve;
+    });
+    // The program prints "forked N" once the pid limit refused a fork, and then holds every pid.
+    const stopHolding = new AbortController();
+    const holding = sandbox.exec(['python3', 'fork.py'], {
+      timeoutMs: 30_000,
+      signal: stopHolding.signal,
+      onOutput: (_stream, text) => {
+        if (text.includes('forked')) full();
+      },
+    });
+    await pidsTaken;
     const error = await sandbox.writeFiles([{ path: 'x.txt', content: Buffer.from('x') }]).then(
       () => null,
       (err: Error) => err,
     );
+    stopHolding.abort();
     await holding;
     expect(error).toBeInstanceOf(SandboxStepError);
     expect(error!.message).toMatch(/^writing files into the sandbox failed: \S/);

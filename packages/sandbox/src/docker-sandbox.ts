@@ -245,6 +245,7 @@ export class DockerSandbox implements Sandbox {
     try {
       unpacked = await unpackFiles(stdout, limits);
     } catch (err) {
+      if (isDockerUnreachable(err)) throw err;
       const info = await exec.inspect().catch(() => null);
       const result = { exitCode: info?.ExitCode ?? null, stdout: Buffer.alloc(0), stderr: stderr.result().text };
       throw new SandboxStepError(`${what}: ${await this.explainFailure(result)} (${(err as Error).message})`, {
@@ -351,7 +352,11 @@ export class DockerSandbox implements Sandbox {
     // Whatever the program left running (children holding every pid, detached daemons) ends here, not later.
     await this.killAll();
     const killed = timedOut || aborted;
-    const oomKills = await oomKillsSince(this.docker, container.id, started - 500);
+    // The OOM killer's events matter only for a program that failed; a clean exit skips the query.
+    const oomKills =
+      exitCode === 0 && !killed && !this.brokenReason
+        ? 0
+        : await oomKillsSince(this.docker, container.id, started - 500);
     const containerOom = this.brokenReason?.includes('out-of-memory killer') ?? false;
     return {
       exitCode,
@@ -367,9 +372,9 @@ export class DockerSandbox implements Sandbox {
 
   /**
    * Ends every process but the keeper, and returns once they are gone. The keeper kills on a signal sent through the
-   * Docker API, which needs no new process in the container: this works when a program has taken every pid. A check
-   * inside (one process) confirms it, retried while the killed processes release their pids. Processes that will
-   * not go away make the container broken, so the next step gets a fresh one.
+   * Docker API, which needs no new process in the container: this works when a program has taken every pid. The
+   * check (`processesLeft`) is retried while the killed processes release their pids. Processes that will not go
+   * away make the container broken, so the next step gets a fresh one.
    */
   private async killAll(): Promise<void> {
     const container = this.container;
@@ -385,24 +390,31 @@ export class DockerSandbox implements Sandbox {
         this.brokenReason = why.endsWith('did not answer') ? `${why}: ${describeDockerError(err)}` : why;
         return;
       }
-      const check = await this.runCommand(LIST_PROCESSES, { timeoutMs: 5000 }).catch((err: unknown) => {
-        if (err instanceof SandboxStepError) return null;
-        throw err;
-      });
+      const left = await this.processesLeft();
       if (this.brokenReason) return;
-      if (check?.exitCode === 0) {
-        const [self, list = ''] = check.stdout.toString('utf8').trim().split('\n');
-        const others = list.split(' ').filter((p) => p !== '/proc/1' && p !== `/proc/${self}`);
-        if (others.length === 0) return;
-        survivors = `${others.length} still running`;
-      } else if (check) {
-        survivors = `no process can start (exit ${check.exitCode})`;
-      }
+      if (left === 0) return;
+      survivors = left === null ? 'no process can start to check' : `${left} still running`;
       if (Date.now() >= deadline) break;
       await delay(Math.min(25 * 2 ** attempt, 500));
     }
     this.brokenReason = `the processes the program left could not be stopped (${survivors})`;
     await container.kill().catch(() => undefined);
+  }
+
+  /**
+   * Processes in the container besides the keeper and the check itself, or null when the check cannot start yet (the
+   * killed processes still hold every pid). The check is one process listing /proc with bash builtins. (The cgroup's
+   * pid count from `docker stats` needs no process, but the engine samples it about once a second, which made every
+   * exec wait for the next sample; under gVisor it counts the user-space kernel's threads anyway.)
+   */
+  private async processesLeft(): Promise<number | null> {
+    const check = await this.runCommand(LIST_PROCESSES, { timeoutMs: 5000 }).catch((err: unknown) => {
+      if (err instanceof SandboxStepError) return null;
+      throw err;
+    });
+    if (check?.exitCode !== 0) return null;
+    const [self, list = ''] = check.stdout.toString('utf8').trim().split('\n');
+    return list.split(' ').filter((p) => p !== '/proc/1' && p !== `/proc/${self}`).length;
   }
 
   /** A helper command with small output: optional stdin, stdout as bytes up to a cap, stderr as text. */
