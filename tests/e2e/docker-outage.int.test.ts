@@ -111,5 +111,5 @@ describe('Docker outages during a run', () => {
       headers: { authorization: `Bearer ${stack.apiKey}` },
     }).then((r) => r.json())) as RunRecord;
     expect(record.status).toBe('failed');
-  });
+  }, 300_000);
 });

@@ -81,6 +81,8 @@ export async function inspectArchive(path: string, name = basename(path)): Promi
   const counting = (async () => {
     for await (const entry of extract) {
       if (entry.header.type === 'file') files++;
+      // A truncated archive errors the entry too; the extractor's error (below) is the one reported.
+      entry.on('error', () => undefined);
       entry.resume();
     }
   })();

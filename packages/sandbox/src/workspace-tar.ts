@@ -35,7 +35,11 @@ export async function unpackFiles(
   const files: SandboxFile[] = [];
   const skipped: SkippedFile[] = [];
   let total = 0;
+  let failed: (err: Error) => void = () => undefined;
   extract.on('entry', (header, entry, next) => {
+    // A stream that ends inside an entry (the container died, the exec was cut) errors the entry as well as the
+    // extractor: without a listener here that error would be uncaught and take the whole worker down.
+    entry.on('error', (err: Error) => failed(err));
     const path = normalizeRelativePath(header.name.replace(/\/$/, ''));
     const size = header.size ?? 0;
     const reason: SkippedFile['reason'] | null =
@@ -66,9 +70,11 @@ export async function unpackFiles(
     });
   });
   const done = new Promise<void>((resolve, reject) => {
+    failed = reject;
     extract.on('finish', resolve);
     extract.on('error', reject);
   });
+  stream.on('error', (err) => extract.destroy(err));
   stream.pipe(extract);
   await done;
   return { files, skipped };
