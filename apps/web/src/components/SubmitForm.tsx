@@ -1,9 +1,10 @@
 import type { CreateRunRequest, RunRecord } from '@autolab/contracts';
 import { type FormEvent, useRef, useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
-import { type ApiProblem, toProblem } from '../lib/api.js';
+import { type ApiProblem, toProblem, uploadFiles } from '../lib/api.js';
 import { navigate, runPath } from '../lib/router.js';
 import { Field } from './Field.js';
+import { FileDrop, type PickedFile } from './FileDrop.js';
 import { ProblemNote } from './ProblemNote.js';
 
 /** Form values as typed (strings), so an empty field means "the server's default". */
@@ -59,14 +60,35 @@ export function toRequest(v: FormValues): CreateRunRequest {
   }) as CreateRunRequest;
 }
 
+/** The run's inputs the form takes files for (each group becomes one upload). */
+const INPUTS = [
+  {
+    kind: 'data',
+    label: 'Data (optional)',
+    hint: 'Your dataset: every experiment reads it, read-only, at /workspace/input/data/. One .tar.gz or .zip is unpacked.',
+  },
+  {
+    kind: 'code',
+    label: 'Starting code (optional)',
+    hint: 'Run as it is as the first experiment (main.py, run.py, train.py or the only .py file); the search improves on it.',
+  },
+] as const;
+type InputKind = (typeof INPUTS)[number]['kind'];
+const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [] };
+
+const isProblem = (err: unknown): err is ApiProblem =>
+  typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err;
+
 const newKey = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 };
 
 export function SubmitForm() {
-  const { client } = useApi();
+  const { client, apiKey } = useApi();
   const [values, setValues] = useState<FormValues>(DEFAULTS);
+  const [files, setFiles] = useState<Record<InputKind, PickedFile[]>>(NO_FILES);
+  const [uploading, setUploading] = useState<string | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
   // One idempotency key per form content: a double click or a retry after a timeout creates one run.
@@ -83,16 +105,31 @@ export function SubmitForm() {
     setBusy(true);
     setProblem(null);
     try {
-      const { data, error, response } = await client.POST('/v1/runs', {
-        body: toRequest(values),
+      const request = toRequest(values);
+      // The files go up first (each group one upload), then the run names them.
+      const inputs: NonNullable<CreateRunRequest['inputs']> = {};
+      for (const { kind } of INPUTS) {
+        if (files[kind].length === 0) continue;
+        setUploading(kind);
+        inputs[kind] = await uploadFiles(files[kind], apiKey, `inputs.${kind}`);
+      }
+      setUploading(null);
+      if (Object.keys(inputs).length > 0) request.inputs = inputs;
+      const {
+        data: run,
+        error,
+        response,
+      } = await client.POST('/v1/runs', {
+        body: request,
         params: { header: { 'idempotency-key': idempotencyKey.current } },
       });
-      if (data) navigate(runPath((data as RunRecord).id));
+      if (run) navigate(runPath((run as RunRecord).id));
       else setProblem(toProblem(error, response.status));
     } catch (err) {
-      setProblem(toProblem(err));
+      setProblem(isProblem(err) ? err : toProblem(err));
     } finally {
       setBusy(false);
+      setUploading(null);
     }
   };
 
@@ -134,6 +171,22 @@ export function SubmitForm() {
           />
         </Field>
       </div>
+      {INPUTS.map(({ kind, label, hint }) => (
+        <FileDrop
+          key={kind}
+          name={kind}
+          label={label}
+          hint={hint}
+          files={files[kind]}
+          onChange={(picked) => {
+            idempotencyKey.current = newKey();
+            // An upload error was about the files these replace.
+            setProblem((p) => (p?.issues.some((i) => i.path === `inputs.${kind}`) ? null : p));
+            setFiles((f) => ({ ...f, [kind]: picked }));
+          }}
+          error={errorFor(`inputs.${kind}`)}
+        />
+      ))}
       <details className="advanced">
         <summary>Advanced options</summary>
         <fieldset>
@@ -172,9 +225,17 @@ export function SubmitForm() {
       {problem && <ProblemNote problem={problem} />}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? 'Submitting…' : 'Start run'}
+          {uploading ? `Uploading ${uploading}…` : busy ? 'Submitting…' : 'Start run'}
         </button>
-        <button type="button" className="btn btn-ghost" onClick={() => setValues(DEFAULTS)} disabled={busy}>
+        <button
+          type="button"
+          className="btn btn-ghost"
+          onClick={() => {
+            setValues(DEFAULTS);
+            setFiles(NO_FILES);
+          }}
+          disabled={busy}
+        >
           Reset
         </button>
       </div>

@@ -47,6 +47,26 @@ export async function fetchWithKey(url: string, apiKey: string, init: RequestIni
   return res;
 }
 
+/**
+ * Uploads files as one upload (multipart, each part named with its relative path) and returns its id; an error
+ * answer becomes an `ApiProblem` (thrown) naming `field`, so the form shows it next to the drop zone.
+ */
+export async function uploadFiles(
+  files: { path: string; file: File }[],
+  apiKey: string,
+  field: string,
+): Promise<string> {
+  const form = new FormData();
+  for (const { path, file } of files) form.append('file', file, path);
+  const res = await fetch('/v1/uploads', { method: 'POST', headers: authHeaders(apiKey), body: form });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const problem = toProblem(body, res.status);
+    throw Object.assign(problem, { issues: [{ path: field, message: problem.message }, ...problem.issues] });
+  }
+  return (body as { id: string }).id;
+}
+
 /** Downloads a protected file: fetched with the key, then saved through a temporary blob link. */
 export async function downloadWithKey(url: string, apiKey: string, fallbackName: string): Promise<void> {
   const res = await fetchWithKey(url, apiKey);
