@@ -1,6 +1,6 @@
 export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
 export { chooseIdea } from './ideation.js';
-export { type InputListing, PREVIEW_SCRIPT, previewText, type RunInputListings } from './inputs.js';
+export type { InputListing, RunInputListings } from './inputs.js';
 export {
   bestNode,
   ExperimentNode,

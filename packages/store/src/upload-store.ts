@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -416,11 +416,6 @@ export class UploadStore {
     return true;
   }
 
-  /** Bytes the tenant's uploads hold. */
-  async usedBytes(tenant: string): Promise<number> {
-    return Number((await this.redis.get(this.keys.tenantUploadBytes(tenant))) ?? 0);
-  }
-
   /** The directory that holds a committed upload's files (as `files/<path>`). */
   dirOf(id: string): string {
     if (!UPLOAD_ID_PATTERN.test(id)) throw new InvalidUploadError(`not an upload id: ${JSON.stringify(id)}`);
@@ -430,13 +425,5 @@ export class UploadStore {
   /** The directory with the upload's files, at their relative paths. */
   filesDir(id: string): string {
     return join(this.dirOf(id), 'files');
-  }
-
-  /** The local path of one of the upload's files (checked against its record by the caller). */
-  async filePath(id: string, path: string): Promise<string | null> {
-    const clean = normalizeRelativePath(path);
-    if (!clean) return null;
-    const full = join(this.dirOf(id), 'files', clean);
-    return (await stat(full).catch(() => null))?.isFile() ? full : null;
   }
 }
