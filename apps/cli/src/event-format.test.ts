@@ -83,6 +83,7 @@ describe('EventFormatter', () => {
     const formatter = new EventFormatter({ utc: true });
     expect(extraSampleEvents().flatMap((event) => formatter.format(event))).toEqual([
       '12:00:00 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
+      '12:00:01 inputs.papers  upl_01jabcdefghjkmnpqrstvwxyz1: 2 reference(s), 1 unreadable',
     ]);
   });
 

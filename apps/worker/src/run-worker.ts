@@ -51,7 +51,7 @@ class InputMissingError extends Error {}
  */
 async function resolveInputs(
   uploads: UploadStore,
-  run: { tenant: string; inputs: Partial<Record<'data' | 'code', string>> },
+  run: { tenant: string; inputs: Partial<Record<(typeof INPUT_KINDS)[number], string>> },
 ): Promise<
   | { ok: true; listings: RunInputListings; dirs: SandboxInput[] }
   | { ok: false; message: string; listings: RunInputListings }

@@ -380,6 +380,8 @@ export interface operations {
                 data?: string;
                 /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
                 code?: string;
+                /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+                papers?: string;
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -705,7 +707,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data and starting code, as upload ids.
+           * @description Your own data, starting code and papers, as upload ids.
            * @default {}
            */
           inputs?: {
@@ -713,6 +715,8 @@ export interface operations {
             data?: string;
             /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
             code?: string;
+            /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+            papers?: string;
           };
         };
       };
@@ -796,6 +800,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1123,6 +1129,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1418,6 +1426,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1771,6 +1781,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -2601,6 +2613,34 @@ export interface operations {
                     }[];
                     /** @description What the prompts are told about the files (bounded), described inside a sandbox. */
                     preview: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'inputs.papers';
+                  message: string;
+                  data: {
+                    uploadId: string;
+                    /** @description PDF files in the upload. */
+                    pdfs: number;
+                    /** @description Entries read from its .bib files. */
+                    bibEntries: number;
+                    /** @description The citable references, with the keys references.bib gives them. */
+                    references: {
+                      key: string;
+                      title: string;
+                      /** @enum {string} */
+                      from: 'bib' | 'pdf';
+                      file: string;
+                    }[];
+                    /** @description Files that could not be read (each also reported by a warning); the run goes on without them. */
+                    unreadable: {
+                      file: string;
+                      reason: string;
+                    }[];
                   };
                 }
               | {

@@ -88,10 +88,14 @@ export const RunInputs = z
     code: UploadId.optional().describe(
       'An upload with starting code, found by every experiment at /workspace/input/code/ (read-only).',
     ),
+    papers: UploadId.optional().describe(
+      'An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ' +
+        'ideation and related work, and the paper cites them.',
+    ),
   })
   .strict();
 export type RunInputs = z.infer<typeof RunInputs>;
-export const INPUT_KINDS = ['data', 'code'] as const satisfies readonly (keyof RunInputs)[];
+export const INPUT_KINDS = ['data', 'code', 'papers'] as const satisfies readonly (keyof RunInputs)[];
 /** Where an input is inside every experiment sandbox. */
 export const INPUT_MOUNT = '/workspace/input';
 
@@ -142,7 +146,7 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
-    inputs: RunInputs.default({}).describe('Your own data and starting code, as upload ids.'),
+    inputs: RunInputs.default({}).describe('Your own data, starting code and papers, as upload ids.'),
   })
   .strict();
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;

@@ -214,6 +214,20 @@ const EXTRA_SAMPLES: Sample[] = [
       preview: '/workspace/input/data/ (read-only):\n- train.csv (1.2 kB): table, 40 rows × 3 columns',
     },
   },
+  {
+    type: 'inputs.papers',
+    message: 'Papers: 2 reference(s) from 1 PDF(s) and 1 .bib file(s); 1 problem(s).',
+    data: {
+      uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz1',
+      pdfs: 2,
+      bibEntries: 1,
+      references: [
+        { key: 'smith2020sparse', title: 'Sparse widgets', from: 'bib', file: 'refs.bib' },
+        { key: 'anongrokking', title: 'Grokking, briefly', from: 'pdf', file: 'grok.pdf' },
+      ],
+      unreadable: [{ file: 'scan.pdf', reason: 'no text could be extracted' }],
+    },
+  },
 ];
 
 /** The extra samples as full events (see `sampleEvents`). */
