@@ -295,6 +295,7 @@ describe('uploads', () => {
     for (const [inputs, field] of [
       [{ data: foreign.body.id }, 'inputs.data'],
       [{ code: `upl_${'0'.repeat(26)}` }, 'inputs.code'],
+      [{ papers: foreign.body.id }, 'inputs.papers'],
       [{ data: 'not-an-id' }, 'inputs.data'],
       [{ hidden: data.body.id }, 'inputs'],
     ] as const) {
@@ -316,7 +317,7 @@ describe('uploads', () => {
     expect((await api(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
-  it('the CLI uploads --data (a directory) and --code (a file) and submits a run that names them', async () => {
+  it('the CLI uploads --data (a directory), --code and --papers (files) and submits a run that names them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'autolab-cli-upload-'));
     try {
       await mkdir(join(dir, 'data', 'split'), { recursive: true });
@@ -324,6 +325,7 @@ describe('uploads', () => {
       await writeFile(join(dir, 'data', 'split', 'test.csv'), 'a,b\n3,4\n');
       await writeFile(join(dir, 'data', '.DS_Store'), 'junk');
       await writeFile(join(dir, 'baseline.py'), 'print("baseline")\n');
+      await writeFile(join(dir, 'refs.bib'), '@misc{k, title = {T}}\n');
       const child = await run(
         process.execPath,
         [
@@ -336,6 +338,8 @@ describe('uploads', () => {
           join(dir, 'data'),
           '--code',
           join(dir, 'baseline.py'),
+          '--papers',
+          join(dir, 'refs.bib'),
           '--json',
         ],
         { cwd: ROOT, env: { ...process.env, AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey } },
@@ -349,6 +353,8 @@ describe('uploads', () => {
       ]);
       const code = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.code}`);
       expect(code.body.files.map((f) => f.path)).toEqual(['baseline.py']);
+      const papers = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.papers}`);
+      expect(papers.body.files.map((f) => f.path)).toEqual(['refs.bib']);
       // A path that does not exist is a usage error (exit 2) before anything is sent.
       const missing = await run(
         process.execPath,

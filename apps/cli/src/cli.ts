@@ -133,6 +133,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--idempotency-key <key>', 'the same key again returns the same run instead of submitting a new one')
     .option('--data <path>', 'upload a file or directory as the run’s data (read-only at /workspace/input/data/)')
     .option('--code <path>', 'upload a file or directory as starting code (read-only at /workspace/input/code/)')
+    .option('--papers <path>', 'upload PDFs and .bib files the research builds on (ideation, related work, citations)')
     .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
     .option('--plain', `with --watch: ${PLAIN_HELP}`)
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')

@@ -114,14 +114,18 @@ describe('citation keys', () => {
   it('are unique regardless of case (BibTeX refuses keys that differ only in case)', () => {
     const used = new Set<string>();
     expect(['a', 'A', 'a', 'b'].map((k) => uniqueKey(k, used))).toEqual(['a', 'Aa', 'ab', 'b']);
-    const paper = { id: 'x', title: 'Attention', authors: ['A. Vaswani'], year: 2017 } as const;
-    const bib = toBibtex(
-      [
-        { ...paper, venue: null, abstract: null, url: null, doi: null, citationCount: null },
-        { ...paper, id: 'y', venue: null, abstract: null, url: null, doi: null, citationCount: null },
-      ],
-      ['Vaswani2017attention'],
-    );
+    const paper = (id: string) => ({
+      id,
+      title: 'Attention',
+      authors: ['A. Vaswani'],
+      year: 2017,
+      venue: null,
+      abstract: null,
+      url: null,
+      doi: null,
+      citationCount: null,
+    });
+    const bib = toBibtex([paper('x'), paper('y')], ['Vaswani2017attention']);
     expect(bib.map((b) => b.key)).toEqual(['vaswani2017attentiona', 'vaswani2017attentionb']);
   });
 });

@@ -34,6 +34,8 @@ export interface SubmitOptions {
   data?: string;
   /** A file or directory to upload as the run's starting code (/workspace/input/code/). */
   code?: string;
+  /** A file or directory of papers (PDFs, .bib files) to upload: ideation builds on them and the paper cites them. */
+  papers?: string;
   watch?: boolean;
   plain?: boolean;
   json?: boolean;
@@ -135,10 +137,10 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   return request;
 }
 
-/** Uploads `--data` / `--code` (a progress line on a terminal) and returns their upload ids as the run's inputs. */
+/** Uploads `--data` / `--code` / `--papers` (a progress line on a terminal) and returns their upload ids as inputs. */
 async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<CreateRunRequest['inputs']> {
   const inputs: NonNullable<CreateRunRequest['inputs']> = {};
-  for (const kind of ['data', 'code'] as const) {
+  for (const kind of ['data', 'code', 'papers'] as const) {
     const path = options[kind];
     if (path === undefined) continue;
     const files = await collectFiles(path);
