@@ -57,7 +57,8 @@ def tool(args, limit, seconds):
         rc = p.wait()
         err.seek(0)
         lines = [l for l in err.read(20000).decode('utf-8', 'replace').splitlines() if l.strip()]
-    why = 'timed out after %d s' % seconds if rc in (124, 137, -9) and len(out) < limit else (lines[-1] if lines else '')
+    killed = rc in (124, 137, -9) and len(out) < limit
+    why = 'stopped at its limit of %d s or the memory limit' % seconds if killed else (lines[-1] if lines else '')
     return out, why
 
 def good_title(t):
