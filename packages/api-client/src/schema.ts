@@ -380,6 +380,23 @@ export interface operations {
                 data?: string;
                 /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
                 code?: string;
+                /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+                evaluation?: {
+                  /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                  hidden: string;
+                  /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                  grader?: string;
+                  /**
+                   * @description A built-in metric instead of a grader.
+                   * @enum {string}
+                   */
+                  metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                  /**
+                   * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                   * @enum {string}
+                   */
+                  direction?: 'maximize' | 'minimize';
+                };
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -397,6 +414,14 @@ export interface operations {
                 direction: 'maximize' | 'minimize';
                 nodeId: string;
                 iteration: number;
+              } | null;
+              /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+              heldOut: {
+                metric: string;
+                value: number;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                nodeId: string;
               } | null;
               usage: {
                 calls: number;
@@ -705,7 +730,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data and starting code, as upload ids.
+           * @description Your own data, starting code and held-out test, as upload ids.
            * @default {}
            */
           inputs?: {
@@ -713,6 +738,23 @@ export interface operations {
             data?: string;
             /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
             code?: string;
+            /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+            evaluation?: {
+              /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+              hidden: string;
+              /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+              grader?: string;
+              /**
+               * @description A built-in metric instead of a grader.
+               * @enum {string}
+               */
+              metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+              /**
+               * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+               * @enum {string}
+               */
+              direction?: 'maximize' | 'minimize';
+            };
           };
         };
       };
@@ -796,6 +838,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -813,6 +872,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1123,6 +1190,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1140,6 +1224,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1418,6 +1510,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1435,6 +1544,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1771,6 +1888,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1788,6 +1922,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -2715,6 +2857,36 @@ export interface operations {
                     values: number[];
                     mean: number;
                     std: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'evaluation.scored';
+                  message: string;
+                  data: {
+                    metric: string;
+                    /** @enum {string} */
+                    direction: 'maximize' | 'minimize';
+                    /** @enum {string} */
+                    grader: 'builtin' | 'user';
+                    graded: {
+                      nodeId: string;
+                      /** @description The node's own (validation) value of the run's metric. */
+                      validation: number;
+                      /** @description The held-out score the service measured. */
+                      value: number | null;
+                      /** @description Why the node could not be graded (missing or malformed predictions, …). */
+                      reason: string | null;
+                    }[];
+                    best: {
+                      nodeId: string;
+                      value: number;
+                    } | null;
+                    /** @description The node the search chose by its validation metric. */
+                    bestByValidation: string;
                   };
                 }
               | {
