@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
-import { INPUT_KINDS, isFinalStatus, runFailure } from '@autolab/contracts';
-import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
+import { graderEntryPoint, INPUT_KINDS, isFinalStatus, type RunInputs, runFailure } from '@autolab/contracts';
+import {
+  type HeldOutEvaluation,
+  heldOutEvaluation,
+  type ResearchOutcome,
+  type RunInputListings,
+  runResearch,
+} from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import {
@@ -51,23 +57,49 @@ class InputMissingError extends Error {}
  */
 async function resolveInputs(
   uploads: UploadStore,
-  run: { tenant: string; inputs: Partial<Record<(typeof INPUT_KINDS)[number], string>> },
-): Promise<
-  | { ok: true; listings: RunInputListings; dirs: SandboxInput[] }
-  | { ok: false; message: string; listings: RunInputListings }
-> {
+  run: { tenant: string; inputs: RunInputs },
+): Promise<ResolvedInputs> {
+  const none: ResolvedInputs = { missing: null, listings: {}, dirs: [], grading: [], evaluation: null };
+  const missing = (message: string): ResolvedInputs => ({ ...none, missing: message });
+  const gone = (what: string, id: string) => missing(`the ${what} ${id} no longer exists (was it deleted?)`);
   const listings: RunInputListings = {};
   const dirs: SandboxInput[] = [];
   for (const kind of INPUT_KINDS) {
     const id = run.inputs[kind];
     if (!id) continue;
     const upload = await uploads.get(id, run.tenant);
-    if (!upload)
-      return { ok: false, message: `the ${kind} input ${id} no longer exists (was it deleted?)`, listings: {} };
+    if (!upload) return gone(`${kind} input`, id);
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
     dirs.push({ name: kind, dir: uploads.filesDir(id) });
   }
-  return { ok: true, listings, dirs };
+  // The held-out test goes into the grading sandbox's volume only; the engine learns its metric, not its files.
+  const grading: SandboxInput[] = [];
+  let evaluation: HeldOutEvaluation | null = null;
+  const spec = run.inputs.evaluation;
+  if (spec) {
+    const hidden = await uploads.get(spec.hidden, run.tenant);
+    if (!hidden) return gone('held-out input', spec.hidden);
+    grading.push({ name: 'hidden', dir: uploads.filesDir(spec.hidden) });
+    let entry: string | null = null;
+    if (spec.grader) {
+      const grader = await uploads.get(spec.grader, run.tenant);
+      if (!grader) return gone('grader', spec.grader);
+      entry = graderEntryPoint(grader.files.map((f) => f.path));
+      if (!entry) return missing(`the grader ${spec.grader} has no grade.py`);
+      grading.push({ name: 'grader', dir: uploads.filesDir(spec.grader) });
+    }
+    evaluation = heldOutEvaluation(spec, entry);
+  }
+  return { missing: null, listings, dirs, grading, evaluation };
+}
+
+interface ResolvedInputs {
+  /** Why the run cannot start (an upload it names is gone), or null. */
+  missing: string | null;
+  listings: RunInputListings;
+  dirs: SandboxInput[];
+  grading: SandboxInput[];
+  evaluation: HeldOutEvaluation | null;
 }
 
 export interface RunningWorker {
@@ -205,12 +237,13 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
       config.sandboxRuntime,
-      inputs.ok ? inputs.dirs : [],
+      inputs.dirs,
+      inputs.grading,
     );
     runLog.info({ attempt, model: run.model }, 'run started');
     let outcome: ResearchOutcome;
     try {
-      if (!inputs.ok) throw new InputMissingError(inputs.message);
+      if (inputs.missing) throw new InputMissingError(inputs.missing);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -236,6 +269,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
+          evaluation: inputs.evaluation,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },

@@ -382,6 +382,23 @@ export interface operations {
                 code?: string;
                 /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
                 papers?: string;
+                /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+                evaluation?: {
+                  /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                  hidden: string;
+                  /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                  grader?: string;
+                  /**
+                   * @description A built-in metric instead of a grader.
+                   * @enum {string}
+                   */
+                  metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                  /**
+                   * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                   * @enum {string}
+                   */
+                  direction?: 'maximize' | 'minimize';
+                };
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -399,6 +416,14 @@ export interface operations {
                 direction: 'maximize' | 'minimize';
                 nodeId: string;
                 iteration: number;
+              } | null;
+              /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+              heldOut: {
+                metric: string;
+                value: number;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                nodeId: string;
               } | null;
               usage: {
                 calls: number;
@@ -707,7 +732,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data, starting code and papers, as upload ids.
+           * @description Your own data, starting code, papers and held-out test, as upload ids.
            * @default {}
            */
           inputs?: {
@@ -717,6 +742,23 @@ export interface operations {
             code?: string;
             /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
             papers?: string;
+            /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+            evaluation?: {
+              /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+              hidden: string;
+              /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+              grader?: string;
+              /**
+               * @description A built-in metric instead of a grader.
+               * @enum {string}
+               */
+              metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+              /**
+               * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+               * @enum {string}
+               */
+              direction?: 'maximize' | 'minimize';
+            };
           };
         };
       };
@@ -802,6 +844,23 @@ export interface operations {
               code?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -819,6 +878,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1131,6 +1198,23 @@ export interface operations {
               code?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1148,6 +1232,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1428,6 +1520,23 @@ export interface operations {
               code?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1445,6 +1554,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1783,6 +1900,23 @@ export interface operations {
               code?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1800,6 +1934,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -2755,6 +2897,36 @@ export interface operations {
                     values: number[];
                     mean: number;
                     std: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'evaluation.scored';
+                  message: string;
+                  data: {
+                    metric: string;
+                    /** @enum {string} */
+                    direction: 'maximize' | 'minimize';
+                    /** @enum {string} */
+                    grader: 'builtin' | 'user';
+                    graded: {
+                      nodeId: string;
+                      /** @description The node's own (validation) value of the run's metric. */
+                      validation: number;
+                      /** @description The held-out score the service measured. */
+                      value: number | null;
+                      /** @description Why the node could not be graded (missing or malformed predictions, …). */
+                      reason: string | null;
+                    }[];
+                    best: {
+                      nodeId: string;
+                      value: number;
+                    } | null;
+                    /** @description The node the search chose by its validation metric. */
+                    bestByValidation: string;
                   };
                 }
               | {

@@ -17,6 +17,7 @@ export interface SandboxImages {
 export class DockerSandboxFactory implements SandboxFactory {
   private readonly open_: Set<Sandbox> = new Set();
   private readonly inputs: InputVolumes | null;
+  private readonly grading: InputVolumes | null;
 
   constructor(
     private readonly docker: DockerClient,
@@ -27,8 +28,14 @@ export class DockerSandboxFactory implements SandboxFactory {
     private readonly runtime: SandboxRuntime = 'runc',
     /** The user's files, read-only at /workspace/input/<name>/ in every experiment (python) sandbox. */
     inputs: SandboxInput[] = [],
+    /**
+     * The held-out test (`hidden/`, `grader/`), read-only at /workspace/input/ in the grading sandbox only: a volume of
+     * its own, never mounted where experiment code runs.
+     */
+    grading: SandboxInput[] = [],
   ) {
     this.inputs = inputs.length > 0 ? new InputVolumes(docker, images.python, inputs, identity) : null;
+    this.grading = grading.length > 0 ? new InputVolumes(docker, images.python, grading, identity) : null;
   }
 
   async open(kind: SandboxKind): Promise<Sandbox> {
@@ -37,10 +44,11 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const mounts = kind === 'python' && this.inputs ? await this.inputs.mountsFor() : [];
+    const volumes = kind === 'python' ? this.inputs : kind === 'grader' ? this.grading : null;
+    const mounts = volumes ? await volumes.mountsFor() : [];
     const container = await DockerSandbox.create(
       this.docker,
-      this.images[kind],
+      kind === 'latex' ? this.images.latex : this.images.python,
       limits,
       { ...this.identity, role: kind },
       this.runtime,
@@ -61,6 +69,6 @@ export class DockerSandboxFactory implements SandboxFactory {
   /** Removes every container this factory opened and has not closed yet. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.open_].map((s) => s.close()));
-    await this.inputs?.remove();
+    await Promise.all([this.inputs?.remove(), this.grading?.remove()]);
   }
 }

@@ -37,6 +37,20 @@ describe('buildCreateRunRequest', () => {
     expect(buildCreateRunRequest(GOAL, { memoryMb: 512 })).toEqual({ goal: GOAL, sandbox: { memoryMb: 512 } });
   });
 
+  it('takes the held-out flags only together: --hidden with one of --grader and --metric', () => {
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'answers' })).toThrow(
+      new UsageError('--hidden needs either --grader FILE or --metric NAME (one of them)'),
+    );
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', metric: 'f1' })).toThrow(/one of them/);
+    expect(() => buildCreateRunRequest(GOAL, { metric: 'f1' })).toThrow(/need --hidden/);
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', metric: 'r2' })).toThrow(
+      new UsageError('--metric: one of accuracy, f1, auc, rmse, mae, logloss'),
+    );
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', direction: 'up' })).toThrow(/--direction/);
+    // The evaluation itself is filled in once the files are uploaded.
+    expect(buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', direction: 'minimize' })).toEqual({ goal: GOAL });
+  });
+
   it('maps the token cap and the search, ideation and review policies, each group only when used', () => {
     expect(
       buildCreateRunRequest(GOAL, {
