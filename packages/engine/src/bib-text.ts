@@ -1,3 +1,5 @@
+import { LATEX_SPECIALS } from './paper-latex.js';
+
 /**
  * Text that goes into references.bib from outside (the literature services, the user's own .bib files and PDFs),
  * made safe for BibTeX and pdflatex: balanced braces, no control sequence but a short list of accents, letters and
@@ -98,16 +100,9 @@ const ESCAPED_SYMBOLS = new Set(['&', '%', '$', '#', '_']);
  * unbalance the entry for BibTeX even where LaTeX would read it as a character.
  */
 const PLAIN_SPECIALS: Record<string, string> = {
-  '\\': '\\textbackslash{}',
+  ...LATEX_SPECIALS,
   '{': '\\textbraceleft{}',
   '}': '\\textbraceright{}',
-  $: '\\$',
-  '&': '\\&',
-  '#': '\\#',
-  '%': '\\%',
-  _: '\\_',
-  '^': '\\textasciicircum{}',
-  '~': '\\textasciitilde{}',
 };
 
 /** Characters of one sanitised field value, about (escapes make text longer: the cut keeps braces balanced). */

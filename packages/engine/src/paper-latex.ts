@@ -6,7 +6,8 @@ import type { SeedResult } from './run-state.js';
 /** The paper template shipped with the engine (a static asset, read once). */
 export const PAPER_TEMPLATE = readFileSync(new URL('../templates/paper.tex', import.meta.url), 'utf8');
 
-const SPECIALS: Record<string, string> = {
+/** LaTeX's special characters as the commands that print them. */
+export const LATEX_SPECIALS: Record<string, string> = {
   '\\': '\\textbackslash{}',
   '{': '\\{',
   '}': '\\}',
@@ -21,7 +22,7 @@ const SPECIALS: Record<string, string> = {
 
 /** Plain text → LaTeX that prints it as is. */
 export function escapeLatex(text: string): string {
-  return text.replace(/[\\{}$&#%_^~]/g, (c) => SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
+  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
 }
 
 /** A recorded value as LaTeX; exponents become ×10^n. */

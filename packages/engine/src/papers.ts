@@ -2,6 +2,7 @@ import { INPUT_MOUNT } from '@autolab/contracts';
 import { z } from 'zod';
 import { bibNames, latexToBib, latexToPlain, plainToBib } from './bib-text.js';
 import { citationKey, uniqueKey } from './bibtex.js';
+import { runInputScript } from './inputs.js';
 import { clip } from './journal.js';
 import type { RunContext } from './run-context.js';
 
@@ -580,38 +581,28 @@ export function papersBlock(papers: PapersState | null, purpose: 'ideation' | 'w
 export async function readPapers(ctx: RunContext): Promise<void> {
   const listing = ctx.input.inputs.papers;
   if (!listing || ctx.state.papers !== null) return;
+  const run = await runInputScript(
+    ctx,
+    [
+      'python3',
+      '-c',
+      PAPERS_SCRIPT,
+      `${INPUT_MOUNT}/papers`,
+      String(MAX_PDFS),
+      String(MAX_BIB_ENTRIES),
+      String(EXCERPT_CHARS),
+      String(OUTPUT_BUDGET_BYTES),
+      String(Math.floor((PAPERS_TIMEOUT_MS * 0.8) / 1000)),
+      [...BIB_FIELDS, 'abstract'].join(','),
+    ],
+    PAPERS_TIMEOUT_MS,
+  );
+  let failure = run.ok ? null : run.failure;
   let extracted: ExtractedPapers | null = null;
-  let failure: string | null = null;
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
-  try {
-    const result = await sandbox.exec(
-      [
-        'python3',
-        '-c',
-        PAPERS_SCRIPT,
-        `${INPUT_MOUNT}/papers`,
-        String(MAX_PDFS),
-        String(MAX_BIB_ENTRIES),
-        String(EXCERPT_CHARS),
-        String(OUTPUT_BUDGET_BYTES),
-        String(Math.floor((PAPERS_TIMEOUT_MS * 0.8) / 1000)),
-        [...BIB_FIELDS, 'abstract'].join(','),
-      ],
-      { timeoutMs: PAPERS_TIMEOUT_MS, signal: ctx.signal },
-    );
-    if (result.exitCode === 0) {
-      const parsed = Extracted.safeParse(JSON.parse(result.stdout.text));
-      if (parsed.success) extracted = parsed.data;
-      else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
-    } else
-      failure = result.timedOut
-        ? `timed out after ${PAPERS_TIMEOUT_MS / 1000} s`
-        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`;
-  } catch (err) {
-    ctx.throwIfInterrupted();
-    failure = err instanceof Error ? err.message : String(err);
-  } finally {
-    await sandbox.close().catch(() => undefined);
+  if (run.ok) {
+    const parsed = Extracted.safeParse(JSON.parse(run.stdout));
+    if (parsed.success) extracted = parsed.data;
+    else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
   }
   if (!extracted) {
     await ctx.emit({
