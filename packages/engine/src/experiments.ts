@@ -1,4 +1,5 @@
 import type { ExperimentStage } from '@autolab/contracts';
+import { reportedMetrics, reportedResults } from './experiment-results.js';
 import { startingCodeNode } from './inputs.js';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
 import { execute, runNode } from './node-runner.js';
@@ -260,19 +261,12 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
         seed,
         stream: false,
       });
-      const results = files.find((f) => f.path === 'results.json')?.content ?? null;
-      if (results) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, results);
+      const reported = reportedResults(files);
+      if (reported) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, reported.text);
       await ctx.sink.saveArtifact(`seeds/seed-${seed}/stdout.txt`, exec.stdout.text);
-      let value: number | undefined;
-      try {
-        value =
-          exec.exitCode === 0 && results
-            ? ((JSON.parse(results.toString('utf8')) as Record<string, unknown>)[plan.metric.name] as number)
-            : undefined;
-      } catch {
-        value = undefined;
-      }
-      if (typeof value === 'number' && Number.isFinite(value)) {
+      // Read like the node's own results (nested names, final_info.json), so the seeds measure the same metric.
+      const value = exec.exitCode === 0 ? reportedMetrics(reported)[plan.metric.name] : undefined;
+      if (value !== undefined) {
         seeds.push(seed);
         values.push(value);
       } else {
