@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { INPUT_KINDS, isFinalStatus, runFailure } from '@autolab/contracts';
-import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
+import { INPUT_KINDS, isFinalStatus, type RunFailureCode, runFailure } from '@autolab/contracts';
+import { describeGain, type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import {
@@ -43,7 +43,15 @@ const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
 type StopReason = 'cancel' | 'shutdown' | 'time_limit';
 
-class InputMissingError extends Error {}
+/** What the worker finds wrong with a run before the engine starts (an input gone, an image it lacks). */
+class RunSetupError extends Error {
+  constructor(
+    readonly code: RunFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * The run's uploads, checked against its tenant: the listing the engine shows the model and the directories the
@@ -199,18 +207,28 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.literature?.semanticScholarApiKey ?? '',
     ]);
     const inputs = await resolveInputs(uploads, run);
+    // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
+    // quietly run the experiments elsewhere.
+    const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
     const sandboxes = new DockerSandboxFactory(
       docker,
-      config.images,
+      { python: image?.tag ?? config.images.python, latex: config.images.latex },
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
       config.sandboxRuntime,
       inputs.ok ? inputs.dirs : [],
     );
-    runLog.info({ attempt, model: run.model }, 'run started');
+    runLog.info({ attempt, model: run.model, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
     try {
-      if (!inputs.ok) throw new InputMissingError(inputs.message);
+      if (!image) {
+        throw new RunSetupError(
+          'sandbox_image_unknown',
+          `the run names the sandbox image "${run.sandbox.image}", which worker ${config.workerId} does not have ` +
+            `(its images: ${config.sandboxImages.map((known) => known.name).join(', ')}; set AUTOLAB_SANDBOX_IMAGES alike on the API and every worker)`,
+        );
+      }
+      if (!inputs.ok) throw new RunSetupError('input_missing', inputs.message);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -233,6 +251,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           deadline,
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          ...(image.default ? {} : { sandboxImage: { name: image.name, packages: image.packages } }),
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
@@ -253,7 +272,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.signal,
       );
     } catch (err) {
-      const code = err instanceof InputMissingError ? 'input_missing' : 'internal_error';
+      const code = err instanceof RunSetupError ? err.code : 'internal_error';
       outcome = { status: 'failed', error: runFailure(code, (err as Error).message) };
     } finally {
       clearTimeout(hardStop);
@@ -270,9 +289,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       return 'superseded';
     }
     switch (outcome.status) {
-      case 'succeeded':
-        await runs.finish(runId, 'succeeded', null, 'Run succeeded: the paper and the code are ready to download.');
+      case 'succeeded': {
+        const gain = outcome.startingCode;
+        await runs.finish(
+          runId,
+          'succeeded',
+          null,
+          `Run succeeded: the paper and the code are ready to download.${gain ? ` Over the starting code: ${describeGain(gain)}.` : ''}`,
+          { startingCode: gain },
+        );
         break;
+      }
       case 'failed':
         runLog.warn({ error: outcome.error }, 'run failed');
         await runs.finish(runId, 'failed', outcome.error, `Run failed: ${outcome.error.message}`);

@@ -17,6 +17,7 @@ import {
 import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
 import { fixLatexPrompt, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
+import { startingCodeGain } from './starting-code-gain.js';
 
 /** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
 export const MAX_LATEX_FIXES = 3;
@@ -39,8 +40,9 @@ export interface PaperMaterial {
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
   const { state } = ctx;
   const plan = state.plan!;
-  const results = resultsTex(plan, state.nodes, state.seeds);
-  const tables = paperTables(plan, state.nodes, state.seeds);
+  const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId);
+  const results = resultsTex(plan, state.nodes, state.seeds, gain);
+  const tables = paperTables(plan, state.nodes, state.seeds, gain);
   const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
   const claims = [...results.claims, ...tables.claims];
 
@@ -178,7 +180,11 @@ export async function compilePaper(
 ): Promise<CompiledPaper> {
   const { state } = ctx;
   const plan = state.plan!;
-  const fallbackText = () => fallbackSections(ctx.input.goal, plan, state.nodes, state.insights);
+  const fallbackText = () =>
+    fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
+      seeds: state.seeds,
+      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+    });
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
   const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);
