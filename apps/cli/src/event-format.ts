@@ -53,6 +53,13 @@ export function describeEvent(event: RunEvent): string {
         return `${nodeId} ${metric} = ${formatNumber(mean)} for all ${seeds.length} seeds (SEED had no effect)`;
       return `${nodeId} ${metric} = ${formatNumber(mean)} ± ${formatNumber(std)} over ${seeds.length} seeds`;
     }
+    case 'evaluation.scored': {
+      const { metric, graded, best, bestByValidation } = event.data;
+      const scores = graded.map((g) => `${g.nodeId} ${g.value === null ? 'not graded' : formatNumber(g.value)}`);
+      const differs =
+        best && best.nodeId !== bestByValidation ? `; best held-out ${best.nodeId}, not ${bestByValidation}` : '';
+      return `held-out ${metric}: ${scores.join(', ')}${differs}`;
+    }
     case 'review.completed': {
       const { overall, decision, confidence, reviewers } = event.data;
       return `${decision} (overall ${overall}/10, confidence ${confidence}, ${reviewers} reviewers)`;

@@ -1,6 +1,20 @@
 import { hostname } from 'node:os';
-import { INPUT_KINDS, isFinalStatus, type RunFailureCode, runFailure } from '@autolab/contracts';
-import { describeGain, type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
+import {
+  graderEntryPoint,
+  INPUT_KINDS,
+  isFinalStatus,
+  type RunFailureCode,
+  type RunInputs,
+  runFailure,
+} from '@autolab/contracts';
+import {
+  describeGain,
+  type HeldOutEvaluation,
+  heldOutEvaluation,
+  type ResearchOutcome,
+  type RunInputListings,
+  runResearch,
+} from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import {
@@ -59,23 +73,49 @@ class RunSetupError extends Error {
  */
 async function resolveInputs(
   uploads: UploadStore,
-  run: { tenant: string; inputs: Partial<Record<'data' | 'code', string>> },
-): Promise<
-  | { ok: true; listings: RunInputListings; dirs: SandboxInput[] }
-  | { ok: false; message: string; listings: RunInputListings }
-> {
+  run: { tenant: string; inputs: RunInputs },
+): Promise<ResolvedInputs> {
+  const none: ResolvedInputs = { missing: null, listings: {}, dirs: [], grading: [], evaluation: null };
+  const missing = (message: string): ResolvedInputs => ({ ...none, missing: message });
+  const gone = (what: string, id: string) => missing(`the ${what} ${id} no longer exists (was it deleted?)`);
   const listings: RunInputListings = {};
   const dirs: SandboxInput[] = [];
   for (const kind of INPUT_KINDS) {
     const id = run.inputs[kind];
     if (!id) continue;
     const upload = await uploads.get(id, run.tenant);
-    if (!upload)
-      return { ok: false, message: `the ${kind} input ${id} no longer exists (was it deleted?)`, listings: {} };
+    if (!upload) return gone(`${kind} input`, id);
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
     dirs.push({ name: kind, dir: uploads.filesDir(id) });
   }
-  return { ok: true, listings, dirs };
+  // The held-out test goes into the grading sandbox's volume only; the engine learns its metric, not its files.
+  const grading: SandboxInput[] = [];
+  let evaluation: HeldOutEvaluation | null = null;
+  const spec = run.inputs.evaluation;
+  if (spec) {
+    const hidden = await uploads.get(spec.hidden, run.tenant);
+    if (!hidden) return gone('held-out input', spec.hidden);
+    grading.push({ name: 'hidden', dir: uploads.filesDir(spec.hidden) });
+    let entry: string | null = null;
+    if (spec.grader) {
+      const grader = await uploads.get(spec.grader, run.tenant);
+      if (!grader) return gone('grader', spec.grader);
+      entry = graderEntryPoint(grader.files.map((f) => f.path));
+      if (!entry) return missing(`the grader ${spec.grader} has no grade.py`);
+      grading.push({ name: 'grader', dir: uploads.filesDir(spec.grader) });
+    }
+    evaluation = heldOutEvaluation(spec, entry);
+  }
+  return { missing: null, listings, dirs, grading, evaluation };
+}
+
+interface ResolvedInputs {
+  /** Why the run cannot start (an upload it names is gone), or null. */
+  missing: string | null;
+  listings: RunInputListings;
+  dirs: SandboxInput[];
+  grading: SandboxInput[];
+  evaluation: HeldOutEvaluation | null;
 }
 
 export interface RunningWorker {
@@ -212,11 +252,13 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
     const sandboxes = new DockerSandboxFactory(
       docker,
-      { python: image?.tag ?? config.images.python, latex: config.images.latex },
+      // The grading sandbox stays in the built-in image: the service's metrics are written for it.
+      { ...config.images, experiments: image?.tag ?? config.images.python },
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
       config.sandboxRuntime,
-      inputs.ok ? inputs.dirs : [],
+      inputs.dirs,
+      inputs.grading,
     );
     runLog.info({ attempt, model: run.model, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
@@ -228,7 +270,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
             `(its images: ${config.sandboxImages.map((known) => known.name).join(', ')}; set AUTOLAB_SANDBOX_IMAGES alike on the API and every worker)`,
         );
       }
-      if (!inputs.ok) throw new RunSetupError('input_missing', inputs.message);
+      if (inputs.missing) throw new RunSetupError('input_missing', inputs.missing);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -255,6 +297,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
+          evaluation: inputs.evaluation,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },

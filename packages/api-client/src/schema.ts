@@ -402,6 +402,23 @@ export interface operations {
                 data?: string;
                 /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
                 code?: string;
+                /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+                evaluation?: {
+                  /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                  hidden: string;
+                  /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                  grader?: string;
+                  /**
+                   * @description A built-in metric instead of a grader.
+                   * @enum {string}
+                   */
+                  metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                  /**
+                   * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                   * @enum {string}
+                   */
+                  direction?: 'maximize' | 'minimize';
+                };
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -419,6 +436,14 @@ export interface operations {
                 direction: 'maximize' | 'minimize';
                 nodeId: string;
                 iteration: number;
+              } | null;
+              /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+              heldOut: {
+                metric: string;
+                value: number;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                nodeId: string;
               } | null;
               usage: {
                 calls: number;
@@ -733,7 +758,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data and starting code, as upload ids.
+           * @description Your own data, starting code and held-out test, as upload ids.
            * @default {}
            */
           inputs?: {
@@ -741,6 +766,23 @@ export interface operations {
             data?: string;
             /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
             code?: string;
+            /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+            evaluation?: {
+              /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+              hidden: string;
+              /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+              grader?: string;
+              /**
+               * @description A built-in metric instead of a grader.
+               * @enum {string}
+               */
+              metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+              /**
+               * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+               * @enum {string}
+               */
+              direction?: 'maximize' | 'minimize';
+            };
           };
         };
       };
@@ -826,6 +868,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -843,6 +902,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1155,6 +1222,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1172,6 +1256,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1452,6 +1544,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1469,6 +1578,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1807,6 +1924,23 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1824,6 +1958,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -2770,6 +2912,36 @@ export interface operations {
                     std: number;
                     /** @description Every seed gave exactly the same value: the program is deterministic or ignores SEED (the paper says so). */
                     ignored: boolean;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'evaluation.scored';
+                  message: string;
+                  data: {
+                    metric: string;
+                    /** @enum {string} */
+                    direction: 'maximize' | 'minimize';
+                    /** @enum {string} */
+                    grader: 'builtin' | 'user';
+                    graded: {
+                      nodeId: string;
+                      /** @description The node's own (validation) value of the run's metric. */
+                      validation: number;
+                      /** @description The held-out score the service measured. */
+                      value: number | null;
+                      /** @description Why the node could not be graded (missing or malformed predictions, …). */
+                      reason: string | null;
+                    }[];
+                    best: {
+                      nodeId: string;
+                      value: number;
+                    } | null;
+                    /** @description The node the search chose by its validation metric. */
+                    bestByValidation: string;
                   };
                 }
               | {

@@ -119,6 +119,24 @@ export const SeedsEvent = event(
       ),
   }),
 );
+/** One node's predictions graded against the hidden files; `value` null with a `reason` when they could not be. */
+export const HeldOutGrade = z.object({
+  nodeId: z.string(),
+  validation: z.number().describe("The node's own (validation) value of the run's metric."),
+  value: z.number().nullable().describe('The held-out score the service measured.'),
+  reason: z.string().nullable().describe('Why the node could not be graded (missing or malformed predictions, …).'),
+});
+export const EvaluationScoredEvent = event(
+  'evaluation.scored',
+  z.object({
+    metric: z.string(),
+    direction: MetricDirection,
+    grader: z.enum(['builtin', 'user']),
+    graded: z.array(HeldOutGrade),
+    best: z.object({ nodeId: z.string(), value: z.number() }).nullable(),
+    bestByValidation: z.string().describe('The node the search chose by its validation metric.'),
+  }),
+);
 export const ReviewEvent = event(
   'review.completed',
   z.object({
@@ -235,6 +253,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   SearchStageEvent,
   InsightsEvent,
   SeedsEvent,
+  EvaluationScoredEvent,
   ReviewEvent,
   HintReceivedEvent,
   HintAppliedEvent,

@@ -81,7 +81,57 @@ export const ReviewPolicy = z
   })
   .strict();
 
+export const MetricDirection = z.enum(['maximize', 'minimize']);
+export type MetricDirection = z.infer<typeof MetricDirection>;
+
 const UploadId = z.string().regex(UPLOAD_ID_PATTERN, 'not an upload id (upl_…)');
+
+/** Metrics the service can compute itself from `predictions.csv` and the hidden labels, with their direction. */
+export const HELD_OUT_METRICS = {
+  accuracy: 'maximize',
+  f1: 'maximize',
+  auc: 'maximize',
+  rmse: 'minimize',
+  mae: 'minimize',
+  logloss: 'minimize',
+} as const satisfies Record<string, MetricDirection>;
+export const HeldOutMetric = z.enum(Object.keys(HELD_OUT_METRICS) as [keyof typeof HELD_OUT_METRICS]);
+export type HeldOutMetric = z.infer<typeof HeldOutMetric>;
+
+/**
+ * A held-out test the agent never sees: the service grades the best programs' `predictions.csv` against the hidden
+ * files in a sandbox of its own, after the search. Exactly one of `grader` (the user's program) and `metric`.
+ */
+export const RunEvaluation = z
+  .object({
+    hidden: UploadId.describe(
+      'An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent.',
+    ),
+    grader: UploadId.optional().describe(
+      'An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json.',
+    ),
+    metric: HeldOutMetric.optional().describe('A built-in metric instead of a grader.'),
+    direction: MetricDirection.optional().describe(
+      "Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).",
+    ),
+  })
+  .strict()
+  .refine((e) => (e.grader === undefined) !== (e.metric === undefined), {
+    message: 'give either a grader or a metric (one of them)',
+    path: ['metric'],
+  });
+export type RunEvaluation = z.infer<typeof RunEvaluation>;
+
+/** The grading program of an upload: `grade.py` at its top level, or its only top-level `.py` file; null if neither. */
+export function graderEntryPoint(paths: string[]): string | null {
+  const topLevel = paths.filter((p) => !p.includes('/') && p.endsWith('.py'));
+  if (topLevel.includes('grade.py')) return 'grade.py';
+  return topLevel.length === 1 ? topLevel[0]! : null;
+}
+
+/** A hidden upload a built-in metric can read holds exactly one CSV file (the answers). */
+export const answersFileCount = (paths: string[]): number =>
+  paths.filter((p) => p.toLowerCase().endsWith('.csv')).length;
 
 /** A researcher's own material for the run, by upload id (`POST /v1/uploads`); each must be the run's tenant's. */
 export const RunInputs = z
@@ -92,10 +142,29 @@ export const RunInputs = z
     code: UploadId.optional().describe(
       'An upload with starting code, found by every experiment at /workspace/input/code/ (read-only).',
     ),
+    evaluation: RunEvaluation.optional().describe(
+      'A held-out test: the service scores the best programs on it after the search (see docs/inputs.md).',
+    ),
   })
   .strict();
 export type RunInputs = z.infer<typeof RunInputs>;
+/** The inputs every experiment sandbox holds under /workspace/input/<kind>/. */
 export const INPUT_KINDS = ['data', 'code'] as const satisfies readonly (keyof RunInputs)[];
+
+/** Every upload a run names, with the request field that names it (the hidden and grader uploads too). */
+export function runUploads(inputs: RunInputs): { field: string; uploadId: string }[] {
+  const out: { field: string; uploadId: string }[] = [];
+  for (const kind of INPUT_KINDS) {
+    const id = inputs[kind];
+    if (id) out.push({ field: `inputs.${kind}`, uploadId: id });
+  }
+  const evaluation = inputs.evaluation;
+  if (evaluation) {
+    out.push({ field: 'inputs.evaluation.hidden', uploadId: evaluation.hidden });
+    if (evaluation.grader) out.push({ field: 'inputs.evaluation.grader', uploadId: evaluation.grader });
+  }
+  return out;
+}
 /** Where an input is inside every experiment sandbox. */
 export const INPUT_MOUNT = '/workspace/input';
 
@@ -146,14 +215,11 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
-    inputs: RunInputs.default({}).describe('Your own data and starting code, as upload ids.'),
+    inputs: RunInputs.default({}).describe('Your own data, starting code and held-out test, as upload ids.'),
   })
   .strict();
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;
 export type RunOptions = z.output<typeof CreateRunRequest>;
-
-export const MetricDirection = z.enum(['maximize', 'minimize']);
-export type MetricDirection = z.infer<typeof MetricDirection>;
 
 export const BestMetric = z.object({
   name: z.string(),
@@ -201,6 +267,15 @@ export const ReviewSummary = z.object({
   reviewers: z.number().int(),
 });
 export type ReviewSummary = z.infer<typeof ReviewSummary>;
+
+/** The held-out score of the best graded node, measured by the service (see RunEvaluation). */
+export const HeldOutScore = z.object({
+  metric: z.string(),
+  value: z.number(),
+  direction: MetricDirection,
+  nodeId: z.string(),
+});
+export type HeldOutScore = z.infer<typeof HeldOutScore>;
 export type RunError = z.infer<typeof RunError>;
 
 export const RunLinks = z.object({
@@ -240,6 +315,9 @@ export const RunRecord = z.object({
   experimentStage: ExperimentStage.nullable(),
   review: ReviewSummary.nullable(),
   bestMetric: BestMetric.nullable(),
+  heldOut: HeldOutScore.nullable().describe(
+    'The best held-out score the service measured after the search (runs with inputs.evaluation), else null.',
+  ),
   usage: Usage,
   attempt: z.number().int().describe('How many times a worker has started this run (more than 1 after a resume).'),
   createdAt: z.string(),

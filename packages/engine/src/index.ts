@@ -1,4 +1,5 @@
 export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
+export { BUILTIN_GRADER, type HeldOutEvaluation, heldOutEvaluation, USER_GRADER_WRAPPER } from './held-out.js';
 export { chooseIdea } from './ideation.js';
 export type { InputListing, RunInputListings } from './inputs.js';
 export {

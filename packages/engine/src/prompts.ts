@@ -528,12 +528,12 @@ Return ALL sections, corrected. Remember: fragments only, macros instead of numb
 citation keys you were given.`;
 }
 
-export function reviewPrompt(paperText: string, reviewer: number, focus: string): string {
+export function reviewPrompt(paperText: string, reviewer: number, focus: string, heldOut = ''): string {
   return `You are reviewer ${reviewer}. Pay particular attention to ${focus}.
 
 The paper (LaTeX source; tables and numbers in it are generated from recorded experiment results):
 ${clip(paperText, 24_000)}
-
+${heldOut ? `\nMeasured by the service on a held-out test the authors' programs never saw (weigh the claims against it):\n${heldOut}\n` : ''}
 Review it.`;
 }
 

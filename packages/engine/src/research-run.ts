@@ -1,6 +1,7 @@
 import { runFailure } from '@autolab/contracts';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
+import { heldOutStage } from './held-out.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
@@ -37,6 +38,7 @@ export async function runResearch(
     if (!ctx.state.plan) await previewInputs(ctx);
     if (!ctx.state.plan) await ideationStage(ctx);
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
+    if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);
     if (!ctx.state.paperDone) await writeupStage(ctx);
     if (!ctx.state.reviewDone) await reviewStage(ctx);

@@ -7,6 +7,7 @@ import type {
   RunStage,
   StartingCodeGain,
 } from '@autolab/contracts';
+import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
@@ -39,6 +40,8 @@ export interface ResearchRunInput {
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
   /** The user's files (uploads) every experiment sandbox holds under /workspace/input/<kind>/. */
   inputs: RunInputListings;
+  /** The run's held-out test (its metric and grader; the hidden files are only in the grading sandbox), or null. */
+  evaluation?: HeldOutEvaluation | null;
   /** What an earlier attempt of this run saved; null for a fresh start. */
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
@@ -97,7 +100,7 @@ export class RunContext {
 
   /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
   get goalForPrompts(): string {
-    return this.input.goal + inputsBlock(this.state.inputsPreview);
+    return this.input.goal + inputsBlock(this.state.inputsPreview) + heldOutContract(this.input.evaluation ?? null);
   }
 
   get sink(): RunSink {

@@ -1,5 +1,6 @@
 import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } from '@autolab/contracts';
 import { z } from 'zod';
+import { HeldOutResult } from './held-out.js';
 import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
 import { Idea, PaperSections } from './prompts.js';
 
@@ -96,6 +97,8 @@ const RunStateFields = z.object({
   sandboxImage: z.string(),
   seeds: SeedResult.nullable(),
   seedsDone: z.boolean(),
+  /** The held-out grades of the best nodes (runs with inputs.evaluation), measured after the search. */
+  heldOut: HeldOutResult.nullable().default(null),
   figures: z.object({ done: z.boolean(), files: z.array(FigureRecord) }),
   paperDone: z.boolean(),
   /** The sections of the compiled paper (the review reads them; a revision starts from them). */
@@ -137,6 +140,7 @@ export function freshState(): RunState {
     sandboxImage: '',
     seeds: null,
     seedsDone: false,
+    heldOut: null,
     figures: { done: false, files: [] },
     paperDone: false,
     paperSections: null,
@@ -178,6 +182,7 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
     next.experimentsDone = false;
     next.seeds = null;
     next.seedsDone = false;
+    next.heldOut = null;
   }
   if (redo.has('figures')) next.figures = { done: false, files: [] };
   if (redo.has('writeup')) {

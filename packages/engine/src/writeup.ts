@@ -1,4 +1,5 @@
 import { toBibtex } from './bibtex.js';
+import { heldOutPaper } from './held-out.js';
 import { referencePapers } from './ideation.js';
 import { bestNode, goodNodes } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
@@ -43,8 +44,16 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
   const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId);
   const results = resultsTex(plan, state.nodes, state.seeds, gain);
   const tables = paperTables(plan, state.nodes, state.seeds, gain);
+  // The held-out test sits next to the results it checks: its table after the results table, its macros in results.tex.
+  const heldOut = heldOutPaper(state.heldOut, plan.metric.name);
+  if (heldOut.table) {
+    results.tex += `\n${heldOut.tex}\n`;
+    results.macros.push(...heldOut.macros);
+    tables.results += `\n\n${heldOut.table}`;
+    tables.preview += `\n${heldOut.preview}`;
+  }
   const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
-  const claims = [...results.claims, ...tables.claims];
+  const claims = [...results.claims, ...tables.claims, ...heldOut.claims];
 
   // Figures: the plots written for the paper first, then what the best experiments saved themselves.
   const best = bestNode(state.nodes, plan.metric.direction)!;
@@ -127,6 +136,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
         lost: state.lostNodes,
         insights: state.insights,
         seeds: state.seeds,
+        heldOut: state.heldOut,
         stopReason: state.search.stopReason,
       },
       null,

@@ -5,6 +5,7 @@ import {
   DEFAULT_SANDBOX_IMAGE,
   type ExperimentStage,
   emptyUsage,
+  type HeldOutScore,
   isFinalStatus,
   type NewEvent,
   type RerunStage,
@@ -165,6 +166,7 @@ export class RunStore {
       experimentStage: '',
       review: 'null',
       bestMetric: 'null',
+      heldOut: 'null',
       usage: JSON.stringify(emptyUsage()),
       attempt: '0',
       createdAt: now,
@@ -249,6 +251,7 @@ export class RunStore {
       experimentStage?: ExperimentStage | null;
       iteration?: number;
       bestMetric?: BestMetric | null;
+      heldOut?: HeldOutScore | null;
       usage?: Usage;
       review?: ReviewSummary | null;
     },
@@ -259,6 +262,7 @@ export class RunStore {
     if (patch.review !== undefined) fields.review = JSON.stringify(patch.review);
     if (patch.iteration !== undefined) fields.iteration = String(patch.iteration);
     if (patch.bestMetric !== undefined) fields.bestMetric = JSON.stringify(patch.bestMetric);
+    if (patch.heldOut !== undefined) fields.heldOut = JSON.stringify(patch.heldOut);
     if (patch.usage !== undefined) fields.usage = JSON.stringify(patch.usage);
     if (Object.keys(fields).length === 0) return;
     await this.transition(runId, LIVE, null, fields);
@@ -448,6 +452,7 @@ function parseRun(h: Record<string, string>): StoredRun {
     experimentStage: (h.experimentStage || null) as ExperimentStage | null,
     review: JSON.parse(h.review ?? 'null'),
     bestMetric: JSON.parse(h.bestMetric ?? 'null'),
+    heldOut: JSON.parse(h.heldOut ?? 'null'),
     usage: JSON.parse(h.usage ?? 'null') ?? emptyUsage(),
     attempt: Number(h.attempt ?? 0),
     createdAt: h.createdAt ?? '',

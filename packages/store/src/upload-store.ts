@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -426,4 +426,36 @@ export class UploadStore {
   filesDir(id: string): string {
     return join(this.dirOf(id), 'files');
   }
+
+  /**
+   * Removes what a killed API process left on disk: drafts (`upl_….partial`) untouched for longer than any request
+   * may last, and upload directories that no record names (moved into place, then killed before the commit) after a
+   * minute. Both are invisible to users and not counted against any limit; without this they would stay forever.
+   * Returns the names removed.
+   */
+  async sweepAbandoned(requestTimeoutMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const draft = name.endsWith('.partial');
+      const id = draft ? name.slice(0, -'.partial'.length) : name;
+      if (!UPLOAD_ID_PATTERN.test(id)) continue;
+      const path = join(this.root, name);
+      // ctime: for a draft no earlier than its creation; for a committed directory, the moment it was moved into place.
+      const changed = (await stat(path).catch(() => null))?.ctimeMs;
+      if (changed === undefined || now - changed <= (draft ? requestTimeoutMs : ORPHAN_GRACE_MS)) continue;
+      if (!draft && (await this.redis.exists(this.keys.upload(id)))) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
 }
+
+/** How long a committed-looking upload directory without a record may exist (the commit takes milliseconds). */
+const ORPHAN_GRACE_MS = 60_000;

@@ -1,11 +1,13 @@
 import {
+  answersFileCount,
   CreateRunRequest,
   ErrorBody,
-  INPUT_KINDS,
+  graderEntryPoint,
   RerunRequest,
   type RunInputs,
   RunList,
   RunRecord,
+  runUploads,
 } from '@autolab/contracts';
 import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
 import type { FastifyReply } from 'fastify';
@@ -232,13 +234,30 @@ export const runRoutes =
  * tenant). Refused like any invalid field, naming it; another tenant's upload reads exactly like a missing one.
  */
 async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
-  for (const kind of INPUT_KINDS) {
-    const id = inputs[kind];
-    if (id === undefined || (await deps.uploads.get(id, tenant))) continue;
-    const message = `there is no upload ${id} of tenant ${tenant}`;
-    throw new ApiError('validation_failed', `Invalid body inputs.${kind}: ${message}.`, {
-      issues: [{ path: `inputs.${kind}`, message, in: 'body' }],
+  const invalid = (field: string, message: string) =>
+    new ApiError('validation_failed', `Invalid body ${field}: ${message}.`, {
+      issues: [{ path: field, message, in: 'body' }],
     });
+  const visible = new Set<string>();
+  for (const { field, uploadId } of runUploads(inputs)) {
+    const upload = await deps.uploads.get(uploadId, tenant);
+    if (!upload) throw invalid(field, `there is no upload ${uploadId} of tenant ${tenant}`);
+    const paths = upload.files.map((f) => f.path);
+    const secret = field.startsWith('inputs.evaluation.');
+    // What the experiments see and what only the grader sees must be different uploads, or the test is not held out.
+    if (secret && visible.has(uploadId))
+      throw invalid(
+        field,
+        `upload ${uploadId} is also an input the experiments see; the held-out files must be an upload of their own`,
+      );
+    if (!secret) visible.add(uploadId);
+    if (field === 'inputs.evaluation.hidden' && inputs.evaluation?.metric && answersFileCount(paths) !== 1)
+      throw invalid(
+        field,
+        `the built-in metric reads the answers from the upload's one CSV file (with 'id' and 'label' columns); upload ${uploadId} holds ${answersFileCount(paths)} CSV files`,
+      );
+    if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
+      throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
   }
 }
 

@@ -30,6 +30,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     experimentStage: 'research',
     review: null,
     bestMetric: { name: 'ece', value: 0.0412, direction: 'minimize', nodeId: 'n003', iteration: 3 },
+    heldOut: null,
     usage,
     attempt: 1,
     createdAt: '2025-01-02T12:00:00.000Z',
@@ -220,6 +221,22 @@ const EXTRA_SAMPLES: Sample[] = [
     data: {
       inputs: [{ kind: 'data', uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz0', files: 2 }],
       preview: '/workspace/input/data/ (read-only):\n- train.csv (1.2 kB): table, 40 rows × 3 columns',
+    },
+  },
+  {
+    type: 'evaluation.scored',
+    message: 'Held-out accuracy.',
+    data: {
+      metric: 'accuracy',
+      direction: 'maximize',
+      grader: 'builtin',
+      graded: [
+        { nodeId: 'n003', validation: 0.97, value: 0.81, reason: null },
+        { nodeId: 'n001', validation: 0.9, value: 0.88, reason: null },
+        { nodeId: 'n002', validation: 0.85, value: null, reason: 'n002 wrote no predictions.csv' },
+      ],
+      best: { nodeId: 'n001', value: 0.88 },
+      bestByValidation: 'n003',
     },
   },
 ];
