@@ -158,6 +158,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
+  await checkSandboxImages(docker, config.sandboxImages, log);
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -464,6 +465,29 @@ async function checkSandboxRuntime(docker: DockerClient, runtime: SandboxRuntime
     );
   }
   log.info({ runtime }, 'sandbox runtime');
+}
+
+/**
+ * Says at start-up which configured sandbox images the engine does not have (there is no registry to pull from): runs
+ * naming one would fail with sandbox_error. Not fatal: the image may be loaded later, and other runs are unaffected.
+ */
+async function checkSandboxImages(
+  docker: DockerClient,
+  images: WorkerConfig['sandboxImages'],
+  log: Logger,
+): Promise<void> {
+  // Without Docker right now there is nothing to check (and no call here may wait out the retry window).
+  if (!(await docker.reachable(DOCKER_PING_TIMEOUT_MS))) return;
+  for (const image of images) {
+    const present = await docker
+      .getImage(image.tag)
+      .inspect()
+      .then(
+        () => true,
+        (err: { statusCode?: number }) => err.statusCode !== 404,
+      );
+    if (!present) log.warn({ image: image.name, tag: image.tag }, 'sandbox image missing on the Docker engine');
+  }
 }
 
 function parsePrices(raw: string | undefined): PriceTable {
