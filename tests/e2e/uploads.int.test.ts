@@ -301,6 +301,7 @@ describe('uploads', () => {
     for (const [inputs, field] of [
       [{ data: foreign.body.id }, 'inputs.data'],
       [{ code: `upl_${'0'.repeat(26)}` }, 'inputs.code'],
+      [{ papers: foreign.body.id }, 'inputs.papers'],
       [{ data: 'not-an-id' }, 'inputs.data'],
       [{ hidden: data.body.id }, 'inputs'],
       // A held-out test: the answers must be an upload of their own, readable by the metric, gradable by the grader.
@@ -334,7 +335,7 @@ describe('uploads', () => {
     expect((await api(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
-  it('the CLI uploads --data (a directory), --code (a file) and --hidden, and submits a run that names them', async () => {
+  it('the CLI uploads --data (a directory), --code, --papers and --hidden, and submits a run that names them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'autolab-cli-upload-'));
     try {
       await mkdir(join(dir, 'data', 'split'), { recursive: true });
@@ -344,6 +345,7 @@ describe('uploads', () => {
       await writeFile(join(dir, 'baseline.py'), 'print("baseline")\n');
       await mkdir(join(dir, 'hidden'));
       await writeFile(join(dir, 'hidden', 'answers.csv'), 'id,label\n3,1\n');
+      await writeFile(join(dir, 'refs.bib'), '@misc{k, title = {T}}\n');
       const child = await run(
         process.execPath,
         [
@@ -360,6 +362,8 @@ describe('uploads', () => {
           join(dir, 'hidden'),
           '--metric',
           'f1',
+          '--papers',
+          join(dir, 'refs.bib'),
           '--json',
         ],
         { cwd: ROOT, env: { ...process.env, AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey } },
@@ -379,6 +383,8 @@ describe('uploads', () => {
       // The hidden upload is the run's too: it cannot be deleted while the run is queued.
       const inUse = await api<ErrorBody>(stack, `/v1/uploads/${hidden.body.id}`, { method: 'DELETE' });
       expect(inUse.status).toBe(409);
+      const papers = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.papers}`);
+      expect(papers.body.files.map((f) => f.path)).toEqual(['refs.bib']);
       // A path that does not exist is a usage error (exit 2) before anything is sent.
       const missing = await run(
         process.execPath,

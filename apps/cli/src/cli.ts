@@ -138,6 +138,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--grader <path>', 'with --hidden: the grading program (grade.py, writes score.json)')
     .option('--metric <name>', 'with --hidden: a built-in metric (accuracy, f1, auc, rmse, mae, logloss)')
     .option('--direction <d>', 'with --hidden: maximize or minimize (default: the metric’s own; maximize for a grader)')
+    .option('--papers <path>', 'upload PDFs and .bib files the research builds on (ideation, related work, citations)')
     .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
     .option('--plain', `with --watch: ${PLAIN_HELP}`)
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')

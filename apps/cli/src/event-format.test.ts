@@ -83,7 +83,8 @@ describe('EventFormatter', () => {
     const formatter = new EventFormatter({ utc: true });
     expect(extraSampleEvents().flatMap((event) => formatter.format(event))).toEqual([
       '12:00:00 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
-      '12:00:01 evaluation.scored held-out accuracy: n003 0.81, n001 0.88, n002 not graded; best held-out n001, not n003',
+      '12:00:01 inputs.papers  upl_01jabcdefghjkmnpqrstvwxyz1: 2 reference(s), 1 unreadable',
+      '12:00:02 evaluation.scored held-out accuracy: n003 0.81, n001 0.88, n002 not graded; best held-out n001, not n003',
     ]);
   });
 

@@ -35,6 +35,10 @@ export function describeEvent(event: RunEvent): string {
       return `${event.data.stage}: ${oneLine(event.data.reason, 120)}`;
     case 'inputs.described':
       return event.data.inputs.map((i) => `${i.kind} ${i.uploadId} (${i.files} files)`).join(', ');
+    case 'inputs.papers': {
+      const { uploadId, references, unreadable } = event.data;
+      return `${uploadId}: ${references.length} reference(s)${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}`;
+    }
     case 'idea.proposed':
       return `round ${event.data.round}: ${event.data.ideas.map((i) => oneLine(i.title, 60)).join(' | ')}`;
     case 'literature.searched': {

@@ -402,6 +402,8 @@ export interface operations {
                 data?: string;
                 /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
                 code?: string;
+                /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+                papers?: string;
                 /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
                 evaluation?: {
                   /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -758,7 +760,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data, starting code and held-out test, as upload ids.
+           * @description Your own data, starting code, papers and held-out test, as upload ids.
            * @default {}
            */
           inputs?: {
@@ -766,6 +768,8 @@ export interface operations {
             data?: string;
             /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
             code?: string;
+            /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+            papers?: string;
             /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
             evaluation?: {
               /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -868,6 +872,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
               evaluation?: {
                 /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -1222,6 +1228,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
               evaluation?: {
                 /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -1544,6 +1552,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
               evaluation?: {
                 /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -1924,6 +1934,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
               evaluation?: {
                 /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
@@ -2796,6 +2808,34 @@ export interface operations {
                     }[];
                     /** @description What the prompts are told about the files (bounded), described inside a sandbox. */
                     preview: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'inputs.papers';
+                  message: string;
+                  data: {
+                    uploadId: string;
+                    /** @description PDF files in the upload. */
+                    pdfs: number;
+                    /** @description Entries read from its .bib files. */
+                    bibEntries: number;
+                    /** @description The citable references, with the keys references.bib gives them. */
+                    references: {
+                      key: string;
+                      title: string;
+                      /** @enum {string} */
+                      from: 'bib' | 'pdf';
+                      file: string;
+                    }[];
+                    /** @description Files that could not be read (each also reported by a warning); the run goes on without them. */
+                    unreadable: {
+                      file: string;
+                      reason: string;
+                    }[];
                   };
                 }
               | {

@@ -72,6 +72,21 @@ export const InputsDescribedEvent = event(
     preview: z.string().describe('What the prompts are told about the files (bounded), described inside a sandbox.'),
   }),
 );
+/** The user's papers as the run read them (inside a sandbox): what ideation builds on and the paper cites. */
+export const InputsPapersEvent = event(
+  'inputs.papers',
+  z.object({
+    uploadId: z.string(),
+    pdfs: z.number().int().describe('PDF files in the upload.'),
+    bibEntries: z.number().int().describe('Entries read from its .bib files.'),
+    references: z
+      .array(z.object({ key: z.string(), title: z.string(), from: z.enum(['bib', 'pdf']), file: z.string() }))
+      .describe('The citable references, with the keys references.bib gives them.'),
+    unreadable: z
+      .array(z.object({ file: z.string(), reason: z.string() }))
+      .describe('Files that could not be read (each also reported by a warning); the run goes on without them.'),
+  }),
+);
 const IdeaScores = z.object({ interestingness: z.number(), feasibility: z.number(), novelty: z.number() });
 export const IdeasProposedEvent = event(
   'idea.proposed',
@@ -246,6 +261,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   StageStartedEvent,
   StageFinishedEvent,
   InputsDescribedEvent,
+  InputsPapersEvent,
   IdeasProposedEvent,
   LiteratureSearchedEvent,
   IdeaChosenEvent,

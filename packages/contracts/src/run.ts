@@ -142,6 +142,10 @@ export const RunInputs = z
     code: UploadId.optional().describe(
       'An upload with starting code, found by every experiment at /workspace/input/code/ (read-only).',
     ),
+    papers: UploadId.optional().describe(
+      'An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ' +
+        'ideation and related work, and the paper cites them.',
+    ),
     evaluation: RunEvaluation.optional().describe(
       'A held-out test: the service scores the best programs on it after the search (see docs/inputs.md).',
     ),
@@ -149,7 +153,7 @@ export const RunInputs = z
   .strict();
 export type RunInputs = z.infer<typeof RunInputs>;
 /** The inputs every experiment sandbox holds under /workspace/input/<kind>/. */
-export const INPUT_KINDS = ['data', 'code'] as const satisfies readonly (keyof RunInputs)[];
+export const INPUT_KINDS = ['data', 'code', 'papers'] as const satisfies readonly (keyof RunInputs)[];
 
 /** Every upload a run names, with the request field that names it (the hidden and grader uploads too). */
 export function runUploads(inputs: RunInputs): { field: string; uploadId: string }[] {
@@ -215,7 +219,7 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
-    inputs: RunInputs.default({}).describe('Your own data, starting code and held-out test, as upload ids.'),
+    inputs: RunInputs.default({}).describe('Your own data, starting code, papers and held-out test, as upload ids.'),
   })
   .strict();
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;

@@ -1,4 +1,4 @@
-import { INPUT_MOUNT } from '@autolab/contracts';
+import { type INPUT_KINDS, INPUT_MOUNT } from '@autolab/contracts';
 import type { RunContext } from './run-context.js';
 
 /** The files of one input (an upload) as the worker found them; the content is only ever read inside a sandbox. */
@@ -7,7 +7,9 @@ export interface InputListing {
   files: { path: string; size: number }[];
 }
 
-export type RunInputListings = Partial<Record<'data' | 'code', InputListing>>;
+export type RunInputListings = Partial<Record<(typeof INPUT_KINDS)[number], InputListing>>;
+/** The inputs the preview describes (papers are read by their own step: papers.ts). */
+const PREVIEWED_KINDS = ['data', 'code'] as const;
 
 /** Characters of the inputs block that prompts carry (the preview is bounded before it is stored). */
 export const MAX_PREVIEW_CHARS = 4000;
@@ -24,6 +26,7 @@ export const PREVIEW_SCRIPT = String.raw`
 import json, os, sys, collections
 ROOT = sys.argv[1]
 MAX_FILES = int(sys.argv[2])
+KINDS = sys.argv[3:]
 TABLE = {'.csv': ',', '.tsv': '\t'}
 TEXT = {'.txt', '.md', '.py', '.json', '.jsonl', '.yaml', '.yml', '.cfg', '.ini', '.tex', '.bib', '.r', '.sh'}
 IMAGE = {'.png', '.jpg', '.jpeg', '.gif', '.bmp', '.tif', '.tiff', '.webp'}
@@ -70,7 +73,7 @@ def describe(path, rel):
     return d
 
 out = {}
-for name in sorted(os.listdir(ROOT)) if os.path.isdir(ROOT) else []:
+for name in KINDS:
     base = os.path.join(ROOT, name)
     files = []
     for dirpath, dirnames, filenames in os.walk(base):
@@ -152,16 +155,19 @@ export function previewText(preview: Preview): string {
  */
 export async function previewInputs(ctx: RunContext): Promise<void> {
   const inputs = ctx.input.inputs;
-  const kinds = Object.keys(inputs) as (keyof RunInputListings)[];
+  const kinds = PREVIEWED_KINDS.filter((k) => inputs[k] !== undefined);
   if (kinds.length === 0 || ctx.state.inputsPreview !== null) return;
   let preview: Preview | null = null;
   let failure: string | null = null;
   const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
   try {
-    const result = await sandbox.exec(['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED)], {
-      timeoutMs: PREVIEW_TIMEOUT_MS,
-      signal: ctx.signal,
-    });
+    const result = await sandbox.exec(
+      ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
+      {
+        timeoutMs: PREVIEW_TIMEOUT_MS,
+        signal: ctx.signal,
+      },
+    );
     if (result.exitCode === 0) preview = JSON.parse(result.stdout.text) as Preview;
     else
       failure = result.timedOut

@@ -461,6 +461,8 @@ export function fallbackSections(
   plan: ResearchPlan,
   nodes: ExperimentNode[],
   insights: string[],
+  /** The user's papers: even a paper written without the model cites them. */
+  userKeys: string[] = [],
   measured: { seeds?: SeedResult | null; gain?: StartingCodeGain | null } = {},
 ): PaperSections {
   const best = bestNode(nodes, plan.metric.direction);
@@ -484,7 +486,10 @@ export function fallbackSections(
         ? `The best experiment (\\bestiteration) reached \\metricname{} $=$ \\bestvalue{}.`
         : 'No experiment produced the primary metric.'),
     introduction: `Hypothesis: ${escapeLatex(plan.hypothesis)}`,
-    related_work: 'This report was written without the language model; it does not discuss related work.',
+    related_work:
+      userKeys.length > 0
+        ? `This report was written without the language model; it builds on the papers provided with the question~\\cite{${userKeys.join(',')}}.`
+        : 'This report was written without the language model; it does not discuss related work.',
     method: `${escapeLatex(plan.plan)}\n\nThe primary metric is \\texttt{\\metricname{}}: ${escapeLatex(plan.metric.description)}`,
     experimental_setup:
       'Every experiment ran as a Python program in a network-less, resource-limited sandbox; metrics were read from the results.json file each program wrote.',

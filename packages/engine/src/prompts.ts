@@ -471,7 +471,8 @@ export interface PaperContext {
   macros: { name: string; meaning: string; value: string }[];
   tablePreview: string;
   figures: { label: string; caption: string }[];
-  references: { key: string; title: string; year: number | null; authors: string[] }[];
+  /** `provided`: one of the user's own papers (listed first). */
+  references: { key: string; title: string; year: number | null; authors: string[]; provided: boolean }[];
   pageLimit: number;
   hints: string[];
 }
@@ -482,7 +483,10 @@ export function paperPrompt(ctx: PaperContext): string {
     ctx.references.length === 0
       ? 'No references are available (the literature search found nothing or could not be reached): cite nothing.'
       : ctx.references
-          .map((r) => `- ${r.key}: ${r.title} (${r.authors.slice(0, 3).join(', ')}, ${r.year ?? 'n.d.'})`)
+          .map(
+            (r) =>
+              `- ${r.key}: ${r.title} (${r.authors.slice(0, 3).join(', ')}, ${r.year ?? 'n.d.'})${r.provided ? ' [provided by the user: cite it]' : ''}`,
+          )
           .join('\n');
   return `Research goal:\n${ctx.goal}
 

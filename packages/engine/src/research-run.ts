@@ -5,6 +5,7 @@ import { heldOutStage } from './held-out.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
+import { readPapers } from './papers.js';
 import { LlmUnavailableError, SandboxUnavailableError } from './ports.js';
 import { reviewStage } from './review.js';
 import {
@@ -36,6 +37,7 @@ export async function runResearch(
   try {
     if (rerunPending) await ctx.checkpoint();
     if (!ctx.state.plan) await previewInputs(ctx);
+    if (!ctx.state.plan) await readPapers(ctx);
     if (!ctx.state.plan) await ideationStage(ctx);
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
     if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);

@@ -2,6 +2,7 @@ import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } 
 import { z } from 'zod';
 import { HeldOutResult } from './held-out.js';
 import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
+import { PapersState } from './papers.js';
 import { Idea, PaperSections } from './prompts.js';
 
 /**
@@ -82,6 +83,8 @@ const RunStateFields = z.object({
   literature: z.record(z.string(), z.object({ source: z.string(), papers: z.array(LiteraturePaperSchema) })),
   /** What the user's input files hold, described inside a sandbox before ideation (null: not yet, or no inputs). */
   inputsPreview: z.string().nullable().default(null),
+  /** The user's papers as read inside a sandbox before ideation: summaries and sanitised BibTeX (null: not yet, or none). */
+  papers: PapersState.nullable().default(null),
   plan: ResearchPlan.nullable(),
   nodes: z.array(ExperimentNode),
   /** The node that ran the user's starting code as it is (the baseline the paper reports the gain over), or null. */
@@ -131,6 +134,7 @@ export function freshState(): RunState {
     literatureUnavailable: false,
     literature: {},
     inputsPreview: null,
+    papers: null,
     plan: null,
     nodes: [],
     startingCodeNodeId: null,

@@ -15,8 +15,9 @@ import {
   type Tables,
   unknownCitations,
 } from './paper-latex.js';
+import { papersBlock, titleKey } from './papers.js';
 import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
-import { fixLatexPrompt, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
+import { fixLatexPrompt, type PaperContext, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import { startingCodeGain } from './starting-code-gain.js';
 
@@ -35,7 +36,7 @@ export interface PaperMaterial {
   files: { path: string; content: Buffer }[];
   claims: Claim[];
   citationKeys: Set<string>;
-  references: { key: string; title: string; year: number | null; authors: string[] }[];
+  references: PaperContext['references'];
 }
 
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
@@ -90,10 +91,16 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     });
   }
 
-  const bib = toBibtex(referencePapers(ctx));
-  if (bib.length > 0)
-    files.push({ path: 'references.bib', content: Buffer.from(bib.map((b) => b.entry).join('\n\n')) });
-  const papers = referencePapers(ctx);
+  // The user's papers first, under their own keys; a paper the literature search also found is listed once.
+  const user = ctx.state.papers?.references ?? [];
+  const userTitles = new Set(user.map((r) => titleKey(r.title)));
+  const papers = referencePapers(ctx).filter((p) => !userTitles.has(titleKey(p.title)));
+  const bib = toBibtex(
+    papers,
+    user.map((r) => r.key),
+  );
+  const entries = [...user.map((r) => r.entry), ...bib.map((b) => b.entry)];
+  if (entries.length > 0) files.push({ path: 'references.bib', content: Buffer.from(entries.join('\n\n')) });
   return {
     resultsTex: results.tex,
     macros: results.macros,
@@ -101,13 +108,17 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     figures,
     files,
     claims,
-    citationKeys: new Set(bib.map((b) => b.key)),
-    references: bib.map((b, i) => ({
-      key: b.key,
-      title: papers[i]!.title,
-      year: papers[i]!.year,
-      authors: papers[i]!.authors,
-    })),
+    citationKeys: new Set([...user.map((r) => r.key), ...bib.map((b) => b.key)]),
+    references: [
+      ...user.map((r) => ({ key: r.key, title: r.title, year: r.year, authors: r.authors, provided: true })),
+      ...bib.map((b, i) => ({
+        key: b.key,
+        title: papers[i]!.title,
+        year: papers[i]!.year,
+        authors: papers[i]!.authors,
+        provided: false,
+      })),
+    ],
   };
 }
 
@@ -151,7 +162,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
       'paper',
       WRITER_SYSTEM,
       paperPrompt({
-        goal: ctx.goalForPrompts,
+        goal: ctx.goalForPrompts + papersBlock(state.papers, 'writeup'),
         plan,
         nodes: state.nodes,
         insights: state.insights,
@@ -191,10 +202,14 @@ export async function compilePaper(
   const { state } = ctx;
   const plan = state.plan!;
   const fallbackText = () =>
-    fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
-      seeds: state.seeds,
-      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
-    });
+    fallbackSections(
+      ctx.input.goal,
+      plan,
+      state.nodes,
+      state.insights,
+      (state.papers?.references ?? []).map((r) => r.key),
+      { seeds: state.seeds, gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId) },
+    );
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
   const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);

@@ -12,6 +12,7 @@ import {
   type UploadSummary,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
+import { isRedisUnavailable } from './redis-availability.js';
 import type { RedisKeys } from './redis-keys.js';
 import { newRunId } from './run-id.js';
 import { archiveKind, unpackArchive } from './upload-unpack.js';
@@ -356,7 +357,9 @@ export class UploadStore {
             JSON.stringify(record),
           )
           .catch(async (err) => {
-            await rm(final, { recursive: true, force: true });
+            // Unanswered is not refused: a server that hung may still run the commit once it carries on, and its
+            // record must find the files. Left in place, they are removed by the sweep if no record ever comes.
+            if (!isRedisUnavailable(err)) await rm(final, { recursive: true, force: true });
             throw err;
           })) as [number, number];
         if (!ok) {

@@ -48,6 +48,8 @@ export interface SubmitOptions {
   /** A built-in held-out metric instead of a grader. */
   metric?: string;
   direction?: string;
+  /** A file or directory of papers (PDFs, .bib files) to upload: ideation builds on them and the paper cites them. */
+  papers?: string;
   watch?: boolean;
   plain?: boolean;
   json?: boolean;
@@ -169,12 +171,12 @@ function checkEvaluationFlags(options: SubmitOptions): void {
 }
 
 /**
- * Uploads `--data`, `--code`, `--hidden` and `--grader` (a progress line on a terminal) and returns the run's inputs
- * with their upload ids.
+ * Uploads `--data`, `--code`, `--papers`, `--hidden` and `--grader` (a progress line on a terminal) and returns the
+ * run's inputs with their upload ids.
  */
 async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<CreateRunRequest['inputs']> {
-  const ids: Partial<Record<'data' | 'code' | 'hidden' | 'grader', string>> = {};
-  for (const kind of ['data', 'code', 'hidden', 'grader'] as const) {
+  const ids: Partial<Record<'data' | 'code' | 'papers' | 'hidden' | 'grader', string>> = {};
+  for (const kind of ['data', 'code', 'papers', 'hidden', 'grader'] as const) {
     const path = options[kind];
     if (path === undefined) continue;
     const files = await collectFiles(path);
@@ -196,6 +198,7 @@ async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<Cr
   const inputs: NonNullable<CreateRunRequest['inputs']> = {};
   if (ids.data) inputs.data = ids.data;
   if (ids.code) inputs.code = ids.code;
+  if (ids.papers) inputs.papers = ids.papers;
   if (ids.hidden) {
     inputs.evaluation = {
       hidden: ids.hidden,

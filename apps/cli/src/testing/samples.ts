@@ -224,6 +224,20 @@ const EXTRA_SAMPLES: Sample[] = [
     },
   },
   {
+    type: 'inputs.papers',
+    message: 'Papers: 2 reference(s) from 1 PDF(s) and 1 .bib file(s); 1 problem(s).',
+    data: {
+      uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz1',
+      pdfs: 2,
+      bibEntries: 1,
+      references: [
+        { key: 'smith2020sparse', title: 'Sparse widgets', from: 'bib', file: 'refs.bib' },
+        { key: 'anongrokking', title: 'Grokking, briefly', from: 'pdf', file: 'grok.pdf' },
+      ],
+      unreadable: [{ file: 'scan.pdf', reason: 'no text could be extracted' }],
+    },
+  },
+  {
     type: 'evaluation.scored',
     message: 'Held-out accuracy.',
     data: {

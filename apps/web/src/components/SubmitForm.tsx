@@ -78,9 +78,14 @@ const INPUTS = [
     label: 'Starting code (optional)',
     hint: 'Run as it is as the first experiment (main.py, run.py, train.py or the only .py file); the search improves on it.',
   },
+  {
+    kind: 'papers',
+    label: 'Papers (optional)',
+    hint: 'PDFs and .bib files the research builds on: the ideas start from them and the paper cites them.',
+  },
 ] as const;
 type InputKind = (typeof INPUTS)[number]['kind'];
-const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [] };
+const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: [] };
 
 const isProblem = (err: unknown): err is ApiProblem =>
   typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err;
