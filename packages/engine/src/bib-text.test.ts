@@ -48,6 +48,15 @@ describe('latexToBib', () => {
     expect(latexToBib('\\"\\i and \\v{s} \\"{\\i} x')).toBe('\\"{\\i}and \\v {s} \\"{{\\i}} x');
   });
 
+  it('cuts a long value after about its limit, closing the groups open there and never after an accent', () => {
+    const cut = latexToBib(`{${'^'.repeat(400)} {\\"{o}`, 100);
+    expect(cut.length).toBeLessThan(130);
+    expect(cut.endsWith('}')).toBe(true);
+    expect(bibtexBalanced(cut)).toBe(true);
+    expect(latexToBib('ab\\"o tail', 3)).toBe('ab\\"o');
+    expect(plainToBib('%'.repeat(100), 10)).toBe('\\%\\%\\%\\%\\%');
+  });
+
   it('whatever it is given, returns BibTeX-balanced text with only allowed commands (seeded fuzz)', () => {
     let counter = 0;
     const random = () => seededRandom('bib-text', counter++);
@@ -82,8 +91,10 @@ describe('latexToBib', () => {
     for (let n = 0; n < 2000; n++) {
       const length = Math.floor(random() * 30);
       const raw = Array.from({ length }, () => pieces[Math.floor(random() * pieces.length)]).join('');
-      const safe = latexToBib(raw);
+      const safe = latexToBib(raw, 1 + Math.floor(random() * 40));
       expect(bibtexBalanced(safe), raw).toBe(true);
+      // An accent is always followed by its argument (a letter, a group or a letter command), never by a brace that closes.
+      expect(safe, raw).not.toMatch(/\\(?:["'`^~=.]|[cvuHkrdbt] )\}/);
       for (const command of commands(safe)) expect(command, raw).toMatch(ALLOWED_COMMANDS);
       expect(bibtexBalanced(bibNames(safe)), raw).toBe(true);
     }

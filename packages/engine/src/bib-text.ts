@@ -1,3 +1,5 @@
+import { LATEX_SPECIALS } from './paper-latex.js';
+
 /**
  * Text that goes into references.bib from outside (the literature services, the user's own .bib files and PDFs),
  * made safe for BibTeX and pdflatex: balanced braces, no control sequence but a short list of accents, letters and
@@ -98,17 +100,13 @@ const ESCAPED_SYMBOLS = new Set(['&', '%', '$', '#', '_']);
  * unbalance the entry for BibTeX even where LaTeX would read it as a character.
  */
 const PLAIN_SPECIALS: Record<string, string> = {
-  '\\': '\\textbackslash{}',
+  ...LATEX_SPECIALS,
   '{': '\\textbraceleft{}',
   '}': '\\textbraceright{}',
-  $: '\\$',
-  '&': '\\&',
-  '#': '\\#',
-  '%': '\\%',
-  _: '\\_',
-  '^': '\\textasciicircum{}',
-  '~': '\\textasciitilde{}',
 };
+
+/** Characters of one sanitised field value, about (escapes make text longer: the cut keeps braces balanced). */
+const MAX_FIELD_CHARS = 1000;
 
 /** One character (not an ASCII special) as something pdflatex can set: itself, a math symbol, its base letter, or ''. */
 function safeChar(ch: string): string {
@@ -126,12 +124,13 @@ function safeChar(ch: string): string {
 }
 
 /** Plain text (a title from a literature service, a PDF's metadata) as BibTeX field content: every special escaped. */
-export function plainToBib(text: string): string {
-  return [...text.normalize('NFC')]
-    .map((c) => PLAIN_SPECIALS[c] ?? safeChar(c))
-    .join('')
-    .replace(/\s+/g, ' ')
-    .trim();
+export function plainToBib(text: string, max = MAX_FIELD_CHARS): string {
+  let out = '';
+  for (const c of text.normalize('NFC').replace(/\s+/g, ' ').trim()) {
+    if (out.length >= max) break;
+    out += PLAIN_SPECIALS[c] ?? safeChar(c);
+  }
+  return out.trim();
 }
 
 type Token =
@@ -177,9 +176,10 @@ function unmatchedBraces(tokens: Token[]): Set<number> {
 /**
  * A field value from the user's .bib (LaTeX as people write it in BibTeX: `{\"o}`, `{BERT}`, `$\alpha$`, `\&`) as
  * safe LaTeX: braces balanced (unmatched ones dropped), accents, special letters, Greek and a few math symbols kept,
- * every other command dropped (its argument stays as text), math mode unwrapped, the specials escaped.
+ * every other command dropped (its argument stays as text), math mode unwrapped, the specials escaped. Cut after
+ * about `max` characters, with the groups open there closed.
  */
-export function latexToBib(raw: string): string {
+export function latexToBib(raw: string, max = MAX_FIELD_CHARS): string {
   const tokens = tokenize(raw);
   const drop = unmatchedBraces(tokens);
   const at = (i: number) => (drop.has(i) ? null : (tokens[i] ?? null));
@@ -194,37 +194,49 @@ export function latexToBib(raw: string): string {
     );
   };
   let out = '';
-  tokens.forEach((tok, i) => {
-    if (drop.has(i)) return;
+  let depth = 0;
+  // An accent just written must get its argument before the text may be cut.
+  let accent = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    if (drop.has(i)) continue;
+    if (out.length >= max && !accent) break;
+    accent = false;
     switch (tok.t) {
       case 'open':
         out += '{';
-        return;
+        depth++;
+        break;
       case 'close':
         out += '}';
-        return;
+        depth--;
+        break;
       case 'symbol':
         if (ESCAPED_SYMBOLS.has(tok.c)) out += `\\${tok.c}`;
         else if (tok.c === '{' || tok.c === '}') out += PLAIN_SPECIALS[tok.c];
-        else if (ACCENT_SYMBOLS.has(tok.c) && argumentFollows(i)) out += `\\${tok.c}`;
-        else if (tok.c === ' ' || tok.c === ',' || tok.c === '\\') out += ' ';
+        else if (ACCENT_SYMBOLS.has(tok.c) && argumentFollows(i)) {
+          out += `\\${tok.c}`;
+          accent = true;
+        } else if (tok.c === ' ' || tok.c === ',' || tok.c === '\\') out += ' ';
         // Any other control symbol (`\@`, `\-`, `\|`…) is dropped.
-        return;
+        break;
       case 'word':
-        if (ACCENT_WORDS.has(tok.name) && argumentFollows(i)) out += `\\${tok.name} `;
-        else if (LETTER_WORDS.has(tok.name)) out += `{\\${tok.name}}`;
+        if (ACCENT_WORDS.has(tok.name) && argumentFollows(i)) {
+          out += `\\${tok.name} `;
+          accent = true;
+        } else if (LETTER_WORDS.has(tok.name)) out += `{\\${tok.name}}`;
         else if (MATH_WORDS.has(tok.name)) out += `{\\ensuremath{\\${tok.name}}}`;
         else if (TEXT_WORDS[tok.name] !== undefined) out += TEXT_WORDS[tok.name];
-        return;
+        break;
       case 'char':
         // `$` (math mode) is unwrapped: its content is set as text, where `^` and `_` are escaped.
-        if (tok.c === '$') return;
+        if (tok.c === '$') break;
         if (tok.c === '~') out += '~';
         else out += PLAIN_SPECIALS[tok.c] ?? safeChar(tok.c);
-        return;
+        break;
     }
-  });
-  return out.replace(/\s+/g, ' ').trim();
+  }
+  return `${out}${'}'.repeat(depth)}`.replace(/\s+/g, ' ').trim();
 }
 
 /** A field value as plain text for prompts: commands and braces gone, accents dropped onto their letters. */

@@ -149,6 +149,33 @@ export function previewText(preview: Preview): string {
 }
 
 /**
+ * Runs one of the engine's fixed scripts over the inputs in a fresh python sandbox (the inputs are untrusted files:
+ * they are only ever opened there) and returns what it printed, or why it failed. An interruption is rethrown.
+ */
+export async function runInputScript(
+  ctx: RunContext,
+  command: string[],
+  timeoutMs: number,
+): Promise<{ ok: true; stdout: string } | { ok: false; failure: string }> {
+  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+  try {
+    const result = await sandbox.exec(command, { timeoutMs, signal: ctx.signal });
+    if (result.exitCode === 0) return { ok: true, stdout: result.stdout.text };
+    return {
+      ok: false,
+      failure: result.timedOut
+        ? `timed out after ${timeoutMs / 1000} s`
+        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`,
+    };
+  } catch (err) {
+    ctx.throwIfInterrupted();
+    return { ok: false, failure: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await sandbox.close().catch(() => undefined);
+  }
+}
+
+/**
  * Before ideation: describes the run's inputs from inside a sandbox and keeps the bounded summary in the state (for
  * every prompt after it) and in `inputs.json`. A preview that fails is reported and replaced by the plain file list:
  * the run goes on either way.
@@ -157,28 +184,13 @@ export async function previewInputs(ctx: RunContext): Promise<void> {
   const inputs = ctx.input.inputs;
   const kinds = PREVIEWED_KINDS.filter((k) => inputs[k] !== undefined);
   if (kinds.length === 0 || ctx.state.inputsPreview !== null) return;
-  let preview: Preview | null = null;
-  let failure: string | null = null;
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
-  try {
-    const result = await sandbox.exec(
-      ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
-      {
-        timeoutMs: PREVIEW_TIMEOUT_MS,
-        signal: ctx.signal,
-      },
-    );
-    if (result.exitCode === 0) preview = JSON.parse(result.stdout.text) as Preview;
-    else
-      failure = result.timedOut
-        ? `timed out after ${PREVIEW_TIMEOUT_MS / 1000} s`
-        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`;
-  } catch (err) {
-    ctx.throwIfInterrupted();
-    failure = err instanceof Error ? err.message : String(err);
-  } finally {
-    await sandbox.close().catch(() => undefined);
-  }
+  const run = await runInputScript(
+    ctx,
+    ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
+    PREVIEW_TIMEOUT_MS,
+  );
+  let preview = run.ok ? (JSON.parse(run.stdout) as Preview) : null;
+  const failure = run.ok ? null : run.failure;
   if (!preview) {
     // The listing the worker already has: names and sizes, no look inside.
     preview = Object.fromEntries(

@@ -8,7 +8,8 @@ import { signed, signedPercent } from './starting-code-gain.js';
 /** The paper template shipped with the engine (a static asset, read once). */
 export const PAPER_TEMPLATE = readFileSync(new URL('../templates/paper.tex', import.meta.url), 'utf8');
 
-const SPECIALS: Record<string, string> = {
+/** LaTeX's special characters as the commands that print them. */
+export const LATEX_SPECIALS: Record<string, string> = {
   '\\': '\\textbackslash{}',
   '{': '\\{',
   '}': '\\}',
@@ -23,7 +24,7 @@ const SPECIALS: Record<string, string> = {
 
 /** Plain text → LaTeX that prints it as is. */
 export function escapeLatex(text: string): string {
-  return text.replace(/[\\{}$&#%_^~]/g, (c) => SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
+  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
 }
 
 /** A recorded value as LaTeX; exponents become ×10^n. */
@@ -461,12 +462,15 @@ export function fallbackSections(
   plan: ResearchPlan,
   nodes: ExperimentNode[],
   insights: string[],
-  /** The user's papers: even a paper written without the model cites them. */
-  userKeys: string[] = [],
-  measured: { seeds?: SeedResult | null; gain?: StartingCodeGain | null } = {},
+  measured: {
+    seeds?: SeedResult | null;
+    gain?: StartingCodeGain | null;
+    /** The user's papers: even a paper written without the model cites them. */
+    userKeys?: string[];
+  } = {},
 ): PaperSections {
   const best = bestNode(nodes, plan.metric.direction);
-  const { seeds, gain } = measured;
+  const { seeds, gain, userKeys = [] } = measured;
   const seedText =
     seeds && seeds.values.length > 1
       ? seeds.ignored

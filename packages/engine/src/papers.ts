@@ -2,6 +2,7 @@ import { INPUT_MOUNT } from '@autolab/contracts';
 import { z } from 'zod';
 import { bibNames, latexToBib, latexToPlain, plainToBib } from './bib-text.js';
 import { citationKey, uniqueKey } from './bibtex.js';
+import { runInputScript } from './inputs.js';
 import { clip } from './journal.js';
 import type { RunContext } from './run-context.js';
 
@@ -10,7 +11,7 @@ const MAX_PDFS = 30;
 /** BibTeX entries read over all .bib files; more are counted. */
 const MAX_BIB_ENTRIES = 200;
 /** Characters of each PDF's abstract (or opening text) kept. */
-const EXCERPT_CHARS = 1500;
+const EXCERPT_CHARS = 1200;
 /** Bytes of JSON the script prints at most (the sandbox keeps 64 KiB of a program's output). */
 const OUTPUT_BUDGET_BYTES = 56_000;
 /** The whole extraction; each PDF tool call has its own shorter limit inside the script. */
@@ -35,7 +36,10 @@ MAX_PDFS, MAX_ENTRIES, EXCERPT, BUDGET = (int(a) for a in sys.argv[2:6])
 DEADLINE = time.time() + int(sys.argv[6])
 MAX_TEXT_BYTES = 400000
 MAX_BIB_BYTES = 2000000
-MAX_FIELD = 1000
+MAX_FIELD = 500
+MAX_ABSTRACT = 800
+# The fields references.bib may use, and the abstract for the prompts; the rest is not even printed.
+FIELDS = set(sys.argv[7].split(','))
 MAX_VALUE_SCAN = 100000
 MAX_PROBLEMS = 20
 MONTHS = dict(zip('jan feb mar apr may jun jul aug sep oct nov dec'.split(),
@@ -54,7 +58,8 @@ def tool(args, limit, seconds):
         rc = p.wait()
         err.seek(0)
         lines = [l for l in err.read(20000).decode('utf-8', 'replace').splitlines() if l.strip()]
-    why = 'timed out after %d s' % seconds if rc in (124, 137, -9) and len(out) < limit else (lines[-1] if lines else '')
+    killed = rc in (124, 137, -9) and len(out) < limit
+    why = 'stopped at its limit of %d s or the memory limit' % seconds if killed else (lines[-1] if lines else '')
     return out, why
 
 def good_title(t):
@@ -242,8 +247,9 @@ def parse_bib(src, room):
                     raise BibError('a field name was expected at character %d' % pos)
                 pos = expect(src, m2.end(), '=')
                 text, pos = value(src, pos, strings)
-                if len(fields) < 40:
-                    fields[m2.group(0).lower()] = short(text, MAX_FIELD)
+                name = m2.group(0).lower()
+                if name in FIELDS:
+                    fields[name] = short(text, MAX_ABSTRACT if name == 'abstract' else MAX_FIELD)
             if len(entries) < room:
                 entries.append({'type': kind, 'key': key[:200], 'fields': fields})
             else:
@@ -273,33 +279,17 @@ for dirpath, dirnames, filenames in os.walk(ROOT):
         files.append((full, os.path.relpath(full, ROOT)))
 out = {'pdfs': [], 'bibs': [], 'others': [], 'omitted': {'pdfs': 0, 'entries': 0}}
 size = 200
-def fits(item):
+def fits(item, limit):
     global size
     n = len(json.dumps(item, ensure_ascii=False).encode('utf-8')) + 2
-    if size + n > BUDGET:
+    if size + n > limit:
         return False
     size += n
     return True
 
+# The PDFs first, within most of the budget (each is a whole paper); the entries get the rest.
 pdfs = [(f, r) for f, r in files if r.lower().endswith('.pdf')]
 bibs = [(f, r) for f, r in files if r.lower().endswith('.bib')]
-room = MAX_ENTRIES
-for full, rel in bibs:
-    try:
-        bib = read_bib(full, rel, room)
-    except Exception as e:
-        bib = {'file': rel, 'entries': [], 'problems': [short('%s: %s' % (type(e).__name__, e), 200)], 'skipped': 0}
-    kept = []
-    for entry in bib['entries']:
-        if fits(entry):
-            kept.append(entry)
-        else:
-            out['omitted']['entries'] += 1
-    room -= len(kept)
-    out['omitted']['entries'] += bib['skipped']
-    bib['entries'] = kept
-    del bib['skipped']
-    out['bibs'].append(bib)
 for i, (full, rel) in enumerate(pdfs):
     if i >= MAX_PDFS:
         out['omitted']['pdfs'] += 1
@@ -308,12 +298,31 @@ for i, (full, rel) in enumerate(pdfs):
         d = read_pdf(full, rel)
     except Exception as e:
         d = {'file': rel, 'error': short('%s: %s' % (type(e).__name__, e), 200)}
-    if not fits(d):
-        d = {'file': rel, 'title': d.get('title', rel)[:200], 'excerpt': '', 'excerptFrom': 'text', 'author': '', 'pages': None}
-        if not fits(d):
+    if not fits(d, BUDGET * 0.6):
+        # Over its share: the title alone (a reference without a summary) rather than nothing.
+        d = ({'file': rel, 'error': d['error']} if 'error' in d else
+             {'file': rel, 'title': d['title'], 'author': d['author'], 'pages': d['pages'], 'excerpt': '', 'excerptFrom': 'text'})
+        if not fits(d, BUDGET * 0.6):
             out['omitted']['pdfs'] += 1
             continue
     out['pdfs'].append(d)
+room = MAX_ENTRIES
+for full, rel in bibs:
+    try:
+        bib = read_bib(full, rel, room)
+    except Exception as e:
+        bib = {'file': rel, 'entries': [], 'problems': [short('%s: %s' % (type(e).__name__, e), 200)], 'skipped': 0}
+    kept = []
+    for entry in bib['entries']:
+        if fits(entry, BUDGET):
+            kept.append(entry)
+        else:
+            out['omitted']['entries'] += 1
+    room -= len(kept)
+    out['omitted']['entries'] += bib['skipped']
+    bib['entries'] = kept
+    del bib['skipped']
+    out['bibs'].append(bib)
 out['others'] = [r for _, r in files if not r.lower().endswith(('.pdf', '.bib'))][:50]
 sys.stdout.buffer.write(json.dumps(out, ensure_ascii=False).encode('utf-8'))
 `;
@@ -338,7 +347,7 @@ const Extracted = z.object({
     z.object({
       file: text(300),
       entries: z
-        .array(z.object({ type: text(40), key: text(200), fields: z.record(z.string(), text(1100)) }))
+        .array(z.object({ type: text(40), key: text(200), fields: z.record(z.string(), text(900)) }))
         .max(MAX_BIB_ENTRIES),
       problems: z.array(text(300)).max(30),
     }),
@@ -572,37 +581,28 @@ export function papersBlock(papers: PapersState | null, purpose: 'ideation' | 'w
 export async function readPapers(ctx: RunContext): Promise<void> {
   const listing = ctx.input.inputs.papers;
   if (!listing || ctx.state.papers !== null) return;
+  const run = await runInputScript(
+    ctx,
+    [
+      'python3',
+      '-c',
+      PAPERS_SCRIPT,
+      `${INPUT_MOUNT}/papers`,
+      String(MAX_PDFS),
+      String(MAX_BIB_ENTRIES),
+      String(EXCERPT_CHARS),
+      String(OUTPUT_BUDGET_BYTES),
+      String(Math.floor((PAPERS_TIMEOUT_MS * 0.8) / 1000)),
+      [...BIB_FIELDS, 'abstract'].join(','),
+    ],
+    PAPERS_TIMEOUT_MS,
+  );
+  let failure = run.ok ? null : run.failure;
   let extracted: ExtractedPapers | null = null;
-  let failure: string | null = null;
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
-  try {
-    const result = await sandbox.exec(
-      [
-        'python3',
-        '-c',
-        PAPERS_SCRIPT,
-        `${INPUT_MOUNT}/papers`,
-        String(MAX_PDFS),
-        String(MAX_BIB_ENTRIES),
-        String(EXCERPT_CHARS),
-        String(OUTPUT_BUDGET_BYTES),
-        String(Math.floor((PAPERS_TIMEOUT_MS * 0.8) / 1000)),
-      ],
-      { timeoutMs: PAPERS_TIMEOUT_MS, signal: ctx.signal },
-    );
-    if (result.exitCode === 0) {
-      const parsed = Extracted.safeParse(JSON.parse(result.stdout.text));
-      if (parsed.success) extracted = parsed.data;
-      else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
-    } else
-      failure = result.timedOut
-        ? `timed out after ${PAPERS_TIMEOUT_MS / 1000} s`
-        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`;
-  } catch (err) {
-    ctx.throwIfInterrupted();
-    failure = err instanceof Error ? err.message : String(err);
-  } finally {
-    await sandbox.close().catch(() => undefined);
+  if (run.ok) {
+    const parsed = Extracted.safeParse(JSON.parse(run.stdout));
+    if (parsed.success) extracted = parsed.data;
+    else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
   }
   if (!extracted) {
     await ctx.emit({

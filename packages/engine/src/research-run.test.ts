@@ -63,11 +63,12 @@ const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 })
 /**
  * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `fixed <v>`
  * (v whatever the SEED: a program that ignores it), `print <v>` (prints the value but writes no results.json),
- * `sleep <ms> metric <v>`; the user's starting code (the runpy wrapper) measures 0.6; the inputs preview prints an
- * empty description; plot.py writes a PNG (`crash`: exits 1, `empty`: writes none); latexmk succeeds unless the
- * document contains BROKEN, and reports one page per 1000 characters.
+ * `sleep <ms> metric <v>`; the user's starting code (the runpy wrapper) measures 0.6; plot.py writes a PNG (`crash`:
+ * exits 1, `empty`: writes none); latexmk succeeds unless the document contains BROKEN, and reports one page per 1000
+ * characters; the engine's fixed scripts over the inputs (`python3 -c …`) print `scriptOutput`, or fail without it.
  */
 class FakeSandbox implements Sandbox {
+  constructor(private readonly scriptOutput: string | null = null) {}
   imageId = 'sha256:fakeimage';
   files = new Map<string, Buffer>();
   static running = 0;
@@ -90,13 +91,16 @@ class FakeSandbox implements Sandbox {
       );
       return { ...base, exitCode: 0 };
     }
+    if (command[1] === '-c')
+      return this.scriptOutput === null
+        ? { ...base, exitCode: 1, stderr: text('Traceback\nOSError: no input script here') }
+        : { ...base, exitCode: 0, stdout: text(this.scriptOutput) };
     if (command[1] === 'plot.py') {
       const plot = this.files.get('plot.py')!.toString();
       if (plot === 'crash') return { ...base, exitCode: 1, stderr: text('Traceback\nKeyError: metrics') };
       if (plot !== 'empty') this.files.set('metric.png', Buffer.from('png'));
       return { ...base, exitCode: 0 };
     }
-    if (command[1] === '-c') return { ...base, exitCode: 0, stdout: text('{}') };
     const written = this.files.get('experiment.py')!.toString();
     const code = written.includes('runpy.run_path') ? 'metric 0.6' : written;
     const seed = Number(options.env?.SEED ?? 0);
@@ -214,12 +218,14 @@ interface Setup {
   cost?: number;
   literature?: LiteratureSearch;
   hints?: HintInbox;
+  /** What the fixed scripts over the inputs print (null: they fail). */
+  scriptOutput?: string;
 }
 
 function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
   const llm = new FakeLlm(replyMap, options.cost ?? 0.01);
   const sink = new MemorySink();
-  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox() };
+  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox(options.scriptOutput ?? null) };
   const input: ResearchRunInput = {
     runId: 'run_test',
     goal: 'Does feature scaling speed up logistic regression?',
@@ -853,6 +859,62 @@ describe('runResearch', () => {
     expect(llm.calls.find((c) => c.tools[0]!.name === 'draft_experiment')!.prompt).toContain(
       'Try a learning rate of 0.5.',
     );
+  });
+});
+
+describe('papers as an input', () => {
+  const papers = { uploadId: 'upl_p', files: [{ path: 'grok.pdf', size: 10 }] };
+
+  it('builds the ideas on them, lists them first in references.bib, and the paper may cite them', async () => {
+    const extracted = {
+      pdfs: [
+        {
+          file: 'grok.pdf',
+          title: 'Grokking at the edge',
+          author: 'Ada Example',
+          pages: 3,
+          excerpt: 'Zebra heads grok.',
+          excerptFrom: 'abstract',
+        },
+      ],
+      bibs: [
+        {
+          file: 'r.bib',
+          entries: [{ type: 'article', key: 'smith2020sparse', fields: { title: 'Sparse {W}idgets', year: '2020' } }],
+          problems: [],
+        },
+      ],
+      others: [],
+      omitted: { pdfs: 0, entries: 0 },
+    };
+    const cited = { ...paper, related_work: 'We build on \\cite{smith2020sparse,examplegrokking}.' };
+    const { llm, sink, run } = setup(replies({ write_paper: [{ args: cited }] }), {
+      input: { inputs: { papers } },
+      scriptOutput: JSON.stringify(extracted),
+    });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({
+      references: [
+        { key: 'smith2020sparse', from: 'bib' },
+        { key: 'examplegrokking', from: 'pdf', file: 'grok.pdf' },
+      ],
+    });
+    const ideas = llm.calls.find((c) => c.tools[0]!.name === 'propose_ideas')!.prompt;
+    expect(ideas).toContain('- [examplegrokking] Grokking at the edge (Ada Example, n.d.): Zebra heads grok.');
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'draft_experiment')!.prompt).not.toContain('Zebra heads');
+    expect(sink.artifacts.get('paper/references.bib')?.toString()).toMatch(
+      /^@article\{smith2020sparse,[^@]*@misc\{examplegrokking,/,
+    );
+    expect(sink.ofType('paper.ready')[0]?.data).toMatchObject({ fallback: false });
+    expect(JSON.parse(sink.artifacts.get('inputs.json')!.toString()).inputs.papers.uploadId).toBe('upl_p');
+  });
+
+  it('goes on without them, with a warning, when they cannot be read', async () => {
+    const { sink, run } = setup(replies(), { input: { inputs: { papers } } });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    const warning = sink.ofType('warning').find((e) => (e.data as { code: string }).code === 'papers_unreadable');
+    expect(warning?.message).toContain('no input script here');
+    expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({ references: [] });
   });
 });
 

@@ -202,14 +202,11 @@ export async function compilePaper(
   const { state } = ctx;
   const plan = state.plan!;
   const fallbackText = () =>
-    fallbackSections(
-      ctx.input.goal,
-      plan,
-      state.nodes,
-      state.insights,
-      (state.papers?.references ?? []).map((r) => r.key),
-      { seeds: state.seeds, gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId) },
-    );
+    fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
+      seeds: state.seeds,
+      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+      userKeys: (state.papers?.references ?? []).map((r) => r.key),
+    });
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
   const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);
