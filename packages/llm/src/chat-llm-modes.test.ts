@@ -139,6 +139,9 @@ describe('auto mode gets a valid call out of every dialect', () => {
     expect(results[0]).toMatchObject({ ok: false, reask: 'truncated', error: expect.stringContaining('length') });
     expect(results[1]).toMatchObject({ ok: true, value: ANSWER });
     expect(calls().map((c) => c.truncated)).toEqual([true, false]);
+    // The raised limit stays: the next call is whole at once.
+    expect(await ask()).toMatchObject([{ ok: true }]);
+    expect(calls().map((c) => c.truncated)).toEqual([true, false, false]);
   });
 });
 

@@ -74,6 +74,11 @@ export class ChatLlm implements Llm {
   private mode: ModelMode | null = null;
   /** Auto has written the working mode to the cache (once per client). */
   private remembered = false;
+  /**
+   * The completion limit that a cut-off reply was asked again with: sent with every later call too, since a server
+   * whose default limit cut one reply off will cut the next long one as well.
+   */
+  private replyTokens: number | undefined;
 
   constructor(private readonly options: ChatLlmOptions) {
     this.maxAttempts = options.maxAttempts ?? 5;
@@ -110,6 +115,8 @@ export class ChatLlm implements Llm {
 
   async callTool(request: ToolCallRequest, signal: AbortSignal): Promise<ToolCallResult> {
     if (request.tools.length === 0) throw new Error('callTool needs at least one tool');
+    const raised = request.retry?.maxReplyTokens;
+    if (raised !== undefined) this.replyTokens = Math.max(this.replyTokens ?? 0, raised);
     let mode = await this.currentMode();
     // The client leaves a listener on the signal it is given; a per-call signal keeps the run's signal clean.
     const call = new AbortController();
@@ -171,7 +178,7 @@ export class ChatLlm implements Llm {
     const first = request.tools[0]!;
     const toolChoice =
       request.tools.length === 1 ? { type: 'function' as const, function: { name: first.name } } : 'required';
-    const bound = this.chat(request.retry?.maxReplyTokens).bindTools(tools, { tool_choice: toolChoice });
+    const bound = this.chat(this.replyTokens).bindTools(tools, { tool_choice: toolChoice });
     const messages: BaseMessage[] = [new SystemMessage(request.system), new HumanMessage(request.prompt)];
     if (request.retry && request.retry.maxReplyTokens === undefined) {
       messages.push(new AIMessage(request.retry.reply), new HumanMessage(reAskText(request.retry.error)));
@@ -219,7 +226,7 @@ export class ChatLlm implements Llm {
       model: this.options.model,
       messages,
       ...(this.options.temperature !== undefined ? { temperature: this.options.temperature } : {}),
-      ...(request.retry?.maxReplyTokens !== undefined ? { max_tokens: request.retry.maxReplyTokens } : {}),
+      ...(this.replyTokens !== undefined ? { max_tokens: this.replyTokens } : {}),
       ...(mode === 'json' ? { response_format: responseFormatOf(request.tools) } : {}),
     };
     const { value: completion, attempts } = await this.withRetries(

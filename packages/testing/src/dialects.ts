@@ -20,7 +20,10 @@ export const DIALECTS = [
   'code-fenced',
   /** Fenced near-JSON: single quotes and trailing commas. */
   'near-json',
-  /** Every scripted reply is first cut off (`finish_reason: "length"`), then sent whole when asked again. */
+  /**
+   * A server whose default completion limit is too short: a reply is cut off (`finish_reason: "length"`) unless the
+   * request's `max_tokens` fits it; then it is sent whole.
+   */
   'truncated',
   /** Native tool calls, but no `usage` in the reply (several local servers). */
   'no-usage',

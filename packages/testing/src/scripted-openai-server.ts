@@ -85,6 +85,8 @@ const ChatRequest = z.looseObject({
   tools: z.array(FunctionRef).nullish(),
   tool_choice: z.union([z.enum(['none', 'auto', 'required']), FunctionRef]).nullish(),
   stream: z.boolean().nullish(),
+  max_tokens: z.number().nullish(),
+  max_completion_tokens: z.number().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   response_format: z
     .looseObject({ type: z.string(), json_schema: z.looseObject({ name: z.string() }).nullish() })
@@ -131,8 +133,6 @@ class ScriptedOpenAiServer implements ScriptedServer {
   private readonly scenarios = new Map<string, Promise<Scenario>>();
   /** Keyed by run, scenario and reply key, so parallel runs of one scenario each start at the top. */
   private readonly cursors = new Map<string, Cursor>();
-  /** Truncated dialect: the items (cursor key and position) already sent cut off once. */
-  private readonly cutOff = new Set<string>();
   private readonly closing = new AbortController();
   private readonly startedAt = Math.floor(Date.now() / 1000);
 
@@ -165,7 +165,6 @@ class ScriptedOpenAiServer implements ScriptedServer {
   reset(): void {
     this.calls.length = 0;
     this.cursors.clear();
-    this.cutOff.clear();
     this.scenarios.clear();
   }
 
@@ -240,11 +239,15 @@ class ScriptedOpenAiServer implements ScriptedServer {
       const model = `registry.ollama.ai/library/${scenario.name}:latest`;
       return send(res, 400, errorBody(`${model} does not support tools`, 'api_error'));
     }
+    // The truncated dialect is a server whose default completion limit is shorter than the scripted replies: a
+    // request without a max_tokens that fits the reply gets the first half, and the script does not move on.
     const peeked = this.peek(cursorKey, list);
-    const cutKey = `${cursorKey}\u0000${peeked.index}`;
-    const cut = dialect === 'truncated' && peeked.item.kind === 'tool_call' && !this.cutOff.has(cutKey);
+    const limit = request.max_completion_tokens ?? request.max_tokens ?? null;
+    const cut =
+      dialect === 'truncated' &&
+      peeked.item.kind === 'tool_call' &&
+      (limit === null || limit < tokens(peeked.item.arguments.length));
     const { item, index } = cut ? peeked : this.advance(cursorKey, list);
-    if (cut) this.cutOff.add(cutKey);
     call.index = index;
     call.truncated = cut;
 
