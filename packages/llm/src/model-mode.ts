@@ -25,7 +25,8 @@ export const modeCacheKey = (baseUrl: string | undefined, model: string): string
 /**
  * Error texts of servers that cannot do native tool calls for this model, as they word it: Ollama (`400 <model>
  * does not support tools`), vLLM without `--enable-auto-tool-choice`/`--tool-call-parser` (400), llama.cpp's server
- * without `--jinja` (500 `tools param requires --jinja flag`), and the generic wordings of other gateways.
+ * without `--jinja` (500 `tools param requires --jinja flag`), OpenRouter for a model none of whose providers takes
+ * tools (404 `No endpoints found that support tool use`), and the generic wordings of other gateways.
  */
 const TOOLS_UNSUPPORTED = [
   /does not support tools/i,
@@ -33,6 +34,7 @@ const TOOLS_UNSUPPORTED = [
   /tool choice requires --enable-auto-tool-choice/i,
   /requires --tool-call-parser/i,
   /tools param requires --jinja/i,
+  /no endpoints found that support (?:tool use|the provided 'tool_choice')/i,
   /(?:tools?|tool_choice|function calling) (?:is |are )?not supported/i,
 ];
 
@@ -41,7 +43,7 @@ export function toolsUnsupported(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const status = (e as { status?: unknown }).status;
     const message = String((e as { message?: unknown }).message ?? '');
-    if ((status === undefined || status === 400 || status === 422 || status === 500) && matches(message)) return true;
+    if ((status === undefined || [400, 404, 422, 500].includes(status as number)) && matches(message)) return true;
     const body = (e as { error?: unknown }).error;
     if (body && matches(JSON.stringify(body))) return true;
   }
