@@ -78,6 +78,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
       config.auth && config.rateLimitPerMinute > 0 ? new RateLimiter(redis, keys, config.rateLimitPerMinute) : null,
     tenantMaxActiveRuns: config.tenantMaxActiveRuns,
     defaultModel: config.defaultModel,
+    sandboxImages: config.sandboxImages,
     heartbeatMs: config.heartbeatMs,
     timeouts: config.timeouts,
     ...(logger ? { logger } : {}),

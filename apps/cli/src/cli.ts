@@ -115,6 +115,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--cpus <n>', 'CPU cores of the sandbox (default 1)', decimal)
     .option('--memory-mb <n>', 'memory limit of the sandbox in MB (default 2048)', integer)
     .option('--exec-timeout-seconds <n>', 'time limit of one experiment run (default 300)', integer)
+    .option('--image <name>', 'sandbox image the experiments run in (default python; `GET /v1/images` lists them)')
     .option('--num-drafts <n>', 'search: independent first drafts in the baseline stage (default 2)', integer)
     .option('--debug-prob <p>', 'search: chance of debugging a failed leaf instead of improving (default 0.5)', decimal)
     .option('--max-debug-depth <n>', 'search: debug attempts in a row on one lineage (default 3)', integer)

@@ -52,7 +52,9 @@ export function describeEvent(event: RunEvent): string {
     case 'insights.updated':
       return event.data.insights.length > 0 ? oneLine(event.data.insights.at(-1)!, 140) : 'no insights';
     case 'seeds.evaluated': {
-      const { nodeId, metric, seeds, mean, std } = event.data;
+      const { nodeId, metric, seeds, mean, std, ignored } = event.data;
+      if (ignored)
+        return `${nodeId} ${metric} = ${formatNumber(mean)} for all ${seeds.length} seeds (SEED had no effect)`;
       return `${nodeId} ${metric} = ${formatNumber(mean)} ± ${formatNumber(std)} over ${seeds.length} seeds`;
     }
     case 'evaluation.scored': {

@@ -1,6 +1,14 @@
 import { hostname } from 'node:os';
-import { graderEntryPoint, INPUT_KINDS, isFinalStatus, type RunInputs, runFailure } from '@autolab/contracts';
 import {
+  graderEntryPoint,
+  INPUT_KINDS,
+  isFinalStatus,
+  type RunFailureCode,
+  type RunInputs,
+  runFailure,
+} from '@autolab/contracts';
+import {
+  describeGain,
   type HeldOutEvaluation,
   heldOutEvaluation,
   type ResearchOutcome,
@@ -49,7 +57,15 @@ const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
 type StopReason = 'cancel' | 'shutdown' | 'time_limit';
 
-class InputMissingError extends Error {}
+/** What the worker finds wrong with a run before the engine starts (an input gone, an image it lacks). */
+class RunSetupError extends Error {
+  constructor(
+    readonly code: RunFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * The run's uploads, checked against its tenant: the listing the engine shows the model and the directories the
@@ -142,6 +158,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
+  await checkSandboxImages(docker, config.sandboxImages, log);
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -231,19 +248,30 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.literature?.semanticScholarApiKey ?? '',
     ]);
     const inputs = await resolveInputs(uploads, run);
+    // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
+    // quietly run the experiments elsewhere.
+    const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
     const sandboxes = new DockerSandboxFactory(
       docker,
-      config.images,
+      // The grading sandbox stays in the built-in image: the service's metrics are written for it.
+      { ...config.images, experiments: image?.tag ?? config.images.python },
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
       config.sandboxRuntime,
       inputs.dirs,
       inputs.grading,
     );
-    runLog.info({ attempt, model: run.model }, 'run started');
+    runLog.info({ attempt, model: run.model, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
     try {
-      if (inputs.missing) throw new InputMissingError(inputs.missing);
+      if (!image) {
+        throw new RunSetupError(
+          'sandbox_image_unknown',
+          `the run names the sandbox image "${run.sandbox.image}", which worker ${config.workerId} does not have ` +
+            `(its images: ${config.sandboxImages.map((known) => known.name).join(', ')}; set AUTOLAB_SANDBOX_IMAGES alike on the API and every worker)`,
+        );
+      }
+      if (inputs.missing) throw new RunSetupError('input_missing', inputs.missing);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -266,6 +294,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           deadline,
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          ...(image.default ? {} : { sandboxImage: { name: image.name, packages: image.packages } }),
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
@@ -287,7 +316,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.signal,
       );
     } catch (err) {
-      const code = err instanceof InputMissingError ? 'input_missing' : 'internal_error';
+      const code = err instanceof RunSetupError ? err.code : 'internal_error';
       outcome = { status: 'failed', error: runFailure(code, (err as Error).message) };
     } finally {
       clearTimeout(hardStop);
@@ -304,9 +333,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       return 'superseded';
     }
     switch (outcome.status) {
-      case 'succeeded':
-        await runs.finish(runId, 'succeeded', null, 'Run succeeded: the paper and the code are ready to download.');
+      case 'succeeded': {
+        const gain = outcome.startingCode;
+        await runs.finish(
+          runId,
+          'succeeded',
+          null,
+          `Run succeeded: the paper and the code are ready to download.${gain ? ` Over the starting code: ${describeGain(gain)}.` : ''}`,
+          { startingCode: gain },
+        );
         break;
+      }
       case 'failed':
         runLog.warn({ error: outcome.error }, 'run failed');
         await runs.finish(runId, 'failed', outcome.error, `Run failed: ${outcome.error.message}`);
@@ -428,6 +465,29 @@ async function checkSandboxRuntime(docker: DockerClient, runtime: SandboxRuntime
     );
   }
   log.info({ runtime }, 'sandbox runtime');
+}
+
+/**
+ * Says at start-up which configured sandbox images the engine does not have (there is no registry to pull from): runs
+ * naming one would fail with sandbox_error. Not fatal: the image may be loaded later, and other runs are unaffected.
+ */
+async function checkSandboxImages(
+  docker: DockerClient,
+  images: WorkerConfig['sandboxImages'],
+  log: Logger,
+): Promise<void> {
+  // Without Docker right now there is nothing to check (and no call here may wait out the retry window).
+  if (!(await docker.reachable(DOCKER_PING_TIMEOUT_MS))) return;
+  for (const image of images) {
+    const present = await docker
+      .getImage(image.tag)
+      .inspect()
+      .then(
+        () => true,
+        (err: { statusCode?: number }) => err.statusCode !== 404,
+      );
+    if (!present) log.warn({ image: image.name, tag: image.tag }, 'sandbox image missing on the Docker engine');
+  }
 }
 
 function parsePrices(raw: string | undefined): PriceTable {

@@ -219,6 +219,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/images': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Sandbox images a run can pick
+     * @description The built-in `python` image (the default) and those the operator registered with `AUTOLAB_SANDBOX_IMAGES`; a run names one in `sandbox.image`.
+     */
+    get: operations['listImages'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/keys': {
     parameters: {
       query?: never;
@@ -324,6 +344,8 @@ export interface operations {
                 cpus: number;
                 memoryMb: number;
                 execTimeoutSeconds: number;
+                /** @description The sandbox image the experiments run in (its name). */
+                image: string;
               };
               policy: {
                 maxTokens: number | null;
@@ -636,7 +658,8 @@ export interface operations {
            * @default {
            *       "cpus": 1,
            *       "memoryMb": 2048,
-           *       "execTimeoutSeconds": 300
+           *       "execTimeoutSeconds": 300,
+           *       "image": "python"
            *     }
            */
           sandbox?: {
@@ -655,6 +678,11 @@ export interface operations {
              * @default 300
              */
             execTimeoutSeconds?: number;
+            /**
+             * @description The sandbox image the experiments run in, by name (`GET /v1/images` lists them).
+             * @default python
+             */
+            image?: string;
           };
           /** @description Hard cap on model tokens (prompt + completion) for the run. */
           maxTokens?: number;
@@ -786,6 +814,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1140,6 +1170,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1462,6 +1494,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1842,6 +1876,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -2711,6 +2747,23 @@ export interface operations {
                       totalTokens: number;
                       costUsd: number;
                     };
+                    /** @description For a succeeded run with starting code that produced the metric: the gain of the best node over it. */
+                    startingCode?: {
+                      metric: string;
+                      /** @enum {string} */
+                      direction: 'maximize' | 'minimize';
+                      /** @description The node that ran the user's code as it is. */
+                      startNodeId: string;
+                      startValue: number;
+                      bestNodeId: string;
+                      bestValue: number;
+                      /** @description bestValue − startValue (negative is better for a metric to minimize). */
+                      absolute: number;
+                      /** @description absolute / |startValue|; null when startValue is 0. */
+                      relative: number | null;
+                      /** @description Whether the best node is better than the starting code in the metric’s direction. */
+                      improved: boolean;
+                    } | null;
                   };
                 }
               | {
@@ -2897,6 +2950,8 @@ export interface operations {
                     values: number[];
                     mean: number;
                     std: number;
+                    /** @description Every seed gave exactly the same value: the program is deterministic or ignores SEED (the paper says so). */
+                    ignored: boolean;
                   };
                 }
               | {
@@ -4577,6 +4632,182 @@ export interface operations {
       };
       /** @description `upload_in_use`: a queued or running run reads it; `details.runIds` names them. */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listImages: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            images: {
+              /** @description What a run names in `sandbox.image`. */
+              name: string;
+              /** @description The Docker image the sandboxes run. */
+              tag: string;
+              /** @description What the image offers experiments, as the operator listed it. */
+              packages: string[];
+              description: string | null;
+              /** @description The image of runs that name none (the built-in `python`). */
+              default: boolean;
+            }[];
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { ExperimentStage, MetricDirection, RerunStage, RunError, RunStage, RunStatus, Usage } from './run.js';
+import {
+  ExperimentStage,
+  MetricDirection,
+  RerunStage,
+  RunError,
+  RunStage,
+  RunStatus,
+  StartingCodeGain,
+  Usage,
+} from './run.js';
 
 /**
  * Every event of a run. One discriminated union: the API, the CLI and the dashboard all read this.
@@ -41,7 +50,14 @@ export const RunCancelRequestedEvent = event('run.cancel_requested', z.object({}
 /** Always the last event of a run. */
 export const RunFinishedEvent = event(
   'run.finished',
-  z.object({ status: RunStatus, error: RunError.nullable(), usage: Usage }),
+  z.object({
+    status: RunStatus,
+    error: RunError.nullable(),
+    usage: Usage,
+    startingCode: StartingCodeGain.nullable()
+      .optional()
+      .describe('For a succeeded run with starting code that produced the metric: the gain of the best node over it.'),
+  }),
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
 /** The end of a run stage, or of one of the experiment search's stages, with why it ended. */
@@ -111,6 +127,11 @@ export const SeedsEvent = event(
     values: z.array(z.number()),
     mean: z.number(),
     std: z.number(),
+    ignored: z
+      .boolean()
+      .describe(
+        'Every seed gave exactly the same value: the program is deterministic or ignores SEED (the paper says so).',
+      ),
   }),
 );
 /** One node's predictions graded against the hidden files; `value` null with a `reason` when they could not be. */

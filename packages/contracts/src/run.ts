@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
 import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
 import { UPLOAD_ID_PATTERN } from './uploads.js';
 
@@ -37,6 +38,9 @@ export const SandboxOptions = z
       .max(3600)
       .default(300)
       .describe('Wall-clock limit of one experiment run; the process tree is killed after it.'),
+    image: SandboxImageName.default(DEFAULT_SANDBOX_IMAGE).describe(
+      'The sandbox image the experiments run in, by name (`GET /v1/images` lists them).',
+    ),
   })
   .strict();
 export type SandboxOptions = z.infer<typeof SandboxOptions>;
@@ -196,7 +200,7 @@ export const CreateRunRequest = z
       .regex(MODEL_NAME_PATTERN, 'model names are letters, digits and . _ : / @ -')
       .optional()
       .describe('Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL.'),
-    sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 }),
+    sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300, image: DEFAULT_SANDBOX_IMAGE }),
     maxTokens: z
       .number()
       .int()
@@ -229,6 +233,23 @@ export const BestMetric = z.object({
   iteration: z.number().int(),
 });
 export type BestMetric = z.infer<typeof BestMetric>;
+
+/**
+ * How much the search improved on the user's starting code (a run with `inputs.code` whose program produced the
+ * metric): the best node against the starting code's own node.
+ */
+export const StartingCodeGain = z.object({
+  metric: z.string(),
+  direction: MetricDirection,
+  startNodeId: z.string().describe("The node that ran the user's code as it is."),
+  startValue: z.number(),
+  bestNodeId: z.string(),
+  bestValue: z.number(),
+  absolute: z.number().describe('bestValue − startValue (negative is better for a metric to minimize).'),
+  relative: z.number().nullable().describe('absolute / |startValue|; null when startValue is 0.'),
+  improved: z.boolean().describe('Whether the best node is better than the starting code in the metric’s direction.'),
+});
+export type StartingCodeGain = z.infer<typeof StartingCodeGain>;
 
 /** Model usage summed over a run. */
 export const Usage = z.object({
@@ -279,7 +300,12 @@ export const RunRecord = z.object({
   model: z.string(),
   budgetUsd: z.number(),
   timeLimitMinutes: z.number().int(),
-  sandbox: z.object({ cpus: z.number(), memoryMb: z.number().int(), execTimeoutSeconds: z.number().int() }),
+  sandbox: z.object({
+    cpus: z.number(),
+    memoryMb: z.number().int(),
+    execTimeoutSeconds: z.number().int(),
+    image: z.string().describe('The sandbox image the experiments run in (its name).'),
+  }),
   policy: z.object({
     maxTokens: z.number().int().nullable(),
     search: SearchPolicy,

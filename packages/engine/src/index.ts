@@ -26,5 +26,6 @@ export {
   WRITEUP_BUDGET_SHARE,
 } from './run-context.js';
 export { freshState, RunState, restoreState, truncateForRerun } from './run-state.js';
+export { describeGain, startingCodeGain } from './starting-code-gain.js';
 export { chooseStep, STAGES, seededRandom, stageBudgets } from './tree-search.js';
 export { MAX_LATEX_FIXES } from './writeup.js';

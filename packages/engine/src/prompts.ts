@@ -194,6 +194,17 @@ export interface SandboxFacts {
   timeoutSeconds: number;
   memoryMb: number;
   cpus: number;
+  /** An image other than the built-in one, and what its operator says it offers. */
+  image?: { name: string; packages: readonly string[] } | undefined;
+}
+
+const BUILTIN_STACK =
+  'Python 3.11 with numpy, scipy, pandas, matplotlib (Agg backend), seaborn, scikit-learn, statsmodels, tqdm, torch (CPU).';
+
+function stackLine(image: SandboxFacts['image']): string {
+  if (!image || image.name === 'python') return BUILTIN_STACK;
+  const offers = image.packages.length > 0 ? image.packages.join(', ') : 'what its operator did not list';
+  return `The sandbox image "${image.name}" with Python 3 and: ${offers}. Use only what it offers.`;
 }
 
 const RESEARCHER = `You are a careful empirical researcher. You answer research questions by writing small, honest,
@@ -209,7 +220,7 @@ export function experimentSystemPrompt(sandbox: SandboxFacts): string {
   return `${RESEARCHER}
 
 Your programs run as \`python3 experiment.py\` in /workspace inside a sandbox:
-- Python 3.11 with numpy, scipy, pandas, matplotlib (Agg backend), seaborn, scikit-learn, statsmodels, tqdm, torch (CPU).
+- ${stackLine(sandbox.image)}
 - NO network access: generate or simulate data; nothing can be downloaded.
 - Limits: ${sandbox.cpus} CPU core(s), ${sandbox.memoryMb} MB of memory, ${sandbox.timeoutSeconds} s of wall clock.
   Keep runs well inside them.

@@ -17,6 +17,7 @@ import {
   RunFailure,
 } from './run-context.js';
 import { restoreState, truncateForRerun } from './run-state.js';
+import { startingCodeGain } from './starting-code-gain.js';
 import { writeupStage } from './writeup.js';
 
 /**
@@ -45,7 +46,8 @@ export async function runResearch(
     if (!ctx.state.reviewDone) await reviewStage(ctx);
     await writeManifest(ctx);
     await ports.sink.progress({ stage: 'done' });
-    return { status: 'succeeded' };
+    const { plan, nodes, startingCodeNodeId } = ctx.state;
+    return { status: 'succeeded', startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId) };
   } catch (err) {
     if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
     if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };

@@ -1,4 +1,12 @@
-import type { NewEvent, RerunStage, RunError, RunFailureCode, RunOptions, RunStage } from '@autolab/contracts';
+import type {
+  NewEvent,
+  RerunStage,
+  RunError,
+  RunFailureCode,
+  RunOptions,
+  RunStage,
+  StartingCodeGain,
+} from '@autolab/contracts';
 import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
@@ -24,7 +32,9 @@ export interface ResearchRunInput {
   /** Wall-clock end of the run (epoch ms). */
   deadline: number;
   timeLimitMinutes: number;
-  sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
+  sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number; image?: string };
+  /** The image the experiments run in, when it is not the built-in one: its packages go into the prompts. */
+  sandboxImage?: { name: string; packages: readonly string[] };
   /** What is copied out of the sandbox after each program. @defaultValue OUTPUT_LIMITS (node-runner.ts) */
   outputLimits?: ReadFilesLimits;
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
@@ -49,7 +59,8 @@ export interface ResearchPorts {
 }
 
 export type ResearchOutcome =
-  | { status: 'succeeded' }
+  /** `startingCode`: the gain of the best node over the user's starting code, when there is one to report. */
+  | { status: 'succeeded'; startingCode: StartingCodeGain | null }
   | { status: 'failed'; error: RunError }
   /** The signal fired (cancel or worker shutdown); the checkpoint holds everything completed. */
   | { status: 'interrupted' };

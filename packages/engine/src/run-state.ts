@@ -29,6 +29,11 @@ export const SeedResult = z.object({
   std: z.number(),
   /** Seeds whose run failed or did not report the metric. */
   failed: z.array(z.number().int()),
+  /**
+   * Every seed gave exactly the same value: the program is deterministic or ignores SEED, so the spread says nothing
+   * about chance (the paper says so instead of printing ± 0).
+   */
+  ignored: z.boolean().default(false),
 });
 export type SeedResult = z.infer<typeof SeedResult>;
 
@@ -82,6 +87,8 @@ const RunStateFields = z.object({
   papers: PapersState.nullable().default(null),
   plan: ResearchPlan.nullable(),
   nodes: z.array(ExperimentNode),
+  /** The node that ran the user's starting code as it is (the baseline the paper reports the gain over), or null. */
+  startingCodeNodeId: z.string().nullable().default(null),
   insights: z.array(z.string()),
   search: z.object({
     stage: ExperimentStage,
@@ -130,6 +137,7 @@ export function freshState(): RunState {
     papers: null,
     plan: null,
     nodes: [],
+    startingCodeNodeId: null,
     insights: [],
     search: { stage: 'baseline', finishedStages: [], stopReason: null },
     experimentsDone: false,
@@ -170,6 +178,7 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
   const redo = new Set(stagesRerunFrom(fromStage));
   if (redo.has('experiments')) {
     next.nodes = [];
+    next.startingCodeNodeId = null;
     next.pendingNodes = [];
     next.lostNodes = [];
     next.insights = [];

@@ -19,6 +19,7 @@ import { papersBlock, titleKey } from './papers.js';
 import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
 import { fixLatexPrompt, type PaperContext, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
+import { startingCodeGain } from './starting-code-gain.js';
 
 /** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
 export const MAX_LATEX_FIXES = 3;
@@ -41,8 +42,9 @@ export interface PaperMaterial {
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
   const { state } = ctx;
   const plan = state.plan!;
-  const results = resultsTex(plan, state.nodes, state.seeds);
-  const tables = paperTables(plan, state.nodes, state.seeds);
+  const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId);
+  const results = resultsTex(plan, state.nodes, state.seeds, gain);
+  const tables = paperTables(plan, state.nodes, state.seeds, gain);
   // The held-out test sits next to the results it checks: its table after the results table, its macros in results.tex.
   const heldOut = heldOutPaper(state.heldOut, plan.metric.name);
   if (heldOut.table) {
@@ -200,13 +202,11 @@ export async function compilePaper(
   const { state } = ctx;
   const plan = state.plan!;
   const fallbackText = () =>
-    fallbackSections(
-      ctx.input.goal,
-      plan,
-      state.nodes,
-      state.insights,
-      (state.papers?.references ?? []).map((r) => r.key),
-    );
+    fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
+      seeds: state.seeds,
+      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+      userKeys: (state.papers?.references ?? []).map((r) => r.key),
+    });
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
   const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);

@@ -6,8 +6,11 @@ import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
 
 export interface SandboxImages {
+  /** The built-in image: the grading sandbox runs in it (and the experiments, unless `experiments` says otherwise). */
   python: string;
   latex: string;
+  /** The image the run's experiments (python sandboxes) run in, when the run picked another one (`sandbox.image`). */
+  experiments?: string;
 }
 
 /**
@@ -48,7 +51,11 @@ export class DockerSandboxFactory implements SandboxFactory {
     const mounts = volumes ? await volumes.mountsFor() : [];
     const container = await DockerSandbox.create(
       this.docker,
-      kind === 'latex' ? this.images.latex : this.images.python,
+      kind === 'latex'
+        ? this.images.latex
+        : kind === 'python'
+          ? (this.images.experiments ?? this.images.python)
+          : this.images.python,
       limits,
       { ...this.identity, role: kind },
       this.runtime,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type BestMetric,
   CreateRunRequest,
+  DEFAULT_SANDBOX_IMAGE,
   type ExperimentStage,
   emptyUsage,
   type HeldOutScore,
@@ -15,6 +16,7 @@ import {
   type RunRecord,
   type RunStage,
   type RunStatus,
+  type StartingCodeGain,
   type Usage,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
@@ -368,6 +370,8 @@ export class RunStore {
     status: (typeof FINAL)[number],
     error: RunError | null,
     message: string,
+    /** What a succeeded run reports on top (the gain over the starting code). */
+    extra: { startingCode?: StartingCodeGain | null } = {},
   ): Promise<boolean> {
     const run = await this.get(runId);
     if (!run || isFinalStatus(run.status)) return false;
@@ -376,7 +380,7 @@ export class RunStore {
       LIVE,
       status,
       { finishedAt: new Date().toISOString(), error: JSON.stringify(error) },
-      { type: 'run.finished', message, data: { status, error, usage: run.usage } },
+      { type: 'run.finished', message, data: { status, error, usage: run.usage, ...extra } },
     );
   }
 
@@ -440,7 +444,8 @@ function parseRun(h: Record<string, string>): StoredRun {
     model: h.model ?? '',
     budgetUsd: Number(h.budgetUsd ?? 0),
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
-    sandbox: JSON.parse(h.sandbox ?? '{}'),
+    // Runs stored before sandbox images existed ran in the built-in one.
+    sandbox: { image: DEFAULT_SANDBOX_IMAGE, ...JSON.parse(h.sandbox ?? '{}') },
     policy: JSON.parse(h.policy ?? 'null') ?? DEFAULT_POLICY,
     tenant: h.tenant ?? 'default',
     inputs: JSON.parse(h.inputs ?? '{}'),

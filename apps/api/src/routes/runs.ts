@@ -64,6 +64,7 @@ export const runRoutes =
       },
       async (request, reply) => {
         const { tenant } = principalOf(request);
+        checkImage(deps, request.body.sandbox.image);
         await checkInputs(deps, request.body.inputs, tenant);
         const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant };
         try {
@@ -258,6 +259,15 @@ async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Pr
     if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
       throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
   }
+}
+
+/** The image a run names must be one this deployment offers (`GET /v1/images`). */
+function checkImage(deps: ApiDeps, image: string): void {
+  if (deps.sandboxImages.some((known) => known.name === image)) return;
+  const message = `there is no sandbox image ${JSON.stringify(image)} (GET /v1/images lists them: ${deps.sandboxImages.map((i) => i.name).join(', ')})`;
+  throw new ApiError('validation_failed', `Invalid body sandbox.image: ${message}.`, {
+    issues: [{ path: 'sandbox.image', message, in: 'body' }],
+  });
 }
 
 /** Enqueues the run's pending rerun job if the queue does not have it; true if it had to. */

@@ -96,6 +96,7 @@ describe('buildCreateRunRequest', () => {
   it('rejects out-of-range values by the contract, naming the flag', () => {
     expect(() => buildCreateRunRequest(GOAL, { maxIterations: 500 })).toThrow(/--max-iterations/);
     expect(() => buildCreateRunRequest(GOAL, { cpus: 0.1 })).toThrow(/--cpus/);
+    expect(() => buildCreateRunRequest(GOAL, { image: 'Not A Name' })).toThrow(/--image/);
     expect(() => buildCreateRunRequest(GOAL, { model: 'bad model name' })).toThrow(/--model/);
     expect(() => buildCreateRunRequest('short', {})).toThrow(/goal: the goal needs at least 10 characters/);
     expect(() => buildCreateRunRequest(GOAL, { budgetUsd: -1 })).toThrow(UsageError);
@@ -157,6 +158,8 @@ describe('autolab submit', () => {
         '1024',
         '--exec-timeout-seconds',
         '60',
+        '--image',
+        'graphs',
         '--idempotency-key',
         'key-1',
       ],
@@ -171,7 +174,7 @@ describe('autolab submit', () => {
       budgetUsd: 2.5,
       timeLimitMinutes: 30,
       model: 'gpt-4o-mini',
-      sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60 },
+      sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60, image: 'graphs' },
     });
     expect(request!.headers['idempotency-key']).toBe('key-1');
     expect(request!.headers.authorization).toBe('Bearer secret');

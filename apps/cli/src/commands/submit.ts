@@ -23,6 +23,8 @@ export interface SubmitOptions {
   cpus?: number;
   memoryMb?: number;
   execTimeoutSeconds?: number;
+  /** A sandbox image by name (`GET /v1/images`). */
+  image?: string;
   maxTokens?: number;
   numDrafts?: number;
   debugProb?: number;
@@ -63,6 +65,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'sandbox.cpus': '--cpus',
   'sandbox.memoryMb': '--memory-mb',
   'sandbox.execTimeoutSeconds': '--exec-timeout-seconds',
+  'sandbox.image': '--image',
   maxTokens: '--max-tokens',
   'search.numDrafts': '--num-drafts',
   'search.debugProb': '--debug-prob',
@@ -121,6 +124,7 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
     cpus: options.cpus,
     memoryMb: options.memoryMb,
     execTimeoutSeconds: options.execTimeoutSeconds,
+    image: options.image,
   });
   if (sandbox) request.sandbox = sandbox;
   if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;

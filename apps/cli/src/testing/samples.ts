@@ -16,7 +16,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     model: 'gpt-4o-mini',
     budgetUsd: 5,
     timeLimitMinutes: 60,
-    sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 },
+    sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300, image: 'python' },
     policy: {
       maxTokens: null,
       search: { numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 1 },
@@ -177,7 +177,15 @@ const SAMPLES: Sample[] = [
   {
     type: 'seeds.evaluated',
     message: 'Seeds.',
-    data: { nodeId: 'n003', metric: 'ece', seeds: [1, 2, 3], values: [0.04, 0.05, 0.045], mean: 0.045, std: 0.005 },
+    data: {
+      nodeId: 'n003',
+      metric: 'ece',
+      seeds: [1, 2, 3],
+      values: [0.04, 0.05, 0.045],
+      mean: 0.045,
+      std: 0.005,
+      ignored: false,
+    },
   },
   { type: 'hint.received', message: 'Hint.', data: { hintId: 'h1', text: 'Try smoothing 0.2.' } },
   { type: 'hint.applied', message: 'Hint used.', data: { hintId: 'h1', step: 'n004 improve' } },
