@@ -149,15 +149,16 @@ export function previewText(preview: Preview): string {
 }
 
 /**
- * Runs one of the engine's fixed scripts over the inputs in a fresh python sandbox (the inputs are untrusted files:
- * they are only ever opened there) and returns what it printed, or why it failed. An interruption is rethrown.
+ * Runs one of the engine's fixed scripts over the inputs in a fresh sandbox of the built-in image (the inputs are
+ * untrusted files: they are only ever opened in a sandbox) and returns what it printed, or why it failed. An
+ * interruption is rethrown.
  */
 export async function runInputScript(
   ctx: RunContext,
   command: string[],
   timeoutMs: number,
 ): Promise<{ ok: true; stdout: string } | { ok: false; failure: string }> {
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+  const sandbox = await ctx.ports.sandboxes.open('reader', ctx.signal);
   try {
     const result = await sandbox.exec(command, { timeoutMs, signal: ctx.signal });
     if (result.exitCode === 0) return { ok: true, stdout: result.stdout.text };
