@@ -23,9 +23,9 @@ export const MAX_PAPERS_CHARS = 6000;
 const SUMMARY_CHARS = 700;
 
 /**
- * Runs inside the experiment sandbox (never on the host: these are untrusted files) over the papers upload and
- * prints one JSON document: per PDF its title (metadata, else its first line), author and the abstract (or opening
- * text) as `pdftotext` reads its first pages; per .bib file its entries as BibTeX reads them (type, key, fields),
+ * Runs in a reader sandbox (never on the host: these are untrusted files) over the papers upload and prints one JSON
+ * document: per PDF its title (metadata, else the largest lines at the top of its first page, else its first line),
+ * author and the abstract (or opening text) as `pdftotext` reads its first pages; per .bib file its entries as BibTeX reads them (type, key, fields),
  * `@string` macros expanded, `@preamble` and `@comment` skipped. A PDF or entry that cannot be read is reported with
  * why; every tool call has a time and output limit, and the output stays within a byte budget.
  */
@@ -606,7 +606,7 @@ export async function readPapers(ctx: RunContext): Promise<void> {
   let failure = run.ok ? null : run.failure;
   let extracted: ExtractedPapers | null = null;
   if (run.ok) {
-    const parsed = Extracted.safeParse(JSON.parse(run.stdout));
+    const parsed = Extracted.safeParse(run.json);
     if (parsed.success) extracted = parsed.data;
     else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
   }
