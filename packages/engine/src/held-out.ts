@@ -59,7 +59,6 @@ export const BUILTIN_GRADER = String.raw`
 import json, os, sys
 import numpy as np
 import pandas as pd
-from sklearn import metrics as M
 
 metric, predictions_path, hidden_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -101,6 +100,7 @@ extra = int((~pred['id'].isin(answers['id'])).sum())
 if extra:
     fail(f'predictions.csv has {extra} id(s) that are not in the held-out set')
 truth, guess = merged['label'], merged['prediction']
+from sklearn import metrics as M  # here, not at the top: predictions that cannot be graded are told so sooner
 
 def numbers(series, what):
     values = pd.to_numeric(series, errors='coerce')
