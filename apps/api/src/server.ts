@@ -13,6 +13,7 @@ import {
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
+import { TemplateCatalog } from '@autolab/templates';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -50,6 +51,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     queue,
     artifacts: new LocalArtifactStore(config.artifactsDir),
     uploads: new UploadStore(redis, keys, config.uploadsDir, config.uploadLimits),
+    templates: await TemplateCatalog.load(),
     hub,
     cancel: new CancelSignal(redis, keys),
     workers: new WorkerRegistry(redis, keys),

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { INPUT_KINDS, isFinalStatus, runFailure } from '@autolab/contracts';
+import { INPUT_KINDS, isFinalStatus, type RunInputs, runFailure, type Template } from '@autolab/contracts';
 import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
@@ -25,6 +25,7 @@ import {
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
+import { TemplateCatalog } from '@autolab/templates';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -51,9 +52,10 @@ class InputMissingError extends Error {}
  */
 async function resolveInputs(
   uploads: UploadStore,
-  run: { tenant: string; inputs: Partial<Record<'data' | 'code', string>> },
+  templates: TemplateCatalog,
+  run: { tenant: string; inputs: RunInputs },
 ): Promise<
-  | { ok: true; listings: RunInputListings; dirs: SandboxInput[] }
+  | { ok: true; listings: RunInputListings; dirs: SandboxInput[]; template: Template | null }
   | { ok: false; message: string; listings: RunInputListings }
 > {
   const listings: RunInputListings = {};
@@ -67,7 +69,20 @@ async function resolveInputs(
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
     dirs.push({ name: kind, dir: uploads.filesDir(id) });
   }
-  return { ok: true, listings, dirs };
+  // A template's baseline is the run's starting code, delivered like an uploaded `code` input.
+  const name = run.inputs.template;
+  const source = name ? templates.get(name) : null;
+  if (name && !source)
+    return {
+      ok: false,
+      message: `the template ${name} is not one this worker has (is it older than the API?)`,
+      listings: {},
+    };
+  if (source) {
+    listings.code = { uploadId: null, template: source.template.name, files: source.codeFiles };
+    dirs.push({ name: 'code', dir: source.dir, files: source.codeFiles.map((f) => f.path) });
+  }
+  return { ok: true, listings, dirs, template: source?.template ?? null };
 }
 
 export interface RunningWorker {
@@ -87,6 +102,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const runs = new RunStore(redis, keys);
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const uploads = new UploadStore(redis, keys, config.uploadsDir);
+  const templates = await TemplateCatalog.load();
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
@@ -198,7 +214,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.llm.apiKey,
       config.literature?.semanticScholarApiKey ?? '',
     ]);
-    const inputs = await resolveInputs(uploads, run);
+    const inputs = await resolveInputs(uploads, templates, run);
     const sandboxes = new DockerSandboxFactory(
       docker,
       config.images,
@@ -236,6 +252,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
+          template: inputs.template,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },

@@ -5,4 +5,5 @@ export * from './paths.js';
 export * from './run.js';
 export * from './run-failures.js';
 export * from './stages.js';
+export * from './templates.js';
 export * from './uploads.js';

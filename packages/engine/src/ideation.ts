@@ -1,6 +1,14 @@
 import type { ResearchPlan } from './journal.js';
 import { type LiteraturePaper, LiteratureUnavailableError } from './ports.js';
-import { IDEATION_SYSTEM, type Idea, ideasPrompt, type LiteratureNote, refinePrompt, TOOLS } from './prompts.js';
+import {
+  IDEATION_SYSTEM,
+  type Idea,
+  ideasPrompt,
+  type LiteratureNote,
+  refinePrompt,
+  TOOLS,
+  templateIdeasBlock,
+} from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 
 const PAPERS_PER_QUERY = 5;
@@ -15,14 +23,13 @@ const MAX_PROPOSAL_ATTEMPTS = 4;
 export async function ideationStage(ctx: RunContext): Promise<void> {
   await ctx.enterStage('ideation', 'Ideation: proposing ideas, checking them against the literature, choosing one.');
   const { numIdeas, reflections } = ctx.input.policy.ideation;
+  const goal = ctx.goalForPrompts + templateIdeasBlock(ctx.input.template);
   let ideas: Idea[] | null = null;
   for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS && !ideas; attempt++) {
     if (!ctx.canCallModel('experiments'))
       throw new RunFailure('budget_exhausted', 'the budget was spent before any idea was proposed');
     const hints = await ctx.hints('ideation');
-    const reply = await ctx.ask('ideas', IDEATION_SYSTEM, ideasPrompt(ctx.goalForPrompts, numIdeas, hints), [
-      TOOLS.ideas,
-    ]);
+    const reply = await ctx.ask('ideas', IDEATION_SYSTEM, ideasPrompt(goal, numIdeas, hints), [TOOLS.ideas]);
     if (reply.ok) ideas = (reply.value as { ideas: Idea[] }).ideas;
   }
   if (!ideas)
@@ -36,12 +43,9 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
     );
     if (!ctx.canCallModel('experiments')) break;
     const hints = await ctx.hints(`ideation round ${round}`);
-    const reply = await ctx.ask(
-      'refine_ideas',
-      IDEATION_SYSTEM,
-      refinePrompt(ctx.goalForPrompts, ideas, notes, hints),
-      [TOOLS.refine],
-    );
+    const reply = await ctx.ask('refine_ideas', IDEATION_SYSTEM, refinePrompt(goal, ideas, notes, hints), [
+      TOOLS.refine,
+    ]);
     if (!reply.ok) continue;
     ideas = (reply.value as { ideas: Idea[] }).ideas;
     await emitIdeas(ctx, ideas, round);

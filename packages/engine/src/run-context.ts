@@ -1,4 +1,12 @@
-import type { NewEvent, RerunStage, RunError, RunFailureCode, RunOptions, RunStage } from '@autolab/contracts';
+import type {
+  NewEvent,
+  RerunStage,
+  RunError,
+  RunFailureCode,
+  RunOptions,
+  RunStage,
+  Template,
+} from '@autolab/contracts';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
@@ -29,6 +37,12 @@ export interface ResearchRunInput {
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
   /** The user's files (uploads) every experiment sandbox holds under /workspace/input/<kind>/. */
   inputs: RunInputListings;
+  /**
+   * The built-in template the run starts from. Its baseline is `inputs.code` (nothing here treats it specially);
+   * its seed ideas go to ideation, its plot code to the figures step and its notes to the paper.
+   * @defaultValue null
+   */
+  template?: Template | null;
   /** What an earlier attempt of this run saved; null for a fresh start. */
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */

@@ -63,7 +63,10 @@ export const runRoutes =
       async (request, reply) => {
         const { tenant } = principalOf(request);
         await checkInputs(deps, request.body.inputs, tenant);
-        const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant };
+        const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
+        // The schema lets the goal be left out only with a template.
+        const goal = request.body.goal ?? template!.template.goal;
+        const options = { ...request.body, goal, model: request.body.model ?? deps.defaultModel, tenant };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
             maxActiveRuns: deps.tenantMaxActiveRuns,
@@ -228,17 +231,25 @@ export const runRoutes =
 
 /**
  * Every upload a run names must exist and be the run's tenant's (also for an admin key: the run runs as its
- * tenant). Refused like any invalid field, naming it; another tenant's upload reads exactly like a missing one.
+ * tenant), and a template must be a built-in one. Refused like any invalid field, naming it; another tenant's upload
+ * reads exactly like a missing one.
  */
 async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
   for (const kind of INPUT_KINDS) {
     const id = inputs[kind];
     if (id === undefined || (await deps.uploads.get(id, tenant))) continue;
-    const message = `there is no upload ${id} of tenant ${tenant}`;
-    throw new ApiError('validation_failed', `Invalid body inputs.${kind}: ${message}.`, {
-      issues: [{ path: `inputs.${kind}`, message, in: 'body' }],
-    });
+    throw invalidInput(kind, `there is no upload ${id} of tenant ${tenant}`);
   }
+  if (inputs.template !== undefined && !deps.templates.get(inputs.template)) {
+    const known = deps.templates.list().map((t) => t.name);
+    throw invalidInput('template', `there is no template ${inputs.template} (known: ${known.join(', ')})`);
+  }
+}
+
+function invalidInput(field: keyof RunInputs, message: string): ApiError {
+  return new ApiError('validation_failed', `Invalid body inputs.${field}: ${message}.`, {
+    issues: [{ path: `inputs.${field}`, message, in: 'body' }],
+  });
 }
 
 /** Enqueues the run's pending rerun job if the queue does not have it; true if it had to. */
