@@ -3,17 +3,11 @@
 # network) must finish in under 2 minutes and record its metric; its plot.py must draw from those results.
 # What it checks: scripts/check-templates.ts. Knob: AUTOLAB_PYTHON_IMAGE (default: the tag ensure-services.sh built).
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # An image chosen by the caller wins over the one ensure-services.sh records.
 CALLER_IMAGE="${AUTOLAB_PYTHON_IMAGE:-}"
-bash scripts/ensure-services.sh
-set -a
-# shellcheck disable=SC1091
-. "$ROOT/.data/services.env"
-set +a
+ensure_services
 [ -n "$CALLER_IMAGE" ] && export AUTOLAB_PYTHON_IMAGE="$CALLER_IMAGE"
 
 exec npx tsx scripts/check-templates.ts "$@"

@@ -270,7 +270,7 @@ experiment and records the primary metric "${metric.name}" (${metric.direction})
 Keep that primary metric, under that exact name and direction, so that every experiment is measured against the
 baseline. The baseline (${INPUT_MOUNT}/code/baseline.py):
 \`\`\`python
-${clip(baselineCode, CODE_LIMIT / 2)}
+${clip(baselineCode, CODE_LIMIT)}
 \`\`\`
 ${ideas ? `Ideas the template suggests (start from them, sharpen them or replace them):\n${ideas}\n` : ''}`;
 }
