@@ -36,15 +36,21 @@ export interface ApiProcess {
  * socket-level behaviour), which an in-process stack cannot show.
  */
 export async function startApiProcess(
-  options: { env?: Record<string, string>; redisUrl?: string; waitMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    redisUrl?: string;
+    waitMs?: number;
+    /** Start on the data directory, Redis prefix and admin key of an earlier process (e.g. after killing it). */
+    after?: Pick<ApiProcess, 'dataDir' | 'prefix' | 'adminKey'>;
+  } = {},
 ): Promise<ApiProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'autolab-api-process-'));
-  const prefix = `autolab-test-${randomBytes(4).toString('hex')}`;
-  const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
+  const dataDir = options.after?.dataDir ?? (await mkdtemp(join(tmpdir(), 'autolab-api-process-')));
+  const prefix = options.after?.prefix ?? `autolab-test-${randomBytes(4).toString('hex')}`;
+  const adminKey = options.after?.adminKey ?? `test-admin-${randomBytes(16).toString('hex')}`;
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const logFile = join(dataDir, 'api.log');
+  const logFile = join(dataDir, `api-${port}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
     cwd: ROOT,

@@ -226,7 +226,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('uploads the files chosen for data and starting code, shows a refused one by its field, and names them in the run', async () => {
+  it('uploads the files chosen for data, starting code and papers, shows a refused one by its field, and names them in the run', async () => {
     await page.goto(`${stack.apiUrl}/new`);
     await page.getByRole('heading', { name: 'New run' }).waitFor();
     await page.locator('textarea[name=goal]').fill(GOAL);
@@ -246,14 +246,18 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page
       .locator('input[name=code]')
       .setInputFiles([{ name: 'main.py', mimeType: 'text/x-python', buffer: Buffer.from('print(1)\n') }]);
+    await page
+      .locator('input[name=papers]')
+      .setInputFiles([{ name: 'refs.bib', mimeType: 'text/plain', buffer: Buffer.from('@misc{k, title = {T}}\n') }]);
     expect(await page.getByRole('group', { name: 'Data (optional)' }).textContent()).toContain('1 file(s)');
     await shot(page, '09-submit-form-files');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/runs\/run_[0-9a-z]{26}$/);
     const id = new URL(page.url()).pathname.split('/').at(-1)!;
-    const run = await api<{ inputs: { data?: string; code?: string } }>(stack, `/v1/runs/${id}`);
+    const run = await api<{ inputs: { data?: string; code?: string; papers?: string } }>(stack, `/v1/runs/${id}`);
     expect(run.body.inputs.data).toMatch(/^upl_/);
     expect(run.body.inputs.code).toMatch(/^upl_/);
+    expect(run.body.inputs.papers).toMatch(/^upl_/);
     const data = await api<{ files: { path: string }[] }>(stack, `/v1/uploads/${run.body.inputs.data}`);
     expect(data.body.files.map((f) => f.path)).toEqual(['train.csv']);
     await api(stack, `/v1/runs/${id}/cancel`, { method: 'POST' });

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import type { RunEvent } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../redis-server.js';
@@ -99,6 +103,42 @@ describe('a Redis outage', () => {
     await api(stack, `/v1/runs/${retried.body.id}/cancel`, { method: 'POST' });
     await waitForStatus(stack, retried.body.id, ['cancelled', 'succeeded', 'failed'], 60_000);
   }, 120_000);
+
+  it('an upload whose commit hangs answers 503, and the upload the server then commits has its files', async () => {
+    // The body streams while Redis answers; it hangs just before the last bytes, so the commit is what waits.
+    const boundary = 'outage-upload';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="late.csv"\r\n\r\nid,x\n1,2\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const socket = connect(new URL(stack.apiUrl).port ? Number(new URL(stack.apiUrl).port) : 80, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.write(
+      `POST /v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.apiKey}\r\n` +
+        `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + tail.length}\r\n\r\n${head}`,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    redis.freeze();
+    try {
+      socket.write(tail);
+      const until = Date.now() + QUICK_MS + 2_000;
+      while (!answer.includes('\r\n\r\n{') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      redis.thaw();
+      socket.destroy();
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 503/);
+    expect(answer).toContain('"unavailable"');
+    // The server executes the commit it had received once it carries on: the upload exists, so its files must too.
+    const listed = (await api<{ uploads: { id: string; files?: unknown }[] }>(stack, '/v1/uploads')).body.uploads;
+    for (const { id } of listed) {
+      const files = await readdir(join(stack.dataDir, 'uploads', id, 'files')).catch(() => []);
+      expect(files, `upload ${id} has a record but no files`).not.toEqual([]);
+    }
+    expect(listed.length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('is answered 503 with Retry-After while it lasts, and a watched run loses and repeats no event', async () => {
     const run = await submitRun(stack, {

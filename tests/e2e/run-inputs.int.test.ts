@@ -129,6 +129,19 @@ describe('a run with a data input', () => {
     expect(baselineExpected).toBeLessThan(expected);
     const draftCalls = stack.scripted.callsFor(runId).filter((c) => c.key === 'draft_experiment');
     expect(draftCalls).toHaveLength(1);
+    // The gain over the starting code, as the run reports it when it finishes.
+    const finishedEvent = events.find((e) => e.type === 'run.finished');
+    expect(finishedEvent?.data).toMatchObject({
+      startingCode: {
+        metric: 'accuracy',
+        startNodeId: 'n001',
+        startValue: baselineExpected,
+        bestNodeId: 'n002',
+        bestValue: expected,
+        improved: true,
+      },
+    });
+    expect(finishedEvent?.message).toContain('Over the starting code: accuracy');
 
     // The preview ran in a sandbox and described the table.
     const described = events.find((e) => e.type === 'inputs.described');

@@ -285,6 +285,12 @@ describe('uploads', () => {
   it('lets a run name its own tenant’s uploads as inputs, refuses others naming the field, and keeps used ones', async () => {
     const data = await upload([['train.csv', 'a,b\n1,2\n']]);
     const foreign = await upload([['x.csv', 'a\n1\n']], { key: otherKey });
+    const twoTables = await upload([
+      ['a.csv', 'id,label\n1,0\n'],
+      ['b.csv', 'id,label\n2,1\n'],
+    ]);
+    const answers = await upload([['answers.csv', 'id,label\n1,0\n']]);
+    const noProgram = await upload([['notes.md', '# grading\n']]);
     const run = await api<RunRecord>(stack, '/v1/runs', {
       method: 'POST',
       body: JSON.stringify({ goal: 'Fit a model to the uploaded table.', inputs: { data: data.body.id } }),
@@ -295,8 +301,21 @@ describe('uploads', () => {
     for (const [inputs, field] of [
       [{ data: foreign.body.id }, 'inputs.data'],
       [{ code: `upl_${'0'.repeat(26)}` }, 'inputs.code'],
+      [{ papers: foreign.body.id }, 'inputs.papers'],
       [{ data: 'not-an-id' }, 'inputs.data'],
       [{ hidden: data.body.id }, 'inputs'],
+      // A held-out test: the answers must be an upload of their own, readable by the metric, gradable by the grader.
+      [{ data: data.body.id, evaluation: { hidden: data.body.id, metric: 'accuracy' } }, 'inputs.evaluation.hidden'],
+      [{ code: answers.body.id, evaluation: { hidden: answers.body.id, metric: 'f1' } }, 'inputs.evaluation.hidden'],
+      [{ evaluation: { hidden: twoTables.body.id, metric: 'accuracy' } }, 'inputs.evaluation.hidden'],
+      [{ evaluation: { hidden: foreign.body.id, metric: 'accuracy' } }, 'inputs.evaluation.hidden'],
+      [{ evaluation: { hidden: answers.body.id, grader: noProgram.body.id } }, 'inputs.evaluation.grader'],
+      [{ evaluation: { hidden: answers.body.id } }, 'inputs.evaluation.metric'],
+      [
+        { evaluation: { hidden: answers.body.id, metric: 'accuracy', grader: noProgram.body.id } },
+        'inputs.evaluation.metric',
+      ],
+      [{ evaluation: { hidden: answers.body.id, metric: 'r2' } }, 'inputs.evaluation.metric'],
     ] as const) {
       const res = await api<ErrorBody & { error: { details: { issues: { path: string }[] } } }>(stack, '/v1/runs', {
         method: 'POST',
@@ -316,7 +335,7 @@ describe('uploads', () => {
     expect((await api(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
-  it('the CLI uploads --data (a directory) and --code (a file) and submits a run that names them', async () => {
+  it('the CLI uploads --data (a directory), --code, --papers and --hidden, and submits a run that names them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'autolab-cli-upload-'));
     try {
       await mkdir(join(dir, 'data', 'split'), { recursive: true });
@@ -324,6 +343,9 @@ describe('uploads', () => {
       await writeFile(join(dir, 'data', 'split', 'test.csv'), 'a,b\n3,4\n');
       await writeFile(join(dir, 'data', '.DS_Store'), 'junk');
       await writeFile(join(dir, 'baseline.py'), 'print("baseline")\n');
+      await mkdir(join(dir, 'hidden'));
+      await writeFile(join(dir, 'hidden', 'answers.csv'), 'id,label\n3,1\n');
+      await writeFile(join(dir, 'refs.bib'), '@misc{k, title = {T}}\n');
       const child = await run(
         process.execPath,
         [
@@ -336,6 +358,12 @@ describe('uploads', () => {
           join(dir, 'data'),
           '--code',
           join(dir, 'baseline.py'),
+          '--hidden',
+          join(dir, 'hidden'),
+          '--metric',
+          'f1',
+          '--papers',
+          join(dir, 'refs.bib'),
           '--json',
         ],
         { cwd: ROOT, env: { ...process.env, AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey } },
@@ -349,6 +377,14 @@ describe('uploads', () => {
       ]);
       const code = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.code}`);
       expect(code.body.files.map((f) => f.path)).toEqual(['baseline.py']);
+      expect(record.inputs.evaluation).toEqual({ hidden: expect.stringMatching(/^upl_/), metric: 'f1' });
+      const hidden = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.evaluation?.hidden}`);
+      expect(hidden.body.files.map((f) => f.path)).toEqual(['answers.csv']);
+      // The hidden upload is the run's too: it cannot be deleted while the run is queued.
+      const inUse = await api<ErrorBody>(stack, `/v1/uploads/${hidden.body.id}`, { method: 'DELETE' });
+      expect(inUse.status).toBe(409);
+      const papers = await api<UploadRecord>(stack, `/v1/uploads/${record.inputs.papers}`);
+      expect(papers.body.files.map((f) => f.path)).toEqual(['refs.bib']);
       // A path that does not exist is a usage error (exit 2) before anything is sent.
       const missing = await run(
         process.execPath,

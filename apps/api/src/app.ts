@@ -1,4 +1,4 @@
-import { ErrorBody } from '@autolab/contracts';
+import { ErrorBody, type SandboxImage } from '@autolab/contracts';
 import type {
   ApiKeyStore,
   ArtifactStore,
@@ -33,6 +33,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { hintRoutes } from './routes/hints.js';
+import { imageRoutes } from './routes/images.js';
 import { keyRoutes } from './routes/keys.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
@@ -62,6 +63,8 @@ export interface ApiDeps {
   /** Queued + running runs per tenant; 0 = no limit. */
   tenantMaxActiveRuns: number;
   defaultModel: string;
+  /** The images runs may name in `sandbox.image` (AUTOLAB_PYTHON_IMAGE and AUTOLAB_SANDBOX_IMAGES). */
+  sandboxImages: SandboxImage[];
   heartbeatMs: number;
   /** How long the server waits for a client (apps/api/src/http-timeouts.ts). */
   timeouts: HttpTimeouts;
@@ -202,6 +205,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes(deps));
   await app.register(artifactRoutes(deps));
   await app.register(uploadRoutes(deps));
+  await app.register(imageRoutes(deps));
   await app.register(templateRoutes(deps));
   await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
 
@@ -15,6 +16,10 @@ const ApiEnv = z.object({
   AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
+  /** The built-in sandbox image's tag, listed at GET /v1/images (the worker runs it). */
+  AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
+  /** More sandbox images runs may pick (JSON; the worker reads the same setting). */
+  AUTOLAB_SANDBOX_IMAGES: SandboxImagesSetting,
   /** Seconds between SSE heartbeat comments. */
   AUTOLAB_SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
   /** `off` only for a single user on loopback: every request is then tenant `default` with admin rights. */
@@ -91,6 +96,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
       maxUnpackRatio: e.AUTOLAB_UPLOAD_MAX_UNPACK_RATIO,
     },
     defaultModel: e.AUTOLAB_MODEL,
+    sandboxImages: sandboxImageCatalog(e.AUTOLAB_PYTHON_IMAGE, e.AUTOLAB_SANDBOX_IMAGES),
     heartbeatMs: e.AUTOLAB_SSE_HEARTBEAT_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     auth: e.AUTOLAB_AUTH === 'on',

@@ -27,6 +27,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
     rateLimiter: null,
     tenantMaxActiveRuns: 5,
     defaultModel: 'gpt-4o-mini',
+    sandboxImages: [],
     heartbeatMs: 15_000,
     timeouts: DEFAULT_TIMEOUTS,
   });

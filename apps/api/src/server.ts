@@ -28,6 +28,8 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60_000;
+
 /** Connects to Redis, builds the app and listens. */
 export async function startApi(config: ApiConfig, logger: Logger | false = false): Promise<RunningApi> {
   assertSafeToListen(config);
@@ -45,12 +47,26 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
   // Listening before Redis is reachable is fine (requests get 503 until it is), but at start-up it usually is a moment
   // away: give it that moment, so the first requests are not refused for nothing.
   await untilReady(redis, 5_000);
+  const uploads = new UploadStore(redis, keys, config.uploadsDir, config.uploadLimits);
+  // What a killed API left half-written goes now and then: at start, and every ten minutes.
+  const sweep = () =>
+    uploads.sweepAbandoned(config.timeouts.requestMs).then(
+      (removed) => {
+        if (removed.length > 0 && logger) logger.info({ removed }, 'removed abandoned upload drafts');
+      },
+      (err: Error) => {
+        if (logger) logger.warn({ err: err.message }, 'could not sweep abandoned upload drafts');
+      },
+    );
+  await sweep();
+  const sweeper = setInterval(sweep, UPLOAD_SWEEP_INTERVAL_MS);
+  sweeper.unref();
   const app = await buildApp({
     redis,
     runs,
     queue,
     artifacts: new LocalArtifactStore(config.artifactsDir),
-    uploads: new UploadStore(redis, keys, config.uploadsDir, config.uploadLimits),
+    uploads,
     templates: await TemplateCatalog.load(),
     hub,
     cancel: new CancelSignal(redis, keys),
@@ -64,6 +80,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
       config.auth && config.rateLimitPerMinute > 0 ? new RateLimiter(redis, keys, config.rateLimitPerMinute) : null,
     tenantMaxActiveRuns: config.tenantMaxActiveRuns,
     defaultModel: config.defaultModel,
+    sandboxImages: config.sandboxImages,
     heartbeatMs: config.heartbeatMs,
     timeouts: config.timeouts,
     ...(logger ? { logger } : {}),
@@ -79,6 +96,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     app,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     async close() {
+      clearInterval(sweeper);
       await hub.close();
       // Open SSE responses are hijacked: closing the server must not wait for them.
       app.server.closeAllConnections();

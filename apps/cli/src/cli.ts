@@ -119,6 +119,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--cpus <n>', 'CPU cores of the sandbox (default 1)', decimal)
     .option('--memory-mb <n>', 'memory limit of the sandbox in MB (default 2048)', integer)
     .option('--exec-timeout-seconds <n>', 'time limit of one experiment run (default 300)', integer)
+    .option('--image <name>', 'sandbox image the experiments run in (default python; `GET /v1/images` lists them)')
     .option('--num-drafts <n>', 'search: independent first drafts in the baseline stage (default 2)', integer)
     .option('--debug-prob <p>', 'search: chance of debugging a failed leaf instead of improving (default 0.5)', decimal)
     .option('--max-debug-depth <n>', 'search: debug attempts in a row on one lineage (default 3)', integer)
@@ -137,6 +138,11 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--idempotency-key <key>', 'the same key again returns the same run instead of submitting a new one')
     .option('--data <path>', 'upload a file or directory as the run’s data (read-only at /workspace/input/data/)')
     .option('--code <path>', 'upload a file or directory as starting code (read-only at /workspace/input/code/)')
+    .option('--hidden <path>', 'upload held-out answers the agent never sees; the best programs are graded on them')
+    .option('--grader <path>', 'with --hidden: the grading program (grade.py, writes score.json)')
+    .option('--metric <name>', 'with --hidden: a built-in metric (accuracy, f1, auc, rmse, mae, logloss)')
+    .option('--direction <d>', 'with --hidden: maximize or minimize (default: the metric’s own; maximize for a grader)')
+    .option('--papers <path>', 'upload PDFs and .bib files the research builds on (ideation, related work, citations)')
     .option(
       '--template <name>',
       'start from a built-in template (autolab templates): its baseline is the starting code; the goal may be left out',

@@ -37,6 +37,10 @@ export function describeEvent(event: RunEvent): string {
       return event.data.inputs
         .map((i) => `${i.kind} ${i.template ? `template ${i.template}` : i.uploadId} (${i.files} files)`)
         .join(', ');
+    case 'inputs.papers': {
+      const { uploadId, references, unreadable } = event.data;
+      return `${uploadId}: ${references.length} reference(s)${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}`;
+    }
     case 'idea.proposed':
       return `round ${event.data.round}: ${event.data.ideas.map((i) => oneLine(i.title, 60)).join(' | ')}`;
     case 'literature.searched': {
@@ -50,8 +54,17 @@ export function describeEvent(event: RunEvent): string {
     case 'insights.updated':
       return event.data.insights.length > 0 ? oneLine(event.data.insights.at(-1)!, 140) : 'no insights';
     case 'seeds.evaluated': {
-      const { nodeId, metric, seeds, mean, std } = event.data;
+      const { nodeId, metric, seeds, mean, std, ignored } = event.data;
+      if (ignored)
+        return `${nodeId} ${metric} = ${formatNumber(mean)} for all ${seeds.length} seeds (SEED had no effect)`;
       return `${nodeId} ${metric} = ${formatNumber(mean)} ± ${formatNumber(std)} over ${seeds.length} seeds`;
+    }
+    case 'evaluation.scored': {
+      const { metric, graded, best, bestByValidation } = event.data;
+      const scores = graded.map((g) => `${g.nodeId} ${g.value === null ? 'not graded' : formatNumber(g.value)}`);
+      const differs =
+        best && best.nodeId !== bestByValidation ? `; best held-out ${best.nodeId}, not ${bestByValidation}` : '';
+      return `held-out ${metric}: ${scores.join(', ')}${differs}`;
     }
     case 'review.completed': {
       const { overall, decision, confidence, reviewers } = event.data;

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
 import { z } from 'zod';
 
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
@@ -14,6 +15,8 @@ const WorkerEnv = z.object({
   AUTOLAB_WORKER_ID: z.string().optional(),
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
   AUTOLAB_LATEX_IMAGE: z.string().default('autolab-latex:latest'),
+  /** More sandbox images runs may pick by name (JSON; the API reads the same setting). */
+  AUTOLAB_SANDBOX_IMAGES: SandboxImagesSetting,
   /** Read by dockerode itself; here only to name the engine in log lines. */
   DOCKER_HOST: z.string().optional(),
   /** How long a run waits for an unreachable Docker engine before it fails with docker_unavailable. */
@@ -57,6 +60,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
+    /** The images experiments may run in, by the name a run gives (`python` is AUTOLAB_PYTHON_IMAGE). */
+    sandboxImages: sandboxImageCatalog(e.AUTOLAB_PYTHON_IMAGE, e.AUTOLAB_SANDBOX_IMAGES),
     dockerHost: e.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
     dockerRetryMs: e.AUTOLAB_DOCKER_RETRY_SECONDS * 1000,
     sandboxRuntime: e.AUTOLAB_SANDBOX_RUNTIME,

@@ -1,6 +1,21 @@
 import { hostname } from 'node:os';
-import { INPUT_KINDS, isFinalStatus, type RunInputs, runFailure, type Template } from '@autolab/contracts';
-import { type ResearchOutcome, type RunInputListings, runResearch } from '@autolab/engine';
+import {
+  graderEntryPoint,
+  INPUT_KINDS,
+  isFinalStatus,
+  type RunFailureCode,
+  type RunInputs,
+  runFailure,
+  type Template,
+} from '@autolab/contracts';
+import {
+  describeGain,
+  type HeldOutEvaluation,
+  heldOutEvaluation,
+  type ResearchOutcome,
+  type RunInputListings,
+  runResearch,
+} from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
 import {
@@ -44,7 +59,15 @@ const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
 type StopReason = 'cancel' | 'shutdown' | 'time_limit';
 
-class InputMissingError extends Error {}
+/** What the worker finds wrong with a run before the engine starts (an input gone, an image it lacks). */
+class RunSetupError extends Error {
+  constructor(
+    readonly code: RunFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * The run's uploads, checked against its tenant: the listing the engine shows the model and the directories the
@@ -54,35 +77,65 @@ async function resolveInputs(
   uploads: UploadStore,
   templates: TemplateCatalog,
   run: { tenant: string; inputs: RunInputs },
-): Promise<
-  | { ok: true; listings: RunInputListings; dirs: SandboxInput[]; template: Template | null }
-  | { ok: false; message: string; listings: RunInputListings }
-> {
+): Promise<ResolvedInputs> {
+  const none: ResolvedInputs = {
+    missing: null,
+    listings: {},
+    dirs: [],
+    grading: [],
+    evaluation: null,
+    template: null,
+  };
+  const missing = (message: string): ResolvedInputs => ({ ...none, missing: message });
+  const gone = (what: string, id: string) => missing(`the ${what} ${id} no longer exists (was it deleted?)`);
   const listings: RunInputListings = {};
   const dirs: SandboxInput[] = [];
   for (const kind of INPUT_KINDS) {
     const id = run.inputs[kind];
     if (!id) continue;
     const upload = await uploads.get(id, run.tenant);
-    if (!upload)
-      return { ok: false, message: `the ${kind} input ${id} no longer exists (was it deleted?)`, listings: {} };
+    if (!upload) return gone(`${kind} input`, id);
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
     dirs.push({ name: kind, dir: uploads.filesDir(id) });
   }
   // A template's baseline is the run's starting code, delivered like an uploaded `code` input.
   const name = run.inputs.template;
   const source = name ? templates.get(name) : null;
-  if (name && !source)
-    return {
-      ok: false,
-      message: `the template ${name} is not one this worker has (is it older than the API?)`,
-      listings: {},
-    };
+  if (name && !source) return missing(`the template ${name} is not one this worker has (is it older than the API?)`);
   if (source) {
     listings.code = { uploadId: null, template: source.template.name, files: source.codeFiles };
     dirs.push({ name: 'code', dir: source.dir, files: source.codeFiles.map((f) => f.path) });
   }
-  return { ok: true, listings, dirs, template: source?.template ?? null };
+  // The held-out test goes into the grading sandbox's volume only; the engine learns its metric, not its files.
+  const grading: SandboxInput[] = [];
+  let evaluation: HeldOutEvaluation | null = null;
+  const spec = run.inputs.evaluation;
+  if (spec) {
+    const hidden = await uploads.get(spec.hidden, run.tenant);
+    if (!hidden) return gone('held-out input', spec.hidden);
+    grading.push({ name: 'hidden', dir: uploads.filesDir(spec.hidden) });
+    let entry: string | null = null;
+    if (spec.grader) {
+      const grader = await uploads.get(spec.grader, run.tenant);
+      if (!grader) return gone('grader', spec.grader);
+      entry = graderEntryPoint(grader.files.map((f) => f.path));
+      if (!entry) return missing(`the grader ${spec.grader} has no grade.py`);
+      grading.push({ name: 'grader', dir: uploads.filesDir(spec.grader) });
+    }
+    evaluation = heldOutEvaluation(spec, entry);
+  }
+  return { missing: null, listings, dirs, grading, evaluation, template: source?.template ?? null };
+}
+
+interface ResolvedInputs {
+  /** Why the run cannot start (an upload it names is gone), or null. */
+  missing: string | null;
+  listings: RunInputListings;
+  dirs: SandboxInput[];
+  grading: SandboxInput[];
+  evaluation: HeldOutEvaluation | null;
+  /** The built-in template the run starts from (its baseline is in `listings.code`). */
+  template: Template | null;
 }
 
 export interface RunningWorker {
@@ -126,6 +179,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
+  await checkSandboxImages(docker, config.sandboxImages, log);
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -215,18 +269,30 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.literature?.semanticScholarApiKey ?? '',
     ]);
     const inputs = await resolveInputs(uploads, templates, run);
+    // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
+    // quietly run the experiments elsewhere.
+    const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
     const sandboxes = new DockerSandboxFactory(
       docker,
-      config.images,
+      // The grading sandbox stays in the built-in image: the service's metrics are written for it.
+      { ...config.images, experiments: image?.tag ?? config.images.python },
       { deployment, runId, attempt, workerId: config.workerId },
       { cpus: run.sandbox.cpus, memoryMb: run.sandbox.memoryMb },
       config.sandboxRuntime,
-      inputs.ok ? inputs.dirs : [],
+      inputs.dirs,
+      inputs.grading,
     );
-    runLog.info({ attempt, model: run.model }, 'run started');
+    runLog.info({ attempt, model: run.model, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
     try {
-      if (!inputs.ok) throw new InputMissingError(inputs.message);
+      if (!image) {
+        throw new RunSetupError(
+          'sandbox_image_unknown',
+          `the run names the sandbox image "${run.sandbox.image}", which worker ${config.workerId} does not have ` +
+            `(its images: ${config.sandboxImages.map((known) => known.name).join(', ')}; set AUTOLAB_SANDBOX_IMAGES alike on the API and every worker)`,
+        );
+      }
+      if (inputs.missing) throw new RunSetupError('input_missing', inputs.missing);
       const llm = new ChatLlm({
         baseUrl: config.llm.baseUrl,
         // Endpoints without keys (local servers) still need a non-empty string for the client.
@@ -249,9 +315,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           deadline,
           timeLimitMinutes: run.timeLimitMinutes,
           sandbox: run.sandbox,
+          ...(image.default ? {} : { sandboxImage: { name: image.name, packages: image.packages } }),
           outputLimits: config.outputLimits,
           policy: run.policy,
           inputs: inputs.listings,
+          evaluation: inputs.evaluation,
           template: inputs.template,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
@@ -270,7 +338,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         controller.signal,
       );
     } catch (err) {
-      const code = err instanceof InputMissingError ? 'input_missing' : 'internal_error';
+      const code = err instanceof RunSetupError ? err.code : 'internal_error';
       outcome = { status: 'failed', error: runFailure(code, (err as Error).message) };
     } finally {
       clearTimeout(hardStop);
@@ -287,9 +355,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       return 'superseded';
     }
     switch (outcome.status) {
-      case 'succeeded':
-        await runs.finish(runId, 'succeeded', null, 'Run succeeded: the paper and the code are ready to download.');
+      case 'succeeded': {
+        const gain = outcome.startingCode;
+        await runs.finish(
+          runId,
+          'succeeded',
+          null,
+          `Run succeeded: the paper and the code are ready to download.${gain ? ` Over the starting code: ${describeGain(gain)}.` : ''}`,
+          { startingCode: gain },
+        );
         break;
+      }
       case 'failed':
         runLog.warn({ error: outcome.error }, 'run failed');
         await runs.finish(runId, 'failed', outcome.error, `Run failed: ${outcome.error.message}`);
@@ -411,6 +487,29 @@ async function checkSandboxRuntime(docker: DockerClient, runtime: SandboxRuntime
     );
   }
   log.info({ runtime }, 'sandbox runtime');
+}
+
+/**
+ * Says at start-up which configured sandbox images the engine does not have (there is no registry to pull from): runs
+ * naming one would fail with sandbox_error. Not fatal: the image may be loaded later, and other runs are unaffected.
+ */
+async function checkSandboxImages(
+  docker: DockerClient,
+  images: WorkerConfig['sandboxImages'],
+  log: Logger,
+): Promise<void> {
+  // Without Docker right now there is nothing to check (and no call here may wait out the retry window).
+  if (!(await docker.reachable(DOCKER_PING_TIMEOUT_MS))) return;
+  for (const image of images) {
+    const present = await docker
+      .getImage(image.tag)
+      .inspect()
+      .then(
+        () => true,
+        (err: { statusCode?: number }) => err.statusCode !== 404,
+      );
+    if (!present) log.warn({ image: image.name, tag: image.tag }, 'sandbox image missing on the Docker engine');
+  }
 }
 
 function parsePrices(raw: string | undefined): PriceTable {

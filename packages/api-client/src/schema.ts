@@ -219,6 +219,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/images': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Sandbox images a run can pick
+     * @description The built-in `python` image (the default) and those the operator registered with `AUTOLAB_SANDBOX_IMAGES`; a run names one in `sandbox.image`.
+     */
+    get: operations['listImages'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/templates': {
     parameters: {
       query?: never;
@@ -344,6 +364,8 @@ export interface operations {
                 cpus: number;
                 memoryMb: number;
                 execTimeoutSeconds: number;
+                /** @description The sandbox image the experiments run in (its name). */
+                image: string;
               };
               policy: {
                 maxTokens: number | null;
@@ -402,6 +424,25 @@ export interface operations {
                 code?: string;
                 /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
                 template?: string;
+                /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+                papers?: string;
+                /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+                evaluation?: {
+                  /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                  hidden: string;
+                  /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                  grader?: string;
+                  /**
+                   * @description A built-in metric instead of a grader.
+                   * @enum {string}
+                   */
+                  metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                  /**
+                   * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                   * @enum {string}
+                   */
+                  direction?: 'maximize' | 'minimize';
+                };
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -419,6 +460,14 @@ export interface operations {
                 direction: 'maximize' | 'minimize';
                 nodeId: string;
                 iteration: number;
+              } | null;
+              /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+              heldOut: {
+                metric: string;
+                value: number;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                nodeId: string;
               } | null;
               usage: {
                 calls: number;
@@ -631,7 +680,8 @@ export interface operations {
            * @default {
            *       "cpus": 1,
            *       "memoryMb": 2048,
-           *       "execTimeoutSeconds": 300
+           *       "execTimeoutSeconds": 300,
+           *       "image": "python"
            *     }
            */
           sandbox?: {
@@ -650,6 +700,11 @@ export interface operations {
              * @default 300
              */
             execTimeoutSeconds?: number;
+            /**
+             * @description The sandbox image the experiments run in, by name (`GET /v1/images` lists them).
+             * @default python
+             */
+            image?: string;
           };
           /** @description Hard cap on model tokens (prompt + completion) for the run. */
           maxTokens?: number;
@@ -727,7 +782,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data and starting code (upload ids), or a built-in template.
+           * @description Your own data, starting code, papers and held-out test (upload ids), or a built-in template.
            * @default {}
            */
           inputs?: {
@@ -737,6 +792,25 @@ export interface operations {
             code?: string;
             /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
             template?: string;
+            /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+            papers?: string;
+            /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+            evaluation?: {
+              /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+              hidden: string;
+              /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+              grader?: string;
+              /**
+               * @description A built-in metric instead of a grader.
+               * @enum {string}
+               */
+              metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+              /**
+               * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+               * @enum {string}
+               */
+              direction?: 'maximize' | 'minimize';
+            };
           };
         };
       };
@@ -764,6 +838,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -822,6 +898,25 @@ export interface operations {
               code?: string;
               /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
               template?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -839,6 +934,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1093,6 +1196,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1151,6 +1256,25 @@ export interface operations {
               code?: string;
               /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
               template?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1168,6 +1292,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1390,6 +1522,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1448,6 +1582,25 @@ export interface operations {
               code?: string;
               /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
               template?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1465,6 +1618,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -1745,6 +1906,8 @@ export interface operations {
               cpus: number;
               memoryMb: number;
               execTimeoutSeconds: number;
+              /** @description The sandbox image the experiments run in (its name). */
+              image: string;
             };
             policy: {
               maxTokens: number | null;
@@ -1803,6 +1966,25 @@ export interface operations {
               code?: string;
               /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
               template?: string;
+              /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
+              papers?: string;
+              /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
+              evaluation?: {
+                /** @description An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent. */
+                hidden: string;
+                /** @description An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json. */
+                grader?: string;
+                /**
+                 * @description A built-in metric instead of a grader.
+                 * @enum {string}
+                 */
+                metric?: 'accuracy' | 'f1' | 'auc' | 'rmse' | 'mae' | 'logloss';
+                /**
+                 * @description Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).
+                 * @enum {string}
+                 */
+                direction?: 'maximize' | 'minimize';
+              };
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1820,6 +2002,14 @@ export interface operations {
               direction: 'maximize' | 'minimize';
               nodeId: string;
               iteration: number;
+            } | null;
+            /** @description The best held-out score the service measured after the search (runs with inputs.evaluation), else null. */
+            heldOut: {
+              metric: string;
+              value: number;
+              /** @enum {string} */
+              direction: 'maximize' | 'minimize';
+              nodeId: string;
             } | null;
             usage: {
               calls: number;
@@ -2589,6 +2779,23 @@ export interface operations {
                       totalTokens: number;
                       costUsd: number;
                     };
+                    /** @description For a succeeded run with starting code that produced the metric: the gain of the best node over it. */
+                    startingCode?: {
+                      metric: string;
+                      /** @enum {string} */
+                      direction: 'maximize' | 'minimize';
+                      /** @description The node that ran the user's code as it is. */
+                      startNodeId: string;
+                      startValue: number;
+                      bestNodeId: string;
+                      bestValue: number;
+                      /** @description bestValue − startValue (negative is better for a metric to minimize). */
+                      absolute: number;
+                      /** @description absolute / |startValue|; null when startValue is 0. */
+                      relative: number | null;
+                      /** @description Whether the best node is better than the starting code in the metric’s direction. */
+                      improved: boolean;
+                    } | null;
                   };
                 }
               | {
@@ -2636,6 +2843,34 @@ export interface operations {
                     }[];
                     /** @description What the prompts are told about the files (bounded), described inside a sandbox. */
                     preview: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'inputs.papers';
+                  message: string;
+                  data: {
+                    uploadId: string;
+                    /** @description PDF files in the upload. */
+                    pdfs: number;
+                    /** @description Entries read from its .bib files. */
+                    bibEntries: number;
+                    /** @description The citable references, with the keys references.bib gives them. */
+                    references: {
+                      key: string;
+                      title: string;
+                      /** @enum {string} */
+                      from: 'bib' | 'pdf';
+                      file: string;
+                    }[];
+                    /** @description Files that could not be read (each also reported by a warning); the run goes on without them. */
+                    unreadable: {
+                      file: string;
+                      reason: string;
+                    }[];
                   };
                 }
               | {
@@ -2750,6 +2985,38 @@ export interface operations {
                     values: number[];
                     mean: number;
                     std: number;
+                    /** @description Every seed gave exactly the same value: the program is deterministic or ignores SEED (the paper says so). */
+                    ignored: boolean;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'evaluation.scored';
+                  message: string;
+                  data: {
+                    metric: string;
+                    /** @enum {string} */
+                    direction: 'maximize' | 'minimize';
+                    /** @enum {string} */
+                    grader: 'builtin' | 'user';
+                    graded: {
+                      nodeId: string;
+                      /** @description The node's own (validation) value of the run's metric. */
+                      validation: number;
+                      /** @description The held-out score the service measured. */
+                      value: number | null;
+                      /** @description Why the node could not be graded (missing or malformed predictions, …). */
+                      reason: string | null;
+                    }[];
+                    best: {
+                      nodeId: string;
+                      value: number;
+                    } | null;
+                    /** @description The node the search chose by its validation metric. */
+                    bestByValidation: string;
                   };
                 }
               | {
@@ -4400,6 +4667,182 @@ export interface operations {
       };
       /** @description `upload_in_use`: a queued or running run reads it; `details.runIds` names them. */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listImages: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            images: {
+              /** @description What a run names in `sandbox.image`. */
+              name: string;
+              /** @description The Docker image the sandboxes run. */
+              tag: string;
+              /** @description What the image offers experiments, as the operator listed it. */
+              packages: string[];
+              description: string | null;
+              /** @description The image of runs that name none (the built-in `python`). */
+              default: boolean;
+            }[];
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
         headers: {
           [name: string]: unknown;
         };

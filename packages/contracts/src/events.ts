@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { ExperimentStage, MetricDirection, RerunStage, RunError, RunStage, RunStatus, Usage } from './run.js';
+import {
+  ExperimentStage,
+  MetricDirection,
+  RerunStage,
+  RunError,
+  RunStage,
+  RunStatus,
+  StartingCodeGain,
+  Usage,
+} from './run.js';
 
 /**
  * Every event of a run. One discriminated union: the API, the CLI and the dashboard all read this.
@@ -41,7 +50,14 @@ export const RunCancelRequestedEvent = event('run.cancel_requested', z.object({}
 /** Always the last event of a run. */
 export const RunFinishedEvent = event(
   'run.finished',
-  z.object({ status: RunStatus, error: RunError.nullable(), usage: Usage }),
+  z.object({
+    status: RunStatus,
+    error: RunError.nullable(),
+    usage: Usage,
+    startingCode: StartingCodeGain.nullable()
+      .optional()
+      .describe('For a succeeded run with starting code that produced the metric: the gain of the best node over it.'),
+  }),
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
 /** The end of a run stage, or of one of the experiment search's stages, with why it ended. */
@@ -61,6 +77,21 @@ export const InputsDescribedEvent = event(
       }),
     ),
     preview: z.string().describe('What the prompts are told about the files (bounded), described inside a sandbox.'),
+  }),
+);
+/** The user's papers as the run read them (inside a sandbox): what ideation builds on and the paper cites. */
+export const InputsPapersEvent = event(
+  'inputs.papers',
+  z.object({
+    uploadId: z.string(),
+    pdfs: z.number().int().describe('PDF files in the upload.'),
+    bibEntries: z.number().int().describe('Entries read from its .bib files.'),
+    references: z
+      .array(z.object({ key: z.string(), title: z.string(), from: z.enum(['bib', 'pdf']), file: z.string() }))
+      .describe('The citable references, with the keys references.bib gives them.'),
+    unreadable: z
+      .array(z.object({ file: z.string(), reason: z.string() }))
+      .describe('Files that could not be read (each also reported by a warning); the run goes on without them.'),
   }),
 );
 const IdeaScores = z.object({ interestingness: z.number(), feasibility: z.number(), novelty: z.number() });
@@ -103,6 +134,29 @@ export const SeedsEvent = event(
     values: z.array(z.number()),
     mean: z.number(),
     std: z.number(),
+    ignored: z
+      .boolean()
+      .describe(
+        'Every seed gave exactly the same value: the program is deterministic or ignores SEED (the paper says so).',
+      ),
+  }),
+);
+/** One node's predictions graded against the hidden files; `value` null with a `reason` when they could not be. */
+export const HeldOutGrade = z.object({
+  nodeId: z.string(),
+  validation: z.number().describe("The node's own (validation) value of the run's metric."),
+  value: z.number().nullable().describe('The held-out score the service measured.'),
+  reason: z.string().nullable().describe('Why the node could not be graded (missing or malformed predictions, …).'),
+});
+export const EvaluationScoredEvent = event(
+  'evaluation.scored',
+  z.object({
+    metric: z.string(),
+    direction: MetricDirection,
+    grader: z.enum(['builtin', 'user']),
+    graded: z.array(HeldOutGrade),
+    best: z.object({ nodeId: z.string(), value: z.number() }).nullable(),
+    bestByValidation: z.string().describe('The node the search chose by its validation metric.'),
   }),
 );
 export const ReviewEvent = event(
@@ -214,6 +268,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   StageStartedEvent,
   StageFinishedEvent,
   InputsDescribedEvent,
+  InputsPapersEvent,
   IdeasProposedEvent,
   LiteratureSearchedEvent,
   IdeaChosenEvent,
@@ -221,6 +276,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   SearchStageEvent,
   InsightsEvent,
   SeedsEvent,
+  EvaluationScoredEvent,
   ReviewEvent,
   HintReceivedEvent,
   HintAppliedEvent,

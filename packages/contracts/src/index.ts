@@ -4,6 +4,7 @@ export * from './events.js';
 export * from './paths.js';
 export * from './run.js';
 export * from './run-failures.js';
+export * from './sandbox-images.js';
 export * from './stages.js';
 export * from './templates.js';
 export * from './uploads.js';

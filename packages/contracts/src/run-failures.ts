@@ -12,6 +12,8 @@ export const RUN_FAILURES = {
   llm_unavailable:
     'the model endpoint failed after all retries, or with an error that retrying cannot fix (401, 404, …)',
   input_missing: 'an upload the run names as an input no longer exists (deleted before the run started)',
+  sandbox_image_unknown:
+    "the run names a sandbox image that this worker's `AUTOLAB_SANDBOX_IMAGES` does not register (configure the API and every worker alike)",
   sandbox_error: 'Docker refused something for this run (image missing, container create failed, …)',
   docker_unavailable:
     'Docker stayed unreachable (socket gone, connection refused or reset, 5xx) for longer than `AUTOLAB_DOCKER_RETRY_SECONDS`; the run removes its containers once Docker is back',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
 import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
 import { UPLOAD_ID_PATTERN } from './uploads.js';
 
@@ -37,6 +38,9 @@ export const SandboxOptions = z
       .max(3600)
       .default(300)
       .describe('Wall-clock limit of one experiment run; the process tree is killed after it.'),
+    image: SandboxImageName.default(DEFAULT_SANDBOX_IMAGE).describe(
+      'The sandbox image the experiments run in, by name (`GET /v1/images` lists them).',
+    ),
   })
   .strict();
 export type SandboxOptions = z.infer<typeof SandboxOptions>;
@@ -77,6 +81,9 @@ export const ReviewPolicy = z
   })
   .strict();
 
+export const MetricDirection = z.enum(['maximize', 'minimize']);
+export type MetricDirection = z.infer<typeof MetricDirection>;
+
 const UploadId = z.string().regex(UPLOAD_ID_PATTERN, 'not an upload id (upl_…)');
 
 /** Built-in research templates' names: lower-case words joined by `-` (`tabular`, `diffusion-2d`). */
@@ -85,6 +92,53 @@ export const TemplateName = z
   .string()
   .max(40)
   .regex(TEMPLATE_NAME_PATTERN, 'not a template name (GET /v1/templates lists them)');
+
+/** Metrics the service can compute itself from `predictions.csv` and the hidden labels, with their direction. */
+export const HELD_OUT_METRICS = {
+  accuracy: 'maximize',
+  f1: 'maximize',
+  auc: 'maximize',
+  rmse: 'minimize',
+  mae: 'minimize',
+  logloss: 'minimize',
+} as const satisfies Record<string, MetricDirection>;
+export const HeldOutMetric = z.enum(Object.keys(HELD_OUT_METRICS) as [keyof typeof HELD_OUT_METRICS]);
+export type HeldOutMetric = z.infer<typeof HeldOutMetric>;
+
+/**
+ * A held-out test the agent never sees: the service grades the best programs' `predictions.csv` against the hidden
+ * files in a sandbox of its own, after the search. Exactly one of `grader` (the user's program) and `metric`.
+ */
+export const RunEvaluation = z
+  .object({
+    hidden: UploadId.describe(
+      'An upload with the held-out answers (for a built-in metric: one CSV with an `id` column and a `label` column). Never shown to the agent.',
+    ),
+    grader: UploadId.optional().describe(
+      'An upload with the grading program (`grade.py`, or its only .py file), run with predictions.csv and the hidden files; it writes score.json.',
+    ),
+    metric: HeldOutMetric.optional().describe('A built-in metric instead of a grader.'),
+    direction: MetricDirection.optional().describe(
+      "Whether a higher or a lower held-out score is better; defaults to the metric's own (maximize for a grader).",
+    ),
+  })
+  .strict()
+  .refine((e) => (e.grader === undefined) !== (e.metric === undefined), {
+    message: 'give either a grader or a metric (one of them)',
+    path: ['metric'],
+  });
+export type RunEvaluation = z.infer<typeof RunEvaluation>;
+
+/** The grading program of an upload: `grade.py` at its top level, or its only top-level `.py` file; null if neither. */
+export function graderEntryPoint(paths: string[]): string | null {
+  const topLevel = paths.filter((p) => !p.includes('/') && p.endsWith('.py'));
+  if (topLevel.includes('grade.py')) return 'grade.py';
+  return topLevel.length === 1 ? topLevel[0]! : null;
+}
+
+/** A hidden upload a built-in metric can read holds exactly one CSV file (the answers). */
+export const answersFileCount = (paths: string[]): number =>
+  paths.filter((p) => p.toLowerCase().endsWith('.csv')).length;
 
 /** A researcher's own material for the run, by upload id (`POST /v1/uploads`); each must be the run's tenant's. */
 export const RunInputs = z
@@ -99,10 +153,33 @@ export const RunInputs = z
       'A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; ' +
         'not together with `code`), its goal the run’s goal when none is given.',
     ),
+    papers: UploadId.optional().describe(
+      'An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ' +
+        'ideation and related work, and the paper cites them.',
+    ),
+    evaluation: RunEvaluation.optional().describe(
+      'A held-out test: the service scores the best programs on it after the search (see docs/inputs.md).',
+    ),
   })
   .strict();
 export type RunInputs = z.infer<typeof RunInputs>;
-export const INPUT_KINDS = ['data', 'code'] as const satisfies readonly (keyof RunInputs)[];
+/** The inputs every experiment sandbox holds under /workspace/input/<kind>/. */
+export const INPUT_KINDS = ['data', 'code', 'papers'] as const satisfies readonly (keyof RunInputs)[];
+
+/** Every upload a run names, with the request field that names it (the hidden and grader uploads too). */
+export function runUploads(inputs: RunInputs): { field: string; uploadId: string }[] {
+  const out: { field: string; uploadId: string }[] = [];
+  for (const kind of INPUT_KINDS) {
+    const id = inputs[kind];
+    if (id) out.push({ field: `inputs.${kind}`, uploadId: id });
+  }
+  const evaluation = inputs.evaluation;
+  if (evaluation) {
+    out.push({ field: 'inputs.evaluation.hidden', uploadId: evaluation.hidden });
+    if (evaluation.grader) out.push({ field: 'inputs.evaluation.grader', uploadId: evaluation.grader });
+  }
+  return out;
+}
 /** Where an input is inside every experiment sandbox. */
 export const INPUT_MOUNT = '/workspace/input';
 
@@ -137,7 +214,7 @@ export const CreateRunRequest = z
       .regex(MODEL_NAME_PATTERN, 'model names are letters, digits and . _ : / @ -')
       .optional()
       .describe('Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL.'),
-    sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 }),
+    sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300, image: DEFAULT_SANDBOX_IMAGE }),
     maxTokens: z
       .number()
       .int()
@@ -156,7 +233,9 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
-    inputs: RunInputs.default({}).describe('Your own data and starting code (upload ids), or a built-in template.'),
+    inputs: RunInputs.default({}).describe(
+      'Your own data, starting code, papers and held-out test (upload ids), or a built-in template.',
+    ),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -172,9 +251,6 @@ export const CreateRunRequest = z
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;
 export type RunOptions = z.output<typeof CreateRunRequest>;
 
-export const MetricDirection = z.enum(['maximize', 'minimize']);
-export type MetricDirection = z.infer<typeof MetricDirection>;
-
 export const BestMetric = z.object({
   name: z.string(),
   value: z.number(),
@@ -183,6 +259,23 @@ export const BestMetric = z.object({
   iteration: z.number().int(),
 });
 export type BestMetric = z.infer<typeof BestMetric>;
+
+/**
+ * How much the search improved on the user's starting code (a run with `inputs.code` whose program produced the
+ * metric): the best node against the starting code's own node.
+ */
+export const StartingCodeGain = z.object({
+  metric: z.string(),
+  direction: MetricDirection,
+  startNodeId: z.string().describe("The node that ran the user's code as it is."),
+  startValue: z.number(),
+  bestNodeId: z.string(),
+  bestValue: z.number(),
+  absolute: z.number().describe('bestValue − startValue (negative is better for a metric to minimize).'),
+  relative: z.number().nullable().describe('absolute / |startValue|; null when startValue is 0.'),
+  improved: z.boolean().describe('Whether the best node is better than the starting code in the metric’s direction.'),
+});
+export type StartingCodeGain = z.infer<typeof StartingCodeGain>;
 
 /** Model usage summed over a run. */
 export const Usage = z.object({
@@ -204,6 +297,15 @@ export const ReviewSummary = z.object({
   reviewers: z.number().int(),
 });
 export type ReviewSummary = z.infer<typeof ReviewSummary>;
+
+/** The held-out score of the best graded node, measured by the service (see RunEvaluation). */
+export const HeldOutScore = z.object({
+  metric: z.string(),
+  value: z.number(),
+  direction: MetricDirection,
+  nodeId: z.string(),
+});
+export type HeldOutScore = z.infer<typeof HeldOutScore>;
 export type RunError = z.infer<typeof RunError>;
 
 export const RunLinks = z.object({
@@ -224,7 +326,12 @@ export const RunRecord = z.object({
   model: z.string(),
   budgetUsd: z.number(),
   timeLimitMinutes: z.number().int(),
-  sandbox: z.object({ cpus: z.number(), memoryMb: z.number().int(), execTimeoutSeconds: z.number().int() }),
+  sandbox: z.object({
+    cpus: z.number(),
+    memoryMb: z.number().int(),
+    execTimeoutSeconds: z.number().int(),
+    image: z.string().describe('The sandbox image the experiments run in (its name).'),
+  }),
   policy: z.object({
     maxTokens: z.number().int().nullable(),
     search: SearchPolicy,
@@ -238,6 +345,9 @@ export const RunRecord = z.object({
   experimentStage: ExperimentStage.nullable(),
   review: ReviewSummary.nullable(),
   bestMetric: BestMetric.nullable(),
+  heldOut: HeldOutScore.nullable().describe(
+    'The best held-out score the service measured after the search (runs with inputs.evaluation), else null.',
+  ),
   usage: Usage,
   attempt: z.number().int().describe('How many times a worker has started this run (more than 1 after a resume).'),
   createdAt: z.string(),

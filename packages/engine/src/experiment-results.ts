@@ -1,4 +1,5 @@
-import type { ExecResult, SkippedFile } from './ports.js';
+import { finalInfoRun, resultsFromFinalInfos } from './final-info.js';
+import type { ExecResult, SandboxFile, SkippedFile } from './ports.js';
 
 /** At most this many metrics are kept from one results.json. */
 const MAX_METRICS = 64;
@@ -23,6 +24,43 @@ export function metricsFromResults(json: unknown): Record<string, number> {
   return metrics;
 }
 
+/**
+ * The results a program reported, from the files it left: its results.json, or, when it wrote none, AI-Scientist's
+ * `run_<n>/final_info.json` read as results.json (see final-info.ts). `text` is what is kept as the node's
+ * results.json and shown to the judge: the file itself, or the results derived from the final_info files. Null when
+ * the program reported nothing.
+ */
+export type ReportedResults =
+  | { source: string; text: string; json: unknown; error?: undefined }
+  | { source: string; text: string; error: string };
+
+export function reportedResults(files: SandboxFile[]): ReportedResults | null {
+  const parse = (file: SandboxFile): { json: unknown } | { error: string } => {
+    try {
+      return { json: JSON.parse(file.content.toString('utf8')) };
+    } catch (err) {
+      return { error: `${file.path} is not valid JSON: ${(err as Error).message}` };
+    }
+  };
+  const results = files.find((f) => f.path === 'results.json');
+  if (results) return { source: results.path, text: results.content.toString('utf8'), ...parse(results) };
+  const finalInfos = files.filter((f) => finalInfoRun(f.path) !== null);
+  if (finalInfos.length === 0) return null;
+  const source = finalInfos.map((f) => f.path).join(', ');
+  const runs = new Map<number, unknown>();
+  for (const file of finalInfos) {
+    const parsed = parse(file);
+    if ('error' in parsed) return { source, text: file.content.toString('utf8'), error: parsed.error };
+    runs.set(finalInfoRun(file.path)!, parsed.json);
+  }
+  const json = resultsFromFinalInfos(runs);
+  return { source, text: `${JSON.stringify(json, null, 2)}\n`, json };
+}
+
+/** The metrics of what a program reported (none when it reported nothing usable). */
+export const reportedMetrics = (reported: ReportedResults | null): Record<string, number> =>
+  reported && reported.error === undefined ? metricsFromResults(reported.json) : {};
+
 export interface JudgedExecution {
   buggy: boolean;
   error: string | null;
@@ -32,12 +70,13 @@ export interface JudgedExecution {
 
 /**
  * Decides from what really happened, not from the model's prose, whether an experiment worked:
- * it must exit 0 in time and write results.json with the plan's metric as a finite number. `sandboxError` says why
+ * it must exit 0 in time and report the plan's metric as a finite number (in results.json, or in AI-Scientist's
+ * final_info.json). `sandboxError` says why
  * the sandbox could not take the program in or give its files back, when that failed.
  */
 export function judgeExecution(
   exec: ExecResult,
-  resultsJson: Buffer | null,
+  reported: ReportedResults | null,
   metricName: string,
   limits: { timeoutSeconds: number; memoryMb: number },
   sandboxError: string | null = null,
@@ -61,18 +100,13 @@ export function judgeExecution(
     return failed(`exited with code ${exec.exitCode ?? 'unknown'}: ${lastErrorLine(exec.stderr.text)}${oom}`);
   }
   if (sandboxError) return failed(sandboxError);
-  if (!resultsJson) return failed('exited normally but wrote no results.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(resultsJson.toString('utf8'));
-  } catch (err) {
-    return failed(`results.json is not valid JSON: ${(err as Error).message}`);
-  }
-  const metrics = metricsFromResults(parsed);
+  if (!reported) return failed('exited normally but wrote no results.json');
+  if (reported.error !== undefined) return failed(reported.error);
+  const metrics = reportedMetrics(reported);
   const primary = metrics[metricName];
   if (primary === undefined) {
     const keys = Object.keys(metrics).slice(0, 12).join(', ') || 'none';
-    return failed(`results.json has no finite number "${metricName}" (numeric keys found: ${keys})`, metrics);
+    return failed(`${reported.source} has no finite number "${metricName}" (numeric keys found: ${keys})`, metrics);
   }
   return { buggy: false, error: null, metrics, primary };
 }

@@ -1,4 +1,5 @@
 import type { ExperimentStage } from '@autolab/contracts';
+import { reportedMetrics, reportedResults } from './experiment-results.js';
 import { startingCodeNode } from './inputs.js';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
 import { execute, runNode } from './node-runner.js';
@@ -80,6 +81,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
     cpus: input.sandbox.cpus,
     memoryMb: input.sandbox.memoryMb,
     timeoutSeconds: input.sandbox.execTimeoutSeconds,
+    image: input.sandboxImage,
   });
   state.search.stage = stage;
   await ctx.sink.progress({ experimentStage: stage });
@@ -160,8 +162,11 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
   if (stage === 'baseline' && startingCode && state.nodes.length === 0 && state.pendingNodes.length === 0) {
     const start = startingCodeNode(startingCode);
     if (start) {
+      const id = nodeIdFor(nextSequence(state));
+      // Recorded with the pending node (one checkpoint): the paper reports the gain over what this node measures.
+      state.startingCodeNodeId = id;
       const pending = await savePending(ctx, {
-        id: nodeIdFor(nextSequence(state)),
+        id,
         stage,
         operator: 'draft',
         parentId: null,
@@ -260,19 +265,12 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
         seed,
         stream: false,
       });
-      const results = files.find((f) => f.path === 'results.json')?.content ?? null;
-      if (results) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, results);
+      const reported = reportedResults(files);
+      if (reported) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, reported.text);
       await ctx.sink.saveArtifact(`seeds/seed-${seed}/stdout.txt`, exec.stdout.text);
-      let value: number | undefined;
-      try {
-        value =
-          exec.exitCode === 0 && results
-            ? ((JSON.parse(results.toString('utf8')) as Record<string, unknown>)[plan.metric.name] as number)
-            : undefined;
-      } catch {
-        value = undefined;
-      }
-      if (typeof value === 'number' && Number.isFinite(value)) {
+      // Read like the node's own results (nested names, final_info.json), so the seeds measure the same metric.
+      const value = exec.exitCode === 0 ? reportedMetrics(reported)[plan.metric.name] : undefined;
+      if (value !== undefined) {
         seeds.push(seed);
         values.push(value);
       } else {
@@ -282,15 +280,31 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
   } finally {
     pool.release(sandbox);
   }
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
-  state.seeds = { nodeId: best.id, seeds, values, mean, std, failed };
+  const ignored = seedsIgnored(values);
+  // Identical values are reported as they are: summing them can leave a rounding residue (a std of 3e-17).
+  const mean = ignored ? values[0]! : values.reduce((a, b) => a + b, 0) / values.length;
+  const std =
+    values.length > 1 && !ignored
+      ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1))
+      : 0;
+  state.seeds = { nodeId: best.id, seeds, values, mean, std, failed, ignored };
   state.seedsDone = true;
   await ctx.sink.saveArtifact('seeds/summary.json', JSON.stringify(state.seeds, null, 2));
+  const spread = ignored
+    ? `${formatNumber(mean)} for every seed: the seeds had no effect (the program is deterministic or ignores SEED)`
+    : `${formatNumber(mean)} ± ${formatNumber(std)}`;
   await ctx.emit({
     type: 'seeds.evaluated',
-    message: `${best.id} over ${values.length} seeds: ${plan.metric.name} = ${formatNumber(mean)} ± ${formatNumber(std)}${failed.length ? ` (${failed.length} seed run(s) failed)` : ''}`,
-    data: { nodeId: best.id, metric: plan.metric.name, seeds, values, mean, std },
+    message: `${best.id} over ${values.length} seeds: ${plan.metric.name} = ${spread}${failed.length ? ` (${failed.length} seed run(s) failed)` : ''}`,
+    data: { nodeId: best.id, metric: plan.metric.name, seeds, values, mean, std, ignored },
   });
   await ctx.checkpoint();
+}
+
+/**
+ * Whether the seeds made no difference: at least two seeds ran and all gave exactly the same value. A program that
+ * ignores SEED (or has no randomness) does this; AI-Scientist's templates often do.
+ */
+export function seedsIgnored(values: number[]): boolean {
+  return values.length > 1 && values.every((v) => v === values[0]);
 }

@@ -1,4 +1,5 @@
 export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
+export { BUILTIN_GRADER, type HeldOutEvaluation, heldOutEvaluation, USER_GRADER_WRAPPER } from './held-out.js';
 export { chooseIdea } from './ideation.js';
 export type { InputListing, RunInputListings } from './inputs.js';
 export {
@@ -25,5 +26,6 @@ export {
   WRITEUP_BUDGET_SHARE,
 } from './run-context.js';
 export { freshState, RunState, restoreState, truncateForRerun } from './run-state.js';
+export { describeGain, startingCodeGain } from './starting-code-gain.js';
 export { chooseStep, STAGES, seededRandom, stageBudgets } from './tree-search.js';
 export { MAX_LATEX_FIXES } from './writeup.js';

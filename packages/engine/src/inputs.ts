@@ -1,4 +1,4 @@
-import { INPUT_MOUNT } from '@autolab/contracts';
+import { type INPUT_KINDS, INPUT_MOUNT } from '@autolab/contracts';
 import type { RunContext } from './run-context.js';
 
 /**
@@ -13,7 +13,13 @@ export interface InputListing {
   files: { path: string; size: number }[];
 }
 
-export type RunInputListings = Partial<Record<'data' | 'code', InputListing>>;
+/** An input that is an upload: every kind but the starting code, which may also be a template's baseline. */
+export type UploadListing = InputListing & { uploadId: string };
+export type RunInputListings = Partial<Record<Exclude<(typeof INPUT_KINDS)[number], 'code'>, UploadListing>> & {
+  code?: InputListing;
+};
+/** The inputs the preview describes (papers are read by their own step: papers.ts). */
+const PREVIEWED_KINDS = ['data', 'code'] as const;
 
 /** Characters of the inputs block that prompts carry (the preview is bounded before it is stored). */
 export const MAX_PREVIEW_CHARS = 4000;
@@ -30,6 +36,7 @@ export const PREVIEW_SCRIPT = String.raw`
 import json, os, sys, collections
 ROOT = sys.argv[1]
 MAX_FILES = int(sys.argv[2])
+KINDS = sys.argv[3:]
 TABLE = {'.csv': ',', '.tsv': '\t'}
 TEXT = {'.txt', '.md', '.py', '.json', '.jsonl', '.yaml', '.yml', '.cfg', '.ini', '.tex', '.bib', '.r', '.sh'}
 IMAGE = {'.png', '.jpg', '.jpeg', '.gif', '.bmp', '.tif', '.tiff', '.webp'}
@@ -76,7 +83,7 @@ def describe(path, rel):
     return d
 
 out = {}
-for name in sorted(os.listdir(ROOT)) if os.path.isdir(ROOT) else []:
+for name in KINDS:
     base = os.path.join(ROOT, name)
     files = []
     for dirpath, dirnames, filenames in os.walk(base):
@@ -152,33 +159,48 @@ export function previewText(preview: Preview): string {
 }
 
 /**
+ * Runs one of the engine's fixed scripts over the inputs in a fresh python sandbox (the inputs are untrusted files:
+ * they are only ever opened there) and returns what it printed, or why it failed. An interruption is rethrown.
+ */
+export async function runInputScript(
+  ctx: RunContext,
+  command: string[],
+  timeoutMs: number,
+): Promise<{ ok: true; stdout: string } | { ok: false; failure: string }> {
+  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+  try {
+    const result = await sandbox.exec(command, { timeoutMs, signal: ctx.signal });
+    if (result.exitCode === 0) return { ok: true, stdout: result.stdout.text };
+    return {
+      ok: false,
+      failure: result.timedOut
+        ? `timed out after ${timeoutMs / 1000} s`
+        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`,
+    };
+  } catch (err) {
+    ctx.throwIfInterrupted();
+    return { ok: false, failure: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await sandbox.close().catch(() => undefined);
+  }
+}
+
+/**
  * Before ideation: describes the run's inputs from inside a sandbox and keeps the bounded summary in the state (for
  * every prompt after it) and in `inputs.json`. A preview that fails is reported and replaced by the plain file list:
  * the run goes on either way.
  */
 export async function previewInputs(ctx: RunContext): Promise<void> {
   const inputs = ctx.input.inputs;
-  const kinds = Object.keys(inputs) as (keyof RunInputListings)[];
+  const kinds = PREVIEWED_KINDS.filter((k) => inputs[k] !== undefined);
   if (kinds.length === 0 || ctx.state.inputsPreview !== null) return;
-  let preview: Preview | null = null;
-  let failure: string | null = null;
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
-  try {
-    const result = await sandbox.exec(['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED)], {
-      timeoutMs: PREVIEW_TIMEOUT_MS,
-      signal: ctx.signal,
-    });
-    if (result.exitCode === 0) preview = JSON.parse(result.stdout.text) as Preview;
-    else
-      failure = result.timedOut
-        ? `timed out after ${PREVIEW_TIMEOUT_MS / 1000} s`
-        : `exit ${result.exitCode}: ${result.stderr.text.slice(-300)}`;
-  } catch (err) {
-    ctx.throwIfInterrupted();
-    failure = err instanceof Error ? err.message : String(err);
-  } finally {
-    await sandbox.close().catch(() => undefined);
-  }
+  const run = await runInputScript(
+    ctx,
+    ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
+    PREVIEW_TIMEOUT_MS,
+  );
+  let preview = run.ok ? (JSON.parse(run.stdout) as Preview) : null;
+  const failure = run.ok ? null : run.failure;
   if (!preview) {
     // The listing the worker already has: names and sizes, no look inside.
     preview = Object.fromEntries(

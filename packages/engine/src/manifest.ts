@@ -1,5 +1,6 @@
 import { bestNode } from './journal.js';
 import type { RunContext } from './run-context.js';
+import { startingCodeGain } from './starting-code-gain.js';
 
 /**
  * The reproducibility bundle's index: what ran, where, with which model, parameters, seeds and images, and a
@@ -28,6 +29,7 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
     seedVariable: 'SEED',
     seeds: state.seeds,
     best: best ? { nodeId: best.id, metric: plan.metric.name, value: best.primary, code: 'best/experiment.py' } : null,
+    startingCode: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
     experiments: state.nodes.map((n) => ({
       id: n.id,
       parent: n.parentId,

@@ -1,5 +1,5 @@
 import type { ExperimentStage } from '@autolab/contracts';
-import { describeSkipped, judgeExecution } from './experiment-results.js';
+import { describeSkipped, judgeExecution, reportedResults } from './experiment-results.js';
 import { bestNode, type ExperimentNode, formatNumber, type Operator } from './journal.js';
 import { OutputStreamer } from './output-streamer.js';
 import {
@@ -125,10 +125,10 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     pool.release(sandbox);
   }
   const { exec, files, timeoutMs } = run;
-  const resultsFile = files.find((f) => f.path === 'results.json')?.content ?? null;
+  const reported = reportedResults(files);
   const judged = judgeExecution(
     exec,
-    resultsFile,
+    reported,
     plan.metric.name,
     { timeoutSeconds: Math.round(timeoutMs / 1000), memoryMb: ctx.input.sandbox.memoryMb },
     run.sandboxError,
@@ -144,10 +144,13 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
 
   await ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text);
   await ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text);
+  // The node's results.json is what its metrics were read from (for final_info.json, the results derived from it),
+  // so the paper's claims can point at it.
+  if (reported) await ctx.sink.saveArtifact(`${dir}/results.json`, reported.text);
   const figures: string[] = [];
   for (const file of files) {
-    if (file.path === 'experiment.py') continue;
-    const path = file.path === 'results.json' ? `${dir}/results.json` : `${dir}/files/${file.path}`;
+    if (file.path === 'experiment.py' || file.path === 'results.json') continue;
+    const path = `${dir}/files/${file.path}`;
     await ctx.sink.saveArtifact(path, file.content);
     if (FIGURE_EXTENSIONS.test(file.path) && figures.length < 10) figures.push(path);
   }
@@ -176,7 +179,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     preferred: false,
     skippedOutputs,
   };
-  await applyModelJudgement(ctx, node, resultsFile);
+  await applyModelJudgement(ctx, node, reported?.text ?? null);
 
   const previousBest = bestNode(ctx.state.nodes, plan.metric.direction);
   ctx.state.nodes.push(node);
@@ -241,16 +244,13 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
  * result as untrustworthy, supply a metric that the program printed (verified against the output) but did not
  * write, and distil an insight. A malformed answer just leaves the engine's verdict alone.
  */
-async function applyModelJudgement(ctx: RunContext, node: ExperimentNode, resultsFile: Buffer | null): Promise<void> {
+async function applyModelJudgement(ctx: RunContext, node: ExperimentNode, resultsJson: string | null): Promise<void> {
   if (!ctx.canCallModel('experiments')) return;
   const plan = ctx.state.plan!;
   const verdict = node.buggy ? `failed: ${node.error}` : `worked: ${plan.metric.name} = ${formatNumber(node.primary!)}`;
-  const reply = await ctx.ask(
-    'judge',
-    JUDGE_SYSTEM,
-    judgePrompt({ plan, node, resultsJson: resultsFile?.toString('utf8') ?? null, engineVerdict: verdict }),
-    [TOOLS.judge],
-  );
+  const reply = await ctx.ask('judge', JUDGE_SYSTEM, judgePrompt({ plan, node, resultsJson, engineVerdict: verdict }), [
+    TOOLS.judge,
+  ]);
   if (!reply.ok) return;
   const review = reply.value as ExecutionReview;
   node.analysis = review.summary;

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
+import type { StartingCodeGain } from '@autolab/contracts';
 import { bestNode, clip, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
 import type { PaperSections } from './prompts.js';
 import type { SeedResult } from './run-state.js';
+import { signed, signedPercent } from './starting-code-gain.js';
 
 /** The paper template shipped with the engine (a static asset, read once). */
 export const PAPER_TEMPLATE = readFileSync(new URL('../templates/paper.tex', import.meta.url), 'utf8');
 
-const SPECIALS: Record<string, string> = {
+/** LaTeX's special characters as the commands that print them. */
+export const LATEX_SPECIALS: Record<string, string> = {
   '\\': '\\textbackslash{}',
   '{': '\\{',
   '}': '\\}',
@@ -21,7 +24,7 @@ const SPECIALS: Record<string, string> = {
 
 /** Plain text → LaTeX that prints it as is. */
 export function escapeLatex(text: string): string {
-  return text.replace(/[\\{}$&#%_^~]/g, (c) => SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
+  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
 }
 
 /** A recorded value as LaTeX; exponents become ×10^n. */
@@ -44,7 +47,7 @@ export interface MacroInfo {
  */
 export interface Claim {
   id: string;
-  kind: 'table_cell' | 'macro' | 'figure' | 'seed_summary';
+  kind: 'table_cell' | 'macro' | 'figure' | 'seed_summary' | 'starting_code_gain';
   value: number | null;
   shown: string;
   nodeId: string | null;
@@ -66,6 +69,7 @@ export function resultsTex(
   plan: ResearchPlan,
   nodes: ExperimentNode[],
   seeds: SeedResult | null,
+  gain: StartingCodeGain | null = null,
 ): { tex: string; macros: MacroInfo[]; claims: Claim[] } {
   const best = bestNode(nodes, plan.metric.direction);
   const good = goodNodes(nodes);
@@ -112,9 +116,49 @@ export function resultsTex(
     macro('\\numexperiments', 'experiments run', String(nodes.length)),
     macro('\\numfailed', 'experiments that failed', String(nodes.length - good.length)),
     macro('\\seedmean', `mean ${metric} of the best program over its seeds`, seeds ? latexNumber(seeds.mean) : 'n/a'),
-    macro('\\seedstd', `standard deviation of ${metric} over the seeds`, seeds ? latexNumber(seeds.std) : 'n/a'),
+    seeds?.ignored
+      ? macro(
+          '\\seedstd',
+          `0: every seed gave the same ${metric}, so the seeds had no effect (the program is deterministic or ignores SEED); say that, never write $\\pm$ \\seedstd`,
+          latexNumber(seeds.std),
+        )
+      : macro('\\seedstd', `standard deviation of ${metric} over the seeds`, seeds ? latexNumber(seeds.std) : 'n/a'),
     macro('\\numseeds', 'seeds the best program was run with', seeds ? String(seeds.values.length) : '1'),
   ];
+  if (gain) {
+    const start = { nodeId: gain.startNodeId, key: metric };
+    macros.push(
+      macro(
+        '\\startvalue',
+        `${metric} of the user's starting code, run as it is (${gain.startNodeId})`,
+        latexNumber(gain.startValue),
+        {
+          ...start,
+          raw: gain.startValue,
+        },
+      ),
+      macro(
+        '\\gainabs',
+        `change in ${metric} from the starting code to the best experiment (best − start)`,
+        signedLatex(gain.absolute),
+      ),
+      macro(
+        '\\gainrel',
+        `that change relative to the starting code's ${metric}`,
+        gain.relative === null ? 'n/a' : escapeLatex(signedPercent(gain.relative)!),
+      ),
+    );
+    claims.push({
+      id: 'macro:\\gainabs',
+      kind: 'starting_code_gain',
+      value: gain.absolute,
+      shown: signedLatex(gain.absolute),
+      nodeId: gain.bestNodeId,
+      artifact: resultsOf(gain.startNodeId),
+      key: metric,
+      where: 'results.tex',
+    });
+  }
   if (seeds) {
     claims.push({
       id: 'macro:\\seedmean',
@@ -175,8 +219,20 @@ export interface Tables {
   claims: Claim[];
 }
 
-/** The results table (every working non-ablation experiment, plus the seed summary) and the ablation table. */
-export function paperTables(plan: ResearchPlan, nodes: ExperimentNode[], seeds: SeedResult | null): Tables {
+/** A signed recorded value as LaTeX (`+0.05`). */
+const signedLatex = (value: number): string =>
+  latexNumber(value).replace('\\ensuremath{', value > 0 ? '\\ensuremath{+' : '\\ensuremath{');
+
+/**
+ * The results table (every working non-ablation experiment, plus the seed summary and the gain over the user's
+ * starting code) and the ablation table.
+ */
+export function paperTables(
+  plan: ResearchPlan,
+  nodes: ExperimentNode[],
+  seeds: SeedResult | null,
+  gain: StartingCodeGain | null = null,
+): Tables {
   const best = bestNode(nodes, plan.metric.direction);
   const claims: Claim[] = [];
   if (!best) {
@@ -217,11 +273,14 @@ export function paperTables(plan: ResearchPlan, nodes: ExperimentNode[], seeds: 
     return node === best ? `\\textbf{${text}}` : text;
   };
   const header = ['Experiment', 'Stage / step', ...columns.map((c) => `\\texttt{${escapeLatex(c)}}`)].join(' & ');
-  const body = rows.map(
-    (n) => [n.id, `${n.stage} / ${n.operator}`, ...columns.map((c) => cell(n, c, 'tab:results'))].join(' & ') + ' \\\\',
-  );
+  const step = (n: ExperimentNode) =>
+    n.id === gain?.startNodeId ? `${n.stage} / starting code` : `${n.stage} / ${n.operator}`;
+  const body = rows.map((n) => [n.id, step(n), ...columns.map((c) => cell(n, c, 'tab:results'))].join(' & ') + ' \\\\');
+  const seedsIgnored = seeds !== null && seeds.values.length > 1 && seeds.ignored;
   if (seeds && seeds.values.length > 1) {
-    const shown = `${latexNumber(seeds.mean)} $\\pm$ ${latexNumber(seeds.std)}`;
+    const shown = seedsIgnored
+      ? `${latexNumber(seeds.mean)} (every seed)`
+      : `${latexNumber(seeds.mean)} $\\pm$ ${latexNumber(seeds.std)}`;
     claims.push({
       id: `tab:results:${seeds.nodeId}:seeds`,
       kind: 'seed_summary',
@@ -232,9 +291,27 @@ export function paperTables(plan: ResearchPlan, nodes: ExperimentNode[], seeds: 
       key: 'mean',
       where: 'tab:results',
     });
+    const what = seedsIgnored
+      ? `same for all ${seeds.values.length} seeds`
+      : `mean $\\pm$ std, ${seeds.values.length} seeds`;
+    body.push('\\midrule', `${seeds.nodeId} & ${what} & ${shown}${' & --'.repeat(columns.length - 1)} \\\\`);
+  }
+  if (gain) {
+    const relative = signedPercent(gain.relative);
+    const shown = `${signedLatex(gain.absolute)}${relative ? ` (${escapeLatex(relative)})` : ''}`;
+    claims.push({
+      id: `tab:results:${gain.bestNodeId}:gain`,
+      kind: 'starting_code_gain',
+      value: gain.absolute,
+      shown,
+      nodeId: gain.bestNodeId,
+      artifact: resultsOf(gain.startNodeId),
+      key: gain.metric,
+      where: 'tab:results',
+    });
     body.push(
       '\\midrule',
-      `${seeds.nodeId} & mean $\\pm$ std, ${seeds.values.length} seeds & ${shown}${' & --'.repeat(columns.length - 1)} \\\\`,
+      `${gain.startNodeId} $\\to$ ${gain.bestNodeId} & gain over the starting code & ${shown}${' & --'.repeat(columns.length - 1)} \\\\`,
     );
   }
   const arrow = plan.metric.direction === 'maximize' ? 'higher' : 'lower';
@@ -242,7 +319,14 @@ export function paperTables(plan: ResearchPlan, nodes: ExperimentNode[], seeds: 
     `Every experiment that ran without error (${totalRows} of ${nodes.filter((n) => n.operator !== 'ablation').length}` +
     `${totalRows > rows.length ? `; the best ${MAX_TABLE_ROWS} shown` : ''}). Values are exactly those the experiment code wrote to ` +
     `results.json. Primary metric: \\texttt{${escapeLatex(plan.metric.name)}} (${arrow} is better); best in bold.` +
-    (seeds && seeds.values.length > 1 ? ' The last row re-runs the best program with different seeds.' : '');
+    (seeds && seeds.values.length > 1
+      ? seedsIgnored
+        ? ` The best program re-run with ${seeds.values.length} seeds gave exactly the same value every time: the seeds had no effect (the program is deterministic or ignores SEED), so there is no spread to report.`
+        : ' The seed row re-runs the best program with different seeds.'
+      : '') +
+    (gain
+      ? ` The last row is the change from the user's starting code (${gain.startNodeId}, run as it is: ${latexNumber(gain.startValue)}) to the best experiment (${gain.bestNodeId}: ${latexNumber(gain.bestValue)})${gain.improved ? '' : '; the search did not improve on it'}.`
+      : '');
   const results = tableEnvironment('tab:results', caption, `ll${'r'.repeat(columns.length)}`, header, body);
 
   const ablationNodes = nodes.filter((n) => n.operator === 'ablation');
@@ -270,13 +354,20 @@ export function paperTables(plan: ResearchPlan, nodes: ExperimentNode[], seeds: 
     `Table~\\ref{tab:results}: | experiment | stage/step | ${columns.join(' | ')} |`,
     ...rows.map(
       (n) =>
-        `| ${n.id}${n === best ? ' (best)' : ''} | ${n.stage}/${n.operator} | ${columns
+        `| ${n.id}${n === best ? ' (best)' : ''} | ${n.id === gain?.startNodeId ? `${n.stage}/starting code` : `${n.stage}/${n.operator}`} | ${columns
           .map((c) => (n.metrics[c] === undefined ? '--' : formatNumber(n.metrics[c])))
           .join(' | ')} |`,
     ),
     ...(seeds && seeds.values.length > 1
       ? [
-          `| ${seeds.nodeId} over ${seeds.values.length} seeds | mean ± std | ${formatNumber(seeds.mean)} ± ${formatNumber(seeds.std)} |`,
+          seedsIgnored
+            ? `| ${seeds.nodeId} over ${seeds.values.length} seeds | same value for every seed | ${formatNumber(seeds.mean)} | — the seeds had no effect (the program is deterministic or ignores SEED): say so, do not report a ± |`
+            : `| ${seeds.nodeId} over ${seeds.values.length} seeds | mean ± std | ${formatNumber(seeds.mean)} ± ${formatNumber(seeds.std)} |`,
+        ]
+      : []),
+    ...(gain
+      ? [
+          `| ${gain.startNodeId} (the user's starting code, run as it is) → ${gain.bestNodeId} (best) | gain | ${formatNumber(gain.startValue)} → ${formatNumber(gain.bestValue)}: ${signed(gain.absolute)}${gain.relative === null ? '' : ` (${signedPercent(gain.relative)})`} | — report it with \\startvalue, \\gainabs, \\gainrel |`,
         ]
       : []),
     ablationNodes.length > 0
@@ -371,8 +462,24 @@ export function fallbackSections(
   plan: ResearchPlan,
   nodes: ExperimentNode[],
   insights: string[],
+  measured: {
+    seeds?: SeedResult | null;
+    gain?: StartingCodeGain | null;
+    /** The user's papers: even a paper written without the model cites them. */
+    userKeys?: string[];
+  } = {},
 ): PaperSections {
   const best = bestNode(nodes, plan.metric.direction);
+  const { seeds, gain, userKeys = [] } = measured;
+  const seedText =
+    seeds && seeds.values.length > 1
+      ? seeds.ignored
+        ? ` Re-run with \\numseeds{} seeds, the best program gave the same value every time: the seeds had no effect (the program is deterministic or ignores SEED).`
+        : ` Over \\numseeds{} seeds the best program reached \\seedmean{} $\\pm$ \\seedstd{}.`
+      : '';
+  const gainText = gain
+    ? ` The user's starting code, run as it is (${gain.startNodeId}), reached \\startvalue{}; the best experiment changed that by \\gainabs{}${gain.relative === null ? '' : ' (\\gainrel{})'}${gain.improved ? '' : ', no improvement'}.`
+    : '';
   const ablations = nodes.filter((n) => n.operator === 'ablation');
   return {
     title: plan.title,
@@ -383,12 +490,15 @@ export function fallbackSections(
         ? `The best experiment (\\bestiteration) reached \\metricname{} $=$ \\bestvalue{}.`
         : 'No experiment produced the primary metric.'),
     introduction: `Hypothesis: ${escapeLatex(plan.hypothesis)}`,
-    related_work: 'This report was written without the language model; it does not discuss related work.',
+    related_work:
+      userKeys.length > 0
+        ? `This report was written without the language model; it builds on the papers provided with the question~\\cite{${userKeys.join(',')}}.`
+        : 'This report was written without the language model; it does not discuss related work.',
     method: `${escapeLatex(plan.plan)}\n\nThe primary metric is \\texttt{\\metricname{}}: ${escapeLatex(plan.metric.description)}`,
     experimental_setup:
       'Every experiment ran as a Python program in a network-less, resource-limited sandbox; metrics were read from the results.json file each program wrote.',
     results: best
-      ? `Table~\\ref{tab:results} lists every successful experiment. The first working experiment reached \\firstvalue{}; the best reached \\bestvalue{}. The best experiment's approach: ${escapeLatex(best.plan)}${
+      ? `Table~\\ref{tab:results} lists every successful experiment. The first working experiment reached \\firstvalue{}; the best reached \\bestvalue{}.${gainText}${seedText} The best experiment's approach: ${escapeLatex(best.plan)}${
           insights.length > 0 ? `\n\nLessons recorded during the run: ${insights.map(escapeLatex).join(' ')}` : ''
         }`
       : 'No experiment completed successfully.',

@@ -1,4 +1,12 @@
-import type { BestMetric, ExperimentStage, NewEvent, ReviewSummary, RunStage, Usage } from '@autolab/contracts';
+import type {
+  BestMetric,
+  ExperimentStage,
+  HeldOutScore,
+  NewEvent,
+  ReviewSummary,
+  RunStage,
+  Usage,
+} from '@autolab/contracts';
 import type { z } from 'zod';
 
 /**
@@ -147,7 +155,11 @@ export class SandboxUnavailableError extends Error {
   }
 }
 
-export type SandboxKind = 'python' | 'latex';
+/**
+ * `python`: experiments (with the user's data and code); `latex`: the paper; `grader`: grades predictions against
+ * a held-out test, the only sandbox that holds the hidden files (and never runs experiment code).
+ */
+export type SandboxKind = 'python' | 'latex' | 'grader';
 
 export interface SandboxFactory {
   open(kind: SandboxKind, signal?: AbortSignal): Promise<Sandbox>;
@@ -161,6 +173,7 @@ export interface RunProgress {
   review?: ReviewSummary | null;
   iteration?: number;
   bestMetric?: BestMetric | null;
+  heldOut?: HeldOutScore | null;
   usage?: Usage;
 }
 

@@ -194,6 +194,17 @@ export interface SandboxFacts {
   timeoutSeconds: number;
   memoryMb: number;
   cpus: number;
+  /** An image other than the built-in one, and what its operator says it offers. */
+  image?: { name: string; packages: readonly string[] } | undefined;
+}
+
+const BUILTIN_STACK =
+  'Python 3.11 with numpy, scipy, pandas, matplotlib (Agg backend), seaborn, scikit-learn, statsmodels, tqdm, torch (CPU).';
+
+function stackLine(image: SandboxFacts['image']): string {
+  if (!image || image.name === 'python') return BUILTIN_STACK;
+  const offers = image.packages.length > 0 ? image.packages.join(', ') : 'what its operator did not list';
+  return `The sandbox image "${image.name}" with Python 3 and: ${offers}. Use only what it offers.`;
 }
 
 const RESEARCHER = `You are a careful empirical researcher. You answer research questions by writing small, honest,
@@ -209,7 +220,7 @@ export function experimentSystemPrompt(sandbox: SandboxFacts): string {
   return `${RESEARCHER}
 
 Your programs run as \`python3 experiment.py\` in /workspace inside a sandbox:
-- Python 3.11 with numpy, scipy, pandas, matplotlib (Agg backend), seaborn, scikit-learn, statsmodels, tqdm, torch (CPU).
+- ${stackLine(sandbox.image)}
 - NO network access: generate or simulate data; nothing can be downloaded.
 - Limits: ${sandbox.cpus} CPU core(s), ${sandbox.memoryMb} MB of memory, ${sandbox.timeoutSeconds} s of wall clock.
   Keep runs well inside them.
@@ -487,7 +498,8 @@ export interface PaperContext {
   macros: { name: string; meaning: string; value: string }[];
   tablePreview: string;
   figures: { label: string; caption: string }[];
-  references: { key: string; title: string; year: number | null; authors: string[] }[];
+  /** `provided`: one of the user's own papers (listed first). */
+  references: { key: string; title: string; year: number | null; authors: string[]; provided: boolean }[];
   pageLimit: number;
   hints: string[];
   /** What the run's template says the paper should know about the setting. @defaultValue null */
@@ -500,7 +512,10 @@ export function paperPrompt(ctx: PaperContext): string {
     ctx.references.length === 0
       ? 'No references are available (the literature search found nothing or could not be reached): cite nothing.'
       : ctx.references
-          .map((r) => `- ${r.key}: ${r.title} (${r.authors.slice(0, 3).join(', ')}, ${r.year ?? 'n.d.'})`)
+          .map(
+            (r) =>
+              `- ${r.key}: ${r.title} (${r.authors.slice(0, 3).join(', ')}, ${r.year ?? 'n.d.'})${r.provided ? ' [provided by the user: cite it]' : ''}`,
+          )
           .join('\n');
   return `Research goal:\n${ctx.goal}
 
@@ -546,12 +561,12 @@ Return ALL sections, corrected. Remember: fragments only, macros instead of numb
 citation keys you were given.`;
 }
 
-export function reviewPrompt(paperText: string, reviewer: number, focus: string): string {
+export function reviewPrompt(paperText: string, reviewer: number, focus: string, heldOut = ''): string {
   return `You are reviewer ${reviewer}. Pay particular attention to ${focus}.
 
 The paper (LaTeX source; tables and numbers in it are generated from recorded experiment results):
 ${clip(paperText, 24_000)}
-
+${heldOut ? `\nMeasured by the service on a held-out test the authors' programs never saw (weigh the claims against it):\n${heldOut}\n` : ''}
 Review it.`;
 }
 

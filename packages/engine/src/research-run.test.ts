@@ -61,12 +61,14 @@ class FakeLlm implements Llm {
 const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 });
 
 /**
- * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `print <v>`
- * (prints the value but writes no results.json), `sleep <ms> metric <v>`; plot.py writes a PNG (`crash`: exits 1,
- * `empty`: writes none); latexmk succeeds unless the document contains BROKEN, and reports one page per 1000
- * characters.
+ * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `fixed <v>`
+ * (v whatever the SEED: a program that ignores it), `print <v>` (prints the value but writes no results.json),
+ * `sleep <ms> metric <v>`; the user's starting code (the runpy wrapper) measures 0.6; plot.py writes a PNG (`crash`:
+ * exits 1, `empty`: writes none); latexmk succeeds unless the document contains BROKEN, and reports one page per 1000
+ * characters; the engine's fixed scripts over the inputs (`python3 -c …`) print `scriptOutput`, or fail without it.
  */
 class FakeSandbox implements Sandbox {
+  constructor(private readonly scriptOutput: string | null = null) {}
   imageId = 'sha256:fakeimage';
   files = new Map<string, Buffer>();
   static running = 0;
@@ -89,13 +91,18 @@ class FakeSandbox implements Sandbox {
       );
       return { ...base, exitCode: 0 };
     }
+    if (command[1] === '-c')
+      return this.scriptOutput === null
+        ? { ...base, exitCode: 1, stderr: text('Traceback\nOSError: no input script here') }
+        : { ...base, exitCode: 0, stdout: text(this.scriptOutput) };
     if (command[1] === 'plot.py') {
       const plot = this.files.get('plot.py')!.toString();
       if (plot === 'crash') return { ...base, exitCode: 1, stderr: text('Traceback\nKeyError: metrics') };
       if (plot !== 'empty') this.files.set('metric.png', Buffer.from('png'));
       return { ...base, exitCode: 0 };
     }
-    const code = this.files.get('experiment.py')!.toString();
+    const written = this.files.get('experiment.py')!.toString();
+    const code = written.includes('runpy.run_path') ? 'metric 0.6' : written;
     const seed = Number(options.env?.SEED ?? 0);
     FakeSandbox.running++;
     FakeSandbox.maxRunning = Math.max(FakeSandbox.maxRunning, FakeSandbox.running);
@@ -107,7 +114,8 @@ class FakeSandbox implements Sandbox {
         return { ...base, exitCode: 1, stderr: text('Traceback\nValueError: shapes do not align') };
       const value = Number(body.split(' ')[1]);
       if (body.startsWith('print')) return { ...base, exitCode: 0, stdout: text(`final loss: ${value}\n`) };
-      this.files.set('results.json', Buffer.from(JSON.stringify({ loss: value + seed / 1000, other: { acc: 0.9 } })));
+      const loss = body.startsWith('fixed') ? value : value + seed / 1000;
+      this.files.set('results.json', Buffer.from(JSON.stringify({ loss, other: { acc: 0.9 } })));
       return { ...base, exitCode: 0, stdout: text('training...\n') };
     } finally {
       FakeSandbox.running--;
@@ -210,12 +218,14 @@ interface Setup {
   cost?: number;
   literature?: LiteratureSearch;
   hints?: HintInbox;
+  /** What the fixed scripts over the inputs print (null: they fail). */
+  scriptOutput?: string;
 }
 
 function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
   const llm = new FakeLlm(replyMap, options.cost ?? 0.01);
   const sink = new MemorySink();
-  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox() };
+  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox(options.scriptOutput ?? null) };
   const input: ResearchRunInput = {
     runId: 'run_test',
     goal: 'Does feature scaling speed up logistic regression?',
@@ -261,7 +271,7 @@ describe('runResearch', () => {
     const { llm, sink, run } = setup(replies({ improve_experiment: [submit('metric 0.3'), submit('metric 0.35')] }), {
       literature: offline,
     });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const tools = llm.tools().filter((t) => t !== 'review_execution');
     expect(tools).toEqual([
       'propose_ideas',
@@ -296,8 +306,14 @@ describe('runResearch', () => {
     const best = sink.progressLog.filter((p) => p.bestMetric).at(-1)!.bestMetric!;
     expect(best).toMatchObject({ nodeId: 'n004', value: 0.3 });
     // Seeds: the best program re-run with SEED=1,2 → 0.301, 0.302.
-    const seeds = sink.ofType('seeds.evaluated')[0]!.data as { values: number[]; mean: number; std: number };
+    const seeds = sink.ofType('seeds.evaluated')[0]!.data as {
+      values: number[];
+      mean: number;
+      std: number;
+      ignored: boolean;
+    };
     expect(seeds.values).toEqual([0.3, 0.301, 0.302]);
+    expect(seeds.ignored).toBe(false);
     expect(seeds.mean).toBeCloseTo(0.301, 6);
     expect(seeds.std).toBeCloseTo(0.001, 6);
     // The paper: numbers from results.tex, tables, the generated figure, claims traced to nodes.
@@ -339,6 +355,63 @@ describe('runResearch', () => {
     expect(sink.artifacts.get('best/experiment.py')!.toString()).toBe('metric 0.3');
   });
 
+  it('says when the seeds had no effect (a program that ignores SEED) instead of printing ± 0', async () => {
+    const { llm, sink, run } = setup(
+      replies({ debug_experiment: [submit('fixed 0.2')], tune_experiment: [finish], improve_experiment: [finish] }),
+      { input: { maxIterations: 3 } },
+    );
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    const event = sink.ofType('seeds.evaluated')[0]!;
+    expect(event.data).toMatchObject({ nodeId: 'n002', values: [0.2, 0.2, 0.2], std: 0, ignored: true });
+    expect(event.message).toContain('the seeds had no effect (the program is deterministic or ignores SEED)');
+    expect(JSON.parse(sink.artifacts.get('seeds/summary.json')!.toString())).toMatchObject({ ignored: true });
+    const tex = sink.artifacts.get('paper/paper.tex')!.toString();
+    expect(tex).toContain('n002 & same for all 3 seeds & \\ensuremath{0.2} (every seed)');
+    expect(tex).toContain('the seeds had no effect (the program is deterministic or ignores SEED)');
+    expect(tex).not.toContain('$\\pm$');
+    // The writer is told too.
+    const paperPrompt = llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.prompt;
+    expect(paperPrompt).toContain('the seeds had no effect (the program is deterministic or ignores SEED): say so');
+  });
+
+  it("reports the gain of the best node over the user's starting code in the paper, the manifest and the outcome", async () => {
+    const code = { uploadId: 'upl_code', files: [{ path: 'main.py', size: 100 }] };
+    const { llm, sink, run } = setup(
+      replies({ tune_experiment: [finish], improve_experiment: [submit('metric 0.45'), finish] }),
+      { input: { maxIterations: 4, inputs: { code } } },
+    );
+    const outcome = await run();
+    // The starting code counts as the one draft: n001 measured 0.6 (loss, minimized); the best, n002, 0.45.
+    const gain = {
+      metric: 'loss',
+      direction: 'minimize',
+      startNodeId: 'n001',
+      startValue: 0.6,
+      bestNodeId: 'n002',
+      bestValue: 0.45,
+      improved: true,
+    };
+    expect(outcome).toMatchObject({ status: 'succeeded', startingCode: gain });
+    const startingCode = (outcome as { startingCode: { absolute: number; relative: number } }).startingCode;
+    expect(startingCode.absolute).toBeCloseTo(-0.15, 12);
+    expect(startingCode.relative).toBeCloseTo(-0.25, 12);
+    expect(JSON.parse(sink.artifacts.get('manifest.json')!.toString()).startingCode).toMatchObject(gain);
+    const tex = sink.artifacts.get('paper/paper.tex')!.toString();
+    expect(tex).toContain('n001 & baseline / starting code &');
+    expect(tex).toContain('n001 $\\to$ n002 & gain over the starting code & \\ensuremath{-0.15} (-25\\%)');
+    expect(tex).toContain("change from the user's starting code (n001, run as it is: \\ensuremath{0.6})");
+    const results = sink.artifacts.get('paper/results.tex')!.toString();
+    expect(results).toContain('\\newcommand{\\startvalue}{\\ensuremath{0.6}}');
+    expect(results).toContain('\\newcommand{\\gainabs}{\\ensuremath{-0.15}}');
+    expect(results).toContain('\\newcommand{\\gainrel}{-25\\%}');
+    // The writer is given the gain and the macros to cite it with.
+    const paperPrompt = llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.prompt;
+    expect(paperPrompt).toContain('0.6 → 0.45: -0.15 (-25%)');
+    expect(paperPrompt).toContain('\\gainrel');
+    const claims = JSON.parse(sink.artifacts.get('paper/claims.json')!.toString()).claims as { id: string }[];
+    expect(claims.map((c) => c.id)).toContain('tab:results:n002:gain');
+  });
+
   it('recovers from malformed model replies and falls back to a data-only paper', async () => {
     const { sink, run } = setup(
       replies({
@@ -349,7 +422,7 @@ describe('runResearch', () => {
       }),
       { input: { maxIterations: 2 } },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(
       sink.ofType('error').filter((e) => (e.data as { code: string }).code === 'malformed_model_reply'),
     ).toHaveLength(4);
@@ -365,7 +438,7 @@ describe('runResearch', () => {
   it('stops experiments when the experiment share of the budget is spent, then still writes the paper', async () => {
     // Each call costs $0.01: ideas, refine, draft, judge, debug, judge → $0.06 ≥ 80 % of $0.075.
     const { llm, sink, run } = setup(replies(), { input: { budgetUsd: 0.075, maxIterations: 20 } });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(sink.ofType('node.created')).toHaveLength(2);
     expect(sink.ofType('stage.finished').some((e) => e.message.includes('budget'))).toBe(true);
     // The reserve pays for the plots and the paper, at most one call past the cap.
@@ -379,7 +452,7 @@ describe('runResearch', () => {
     const { sink, run } = setup(replies({ draft_experiment: [submit('sleep 2000 metric 0.5')] }), {
       input: { maxIterations: 20, timeLimitMinutes: 1, deadline: Date.now() + 18_000 + 1_500 },
     });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(sink.ofType('node.created')).toHaveLength(1);
     expect(sink.ofType('stage.finished').some((e) => e.message.includes('time limit'))).toBe(true);
     expect(sink.ofType('paper.ready')).toHaveLength(1);
@@ -389,7 +462,7 @@ describe('runResearch', () => {
     const { sink, run } = setup(replies(), {
       input: { maxIterations: 20, policy: { ...setup(replies()).input.policy, maxTokens: 3000 } },
     });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(sink.ofType('stage.finished').some((e) => e.message.includes('tokens'))).toBe(true);
   });
 
@@ -398,7 +471,7 @@ describe('runResearch', () => {
     const { llm, sink, run } = setup(replies({ write_plot_code: [plot('crash'), plot('empty'), plot('plot')] }), {
       input: { maxIterations: 2 },
     });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const failures = sink.ofType('error').filter((e) => (e.data as { code: string }).code === 'figure_failed');
     expect(failures.map((e) => (e.data as { detail: string }).detail)).toEqual([
       'Traceback\nKeyError: metrics',
@@ -422,7 +495,7 @@ describe('runResearch', () => {
         input: { maxIterations: 2 },
       },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(llm.tools().filter((t) => t === 'write_plot_code')).toHaveLength(MAX_FIGURE_ATTEMPTS);
     expect(sink.ofType('warning').filter((e) => (e.data as { code: string }).code === 'figures_skipped')).toHaveLength(
       1,
@@ -436,7 +509,7 @@ describe('runResearch', () => {
     const shortened = setup(replies({ write_paper: [{ args: long }], fix_latex: [{ args: paper }] }), {
       input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, pageLimit: 8 } },
     });
-    expect(await shortened.run()).toEqual({ status: 'succeeded' });
+    expect(await shortened.run()).toEqual({ status: 'succeeded', startingCode: null });
     const problem = (shortened.sink.ofType('paper.compile_failed')[0]!.data as { errorTail: string }).errorTail;
     expect(problem).toMatch(/^The paper has \d+ pages; the limit is 8\. Shorten the prose\.$/);
     expect((shortened.sink.ofType('paper.ready')[0]!.data as { attempt: number }).attempt).toBe(2);
@@ -444,7 +517,7 @@ describe('runResearch', () => {
     const stubborn = setup(replies({ write_paper: [{ args: long }], fix_latex: [{ args: long }] }), {
       input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, pageLimit: 8 } },
     });
-    expect(await stubborn.run()).toEqual({ status: 'succeeded' });
+    expect(await stubborn.run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(stubborn.llm.tools().filter((t) => t === 'fix_latex')).toHaveLength(3);
     const warnings = stubborn.sink.ofType('warning').map((e) => (e.data as { code: string }).code);
     expect(warnings).toContain('page_limit_exceeded');
@@ -456,7 +529,7 @@ describe('runResearch', () => {
     const { llm, sink, run } = setup(replies({ revise_paper: [{ args: revised }] }), {
       input: { maxIterations: 2, policy: { ...setup(replies()).input.policy, review: { reviewers: 2, revise: true } } },
     });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const tools = llm.tools();
     expect(tools.filter((t) => t === 'revise_paper')).toHaveLength(1);
     // The revision comes after the meta-review, and its prompt carries the meta-review's weaknesses.
@@ -479,7 +552,7 @@ describe('runResearch', () => {
       }),
       { input: { maxIterations: 2 } },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(llm.tools().filter((t) => t === 'fix_latex')).toHaveLength(2);
     const problems = sink.ofType('paper.compile_failed').map((e) => (e.data as { errorTail: string }).errorTail);
     expect(problems[1]).toContain('Unknown citation keys: madeup2020');
@@ -512,7 +585,7 @@ describe('runResearch', () => {
         input: { maxIterations: 2 },
       },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.prompt).toContain('reddi2018convergence');
     expect(sink.artifacts.get('paper/references.bib')!.toString()).toContain('Adam \\& beyond');
     expect(sink.ofType('paper.compile_failed')).toHaveLength(0);
@@ -530,7 +603,7 @@ describe('runResearch', () => {
       { input: { maxIterations: 8 } },
     );
     input.policy.search = { numDrafts: 3, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 3 };
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(FakeSandbox.maxRunning).toBeGreaterThanOrEqual(2);
     const ids = sink.ofType('node.finished').map((e) => (e.data as { nodeId: string }).nodeId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -551,7 +624,7 @@ describe('runResearch', () => {
       }),
       { input: { maxIterations: 44 } },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const experimentCalls = llm.calls.filter((c) => /_experiment$/.test(c.tools[0]!.name));
     const at5 = experimentCalls[4]!.prompt.length;
     const at40 = experimentCalls[39]!.prompt.length;
@@ -574,7 +647,7 @@ describe('runResearch', () => {
       }),
       { input: { maxIterations: 4 } },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const finished = sink
       .ofType('node.finished')
       .map((e) => e.data as { nodeId: string; buggy: boolean; error: string | null; analysis: string | null });
@@ -597,7 +670,7 @@ describe('runResearch', () => {
       }),
       { input: { maxIterations: 4 } },
     );
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const best = sink.progressLog.filter((p) => p.bestMetric).at(-1)!.bestMetric!;
     expect(best).toMatchObject({ nodeId: 'n002', value: 0.5 });
     expect(sink.artifacts.get('best/experiment.py')!.toString()).toBe('metric 0.5');
@@ -624,7 +697,7 @@ describe('runResearch', () => {
       input: { maxIterations: 6, checkpoint },
     });
     second.sink.artifacts = new Map(first.sink.artifacts);
-    expect(await second.run()).toEqual({ status: 'succeeded' });
+    expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
     const resumedTools = second.llm.tools();
     expect(resumedTools).not.toContain('propose_ideas');
     expect(resumedTools).not.toContain('draft_experiment');
@@ -663,7 +736,7 @@ describe('runResearch', () => {
     /** The last state saved while n002 was the only finished node: what a kill -9 at that moment leaves. */
     async function killedAfterN002(): Promise<{ checkpoint: unknown; artifacts: Map<string, Buffer> }> {
       const first = setup(parallel(), options());
-      expect(await first.run()).toEqual({ status: 'succeeded' });
+      expect(await first.run()).toEqual({ status: 'succeeded', startingCode: null });
       const ids = (c: unknown) => (c as Saved).nodes.map((n) => n.id).join(',');
       const checkpoint = first.sink.checkpoints.filter((c) => ids(c) === 'n002').at(-1);
       expect(checkpoint).toBeDefined();
@@ -674,7 +747,7 @@ describe('runResearch', () => {
       const { checkpoint, artifacts } = await killedAfterN002();
       const second = setup(parallel({ draft_experiment: [] }), options(checkpoint));
       second.sink.artifacts = artifacts;
-      expect(await second.run()).toEqual({ status: 'succeeded' });
+      expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
       expect(second.llm.tools()).not.toContain('draft_experiment');
       const created = second.sink.ofType('node.created').map((e) => e.data as { nodeId: string; plan: string });
       expect(created).toEqual([expect.objectContaining({ nodeId: 'n001', plan: 'try sleep 200 metric 0.5' })]);
@@ -700,7 +773,7 @@ describe('runResearch', () => {
       state.pendingNodes[0]!.starts = 3;
       const second = setup(parallel({ draft_experiment: [submit('metric 0.4')] }), options(state));
       second.sink.artifacts = artifacts;
-      expect(await second.run()).toEqual({ status: 'succeeded' });
+      expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
       const finished = second.sink.ofType('node.finished').map((e) => e.data as { nodeId: string; error: string });
       expect(finished[0]).toMatchObject({ nodeId: 'n001', buggy: true, exitCode: null });
       expect(finished[0]!.error).toMatch(/^lost: the worker stopped 3 times while it ran/);
@@ -716,7 +789,7 @@ describe('runResearch', () => {
       const second = setup(parallel(), options(checkpoint));
       second.input.deadline = Date.now() + 60_000; // less than the time kept for the writeup
       second.sink.artifacts = artifacts;
-      expect(await second.run()).toEqual({ status: 'succeeded' });
+      expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
       const finished = second.sink.ofType('node.finished').map((e) => e.data as { nodeId: string; error: string });
       expect(finished).toEqual([expect.objectContaining({ nodeId: 'n001', buggy: true })]);
       expect(finished[0]!.error).toMatch(/^lost: .*time limit/);
@@ -731,7 +804,7 @@ describe('runResearch', () => {
       old.version = 2;
       const second = setup(parallel({ draft_experiment: [submit('metric 0.4')] }), options(old));
       second.sink.artifacts = artifacts;
-      expect(await second.run()).toEqual({ status: 'succeeded' });
+      expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
       // Resumed, not restarted: no ideation, n002 kept; the new checkpoint is of the current version.
       expect(second.llm.tools()).not.toContain('propose_ideas');
       expect((second.sink.checkpoints.at(-1) as { version: number }).version).toBe(3);
@@ -748,7 +821,7 @@ describe('runResearch', () => {
       input: { maxIterations: 2, checkpoint: final, rerun: { fromStage: 'writeup', jobId: 'job-2' } },
     });
     rerun.sink.artifacts = new Map(first.sink.artifacts);
-    expect(await rerun.run()).toEqual({ status: 'succeeded' });
+    expect(await rerun.run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(rerun.llm.tools()).toEqual([
       'write_paper',
       'submit_review',
@@ -766,7 +839,7 @@ describe('runResearch', () => {
       },
     });
     again.sink.artifacts = rerun.sink.artifacts;
-    expect(await again.run()).toEqual({ status: 'succeeded' });
+    expect(await again.run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(again.llm.calls).toHaveLength(0);
   });
 
@@ -780,12 +853,68 @@ describe('runResearch', () => {
       },
     };
     const { llm, sink, run } = setup(replies(), { hints: inbox, input: { maxIterations: 2 } });
-    expect(await run()).toEqual({ status: 'succeeded' });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(llm.calls[0]!.prompt).toContain('Try a learning rate of 0.5.');
     expect(sink.ofType('hint.applied')).toHaveLength(1);
     expect(llm.calls.find((c) => c.tools[0]!.name === 'draft_experiment')!.prompt).toContain(
       'Try a learning rate of 0.5.',
     );
+  });
+});
+
+describe('papers as an input', () => {
+  const papers = { uploadId: 'upl_p', files: [{ path: 'grok.pdf', size: 10 }] };
+
+  it('builds the ideas on them, lists them first in references.bib, and the paper may cite them', async () => {
+    const extracted = {
+      pdfs: [
+        {
+          file: 'grok.pdf',
+          title: 'Grokking at the edge',
+          author: 'Ada Example',
+          pages: 3,
+          excerpt: 'Zebra heads grok.',
+          excerptFrom: 'abstract',
+        },
+      ],
+      bibs: [
+        {
+          file: 'r.bib',
+          entries: [{ type: 'article', key: 'smith2020sparse', fields: { title: 'Sparse {W}idgets', year: '2020' } }],
+          problems: [],
+        },
+      ],
+      others: [],
+      omitted: { pdfs: 0, entries: 0 },
+    };
+    const cited = { ...paper, related_work: 'We build on \\cite{smith2020sparse,examplegrokking}.' };
+    const { llm, sink, run } = setup(replies({ write_paper: [{ args: cited }] }), {
+      input: { inputs: { papers } },
+      scriptOutput: JSON.stringify(extracted),
+    });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({
+      references: [
+        { key: 'smith2020sparse', from: 'bib' },
+        { key: 'examplegrokking', from: 'pdf', file: 'grok.pdf' },
+      ],
+    });
+    const ideas = llm.calls.find((c) => c.tools[0]!.name === 'propose_ideas')!.prompt;
+    expect(ideas).toContain('- [examplegrokking] Grokking at the edge (Ada Example, n.d.): Zebra heads grok.');
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'draft_experiment')!.prompt).not.toContain('Zebra heads');
+    expect(sink.artifacts.get('paper/references.bib')?.toString()).toMatch(
+      /^@article\{smith2020sparse,[^@]*@misc\{examplegrokking,/,
+    );
+    expect(sink.ofType('paper.ready')[0]?.data).toMatchObject({ fallback: false });
+    expect(JSON.parse(sink.artifacts.get('inputs.json')!.toString()).inputs.papers.uploadId).toBe('upl_p');
+  });
+
+  it('goes on without them, with a warning, when they cannot be read', async () => {
+    const { sink, run } = setup(replies(), { input: { inputs: { papers } } });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    const warning = sink.ofType('warning').find((e) => (e.data as { code: string }).code === 'papers_unreadable');
+    expect(warning?.message).toContain('no input script here');
+    expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({ references: [] });
   });
 });
 

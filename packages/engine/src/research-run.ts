@@ -1,9 +1,11 @@
 import { runFailure } from '@autolab/contracts';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
+import { heldOutStage } from './held-out.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
+import { readPapers } from './papers.js';
 import { LlmUnavailableError, SandboxUnavailableError } from './ports.js';
 import { reviewStage } from './review.js';
 import {
@@ -15,6 +17,7 @@ import {
   RunFailure,
 } from './run-context.js';
 import { restoreState, truncateForRerun } from './run-state.js';
+import { startingCodeGain } from './starting-code-gain.js';
 import { writeupStage } from './writeup.js';
 
 /**
@@ -34,14 +37,17 @@ export async function runResearch(
   try {
     if (rerunPending) await ctx.checkpoint();
     if (!ctx.state.plan) await previewInputs(ctx);
+    if (!ctx.state.plan) await readPapers(ctx);
     if (!ctx.state.plan) await ideationStage(ctx);
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
+    if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);
     if (!ctx.state.paperDone) await writeupStage(ctx);
     if (!ctx.state.reviewDone) await reviewStage(ctx);
     await writeManifest(ctx);
     await ports.sink.progress({ stage: 'done' });
-    return { status: 'succeeded' };
+    const { plan, nodes, startingCodeNodeId } = ctx.state;
+    return { status: 'succeeded', startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId) };
   } catch (err) {
     if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
     if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };

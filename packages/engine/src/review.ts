@@ -1,3 +1,4 @@
+import { heldOutPaper } from './held-out.js';
 import {
   metaReviewPrompt,
   type PaperSections,
@@ -27,11 +28,12 @@ export async function reviewStage(ctx: RunContext): Promise<void> {
   }
   await ctx.enterStage('review', `Review: ${reviewers} independent reviews and a meta-review.`);
   const paperText = (await ctx.sink.loadArtifact('paper/paper.tex'))?.toString('utf8') ?? '';
+  const heldOut = heldOutPaper(state.heldOut, state.plan!.metric.name).preview;
   const reviews: Review[] = [];
   for (let i = 1; i <= reviewers; i++) {
     if (!ctx.canCallModel('writeup')) break;
     const focus = REVIEWER_FOCUS[(i - 1) % REVIEWER_FOCUS.length]!;
-    const reply = await ctx.ask('review', REVIEWER_SYSTEM, reviewPrompt(paperText, i, focus), [TOOLS.review]);
+    const reply = await ctx.ask('review', REVIEWER_SYSTEM, reviewPrompt(paperText, i, focus, heldOut), [TOOLS.review]);
     if (reply.ok) reviews.push(reply.value as Review);
   }
   if (reviews.length === 0) {

@@ -5,8 +5,10 @@ import type {
   RunFailureCode,
   RunOptions,
   RunStage,
+  StartingCodeGain,
   Template,
 } from '@autolab/contracts';
+import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
@@ -31,7 +33,9 @@ export interface ResearchRunInput {
   /** Wall-clock end of the run (epoch ms). */
   deadline: number;
   timeLimitMinutes: number;
-  sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number };
+  sandbox: { cpus: number; memoryMb: number; execTimeoutSeconds: number; image?: string };
+  /** The image the experiments run in, when it is not the built-in one: its packages go into the prompts. */
+  sandboxImage?: { name: string; packages: readonly string[] };
   /** What is copied out of the sandbox after each program. @defaultValue OUTPUT_LIMITS (node-runner.ts) */
   outputLimits?: ReadFilesLimits;
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
@@ -43,6 +47,8 @@ export interface ResearchRunInput {
    * @defaultValue null
    */
   template?: Template | null;
+  /** The run's held-out test (its metric and grader; the hidden files are only in the grading sandbox), or null. */
+  evaluation?: HeldOutEvaluation | null;
   /** What an earlier attempt of this run saved; null for a fresh start. */
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
@@ -60,7 +66,8 @@ export interface ResearchPorts {
 }
 
 export type ResearchOutcome =
-  | { status: 'succeeded' }
+  /** `startingCode`: the gain of the best node over the user's starting code, when there is one to report. */
+  | { status: 'succeeded'; startingCode: StartingCodeGain | null }
   | { status: 'failed'; error: RunError }
   /** The signal fired (cancel or worker shutdown); the checkpoint holds everything completed. */
   | { status: 'interrupted' };
@@ -100,7 +107,7 @@ export class RunContext {
 
   /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
   get goalForPrompts(): string {
-    return this.input.goal + inputsBlock(this.state.inputsPreview);
+    return this.input.goal + inputsBlock(this.state.inputsPreview) + heldOutContract(this.input.evaluation ?? null);
   }
 
   get sink(): RunSink {

@@ -1,6 +1,8 @@
 import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } from '@autolab/contracts';
 import { z } from 'zod';
+import { HeldOutResult } from './held-out.js';
 import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
+import { PapersState } from './papers.js';
 import { Idea, PaperSections } from './prompts.js';
 
 /**
@@ -27,6 +29,11 @@ export const SeedResult = z.object({
   std: z.number(),
   /** Seeds whose run failed or did not report the metric. */
   failed: z.array(z.number().int()),
+  /**
+   * Every seed gave exactly the same value: the program is deterministic or ignores SEED, so the spread says nothing
+   * about chance (the paper says so instead of printing ± 0).
+   */
+  ignored: z.boolean().default(false),
 });
 export type SeedResult = z.infer<typeof SeedResult>;
 
@@ -76,8 +83,12 @@ const RunStateFields = z.object({
   literature: z.record(z.string(), z.object({ source: z.string(), papers: z.array(LiteraturePaperSchema) })),
   /** What the user's input files hold, described inside a sandbox before ideation (null: not yet, or no inputs). */
   inputsPreview: z.string().nullable().default(null),
+  /** The user's papers as read inside a sandbox before ideation: summaries and sanitised BibTeX (null: not yet, or none). */
+  papers: PapersState.nullable().default(null),
   plan: ResearchPlan.nullable(),
   nodes: z.array(ExperimentNode),
+  /** The node that ran the user's starting code as it is (the baseline the paper reports the gain over), or null. */
+  startingCodeNodeId: z.string().nullable().default(null),
   insights: z.array(z.string()),
   search: z.object({
     stage: ExperimentStage,
@@ -89,6 +100,8 @@ const RunStateFields = z.object({
   sandboxImage: z.string(),
   seeds: SeedResult.nullable(),
   seedsDone: z.boolean(),
+  /** The held-out grades of the best nodes (runs with inputs.evaluation), measured after the search. */
+  heldOut: HeldOutResult.nullable().default(null),
   figures: z.object({ done: z.boolean(), files: z.array(FigureRecord) }),
   paperDone: z.boolean(),
   /** The sections of the compiled paper (the review reads them; a revision starts from them). */
@@ -121,14 +134,17 @@ export function freshState(): RunState {
     literatureUnavailable: false,
     literature: {},
     inputsPreview: null,
+    papers: null,
     plan: null,
     nodes: [],
+    startingCodeNodeId: null,
     insights: [],
     search: { stage: 'baseline', finishedStages: [], stopReason: null },
     experimentsDone: false,
     sandboxImage: '',
     seeds: null,
     seedsDone: false,
+    heldOut: null,
     figures: { done: false, files: [] },
     paperDone: false,
     paperSections: null,
@@ -162,6 +178,7 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
   const redo = new Set(stagesRerunFrom(fromStage));
   if (redo.has('experiments')) {
     next.nodes = [];
+    next.startingCodeNodeId = null;
     next.pendingNodes = [];
     next.lostNodes = [];
     next.insights = [];
@@ -169,6 +186,7 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
     next.experimentsDone = false;
     next.seeds = null;
     next.seedsDone = false;
+    next.heldOut = null;
   }
   if (redo.has('figures')) next.figures = { done: false, files: [] };
   if (redo.has('writeup')) {

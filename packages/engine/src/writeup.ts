@@ -1,4 +1,5 @@
 import { toBibtex } from './bibtex.js';
+import { heldOutPaper } from './held-out.js';
 import { referencePapers } from './ideation.js';
 import { bestNode, goodNodes } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
@@ -14,9 +15,11 @@ import {
   type Tables,
   unknownCitations,
 } from './paper-latex.js';
+import { papersBlock, titleKey } from './papers.js';
 import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
-import { fixLatexPrompt, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
+import { fixLatexPrompt, type PaperContext, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
+import { startingCodeGain } from './starting-code-gain.js';
 
 /** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
 export const MAX_LATEX_FIXES = 3;
@@ -33,16 +36,25 @@ export interface PaperMaterial {
   files: { path: string; content: Buffer }[];
   claims: Claim[];
   citationKeys: Set<string>;
-  references: { key: string; title: string; year: number | null; authors: string[] }[];
+  references: PaperContext['references'];
 }
 
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
   const { state } = ctx;
   const plan = state.plan!;
-  const results = resultsTex(plan, state.nodes, state.seeds);
-  const tables = paperTables(plan, state.nodes, state.seeds);
+  const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId);
+  const results = resultsTex(plan, state.nodes, state.seeds, gain);
+  const tables = paperTables(plan, state.nodes, state.seeds, gain);
+  // The held-out test sits next to the results it checks: its table after the results table, its macros in results.tex.
+  const heldOut = heldOutPaper(state.heldOut, plan.metric.name);
+  if (heldOut.table) {
+    results.tex += `\n${heldOut.tex}\n`;
+    results.macros.push(...heldOut.macros);
+    tables.results += `\n\n${heldOut.table}`;
+    tables.preview += `\n${heldOut.preview}`;
+  }
   const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
-  const claims = [...results.claims, ...tables.claims];
+  const claims = [...results.claims, ...tables.claims, ...heldOut.claims];
 
   // Figures: the plots written for the paper first, then what the best experiments saved themselves.
   const best = bestNode(state.nodes, plan.metric.direction)!;
@@ -79,10 +91,16 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     });
   }
 
-  const bib = toBibtex(referencePapers(ctx));
-  if (bib.length > 0)
-    files.push({ path: 'references.bib', content: Buffer.from(bib.map((b) => b.entry).join('\n\n')) });
-  const papers = referencePapers(ctx);
+  // The user's papers first, under their own keys; a paper the literature search also found is listed once.
+  const user = ctx.state.papers?.references ?? [];
+  const userTitles = new Set(user.map((r) => titleKey(r.title)));
+  const papers = referencePapers(ctx).filter((p) => !userTitles.has(titleKey(p.title)));
+  const bib = toBibtex(
+    papers,
+    user.map((r) => r.key),
+  );
+  const entries = [...user.map((r) => r.entry), ...bib.map((b) => b.entry)];
+  if (entries.length > 0) files.push({ path: 'references.bib', content: Buffer.from(entries.join('\n\n')) });
   return {
     resultsTex: results.tex,
     macros: results.macros,
@@ -90,13 +108,17 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     figures,
     files,
     claims,
-    citationKeys: new Set(bib.map((b) => b.key)),
-    references: bib.map((b, i) => ({
-      key: b.key,
-      title: papers[i]!.title,
-      year: papers[i]!.year,
-      authors: papers[i]!.authors,
-    })),
+    citationKeys: new Set([...user.map((r) => r.key), ...bib.map((b) => b.key)]),
+    references: [
+      ...user.map((r) => ({ key: r.key, title: r.title, year: r.year, authors: r.authors, provided: true })),
+      ...bib.map((b, i) => ({
+        key: b.key,
+        title: papers[i]!.title,
+        year: papers[i]!.year,
+        authors: papers[i]!.authors,
+        provided: false,
+      })),
+    ],
   };
 }
 
@@ -125,6 +147,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
         lost: state.lostNodes,
         insights: state.insights,
         seeds: state.seeds,
+        heldOut: state.heldOut,
         stopReason: state.search.stopReason,
       },
       null,
@@ -139,7 +162,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
       'paper',
       WRITER_SYSTEM,
       paperPrompt({
-        goal: ctx.goalForPrompts,
+        goal: ctx.goalForPrompts + papersBlock(state.papers, 'writeup'),
         plan,
         nodes: state.nodes,
         insights: state.insights,
@@ -179,7 +202,12 @@ export async function compilePaper(
 ): Promise<CompiledPaper> {
   const { state } = ctx;
   const plan = state.plan!;
-  const fallbackText = () => fallbackSections(ctx.input.goal, plan, state.nodes, state.insights);
+  const fallbackText = () =>
+    fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
+      seeds: state.seeds,
+      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+      userKeys: (state.papers?.references ?? []).map((r) => r.key),
+    });
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
   const latex = await ctx.ports.sandboxes.open('latex', ctx.signal);

@@ -35,4 +35,12 @@ describe('selectOutputs', () => {
       { path: 'd.txt', bytes: 400, reason: 'total_too_large' },
     ]);
   });
+
+  it("keeps AI-Scientist's run_<n>/final_info.json first too", () => {
+    const entries = parseListing(
+      Buffer.from(['f 1 a.txt', 'f 300 run_0/final_info.json', 'f 2 b.txt', 'f 200 run_0/all_results.npy'].join('\0')),
+    );
+    const { include } = selectOutputs(entries, { maxFiles: 2, maxFileBytes: 1000, maxTotalBytes: 1000 });
+    expect(include).toEqual(['run_0/final_info.json', 'a.txt']);
+  });
 });

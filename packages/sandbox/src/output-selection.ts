@@ -21,11 +21,14 @@ export function parseListing(raw: Buffer): ListedEntry[] {
   return entries;
 }
 
-/** Copied out first, whatever else the program left: the engine reads its metrics from it. */
-const FIRST = 'results.json';
+/**
+ * Copied out first, whatever else the program left: the engine reads its metrics from them (results.json, or
+ * AI-Scientist's run_<n>/final_info.json; see packages/engine/src/final-info.ts).
+ */
+const FIRST = /^(results\.json|run_\d{1,6}\/final_info\.json)$/;
 
 /**
- * Which files leave the sandbox: regular files with clean relative paths, results.json first and then the smallest
+ * Which files leave the sandbox: regular files with clean relative paths, the results files first and then the smallest
  * first (many small outputs, such as figures, are worth more than one huge file; equal sizes by name), until a limit is
  * reached. The rest
  * is skipped before anything is copied, so a program that fills its workspace costs the worker nothing.
@@ -49,7 +52,8 @@ export function selectOutputs(
     }
   }
   candidates.sort(
-    (a, b) => Number(b.path === FIRST) - Number(a.path === FIRST) || a.bytes - b.bytes || (a.path < b.path ? -1 : 1),
+    (a, b) =>
+      Number(FIRST.test(b.path)) - Number(FIRST.test(a.path)) || a.bytes - b.bytes || (a.path < b.path ? -1 : 1),
   );
   const include: string[] = [];
   let total = 0;

@@ -6,8 +6,11 @@ import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
 
 export interface SandboxImages {
+  /** The built-in image: the grading sandbox runs in it (and the experiments, unless `experiments` says otherwise). */
   python: string;
   latex: string;
+  /** The image the run's experiments (python sandboxes) run in, when the run picked another one (`sandbox.image`). */
+  experiments?: string;
 }
 
 /**
@@ -17,6 +20,7 @@ export interface SandboxImages {
 export class DockerSandboxFactory implements SandboxFactory {
   private readonly open_: Set<Sandbox> = new Set();
   private readonly inputs: InputVolumes | null;
+  private readonly grading: InputVolumes | null;
 
   constructor(
     private readonly docker: DockerClient,
@@ -27,8 +31,14 @@ export class DockerSandboxFactory implements SandboxFactory {
     private readonly runtime: SandboxRuntime = 'runc',
     /** The user's files, read-only at /workspace/input/<name>/ in every experiment (python) sandbox. */
     inputs: SandboxInput[] = [],
+    /**
+     * The held-out test (`hidden/`, `grader/`), read-only at /workspace/input/ in the grading sandbox only: a volume of
+     * its own, never mounted where experiment code runs.
+     */
+    grading: SandboxInput[] = [],
   ) {
     this.inputs = inputs.length > 0 ? new InputVolumes(docker, images.python, inputs, identity) : null;
+    this.grading = grading.length > 0 ? new InputVolumes(docker, images.python, grading, identity) : null;
   }
 
   async open(kind: SandboxKind): Promise<Sandbox> {
@@ -37,10 +47,15 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const mounts = kind === 'python' && this.inputs ? await this.inputs.mountsFor() : [];
+    const volumes = kind === 'python' ? this.inputs : kind === 'grader' ? this.grading : null;
+    const mounts = volumes ? await volumes.mountsFor() : [];
     const container = await DockerSandbox.create(
       this.docker,
-      this.images[kind],
+      kind === 'latex'
+        ? this.images.latex
+        : kind === 'python'
+          ? (this.images.experiments ?? this.images.python)
+          : this.images.python,
       limits,
       { ...this.identity, role: kind },
       this.runtime,
@@ -61,6 +76,6 @@ export class DockerSandboxFactory implements SandboxFactory {
   /** Removes every container this factory opened and has not closed yet. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.open_].map((s) => s.close()));
-    await this.inputs?.remove();
+    await Promise.all([this.inputs?.remove(), this.grading?.remove()]);
   }
 }

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import {
   type BestMetric,
   CreateRunRequest,
+  DEFAULT_SANDBOX_IMAGE,
   type ExperimentStage,
   emptyUsage,
+  type HeldOutScore,
   isFinalStatus,
   type NewEvent,
   type RerunStage,
@@ -14,6 +16,7 @@ import {
   type RunRecord,
   type RunStage,
   type RunStatus,
+  type StartingCodeGain,
   type Usage,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
@@ -163,6 +166,7 @@ export class RunStore {
       experimentStage: '',
       review: 'null',
       bestMetric: 'null',
+      heldOut: 'null',
       usage: JSON.stringify(emptyUsage()),
       attempt: '0',
       createdAt: now,
@@ -247,6 +251,7 @@ export class RunStore {
       experimentStage?: ExperimentStage | null;
       iteration?: number;
       bestMetric?: BestMetric | null;
+      heldOut?: HeldOutScore | null;
       usage?: Usage;
       review?: ReviewSummary | null;
     },
@@ -257,6 +262,7 @@ export class RunStore {
     if (patch.review !== undefined) fields.review = JSON.stringify(patch.review);
     if (patch.iteration !== undefined) fields.iteration = String(patch.iteration);
     if (patch.bestMetric !== undefined) fields.bestMetric = JSON.stringify(patch.bestMetric);
+    if (patch.heldOut !== undefined) fields.heldOut = JSON.stringify(patch.heldOut);
     if (patch.usage !== undefined) fields.usage = JSON.stringify(patch.usage);
     if (Object.keys(fields).length === 0) return;
     await this.transition(runId, LIVE, null, fields);
@@ -364,6 +370,8 @@ export class RunStore {
     status: (typeof FINAL)[number],
     error: RunError | null,
     message: string,
+    /** What a succeeded run reports on top (the gain over the starting code). */
+    extra: { startingCode?: StartingCodeGain | null } = {},
   ): Promise<boolean> {
     const run = await this.get(runId);
     if (!run || isFinalStatus(run.status)) return false;
@@ -372,7 +380,7 @@ export class RunStore {
       LIVE,
       status,
       { finishedAt: new Date().toISOString(), error: JSON.stringify(error) },
-      { type: 'run.finished', message, data: { status, error, usage: run.usage } },
+      { type: 'run.finished', message, data: { status, error, usage: run.usage, ...extra } },
     );
   }
 
@@ -436,13 +444,15 @@ function parseRun(h: Record<string, string>): StoredRun {
     model: h.model ?? '',
     budgetUsd: Number(h.budgetUsd ?? 0),
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
-    sandbox: JSON.parse(h.sandbox ?? '{}'),
+    // Runs stored before sandbox images existed ran in the built-in one.
+    sandbox: { image: DEFAULT_SANDBOX_IMAGE, ...JSON.parse(h.sandbox ?? '{}') },
     policy: JSON.parse(h.policy ?? 'null') ?? DEFAULT_POLICY,
     tenant: h.tenant ?? 'default',
     inputs: JSON.parse(h.inputs ?? '{}'),
     experimentStage: (h.experimentStage || null) as ExperimentStage | null,
     review: JSON.parse(h.review ?? 'null'),
     bestMetric: JSON.parse(h.bestMetric ?? 'null'),
+    heldOut: JSON.parse(h.heldOut ?? 'null'),
     usage: JSON.parse(h.usage ?? 'null') ?? emptyUsage(),
     attempt: Number(h.attempt ?? 0),
     createdAt: h.createdAt ?? '',

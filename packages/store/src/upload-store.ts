@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import {
   type UploadSummary,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
+import { isRedisUnavailable } from './redis-availability.js';
 import type { RedisKeys } from './redis-keys.js';
 import { newRunId } from './run-id.js';
 import { archiveKind, unpackArchive } from './upload-unpack.js';
@@ -356,7 +357,9 @@ export class UploadStore {
             JSON.stringify(record),
           )
           .catch(async (err) => {
-            await rm(final, { recursive: true, force: true });
+            // Unanswered is not refused: a server that hung may still run the commit once it carries on, and its
+            // record must find the files. Left in place, they are removed by the sweep if no record ever comes.
+            if (!isRedisUnavailable(err)) await rm(final, { recursive: true, force: true });
             throw err;
           })) as [number, number];
         if (!ok) {
@@ -426,4 +429,36 @@ export class UploadStore {
   filesDir(id: string): string {
     return join(this.dirOf(id), 'files');
   }
+
+  /**
+   * Removes what a killed API process left on disk: drafts (`upl_….partial`) untouched for longer than any request
+   * may last, and upload directories that no record names (moved into place, then killed before the commit) after a
+   * minute. Both are invisible to users and not counted against any limit; without this they would stay forever.
+   * Returns the names removed.
+   */
+  async sweepAbandoned(requestTimeoutMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const draft = name.endsWith('.partial');
+      const id = draft ? name.slice(0, -'.partial'.length) : name;
+      if (!UPLOAD_ID_PATTERN.test(id)) continue;
+      const path = join(this.root, name);
+      // ctime: for a draft no earlier than its creation; for a committed directory, the moment it was moved into place.
+      const changed = (await stat(path).catch(() => null))?.ctimeMs;
+      if (changed === undefined || now - changed <= (draft ? requestTimeoutMs : ORPHAN_GRACE_MS)) continue;
+      if (!draft && (await this.redis.exists(this.keys.upload(id)))) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
 }
+
+/** How long a committed-looking upload directory without a record may exist (the commit takes milliseconds). */
+const ORPHAN_GRACE_MS = 60_000;

@@ -1,11 +1,13 @@
 import {
+  answersFileCount,
   CreateRunRequest,
   ErrorBody,
-  INPUT_KINDS,
+  graderEntryPoint,
   RerunRequest,
   type RunInputs,
   RunList,
   RunRecord,
+  runUploads,
 } from '@autolab/contracts';
 import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
 import type { FastifyReply } from 'fastify';
@@ -62,6 +64,7 @@ export const runRoutes =
       },
       async (request, reply) => {
         const { tenant } = principalOf(request);
+        checkImage(deps, request.body.sandbox.image);
         await checkInputs(deps, request.body.inputs, tenant);
         const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
         // The schema lets the goal be left out only with a template.
@@ -235,20 +238,43 @@ export const runRoutes =
  * reads exactly like a missing one.
  */
 async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
-  for (const kind of INPUT_KINDS) {
-    const id = inputs[kind];
-    if (id === undefined || (await deps.uploads.get(id, tenant))) continue;
-    throw invalidInput(kind, `there is no upload ${id} of tenant ${tenant}`);
+  const invalid = (field: string, message: string) =>
+    new ApiError('validation_failed', `Invalid body ${field}: ${message}.`, {
+      issues: [{ path: field, message, in: 'body' }],
+    });
+  const visible = new Set<string>();
+  for (const { field, uploadId } of runUploads(inputs)) {
+    const upload = await deps.uploads.get(uploadId, tenant);
+    if (!upload) throw invalid(field, `there is no upload ${uploadId} of tenant ${tenant}`);
+    const paths = upload.files.map((f) => f.path);
+    const secret = field.startsWith('inputs.evaluation.');
+    // What the experiments see and what only the grader sees must be different uploads, or the test is not held out.
+    if (secret && visible.has(uploadId))
+      throw invalid(
+        field,
+        `upload ${uploadId} is also an input the experiments see; the held-out files must be an upload of their own`,
+      );
+    if (!secret) visible.add(uploadId);
+    if (field === 'inputs.evaluation.hidden' && inputs.evaluation?.metric && answersFileCount(paths) !== 1)
+      throw invalid(
+        field,
+        `the built-in metric reads the answers from the upload's one CSV file (with 'id' and 'label' columns); upload ${uploadId} holds ${answersFileCount(paths)} CSV files`,
+      );
+    if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
+      throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
   }
   if (inputs.template !== undefined && !deps.templates.get(inputs.template)) {
     const known = deps.templates.list().map((t) => t.name);
-    throw invalidInput('template', `there is no template ${inputs.template} (known: ${known.join(', ')})`);
+    throw invalid('inputs.template', `there is no template ${inputs.template} (known: ${known.join(', ')})`);
   }
 }
 
-function invalidInput(field: keyof RunInputs, message: string): ApiError {
-  return new ApiError('validation_failed', `Invalid body inputs.${field}: ${message}.`, {
-    issues: [{ path: `inputs.${field}`, message, in: 'body' }],
+/** The image a run names must be one this deployment offers (`GET /v1/images`). */
+function checkImage(deps: ApiDeps, image: string): void {
+  if (deps.sandboxImages.some((known) => known.name === image)) return;
+  const message = `there is no sandbox image ${JSON.stringify(image)} (GET /v1/images lists them: ${deps.sandboxImages.map((i) => i.name).join(', ')})`;
+  throw new ApiError('validation_failed', `Invalid body sandbox.image: ${message}.`, {
+    issues: [{ path: 'sandbox.image', message, in: 'body' }],
   });
 }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import {
   ErrorBody,
   type Principal,
+  runUploads,
   UPLOAD_ID_PATTERN,
   UploadList,
   UploadRecord,
@@ -224,7 +225,7 @@ export const uploadRoutes =
       async (request, reply) => {
         const upload = await loadUpload(store, request.params.id, principalOf(request));
         const users = (await deps.runs.activeRuns(upload.tenant)).filter((run) =>
-          Object.values(run.inputs).includes(upload.id),
+          runUploads(run.inputs).some((u) => u.uploadId === upload.id),
         );
         if (users.length > 0)
           throw new ApiError(

@@ -18,6 +18,10 @@ export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string
   } else {
     field('best', '-');
   }
+  if (run.heldOut) {
+    const { metric, value, direction, nodeId } = run.heldOut;
+    field('held-out', `${metric} = ${formatNumber(value)} (${direction}; node ${nodeId}; measured by the service)`);
+  }
   if (run.review) {
     const { decision, overall, confidence, reviewers } = run.review;
     field('review', `${decision} (overall ${overall}/10, confidence ${confidence}, ${reviewers} reviewers)`);

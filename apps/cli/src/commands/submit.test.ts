@@ -37,6 +37,20 @@ describe('buildCreateRunRequest', () => {
     expect(buildCreateRunRequest(GOAL, { memoryMb: 512 })).toEqual({ goal: GOAL, sandbox: { memoryMb: 512 } });
   });
 
+  it('takes the held-out flags only together: --hidden with one of --grader and --metric', () => {
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'answers' })).toThrow(
+      new UsageError('--hidden needs either --grader FILE or --metric NAME (one of them)'),
+    );
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', metric: 'f1' })).toThrow(/one of them/);
+    expect(() => buildCreateRunRequest(GOAL, { metric: 'f1' })).toThrow(/need --hidden/);
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', metric: 'r2' })).toThrow(
+      new UsageError('--metric: one of accuracy, f1, auc, rmse, mae, logloss'),
+    );
+    expect(() => buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', direction: 'up' })).toThrow(/--direction/);
+    // The evaluation itself is filled in once the files are uploaded.
+    expect(buildCreateRunRequest(GOAL, { hidden: 'a', grader: 'g.py', direction: 'minimize' })).toEqual({ goal: GOAL });
+  });
+
   it('maps the token cap and the search, ideation and review policies, each group only when used', () => {
     expect(
       buildCreateRunRequest(GOAL, {
@@ -82,6 +96,7 @@ describe('buildCreateRunRequest', () => {
   it('rejects out-of-range values by the contract, naming the flag', () => {
     expect(() => buildCreateRunRequest(GOAL, { maxIterations: 500 })).toThrow(/--max-iterations/);
     expect(() => buildCreateRunRequest(GOAL, { cpus: 0.1 })).toThrow(/--cpus/);
+    expect(() => buildCreateRunRequest(GOAL, { image: 'Not A Name' })).toThrow(/--image/);
     expect(() => buildCreateRunRequest(GOAL, { model: 'bad model name' })).toThrow(/--model/);
     expect(() => buildCreateRunRequest('short', {})).toThrow(/goal: the goal needs at least 10 characters/);
     expect(() => buildCreateRunRequest(GOAL, { budgetUsd: -1 })).toThrow(UsageError);
@@ -158,6 +173,8 @@ describe('autolab submit', () => {
         '1024',
         '--exec-timeout-seconds',
         '60',
+        '--image',
+        'graphs',
         '--idempotency-key',
         'key-1',
       ],
@@ -172,7 +189,7 @@ describe('autolab submit', () => {
       budgetUsd: 2.5,
       timeLimitMinutes: 30,
       model: 'gpt-4o-mini',
-      sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60 },
+      sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60, image: 'graphs' },
     });
     expect(request!.headers['idempotency-key']).toBe('key-1');
     expect(request!.headers.authorization).toBe('Bearer secret');

@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { type CreateRunRequest, CreateRunRequest as CreateRunRequestSchema } from '@autolab/contracts';
+import {
+  type CreateRunRequest,
+  CreateRunRequest as CreateRunRequestSchema,
+  HeldOutMetric,
+  MetricDirection,
+} from '@autolab/contracts';
 import type { CreatedUpload } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -18,6 +23,8 @@ export interface SubmitOptions {
   cpus?: number;
   memoryMb?: number;
   execTimeoutSeconds?: number;
+  /** A sandbox image by name (`GET /v1/images`). */
+  image?: string;
   maxTokens?: number;
   numDrafts?: number;
   debugProb?: number;
@@ -34,6 +41,15 @@ export interface SubmitOptions {
   data?: string;
   /** A file or directory to upload as the run's starting code (/workspace/input/code/). */
   code?: string;
+  /** A file or directory with the held-out answers (never shown to the agent). */
+  hidden?: string;
+  /** The grading program (a file or directory with grade.py) for the held-out test. */
+  grader?: string;
+  /** A built-in held-out metric instead of a grader. */
+  metric?: string;
+  direction?: string;
+  /** A file or directory of papers (PDFs, .bib files) to upload: ideation builds on them and the paper cites them. */
+  papers?: string;
   /** A built-in template to start from (`autolab templates`); its goal is used when none is given. */
   template?: string;
   watch?: boolean;
@@ -51,6 +67,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'sandbox.cpus': '--cpus',
   'sandbox.memoryMb': '--memory-mb',
   'sandbox.execTimeoutSeconds': '--exec-timeout-seconds',
+  'sandbox.image': '--image',
   maxTokens: '--max-tokens',
   'search.numDrafts': '--num-drafts',
   'search.debugProb': '--debug-prob',
@@ -116,6 +133,7 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
     cpus: options.cpus,
     memoryMb: options.memoryMb,
     execTimeoutSeconds: options.execTimeoutSeconds,
+    image: options.image,
   });
   if (sandbox) request.sandbox = sandbox;
   if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;
@@ -137,6 +155,7 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   if (options.template !== undefined && options.code !== undefined)
     throw new UsageError('--template and --code: a run has one starting program; give one of them');
 
+  checkEvaluationFlags(options);
   const checked = CreateRunRequestSchema.safeParse(request);
   if (!checked.success) {
     const problems = checked.error.issues.map((issue) => {
@@ -148,10 +167,29 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   return request;
 }
 
-/** Uploads `--data` / `--code` (a progress line on a terminal) and returns their upload ids as the run's inputs. */
+/** The held-out flags go together: `--hidden` with exactly one of `--grader` and `--metric`. */
+function checkEvaluationFlags(options: SubmitOptions): void {
+  const { hidden, grader, metric, direction } = options;
+  if (hidden === undefined) {
+    if (grader !== undefined || metric !== undefined || direction !== undefined)
+      throw new UsageError('--grader, --metric and --direction need --hidden PATH (the held-out answers)');
+    return;
+  }
+  if ((grader === undefined) === (metric === undefined))
+    throw new UsageError('--hidden needs either --grader FILE or --metric NAME (one of them)');
+  if (metric !== undefined && !HeldOutMetric.safeParse(metric).success)
+    throw new UsageError(`--metric: one of ${HeldOutMetric.options.join(', ')}`);
+  if (direction !== undefined && !MetricDirection.safeParse(direction).success)
+    throw new UsageError('--direction: maximize or minimize');
+}
+
+/**
+ * Uploads `--data`, `--code`, `--papers`, `--hidden` and `--grader` (a progress line on a terminal) and returns the
+ * run's inputs with their upload ids.
+ */
 async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<CreateRunRequest['inputs']> {
-  const inputs: NonNullable<CreateRunRequest['inputs']> = {};
-  for (const kind of ['data', 'code'] as const) {
+  const ids: Partial<Record<'data' | 'code' | 'papers' | 'hidden' | 'grader', string>> = {};
+  for (const kind of ['data', 'code', 'papers', 'hidden', 'grader'] as const) {
     const path = options[kind];
     if (path === undefined) continue;
     const files = await collectFiles(path);
@@ -168,7 +206,18 @@ async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<Cr
       ctx.io.err(`${kind}: ${upload.id} (${upload.fileCount} file(s), ${formatBytes(upload.bytes)})\n`);
       for (const s of upload.skipped) ctx.io.err(`  skipped ${s.path}: ${s.reason}\n`);
     }
-    inputs[kind] = upload.id;
+    ids[kind] = upload.id;
+  }
+  const inputs: NonNullable<CreateRunRequest['inputs']> = {};
+  if (ids.data) inputs.data = ids.data;
+  if (ids.code) inputs.code = ids.code;
+  if (ids.papers) inputs.papers = ids.papers;
+  if (ids.hidden) {
+    inputs.evaluation = {
+      hidden: ids.hidden,
+      ...(ids.grader ? { grader: ids.grader } : { metric: options.metric as HeldOutMetric }),
+      ...(options.direction ? { direction: options.direction as MetricDirection } : {}),
+    };
   }
   return Object.keys(inputs).length > 0 ? inputs : undefined;
 }

@@ -16,7 +16,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     model: 'gpt-4o-mini',
     budgetUsd: 5,
     timeLimitMinutes: 60,
-    sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300 },
+    sandbox: { cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300, image: 'python' },
     policy: {
       maxTokens: null,
       search: { numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3, nodeConcurrency: 1 },
@@ -30,6 +30,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     experimentStage: 'research',
     review: null,
     bestMetric: { name: 'ece', value: 0.0412, direction: 'minimize', nodeId: 'n003', iteration: 3 },
+    heldOut: null,
     usage,
     attempt: 1,
     createdAt: '2025-01-02T12:00:00.000Z',
@@ -176,7 +177,15 @@ const SAMPLES: Sample[] = [
   {
     type: 'seeds.evaluated',
     message: 'Seeds.',
-    data: { nodeId: 'n003', metric: 'ece', seeds: [1, 2, 3], values: [0.04, 0.05, 0.045], mean: 0.045, std: 0.005 },
+    data: {
+      nodeId: 'n003',
+      metric: 'ece',
+      seeds: [1, 2, 3],
+      values: [0.04, 0.05, 0.045],
+      mean: 0.045,
+      std: 0.005,
+      ignored: false,
+    },
   },
   { type: 'hint.received', message: 'Hint.', data: { hintId: 'h1', text: 'Try smoothing 0.2.' } },
   { type: 'hint.applied', message: 'Hint used.', data: { hintId: 'h1', step: 'n004 improve' } },
@@ -212,6 +221,36 @@ const EXTRA_SAMPLES: Sample[] = [
     data: {
       inputs: [{ kind: 'data', uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz0', files: 2 }],
       preview: '/workspace/input/data/ (read-only):\n- train.csv (1.2 kB): table, 40 rows × 3 columns',
+    },
+  },
+  {
+    type: 'inputs.papers',
+    message: 'Papers: 2 reference(s) from 1 PDF(s) and 1 .bib file(s); 1 problem(s).',
+    data: {
+      uploadId: 'upl_01jabcdefghjkmnpqrstvwxyz1',
+      pdfs: 2,
+      bibEntries: 1,
+      references: [
+        { key: 'smith2020sparse', title: 'Sparse widgets', from: 'bib', file: 'refs.bib' },
+        { key: 'anongrokking', title: 'Grokking, briefly', from: 'pdf', file: 'grok.pdf' },
+      ],
+      unreadable: [{ file: 'scan.pdf', reason: 'no text could be extracted' }],
+    },
+  },
+  {
+    type: 'evaluation.scored',
+    message: 'Held-out accuracy.',
+    data: {
+      metric: 'accuracy',
+      direction: 'maximize',
+      grader: 'builtin',
+      graded: [
+        { nodeId: 'n003', validation: 0.97, value: 0.81, reason: null },
+        { nodeId: 'n001', validation: 0.9, value: 0.88, reason: null },
+        { nodeId: 'n002', validation: 0.85, value: null, reason: 'n002 wrote no predictions.csv' },
+      ],
+      best: { nodeId: 'n001', value: 0.88 },
+      bestByValidation: 'n003',
     },
   },
 ];

@@ -48,6 +48,22 @@ export function RunStats({ run, model }: { run: RunRecord | null; model: RunMode
           </span>
         )}
       </StatTile>
+      {run?.heldOut && (
+        <StatTile
+          label={`Held-out ${run.heldOut.metric}`}
+          value={
+            <span data-testid="held-out">
+              {formatMetric(run.heldOut.value)}
+              <span className="faint small">
+                {' '}
+                {run.heldOut.direction === 'maximize' ? '↑ higher is better' : '↓ lower is better'}
+              </span>
+            </span>
+          }
+        >
+          <span className="faint small">node {run.heldOut.nodeId}, measured by the service on hidden data</span>
+        </StatTile>
+      )}
       <StatTile
         label="Cost / budget"
         value={

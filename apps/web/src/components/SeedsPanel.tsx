@@ -1,15 +1,16 @@
 import type { EventOf } from '@autolab/contracts';
 import { formatMetric } from '../lib/format.js';
 
-/** The best experiment re-run with more seeds: mean ± std and each value. */
+/** The best experiment re-run with more seeds: mean ± std (or that the seeds changed nothing) and each value. */
 export function SeedsPanel({ seeds }: { seeds: EventOf<'seeds.evaluated'>['data'] }) {
   return (
     <div className="seeds">
       <p className="big-number">
-        {formatMetric(seeds.mean)} <span className="faint">± {formatMetric(seeds.std)}</span>
+        {formatMetric(seeds.mean)} {seeds.ignored ? null : <span className="faint">± {formatMetric(seeds.std)}</span>}
       </p>
       <p className="small muted">
         {seeds.metric} of {seeds.nodeId} over {seeds.values.length} seeds
+        {seeds.ignored ? ': the same for every seed (the program is deterministic or ignores SEED)' : ''}
       </p>
       <ul className="seed-values">
         {seeds.values.map((v, i) => (

@@ -17,6 +17,7 @@ const DEFAULTS = {
   cpus: '1',
   memoryMb: '2048',
   execTimeoutSeconds: '300',
+  image: '',
   numDrafts: '2',
   debugProb: '0.5',
   maxDebugDepth: '3',
@@ -46,7 +47,12 @@ export function toRequest(v: FormValues): CreateRunRequest {
     timeLimitMinutes: num(v.timeLimitMinutes),
     model: v.model.trim() || undefined,
     maxTokens: num(v.maxTokens),
-    sandbox: pick({ cpus: num(v.cpus), memoryMb: num(v.memoryMb), execTimeoutSeconds: num(v.execTimeoutSeconds) }),
+    sandbox: pick({
+      cpus: num(v.cpus),
+      memoryMb: num(v.memoryMb),
+      execTimeoutSeconds: num(v.execTimeoutSeconds),
+      image: v.image.trim() || undefined,
+    }),
     search: pick({
       numDrafts: num(v.numDrafts),
       debugProb: num(v.debugProb),
@@ -72,9 +78,14 @@ const INPUTS = [
     label: 'Starting code (optional)',
     hint: 'Run as it is as the first experiment (main.py, run.py, train.py or the only .py file); the search improves on it.',
   },
+  {
+    kind: 'papers',
+    label: 'Papers (optional)',
+    hint: 'PDFs and .bib files the research builds on: the ideas start from them and the paper cites them.',
+  },
 ] as const;
 type InputKind = (typeof INPUTS)[number]['kind'];
-const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [] };
+const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: [] };
 
 const isProblem = (err: unknown): err is ApiProblem =>
   typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err;
@@ -195,6 +206,15 @@ export function SubmitForm() {
             {number('cpus', 'CPUs', '0.25–16', '0.25', 'sandbox.cpus')}
             {number('memoryMb', 'Memory (MB)', '128–65536', '1', 'sandbox.memoryMb')}
             {number('execTimeoutSeconds', 'Exec timeout (s)', 'Per experiment', '1', 'sandbox.execTimeoutSeconds')}
+            <Field label="Image" hint="Empty: python (GET /v1/images lists them)" error={errorFor('sandbox.image')}>
+              <input
+                name="image"
+                type="text"
+                placeholder="python"
+                value={values.image}
+                onChange={(e) => set('image', e.target.value)}
+              />
+            </Field>
           </div>
         </fieldset>
         <fieldset>
