@@ -177,7 +177,9 @@ describe('a run with a data input', () => {
   it('starts from a built-in template: its baseline runs as it is as the first node, its goal is the run’s', async () => {
     const listed = await api<TemplateList>(stack, '/v1/templates');
     expect(listed.status).toBe(200);
-    expect(listed.body.templates.map((t) => t.name)).toEqual(['char-lm', 'diffusion-2d', 'grokking', 'tabular']);
+    expect(listed.body.templates.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['char-lm', 'diffusion-2d', 'grokking', 'tabular']),
+    );
     const tabular = listed.body.templates.find((t) => t.name === 'tabular')!;
     expect(tabular.metric).toMatchObject({ name: 'accuracy', direction: 'maximize' });
 
@@ -189,7 +191,7 @@ describe('a run with a data input', () => {
       return res.body.error.message;
     };
     expect(await refused({ inputs: { template: 'no-such-template' } })).toMatch(
-      /^Invalid body inputs\.template: there is no template no-such-template \(known: char-lm, diffusion-2d, grokking, tabular\)/,
+      /^Invalid body inputs\.template: there is no template no-such-template \(known: .*grokking, tabular/,
     );
     expect(await refused({ inputs: { template: 'tabular', code: 'upl_0123456789abcdefghjkmnpqrs' } })).toMatch(
       /inputs\.template: a run has one starting program/,
