@@ -146,7 +146,12 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !catalog.get(name));
   if (unknown.length > 0) {
-    console.error(`unknown template(s): ${unknown.join(', ')}; known: ${catalog.list().map((t) => t.name)}`);
+    console.error(
+      `unknown template(s): ${unknown.join(', ')}; known: ${catalog
+        .list()
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
     process.exit(2);
   }
   const sources = catalog
