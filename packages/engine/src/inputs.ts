@@ -159,18 +159,19 @@ export function previewText(preview: Preview): string {
 }
 
 /**
- * Runs one of the engine's fixed scripts over the inputs in a fresh python sandbox (the inputs are untrusted files:
- * they are only ever opened there) and returns what it printed, or why it failed. An interruption is rethrown.
+ * Runs one of the engine's fixed scripts over the inputs in a fresh sandbox of the built-in image (the inputs are
+ * untrusted files: they are only ever opened in a sandbox) and returns the JSON it printed, or why it failed (output
+ * that is not JSON too). An interruption is rethrown.
  */
 export async function runInputScript(
   ctx: RunContext,
   command: string[],
   timeoutMs: number,
-): Promise<{ ok: true; stdout: string } | { ok: false; failure: string }> {
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+): Promise<{ ok: true; json: unknown } | { ok: false; failure: string }> {
+  const sandbox = await ctx.ports.sandboxes.open('reader', ctx.signal);
   try {
     const result = await sandbox.exec(command, { timeoutMs, signal: ctx.signal });
-    if (result.exitCode === 0) return { ok: true, stdout: result.stdout.text };
+    if (result.exitCode === 0) return { ok: true, json: JSON.parse(result.stdout.text) as unknown };
     return {
       ok: false,
       failure: result.timedOut
@@ -199,7 +200,7 @@ export async function previewInputs(ctx: RunContext): Promise<void> {
     ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
     PREVIEW_TIMEOUT_MS,
   );
-  let preview = run.ok ? (JSON.parse(run.stdout) as Preview) : null;
+  let preview = run.ok ? (run.json as Preview) : null;
   const failure = run.ok ? null : run.failure;
   if (!preview) {
     // The listing the worker already has: names and sizes, no look inside.

@@ -915,6 +915,12 @@ describe('papers as an input', () => {
     const warning = sink.ofType('warning').find((e) => (e.data as { code: string }).code === 'papers_unreadable');
     expect(warning?.message).toContain('no input script here');
     expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({ references: [] });
+
+    // Output that is not JSON (a script cut short) is the same: a warning, not a failed run.
+    const cut = setup(replies(), { input: { inputs: { papers } }, scriptOutput: '{"pdfs": [' });
+    expect(await cut.run()).toMatchObject({ status: 'succeeded' });
+    const codes = cut.sink.ofType('warning').map((e) => (e.data as { code: string }).code);
+    expect(codes).toContain('papers_unreadable');
   });
 });
 
