@@ -172,6 +172,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
         references: material.references,
         pageLimit: ctx.input.policy.pageLimit,
         hints,
+        templateNotes: ctx.input.template?.paperNotes ?? null,
       }),
       [TOOLS.paper],
     );
