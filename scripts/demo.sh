@@ -3,7 +3,8 @@
 # Installs what is missing, starts Redis/Docker (if needed), builds the sandbox images, starts the API and a worker,
 # submits the demo goal with the CLI, shows its progress live, downloads the results into ./demo-output/<run-id>/,
 # then stops everything it started. `npm run demo -- --keep` (or AUTOLAB_DEMO_KEEP=1) keeps the API, the worker and
-# the dashboard up after the run until Ctrl-C.
+# the dashboard up after the run until Ctrl-C. `npm run demo -- --template tabular` starts the run from a built-in
+# template instead (packages/templates/builtin/): its baseline runs as the first experiment and its goal is the run's.
 #
 # Without OPENAI_API_KEY the model is the project's scripted OpenAI-compatible server (the replies are a fixed
 # scenario; the experiment code in them really runs in the sandbox and the paper's numbers are what it printed).
@@ -11,13 +12,24 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEEP="${AUTOLAB_DEMO_KEEP:-0}"
-for arg in "$@"; do
-  case "$arg" in
+TEMPLATE=""
+usage() { echo "usage: npm run demo [-- --keep] [-- --template NAME]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
     --keep) KEEP=1 ;;
-    *) echo "usage: npm run demo [-- --keep]" >&2; exit 2 ;;
+    --template) [ $# -ge 2 ] || usage; TEMPLATE="$2"; shift ;;
+    --template=*) TEMPLATE="${1#--template=}" ;;
+    *) usage ;;
   esac
+  shift
 done
-GOAL="${DEMO_GOAL:-How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?}"
+if [ -n "$TEMPLATE" ] && [ ! -f "packages/templates/builtin/$TEMPLATE/template.yaml" ]; then
+  echo "no template $TEMPLATE; the built-in ones: $(ls packages/templates/builtin | grep -v '\.' | tr '\n' ' ')" >&2
+  exit 2
+fi
+# With a template the goal is the template's (DEMO_GOAL still overrides it).
+GOAL="${DEMO_GOAL:-}"
+[ -n "$TEMPLATE" ] || GOAL="${GOAL:-How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?}"
 LOGS="$ROOT/.data/demo"
 mkdir -p "$LOGS"
 PIDS=()
@@ -37,18 +49,27 @@ build_web
 SCRIPTED=0
 if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   SCRIPTED=1
-  say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/demo.yaml)."
+  # The scripted model's name is the scenario it replays: demo.yaml, or template-<name>.yaml for a template.
+  SCENARIO="demo"
+  [ -n "$TEMPLATE" ] && SCENARIO="template-$TEMPLATE"
+  if [ ! -f "packages/testing/scenarios/$SCENARIO.yaml" ]; then
+    say "there is no scripted scenario for the template $TEMPLATE (only for: $(ls packages/testing/scenarios | sed -n 's/^template-\(.*\)\.yaml$/\1/p' | tr '\n' ' '))."
+    say "  Run it with a real model: OPENAI_API_KEY=sk-... npm run demo -- --template $TEMPLATE"
+    exit 2
+  fi
+  say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/$SCENARIO.yaml)."
   say "  To use a real model: OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] AUTOLAB_MODEL=gpt-4o-mini npm run demo"
-  node --import tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
+  # Its own free port: PORT is the API's.
+  PORT=0 node --import tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
   PIDS+=($!)
   for _ in $(seq 1 100); do grep -q SCRIPTED_OPENAI_BASE_URL= "$LOGS/scripted.out" 2>/dev/null && break; sleep 0.1; done
   export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' "$LOGS/scripted.out")"
   [ -n "$OPENAI_BASE_URL" ] || { say "the scripted model server did not start; see $LOGS/scripted.log"; exit 1; }
   export OPENAI_API_KEY="scripted-demo-key"
   # Token counts are real (the scripted server reports them); price them like gpt-4o-mini so cost and budget show.
-  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"demo\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
+  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"$SCENARIO\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
   say "  Its tokens are priced like gpt-4o-mini (\$0.15 / \$0.60 per million) so cost and budget are visible."
-  export AUTOLAB_MODEL="demo"
+  export AUTOLAB_MODEL="$SCENARIO"
 fi
 
 PORT="${PORT:-8080}"
@@ -83,10 +104,15 @@ say "dashboard (tenant demo): $AUTOLAB_URL/#key=$AUTOLAB_API_KEY"
 [ "$KEEP" = 1 ] || say "(the service stops when the run ends; npm run demo -- --keep leaves it up for the dashboard)"
 
 # The scripted scenario tells its story (draft crashes → debug → tune → research → ablation) with one draft; a real
-# model gets the engine's default search policy.
-SEARCH_FLAGS=()
-[ "$SCRIPTED" = 1 ] && SEARCH_FLAGS=(--num-drafts 1)
-RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --max-iterations 6 --budget-usd 2 --time-limit-minutes 20 "${SEARCH_FLAGS[@]}" "$GOAL" \
+# model gets the engine's default search policy. A template's scenario is shorter: its baseline, one improvement.
+MAX_ITERATIONS=6
+[ -n "$TEMPLATE" ] && [ "$SCRIPTED" = 1 ] && MAX_ITERATIONS=2
+SUBMIT_FLAGS=(--max-iterations "$MAX_ITERATIONS")
+[ "$SCRIPTED" = 1 ] && SUBMIT_FLAGS+=(--num-drafts 1)
+[ -n "$TEMPLATE" ] && SUBMIT_FLAGS+=(--template "$TEMPLATE")
+GOAL_ARGS=()
+[ -n "$GOAL" ] && GOAL_ARGS=("$GOAL")
+RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --budget-usd 2 --time-limit-minutes 20 "${SUBMIT_FLAGS[@]}" "${GOAL_ARGS[@]}" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
 say "submitted run $RUN_ID; following its events:"
 set +e

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RunRecord, UploadRecord } from '@autolab/contracts';
+import type { ErrorBody, RunRecord, TemplateList, UploadRecord } from '@autolab/contracts';
 import { LABEL_RUN } from '@autolab/sandbox';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,113 @@ describe('a run with a data input', () => {
     const filters = { label: [`${LABEL_RUN}=${runId}`] };
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
+  }, 400_000);
+
+  it('starts from a built-in template: its baseline runs as it is as the first node, its goal is the run’s', async () => {
+    const listed = await api<TemplateList>(stack, '/v1/templates');
+    expect(listed.status).toBe(200);
+    expect(listed.body.templates.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['char-lm', 'diffusion-2d', 'grokking', 'tabular']),
+    );
+    const tabular = listed.body.templates.find((t) => t.name === 'tabular')!;
+    expect(tabular.metric).toMatchObject({ name: 'accuracy', direction: 'maximize' });
+
+    // Refused, naming the field: an unknown template, a template with uploaded code, neither goal nor template.
+    const refused = async (body: Record<string, unknown>) => {
+      const res = await api<ErrorBody>(stack, '/v1/runs', { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      return res.body.error.message;
+    };
+    expect(await refused({ inputs: { template: 'no-such-template' } })).toMatch(
+      /^Invalid body inputs\.template: there is no template no-such-template \(known: .*grokking, tabular/,
+    );
+    expect(await refused({ inputs: { template: 'tabular', code: 'upl_0123456789abcdefghjkmnpqrs' } })).toMatch(
+      /inputs\.template: a run has one starting program/,
+    );
+    expect(await refused({ maxIterations: 2 })).toMatch(/goal: give a goal/);
+
+    // What the baseline records with SEED=0, measured here in the same image, outside the service.
+    const marker = '@@RESULTS@@';
+    const measured = await run(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--env',
+        'SEED=0',
+        image,
+        'python3',
+        '-c',
+        `${tabular.baselineCode}\nimport sys\nsys.stdout.write(${JSON.stringify(marker)} + open("results.json").read())`,
+      ],
+      { maxBuffer: 1 << 20 },
+    );
+    const expected = JSON.parse(measured.stdout.split(marker)[1]!) as { accuracy: number };
+
+    const submitted = await api<RunRecord>(stack, '/v1/runs', {
+      method: 'POST',
+      body: JSON.stringify({
+        model: 'template-tabular',
+        maxIterations: 2,
+        seeds: 0,
+        search: { numDrafts: 1 },
+        ideation: { numIdeas: 1, reflections: 0 },
+        review: { reviewers: 0 },
+        inputs: { template: 'tabular' },
+      }),
+    });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body.goal).toBe(tabular.goal);
+    expect(submitted.body.inputs).toEqual({ template: 'tabular' });
+    const runId = submitted.body.id;
+    const final = await waitForStatus(stack, runId, ['succeeded', 'failed', 'cancelled'], 300_000);
+    expect(final.error).toBeNull();
+    expect(final.status).toBe('succeeded');
+
+    // n001 is the template's baseline, run as it is (no model call for it), with the metric it really recorded;
+    // n002, the scripted improvement, builds on it.
+    const events = (await readSse(stack, runId)).events;
+    const created = events.filter((e) => e.type === 'node.created').map((e) => e.data as { plan: string });
+    expect(created[0]?.plan).toContain("The tabular template's baseline, run as it is");
+    const finished = events
+      .filter((e) => e.type === 'node.finished')
+      .map((e) => e.data as { nodeId: string; metrics: Record<string, number> });
+    const baseline = finished.find((n) => n.nodeId === 'n001')!;
+    expect(baseline.metrics.accuracy).toBeCloseTo(expected.accuracy, 12);
+    const artifact = (path: string) => readFile(join(stack.dataDir, 'artifacts', runId, path), 'utf8');
+    expect(await artifact('nodes/n001/stdout.txt')).toContain(
+      `mean accuracy over 4 datasets: ${expected.accuracy.toFixed(4)} (seed 0)`,
+    );
+    const improved = finished.find((n) => n.nodeId === 'n002')!;
+    expect(improved.metrics.accuracy).toBeGreaterThan(expected.accuracy);
+    expect(final.bestMetric).toMatchObject({ name: 'accuracy', nodeId: 'n002', value: improved.metrics.accuracy });
+    const calls = stack.scripted.callsFor(runId).map((c) => c.key);
+    expect(calls).not.toContain('draft_experiment');
+
+    // The code arrived like an uploaded code input: previewed, and named by its template.
+    const described = events.find((e) => e.type === 'inputs.described');
+    expect(described?.data).toMatchObject({
+      inputs: [{ kind: 'code', uploadId: null, template: 'tabular', files: 1 }],
+    });
+    expect(JSON.parse(await artifact('inputs.json')).inputs.code).toEqual({
+      uploadId: null,
+      template: 'tabular',
+      mount: '/workspace/input/code/',
+    });
+
+    // Ideation saw the template's metric and seed ideas, the figures step its plot code, the writer its notes.
+    const transcript = (await artifact('transcript.jsonl'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { purpose: string });
+    const promptOf = (purpose: string) => JSON.stringify(transcript.find((t) => t.purpose === purpose) ?? 'missing');
+    expect(promptOf('ideas')).toContain('built-in template \\"tabular\\"');
+    expect(promptOf('ideas')).toContain(tabular.seedIdeas[1]!.title);
+    expect(promptOf('figures')).toContain('accuracy_by_dataset.png');
+    expect(promptOf('paper')).toContain('four classification datasets bundled with scikit-learn');
   }, 400_000);
 
   it('fails the run clearly when its input was deleted before it started', async () => {

@@ -11,6 +11,7 @@ import type {
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
+import type { TemplateCatalog } from '@autolab/templates';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
@@ -36,6 +37,7 @@ import { imageRoutes } from './routes/images.js';
 import { keyRoutes } from './routes/keys.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
+import { templateRoutes } from './routes/templates.js';
 import { uploadRoutes } from './routes/uploads.js';
 
 export interface ApiDeps {
@@ -44,6 +46,8 @@ export interface ApiDeps {
   queue: Queue<RunJobData>;
   artifacts: ArtifactStore;
   uploads: UploadStore;
+  /** The built-in research templates (read once at start-up). */
+  templates: TemplateCatalog;
   hub: EventHub;
   cancel: CancelSignal;
   workers: WorkerRegistry;
@@ -135,6 +139,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'events', description: 'Live progress' },
         { name: 'artifacts', description: 'Papers, code and outputs' },
         { name: 'uploads', description: 'Your own data, code and papers for runs' },
+        { name: 'templates', description: 'Built-in research templates to start runs from' },
         { name: 'admin', description: 'API keys (admin keys only)' },
         { name: 'operations', description: 'Health' },
       ],
@@ -201,6 +206,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(artifactRoutes(deps));
   await app.register(uploadRoutes(deps));
   await app.register(imageRoutes(deps));
+  await app.register(templateRoutes(deps));
   await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).

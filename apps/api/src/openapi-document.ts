@@ -1,4 +1,5 @@
 import { RedisKeys, UploadStore } from '@autolab/store';
+import { TemplateCatalog } from '@autolab/templates';
 import type { Redis } from 'ioredis';
 import type { ApiDeps } from './app.js';
 import { buildApp } from './app.js';
@@ -20,6 +21,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
       '/nonexistent',
       loadApiConfig({}).uploadLimits,
     ),
+    templates: await TemplateCatalog.load(),
     authEnabled: true,
     adminKey: null,
     rateLimiter: null,

@@ -13,6 +13,7 @@ import {
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
+import { TemplateCatalog } from '@autolab/templates';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -66,6 +67,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     queue,
     artifacts: new LocalArtifactStore(config.artifactsDir),
     uploads,
+    templates: await TemplateCatalog.load(),
     hub,
     cancel: new CancelSignal(redis, keys),
     workers: new WorkerRegistry(redis, keys),

@@ -19,6 +19,8 @@ import {
   RunList as RunListSchema,
   type RunRecord,
   RunRecord as RunRecordSchema,
+  type TemplateList,
+  TemplateList as TemplateListSchema,
   UploadRecord,
 } from '@autolab/contracts';
 import { z } from 'zod';
@@ -140,6 +142,10 @@ export class ApiClient {
   async listRuns(query: { limit?: number; cursor?: string } = {}): Promise<RunList> {
     const params = { query: { limit: query.limit, cursor: query.cursor || undefined } };
     return this.parse(() => this.typed.GET('/v1/runs', { params }), RunListSchema);
+  }
+
+  async listTemplates(): Promise<TemplateList> {
+    return this.parse(() => this.typed.GET('/v1/templates'), TemplateListSchema);
   }
 
   async getRun(runId: string): Promise<RunRecord> {

@@ -11,6 +11,7 @@ import { LOG_STREAMS, type LogStream, logsCommand } from './commands/logs.js';
 import { type RerunOptions, rerunCommand } from './commands/rerun.js';
 import { statusCommand } from './commands/status.js';
 import { type SubmitOptions, submitCommand } from './commands/submit.js';
+import { templatesCommand } from './commands/templates.js';
 import { treeCommand } from './commands/tree.js';
 import { watchRun } from './commands/watch.js';
 import { isDebug, loadConfig } from './config.js';
@@ -105,7 +106,10 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
   program
     .command('submit')
     .description('Submit a research goal; prints the run id and its links.')
-    .argument('[goal...]', 'the goal in plain language (words are joined); "-" reads it from standard input')
+    .argument(
+      '[goal...]',
+      'the goal in plain language (words are joined); "-" reads it from standard input; optional with --template',
+    )
     .option('-f, --file <path>', 'read the goal from a file ("-" for standard input)')
     .option('--max-iterations <n>', 'experiments to run at most (server default 6)', integer)
     .option('--budget-usd <usd>', 'hard cap on model spend in USD (default 5)', decimal)
@@ -139,11 +143,23 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--metric <name>', 'with --hidden: a built-in metric (accuracy, f1, auc, rmse, mae, logloss)')
     .option('--direction <d>', 'with --hidden: maximize or minimize (default: the metric’s own; maximize for a grader)')
     .option('--papers <path>', 'upload PDFs and .bib files the research builds on (ideation, related work, citations)')
+    .option(
+      '--template <name>',
+      'start from a built-in template (autolab templates): its baseline is the starting code; the goal may be left out',
+    )
     .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
     .option('--plain', `with --watch: ${PLAIN_HELP}`)
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')
     .action(async (words: string[], options: SubmitOptions) => {
       setExit(await submitCommand(context(), words, options));
+    });
+
+  program
+    .command('templates')
+    .description('List the built-in research templates (start a run from one with submit --template NAME).')
+    .option('--json', 'print the templates as JSON, with their code')
+    .action(async (options: { json?: boolean }) => {
+      setExit(await templatesCommand(context(), options));
     });
 
   program

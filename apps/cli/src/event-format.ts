@@ -34,7 +34,9 @@ export function describeEvent(event: RunEvent): string {
     case 'stage.finished':
       return `${event.data.stage}: ${oneLine(event.data.reason, 120)}`;
     case 'inputs.described':
-      return event.data.inputs.map((i) => `${i.kind} ${i.uploadId} (${i.files} files)`).join(', ');
+      return event.data.inputs
+        .map((i) => `${i.kind} ${i.template ? `template ${i.template}` : i.uploadId} (${i.files} files)`)
+        .join(', ');
     case 'inputs.papers': {
       const { uploadId, references, unreadable } = event.data;
       return `${uploadId}: ${references.length} reference(s)${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}`;

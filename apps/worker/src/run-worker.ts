@@ -6,6 +6,7 @@ import {
   type RunFailureCode,
   type RunInputs,
   runFailure,
+  type Template,
 } from '@autolab/contracts';
 import {
   describeGain,
@@ -40,6 +41,7 @@ import {
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
+import { TemplateCatalog } from '@autolab/templates';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -74,9 +76,17 @@ class RunSetupError extends Error {
  */
 async function resolveInputs(
   uploads: UploadStore,
+  templates: TemplateCatalog,
   run: { tenant: string; inputs: RunInputs },
 ): Promise<ResolvedInputs> {
-  const none: ResolvedInputs = { missing: null, listings: {}, dirs: [], grading: [], evaluation: null };
+  const none: ResolvedInputs = {
+    missing: null,
+    listings: {},
+    dirs: [],
+    grading: [],
+    evaluation: null,
+    template: null,
+  };
   const missing = (message: string): ResolvedInputs => ({ ...none, missing: message });
   const gone = (what: string, id: string) => missing(`the ${what} ${id} no longer exists (was it deleted?)`);
   const listings: RunInputListings = {};
@@ -88,6 +98,14 @@ async function resolveInputs(
     if (!upload) return gone(`${kind} input`, id);
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
     dirs.push({ name: kind, dir: uploads.filesDir(id) });
+  }
+  // A template's baseline is the run's starting code, delivered like an uploaded `code` input.
+  const name = run.inputs.template;
+  const source = name ? templates.get(name) : null;
+  if (name && !source) return missing(`the template ${name} is not one this worker has (is it older than the API?)`);
+  if (source) {
+    listings.code = { uploadId: null, template: source.template.name, files: source.codeFiles };
+    dirs.push({ name: 'code', dir: source.dir, files: source.codeFiles.map((f) => f.path) });
   }
   // The held-out test goes into the grading sandbox's volume only; the engine learns its metric, not its files.
   const grading: SandboxInput[] = [];
@@ -107,7 +125,7 @@ async function resolveInputs(
     }
     evaluation = heldOutEvaluation(spec, entry);
   }
-  return { missing: null, listings, dirs, grading, evaluation };
+  return { missing: null, listings, dirs, grading, evaluation, template: source?.template ?? null };
 }
 
 interface ResolvedInputs {
@@ -117,6 +135,8 @@ interface ResolvedInputs {
   dirs: SandboxInput[];
   grading: SandboxInput[];
   evaluation: HeldOutEvaluation | null;
+  /** The built-in template the run starts from (its baseline is in `listings.code`). */
+  template: Template | null;
 }
 
 export interface RunningWorker {
@@ -136,6 +156,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const runs = new RunStore(redis, keys);
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const uploads = new UploadStore(redis, keys, config.uploadsDir);
+  const templates = await TemplateCatalog.load();
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
@@ -249,7 +270,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.llm.apiKey,
       config.literature?.semanticScholarApiKey ?? '',
     ]);
-    const inputs = await resolveInputs(uploads, run);
+    const inputs = await resolveInputs(uploads, templates, run);
     // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
     // quietly run the experiments elsewhere.
     const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
@@ -303,6 +324,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           policy: run.policy,
           inputs: inputs.listings,
           evaluation: inputs.evaluation,
+          template: inputs.template,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },

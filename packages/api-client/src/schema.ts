@@ -239,6 +239,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/templates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The built-in research templates
+     * @description Each is a goal, a baseline program, plotting code, seed ideas and notes for the paper. Start a run from one with `inputs.template: name` in `POST /v1/runs`: its baseline is the run’s starting code (the first experiment, run as it is) and its goal the run’s goal unless the request gives one.
+     */
+    get: operations['listTemplates'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/keys': {
     parameters: {
       query?: never;
@@ -402,6 +422,8 @@ export interface operations {
                 data?: string;
                 /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
                 code?: string;
+                /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+                template?: string;
                 /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
                 papers?: string;
                 /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -635,8 +657,8 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          /** @description The research question or goal, in plain language. */
-          goal: string;
+          /** @description The research question or goal, in plain language. Required, except with `inputs.template` (whose goal is used). */
+          goal?: string;
           /**
            * @description Experiments to run at most (each is one node of the experiment tree).
            * @default 6
@@ -760,7 +782,7 @@ export interface operations {
            */
           pageLimit?: number;
           /**
-           * @description Your own data, starting code, papers and held-out test, as upload ids.
+           * @description Your own data, starting code, papers and held-out test (upload ids), or a built-in template.
            * @default {}
            */
           inputs?: {
@@ -768,6 +790,8 @@ export interface operations {
             data?: string;
             /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
             code?: string;
+            /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+            template?: string;
             /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
             papers?: string;
             /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -872,6 +896,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+              template?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -1228,6 +1254,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+              template?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -1552,6 +1580,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+              template?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -1934,6 +1964,8 @@ export interface operations {
               data?: string;
               /** @description An upload with starting code, found by every experiment at /workspace/input/code/ (read-only). */
               code?: string;
+              /** @description A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; not together with `code`), its goal the run’s goal when none is given. */
+              template?: string;
               /** @description An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ideation and related work, and the paper cites them. */
               papers?: string;
               /** @description A held-out test: the service scores the best programs on it after the search (see docs/inputs.md). */
@@ -2803,7 +2835,10 @@ export interface operations {
                     inputs: {
                       /** @enum {string} */
                       kind: 'data' | 'code';
-                      uploadId: string;
+                      /** @description null for the starting code of a built-in template */
+                      uploadId: string | null;
+                      /** @description The built-in template the starting code comes from. */
+                      template?: string;
                       files: number;
                     }[];
                     /** @description What the prompts are told about the files (bounded), described inside a sandbox. */
@@ -4754,6 +4789,194 @@ export interface operations {
               description: string | null;
               /** @description The image of runs that name none (the built-in `python`). */
               default: boolean;
+            }[];
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  listTemplates: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            templates: {
+              /** @description Pass as `inputs.template` in `POST /v1/runs`. */
+              name: string;
+              title: string;
+              /** @description Used as the run’s goal when the request gives none. */
+              goal: string;
+              /** @description The primary metric the baseline records in results.json, by its exact key. */
+              metric: {
+                name: string;
+                /** @enum {string} */
+                direction: 'maximize' | 'minimize';
+                description: string;
+              };
+              /** @description baseline.py: the run’s starting code, found at /workspace/input/code/ and run as the first experiment. */
+              baselineCode: string;
+              /** @description plot.py: offered to the figures step as a starting point. */
+              plotCode: string;
+              seedIdeas: {
+                title: string;
+                hypothesis: string;
+              }[];
+              paperNotes: string | null;
             }[];
           };
         };

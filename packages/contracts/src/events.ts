@@ -68,7 +68,14 @@ export const StageFinishedEvent = event(
 export const InputsDescribedEvent = event(
   'inputs.described',
   z.object({
-    inputs: z.array(z.object({ kind: z.enum(['data', 'code']), uploadId: z.string(), files: z.number().int() })),
+    inputs: z.array(
+      z.object({
+        kind: z.enum(['data', 'code']),
+        uploadId: z.string().nullable().describe('null for the starting code of a built-in template'),
+        template: z.string().optional().describe('The built-in template the starting code comes from.'),
+        files: z.number().int(),
+      }),
+    ),
     preview: z.string().describe('What the prompts are told about the files (bounded), described inside a sandbox.'),
   }),
 );

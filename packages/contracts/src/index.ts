@@ -6,4 +6,5 @@ export * from './run.js';
 export * from './run-failures.js';
 export * from './sandbox-images.js';
 export * from './stages.js';
+export * from './templates.js';
 export * from './uploads.js';

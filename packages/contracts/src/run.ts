@@ -86,6 +86,13 @@ export type MetricDirection = z.infer<typeof MetricDirection>;
 
 const UploadId = z.string().regex(UPLOAD_ID_PATTERN, 'not an upload id (upl_…)');
 
+/** Built-in research templates' names: lower-case words joined by `-` (`tabular`, `diffusion-2d`). */
+export const TEMPLATE_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const TemplateName = z
+  .string()
+  .max(40)
+  .regex(TEMPLATE_NAME_PATTERN, 'not a template name (GET /v1/templates lists them)');
+
 /** Metrics the service can compute itself from `predictions.csv` and the hidden labels, with their direction. */
 export const HELD_OUT_METRICS = {
   accuracy: 'maximize',
@@ -142,6 +149,10 @@ export const RunInputs = z
     code: UploadId.optional().describe(
       'An upload with starting code, found by every experiment at /workspace/input/code/ (read-only).',
     ),
+    template: TemplateName.optional().describe(
+      'A built-in research template (GET /v1/templates): its baseline becomes the starting code (as `code` would; ' +
+        'not together with `code`), its goal the run’s goal when none is given.',
+    ),
     papers: UploadId.optional().describe(
       'An upload of papers (PDFs and .bib files) the research builds on: their text is extracted inside a sandbox for ' +
         'ideation and related work, and the paper cites them.',
@@ -179,7 +190,10 @@ export const CreateRunRequest = z
       .trim()
       .min(10, 'the goal needs at least 10 characters')
       .max(MAX_GOAL_CHARS, `the goal may have at most ${MAX_GOAL_CHARS} characters`)
-      .describe('The research question or goal, in plain language.'),
+      .optional()
+      .describe(
+        'The research question or goal, in plain language. Required, except with `inputs.template` (whose goal is used).',
+      ),
     maxIterations: z
       .number()
       .int()
@@ -219,9 +233,21 @@ export const CreateRunRequest = z
       .default(3)
       .describe('Extra seeds the best experiment is re-run with; the paper reports mean ± std.'),
     pageLimit: z.number().int().min(1).max(50).default(8).describe('Pages the paper may have.'),
-    inputs: RunInputs.default({}).describe('Your own data, starting code, papers and held-out test, as upload ids.'),
+    inputs: RunInputs.default({}).describe(
+      'Your own data, starting code, papers and held-out test (upload ids), or a built-in template.',
+    ),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    if (request.goal === undefined && request.inputs.template === undefined)
+      ctx.addIssue({ code: 'custom', path: ['goal'], message: 'give a goal (or inputs.template, whose goal is used)' });
+    if (request.inputs.template !== undefined && request.inputs.code !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', 'template'],
+        message: 'a run has one starting program: give inputs.template or inputs.code, not both',
+      });
+  });
 export type CreateRunRequest = z.input<typeof CreateRunRequest>;
 export type RunOptions = z.output<typeof CreateRunRequest>;
 

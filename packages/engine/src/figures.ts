@@ -39,13 +39,16 @@ export async function figureStage(ctx: RunContext): Promise<void> {
     `- seeds.json: ${state.seeds ? '{nodeId, seeds, values, mean, std} of the best program over several seeds' : 'null (no seed runs)'}`,
     '- metric.json: {name, direction, description} of the primary metric',
   ].join('\n');
+  const startingPoint = ctx.input.template?.plotCode ?? null;
   const files: FigureRecord[] = [];
   const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
   try {
     let error: string | null = null;
     for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
       if (!ctx.canCallModel('writeup')) break;
-      const reply = await ctx.ask('figures', PLOT_SYSTEM, plotPrompt(plan, describe, error), [TOOLS.plot]);
+      const reply = await ctx.ask('figures', PLOT_SYSTEM, plotPrompt(plan, describe, error, startingPoint), [
+        TOOLS.plot,
+      ]);
       if (!reply.ok) continue;
       const submission = reply.value as PlotSubmission;
       let exec: ExecResult | null = null;

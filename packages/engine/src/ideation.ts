@@ -1,7 +1,15 @@
 import type { ResearchPlan } from './journal.js';
 import { papersBlock } from './papers.js';
 import { type LiteraturePaper, LiteratureUnavailableError } from './ports.js';
-import { IDEATION_SYSTEM, type Idea, ideasPrompt, type LiteratureNote, refinePrompt, TOOLS } from './prompts.js';
+import {
+  IDEATION_SYSTEM,
+  type Idea,
+  ideasPrompt,
+  type LiteratureNote,
+  refinePrompt,
+  TOOLS,
+  templateIdeasBlock,
+} from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 
 const PAPERS_PER_QUERY = 5;
@@ -16,8 +24,9 @@ const MAX_PROPOSAL_ATTEMPTS = 4;
 export async function ideationStage(ctx: RunContext): Promise<void> {
   await ctx.enterStage('ideation', 'Ideation: proposing ideas, checking them against the literature, choosing one.');
   const { numIdeas, reflections } = ctx.input.policy.ideation;
-  // The user's papers are what the ideas build on; only ideation and the writeup carry them.
-  const goal = ctx.goalForPrompts + papersBlock(ctx.state.papers, 'ideation');
+  // The user's papers are what the ideas build on; only ideation and the writeup carry them. A template adds its
+  // metric, baseline and seed ideas.
+  const goal = ctx.goalForPrompts + papersBlock(ctx.state.papers, 'ideation') + templateIdeasBlock(ctx.input.template);
   let ideas: Idea[] | null = null;
   for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS && !ideas; attempt++) {
     if (!ctx.canCallModel('experiments'))

@@ -13,6 +13,13 @@ describe('starting code', () => {
     expect(node.code).toContain('shutil.copytree("/workspace/input/code", ".", dirs_exist_ok=True)');
     expect(node.code).toContain('runpy.run_path("train.py", run_name="__main__")');
   });
+
+  it("runs a template's baseline the same way, named as the template's", () => {
+    const node = startingCodeNode({ uploadId: null, template: 'tabular', files: [{ path: 'baseline.py', size: 9 }] })!;
+    expect(node.entry).toBe('baseline.py');
+    expect(node.plan).toMatch(/^The tabular template's baseline, run as it is \(baseline\.py from/);
+    expect(node.code).toContain('runpy.run_path("baseline.py", run_name="__main__")');
+  });
 });
 
 describe('input preview text', () => {

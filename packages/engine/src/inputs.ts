@@ -1,13 +1,23 @@
 import { type INPUT_KINDS, INPUT_MOUNT } from '@autolab/contracts';
 import type { RunContext } from './run-context.js';
 
-/** The files of one input (an upload) as the worker found them; the content is only ever read inside a sandbox. */
+/**
+ * The files of one input as the worker found them: an upload, or the starting code of a built-in template (which
+ * reaches the sandbox exactly like an uploaded `code` input). The content is only ever read inside a sandbox.
+ */
 export interface InputListing {
-  uploadId: string;
+  /** The upload the files come from; null for a template's code. */
+  uploadId: string | null;
+  /** The built-in template whose baseline these files are. */
+  template?: string;
   files: { path: string; size: number }[];
 }
 
-export type RunInputListings = Partial<Record<(typeof INPUT_KINDS)[number], InputListing>>;
+/** An input that is an upload: every kind but the starting code, which may also be a template's baseline. */
+export type UploadListing = InputListing & { uploadId: string };
+export type RunInputListings = Partial<Record<Exclude<(typeof INPUT_KINDS)[number], 'code'>, UploadListing>> & {
+  code?: InputListing;
+};
 /** The inputs the preview describes (papers are read by their own step: papers.ts). */
 const PREVIEWED_KINDS = ['data', 'code'] as const;
 
@@ -149,18 +159,19 @@ export function previewText(preview: Preview): string {
 }
 
 /**
- * Runs one of the engine's fixed scripts over the inputs in a fresh python sandbox (the inputs are untrusted files:
- * they are only ever opened there) and returns what it printed, or why it failed. An interruption is rethrown.
+ * Runs one of the engine's fixed scripts over the inputs in a fresh sandbox of the built-in image (the inputs are
+ * untrusted files: they are only ever opened in a sandbox) and returns the JSON it printed, or why it failed (output
+ * that is not JSON too). An interruption is rethrown.
  */
 export async function runInputScript(
   ctx: RunContext,
   command: string[],
   timeoutMs: number,
-): Promise<{ ok: true; stdout: string } | { ok: false; failure: string }> {
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+): Promise<{ ok: true; json: unknown } | { ok: false; failure: string }> {
+  const sandbox = await ctx.ports.sandboxes.open('reader', ctx.signal);
   try {
     const result = await sandbox.exec(command, { timeoutMs, signal: ctx.signal });
-    if (result.exitCode === 0) return { ok: true, stdout: result.stdout.text };
+    if (result.exitCode === 0) return { ok: true, json: JSON.parse(result.stdout.text) as unknown };
     return {
       ok: false,
       failure: result.timedOut
@@ -189,7 +200,7 @@ export async function previewInputs(ctx: RunContext): Promise<void> {
     ['python3', '-c', PREVIEW_SCRIPT, INPUT_MOUNT, String(MAX_FILES_DESCRIBED), ...kinds],
     PREVIEW_TIMEOUT_MS,
   );
-  let preview = run.ok ? (JSON.parse(run.stdout) as Preview) : null;
+  let preview = run.ok ? (run.json as Preview) : null;
   const failure = run.ok ? null : run.failure;
   if (!preview) {
     // The listing the worker already has: names and sizes, no look inside.
@@ -216,9 +227,7 @@ export async function previewInputs(ctx: RunContext): Promise<void> {
     'inputs.json',
     JSON.stringify(
       {
-        inputs: Object.fromEntries(
-          kinds.map((k) => [k, { uploadId: inputs[k]!.uploadId, mount: `${INPUT_MOUNT}/${k}/` }]),
-        ),
+        inputs: Object.fromEntries(kinds.map((k) => [k, { ...source(inputs[k]!), mount: `${INPUT_MOUNT}/${k}/` }])),
         preview,
       },
       null,
@@ -229,12 +238,18 @@ export async function previewInputs(ctx: RunContext): Promise<void> {
     type: 'inputs.described',
     message: `Inputs: ${kinds.map((k) => `${k} (${inputs[k]!.files.length} file(s))`).join(', ')} at ${INPUT_MOUNT}/.`,
     data: {
-      inputs: kinds.map((k) => ({ kind: k, uploadId: inputs[k]!.uploadId, files: inputs[k]!.files.length })),
+      inputs: kinds.map((k) => ({ kind: k, ...source(inputs[k]!), files: inputs[k]!.files.length })),
       preview: text,
     },
   });
   await ctx.checkpoint();
 }
+
+/** Where an input's files come from, as `inputs.json` and the `inputs.described` event say it. */
+const source = (listing: InputListing) =>
+  listing.template === undefined
+    ? { uploadId: listing.uploadId }
+    : { uploadId: listing.uploadId, template: listing.template };
 
 /** The block prompts carry about the inputs ('' for a run without any). */
 export function inputsBlock(preview: string | null): string {
@@ -254,11 +269,12 @@ export function startingCodeNode(code: InputListing): { plan: string; code: stri
   const topLevel = code.files.map((f) => f.path).filter((p) => !p.includes('/') && p.endsWith('.py'));
   const entry = ENTRY_POINTS.find((name) => topLevel.includes(name)) ?? (topLevel.length === 1 ? topLevel[0] : null);
   if (!entry) return null;
+  const whose = code.template === undefined ? "The user's starting code" : `The ${code.template} template's baseline`;
   return {
     entry,
-    plan: `The user's starting code, run as it is (${entry} from ${INPUT_MOUNT}/code/): the baseline to improve on.`,
+    plan: `${whose}, run as it is (${entry} from ${INPUT_MOUNT}/code/): the baseline to improve on.`,
     code: [
-      `# The user's starting code (${INPUT_MOUNT}/code/), run as it is: copied into the working directory, then`,
+      `# ${whose} (${INPUT_MOUNT}/code/), run as it is: copied into the working directory, then`,
       `# ${entry} runs as the main program. What it records in results.json is the baseline the search improves on.`,
       'import runpy',
       'import shutil',

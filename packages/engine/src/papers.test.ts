@@ -77,17 +77,22 @@ describe('userReferences', () => {
     ]);
   });
 
-  it(`keeps at most ${MAX_USER_REFERENCES} references and counts the rest`, () => {
+  it(`keeps at most ${MAX_USER_REFERENCES} references, the PDFs before a large .bib's other entries, and counts the rest`, () => {
     const entries = Array.from({ length: MAX_USER_REFERENCES + 5 }, (_, i) => ({
       type: 'misc',
       key: `k${i}`,
       fields: { title: `Title ${i}` },
     }));
     const result = userReferences(
-      extracted({ bibs: [{ file: 'a.bib', entries, problems: [] }], pdfs: [pdf('x.pdf', 'Another paper')] }),
+      extracted({
+        bibs: [{ file: 'a.bib', entries, problems: [] }],
+        pdfs: [pdf('x.pdf', 'Another paper'), pdf('t54.pdf', 'Title 54')],
+      }),
     );
     expect(result.references).toHaveLength(MAX_USER_REFERENCES);
     expect(result.omitted).toBe(6);
+    // k54 has its PDF (same title) and x.pdf is a paper of its own: both kept, in the files' order.
+    expect(result.references.map((r) => r.key).slice(-3)).toEqual(['k47', 'k54', 'anonanother']);
   });
 });
 
@@ -107,6 +112,11 @@ describe('papersBlock', () => {
     expect(block).toMatch(/… and \d+ more \(not shown: the prompt is bounded\)/);
     expect(papersBlock(state, 'writeup')).toContain('\\cite{key}');
     expect(papersBlock(null, 'ideation')).toBe('');
+    // The PDFs' references come first in the block, whatever the order of the references.
+    const mixed = { ...state, references: [{ ...references[1]!, key: 'bibonly', file: 'r.bib' }, references[0]!] };
+    expect(papersBlock(mixed, 'writeup').indexOf('[anonpaper]')).toBeLessThan(
+      papersBlock(mixed, 'writeup').indexOf('[bibonly]'),
+    );
   });
 });
 

@@ -23,9 +23,9 @@ export const MAX_PAPERS_CHARS = 6000;
 const SUMMARY_CHARS = 700;
 
 /**
- * Runs inside the experiment sandbox (never on the host: these are untrusted files) over the papers upload and
- * prints one JSON document: per PDF its title (metadata, else its first line), author and the abstract (or opening
- * text) as `pdftotext` reads its first pages; per .bib file its entries as BibTeX reads them (type, key, fields),
+ * Runs in a reader sandbox (never on the host: these are untrusted files) over the papers upload and prints one JSON
+ * document: per PDF its title (metadata, else the largest lines at the top of its first page, else its first line),
+ * author and the abstract (or opening text) as `pdftotext` reads its first pages; per .bib file its entries as BibTeX reads them (type, key, fields),
  * `@string` macros expanded, `@preamble` and `@comment` skipped. A PDF or entry that cannot be read is reported with
  * why; every tool call has a time and output limit, and the output stays within a byte budget.
  */
@@ -458,7 +458,7 @@ export function userReferences(
   const used = new Set([...taken].map((k) => k.toLowerCase()));
   const references: UserReference[] = [];
   const unreadable: { file: string; reason: string }[] = [];
-  let omitted = extracted.omitted.entries + extracted.omitted.pdfs;
+  const omitted = extracted.omitted.entries + extracted.omitted.pdfs;
   const pdfs = extracted.pdfs.filter((p) => {
     if (p.error !== undefined || !p.title) unreadable.push({ file: p.file, reason: p.error ?? 'no title or text' });
     return p.error === undefined && p.title;
@@ -471,10 +471,6 @@ export function userReferences(
       const title = latexToPlain(entry.fields.title ?? '');
       if (!title) {
         unreadable.push({ file: bib.file, reason: `entry ${clip(entry.key, 60)} has no title; left out` });
-        continue;
-      }
-      if (references.length >= MAX_USER_REFERENCES) {
-        omitted++;
         continue;
       }
       const authors = (entry.fields.author ?? '')
@@ -518,10 +514,6 @@ export function userReferences(
 
   for (const pdf of pdfs) {
     if (matched.has(pdf.file)) continue;
-    if (references.length >= MAX_USER_REFERENCES) {
-      omitted++;
-      continue;
-    }
     const title = pdf.title!;
     const authors = pdf.author ? [pdf.author] : [];
     const key = uniqueKey(citationKey({ title, authors, year: null }), used);
@@ -541,8 +533,21 @@ export function userReferences(
     });
   }
   for (const file of extracted.others) unreadable.push({ file, reason: 'not a PDF or .bib file; left out' });
-  return { references, unreadable, omitted };
+  if (references.length <= MAX_USER_REFERENCES) return { references, unreadable, omitted };
+  // Over the cap, the papers themselves (a PDF, with or without its entry) are kept before a large .bib's other
+  // entries; the order stays the files' own.
+  const kept = new Set(
+    [...references.filter(fromPdf), ...references.filter((r) => !fromPdf(r))].slice(0, MAX_USER_REFERENCES),
+  );
+  return {
+    references: references.filter((r) => kept.has(r)),
+    unreadable,
+    omitted: omitted + references.length - kept.size,
+  };
 }
+
+/** A reference to a PDF the user uploaded (with or without a .bib entry): the ones with the paper's own text. */
+const fromPdf = (ref: UserReference) => ref.file.toLowerCase().endsWith('.pdf');
 
 /**
  * The bounded block the prompts carry about the user's papers: key, title, authors, year and summary of each, for
@@ -558,7 +563,8 @@ export function papersBlock(papers: PapersState | null, purpose: 'ideation' | 'w
   const lines: string[] = [];
   let size = head.length + 200;
   let shown = 0;
-  for (const ref of papers.references) {
+  // The papers whose text was read first: the block is bounded, and they say the most.
+  for (const ref of [...papers.references.filter(fromPdf), ...papers.references.filter((r) => !fromPdf(r))]) {
     const who =
       ref.authors.length > 0 ? `${ref.authors.slice(0, 3).join('; ')}${ref.authors.length > 3 ? ' et al.' : ''}, ` : '';
     const line = `- [${ref.key}] ${clip(ref.title, 200)} (${who}${ref.year ?? 'n.d.'})${ref.summary ? `: ${clip(ref.summary.replace(/\s+/g, ' '), SUMMARY_CHARS)}` : ''}`;
@@ -600,7 +606,7 @@ export async function readPapers(ctx: RunContext): Promise<void> {
   let failure = run.ok ? null : run.failure;
   let extracted: ExtractedPapers | null = null;
   if (run.ok) {
-    const parsed = Extracted.safeParse(JSON.parse(run.stdout));
+    const parsed = Extracted.safeParse(run.json);
     if (parsed.success) extracted = parsed.data;
     else failure = `the extraction printed an unexpected document: ${parsed.error.message.slice(0, 200)}`;
   }

@@ -180,9 +180,12 @@ export class SandboxUnavailableError extends Error {
 
 /**
  * `python`: experiments (with the user's data and code); `latex`: the paper; `grader`: grades predictions against
- * a held-out test, the only sandbox that holds the hidden files (and never runs experiment code).
+ * a held-out test, the only sandbox that holds the hidden files (and never runs experiment code); `reader`: the
+ * engine's own scripts over the user's inputs (the data preview, reading the papers), in the built-in image whatever
+ * image the run's experiments use (the scripts need its pandas and poppler), with the inputs mounted as for
+ * experiments.
  */
-export type SandboxKind = 'python' | 'latex' | 'grader';
+export type SandboxKind = 'python' | 'latex' | 'grader' | 'reader';
 
 export interface SandboxFactory {
   open(kind: SandboxKind, signal?: AbortSignal): Promise<Sandbox>;

@@ -1,4 +1,4 @@
-import type { ExperimentStage } from '@autolab/contracts';
+import { type ExperimentStage, INPUT_MOUNT, type Template } from '@autolab/contracts';
 import { z } from 'zod';
 import {
   bestNode,
@@ -267,6 +267,25 @@ export function ideasPrompt(goal: string, count: number, hints: string[]): strin
   return `Research goal:\n${goal}\n${hintBlock(hints)}\nPropose ${count} distinct research ideas for this goal.`;
 }
 
+/**
+ * What ideation is told about the built-in template a run starts from: the metric its baseline records (kept, so that
+ * every experiment is compared with the baseline), the baseline itself, and the template's seed ideas.
+ */
+export function templateIdeasBlock(template: Template | null | undefined): string {
+  if (!template) return '';
+  const { name, title, metric, baselineCode, seedIdeas } = template;
+  const ideas = seedIdeas.map((idea) => `- ${idea.title}: ${idea.hypothesis}`).join('\n');
+  return `
+This run starts from the built-in template "${name}" (${title}). Its baseline program runs as it is as the first
+experiment and records the primary metric "${metric.name}" (${metric.direction}): ${metric.description}
+Keep that primary metric, under that exact name and direction, so that every experiment is measured against the
+baseline. The baseline (${INPUT_MOUNT}/code/baseline.py):
+\`\`\`python
+${clip(baselineCode, CODE_LIMIT)}
+\`\`\`
+${ideas ? `Ideas the template suggests (start from them, sharpen them or replace them):\n${ideas}\n` : ''}`;
+}
+
 export interface LiteratureNote {
   query: string;
   papers: { key: string; title: string; year: number | null; abstract: string | null }[];
@@ -452,13 +471,21 @@ ${tied.map(describe).join('\n')}`;
 
 // ---------------------------------------------------------------- figures, paper, review
 
-export function plotPrompt(plan: ResearchPlan, files: string, error: string | null): string {
+export function plotPrompt(
+  plan: ResearchPlan,
+  files: string,
+  error: string | null,
+  startingPoint: string | null = null,
+): string {
+  const template = startingPoint
+    ? `\nA plotting program written for this run's template reads the same files; start from it (adapt it to what the experiments recorded, or replace what does not fit):\n\`\`\`python\n${clip(startingPoint, CODE_LIMIT / 2)}\n\`\`\`\n`
+    : '';
   return `The paper studies: ${plan.title}. Hypothesis: ${plan.hypothesis}
 Primary metric: "${plan.metric.name}" (${plan.metric.direction}).
 
 Files in the working directory:
 ${files}
-${error ? `\nYour previous plotting program failed:\n\`\`\`\n${tail(error, 2000)}\n\`\`\`\nFix it.\n` : ''}
+${template}${error ? `\nYour previous plotting program failed:\n\`\`\`\n${tail(error, 2000)}\n\`\`\`\nFix it.\n` : ''}
 Write a program that draws 1 to 3 figures that best show the results (e.g. the metric across experiments by stage,
 the ablations against the best, the seed spread), saves each as a PNG, and give a caption for each file.`;
 }
@@ -475,6 +502,8 @@ export interface PaperContext {
   references: { key: string; title: string; year: number | null; authors: string[]; provided: boolean }[];
   pageLimit: number;
   hints: string[];
+  /** What the run's template says the paper should know about the setting. @defaultValue null */
+  templateNotes?: string | null;
 }
 
 export function paperPrompt(ctx: PaperContext): string {
@@ -504,7 +533,7 @@ What we learned:
 ${ctx.insights.map((i) => `- ${i}`).join('\n') || '- (no distilled insights)'}
 
 Best experiment: ${best?.id ?? 'none'}. Its method, as planned: ${clip(best?.plan ?? '', 1500)}
-
+${ctx.templateNotes ? `\nAbout the setting (from the run's template; for the setup and related work, not results):\n${clip(ctx.templateNotes, 4000)}\n` : ''}
 The tables that will appear:
 ${ctx.tablePreview}
 

@@ -83,7 +83,8 @@ class FakeSandbox implements Sandbox {
     const base = { timedOut: false, outOfMemory: false, durationMs: 5, stdout: text(''), stderr: text('') };
     if (command[0] === 'latexmk') {
       const tex = this.files.get('paper.tex')!.toString();
-      if (tex.includes('BROKEN')) return { ...base, exitCode: 12, stderr: text('error') };
+      const bib = this.files.get('references.bib')?.toString() ?? '';
+      if (tex.includes('BROKEN') || bib.includes('BROKEN')) return { ...base, exitCode: 12, stderr: text('error') };
       this.files.set('paper.pdf', Buffer.from('%PDF-1.5 fake'));
       this.files.set(
         'paper.log',
@@ -909,12 +910,40 @@ describe('papers as an input', () => {
     expect(JSON.parse(sink.artifacts.get('inputs.json')!.toString()).inputs.papers.uploadId).toBe('upl_p');
   });
 
+  it('compiles the paper without the bibliography when even the generated text does not compile with it', async () => {
+    const extracted = {
+      pdfs: [],
+      bibs: [
+        {
+          file: 'r.bib',
+          entries: [{ type: 'misc', key: 'odd2021', fields: { title: 'A BROKEN entry', year: '2021' } }],
+          problems: [],
+        },
+      ],
+      others: [],
+      omitted: { pdfs: 0, entries: 0 },
+    };
+    const { sink, run } = setup(replies(), { input: { inputs: { papers } }, scriptOutput: JSON.stringify(extracted) });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    const codes = sink.ofType('warning').map((e) => (e.data as { code: string }).code);
+    expect(codes).toEqual(expect.arrayContaining(['paper_fallback', 'paper_without_bibliography']));
+    expect(sink.ofType('paper.ready')[0]?.data).toMatchObject({ fallback: true });
+    expect(sink.artifacts.has('paper/references.bib')).toBe(false);
+    expect(sink.artifacts.get('paper/paper.tex')?.toString()).not.toContain('\\cite{');
+  });
+
   it('goes on without them, with a warning, when they cannot be read', async () => {
     const { sink, run } = setup(replies(), { input: { inputs: { papers } } });
     expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
     const warning = sink.ofType('warning').find((e) => (e.data as { code: string }).code === 'papers_unreadable');
     expect(warning?.message).toContain('no input script here');
     expect(sink.ofType('inputs.papers')[0]?.data).toMatchObject({ references: [] });
+
+    // Output that is not JSON (a script cut short) is the same: a warning, not a failed run.
+    const cut = setup(replies(), { input: { inputs: { papers } }, scriptOutput: '{"pdfs": [' });
+    expect(await cut.run()).toMatchObject({ status: 'succeeded' });
+    const codes = cut.sink.ofType('warning').map((e) => (e.data as { code: string }).code);
+    expect(codes).toContain('papers_unreadable');
   });
 });
 

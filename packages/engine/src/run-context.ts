@@ -6,6 +6,7 @@ import type {
   RunOptions,
   RunStage,
   StartingCodeGain,
+  Template,
 } from '@autolab/contracts';
 import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
@@ -41,6 +42,12 @@ export interface ResearchRunInput {
   policy: Pick<RunOptions, 'search' | 'ideation' | 'review' | 'seeds' | 'pageLimit'> & { maxTokens: number | null };
   /** The user's files (uploads) every experiment sandbox holds under /workspace/input/<kind>/. */
   inputs: RunInputListings;
+  /**
+   * The built-in template the run starts from. Its baseline is `inputs.code` (nothing here treats it specially);
+   * its seed ideas go to ideation, its plot code to the figures step and its notes to the paper.
+   * @defaultValue null
+   */
+  template?: Template | null;
   /** The run's held-out test (its metric and grader; the hidden files are only in the grading sandbox), or null. */
   evaluation?: HeldOutEvaluation | null;
   /** What an earlier attempt of this run saved; null for a fresh start. */

@@ -172,6 +172,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
         references: material.references,
         pageLimit: ctx.input.policy.pageLimit,
         hints,
+        templateNotes: ctx.input.template?.paperNotes ?? null,
       }),
       [TOOLS.paper],
     );
@@ -195,17 +196,18 @@ export interface CompiledPaper {
  */
 export async function compilePaper(
   ctx: RunContext,
-  material: PaperMaterial,
+  paperMaterial: PaperMaterial,
   modelSections: PaperSections | null,
   name: string,
 ): Promise<CompiledPaper> {
   const { state } = ctx;
   const plan = state.plan!;
+  let material = paperMaterial;
   const fallbackText = () =>
     fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
       seeds: state.seeds,
       gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
-      userKeys: (state.papers?.references ?? []).map((r) => r.key),
+      userKeys: material.citationKeys.size > 0 ? (state.papers?.references ?? []).map((r) => r.key) : [],
     });
   let fallback = modelSections === null;
   let sections = modelSections ?? fallbackText();
@@ -274,6 +276,24 @@ export async function compilePaper(
         message: 'The model could not make its LaTeX compile; writing the paper from the recorded data alone.',
         data: { code: 'paper_fallback', detail: result.problem.slice(0, 500) },
       });
+      fallback = true;
+      sections = fallbackText();
+      result = await compile(sections);
+    }
+    if (!result.pdf && material.citationKeys.size > 0) {
+      // The generated text is plain: what still breaks is most likely a bibliography entry (the user's own .bib goes
+      // in sanitised, but a paper without references beats no paper).
+      await ctx.emit({
+        type: 'warning',
+        message: 'The paper did not compile even from the generated text; compiling it without the bibliography.',
+        data: { code: 'paper_without_bibliography', detail: (result.problem ?? '').slice(0, 500) },
+      });
+      material = {
+        ...material,
+        files: material.files.filter((f) => f.path !== 'references.bib'),
+        citationKeys: new Set(),
+        references: [],
+      };
       fallback = true;
       sections = fallbackText();
       result = await compile(sections);

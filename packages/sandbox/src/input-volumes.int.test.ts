@@ -84,6 +84,28 @@ describe('run inputs in the sandbox (real Docker engine)', () => {
     expect(await volumesOfRun()).toEqual([]);
   });
 
+  it("the engine's scripts over the inputs run in the built-in image even when the experiments use another", async () => {
+    // The LaTeX image stands in for an operator's image without poppler.
+    const factory = new DockerSandboxFactory(
+      docker,
+      { ...images, experiments: images.latex },
+      { deployment, runId, attempt: 3, workerId: 'input-test' },
+      { memoryMb: 256 },
+      'runc',
+      [{ name: 'papers', dir: join(dir, 'data') }],
+    );
+    try {
+      const probe = ['sh', '-c', 'command -v pdftotext >/dev/null && echo poppler; ls /workspace/input/papers'];
+      const reader = await (await factory.open('reader')).exec(probe, { timeoutMs: 20_000 });
+      expect(reader.stdout.text).toBe('poppler\nnested\ntrain.csv\n');
+      const experiment = await (await factory.open('python')).exec(probe, { timeoutMs: 20_000 });
+      expect(experiment.stdout.text).toBe('nested\ntrain.csv\n');
+    } finally {
+      await factory.closeAll();
+    }
+    expect(await volumesOfRun()).toEqual([]);
+  });
+
   it('the reaper removes the input volumes a dead worker left behind', async () => {
     const factory = new DockerSandboxFactory(
       docker,

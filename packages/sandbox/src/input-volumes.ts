@@ -20,6 +20,11 @@ import {
 export interface SandboxInput {
   name: string;
   dir: string;
+  /**
+   * Only these files of `dir` (relative paths): a template's baseline without the template's other files.
+   * @defaultValue every regular file under `dir`
+   */
+  files?: string[];
 }
 
 /** Regular files under `dir`, as relative paths (links and anything else are left out: never followed). */
@@ -43,7 +48,7 @@ function packInputs(inputs: SandboxInput[]): tar.Pack {
   (async () => {
     for (const input of inputs) {
       pack.entry({ name: `${input.name}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0 });
-      for (const path of await listFiles(input.dir)) {
+      for (const path of input.files ?? (await listFiles(input.dir))) {
         if (!normalizeRelativePath(path)) continue;
         const full = join(input.dir, path);
         const { size } = await lstat(full);

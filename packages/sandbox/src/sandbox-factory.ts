@@ -6,7 +6,10 @@ import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
 
 export interface SandboxImages {
-  /** The built-in image: the grading sandbox runs in it (and the experiments, unless `experiments` says otherwise). */
+  /**
+   * The built-in image: the grading sandbox and the engine's scripts over the inputs run in it (and the experiments,
+   * unless `experiments` says otherwise).
+   */
   python: string;
   latex: string;
   /** The image the run's experiments (python sandboxes) run in, when the run picked another one (`sandbox.image`). */
@@ -47,7 +50,7 @@ export class DockerSandboxFactory implements SandboxFactory {
       kind === 'latex'
         ? { ...DEFAULT_LIMITS, memoryMb: 1024, cpus: 1, workspaceMb: 256 }
         : { ...DEFAULT_LIMITS, ...this.limits };
-    const volumes = kind === 'python' ? this.inputs : kind === 'grader' ? this.grading : null;
+    const volumes = kind === 'python' || kind === 'reader' ? this.inputs : kind === 'grader' ? this.grading : null;
     const mounts = volumes ? await volumes.mountsFor() : [];
     const container = await DockerSandbox.create(
       this.docker,

@@ -135,7 +135,7 @@ export class RunStore {
   ) {}
 
   async create(
-    options: RunOptions & { model: string; tenant: string },
+    options: RunOptions & { goal: string; model: string; tenant: string },
     idempotencyKey?: string,
     limits: RunLimits = {},
   ): Promise<CreateRunResult> {

@@ -66,7 +66,10 @@ export const runRoutes =
         const { tenant } = principalOf(request);
         checkImage(deps, request.body.sandbox.image);
         await checkInputs(deps, request.body.inputs, tenant);
-        const options = { ...request.body, model: request.body.model ?? deps.defaultModel, tenant };
+        const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
+        // The schema lets the goal be left out only with a template.
+        const goal = request.body.goal ?? template!.template.goal;
+        const options = { ...request.body, goal, model: request.body.model ?? deps.defaultModel, tenant };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
             maxActiveRuns: deps.tenantMaxActiveRuns,
@@ -231,7 +234,8 @@ export const runRoutes =
 
 /**
  * Every upload a run names must exist and be the run's tenant's (also for an admin key: the run runs as its
- * tenant). Refused like any invalid field, naming it; another tenant's upload reads exactly like a missing one.
+ * tenant), and a template must be a built-in one. Refused like any invalid field, naming it; another tenant's upload
+ * reads exactly like a missing one.
  */
 async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
   const invalid = (field: string, message: string) =>
@@ -258,6 +262,10 @@ async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Pr
       );
     if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
       throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
+  }
+  if (inputs.template !== undefined && !deps.templates.get(inputs.template)) {
+    const known = deps.templates.list().map((t) => t.name);
+    throw invalid('inputs.template', `there is no template ${inputs.template} (known: ${known.join(', ')})`);
   }
 }
 

@@ -101,6 +101,19 @@ describe('buildCreateRunRequest', () => {
     expect(() => buildCreateRunRequest('short', {})).toThrow(/goal: the goal needs at least 10 characters/);
     expect(() => buildCreateRunRequest(GOAL, { budgetUsd: -1 })).toThrow(UsageError);
   });
+
+  it('starts from a template, with or without a goal, never together with --code', () => {
+    expect(buildCreateRunRequest('', { template: 'tabular' })).toEqual({ inputs: { template: 'tabular' } });
+    expect(buildCreateRunRequest(GOAL, { template: 'tabular' })).toEqual({
+      goal: GOAL,
+      inputs: { template: 'tabular' },
+    });
+    expect(() => buildCreateRunRequest('', {})).toThrow(/goal: give a goal/);
+    expect(() => buildCreateRunRequest('', { template: 'Not A Name' })).toThrow(/--template: not a template name/);
+    expect(() => buildCreateRunRequest('', { template: 'tabular', code: './src' })).toThrow(
+      /--template and --code: a run has one starting program/,
+    );
+  });
 });
 
 describe('resolveGoal', () => {
@@ -120,6 +133,8 @@ describe('resolveGoal', () => {
   it('wants exactly one source', async () => {
     await expect(resolveGoal([], undefined, stdin)).rejects.toThrow(UsageError);
     await expect(resolveGoal(['a'], 'goal.md', stdin)).rejects.toThrow(/not both/);
+    // With a template the goal may be left out.
+    expect(await resolveGoal([], undefined, stdin, true)).toBe('');
   });
 });
 

@@ -50,6 +50,8 @@ export interface SubmitOptions {
   direction?: string;
   /** A file or directory of papers (PDFs, .bib files) to upload: ideation builds on them and the paper cites them. */
   papers?: string;
+  /** A built-in template to start from (`autolab templates`); its goal is used when none is given. */
+  template?: string;
   watch?: boolean;
   plain?: boolean;
   json?: boolean;
@@ -77,6 +79,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'review.revise': '--revise',
   seeds: '--seeds',
   pageLimit: '--page-limit',
+  'inputs.template': '--template',
 };
 
 /** The options set, without the ones left `undefined`; `undefined` when none is set (the group is then not sent). */
@@ -85,11 +88,15 @@ function group<T extends object>(fields: T): T | undefined {
   return set.length > 0 ? (Object.fromEntries(set) as T) : undefined;
 }
 
-/** The goal from the words on the command line, from `--file`, or from standard input (`-`). */
+/**
+ * The goal from the words on the command line, from `--file`, or from standard input (`-`). With `optional` (a
+ * template gives the goal), no goal at all is '' rather than an error.
+ */
 export async function resolveGoal(
   words: string[],
   file: string | undefined,
   readStdin: () => Promise<string>,
+  optional = false,
 ): Promise<string> {
   if (file !== undefined && words.length > 0) {
     throw new UsageError('give the goal either as arguments or with --file, not both');
@@ -104,6 +111,7 @@ export async function resolveGoal(
     }
   }
   if (words.length === 0) {
+    if (optional) return '';
     throw new UsageError('no goal: give it as arguments, with --file FILE, or as - to read standard input');
   }
   return words.join(' ');
@@ -115,7 +123,8 @@ export async function resolveGoal(
  * network traffic.
  */
 export function buildCreateRunRequest(goal: string, options: SubmitOptions): CreateRunRequest {
-  const request: CreateRunRequest = { goal: goal.trim() };
+  // Without a goal the template's is used (the schema refuses a request with neither).
+  const request: CreateRunRequest = goal.trim() ? { goal: goal.trim() } : {};
   if (options.maxIterations !== undefined) request.maxIterations = options.maxIterations;
   if (options.budgetUsd !== undefined) request.budgetUsd = options.budgetUsd;
   if (options.timeLimitMinutes !== undefined) request.timeLimitMinutes = options.timeLimitMinutes;
@@ -141,6 +150,10 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   if (review) request.review = review;
   if (options.seeds !== undefined) request.seeds = options.seeds;
   if (options.pageLimit !== undefined) request.pageLimit = options.pageLimit;
+  if (options.template !== undefined) request.inputs = { template: options.template };
+  // Said here, before `--code` is uploaded (the server would refuse the pair too).
+  if (options.template !== undefined && options.code !== undefined)
+    throw new UsageError('--template and --code: a run has one starting program; give one of them');
 
   checkEvaluationFlags(options);
   const checked = CreateRunRequestSchema.safeParse(request);
@@ -210,11 +223,11 @@ async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<Cr
 }
 
 export async function submitCommand(ctx: CliContext, words: string[], options: SubmitOptions): Promise<ExitCode> {
-  const goal = await resolveGoal(words, options.file, ctx.io.readStdin);
+  const goal = await resolveGoal(words, options.file, ctx.io.readStdin, options.template !== undefined);
   // Checked before anything is uploaded: a bad flag costs no transfer.
   const request = buildCreateRunRequest(goal, options);
   const inputs = await uploadInputs(ctx, options);
-  if (inputs) request.inputs = inputs;
+  if (inputs) request.inputs = { ...request.inputs, ...inputs };
   const run = await ctx.client.createRun(request, { idempotencyKey: options.idempotencyKey });
   if (options.json) {
     ctx.io.out(`${JSON.stringify(run)}\n`);
