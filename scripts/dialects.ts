@@ -1,7 +1,8 @@
 /**
  * The demo in every dialect of the scripted server (`npm run bench -- dialects`): what each costs in model calls,
  * re-asks and tokens against native tool calls, through the real stack (API, worker, Redis, Docker) in the default
- * `auto` mode. Prints the markdown table of docs/models.md.
+ * `auto` mode, and two forced modes (`json` against a server that honours response_format, `text` against a model
+ * that could call tools natively). Prints the markdown table of docs/models.md.
  *
  * Knobs: DIALECTS_ITERATIONS (experiments per run, default 6), DIALECTS_ONLY (comma-separated dialects).
  */
@@ -16,8 +17,15 @@ const GOAL =
 const ITERATIONS = Number(process.env.DIALECTS_ITERATIONS ?? 6);
 const ONLY = process.env.DIALECTS_ONLY?.split(',').map((d) => d.trim()) ?? null;
 
+/** Forced modes measured after the auto sweep (a worker of their own each: the mode is worker configuration). */
+const FORCED: { mode: 'json' | 'text'; dialect: Dialect }[] = [
+  { mode: 'json', dialect: 'json-schema' },
+  { mode: 'text', dialect: 'tools' },
+];
+
 interface Row {
   dialect: Dialect;
+  setting: string;
   status: string;
   mode: string;
   calls: number;
@@ -27,7 +35,7 @@ interface Row {
   seconds: number;
 }
 
-async function measure(stack: Stack, dialect: Dialect): Promise<Row> {
+async function measure(stack: Stack, dialect: Dialect, setting = 'auto'): Promise<Row> {
   const started = Date.now();
   const submitted = await submitRun(stack, {
     goal: GOAL,
@@ -47,6 +55,7 @@ async function measure(stack: Stack, dialect: Dialect): Promise<Row> {
   const served = stack.scripted.callsFor(run.id);
   return {
     dialect,
+    setting,
     status: run.status + (run.error ? ` (${run.error.code})` : ''),
     mode: manifest.modelMode ?? '?',
     calls: run.usage.calls,
@@ -59,28 +68,37 @@ async function measure(stack: Stack, dialect: Dialect): Promise<Row> {
 
 async function main(): Promise<void> {
   const dialects = DIALECTS.filter((d) => ONLY === null || ONLY.includes(d));
+  const rows: Row[] = [];
   const stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '2', LOG_LEVEL: 'error' } });
   try {
-    const rows: Row[] = [];
     // Two at a time: the worker runs two, and the machine stays responsive.
     for (let i = 0; i < dialects.length; i += 2) {
       rows.push(...(await Promise.all(dialects.slice(i, i + 2).map((d) => measure(stack, d)))));
       for (const row of rows.slice(-2)) process.stderr.write(`${JSON.stringify(row)}\n`);
     }
-    const native = rows.find((r) => r.dialect === 'tools');
-    console.log(
-      '| dialect | run | mode auto settled on | model calls | × native | re-asks | refused requests | tokens |',
-    );
-    console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of rows) {
-      const ratio = native ? (r.calls / native.calls).toFixed(2) : '?';
-      console.log(
-        `| \`${r.dialect}\` | ${r.status} | ${r.mode} | ${r.calls} | ${ratio} | ${r.reasks} | ${r.refused} | ${r.tokens} |`,
-      );
-    }
   } finally {
     await stack.close();
+  }
+  for (const { mode, dialect } of FORCED.filter((f) => ONLY === null || ONLY.includes(f.dialect))) {
+    const forced = await startStack({ workerEnv: { AUTOLAB_MODEL_MODE: mode, LOG_LEVEL: 'error' } });
+    try {
+      rows.push(await measure(forced, dialect, mode));
+      process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
+    } finally {
+      await forced.close();
+    }
+  }
+  const native = rows.find((r) => r.dialect === 'tools' && r.setting === 'auto');
+  const header = ['dialect', '`AUTOLAB_MODEL_MODE`', 'run', 'mode used', 'model calls', '× native', 're-asks'];
+  console.log(`| ${[...header, 'refused requests', 'tokens'].join(' | ')} |`);
+  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const ratio = native ? (r.calls / native.calls).toFixed(2) : '?';
+    const cells = [`\`${r.dialect}\``, r.setting, r.status, r.mode, r.calls, ratio, r.reasks, r.refused, r.tokens];
+    console.log(`| ${cells.join(' | ')} |`);
   }
 }
 
 await main();
+// Connections the stack's clients keep alive (Docker's agent, the SDK's) would hold the process open.
+process.exit(0);
