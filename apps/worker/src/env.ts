@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
+import { MODEL_MODE_SETTINGS } from '@autolab/llm';
 import { z } from 'zod';
 
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
@@ -31,6 +32,8 @@ const WorkerEnv = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
   AUTOLAB_MODEL_PRICES: z.string().optional(),
+  /** How tool calls are asked of the model: `auto` finds out per endpoint and model (docs/models.md). */
+  AUTOLAB_MODEL_MODE: z.enum(MODEL_MODE_SETTINGS).default('auto'),
   AUTOLAB_LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
   AUTOLAB_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** `off` runs without literature search (no novelty checks, no citations). */
@@ -75,6 +78,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       baseUrl: e.OPENAI_BASE_URL,
       defaultModel: e.AUTOLAB_MODEL,
       prices: e.AUTOLAB_MODEL_PRICES,
+      mode: e.AUTOLAB_MODEL_MODE,
       timeoutMs: e.AUTOLAB_LLM_TIMEOUT_SECONDS * 1000,
       maxAttempts: e.AUTOLAB_LLM_MAX_ATTEMPTS,
     },

@@ -33,6 +33,7 @@ import {
   HintStore,
   LocalArtifactStore,
   logRedisConnection,
+  ModelModeStore,
   RedisKeys,
   RUN_QUEUE_NAME,
   type RunJobData,
@@ -159,6 +160,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
+  const modelModes = new ModelModeStore(redis, keys);
   // Scopes this deployment's sandbox containers (labels, reaper); the Redis prefix alone is not unique across servers.
   const deployment = await deploymentId(redis, keys);
   // One client for all runs, so a rate-limited or unreachable service is remembered across them.
@@ -302,6 +304,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         timeoutMs: config.llm.timeoutMs,
         maxAttempts: config.llm.maxAttempts,
         prices,
+        mode: config.llm.mode,
+        modeCache: modelModes,
         onCall: (entry) => void transcript.append(entry),
       });
       const rerunFrom = job.data.rerunFrom;

@@ -14,6 +14,8 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
     runId: input.runId,
     goal: input.goal,
     model: input.model,
+    // How the model was asked for its tool calls: tools, json or text (AUTOLAB_MODEL_MODE; auto finds it out).
+    modelMode: ctx.modelMode,
     parameters: {
       maxIterations: input.maxIterations,
       budgetUsd: input.budgetUsd,

@@ -29,6 +29,17 @@ export interface ToolCallRequest {
   prompt: string;
   /** The model must answer with exactly one call of one of these tools. */
   tools: ToolSpec[];
+  /** Set when the model is asked again after an unusable reply (see `ToolCallResult.reask`). */
+  retry?: ReAsk;
+}
+
+/** A second chance after an unusable reply: the model sees its reply and the exact reason, and answers again. */
+export interface ReAsk {
+  /** The unusable reply as the model wrote it. */
+  reply: string;
+  error: string;
+  /** A larger completion limit, after a reply that was cut off at the old one. */
+  maxReplyTokens?: number;
 }
 
 export interface CallUsage {
@@ -41,9 +52,21 @@ export interface CallUsage {
 }
 
 export type ToolCallResult =
-  | { ok: true; tool: string; value: unknown; usage: CallUsage }
+  | { ok: true; tool: string; value: unknown; usage: CallUsage; mode?: string }
   /** The model answered, but not with a valid tool call: a failed step, not a crash. */
-  | { ok: false; error: string; raw: string; usage: CallUsage };
+  | {
+      ok: false;
+      error: string;
+      raw: string;
+      usage: CallUsage;
+      /** How the call was asked (`tools`, `json`, `text`), for the manifest; absent for adapters without modes. */
+      mode?: string;
+      /**
+       * Whether asking again may help: `invalid` (the reply was parsed but did not validate; the model is shown the
+       * error), `truncated` (cut off at the completion limit; asked again with a larger one). Absent: do not re-ask.
+       */
+      reask?: 'invalid' | 'truncated';
+    };
 
 export interface Llm {
   /**

@@ -15,6 +15,7 @@ import type {
   HintInbox,
   LiteratureSearch,
   Llm,
+  ReAsk,
   ReadFilesLimits,
   RunSink,
   SandboxFactory,
@@ -78,6 +79,11 @@ export const WRITEUP_BUDGET_SHARE = 0.2;
 export const WRITEUP_TIME_MS = 3 * 60_000;
 /** Model answers in a row that are not a valid tool call before the run gives up on the model. */
 export const MAX_CONSECUTIVE_MALFORMED = 5;
+/** Re-asks after an unusable reply, per step (each is a model call of its own, counted and priced). */
+export const MAX_REASKS = 2;
+/** A reply cut off at the completion limit is asked for again with at least this limit, and at most the next. */
+const MIN_RAISED_REPLY_TOKENS = 4096;
+const MAX_REPLY_TOKENS = 32_768;
 /** Hints carried in prompts (the most recent ones). */
 const MAX_HINTS_IN_PROMPT = 5;
 
@@ -104,6 +110,9 @@ export class RunContext {
     readonly signal: AbortSignal,
     public state: RunState,
   ) {}
+
+  /** How the model was last asked for tool calls (`tools`, `json`, `text`), for the manifest; null before a call. */
+  modelMode: string | null = null;
 
   /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
   get goalForPrompts(): string {
@@ -184,18 +193,80 @@ export class RunContext {
   /**
    * One model call that must end in a tool call, with its cost recorded in the state (and checkpointed at once,
    * so a resumed run never forgets what it paid for), a cost event, and an error event when the answer is unusable.
+   * An unusable answer the adapter marks as worth another try is asked again (at most `MAX_REASKS` times, each a
+   * model call of its own with its own cost event, within the run's budget and token cap): a reply that did not
+   * validate goes back with the exact error, a reply cut off at the completion limit is asked for with a larger one.
    */
   async ask(purpose: string, system: string, prompt: string, tools: ToolSpec[]): Promise<ToolCallResult> {
-    this.throwIfInterrupted();
-    const reply = await this.ports.llm.callTool({ purpose, system, prompt, tools }, this.signal);
+    let retry: ReAsk | undefined;
+    for (let reasks = 0; ; reasks++) {
+      this.throwIfInterrupted();
+      const reply = await this.ports.llm.callTool(
+        { purpose, system, prompt, tools, ...(retry ? { retry } : {}) },
+        this.signal,
+      );
+      if (reply.ok) this.state.consecutiveMalformed = 0;
+      await this.account(purpose, reply);
+      if (reply.mode && reply.mode !== this.modelMode) {
+        if (this.modelMode !== null) {
+          await this.emit({
+            type: 'warning',
+            message: `The model is now asked for its tool calls in ${reply.mode} mode (it was ${this.modelMode}).`,
+            data: { code: 'model_mode_changed', detail: `${this.modelMode} -> ${reply.mode}` },
+          });
+        }
+        this.modelMode = reply.mode;
+      }
+      if (reply.ok) return reply;
+      const next = reasks < MAX_REASKS ? this.reAskFor(reply) : null;
+      await this.emit({
+        type: 'error',
+        message: `The model's answer for "${purpose}" was unusable: ${next?.note ?? reply.error}.`,
+        data: { code: 'malformed_model_reply', step: purpose, detail: `${reply.error}\n${reply.raw.slice(0, 1000)}` },
+      });
+      if (next) {
+        retry = next.retry;
+        continue;
+      }
+      // Counted per step, not per re-ask: a model that needs a second try is not on its way to being unusable.
+      this.state.consecutiveMalformed += 1;
+      await this.checkpoint();
+      if (this.state.consecutiveMalformed >= MAX_CONSECUTIVE_MALFORMED) {
+        throw new RunFailure(
+          'model_unusable',
+          `${MAX_CONSECUTIVE_MALFORMED} model answers in a row were not valid tool calls (last: ${reply.error})`,
+        );
+      }
+      return reply;
+    }
+  }
+
+  /** The re-ask for an unusable reply, or null when there is none to make (not worth it, or no budget or tokens). */
+  private reAskFor(reply: Extract<ToolCallResult, { ok: false }>): { retry: ReAsk; note: string } | null {
+    if (!reply.reask || !this.canCallModel('writeup')) return null;
+    if (reply.reask === 'invalid') {
+      return { retry: { reply: reply.raw, error: reply.error }, note: `${reply.error}; asking again with the error` };
+    }
+    // Cut off: twice the length it reached, within what is left of the run's token cap.
+    const wanted = Math.min(MAX_REPLY_TOKENS, Math.max(MIN_RAISED_REPLY_TOKENS, 2 * reply.usage.completionTokens));
+    const cap = this.input.policy.maxTokens;
+    const room = cap === null ? wanted : cap - spentSince(this.state).tokens - reply.usage.promptTokens;
+    const limit = Math.min(wanted, room);
+    if (limit <= reply.usage.completionTokens) return null;
+    return {
+      retry: { reply: reply.raw, error: reply.error, maxReplyTokens: limit },
+      note: `${reply.error}; asking again with a limit of ${limit} tokens`,
+    };
+  }
+
+  /** Records one model call: usage in the state (checkpointed), a progress update and a cost event. */
+  private async account(purpose: string, reply: ToolCallResult): Promise<void> {
     const u = this.state.usage;
     u.calls += 1;
     u.promptTokens += reply.usage.promptTokens;
     u.completionTokens += reply.usage.completionTokens;
     u.totalTokens = u.promptTokens + u.completionTokens;
     u.costUsd += reply.usage.costUsd;
-    if (reply.ok) this.state.consecutiveMalformed = 0;
-    else this.state.consecutiveMalformed += 1;
     await this.checkpoint();
     await this.sink.progress({ usage: { ...u } });
     await this.emit({
@@ -219,19 +290,5 @@ export class RunContext {
         data: { code: 'model_unpriced', detail: reply.usage.model },
       });
     }
-    if (!reply.ok) {
-      await this.emit({
-        type: 'error',
-        message: `The model's answer for "${purpose}" was unusable: ${reply.error}.`,
-        data: { code: 'malformed_model_reply', step: purpose, detail: `${reply.error}\n${reply.raw.slice(0, 1000)}` },
-      });
-      if (this.state.consecutiveMalformed >= MAX_CONSECUTIVE_MALFORMED) {
-        throw new RunFailure(
-          'model_unusable',
-          `${MAX_CONSECUTIVE_MALFORMED} model answers in a row were not valid tool calls (last: ${reply.error})`,
-        );
-      }
-    }
-    return reply;
   }
 }

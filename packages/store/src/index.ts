@@ -11,6 +11,7 @@ export {
   HintStore,
   MAX_HINTS_PER_RUN,
 } from './hint-store.js';
+export { ModelModeStore } from './model-mode-store.js';
 export { RateLimiter } from './rate-limiter.js';
 export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';

@@ -74,6 +74,10 @@ export class RedisKeys {
   workerPattern(): string {
     return `${this.prefix}:worker:*`;
   }
+  /** Hash: digest of a model endpoint (base URL + model) → the mode `auto` found working (tools, json, text). */
+  modelModes(): string {
+    return `${this.prefix}:model-modes`;
+  }
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }

@@ -1,3 +1,4 @@
+export { callAsText, DIALECTS, type Dialect, isDialect, nearJson } from './dialects.js';
 export {
   type FakeLiteratureRequest,
   type FakeLiteratureServer,

@@ -14,6 +14,8 @@ export interface Usage {
 export interface AssistantReply {
   content: string | null;
   toolCall: { id: string; name: string; arguments: string } | null;
+  /** Set for a reply cut off at the completion limit. */
+  finishReason?: 'length';
 }
 
 export interface CompletionMeta {
@@ -29,7 +31,8 @@ const STREAM_PIECES = 4;
 export const completionId = (): string => `chatcmpl-${randomBytes(12).toString('hex')}`;
 export const toolCallId = (): string => `call_${randomBytes(12).toString('hex')}`;
 
-export function completionBody(meta: CompletionMeta, reply: AssistantReply, usage: Usage) {
+/** `usage` null: the body has no `usage` (as several local servers send it). */
+export function completionBody(meta: CompletionMeta, reply: AssistantReply, usage: Usage | null) {
   const message = {
     role: 'assistant',
     content: reply.content,
@@ -53,7 +56,7 @@ export function completionBody(meta: CompletionMeta, reply: AssistantReply, usag
     model: meta.model,
     system_fingerprint: SYSTEM_FINGERPRINT,
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(reply) }],
-    usage,
+    ...(usage ? { usage } : {}),
   };
 }
 
@@ -115,7 +118,8 @@ export function errorTypeFor(status: number): string {
   return 'invalid_request_error';
 }
 
-function finishReason(reply: AssistantReply): 'tool_calls' | 'stop' {
+function finishReason(reply: AssistantReply): 'tool_calls' | 'stop' | 'length' {
+  if (reply.finishReason) return reply.finishReason;
   return reply.toolCall ? 'tool_calls' : 'stop';
 }
 

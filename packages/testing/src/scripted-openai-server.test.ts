@@ -362,6 +362,36 @@ describe('scripted OpenAI server over HTTP', () => {
     }
   });
 
+  it('speaks the dialect a model-name suffix names; an unknown dialect is an unknown model', async () => {
+    const unknown = await chat({ model: 'basic@klingon', force: 'propose_plan' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as Json).error.message).toContain('unknown dialect "klingon"');
+
+    const refused = await chat({ model: 'basic@no-tools', tools: ['propose_plan'], force: 'propose_plan' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as Json).error).toMatchObject({
+      message: 'registry.ollama.ai/library/basic:latest does not support tools',
+      type: 'api_error',
+    });
+    // A text-mode request (no tools; the tool named in the prompt) gets the call as text, and the 400 used no item.
+    const text: Json = await (
+      await chat({ model: 'basic@no-tools', messages: [{ role: 'system', content: '### Tool: `propose_plan`\n…' }] })
+    ).json();
+    expect(text.choices[0].message.tool_calls).toBeUndefined();
+    expect(text.choices[0].message.content).toContain('"title": "first"');
+
+    const fenced: Json = await (await chat({ model: 'basic@fenced', force: 'propose_plan' })).json();
+    expect(fenced.choices[0].message.content).toMatch(/^I will call `propose_plan` now\.\n\n```json\n/);
+    const bare: Json = await (await chat({ model: 'basic@no-usage', force: 'propose_plan' })).json();
+    expect(bare.usage).toBeUndefined();
+    expect(server.calls.map((c) => [c.dialect, c.offeredTools])).toEqual([
+      ['no-tools', true],
+      ['no-tools', false],
+      ['fenced', true],
+      ['no-usage', true],
+    ]);
+  });
+
   it('answers 400 when the scenario has no replies for the key', async () => {
     for (const key of ['write_paper', 'constructor']) {
       const res = await chat({ force: key });

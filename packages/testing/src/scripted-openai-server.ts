@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { answersToolsInText, callAsText, type Dialect, isDialect } from './dialects.js';
 import {
   type AssistantReply,
   type CompletionMeta,
@@ -44,6 +45,14 @@ export interface ScriptedCall {
   stream: boolean;
   /** The scripted fault this request got, or null for an answer or a scripted HTTP error. */
   fault: Fault | null;
+  /** How the answer was written (the model name's `@dialect` suffix; `tools` without one). */
+  dialect: Dialect;
+  /** The request offered native tools. */
+  offeredTools: boolean;
+  /** The request asked for a JSON schema through `response_format`. */
+  responseFormat: boolean;
+  /** The answer was cut off (`finish_reason: "length"`). */
+  truncated: boolean;
 }
 
 export interface ScriptedServer {
@@ -76,7 +85,12 @@ const ChatRequest = z.looseObject({
   tools: z.array(FunctionRef).nullish(),
   tool_choice: z.union([z.enum(['none', 'auto', 'required']), FunctionRef]).nullish(),
   stream: z.boolean().nullish(),
+  max_tokens: z.number().nullish(),
+  max_completion_tokens: z.number().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  response_format: z
+    .looseObject({ type: z.string(), json_schema: z.looseObject({ name: z.string() }).nullish() })
+    .nullish(),
 });
 type ChatRequest = z.infer<typeof ChatRequest>;
 
@@ -181,8 +195,13 @@ class ScriptedOpenAiServer implements ScriptedServer {
 
   private async chatCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = parseRequest(await readBody(req));
-    const scenario = await this.scenarioFor(request.model);
+    const { name: scenarioName, dialect } = splitModel(request.model);
+    const scenario = await this.scenarioFor(scenarioName, request.model);
     const key = replyKey(request);
+    const offeredTools = (request.tools?.length ?? 0) > 0 || typeof request.tool_choice === 'object';
+    const responseFormat = request.response_format?.type === 'json_schema';
+    // The client's schema for a choice of tools is a {name, arguments} envelope.
+    const envelope = JSON.stringify(request.response_format?.json_schema?.schema ?? {}).includes('"arguments"');
     // hasOwn: a tool named like an Object.prototype member (`constructor`) must not find one.
     const list = Object.hasOwn(scenario.replies, key) ? scenario.replies[key] : undefined;
     if (!list) {
@@ -195,7 +214,42 @@ class ScriptedOpenAiServer implements ScriptedServer {
       );
     }
     const runKey = headerValue(req, RUN_KEY_HEADER) ?? DEFAULT_RUN_KEY;
-    const { item, index } = this.advance(`${runKey}\u0000${scenario.name}\u0000${key}`, list);
+    const cursorKey = `${runKey}\u0000${scenario.name}\u0000${key}`;
+    const promptChars = promptCharsOf(request);
+    const call: ScriptedCall = {
+      runKey,
+      scenario: scenario.name,
+      key,
+      index: 0,
+      promptChars,
+      promptTokens: tokens(promptChars),
+      completionTokens: 0,
+      at: Date.now(),
+      stream: request.stream === true,
+      fault: null,
+      dialect,
+      offeredTools,
+      responseFormat,
+      truncated: false,
+    };
+    if (dialect === 'no-tools' && offeredTools) {
+      // Ollama's answer for a model whose template has no tool support; the script does not move on.
+      call.index = this.peek(cursorKey, list).index;
+      this.calls.push(call);
+      const model = `registry.ollama.ai/library/${scenario.name}:latest`;
+      return send(res, 400, errorBody(`${model} does not support tools`, 'api_error'));
+    }
+    // The truncated dialect is a server whose default completion limit is shorter than the scripted replies: a
+    // request without a max_tokens that fits the reply gets the first half, and the script does not move on.
+    const peeked = this.peek(cursorKey, list);
+    const limit = request.max_completion_tokens ?? request.max_tokens ?? null;
+    const cut =
+      dialect === 'truncated' &&
+      peeked.item.kind === 'tool_call' &&
+      (limit === null || limit < tokens(peeked.item.arguments.length));
+    const { item, index } = cut ? peeked : this.advance(cursorKey, list);
+    call.index = index;
+    call.truncated = cut;
 
     if (item.delayMs > 0) {
       try {
@@ -205,20 +259,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
       }
     }
     if (res.destroyed) return;
-
-    const promptChars = promptCharsOf(request);
-    const call: ScriptedCall = {
-      runKey,
-      scenario: scenario.name,
-      key,
-      index,
-      promptChars,
-      promptTokens: tokens(promptChars),
-      completionTokens: 0,
-      at: Date.now(),
-      stream: request.stream === true,
-      fault: null,
-    };
+    call.at = Date.now();
 
     if (item.kind === 'error') {
       this.calls.push(call);
@@ -238,15 +279,19 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const reply: AssistantReply =
       item.kind === 'content'
         ? { content: item.content, toolCall: null }
-        : { content: null, toolCall: { id: toolCallId(), name: item.tool ?? key, arguments: item.arguments } };
+        : dialectReply(dialect, { offeredTools, responseFormat, envelope }, item.tool ?? key, item.arguments);
+    if (cut) cutInHalf(reply);
     call.completionTokens = tokens((reply.content ?? reply.toolCall?.arguments ?? '').length);
     this.calls.push(call);
 
-    const usage: Usage = {
-      prompt_tokens: call.promptTokens,
-      completion_tokens: call.completionTokens,
-      total_tokens: call.promptTokens + call.completionTokens,
-    };
+    const usage: Usage | null =
+      dialect === 'no-usage'
+        ? null
+        : {
+            prompt_tokens: call.promptTokens,
+            completion_tokens: call.completionTokens,
+            total_tokens: call.promptTokens + call.completionTokens,
+          };
     if (!request.stream) return send(res, 200, completionBody(meta, reply, usage));
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -308,6 +353,12 @@ class ScriptedOpenAiServer implements ScriptedServer {
     }
   }
 
+  /** The item the next request gets, without using it. */
+  private peek(cursorKey: string, list: ScenarioReply[]): { item: ScenarioReply; index: number } {
+    const index = this.cursors.get(cursorKey)?.index ?? 0;
+    return { item: list[index]!, index };
+  }
+
   /** The item to answer with; an item is used `times` times, and the last one repeats forever. */
   private advance(cursorKey: string, list: ScenarioReply[]): { item: ScenarioReply; index: number } {
     let cursor = this.cursors.get(cursorKey);
@@ -325,8 +376,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     return { item, index };
   }
 
-  private async scenarioFor(model: string): Promise<Scenario> {
-    const name = model.replace(/^scripted\//, '');
+  private async scenarioFor(name: string, model: string): Promise<Scenario> {
     let loading = this.scenarios.get(name);
     if (!loading) {
       loading = this.findScenario(name).then((path) => {
@@ -396,11 +446,71 @@ function parseRequest(body: string): ChatRequest {
   return parsed.data;
 }
 
-/** The forced function, else the first offered tool, else `text`. */
+/**
+ * The scenario and the dialect a model name asks for: `demo@fenced` is the demo scenario written as fenced JSON
+ * (`scripted/` in front is ignored). An unknown dialect is a model that does not exist.
+ */
+function splitModel(model: string): { name: string; dialect: Dialect } {
+  const [name = '', dialect = 'tools', ...rest] = model.replace(/^scripted\//, '').split('@');
+  if (rest.length > 0 || !isDialect(dialect)) {
+    throw new HttpError(
+      404,
+      `The model '${model}' does not exist (unknown dialect "${dialect}")`,
+      'invalid_request_error',
+      'model',
+      'model_not_found',
+    );
+  }
+  return { name, dialect };
+}
+
+/** The text-mode prompt's first tool (`### Tool: \`name\``), as the client's text mode writes it. */
+const TEXT_MODE_TOOL = /^### Tool: `([A-Za-z0-9_-]+)`/m;
+
+/**
+ * The forced function, else the first offered tool, else the schema's name of a `response_format` request, else the
+ * first tool a text-mode prompt describes, else `text`.
+ */
 function replyKey(request: ChatRequest): string {
   const choice = request.tool_choice;
   if (choice && typeof choice === 'object') return choice.function.name;
-  return request.tools?.[0]?.function.name ?? TEXT_KEY;
+  const offered = request.tools?.[0]?.function.name;
+  if (offered) return offered;
+  const schemaName = request.response_format?.json_schema?.name;
+  if (request.response_format?.type === 'json_schema' && schemaName) return schemaName;
+  for (const message of request.messages) {
+    const text = typeof message.content === 'string' ? message.content : '';
+    const described = TEXT_MODE_TOOL.exec(text)?.[1];
+    if (described) return described;
+  }
+  return TEXT_KEY;
+}
+
+/** A scripted tool call as the dialect's model sends it for this request. */
+function dialectReply(
+  dialect: Dialect,
+  request: { offeredTools: boolean; responseFormat: boolean; envelope: boolean },
+  name: string,
+  args: string,
+): AssistantReply {
+  if (request.offeredTools && !answersToolsInText(dialect)) {
+    return { content: null, toolCall: { id: toolCallId(), name, arguments: args } };
+  }
+  // A server that honours response_format sends the JSON the schema asks for (the arguments of the one tool).
+  if (request.responseFormat) {
+    return {
+      content: request.envelope ? `{"name":${JSON.stringify(name)},"arguments":${args}}` : args,
+      toolCall: null,
+    };
+  }
+  return { content: callAsText(dialect, name, args), toolCall: null };
+}
+
+/** The first half of the reply, as a server sends it when the completion limit is reached. */
+function cutInHalf(reply: AssistantReply): void {
+  reply.finishReason = 'length';
+  if (reply.toolCall) reply.toolCall.arguments = reply.toolCall.arguments.slice(0, reply.toolCall.arguments.length / 2);
+  if (reply.content !== null) reply.content = reply.content.slice(0, Math.floor(reply.content.length / 2));
 }
 
 /** Characters of all message contents plus the tools' JSON: the basis of the fake token counts. */

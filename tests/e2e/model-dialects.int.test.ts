@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '@autolab/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+
+/**
+ * The demo through the real stack (API → BullMQ → worker → scripted model over HTTP → Docker) with models that do
+ * not make native tool calls, in the default `auto` mode: a server that answers `400 … does not support tools`, and
+ * a model that writes its calls as fenced JSON with prose around it. Both runs succeed in text mode, the manifest
+ * says so, Redis remembers it, and the next run of the same endpoint and model starts in text mode (the scripted
+ * server counts the requests that offered tools).
+ */
+const GOAL =
+  'How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?';
+const SMALL = { goal: GOAL, maxIterations: 3, search: { numDrafts: 1 }, seeds: 0, review: { reviewers: 0 } };
+
+let stack: Stack;
+
+async function runToEnd(model: string): Promise<RunRecord> {
+  const submitted = await submitRun(stack, { ...SMALL, model });
+  return waitForStatus(stack, submitted.id, ['succeeded', 'failed', 'cancelled'], 300_000);
+}
+
+async function manifestOf(run: RunRecord): Promise<{ model: string; modelMode: string }> {
+  return JSON.parse(await readFile(join(stack.dataDir, 'artifacts', run.id, 'manifest.json'), 'utf8'));
+}
+
+describe('models without native tool calls, in auto mode, end to end', () => {
+  let refusing: RunRecord;
+  let fenced: RunRecord;
+
+  beforeAll(async () => {
+    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '2' } });
+    [refusing, fenced] = await Promise.all([runToEnd('demo@no-tools'), runToEnd('demo@fenced')]);
+  }, 400_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('a server that refuses tools: the run succeeds in text mode after one 400', async () => {
+    expect(refusing.error).toBeNull();
+    expect(refusing.status).toBe('succeeded');
+    expect(await manifestOf(refusing)).toMatchObject({ model: 'demo@no-tools', modelMode: 'text' });
+    const calls = stack.scripted.callsFor(refusing.id);
+    // The first request offered tools and was refused; every later one was a text-mode request.
+    expect(calls[0]).toMatchObject({ offeredTools: true, completionTokens: 0 });
+    expect(calls.slice(1).every((c) => !c.offeredTools)).toBe(true);
+    // The 400 is no model call: the run counted only the completions.
+    expect(refusing.usage.calls).toBe(calls.length - 1);
+  });
+
+  it('a model that writes fenced JSON with prose: the run succeeds, its first reply already used', async () => {
+    expect(fenced.error).toBeNull();
+    expect(fenced.status).toBe('succeeded');
+    expect(await manifestOf(fenced)).toMatchObject({ modelMode: 'text' });
+    const calls = stack.scripted.callsFor(fenced.id);
+    expect(calls.filter((c) => c.offeredTools)).toHaveLength(1);
+    expect(fenced.usage.calls).toBe(calls.length);
+  });
+
+  it('remembers the mode in Redis: the next run of the same model starts in text mode', async () => {
+    const remembered = await stack.redis.hvals(`${stack.prefix}:model-modes`);
+    expect(remembered.sort()).toEqual(['text', 'text']);
+    const again = await runToEnd('demo@no-tools');
+    expect(again.status).toBe('succeeded');
+    expect(await manifestOf(again)).toMatchObject({ modelMode: 'text' });
+    const calls = stack.scripted.callsFor(again.id);
+    expect(calls.length).toBeGreaterThan(5);
+    expect(calls.filter((c) => c.offeredTools)).toEqual([]);
+  }, 300_000);
+});
