@@ -2784,8 +2784,13 @@ export interface operations {
                       metric: string;
                       /** @enum {string} */
                       direction: 'maximize' | 'minimize';
-                      /** @description The node that ran the user's code as it is. */
+                      /** @description The node that ran the user's code (or a template's baseline) as it is. */
                       startNodeId: string;
+                      /**
+                       * @description The built-in template whose baseline was the starting code; null for the user’s own code.
+                       * @default null
+                       */
+                      template: string | null;
                       startValue: number;
                       bestNodeId: string;
                       bestValue: number;

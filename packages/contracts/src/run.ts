@@ -267,7 +267,12 @@ export type BestMetric = z.infer<typeof BestMetric>;
 export const StartingCodeGain = z.object({
   metric: z.string(),
   direction: MetricDirection,
-  startNodeId: z.string().describe("The node that ran the user's code as it is."),
+  startNodeId: z.string().describe("The node that ran the user's code (or a template's baseline) as it is."),
+  template: z
+    .string()
+    .nullable()
+    .default(null)
+    .describe('The built-in template whose baseline was the starting code; null for the user’s own code.'),
   startValue: z.number(),
   bestNodeId: z.string(),
   bestValue: z.number(),

@@ -31,7 +31,7 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
     seedVariable: 'SEED',
     seeds: state.seeds,
     best: best ? { nodeId: best.id, metric: plan.metric.name, value: best.primary, code: 'best/experiment.py' } : null,
-    startingCode: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+    startingCode: startingCodeGain(plan, state.nodes, state.startingCodeNodeId, ctx.input.template?.name ?? null),
     experiments: state.nodes.map((n) => ({
       id: n.id,
       parent: n.parentId,

@@ -3,7 +3,7 @@ import type { StartingCodeGain } from '@autolab/contracts';
 import { bestNode, clip, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
 import type { PaperSections } from './prompts.js';
 import type { SeedResult } from './run-state.js';
-import { signed, signedPercent } from './starting-code-gain.js';
+import { signed, signedPercent, startingCodeName } from './starting-code-gain.js';
 
 /** The paper template shipped with the engine (a static asset, read once). */
 export const PAPER_TEMPLATE = readFileSync(new URL('../templates/paper.tex', import.meta.url), 'utf8');
@@ -21,6 +21,8 @@ export const LATEX_SPECIALS: Record<string, string> = {
   '^': '\\textasciicircum{}',
   '~': '\\textasciitilde{}',
 };
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** Plain text → LaTeX that prints it as is. */
 export function escapeLatex(text: string): string {
@@ -130,7 +132,7 @@ export function resultsTex(
     macros.push(
       macro(
         '\\startvalue',
-        `${metric} of the user's starting code, run as it is (${gain.startNodeId})`,
+        `${metric} of ${startingCodeName(gain)}, run as it is (${gain.startNodeId})`,
         latexNumber(gain.startValue),
         {
           ...start,
@@ -325,7 +327,7 @@ export function paperTables(
         : ' The seed row re-runs the best program with different seeds.'
       : '') +
     (gain
-      ? ` The last row is the change from the user's starting code (${gain.startNodeId}, run as it is: ${latexNumber(gain.startValue)}) to the best experiment (${gain.bestNodeId}: ${latexNumber(gain.bestValue)})${gain.improved ? '' : '; the search did not improve on it'}.`
+      ? ` The last row is the change from ${escapeLatex(startingCodeName(gain))} (${gain.startNodeId}, run as it is: ${latexNumber(gain.startValue)}) to the best experiment (${gain.bestNodeId}: ${latexNumber(gain.bestValue)})${gain.improved ? '' : '; the search did not improve on it'}.`
       : '');
   const results = tableEnvironment('tab:results', caption, `ll${'r'.repeat(columns.length)}`, header, body);
 
@@ -367,7 +369,7 @@ export function paperTables(
       : []),
     ...(gain
       ? [
-          `| ${gain.startNodeId} (the user's starting code, run as it is) → ${gain.bestNodeId} (best) | gain | ${formatNumber(gain.startValue)} → ${formatNumber(gain.bestValue)}: ${signed(gain.absolute)}${gain.relative === null ? '' : ` (${signedPercent(gain.relative)})`} | — report it with \\startvalue, \\gainabs, \\gainrel |`,
+          `| ${gain.startNodeId} (${startingCodeName(gain)}, run as it is) → ${gain.bestNodeId} (best) | gain | ${formatNumber(gain.startValue)} → ${formatNumber(gain.bestValue)}: ${signed(gain.absolute)}${gain.relative === null ? '' : ` (${signedPercent(gain.relative)})`} | — report it with \\startvalue, \\gainabs, \\gainrel |`,
         ]
       : []),
     ablationNodes.length > 0
@@ -478,7 +480,7 @@ export function fallbackSections(
         : ` Over \\numseeds{} seeds the best program reached \\seedmean{} $\\pm$ \\seedstd{}.`
       : '';
   const gainText = gain
-    ? ` The user's starting code, run as it is (${gain.startNodeId}), reached \\startvalue{}; the best experiment changed that by \\gainabs{}${gain.relative === null ? '' : ' (\\gainrel{})'}${gain.improved ? '' : ', no improvement'}.`
+    ? ` ${escapeLatex(capitalize(startingCodeName(gain)))}, run as it is (${gain.startNodeId}), reached \\startvalue{}; the best experiment changed that by \\gainabs{}${gain.relative === null ? '' : ' (\\gainrel{})'}${gain.improved ? '' : ', no improvement'}.`
     : '';
   const ablations = nodes.filter((n) => n.operator === 'ablation');
   return {

@@ -47,7 +47,10 @@ export async function runResearch(
     await writeManifest(ctx);
     await ports.sink.progress({ stage: 'done' });
     const { plan, nodes, startingCodeNodeId } = ctx.state;
-    return { status: 'succeeded', startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId) };
+    return {
+      status: 'succeeded',
+      startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId, input.template?.name ?? null),
+    };
   } catch (err) {
     if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
     if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };

@@ -9,6 +9,8 @@ export function startingCodeGain(
   plan: ResearchPlan,
   nodes: ExperimentNode[],
   startNodeId: string | null,
+  /** The built-in template whose baseline the starting code is, if any. */
+  template: string | null = null,
 ): StartingCodeGain | null {
   const start = nodes.find((n) => n.id === startNodeId);
   const best = bestNode(nodes, plan.metric.direction);
@@ -18,6 +20,7 @@ export function startingCodeGain(
     metric: plan.metric.name,
     direction: plan.metric.direction,
     startNodeId: start.id,
+    template,
     startValue: start.primary,
     bestNodeId: best.id,
     bestValue: best.primary!,
@@ -26,6 +29,10 @@ export function startingCodeGain(
     improved: isBetter(best.primary!, start.primary, plan.metric.direction),
   };
 }
+
+/** What the starting code was, for people: the user's own program or a template's baseline. */
+export const startingCodeName = (gain: Pick<StartingCodeGain, 'template'>): string =>
+  gain.template ? `the ${gain.template} template's baseline` : "the user's starting code";
 
 /** `+0.05`, `-1.2e-4`: a change with its sign. */
 export const signed = (value: number): string => `${value > 0 ? '+' : ''}${formatNumber(value)}`;
@@ -40,7 +47,7 @@ export function describeGain(gain: StartingCodeGain): string {
   // The starting code's node is one of the candidates, so the best is never worse than it.
   const verdict = gain.improved ? 'better' : 'no improvement';
   return (
-    `${gain.metric} ${formatNumber(gain.startValue)} (${gain.startNodeId}, the starting code) → ` +
+    `${gain.metric} ${formatNumber(gain.startValue)} (${gain.startNodeId}, ${startingCodeName(gain)}) → ` +
     `${formatNumber(gain.bestValue)} (${gain.bestNodeId}): ${signed(gain.absolute)}${relative ? ` (${relative})` : ''}, ${verdict}`
   );
 }

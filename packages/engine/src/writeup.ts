@@ -42,7 +42,7 @@ export interface PaperMaterial {
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
   const { state } = ctx;
   const plan = state.plan!;
-  const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId);
+  const gain = startingCodeGain(plan, state.nodes, state.startingCodeNodeId, ctx.input.template?.name ?? null);
   const results = resultsTex(plan, state.nodes, state.seeds, gain);
   const tables = paperTables(plan, state.nodes, state.seeds, gain);
   // The held-out test sits next to the results it checks: its table after the results table, its macros in results.tex.
@@ -206,7 +206,7 @@ export async function compilePaper(
   const fallbackText = () =>
     fallbackSections(ctx.input.goal, plan, state.nodes, state.insights, {
       seeds: state.seeds,
-      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId),
+      gain: startingCodeGain(plan, state.nodes, state.startingCodeNodeId, ctx.input.template?.name ?? null),
       userKeys: material.citationKeys.size > 0 ? (state.papers?.references ?? []).map((r) => r.key) : [],
     });
   let fallback = modelSections === null;
