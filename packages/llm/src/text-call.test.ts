@@ -63,6 +63,11 @@ describe('parseTextCall reads the call in every text form a dialect writes', () 
   });
 
   it('says exactly what is wrong: no JSON, an unknown tool, arguments that do not validate', () => {
+    // Braces in prose are not a call (so auto does not leave native tools for a model that merely chatted).
+    expect(parseTextCall('I would try {"lr": 0.1} next, then compare.', [finish])).toMatchObject({
+      ok: false,
+      found: false,
+    });
     expect(parseTextCall('I think we should draft first.', tools)).toEqual({
       ok: false,
       error: 'the reply holds no JSON object (no tool call in its text)',

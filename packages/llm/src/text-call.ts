@@ -72,7 +72,8 @@ export function parseTextCall(text: string, tools: ToolSpec[]): TextCall {
       firstError ??= `the JSON of the reply names no known tool (expected ${tools.map((t) => t.name).join(' or ')})`;
       continue;
     }
-    found = true;
+    // Bare braces in prose (`use {x}`) are no call; a JSON object that names a tool is one.
+    if (call.named) found = true;
     const spec = tools.find((t) => t.name === call.tool)!;
     const args = withCode(call.arguments, spec, python);
     const parsed = spec.schema.safeParse(args);
@@ -116,18 +117,18 @@ function parseLenient(candidate: string): unknown {
 }
 
 /** `{name, arguments}` (also `tool`/`parameters`, OpenAI's `function` wrapper), or the bare arguments of one tool. */
-function asCall(json: unknown, tools: ToolSpec[]): { tool: string; arguments: unknown } | null {
+function asCall(json: unknown, tools: ToolSpec[]): { tool: string; arguments: unknown; named: boolean } | null {
   if (!isObject(json)) return null;
   const inner = isObject(json.function) ? json.function : json;
   const name = typeof inner.name === 'string' ? inner.name : typeof inner.tool === 'string' ? inner.tool : null;
   const args = inner.arguments ?? inner.parameters ?? inner.args;
   if (name !== null && tools.some((t) => t.name === name) && args !== undefined) {
-    return { tool: name, arguments: typeof args === 'string' ? (parseLenient(args) ?? args) : args };
+    return { tool: name, arguments: typeof args === 'string' ? (parseLenient(args) ?? args) : args, named: true };
   }
   // Bare arguments: the one tool, or the first whose schema they fit.
-  if (tools.length === 1) return { tool: tools[0]!.name, arguments: json };
+  if (tools.length === 1) return { tool: tools[0]!.name, arguments: json, named: false };
   const fits = tools.find((t) => t.schema.safeParse(json).success);
-  return fits ? { tool: fits.name, arguments: json } : null;
+  return fits ? { tool: fits.name, arguments: json, named: false } : null;
 }
 
 /** The arguments with the program from the python block, where the tool has a `code` field the JSON left out. */
