@@ -290,6 +290,7 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
   state.seeds = { nodeId: best.id, seeds, values, mean, std, failed, ignored };
   state.seedsDone = true;
   await ctx.sink.saveArtifact('seeds/summary.json', JSON.stringify(state.seeds, null, 2));
+  await ctx.checkpoint(); // before the announcement: a worker killed after it does not run the seeds again
   const spread = ignored
     ? `${formatNumber(mean)} for every seed: the seeds had no effect (the program is deterministic or ignores SEED)`
     : `${formatNumber(mean)} ± ${formatNumber(std)}`;
@@ -298,7 +299,6 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
     message: `${best.id} over ${values.length} seeds: ${plan.metric.name} = ${spread}${failed.length ? ` (${failed.length} seed run(s) failed)` : ''}`,
     data: { nodeId: best.id, metric: plan.metric.name, seeds, values, mean, std, ignored },
   });
-  await ctx.checkpoint();
 }
 
 /**

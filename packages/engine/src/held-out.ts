@@ -247,13 +247,14 @@ export async function heldOutStage(ctx: RunContext): Promise<void> {
   };
   state.heldOut = result;
   await ctx.sink.saveArtifact('held-out.json', JSON.stringify(result, null, 2));
-  await ctx.emit({ type: 'evaluation.scored', message: heldOutMessage(result), data: result });
+  // Saved before it is announced: a worker killed after the event does not grade (and announce) again.
+  await ctx.checkpoint();
   await ctx.sink.progress({
     heldOut: best
       ? { metric: result.metric, value: best.value, direction: result.direction, nodeId: best.nodeId }
       : null,
   });
-  await ctx.checkpoint();
+  await ctx.emit({ type: 'evaluation.scored', message: heldOutMessage(result), data: result });
 }
 
 async function gradeNode(

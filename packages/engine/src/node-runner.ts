@@ -184,6 +184,8 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
   const previousBest = bestNode(ctx.state.nodes, plan.metric.direction);
   ctx.state.nodes.push(node);
   await ctx.sink.saveArtifact(`${dir}/node.json`, JSON.stringify({ ...node, code: undefined }, null, 2));
+  // Saved before anyone is told it finished: a worker killed after node.finished must not run the node again.
+  await ctx.checkpoint();
   const seconds = (exec.durationMs / 1000).toFixed(1);
   await ctx.emit({
     type: 'node.finished',
@@ -235,7 +237,6 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
         }
       : null,
   });
-  await ctx.checkpoint();
   return node;
 }
 
