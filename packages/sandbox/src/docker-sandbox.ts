@@ -26,6 +26,9 @@ import {
 } from './sandbox-limits.js';
 import { packFiles, unpackFiles } from './workspace-tar.js';
 
+/** How long a container that reads as running may take to show that it died (DYING_LOOKS × DYING_LOOK_MS). */
+const DYING_LOOKS = 12;
+const DYING_LOOK_MS = 250;
 const USER = `${SANDBOX_UID}:${SANDBOX_UID}`;
 /** Bytes of each stream kept in an ExecResult: this much from the start and this much from the end. */
 const KEEP_HEAD_BYTES = 16 * 1024;
@@ -155,15 +158,22 @@ export class DockerSandbox implements Sandbox {
   }
 
   /** Why the container is no longer running, in words for a node's reason. */
+  /** Why the container stopped, from Docker's record of it. */
   private async whyStopped(): Promise<string> {
     const container = this.container;
     if (!container) return 'the sandbox container is gone';
     let state: Docker.ContainerInspectInfo['State'];
-    try {
-      state = (await container.inspect()).State;
-    } catch (err) {
-      if (isDockerUnreachable(err)) throw err;
-      return `the sandbox container was removed (${describeDockerError(err)})`;
+    // A container that is dying (gVisor's sandbox at its memory limit) can still read as running for a moment after
+    // its program's stream ended: look again before calling it unresponsive.
+    for (let look = 0; ; look++) {
+      try {
+        state = (await container.inspect()).State;
+      } catch (err) {
+        if (isDockerUnreachable(err)) throw err;
+        return `the sandbox container was removed (${describeDockerError(err)})`;
+      }
+      if (!state.Running || look >= DYING_LOOKS) break;
+      await delay(DYING_LOOK_MS);
     }
     if (state.Running) return 'the sandbox container did not answer';
     const gvisor =
