@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -20,4 +22,34 @@ export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promis
     cursor = next;
     if (found.length > 0) await redis.del(...found);
   } while (cursor !== '0');
+}
+
+/**
+ * scikit-learn's iris table as CSV (columns sepal_length, sepal_width, petal_length, petal_width, species), exported
+ * from the sandbox image with no network: real data for tests, computed independently of the service.
+ */
+export async function exportIrisCsv(
+  image = process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest',
+): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      image,
+      'python3',
+      '-c',
+      [
+        'from sklearn.datasets import load_iris',
+        'd = load_iris(as_frame=True)',
+        'f = d.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))',
+        'f["species"] = [d.target_names[t] for t in f.pop("target")]',
+        'print(f.to_csv(index=False), end="")',
+      ].join('\n'),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  return stdout;
 }

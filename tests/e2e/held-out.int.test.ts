@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RunRecord, UploadRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { exportIrisCsv } from '../test-resources.js';
 
 /**
  * A run with a held-out test, through the real stack. The iris table (exported at test time from the scikit-learn
@@ -14,8 +13,6 @@ import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js
  * nodes in its own sandbox; each held-out score must equal what this test computes, and the canary must appear in
  * no experiment sandbox (the draft searches everything it can see), prompt, event, artifact or run record.
  */
-const exec = promisify(execFile);
-const image = process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest';
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 // A string of the canary's shape in the data the experiments see: the draft's search must find it (it looks).
 const DECOY = `CANARY-${randomBytes(8).toString('hex')}`;
@@ -53,27 +50,7 @@ const share = (items: Record<string, string>[], ok: (r: Record<string, string>) 
   items.filter(ok).length / items.length;
 
 beforeAll(async () => {
-  const exported = await exec(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      image,
-      'python3',
-      '-c',
-      [
-        'from sklearn.datasets import load_iris',
-        'd = load_iris(as_frame=True)',
-        'f = d.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))',
-        'f["species"] = [d.target_names[t] for t in f.pop("target")]',
-        'print(f.to_csv(index=False), end="")',
-      ].join('\n'),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  const [header, ...lines] = exported.stdout.trim().split('\n');
+  const [header, ...lines] = (await exportIrisCsv()).trim().split('\n');
   const names = header!.split(',');
   rows = lines.map((line, i) => ({
     id: `f${String(i).padStart(3, '0')}`,

@@ -7,6 +7,7 @@ import { LABEL_RUN } from '@autolab/sandbox';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { exportIrisCsv } from '../test-resources.js';
 
 /**
  * A run on the user's own data, through the real stack: the table is exported at test time from the scikit-learn
@@ -20,27 +21,7 @@ let stack: Stack;
 let csv: string;
 
 beforeAll(async () => {
-  const exported = await run(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      image,
-      'python3',
-      '-c',
-      [
-        'from sklearn.datasets import load_iris',
-        'd = load_iris(as_frame=True)',
-        'f = d.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))',
-        'f["species"] = [d.target_names[t] for t in f.pop("target")]',
-        'print(f.to_csv(index=False), end="")',
-      ].join('\n'),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  csv = exported.stdout;
+  csv = await exportIrisCsv();
   stack = await startStack();
 }, 120_000);
 afterAll(async () => {

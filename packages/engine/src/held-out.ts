@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type ExperimentNode, formatNumber, goodNodes, isBetter } from './journal.js';
 import type { Claim } from './paper-latex.js';
 import { escapeLatex, latexNumber } from './paper-latex.js';
-import { SandboxStepError } from './ports.js';
+import { type Sandbox, SandboxStepError } from './ports.js';
 import type { RunContext } from './run-context.js';
 
 /**
@@ -260,7 +260,7 @@ export async function heldOutStage(ctx: RunContext): Promise<void> {
 async function gradeNode(
   ctx: RunContext,
   evaluation: HeldOutEvaluation,
-  sandbox: Awaited<ReturnType<RunContext['ports']['sandboxes']['open']>>,
+  sandbox: Sandbox,
   node: ExperimentNode,
 ): Promise<{ value: number | null; reason: string | null }> {
   const predictions = await ctx.sink.loadArtifact(`nodes/${node.id}/files/${PREDICTIONS_FILE}`);

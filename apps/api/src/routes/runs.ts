@@ -255,10 +255,11 @@ async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Pr
         `upload ${uploadId} is also an input the experiments see; the held-out files must be an upload of their own`,
       );
     if (!secret) visible.add(uploadId);
-    if (field === 'inputs.evaluation.hidden' && inputs.evaluation?.metric && answersFileCount(paths) !== 1)
+    const answers = answersFileCount(paths);
+    if (field === 'inputs.evaluation.hidden' && inputs.evaluation?.metric && answers !== 1)
       throw invalid(
         field,
-        `the built-in metric reads the answers from the upload's one CSV file (with 'id' and 'label' columns); upload ${uploadId} holds ${answersFileCount(paths)} CSV files`,
+        `the built-in metric reads the answers from the upload's one CSV file (with 'id' and 'label' columns); upload ${uploadId} holds ${answers} CSV files`,
       );
     if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
       throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
