@@ -1,4 +1,4 @@
-import { ErrorBody, type SandboxImage } from '@autolab/contracts';
+import { ErrorBody, type PriceTable, type RoleDefaults, type SandboxImage } from '@autolab/contracts';
 import type {
   ApiKeyStore,
   ArtifactStore,
@@ -62,7 +62,10 @@ export interface ApiDeps {
   rateLimiter: RateLimiter | null;
   /** Queued + running runs per tenant; 0 = no limit. */
   tenantMaxActiveRuns: number;
-  defaultModel: string;
+  /** The server's model and per-role defaults, for runs that name none. */
+  models: { model: string; roles: RoleDefaults };
+  /** What each model costs: a USD budget is refused for a run whose models have no price. */
+  prices: PriceTable;
   /** The images runs may name in `sandbox.image` (AUTOLAB_PYTHON_IMAGE and AUTOLAB_SANDBOX_IMAGES). */
   sandboxImages: SandboxImage[];
   heartbeatMs: number;

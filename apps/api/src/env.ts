@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
+import { ModelName, parsePrices, SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
 
@@ -15,7 +15,17 @@ const ApiEnv = z.object({
   /** A Redis command on a request path that has no answer after this long fails, and the request gets 503. */
   AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
-  AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
+  AUTOLAB_MODEL: ModelName.default('gpt-4o-mini'),
+  /** Per-role defaults for runs that name no model (docs/models.md, "A model per role"). */
+  AUTOLAB_MODEL_CODE: ModelName.optional(),
+  AUTOLAB_MODEL_JUDGE: ModelName.optional(),
+  AUTOLAB_MODEL_WRITEUP: ModelName.optional(),
+  AUTOLAB_MODEL_REVIEW: ModelName.optional(),
+  AUTOLAB_MODEL_IDEAS: ModelName.optional(),
+  /** A model that sees images, for the figure critique; unset: no run has one unless it names it. */
+  AUTOLAB_MODEL_VISION: ModelName.optional(),
+  /** The same price table as the worker's: a USD budget is refused for a model without a price. */
+  AUTOLAB_MODEL_PRICES: z.string().optional(),
   /** The built-in sandbox image's tag, listed at GET /v1/images (the worker runs it). */
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
   /** More sandbox images runs may pick (JSON; the worker reads the same setting). */
@@ -95,7 +105,18 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
       tenantMaxBytes: Math.floor(e.AUTOLAB_TENANT_UPLOAD_MAX_MB * MIB),
       maxUnpackRatio: e.AUTOLAB_UPLOAD_MAX_UNPACK_RATIO,
     },
-    defaultModel: e.AUTOLAB_MODEL,
+    models: {
+      model: e.AUTOLAB_MODEL,
+      roles: {
+        code: e.AUTOLAB_MODEL_CODE,
+        judge: e.AUTOLAB_MODEL_JUDGE,
+        writeup: e.AUTOLAB_MODEL_WRITEUP,
+        review: e.AUTOLAB_MODEL_REVIEW,
+        ideas: e.AUTOLAB_MODEL_IDEAS,
+        vision: e.AUTOLAB_MODEL_VISION,
+      },
+    },
+    prices: parsePrices(e.AUTOLAB_MODEL_PRICES),
     sandboxImages: sandboxImageCatalog(e.AUTOLAB_PYTHON_IMAGE, e.AUTOLAB_SANDBOX_IMAGES),
     heartbeatMs: e.AUTOLAB_SSE_HEARTBEAT_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,

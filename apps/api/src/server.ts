@@ -79,7 +79,8 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     rateLimiter:
       config.auth && config.rateLimitPerMinute > 0 ? new RateLimiter(redis, keys, config.rateLimitPerMinute) : null,
     tenantMaxActiveRuns: config.tenantMaxActiveRuns,
-    defaultModel: config.defaultModel,
+    models: config.models,
+    prices: config.prices,
     sandboxImages: config.sandboxImages,
     heartbeatMs: config.heartbeatMs,
     timeouts: config.timeouts,

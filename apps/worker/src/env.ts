@@ -1,7 +1,12 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
-import { MODEL_MODE_SETTINGS } from '@autolab/llm';
+import {
+  MODEL_MODE_SETTINGS,
+  parseModelEndpoints,
+  parsePrices,
+  SandboxImagesSetting,
+  sandboxImageCatalog,
+} from '@autolab/contracts';
 import { z } from 'zod';
 
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
@@ -30,10 +35,17 @@ const WorkerEnv = z.object({
   AUTOLAB_SANDBOX_MAX_FILES: z.coerce.number().int().min(1).max(100_000).default(50),
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.string().url().optional(),
-  AUTOLAB_MODEL: z.string().default('gpt-4o-mini'),
   AUTOLAB_MODEL_PRICES: z.string().optional(),
+  /** Models served elsewhere than OPENAI_BASE_URL (JSON: model → {baseUrl, apiKey?, mode?, headers?, query?}). */
+  AUTOLAB_MODEL_ENDPOINTS: z.string().optional(),
   /** How tool calls are asked of the model: `auto` finds out per endpoint and model (docs/models.md). */
   AUTOLAB_MODEL_MODE: z.enum(MODEL_MODE_SETTINGS).default('auto'),
+  /** How long `auto` trusts the mode it found for an endpoint and model before finding out anew. */
+  AUTOLAB_MODEL_MODE_TTL_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
   AUTOLAB_LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
   AUTOLAB_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** `off` runs without literature search (no novelty checks, no citations). */
@@ -76,9 +88,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,
-      defaultModel: e.AUTOLAB_MODEL,
-      prices: e.AUTOLAB_MODEL_PRICES,
+      prices: parsePrices(e.AUTOLAB_MODEL_PRICES),
+      endpoints: parseModelEndpoints(e.AUTOLAB_MODEL_ENDPOINTS),
       mode: e.AUTOLAB_MODEL_MODE,
+      modeTtlMs: e.AUTOLAB_MODEL_MODE_TTL_HOURS * 3_600_000,
       timeoutMs: e.AUTOLAB_LLM_TIMEOUT_SECONDS * 1000,
       maxAttempts: e.AUTOLAB_LLM_MAX_ATTEMPTS,
     },

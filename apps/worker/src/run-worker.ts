@@ -17,7 +17,7 @@ import {
   runResearch,
 } from '@autolab/engine';
 import { createLiteratureSearch } from '@autolab/literature';
-import { ChatLlm, DEFAULT_PRICES, PriceTable } from '@autolab/llm';
+import { ChatLlm, ModelRouter } from '@autolab/llm';
 import {
   DockerClient,
   DockerSandboxFactory,
@@ -160,7 +160,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
-  const modelModes = new ModelModeStore(redis, keys);
+  const modelModes = new ModelModeStore(redis, keys, config.llm.modeTtlMs);
   // Scopes this deployment's sandbox containers (labels, reaper); the Redis prefix alone is not unique across servers.
   const deployment = await deploymentId(redis, keys);
   // One client for all runs, so a rate-limited or unreachable service is remembered across them.
@@ -178,7 +178,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     onRecovered: (downMs) =>
       log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
   });
-  const prices = parsePrices(config.llm.prices);
   const active = new Map<string, AbortController>();
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
   await checkSandboxImages(docker, config.sandboxImages, log);
@@ -267,7 +266,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
     const transcript = new Transcript(artifacts, runId, [
-      config.llm.apiKey,
+      ...modelSecrets(config.llm),
       config.literature?.semanticScholarApiKey ?? '',
     ]);
     const inputs = await resolveInputs(uploads, templates, run);
@@ -284,7 +283,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       inputs.dirs,
       inputs.grading,
     );
-    runLog.info({ attempt, model: run.model, image: run.sandbox.image }, 'run started');
+    runLog.info({ attempt, models: run.models, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
     try {
       if (!image) {
@@ -295,25 +294,30 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         );
       }
       if (inputs.missing) throw new RunSetupError('input_missing', inputs.missing);
-      const llm = new ChatLlm({
-        baseUrl: config.llm.baseUrl,
-        // Endpoints without keys (local servers) still need a non-empty string for the client.
-        apiKey: config.llm.apiKey || 'not-set',
-        model: run.model,
-        runId,
-        timeoutMs: config.llm.timeoutMs,
-        maxAttempts: config.llm.maxAttempts,
-        prices,
-        mode: config.llm.mode,
-        modeCache: modelModes,
-        onCall: (entry) => void transcript.append(entry),
+      const llm = new ModelRouter(run.models, (model) => {
+        const endpoint = config.llm.endpoints[model];
+        return new ChatLlm({
+          baseUrl: endpoint?.baseUrl ?? config.llm.baseUrl,
+          // Endpoints without keys (local servers) still need a non-empty string for the client.
+          apiKey: endpoint?.apiKey ?? (config.llm.apiKey || 'not-set'),
+          model,
+          runId,
+          timeoutMs: config.llm.timeoutMs,
+          maxAttempts: config.llm.maxAttempts,
+          prices: config.llm.prices,
+          mode: endpoint?.mode ?? config.llm.mode,
+          modeCache: modelModes,
+          ...(endpoint?.headers ? { headers: endpoint.headers } : {}),
+          ...(endpoint?.query ? { query: endpoint.query } : {}),
+          onCall: (entry) => void transcript.append(entry),
+        });
       });
       const rerunFrom = job.data.rerunFrom;
       outcome = await runResearch(
         {
           runId,
           goal: run.goal,
-          model: run.model,
+          models: run.models,
           maxIterations: run.maxIterations,
           budgetUsd: run.budgetUsd,
           deadline,
@@ -516,19 +520,14 @@ async function checkSandboxImages(
   }
 }
 
-function parsePrices(raw: string | undefined): PriceTable {
-  if (!raw) return DEFAULT_PRICES;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(
-      'AUTOLAB_MODEL_PRICES is not JSON; expected {"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}',
-    );
-  }
-  const parsed = PriceTable.safeParse(json);
-  if (!parsed.success) throw new Error(`AUTOLAB_MODEL_PRICES is not a valid price table: ${parsed.error.message}`);
-  return { ...DEFAULT_PRICES, ...parsed.data };
+/** Every credential of the model endpoints: none of them may reach a transcript line. */
+function modelSecrets(llm: WorkerConfig['llm']): string[] {
+  const endpoints = Object.values(llm.endpoints);
+  return [
+    llm.apiKey,
+    ...endpoints.map((endpoint) => endpoint.apiKey ?? ''),
+    ...endpoints.flatMap((endpoint) => Object.values(endpoint.headers ?? {})),
+  ];
 }
 
 function countNodes(checkpoint: unknown): number | null {

@@ -357,7 +357,18 @@ export interface operations {
               /** @description Experiments finished so far. */
               iteration: number;
               maxIterations: number;
+              /** @description The code model (kept for clients that show one model). */
               model: string;
+              /** @description The model of each role. */
+              models: {
+                code: string;
+                judge: string;
+                writeup: string;
+                review: string;
+                ideas: string;
+                /** @description The model that critiques figures as images; null: figures are not seen. */
+                vision: string | null;
+              };
               budgetUsd: number;
               timeLimitMinutes: number;
               sandbox: {
@@ -674,8 +685,23 @@ export interface operations {
            * @default 60
            */
           timeLimitMinutes?: number;
-          /** @description Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL. */
+          /** @description Model name at the OpenAI-compatible endpoint, for every step; defaults to the server setting AUTOLAB_MODEL (and AUTOLAB_MODEL_<ROLE> per role). */
           model?: string;
+          /** @description A model per role (code, judge, writeup, review, ideas, vision); each left out uses `model`. */
+          models?: {
+            /** @description Writes and fixes the experiment programs (draft, debug, improve, tuning). */
+            code?: string;
+            /** @description Reviews each execution and breaks ties. */
+            judge?: string;
+            /** @description Writes the figure code, the paper and its revision. */
+            writeup?: string;
+            /** @description Reviews the paper and writes the meta-review. */
+            review?: string;
+            /** @description Proposes and refines the research ideas. */
+            ideas?: string;
+            /** @description A model that sees images: critiques each figure for one revision. Left out: the server setting AUTOLAB_MODEL_VISION; null: none. */
+            vision?: string | null;
+          };
           /**
            * @default {
            *       "cpus": 1,
@@ -831,7 +857,18 @@ export interface operations {
             /** @description Experiments finished so far. */
             iteration: number;
             maxIterations: number;
+            /** @description The code model (kept for clients that show one model). */
             model: string;
+            /** @description The model of each role. */
+            models: {
+              code: string;
+              judge: string;
+              writeup: string;
+              review: string;
+              ideas: string;
+              /** @description The model that critiques figures as images; null: figures are not seen. */
+              vision: string | null;
+            };
             budgetUsd: number;
             timeLimitMinutes: number;
             sandbox: {
@@ -1189,7 +1226,18 @@ export interface operations {
             /** @description Experiments finished so far. */
             iteration: number;
             maxIterations: number;
+            /** @description The code model (kept for clients that show one model). */
             model: string;
+            /** @description The model of each role. */
+            models: {
+              code: string;
+              judge: string;
+              writeup: string;
+              review: string;
+              ideas: string;
+              /** @description The model that critiques figures as images; null: figures are not seen. */
+              vision: string | null;
+            };
             budgetUsd: number;
             timeLimitMinutes: number;
             sandbox: {
@@ -1515,7 +1563,18 @@ export interface operations {
             /** @description Experiments finished so far. */
             iteration: number;
             maxIterations: number;
+            /** @description The code model (kept for clients that show one model). */
             model: string;
+            /** @description The model of each role. */
+            models: {
+              code: string;
+              judge: string;
+              writeup: string;
+              review: string;
+              ideas: string;
+              /** @description The model that critiques figures as images; null: figures are not seen. */
+              vision: string | null;
+            };
             budgetUsd: number;
             timeLimitMinutes: number;
             sandbox: {
@@ -1899,7 +1958,18 @@ export interface operations {
             /** @description Experiments finished so far. */
             iteration: number;
             maxIterations: number;
+            /** @description The code model (kept for clients that show one model). */
             model: string;
+            /** @description The model of each role. */
+            models: {
+              code: string;
+              judge: string;
+              writeup: string;
+              review: string;
+              ideas: string;
+              /** @description The model that critiques figures as images; null: figures are not seen. */
+              vision: string | null;
+            };
             budgetUsd: number;
             timeLimitMinutes: number;
             sandbox: {

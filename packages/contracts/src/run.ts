@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelName, RunModels, RunModelsRequest } from './models.js';
 import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
 import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
 import { UPLOAD_ID_PATTERN } from './uploads.js';
@@ -25,7 +26,6 @@ export const RUN_ID_PATTERN = /^run_[0-9a-z]{26}$/;
 export const RunId = z.string().regex(RUN_ID_PATTERN, 'not a run id');
 
 export const MAX_GOAL_CHARS = 8000;
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$/;
 
 export const SandboxOptions = z
   .object({
@@ -209,11 +209,12 @@ export const CreateRunRequest = z
       .max(7 * 24 * 60)
       .default(60)
       .describe('Wall-clock cap for the run.'),
-    model: z
-      .string()
-      .regex(MODEL_NAME_PATTERN, 'model names are letters, digits and . _ : / @ -')
-      .optional()
-      .describe('Model name at the OpenAI-compatible endpoint; defaults to the server setting AUTOLAB_MODEL.'),
+    model: ModelName.optional().describe(
+      'Model name at the OpenAI-compatible endpoint, for every step; defaults to the server setting AUTOLAB_MODEL (and AUTOLAB_MODEL_<ROLE> per role).',
+    ),
+    models: RunModelsRequest.optional().describe(
+      'A model per role (code, judge, writeup, review, ideas, vision); each left out uses `model`.',
+    ),
     sandbox: SandboxOptions.default({ cpus: 1, memoryMb: 2048, execTimeoutSeconds: 300, image: DEFAULT_SANDBOX_IMAGE }),
     maxTokens: z
       .number()
@@ -328,7 +329,8 @@ export const RunRecord = z.object({
   stage: RunStage.nullable(),
   iteration: z.number().int().describe('Experiments finished so far.'),
   maxIterations: z.number().int(),
-  model: z.string(),
+  model: z.string().describe('The code model (kept for clients that show one model).'),
+  models: RunModels.describe('The model of each role.'),
   budgetUsd: z.number(),
   timeLimitMinutes: z.number().int(),
   sandbox: z.object({

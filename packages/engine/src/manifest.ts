@@ -13,9 +13,12 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
   const manifest = {
     runId: input.runId,
     goal: input.goal,
-    model: input.model,
-    // How the model was asked for its tool calls: tools, json or text (AUTOLAB_MODEL_MODE; auto finds it out).
-    modelMode: ctx.modelMode,
+    model: input.models.code,
+    models: input.models,
+    // How each model was asked for its tool calls: tools, json or text (AUTOLAB_MODEL_MODE; auto finds it out).
+    // `modelMode` is the code model's.
+    modelMode: ctx.modelModes[input.models.code] ?? null,
+    modelModes: ctx.modelModes,
     parameters: {
       maxIterations: input.maxIterations,
       budgetUsd: input.budgetUsd,

@@ -1,4 +1,5 @@
 import type {
+  AnyModelRole,
   BestMetric,
   ExperimentStage,
   HeldOutScore,
@@ -25,12 +26,23 @@ export interface ToolSpec<T = unknown> {
 export interface ToolCallRequest {
   /** What the call is for (`plan`, `draft`, `paper`, …); shown in cost events and the transcript. */
   purpose: string;
+  /** Which of the run's models answers (`code`, `judge`, `writeup`, `review`, `ideas`, `vision`). */
+  role: AnyModelRole;
   system: string;
   prompt: string;
   /** The model must answer with exactly one call of one of these tools. */
   tools: ToolSpec[];
+  /** Images the model sees after the prompt (the vision role's figures), in this order. */
+  images?: PromptImage[];
   /** Set when the model is asked again after an unusable reply (see `ToolCallResult.reask`). */
   retry?: ReAsk;
+}
+
+export interface PromptImage {
+  /** How the prompt refers to it (a figure's file name). */
+  name: string;
+  mediaType: 'image/png' | 'image/jpeg';
+  data: Buffer;
 }
 
 /** A second chance after an unusable reply: the model sees its reply and the exact reason, and answers again. */

@@ -230,7 +230,7 @@ function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
   const input: ResearchRunInput = {
     runId: 'run_test',
     goal: 'Does feature scaling speed up logistic regression?',
-    model: 'fake',
+    models: { code: 'fake', judge: 'fake', writeup: 'fake', review: 'fake', ideas: 'fake', vision: null },
     maxIterations: 6,
     budgetUsd: 10,
     deadline: Date.now() + 3600_000,

@@ -82,7 +82,7 @@ describe('RunContext.ask', () => {
       'The model\'s answer for "draft" was unusable: x: expected number; asking again with the error.',
     ]);
     expect(ctx.state.consecutiveMalformed).toBe(0);
-    expect(ctx.modelMode).toBe('text');
+    expect(ctx.modelModes).toEqual({ m: 'text' });
   });
 
   it(`gives up after ${MAX_REASKS} re-asks, and counts that as one failed step`, async () => {

@@ -1,8 +1,11 @@
 import type {
+  AnyModelRole,
   NewEvent,
+  NodeOperator,
   RerunStage,
   RunError,
   RunFailureCode,
+  RunModels,
   RunOptions,
   RunStage,
   StartingCodeGain,
@@ -15,6 +18,7 @@ import type {
   HintInbox,
   LiteratureSearch,
   Llm,
+  PromptImage,
   ReAsk,
   ReadFilesLimits,
   RunSink,
@@ -27,8 +31,8 @@ import { type RunState, spentSince } from './run-state.js';
 export interface ResearchRunInput {
   runId: string;
   goal: string;
-  /** The model's name, for the manifest. */
-  model: string;
+  /** The model of each role (the worker routes each call by its role), for the manifest and the prompts. */
+  models: RunModels;
   maxIterations: number;
   budgetUsd: number;
   /** Wall-clock end of the run (epoch ms). */
@@ -73,6 +77,27 @@ export type ResearchOutcome =
   /** The signal fired (cancel or worker shutdown); the checkpoint holds everything completed. */
   | { status: 'interrupted' };
 
+/** Every step that asks a model, and the role whose model answers it. */
+const ROLE_OF_PURPOSE = {
+  draft: 'code',
+  debug: 'code',
+  improve: 'code',
+  hyperparameter: 'code',
+  ablation: 'code',
+  judge: 'judge',
+  tie_break: 'judge',
+  figures: 'writeup',
+  figure_critique: 'vision',
+  paper: 'writeup',
+  latex_fix: 'writeup',
+  revise: 'writeup',
+  review: 'review',
+  meta_review: 'review',
+  ideas: 'ideas',
+  refine_ideas: 'ideas',
+} as const satisfies Record<NodeOperator, AnyModelRole> & Record<string, AnyModelRole>;
+export type Purpose = keyof typeof ROLE_OF_PURPOSE;
+
 /** Share of the budget (cost and tokens) kept for figures, paper and review; experiments stop when the rest is spent. */
 export const WRITEUP_BUDGET_SHARE = 0.2;
 /** Time kept for figures, paper and review; experiments stop this long before the deadline. */
@@ -111,8 +136,8 @@ export class RunContext {
     public state: RunState,
   ) {}
 
-  /** How the model was last asked for tool calls (`tools`, `json`, `text`), for the manifest; null before a call. */
-  modelMode: string | null = null;
+  /** How each model was last asked for tool calls (`tools`, `json`, `text`), for the manifest. */
+  readonly modelModes: Record<string, string> = {};
 
   /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
   get goalForPrompts(): string {
@@ -197,25 +222,34 @@ export class RunContext {
    * model call of its own with its own cost event, within the run's budget and token cap): a reply that did not
    * validate goes back with the exact error, a reply cut off at the completion limit is asked for with a larger one.
    */
-  async ask(purpose: string, system: string, prompt: string, tools: ToolSpec[]): Promise<ToolCallResult> {
+  async ask(
+    purpose: Purpose,
+    system: string,
+    prompt: string,
+    tools: ToolSpec[],
+    images?: PromptImage[],
+  ): Promise<ToolCallResult> {
+    const role = ROLE_OF_PURPOSE[purpose];
     let retry: ReAsk | undefined;
     for (let reasks = 0; ; reasks++) {
       this.throwIfInterrupted();
       const reply = await this.ports.llm.callTool(
-        { purpose, system, prompt, tools, ...(retry ? { retry } : {}) },
+        { purpose, role, system, prompt, tools, ...(images ? { images } : {}), ...(retry ? { retry } : {}) },
         this.signal,
       );
       if (reply.ok) this.state.consecutiveMalformed = 0;
       await this.account(purpose, reply);
-      if (reply.mode && reply.mode !== this.modelMode) {
-        if (this.modelMode !== null) {
+      const model = reply.usage.model;
+      const was = this.modelModes[model];
+      if (reply.mode && reply.mode !== was) {
+        if (was !== undefined) {
           await this.emit({
             type: 'warning',
-            message: `The model is now asked for its tool calls in ${reply.mode} mode (it was ${this.modelMode}).`,
-            data: { code: 'model_mode_changed', detail: `${this.modelMode} -> ${reply.mode}` },
+            message: `The model ${model} is now asked for its tool calls in ${reply.mode} mode (it was ${was}).`,
+            data: { code: 'model_mode_changed', detail: `${model}: ${was} -> ${reply.mode}` },
           });
         }
-        this.modelMode = reply.mode;
+        this.modelModes[model] = reply.mode;
       }
       if (reply.ok) return reply;
       const next = reasks < MAX_REASKS ? this.reAskFor(reply) : null;

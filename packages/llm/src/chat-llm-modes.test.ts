@@ -1,12 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModelMode, ModelModeSetting } from '@autolab/contracts';
 import { LlmUnavailableError, type ToolCallRequest, type ToolCallResult } from '@autolab/engine';
 import { DIALECTS, type Dialect, type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ChatLlm, type TranscriptEntry } from './chat-llm.js';
-import type { ModeCache, ModelMode, ModelModeSetting } from './model-mode.js';
+import type { ModeCache } from './model-mode.js';
 
 /**
  * ChatLlm's modes against the scripted server speaking each dialect over HTTP: `auto` ends up with a working mode
@@ -69,7 +70,7 @@ function llm(model: string, mode: ModelModeSetting = 'auto', modeCache?: ModeCac
   /** As the engine's `ask` does: up to two re-asks when the reply says one may help. */
   const ask = async (): Promise<ToolCallResult[]> => {
     const results: ToolCallResult[] = [];
-    let request: ToolCallRequest = { purpose: 'test', system: 'sys', prompt: 'go', tools: [tool] };
+    let request: ToolCallRequest = { purpose: 'test', role: 'code', system: 'sys', prompt: 'go', tools: [tool] };
     for (let i = 0; i < 3; i++) {
       const result = await client.callTool(request, new AbortController().signal);
       results.push(result);

@@ -63,7 +63,7 @@ function llm(model: string, options: { timeoutMs?: number; maxAttempts?: number 
       }),
   });
   const call = (signal = new AbortController().signal) =>
-    client.callTool({ purpose: 'test', system: 'sys', prompt: 'go', tools: [tool] }, signal);
+    client.callTool({ purpose: 'test', role: 'code', system: 'sys', prompt: 'go', tools: [tool] }, signal);
   return { call, transcript, calls: () => server.callsFor(runId) };
 }
 

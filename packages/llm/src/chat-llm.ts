@@ -1,3 +1,4 @@
+import { costOf, type ModelMode, type ModelModeSetting, type PriceTable, priceOf } from '@autolab/contracts';
 import {
   type CallUsage,
   type Llm,
@@ -11,8 +12,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { classify } from './model-errors.js';
-import { type ModeCache, type ModelMode, type ModelModeSetting, modeCacheKey, toolsUnsupported } from './model-mode.js';
-import { costOf, type PriceTable, priceOf } from './model-prices.js';
+import { type ModeCache, modeCacheKey, toolsUnsupported } from './model-mode.js';
 import { checkedFetch } from './reply-check.js';
 import { jsonSchemaOf, parseTextCall, type TextCall, textModeInstructions } from './text-call.js';
 
@@ -40,6 +40,10 @@ export interface ChatLlmOptions {
   mode?: ModelModeSetting;
   /** Where `auto` remembers the working mode per endpoint and model; without it, each client finds out anew. */
   modeCache?: ModeCache;
+  /** Sent with every request: an Azure-style `api-key` header, a gateway's routing header. */
+  headers?: Record<string, string>;
+  /** Added to every request's URL: Azure's classic `api-version`. */
+  query?: Record<string, string>;
 }
 
 export interface TranscriptEntry {
@@ -80,7 +84,10 @@ export class ChatLlm implements Llm {
    */
   private replyTokens: number | undefined;
 
+  private readonly headers: Record<string, string>;
+
   constructor(private readonly options: ChatLlmOptions) {
+    this.headers = { ...options.headers, 'X-Autolab-Run': options.runId };
     this.maxAttempts = options.maxAttempts ?? 5;
     this.sleep = options.sleep ?? abortableSleep;
     this.setting = options.mode ?? 'auto';
@@ -91,7 +98,8 @@ export class ChatLlm implements Llm {
       maxRetries: 0,
       timeout: options.timeoutMs ?? 120_000,
       fetch: checkedFetch(),
-      defaultHeaders: { 'X-Autolab-Run': options.runId },
+      defaultHeaders: this.headers,
+      ...(options.query ? { defaultQuery: options.query } : {}),
     });
   }
 
@@ -108,7 +116,8 @@ export class ChatLlm implements Llm {
         ...(this.options.baseUrl ? { baseURL: this.options.baseUrl } : {}),
         // Reads and checks the whole reply within the timeout: a stalled or malformed body is a retryable failure.
         fetch: checkedFetch(),
-        defaultHeaders: { 'X-Autolab-Run': this.options.runId },
+        defaultHeaders: this.headers,
+        ...(this.options.query ? { defaultQuery: this.options.query } : {}),
       },
     });
   }

@@ -1,13 +1,4 @@
-/**
- * How a tool call is asked of the model. `tools`: native tool calls with a forced tool choice. `json`: the OpenAI
- * `response_format` with the tool's JSON schema. `text`: the schema described in the prompt and the call parsed from
- * the reply's text (programs in fenced ```python blocks). `auto` starts with `tools` and falls back to `text` when
- * the server refuses tools or the model writes its call as text.
- */
-export const MODEL_MODES = ['tools', 'json', 'text'] as const;
-export type ModelMode = (typeof MODEL_MODES)[number];
-export const MODEL_MODE_SETTINGS = ['auto', ...MODEL_MODES] as const;
-export type ModelModeSetting = (typeof MODEL_MODE_SETTINGS)[number];
+import type { ModelMode } from '@autolab/contracts';
 
 /**
  * Where `auto` remembers the mode that works for an endpoint and model, so later runs of the deployment start with

@@ -12,6 +12,7 @@ import {
   type ReviewSummary,
   type RunError,
   type RunEvent,
+  type RunModels,
   type RunOptions,
   type RunRecord,
   type RunStage,
@@ -135,7 +136,7 @@ export class RunStore {
   ) {}
 
   async create(
-    options: RunOptions & { goal: string; model: string; tenant: string },
+    options: Omit<RunOptions, 'model' | 'models'> & { goal: string; models: RunModels; tenant: string },
     idempotencyKey?: string,
     limits: RunLimits = {},
   ): Promise<CreateRunResult> {
@@ -149,7 +150,8 @@ export class RunStore {
       stage: '',
       iteration: '0',
       maxIterations: String(options.maxIterations),
-      model: options.model,
+      model: options.models.code,
+      models: JSON.stringify(options.models),
       budgetUsd: String(options.budgetUsd),
       timeLimitMinutes: String(options.timeLimitMinutes),
       sandbox: JSON.stringify(options.sandbox),
@@ -442,6 +444,8 @@ function parseRun(h: Record<string, string>): StoredRun {
     iteration: Number(h.iteration ?? 0),
     maxIterations: Number(h.maxIterations ?? 0),
     model: h.model ?? '',
+    // Runs stored before roles existed used their one model for every role.
+    models: JSON.parse(h.models ?? 'null') ?? sameModelForEveryRole(h.model ?? ''),
     budgetUsd: Number(h.budgetUsd ?? 0),
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
     // Runs stored before sandbox images existed ran in the built-in one.
@@ -461,6 +465,15 @@ function parseRun(h: Record<string, string>): StoredRun {
     error: JSON.parse(h.error ?? 'null'),
   };
 }
+
+const sameModelForEveryRole = (model: string): RunModels => ({
+  code: model,
+  judge: model,
+  writeup: model,
+  review: model,
+  ideas: model,
+  vision: null,
+});
 
 /** JSON with object keys sorted, so equal requests hash equally however their keys were ordered. */
 function stableJson(value: unknown): string {

@@ -7,6 +7,7 @@ import {
   type RunInputs,
   RunList,
   RunRecord,
+  resolveRunModels,
   runUploads,
 } from '@autolab/contracts';
 import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
@@ -69,7 +70,8 @@ export const runRoutes =
         const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
         // The schema lets the goal be left out only with a template.
         const goal = request.body.goal ?? template!.template.goal;
-        const options = { ...request.body, goal, model: request.body.model ?? deps.defaultModel, tenant };
+        const { model, models, ...rest } = request.body;
+        const options = { ...rest, goal, models: resolveRunModels(models, model, deps.models), tenant };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
             maxActiveRuns: deps.tenantMaxActiveRuns,
