@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { clip, type ResearchPlan } from './journal.js';
-import type { PromptImage, ToolSpec } from './ports.js';
+import { LlmUnavailableError, type PromptImage, type ToolCallResult, type ToolSpec } from './ports.js';
 import type { RunContext } from './run-context.js';
 import type { FigureCritique, FigureRecord } from './run-state.js';
 
@@ -82,7 +82,8 @@ const fileOf = (figure: FigureRecord): string => figure.path.split('/').at(-1)!;
 
 /**
  * Shows the figures to the run's vision model, one call for all of them, and returns its verdicts. Nothing here
- * fails the run: an unusable reply or a spent budget is a critique without verdicts (and without a revision).
+ * fails the run: an unusable reply, an unreachable model or a spent budget is a critique without verdicts (and
+ * without a revision).
  */
 export async function critiqueFigures(
   ctx: RunContext,
@@ -113,13 +114,21 @@ export async function critiqueFigures(
   const critique: FigureCritique = { model, figures: [], skipped, failed: null, revision: 'none' };
   if (shown.length === 0) return { ...critique, failed: 'no figure could be shown' };
   if (!ctx.canCallModel('writeup')) return { ...critique, failed: 'the budget was spent' };
-  const reply = await ctx.ask(
-    'figure_critique',
-    CRITIQUE_SYSTEM,
-    critiquePrompt(ctx.state.plan!, shown),
-    [CRITIQUE_TOOL],
-    images,
-  );
+  let reply: ToolCallResult;
+  try {
+    reply = await ctx.ask(
+      'figure_critique',
+      CRITIQUE_SYSTEM,
+      critiquePrompt(ctx.state.plan!, shown),
+      [CRITIQUE_TOOL],
+      images,
+    );
+  } catch (err) {
+    // The critique is an extra: a vision endpoint that is down, or refuses images, must not fail a run whose
+    // experiments are done (the warning says why). Any other failure (an interrupt) goes on up.
+    if (!(err instanceof LlmUnavailableError)) throw err;
+    return { ...critique, failed: err.message };
+  }
   if (!reply.ok) return { ...critique, failed: reply.error };
   const answers = (reply.value as CritiqueSubmission).figures;
   // One verdict per figure shown, in order; a figure the model left out is taken as fine, names it invented are dropped.

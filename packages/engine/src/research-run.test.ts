@@ -11,6 +11,7 @@ import {
   type LiteratureSearch,
   LiteratureUnavailableError,
   type Llm,
+  LlmUnavailableError,
   type RunProgress,
   type RunSink,
   type Sandbox,
@@ -28,7 +29,7 @@ import type { ResearchRunInput } from './run-context.js';
  * integration tests.
  */
 
-type Reply = { tool?: string; args?: unknown; malformed?: string };
+type Reply = { tool?: string; args?: unknown; malformed?: string; unavailable?: string };
 
 class FakeLlm implements Llm {
   calls: ToolCallRequest[] = [];
@@ -48,6 +49,7 @@ class FakeLlm implements Llm {
       costUsd: this.costPerCall,
       priced: true,
     };
+    if (reply.unavailable) throw new LlmUnavailableError(reply.unavailable);
     if (reply.malformed) return { ok: false, error: reply.malformed, raw: '', usage };
     const tool = reply.tool ?? key;
     const spec = request.tools.find((t) => t.name === tool)!;
@@ -1107,12 +1109,21 @@ describe("the vision model's figure critique", () => {
     expect(critiqued(second.sink)).toMatchObject([{ revision: 'done' }]);
   });
 
-  it('an unusable critique or a figure that is not a PNG leaves the figures as drawn', async () => {
+  it('an unusable critique, an unreachable vision model or a figure that is not a PNG leaves the figures as drawn', async () => {
     const malformed = withVision({ critique_figures: [{ malformed: 'not a tool call' }] });
     expect(await malformed.run()).toEqual({ status: 'succeeded', startingCode: null });
     expect(malformed.llm.tools().filter((t) => t === 'write_plot_code')).toHaveLength(1);
     const warnings = malformed.sink.ofType('warning').map((e) => e.data as { code: string; detail: string });
     expect(warnings).toContainEqual({ code: 'figure_critique_failed', detail: 'not a tool call' });
+
+    const refused = withVision({
+      critique_figures: [{ unavailable: 'model call failed after 1 attempt(s): 400 image_url is not supported' }],
+    });
+    expect(await refused.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(refused.sink.ofType('warning').map((e) => e.data)).toContainEqual({
+      code: 'figure_critique_failed',
+      detail: 'model call failed after 1 attempt(s): 400 image_url is not supported',
+    });
 
     const notPng = withVision({ write_plot_code: [plot('notpng')], critique_figures: [verdict('revise', ['x'])] });
     expect(await notPng.run()).toEqual({ status: 'succeeded', startingCode: null });
