@@ -78,6 +78,29 @@ describe('ChatLlm sends images', () => {
     expect(JSON.stringify(entry)).not.toContain(images[1]!.data.toString('base64'));
   });
 
+  it.each(['no-tools', 'fenced', 'tool-tags', 'json-schema'])(
+    'in auto mode against the %s dialect, every request carries the images',
+    async (dialect) => {
+      const runId = `images-auto-${dialect}`;
+      const client = new ChatLlm({
+        baseUrl: server.baseUrl,
+        apiKey: 'sk-test',
+        model: `seer@${dialect}`,
+        runId,
+        prices: {},
+        maxAttempts: 1,
+      });
+      const reply = await client.callTool(
+        { purpose: 'figure_critique', role: 'vision', system: 'sys', prompt: 'Look.', tools: [tool], images },
+        new AbortController().signal,
+      );
+      expect(reply).toMatchObject({ ok: true, value: { seen: 'two figures' } });
+      const calls = server.callsFor(runId);
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) expect(call.images).toEqual([3008, 1234]);
+    },
+  );
+
   it('a call without images sends the prompt as plain text', async () => {
     const client = new ChatLlm({
       baseUrl: server.baseUrl,
