@@ -65,21 +65,13 @@ async function critiqueAndRevise(ctx: RunContext, model: string): Promise<void> 
     await ctx.checkpoint();
   }
   const toRevise = critique.figures.filter((f) => f.verdict === 'revise');
+  const problems = toRevise.map((f) => `${f.file}: ${f.problems[0] ?? 'revise'}`).join('; ');
   const outcome = { none: 'no revision needed', done: 'revised once', failed: 'the revision drew nothing' }[
     critique.revision
   ];
   await ctx.emit({
     type: 'figures.critiqued',
-    message:
-      `Figures critiqued by ${model}: ${toRevise.length} of ${critique.figures.length} to revise` +
-      `${
-        toRevise.length > 0
-          ? ` (${toRevise
-              .map((f) => `${f.file}: ${f.problems[0] ?? 'revise'}`)
-              .join('; ')
-              .slice(0, 200)})`
-          : ''
-      }; ${outcome}.`,
+    message: `Figures critiqued by ${model}: ${toRevise.length} of ${critique.figures.length} to revise${problems ? ` (${problems.slice(0, 200)})` : ''}; ${outcome}.`,
     data: {
       model,
       figures: critique.figures,
