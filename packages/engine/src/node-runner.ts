@@ -4,6 +4,7 @@ import { bestNode, type ExperimentNode, formatNumber, type Operator } from './jo
 import { OutputStreamer } from './output-streamer.js';
 import {
   type ExecResult,
+  type ProgramOutcome,
   type ReadFilesLimits,
   type Sandbox,
   type SandboxFile,
@@ -42,7 +43,8 @@ export interface Execution {
 }
 
 /**
- * Runs a program in a sandbox from a clean workspace; returns what happened and the files it left. What a program
+ * Runs a program in a sandbox from a clean workspace (one `runProgram`: the sandbox clears, writes, runs and collects
+ * in as few round trips as it can); returns what happened and the files it left. What a program
  * does to its sandbox (files that cannot be copied, a container it ended) comes back as `sandboxError` or in
  * `exec`, never as an exception: it fails this program, not the run.
  */
@@ -54,24 +56,27 @@ export async function execute(
 ): Promise<Execution> {
   const remainingMs = ctx.input.deadline - ctx.ports.clock.now();
   const timeoutMs = Math.max(5000, Math.min(ctx.input.sandbox.execTimeoutSeconds * 1000, remainingMs));
-  let exec: ExecResult;
+  const streamer = options.stream
+    ? new OutputStreamer((stream, text) =>
+        ctx.emit({
+          type: 'exec.output',
+          message: `${options.nodeId} ${stream}`,
+          data: { nodeId: options.nodeId, stream, text },
+        }),
+      )
+    : null;
+  let outcome: ProgramOutcome;
   try {
-    await sandbox.reset();
-    await sandbox.writeFiles([{ path: 'experiment.py', content: Buffer.from(code) }]);
-    const streamer = options.stream
-      ? new OutputStreamer((stream, text) =>
-          ctx.emit({
-            type: 'exec.output',
-            message: `${options.nodeId} ${stream}`,
-            data: { nodeId: options.nodeId, stream, text },
-          }),
-        )
-      : null;
-    exec = await sandbox.exec(['python3', 'experiment.py'], {
-      timeoutMs,
-      signal: ctx.signal,
-      env: { SEED: String(options.seed) },
-      ...(streamer ? { onOutput: streamer.push } : {}),
+    outcome = await sandbox.runProgram({
+      files: [{ path: 'experiment.py', content: Buffer.from(code) }],
+      command: ['python3', 'experiment.py'],
+      exec: {
+        timeoutMs,
+        signal: ctx.signal,
+        env: { SEED: String(options.seed) },
+        ...(streamer ? { onOutput: streamer.push } : {}),
+      },
+      outputs: ctx.input.outputLimits ?? OUTPUT_LIMITS,
     });
     await streamer?.flush();
   } catch (err) {
@@ -86,13 +91,8 @@ export async function execute(
     };
   }
   ctx.throwIfInterrupted();
-  try {
-    const { files, skipped } = await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS);
-    return { exec, files, skipped, timeoutMs, sandboxError: null };
-  } catch (err) {
-    if (!(err instanceof SandboxStepError)) throw err;
-    return { exec, files: [], skipped: [], timeoutMs, sandboxError: err.message };
-  }
+  const { exec, files, skipped, outputError } = outcome;
+  return { exec, files, skipped, timeoutMs, sandboxError: outputError };
 }
 
 /** The result of a program that never started. */

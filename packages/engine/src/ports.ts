@@ -160,8 +160,33 @@ export class SandboxStepError extends Error {
   }
 }
 
+/** One program run from a clean workspace (`Sandbox.runProgram`). */
+export interface ProgramRun {
+  /** Written into the emptied /workspace before the program starts. */
+  files: SandboxFile[];
+  command: string[];
+  exec: ExecOptions;
+  /** What is copied out of /workspace once the program has ended. */
+  outputs: ReadFilesLimits;
+}
+
+export interface ProgramOutcome {
+  exec: ExecResult;
+  /** The files the program left within `outputs` (none when `outputError` is set). */
+  files: SandboxFile[];
+  skipped: SkippedFile[];
+  /** Why the files could not be copied out after the program ran; null when they were. */
+  outputError: string | null;
+}
+
 /** One isolated workspace (a container) with `/workspace` as its only writable directory besides `/tmp`. */
 export interface Sandbox {
+  /**
+   * `reset`, `writeFiles`, `exec` and `readFiles` as one step: what an experiment needs, in as few round trips to the
+   * sandbox as the adapter can manage. Throws `SandboxStepError` when the files cannot be written (the program did
+   * not run); a failure to copy files out comes back as `outputError`, with the program's result.
+   */
+  runProgram(run: ProgramRun): Promise<ProgramOutcome>;
   /** Ends every process of the sandbox and removes everything under /workspace. */
   reset(): Promise<void>;
   /** Throws `SandboxStepError` when the files cannot be written. */

@@ -12,6 +12,7 @@ import {
   LiteratureUnavailableError,
   type Llm,
   LlmUnavailableError,
+  type ProgramRun,
   type RunProgress,
   type RunSink,
   type Sandbox,
@@ -129,6 +130,12 @@ class FakeSandbox implements Sandbox {
   }
   async readFiles() {
     return { files: [...this.files].map(([path, content]) => ({ path, content })), skipped: [] };
+  }
+  async runProgram(run: ProgramRun) {
+    await this.reset();
+    await this.writeFiles(run.files);
+    const exec = await this.exec(run.command, run.exec);
+    return { exec, ...(await this.readFiles()), outputError: null };
   }
   async close() {}
 }

@@ -262,6 +262,41 @@ describe.each(runtimes)('DockerSandbox under %s (real Docker engine)', (runtime:
     await sandbox.reset();
   });
 
+  it('runs a program in one round trip: cleared workspace, files in, live output, leftovers ended, files out', async () => {
+    const limits = { maxFiles: 10, maxFileBytes: 1e6, maxTotalBytes: 1e7 };
+    const streamed: string[] = [];
+    const program = (code: string) => ({
+      files: [{ path: 'experiment.py', content: Buffer.from(code) }],
+      command: ['python3', 'experiment.py'],
+      exec: { timeoutMs: 30_000, env: { SEED: '7' }, onOutput: (_s: string, text: string) => streamed.push(text) },
+      outputs: limits,
+    });
+    const first = await sandbox.runProgram(
+      program(
+        'import os, subprocess, sys\nopen("left.txt", "w").write("x")\nsubprocess.Popen(["setsid", "sleep", "3600"])\n' +
+          'print("seed", os.environ["SEED"]); print("oops", file=sys.stderr); sys.exit(3)',
+      ),
+    );
+    expect(first.outputError).toBeNull();
+    expect(first.exec).toMatchObject({ exitCode: 3, timedOut: false, outOfMemory: false, sandboxLost: null });
+    expect(first.exec.stdout.text).toBe('seed 7\n');
+    expect(first.exec.stderr.text).toBe('oops\n');
+    expect(streamed.join('')).toContain('seed 7');
+    expect(streamed.join('')).not.toContain('autolab');
+    expect(first.files.map((f) => f.path).sort()).toEqual(['experiment.py', 'left.txt']);
+    expect(await leftovers()).toEqual([]);
+
+    // The next program starts from an empty workspace, even when the last one left a directory it cannot clear.
+    await sandbox.exec(['sh', '-c', 'mkdir -p locked/in && touch locked/in/f && chmod 0 locked'], {
+      timeoutMs: 10_000,
+    });
+    const containerBefore = sandbox.containerId;
+    const second = await sandbox.runProgram(program('import os\nprint(sorted(os.listdir(".")))'));
+    expect(second.exec.stdout.text.trim()).toBe("['experiment.py']");
+    expect(second.files.map((f) => f.path)).toEqual(['experiment.py']);
+    expect(sandbox.containerId).not.toBe(containerBefore);
+  });
+
   it('leaves no container with the run label after close, and the reaper removes orphans', async () => {
     const orphan = await DockerSandbox.create(
       docker,

@@ -4,6 +4,8 @@ import { StringDecoder } from 'node:string_decoder';
 import {
   type ExecOptions,
   type ExecResult,
+  type ProgramOutcome,
+  type ProgramRun,
   type ReadFilesLimits,
   type Sandbox,
   type SandboxFile,
@@ -15,7 +17,7 @@ import type Docker from 'dockerode';
 import { CappedOutput } from './capped-output.js';
 import { containerStats, memoryInUse, oomKillsSince } from './container-memory.js';
 import { describeDockerError, isContainerGone, isDockerUnreachable } from './docker-errors.js';
-import { LIST_COMMAND, parseListing, selectOutputs } from './output-selection.js';
+import { parseListing, selectOutputs } from './output-selection.js';
 import {
   type ContainerIdentity,
   containerSpec,
@@ -39,6 +41,10 @@ const KILL_GRACE_MS = 5000;
 const KILL_CONFIRM_MS = 10_000;
 /** The listing of /workspace is read up to this size (about 50,000 names); files beyond it stay in the sandbox. */
 const LISTING_MAX_BYTES = 4 * 1024 * 1024;
+/** How long ending the program's leftovers and listing /workspace may take. */
+const LISTING_TIMEOUT_MS = 30_000;
+/** How long clearing /workspace and unpacking a program's files may take before the program starts. */
+const SETUP_TIMEOUT_MS = 60_000;
 /**
  * Prints its own pid, then every pid in the container (bash builtins only, so one free pid is enough). Anything but
  * the keeper (1) and itself is a process the kill has not ended yet.
@@ -46,22 +52,47 @@ const LISTING_MAX_BYTES = 4 * 1024 * 1024;
 const LIST_PROCESSES = ['bash', '-c', 'echo $$; echo /proc/[0-9]*'];
 
 /** Empties /workspace except the inputs' read-only mount at /workspace/input. */
-const CLEAR_WORKSPACE = [
-  'find',
-  '/workspace',
-  '-mindepth',
-  '1',
-  '-maxdepth',
-  '1',
-  '!',
-  '-name',
-  'input',
-  '-exec',
-  'rm',
-  '-rf',
-  '{}',
-  '+',
-];
+const CLEAR_WORKSPACE = 'find /workspace -mindepth 1 -maxdepth 1 ! -name input -exec rm -rf {} +';
+const CLEAR_FAILED = 97;
+const UNPACK_FAILED = 98;
+/** What runsc writes on an exec's stderr when its sandbox's kernel has gone (exit code 128). */
+const RUNSC_SANDBOX_FAILED = /urpc method "containerManager\.\w+" failed/;
+/** What the run script prints on stdout once the workspace is ready, just before the program replaces it. */
+const READY = Buffer.from('autolab:ready\n');
+
+/**
+ * `runProgram`'s first exec: empties /workspace (`clear`, or `fresh` for a container nothing has run in yet), unpacks
+ * the tar archive it reads on stdin, prints READY, and replaces itself with the program (so the program's exit code,
+ * signals and output are the exec's own, as for `exec`). A failure before READY means the program never started.
+ */
+const RUN_SCRIPT = `if [ "$1" = clear ]; then ${CLEAR_WORKSPACE} || exit ${CLEAR_FAILED}; fi
+shift
+tar -x -C /workspace -f - || exit ${UNPACK_FAILED}
+printf 'autolab:ready\\n'
+exec "$@" </dev/null`;
+
+const LEFTOVERS = 96;
+/** Precedes the exit status of the listing's `find` on stdout; no listing record can contain it. */
+const LISTED = Buffer.from('\0autolab:listed ');
+
+/**
+ * Collects the files of /workspace in one exec. It first ends every process but the keeper (1) and itself with
+ * bash builtins (`kill -KILL -1` by uid 1000 reaches every other process of the container) and waits until /proc
+ * shows them gone; then it lists /workspace (capped at $1 bytes; the format `parseListing` reads), prints LISTED and
+ * find's exit status, and archives the NUL-separated paths the worker chose from the listing and sends back on stdin.
+ * While it waits, `read -t` sleeps without a process: the worker writes nothing before the listing.
+ */
+const COLLECT_SCRIPT = `for ((try = 0; ; try++)); do
+  left=0
+  for p in /proc/[0-9]*; do [ "$p" = /proc/1 ] || [ "$p" = /proc/$$ ] || left=$((left + 1)); done
+  [ "$left" = 0 ] && break
+  if [ "$try" -ge 200 ]; then echo "$left processes left" >&2; exit ${LEFTOVERS}; fi
+  kill -KILL -1 2>/dev/null
+  read -r -t 0.05 _
+done
+find /workspace -mindepth 1 -printf '%y %s %P\\0' | head -c "$1"
+printf '\\0autolab:listed %s\\0' "\${PIPESTATUS[0]}"
+exec tar -c -C /workspace --null --no-recursion -T - -f -`;
 
 /** A sandbox container could not be created or started. */
 export class SandboxError extends Error {
@@ -75,6 +106,22 @@ interface CommandResult {
   exitCode: number | null;
   stdout: Buffer;
   stderr: string;
+}
+
+/** A program whose exec has ended (its processes may still have to be ended). */
+interface RunningProgram {
+  container: Docker.Container;
+  /** When the program itself started (for RUN_SCRIPT: when it printed READY), and when its exec ended. */
+  started: number;
+  ended: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  aborted: boolean;
+  memoryAtStop: ExecResult['memoryAtStop'];
+  /** False when RUN_SCRIPT failed before the program started. */
+  ready: boolean;
+  stdout: CappedOutput;
+  stderr: CappedOutput;
 }
 
 /**
@@ -91,6 +138,8 @@ export class DockerSandbox implements Sandbox {
   private container: Docker.Container | null = null;
   /** Why the container can no longer be used; the next step that needs one starts a fresh container. */
   private brokenReason: string | null = null;
+  /** Nothing has run in the container yet: its workspace is empty and no process but the keeper exists. */
+  private pristine = true;
   imageId = '';
 
   private constructor(
@@ -136,6 +185,7 @@ export class DockerSandbox implements Sandbox {
     const info = await container.inspect();
     this.imageId = info.Image;
     this.brokenReason = null;
+    this.pristine = true;
   }
 
   private async liveContainer(): Promise<Docker.Container> {
@@ -190,16 +240,18 @@ export class DockerSandbox implements Sandbox {
 
   /**
    * Ends every process and empties /workspace. A container that is broken, or whose processes cannot be ended, is
-   * replaced instead: a fresh one is just as clean.
+   * replaced instead: a fresh one is just as clean. A container nothing has run in yet needs nothing.
    */
   async reset(): Promise<void> {
+    if (this.pristine && !this.brokenReason && this.container) return;
     await this.killAll();
     if (!this.brokenReason && this.container) {
-      // The inputs' read-only mount is /workspace/input: everything else goes.
-      const result = await this.runCommand(CLEAR_WORKSPACE, { timeoutMs: 30_000 }).catch((err: unknown) => {
-        if (!(err instanceof SandboxStepError)) throw err;
-        return { exitCode: null, stdout: Buffer.alloc(0), stderr: err.message };
-      });
+      const result = await this.runCommand(['bash', '-c', CLEAR_WORKSPACE], { timeoutMs: 30_000 }).catch(
+        (err: unknown) => {
+          if (!(err instanceof SandboxStepError)) throw err;
+          return { exitCode: null, stdout: Buffer.alloc(0), stderr: err.message };
+        },
+      );
       if (result.exitCode !== 0) this.brokenReason = `cannot clear /workspace: ${commandFailure(result)}`;
     }
     await this.liveContainer();
@@ -208,6 +260,7 @@ export class DockerSandbox implements Sandbox {
   async writeFiles(files: SandboxFile[]): Promise<void> {
     const archive = await packFiles(files);
     await this.liveContainer();
+    this.pristine = false;
     const what = 'writing files into the sandbox failed';
     const result = await this.runCommand(['tar', '-x', '-C', '/workspace', '-f', '-'], {
       timeoutMs: 60_000,
@@ -219,62 +272,85 @@ export class DockerSandbox implements Sandbox {
 
   /**
    * Lists /workspace inside the sandbox, chooses what to copy within the limits, and copies only that: whatever is
-   * over the limits never leaves the container.
+   * over the limits never leaves the container. Any process still running is ended first.
    */
   async readFiles(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
-    const what = 'copying files out of the sandbox failed';
-    if (this.brokenReason || !this.container)
-      throw new SandboxStepError(`${what}: ${this.brokenReason ?? 'no container'}`);
-    const listing = await this.runCommand(LIST_COMMAND, { timeoutMs: 30_000, maxStdoutBytes: LISTING_MAX_BYTES, what });
-    // find exits 1 when a file vanished while it listed; the listing is still good.
-    if (listing.exitCode !== 0 && listing.exitCode !== 1) {
-      throw new SandboxStepError(`${what}: ${await this.explainFailure(listing)}`);
-    }
-    const { include, skipped } = selectOutputs(parseListing(listing.stdout), limits);
-    if (include.length === 0) return { files: [], skipped };
+    return this.collect(limits);
+  }
 
-    const container = this.container;
-    const exec = await this.step(what, () =>
-      container.exec({
-        Cmd: ['tar', '-c', '-C', '/workspace', '--null', '--no-recursion', '-T', '-', '-f', '-'],
-        User: USER,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-      }),
-    );
-    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: true }));
-    const stdout = new PassThrough();
-    const stderr = new CappedOutput(4096, 4096);
-    this.docker.modem.demuxStream(stream, stdout, sinkInto(stderr));
-    stream.on('end', () => stdout.end());
-    stream.on('close', () => stdout.end());
-    stream.on('error', (err: Error) => stdout.destroy(err));
-    stream.end(Buffer.from(`${include.join('\0')}\0`));
-    let unpacked: { files: SandboxFile[]; skipped: SkippedFile[] };
-    try {
-      unpacked = await unpackFiles(stdout, limits);
-    } catch (err) {
-      if (isDockerUnreachable(err)) throw err;
-      const info = await exec.inspect().catch(() => null);
-      const result = { exitCode: info?.ExitCode ?? null, stdout: Buffer.alloc(0), stderr: stderr.result().text };
-      throw new SandboxStepError(`${what}: ${await this.explainFailure(result)} (${(err as Error).message})`, {
-        cause: err,
-      });
+  /**
+   * An experiment in two execs instead of seven: the first (RUN_SCRIPT) clears the workspace, unpacks the files from
+   * its stdin and becomes the program; the second (COLLECT_SCRIPT) ends whatever the program left running, lists
+   * the workspace and archives the files chosen from the listing. A container that cannot be cleared is replaced by
+   * a fresh one, as `reset` does.
+   */
+  async runProgram(run: ProgramRun): Promise<ProgramOutcome> {
+    const archive = await packFiles(run.files);
+    for (let attempt = 0; ; attempt++) {
+      const container = await this.liveContainer();
+      const mode = this.pristine ? 'fresh' : 'clear';
+      this.pristine = false;
+      const command = ['bash', '-c', RUN_SCRIPT, 'autolab-run', mode, ...run.command];
+      let program: RunningProgram;
+      try {
+        program = await this.startProgram(container, command, run.exec, archive);
+      } catch (err) {
+        // The container ended after the last program (gVisor's can take a moment to die): as `reset` would, start
+        // from a fresh one.
+        if (err instanceof SandboxStepError && this.brokenReason && attempt === 0) continue;
+        throw err;
+      }
+      if (!program.ready) {
+        const setup = { exitCode: program.exitCode, stdout: Buffer.alloc(0), stderr: program.stderr.result().text };
+        if (program.exitCode === CLEAR_FAILED && attempt === 0) {
+          this.brokenReason ??= `cannot clear /workspace: ${commandFailure(setup)}`;
+          continue;
+        }
+        await this.killAll();
+        const why = program.timedOut
+          ? `clearing and unpacking did not finish within ${SETUP_TIMEOUT_MS} ms`
+          : (this.brokenReason ?? (await this.explainFailure(setup)));
+        throw new SandboxStepError(`writing files into the sandbox failed: ${why}`);
+      }
+      let collected: { files: SandboxFile[]; skipped: SkippedFile[] } = { files: [], skipped: [] };
+      let outputError: string | null = null;
+      if (run.exec.signal?.aborted) {
+        // Nobody will read the files; the processes still have to go.
+        await this.killAll();
+        outputError = 'the run was cancelled';
+      } else {
+        try {
+          collected = await this.collect(run.outputs);
+        } catch (err) {
+          if (!(err instanceof SandboxStepError)) throw err;
+          outputError = err.message;
+        }
+      }
+      return { exec: await this.programResult(program), ...collected, outputError };
     }
-    const info = await this.step(what, () => exec.inspect());
-    // tar exits 1 when a file changed while it was read; what it archived is still well-formed.
-    if (info.ExitCode !== 0 && info.ExitCode !== 1) {
-      const result = { exitCode: info.ExitCode, stdout: Buffer.alloc(0), stderr: stderr.result().text };
-      throw new SandboxStepError(`${what}: ${await this.explainFailure(result)}`);
-    }
-    return { files: unpacked.files, skipped: [...skipped, ...unpacked.skipped] };
   }
 
   /** Runs a command to completion under the timeout; the experiment path. */
   async exec(command: string[], options: ExecOptions): Promise<ExecResult> {
     const container = await this.liveContainer();
-    const started = Date.now();
+    this.pristine = false;
+    const program = await this.startProgram(container, command, options);
+    // Whatever the program left running (children holding every pid, detached daemons) ends here, not later.
+    await this.killAll();
+    return this.programResult(program);
+  }
+
+  /**
+   * Runs a program until its exec ends or it is stopped (timeout, abort, its container ending), streaming its output.
+   * With `stdin` the command is RUN_SCRIPT: its stdin is the archive, and the output before READY is its own.
+   */
+  private async startProgram(
+    container: Docker.Container,
+    command: string[],
+    options: ExecOptions,
+    stdin?: Buffer,
+  ): Promise<RunningProgram> {
+    let started = Date.now();
     const what = `running ${command[0]} in the sandbox failed`;
     const exec = await this.step(what, () =>
       container.exec({
@@ -282,26 +358,58 @@ export class DockerSandbox implements Sandbox {
         User: USER,
         WorkingDir: '/workspace',
         Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        AttachStdin: stdin !== undefined,
         AttachStdout: true,
         AttachStderr: true,
       }),
     );
-    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: false }));
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: stdin !== undefined }));
     const outputs = {
       stdout: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
       stderr: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
     };
-    const sinkFor = (name: 'stdout' | 'stderr') => {
-      const decoder = new StringDecoder('utf8');
-      return new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          outputs[name].push(chunk);
-          options.onOutput?.(name, decoder.write(chunk));
-          cb();
-        },
-      });
+    // Before READY, stdout and stderr are the script's: READY itself is dropped; the script's stderr is kept, and
+    // streamed only once the program has started (a script that fails takes it into its error instead).
+    let phase: 'setup' | 'program' | 'unexpected' = stdin === undefined ? 'program' : 'setup';
+    let head = Buffer.alloc(0);
+    const heldStderr: string[] = [];
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const deliver = (name: 'stdout' | 'stderr', chunk: Buffer) => {
+      outputs[name].push(chunk);
+      const text = decoders[name].write(chunk);
+      if (phase === 'program') options.onOutput?.(name, text);
+      else if (phase === 'setup' && name === 'stderr') heldStderr.push(text);
     };
-    this.docker.modem.demuxStream(stream, sinkFor('stdout'), sinkFor('stderr'));
+    const stdoutSink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (phase !== 'setup') {
+          deliver('stdout', chunk);
+          return cb();
+        }
+        head = Buffer.concat([head, chunk]);
+        if (head.length < READY.length) return cb();
+        // Anything else first means the script misbehaved: the output is kept, but the program counts as not started.
+        phase = head.subarray(0, READY.length).equals(READY) ? 'program' : 'unexpected';
+        if (phase === 'program') {
+          // The program's time limit counts from here: clearing and unpacking are the sandbox's time, not its.
+          started = Date.now();
+          clearTimeout(timer);
+          timer = setTimeout(onTimeout, options.timeoutMs);
+          for (const text of heldStderr.splice(0)) options.onOutput?.('stderr', text);
+          head = head.subarray(READY.length);
+        }
+        if (head.length > 0) deliver('stdout', head);
+        cb();
+      },
+    });
+    const stderrSink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        deliver('stderr', chunk);
+        cb();
+      },
+    });
+    this.docker.modem.demuxStream(stream, stdoutSink, stderrSink);
+    if (stdin !== undefined) stream.end(stdin);
 
     let timedOut = false;
     let aborted = false;
@@ -330,10 +438,12 @@ export class DockerSandbox implements Sandbox {
       }
     };
     let stopping: Promise<void> | null = null;
-    const timer = setTimeout(() => {
+    const onTimeout = () => {
       timedOut = true;
       stopping ??= stop();
-    }, options.timeoutMs);
+    };
+    // Until RUN_SCRIPT has unpacked the files, a limit of its own: a program too slow to start never got its time.
+    let timer = setTimeout(onTimeout, phase === 'setup' ? SETUP_TIMEOUT_MS : options.timeoutMs);
     const onAbort = () => {
       aborted = true;
       stopping ??= stop();
@@ -353,14 +463,34 @@ export class DockerSandbox implements Sandbox {
       this.brokenReason ??= await this.whyStopped();
     }
     if (stopping) await stopping;
+    const ended = Date.now();
 
     let exitCode: number | null = null;
     if (!this.brokenReason) {
       const info = await exec.inspect().catch(() => null);
       exitCode = info?.ExitCode ?? null;
     }
-    // Whatever the program left running (children holding every pid, detached daemons) ends here, not later.
-    await this.killAll();
+    // gVisor's own report that its sandbox broke under the program (it ends a moment later): the program's result
+    // is the container's end, and the next step needs a fresh one.
+    if (this.runtime === 'runsc' && exitCode === 128 && RUNSC_SANDBOX_FAILED.test(outputs.stderr.result().text)) {
+      this.brokenReason ??= await this.whyStopped();
+    }
+    return {
+      container,
+      started,
+      ended,
+      exitCode,
+      timedOut,
+      aborted,
+      memoryAtStop,
+      ready: phase === 'program',
+      ...outputs,
+    };
+  }
+
+  /** The result of a program whose processes have all been ended. */
+  private async programResult(program: RunningProgram): Promise<ExecResult> {
+    const { container, exitCode, timedOut, aborted, started } = program;
     const killed = timedOut || aborted;
     // The OOM killer's events matter only for a program that failed; a clean exit skips the query.
     const oomKills =
@@ -372,12 +502,130 @@ export class DockerSandbox implements Sandbox {
       exitCode,
       timedOut,
       outOfMemory: containerOom || (oomKills === null ? !killed && exitCode === 137 : oomKills > 0),
-      durationMs: Date.now() - started,
-      stdout: outputs.stdout.result(),
-      stderr: outputs.stderr.result(),
-      memoryAtStop,
+      durationMs: program.ended - program.started,
+      stdout: program.stdout.result(),
+      stderr: program.stderr.result(),
+      memoryAtStop: program.memoryAtStop,
       sandboxLost: this.brokenReason,
     };
+  }
+
+  /**
+   * Ends every process the program left, then copies out the files within the limits (COLLECT_SCRIPT, one exec).
+   * When that exec cannot even start (the program's processes hold every pid) or cannot end them, the keeper ends
+   * them (`killAll`) and the exec is tried once more.
+   */
+  private async collect(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
+    const what = 'copying files out of the sandbox failed';
+    for (let attempt = 0; ; attempt++) {
+      if (this.brokenReason || !this.container)
+        throw new SandboxStepError(`${what}: ${this.brokenReason ?? 'no container'}`);
+      const collected = await this.collectOnce(this.container, limits, what);
+      if (!('blocked' in collected)) return collected;
+      if (attempt > 0) throw new SandboxStepError(`${what}: ${await this.explainFailure(collected.blocked)}`);
+      await this.killAll();
+    }
+  }
+
+  private async collectOnce(
+    container: Docker.Container,
+    limits: ReadFilesLimits,
+    what: string,
+  ): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] } | { blocked: CommandResult }> {
+    const exec = await this.step(what, () =>
+      container.exec({
+        Cmd: ['bash', '-c', COLLECT_SCRIPT, 'autolab-collect', String(LISTING_MAX_BYTES)],
+        User: USER,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: true }));
+    const archive = new PassThrough();
+    const stderr = new CappedOutput(4096, 4096);
+    let head: Buffer | null = Buffer.alloc(0);
+    let listed: (listing: { entries: Buffer; status: number }) => void = () => undefined;
+    const listing = new Promise<{ entries: Buffer; status: number }>((resolve) => {
+      listed = resolve;
+    });
+    this.docker.modem.demuxStream(
+      stream,
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (head === null) {
+            if (archive.write(chunk)) cb();
+            else archive.once('drain', () => cb());
+            return;
+          }
+          head = Buffer.concat([head, chunk]);
+          const at = head.indexOf(LISTED);
+          const end = at < 0 ? -1 : head.indexOf(0, at + LISTED.length);
+          if (end < 0) return cb();
+          listed({ entries: head.subarray(0, at), status: Number(head.subarray(at + LISTED.length, end)) });
+          const rest = head.subarray(end + 1);
+          head = null;
+          if (rest.length > 0) archive.write(rest);
+          cb();
+        },
+      }),
+      sinkInto(stderr),
+    );
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    void ended.then(() => archive.end());
+    // Once the listing is in, `unpackFiles` reads the archive and takes its errors; before, a broken stream just
+    // ends the listing early.
+    stream.on('error', (err: Error) => {
+      if (head === null) archive.destroy(err);
+    });
+    const outcome = await Promise.race([
+      listing,
+      ended.then(() => null),
+      delay(LISTING_TIMEOUT_MS).then(() => 'timeout' as const),
+    ]);
+    const result = async (): Promise<CommandResult> => {
+      const info = await exec.inspect().catch(() => null);
+      return { exitCode: info?.ExitCode ?? null, stdout: Buffer.alloc(0), stderr: stderr.result().text };
+    };
+    if (outcome === 'timeout') {
+      stream.destroy();
+      throw new SandboxStepError(`${what}: listing /workspace did not finish within ${LISTING_TIMEOUT_MS} ms`);
+    }
+    if (outcome === null) {
+      // No listing: the exec could not start, or the processes would not go away.
+      const blocked = await result();
+      if (blocked.exitCode === LEFTOVERS || blocked.exitCode === 126 || blocked.exitCode === 127) return { blocked };
+      if (this.brokenReason) throw new SandboxStepError(`${what}: ${this.brokenReason}`);
+      return { blocked };
+    }
+    // find exits 1 when a file vanished while it listed; the listing is still good.
+    if (outcome.status !== 0 && outcome.status !== 1) {
+      stream.end();
+      await ended;
+      throw new SandboxStepError(`${what}: listing /workspace failed: ${commandFailure(await result())}`);
+    }
+    const { include, skipped } = selectOutputs(parseListing(outcome.entries), limits);
+    stream.end(include.length > 0 ? Buffer.from(`${include.join('\0')}\0`) : Buffer.alloc(0));
+    let unpacked: { files: SandboxFile[]; skipped: SkippedFile[] };
+    try {
+      unpacked = await unpackFiles(archive, limits);
+    } catch (err) {
+      if (isDockerUnreachable(err)) throw err;
+      throw new SandboxStepError(`${what}: ${await this.explainFailure(await result())} (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
+    await ended;
+    const info = await this.step(what, () => exec.inspect());
+    // tar exits 1 when a file changed while it was read; what it archived is still well-formed.
+    if (info.ExitCode !== 0 && info.ExitCode !== 1) {
+      throw new SandboxStepError(`${what}: ${await this.explainFailure(await result())}`);
+    }
+    return { files: unpacked.files, skipped: [...skipped, ...unpacked.skipped] };
   }
 
   /**

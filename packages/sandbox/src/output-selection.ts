@@ -1,16 +1,13 @@
 import { normalizeRelativePath } from '@autolab/contracts';
 import type { ReadFilesLimits, SkippedFile } from '@autolab/engine';
 
-/** One line of the listing made inside the sandbox: `find -printf '%y %s %P\0'`. */
+/** One record of the listing made inside the sandbox (the collect script): `find -printf '%y %s %P\0'`. */
 export interface ListedEntry {
   /** find's `%y`: `f` regular file, `d` directory, `l` symbolic link, `p`, `s`, `c`, `b`, … */
   type: string;
   bytes: number;
   path: string;
 }
-
-/** The listing command; its output is parsed by `parseListing`. */
-export const LIST_COMMAND = ['find', '/workspace', '-mindepth', '1', '-printf', '%y %s %P\\0'];
 
 export function parseListing(raw: Buffer): ListedEntry[] {
   const entries: ListedEntry[] = [];

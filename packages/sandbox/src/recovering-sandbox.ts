@@ -1,6 +1,8 @@
 import {
   type ExecOptions,
   type ExecResult,
+  type ProgramOutcome,
+  type ProgramRun,
   type ReadFilesLimits,
   type Sandbox,
   type SandboxFile,
@@ -78,6 +80,21 @@ export class RecoveringSandbox implements Sandbox {
         await this.rebuildWorkspace();
       },
       signal: options.signal,
+    });
+  }
+
+  /** A program run starts from a clean workspace of its own, so doing it again needs nothing rebuilt. */
+  async runProgram(run: ProgramRun): Promise<ProgramOutcome> {
+    this.written = [...run.files];
+    this.lastExec = { command: run.command, options: run.exec };
+    return this.step({
+      run: () => this.inner.runProgram(run),
+      cutShort: (outcome) => outcome.exec.exitCode === null && !outcome.exec.timedOut,
+      replay: async () => {
+        run.exec.onOutput?.('stderr', REPLAY_NOTICE);
+        await this.inner.ensureRunning();
+      },
+      signal: run.exec.signal,
     });
   }
 

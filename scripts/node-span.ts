@@ -1,0 +1,69 @@
+/**
+ * Node span against the program's own exec time (issue 10's `nodeSpanPerExec`): runs the `long` scenario (44 nodes of
+ * fast numpy programs) through an in-process API + worker + scripted model server against the real Redis and Docker
+ * engine, and compares, node by node, node.created → node.finished with the node's `durationMs` (the program's exec).
+ * The rest of the span is what a node pays around its program: sandbox steps, artifact writes, the judge's model
+ * call, the checkpoint.
+ *
+ * Usage: `npx tsx scripts/node-span.ts [runs]` (default 1 run); prints one `NODE_SPAN_JSON {...}` line per run.
+ * Compare two versions of the code by running it alternately in two checkouts (docs/performance.md).
+ */
+import type { RunEvent } from '@autolab/contracts';
+import { readSse, startStack, submitRun, waitForStatus } from '../tests/stack.js';
+
+const runs = Number(process.argv[2] ?? 1);
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+const stack = await startStack();
+try {
+  for (let round = 0; round < runs; round++) {
+    const started = Date.now();
+    const record = await submitRun(stack, {
+      goal: 'Tune mini-batch gradient descent for logistic regression on badly scaled features.',
+      model: 'long',
+      maxIterations: 44,
+      search: { numDrafts: 1 },
+      seeds: 0,
+      review: { reviewers: 0 },
+      timeLimitMinutes: 30,
+    });
+    const run = await waitForStatus(stack, record.id, ['succeeded', 'failed', 'cancelled'], 30 * 60_000);
+    const { events } = await readSse(stack, record.id, { timeoutMs: 60_000 });
+    const created = new Map<string, number>();
+    const ratios: number[] = [];
+    const spans: number[] = [];
+    const execs: number[] = [];
+    for (const event of events as (RunEvent & { data: Record<string, unknown> })[]) {
+      const nodeId = event.data?.nodeId as string | undefined;
+      if (event.type === 'node.created' && nodeId) created.set(nodeId, Date.parse(event.time));
+      if (event.type === 'node.finished' && nodeId && created.has(nodeId)) {
+        const span = Date.parse(event.time) - created.get(nodeId)!;
+        const exec = event.data.durationMs as number;
+        spans.push(span);
+        execs.push(exec);
+        ratios.push(span / exec);
+      }
+    }
+    const sortedRatios = [...ratios].sort((a, b) => a - b);
+    const sortedSpans = [...spans].sort((a, b) => a - b);
+    const sortedExecs = [...execs].sort((a, b) => a - b);
+    const overhead = spans.map((s, i) => s - execs[i]!).sort((a, b) => a - b);
+    const round2 = (x: number) => Math.round(x * 100) / 100;
+    console.log(
+      `NODE_SPAN_JSON ${JSON.stringify({
+        status: run.status,
+        nodes: ratios.length,
+        runSeconds: Math.round((Date.now() - started) / 1000),
+        ratio: { median: round2(quantile(sortedRatios, 0.5)), p90: round2(quantile(sortedRatios, 0.9)) },
+        spanMs: { median: quantile(sortedSpans, 0.5), p90: quantile(sortedSpans, 0.9) },
+        execMs: { median: quantile(sortedExecs, 0.5), p90: quantile(sortedExecs, 0.9) },
+        overheadMs: { median: quantile(overhead, 0.5), p90: quantile(overhead, 0.9) },
+      })}`,
+    );
+  }
+} finally {
+  await stack.close();
+}
