@@ -94,6 +94,30 @@ describe('sandboxes through a Docker outage', () => {
     expect(notices.join('')).toContain('Docker was unreachable while this ran');
   });
 
+  it('runs an experiment that an outage cut again, from its own files, and copies out what the rerun left', async () => {
+    const notices: string[] = [];
+    const cut = outageSoon(1000, 1500);
+    const outcome = await sandbox.runProgram({
+      files: [
+        {
+          path: 'experiment.py',
+          content: Buffer.from(
+            'import time\nfor i in range(6):\n print(i, flush=True); time.sleep(0.5)\nopen("out.txt", "w").write("done")\n',
+          ),
+        },
+      ],
+      command: ['python3', 'experiment.py'],
+      exec: { timeoutMs: 30_000, onOutput: (_stream, text) => notices.push(text) },
+      outputs: { maxFiles: 10, maxFileBytes: 1e6, maxTotalBytes: 1e7 },
+    });
+    await cut;
+    expect(outcome.outputError).toBeNull();
+    expect(outcome.exec).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(outcome.exec.stdout.text).toBe('0\n1\n2\n3\n4\n5\n');
+    expect(outcome.files.map((f) => f.path).sort()).toEqual(['experiment.py', 'out.txt']);
+    expect(notices.join('')).toContain('Docker was unreachable while this ran');
+  });
+
   it('starts a fresh container when the old one died during the outage, rebuilding its workspace', async () => {
     await sandbox.reset();
     await sandbox.writeFiles([{ path: 'input.txt', content: Buffer.from('rebuilt\n') }]);
