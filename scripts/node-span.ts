@@ -8,8 +8,8 @@
  * Usage: `npx tsx scripts/node-span.ts [runs]` (default 1 run); prints one `NODE_SPAN_JSON {...}` line per run.
  * Compare two versions of the code by running it alternately in two checkouts (docs/performance.md).
  */
-import type { RunEvent } from '@autolab/contracts';
-import { readSse, startStack, submitRun, waitForStatus } from '../tests/stack.js';
+import type { RunEvent, RunRecord } from '@autolab/contracts';
+import { api, readSse, startStack, submitRun } from '../tests/stack.js';
 
 const runs = Number(process.argv[2] ?? 1);
 
@@ -30,8 +30,10 @@ try {
       review: { reviewers: 0 },
       timeLimitMinutes: 30,
     });
-    const run = await waitForStatus(stack, record.id, ['succeeded', 'failed', 'cancelled'], 30 * 60_000);
-    const { events } = await readSse(stack, record.id, { timeoutMs: 60_000 });
+    // The event stream ends with the run (or fails when the run vanished, e.g. someone flushed the shared Redis).
+    const { events, ended } = await readSse(stack, record.id, { timeoutMs: 30 * 60_000 });
+    if (!ended) throw new Error(`the event stream of ${record.id} did not end`);
+    const run = (await api<RunRecord>(stack, `/v1/runs/${record.id}`)).body;
     const created = new Map<string, number>();
     const ratios: number[] = [];
     const spans: number[] = [];
