@@ -31,6 +31,7 @@ import { healthRoutes } from './routes/health.js';
 import { hintRoutes } from './routes/hints.js';
 import { imageRoutes } from './routes/images.js';
 import { keyRoutes } from './routes/keys.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
 import { templateRoutes } from './routes/templates.js';
@@ -208,6 +209,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(templateRoutes(deps));
   await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).
   if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver));
   app.get('/openapi.json', { schema: { hide: true }, config: { access: ACCESS.public } }, async () => app.swagger());

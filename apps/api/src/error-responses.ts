@@ -151,12 +151,14 @@ export function answerClientError(
   const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (answer && socket.writable && !current?.headersSent) {
     const body = JSON.stringify(errorBody(answer));
+    // The answer to a HEAD request has no body (its client would read the body as the start of the next answer).
+    const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
     socket.end(
       `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         'Connection: close\r\n\r\n' +
-        body,
+        (head ? '' : body),
     );
     // end() lets the answer out first; a client that never reads it must not keep the socket.
     setTimeout(() => socket.destroy(), 5_000).unref();

@@ -54,6 +54,10 @@ const WorkerEnv = z.object({
   AUTOLAB_OPENALEX_URL: z.string().url().default('https://api.openalex.org'),
   SEMANTIC_SCHOLAR_API_KEY: z.string().optional(),
   AUTOLAB_OPENALEX_MAILTO: z.string().optional(),
+  /** Serves Prometheus metrics at http://HOST:PORT/metrics when set (0: a free port); unset: not served. */
+  AUTOLAB_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where the metrics listen: loopback by default; a Prometheus on another host needs the worker's address. */
+  AUTOLAB_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
   AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -105,6 +109,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
             openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO || undefined,
           },
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
+    metrics: { port: e.AUTOLAB_WORKER_METRICS_PORT ?? null, host: e.AUTOLAB_WORKER_METRICS_HOST },
     logLevel: e.LOG_LEVEL,
   };
 }

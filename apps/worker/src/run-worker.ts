@@ -5,6 +5,7 @@ import {
   isFinalStatus,
   type RunFailureCode,
   type RunInputs,
+  type RunStatus,
   runFailure,
   type Template,
 } from '@autolab/contracts';
@@ -46,6 +47,7 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
+import { WorkerMetrics } from './metrics.js';
 import { StoreRunSink } from './run-sink.js';
 import { Transcript } from './transcript.js';
 
@@ -141,6 +143,8 @@ interface ResolvedInputs {
 
 export interface RunningWorker {
   workerId: string;
+  /** Where its Prometheus metrics are served (AUTOLAB_WORKER_METRICS_PORT), or null when they are not. */
+  metricsUrl: string | null;
   /** Stops taking runs, interrupts the active ones (they are re-queued from their checkpoints) and disconnects. */
   close(): Promise<void>;
 }
@@ -179,6 +183,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
   });
   const active = new Map<string, AbortController>();
+  const metrics = new WorkerMetrics();
+  const metricsServer =
+    config.metrics.port === null ? null : await metrics.serve(config.metrics.host, config.metrics.port);
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
   await checkSandboxImages(docker, config.sandboxImages, log);
 
@@ -257,6 +264,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
     const controller = new AbortController();
     active.set(runId, controller);
+    metrics.liveRuns.set(active.size);
+    const attemptStarted = Date.now();
     const hardStop = setTimeout(
       () => controller.abort('time_limit' satisfies StopReason),
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
@@ -333,9 +342,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },
         {
-          llm,
+          llm: metrics.meteredLlm(llm),
           sandboxes,
-          sink: new StoreRunSink(runId, attempt, runs, artifacts),
+          sink: metrics.meteredSink(new StoreRunSink(runId, attempt, runs, artifacts)),
           clock: { now: Date.now },
           literature,
           hints: {
@@ -351,12 +360,18 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
+      metrics.liveRuns.set(active.size);
       await sandboxes.closeAll();
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.
       await removeRunContainers(docker, deployment, runId).catch(() => undefined);
     }
 
+    metrics.runEnded(
+      outcomeStatus(outcome, controller.signal.reason as StopReason),
+      outcome.status === 'failed' ? outcome.error.code : null,
+      (Date.now() - attemptStarted) / 1000,
+    );
     // A newer attempt took the run over (this worker's lock had expired): leave the run to it.
     if ((await runs.get(runId))?.attempt !== attempt) {
       runLog.warn({ attempt }, 'run superseded by a newer attempt; not finishing it');
@@ -460,6 +475,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
   return {
     workerId: config.workerId,
+    metricsUrl: metricsServer?.url ?? null,
     async close() {
       closing = true;
       for (const controller of active.values()) controller.abort('shutdown' satisfies StopReason);
@@ -469,8 +485,15 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);
+      await metricsServer?.close();
     },
   };
+}
+
+/** The status a run attempt ends with, for the metrics: a time limit fails it, a shutdown or cancel interrupts it. */
+function outcomeStatus(outcome: ResearchOutcome, reason: StopReason): RunStatus | 'interrupted' {
+  if (outcome.status !== 'interrupted') return outcome.status;
+  return reason === 'time_limit' ? 'failed' : 'interrupted';
 }
 
 /**
