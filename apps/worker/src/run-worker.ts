@@ -30,10 +30,11 @@ import {
 import {
   CancelSignal,
   deploymentId,
+  describeArtifactStore,
   HintStore,
-  LocalArtifactStore,
   logRedisConnection,
   ModelModeStore,
+  openArtifactStore,
   RedisKeys,
   RUN_QUEUE_NAME,
   type RunJobData,
@@ -154,7 +155,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   subscriber.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
-  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  // A run waits up to AUTOLAB_S3_RETRY_SECONDS for an unreachable store before it fails with artifact_store_unavailable.
+  const artifacts = openArtifactStore(config.artifacts, { waitForOutages: true });
   const uploads = new UploadStore(redis, keys, config.uploadsDir);
   const templates = await TemplateCatalog.load();
   const registry = new WorkerRegistry(redis, keys);
@@ -181,6 +183,14 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const active = new Map<string, AbortController>();
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
   await checkSandboxImages(docker, config.sandboxImages, log);
+  await artifacts.check().then(
+    () => log.info({ artifacts: describeArtifactStore(config.artifacts) }, 'artifact store answers'),
+    (err: Error) =>
+      log.error(
+        { artifacts: describeArtifactStore(config.artifacts), err: err.message },
+        'cannot reach the artifact store: runs wait for it, then fail with artifact_store_unavailable',
+      ),
+  );
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -265,10 +275,13 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       const removed = await removeRunContainers(docker, deployment, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
-    const transcript = new Transcript(artifacts, runId, [
-      ...modelSecrets(config.llm),
-      config.literature?.semanticScholarApiKey ?? '',
-    ]);
+    const transcript = new Transcript(
+      artifacts,
+      runId,
+      [...modelSecrets(config.llm), config.literature?.semanticScholarApiKey ?? ''],
+      (err, lines) =>
+        runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
+    );
     const inputs = await resolveInputs(uploads, templates, run);
     // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
     // quietly run the experiments elsewhere.
@@ -309,7 +322,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           modeCache: modelModes,
           ...(endpoint?.headers ? { headers: endpoint.headers } : {}),
           ...(endpoint?.query ? { query: endpoint.query } : {}),
-          onCall: (entry) => void transcript.append(entry),
+          onCall: (entry) => transcript.append(entry),
         });
       });
       const rerunFrom = job.data.rerunFrom;
@@ -351,6 +364,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
+      const lost = await transcript.close();
+      if (lost > 0) runLog.error({ lines: lost }, 'the artifact store is unreachable: transcript lines lost');
       await sandboxes.closeAll();
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { ArtifactEntry, RunRecord } from '@autolab/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type S3Server, startS3Server } from '../s3-server.js';
+import { api, authHeaders, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+
+/**
+ * A whole run with AUTOLAB_ARTIFACTS_URL=s3://…: the worker writes every file to an S3-protocol server over HTTP, the
+ * API lists, serves and archives them from there, and nothing lands in the local artifacts directory. Then the S3
+ * server goes away: the API answers 503 `artifact_store_unavailable`, a run fails with the run failure of that name,
+ * and what was stored before is all there once the server is back.
+ */
+// The demo scenario's first draft has a bug and its debug works: two experiments, then figures, paper.
+const SMALL_RUN = {
+  model: 'demo',
+  maxIterations: 2,
+  seeds: 0,
+  search: { numDrafts: 1 },
+  review: { reviewers: 0 },
+  ideation: { numIdeas: 1, reflections: 0 },
+};
+
+let s3: S3Server;
+let stack: Stack;
+let run: RunRecord;
+const keyPrefix = `e2e-${randomBytes(4).toString('hex')}`;
+
+/** Entries of a .tar.gz: name → content. */
+function untar(gz: Buffer): Map<string, Buffer> {
+  const tar = gunzipSync(gz);
+  const files = new Map<string, Buffer>();
+  for (let offset = 0; offset + 512 <= tar.length; ) {
+    const header = tar.subarray(offset, offset + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (!name) break;
+    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
+    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
+    files.set(prefix ? `${prefix}/${name}` : name, tar.subarray(offset + 512, offset + 512 + size));
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+const download = async (path: string) => {
+  const res = await fetch(`${stack.apiUrl}${path}`, { headers: authHeaders(stack) });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+};
+
+describe('artifacts on S3 end to end', () => {
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const env = { ...s3.env(keyPrefix), AUTOLAB_S3_RETRY_SECONDS: '2' };
+    stack = await startStack({ apiEnv: env, workerEnv: env });
+    run = await submitRun(stack, { goal: 'Does feature scaling speed up logistic regression?', ...SMALL_RUN });
+    run = await waitForStatus(stack, run.id, ['succeeded', 'failed'], 240_000);
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    await s3?.close();
+  });
+
+  it('serves the files, the paper and the archive from S3, and writes nothing to the local artifacts directory', async () => {
+    expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    const listed = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
+    expect(listed.status).toBe(200);
+    const paths = listed.body.artifacts.map((a) => a.path);
+    for (const path of ['paper/paper.pdf', 'paper/paper.tex', 'plan.json', 'manifest.json', 'transcript.jsonl'])
+      expect(paths, path).toContain(path);
+    expect(paths.some((p) => /^nodes\/n\d+\/experiment\.py$/.test(p))).toBe(true);
+
+    const pdf = await download(`/v1/runs/${run.id}/artifacts/paper/paper.pdf`);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(pdf.body.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.body.length).toBe(listed.body.artifacts.find((a) => a.path === 'paper/paper.pdf')!.size);
+
+    // The transcript is stored as chunk objects and read back as one file: one JSON line per model call.
+    const transcript = await download(`/v1/runs/${run.id}/artifacts/transcript.jsonl`);
+    const lines = transcript.body.toString('utf8').trim().split('\n');
+    expect(lines.length).toBe(stack.scripted.callsFor(run.id).length);
+    for (const line of lines) JSON.parse(line);
+
+    const archive = await download(`/v1/runs/${run.id}/archive`);
+    expect(archive.status).toBe(200);
+    const files = untar(archive.body);
+    expect(files.get(`${run.id}/paper/paper.pdf`)?.equals(pdf.body)).toBe(true);
+    expect(files.get(`${run.id}/transcript.jsonl`)?.equals(transcript.body)).toBe(true);
+    expect(files.size).toBe(paths.length);
+
+    const raw = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const objects = await raw.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${keyPrefix}/${run.id}/` }));
+    const keys = (objects.Contents ?? []).map((o) => o.Key!);
+    expect(keys).toContain(`${keyPrefix}/${run.id}/paper/paper.pdf`);
+    expect(keys.filter((k) => k.includes('/~chunks/transcript.jsonl/')).length).toBeGreaterThan(0);
+    raw.destroy();
+
+    // The data directory holds no artifacts at all (uploads would still live there; this run has none).
+    const local = await readdir(join(stack.dataDir, 'artifacts')).catch(() => []);
+    expect(local).toEqual([]);
+  });
+
+  it('S3 unreachable: 503 artifact_store_unavailable from the API, the run fails with that code, nothing stored is lost', async () => {
+    const before = (await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`)).body.artifacts;
+    await s3.stop();
+    try {
+      for (const path of [
+        `/v1/runs/${run.id}/artifacts`,
+        `/v1/runs/${run.id}/artifacts/paper/paper.pdf`,
+        `/v1/runs/${run.id}/archive`,
+      ]) {
+        const res = await api<{ error: { code: string; message: string } }>(stack, path);
+        expect(res.status, path).toBe(503);
+        expect(res.body.error.code).toBe('artifact_store_unavailable');
+        expect(res.headers.get('retry-after')).toBe('5');
+      }
+      // Redis is fine: the run itself is still served.
+      expect((await api(stack, `/v1/runs/${run.id}`)).status).toBe(200);
+
+      // The worker waits AUTOLAB_S3_RETRY_SECONDS (2 s here) for the store, then fails the run with a clear code.
+      const second = await submitRun(stack, { goal: 'A run that cannot store its files.', ...SMALL_RUN });
+      const failed = await waitForStatus(stack, second.id, ['succeeded', 'failed'], 120_000);
+      expect(failed.status).toBe('failed');
+      expect(failed.error?.code).toBe('artifact_store_unavailable');
+      expect(failed.error?.message).toMatch(/artifact store s3:\/\/autolab-test\/e2e-.*ECONNREFUSED/);
+      expect(failed.error?.message).not.toContain(s3.secretAccessKey);
+    } finally {
+      await s3.start();
+    }
+    const after = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
+    expect(after.status).toBe(200);
+    expect(after.body.artifacts).toEqual(before);
+  });
+});
