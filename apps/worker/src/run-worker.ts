@@ -278,7 +278,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     const transcript = new Transcript(
       artifacts,
       runId,
-      [...modelSecrets(config.llm), config.literature?.semanticScholarApiKey ?? ''],
+      [
+        ...modelSecrets(config.llm),
+        config.literature?.semanticScholarApiKey ?? '',
+        config.artifacts.kind === 's3' ? (config.artifacts.credentials?.secretAccessKey ?? '') : '',
+      ],
       (err, lines) =>
         runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
     );
