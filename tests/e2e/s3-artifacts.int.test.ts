@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { ArtifactEntry, RunRecord } from '@autolab/contracts';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Server, startS3Server } from '../s3-server.js';
 import { api, authHeaders, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+import { untar } from '../test-resources.js';
 
 /**
  * A whole run with AUTOLAB_ARTIFACTS_URL=s3://…: the worker writes every file to an S3-protocol server over HTTP, the
@@ -28,22 +29,6 @@ let s3: S3Server;
 let stack: Stack;
 let run: RunRecord;
 const keyPrefix = `e2e-${randomBytes(4).toString('hex')}`;
-
-/** Entries of a .tar.gz: name → content. */
-function untar(gz: Buffer): Map<string, Buffer> {
-  const tar = gunzipSync(gz);
-  const files = new Map<string, Buffer>();
-  for (let offset = 0; offset + 512 <= tar.length; ) {
-    const header = tar.subarray(offset, offset + 512);
-    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
-    if (!name) break;
-    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
-    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
-    files.set(prefix ? `${prefix}/${name}` : name, tar.subarray(offset + 512, offset + 512 + size));
-    offset += 512 + Math.ceil(size / 512) * 512;
-  }
-  return files;
-}
 
 const download = async (path: string) => {
   const res = await fetch(`${stack.apiUrl}${path}`, { headers: authHeaders(stack) });
@@ -87,7 +72,7 @@ describe('artifacts on S3 end to end', () => {
 
     const archive = await download(`/v1/runs/${run.id}/archive`);
     expect(archive.status).toBe(200);
-    const files = untar(archive.body);
+    const files = untar(gunzipSync(archive.body));
     expect(files.get(`${run.id}/paper/paper.pdf`)?.equals(pdf.body)).toBe(true);
     expect(files.get(`${run.id}/transcript.jsonl`)?.equals(transcript.body)).toBe(true);
     expect(files.size).toBe(paths.length);

@@ -7,8 +7,12 @@ const parse = (env: Record<string, string>) =>
   artifactStoreConfig({ ...z.object(ArtifactStoreEnv).parse(env), AUTOLAB_DATA_DIR: '/srv/autolab' });
 
 describe('artifactStoreConfig', () => {
-  it('is the local directory under the data directory when no URL is set', () => {
+  it('is the local directory under the data directory when no URL is set (an empty value is unset)', () => {
     expect(parse({})).toEqual({ kind: 'local', dir: resolve('/srv/autolab', 'artifacts') });
+    expect(parse({ AUTOLAB_ARTIFACTS_URL: '', AUTOLAB_S3_ENDPOINT: '', AUTOLAB_S3_ACCESS_KEY_ID: '' })).toEqual({
+      kind: 'local',
+      dir: resolve('/srv/autolab', 'artifacts'),
+    });
   });
 
   it('reads bucket and prefix from s3:// URLs; path style follows the endpoint unless set', () => {

@@ -1,7 +1,11 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type ArtifactStore, LocalArtifactStore } from './artifact-store.js';
-import { S3ArtifactStore } from './s3-artifact-store.js';
+import { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
+
+/** An empty value counts as unset (compose files and env files often pass `VAR=` for "not given"). */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
 /**
  * The settings that choose the artifact store, shared by the API's and the worker's environment schemas (both must
@@ -9,19 +13,18 @@ import { S3ArtifactStore } from './s3-artifact-store.js';
  */
 export const ArtifactStoreEnv = {
   /** `s3://bucket/prefix`: runs' files go to that bucket; unset: `<AUTOLAB_DATA_DIR>/artifacts` on local disk. */
-  AUTOLAB_ARTIFACTS_URL: z
-    .string()
-    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 's3://bucket or s3://bucket/prefix')
-    .optional(),
+  AUTOLAB_ARTIFACTS_URL: unsetIfEmpty(
+    z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 's3://bucket or s3://bucket/prefix'),
+  ),
   /** An S3-compatible service's URL (MinIO, R2, …); unset: AWS S3 of AUTOLAB_S3_REGION. */
-  AUTOLAB_S3_ENDPOINT: z.string().url().optional(),
+  AUTOLAB_S3_ENDPOINT: unsetIfEmpty(z.string().url()),
   /** AWS region of the bucket; `auto` for R2. */
   AUTOLAB_S3_REGION: z.string().min(1).default('us-east-1'),
   /** `http://endpoint/bucket/key` instead of `http://bucket.endpoint/key`; defaults to on when an endpoint is set. */
-  AUTOLAB_S3_FORCE_PATH_STYLE: z.enum(['on', 'off']).optional(),
+  AUTOLAB_S3_FORCE_PATH_STYLE: unsetIfEmpty(z.enum(['on', 'off'])),
   /** Both or neither; neither: the AWS SDK's own chain (AWS_ACCESS_KEY_ID…, ~/.aws, an instance or task role). */
-  AUTOLAB_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-  AUTOLAB_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AUTOLAB_S3_ACCESS_KEY_ID: unsetIfEmpty(z.string()),
+  AUTOLAB_S3_SECRET_ACCESS_KEY: unsetIfEmpty(z.string()),
   /** How long the worker waits for an unreachable store before the run fails with artifact_store_unavailable. */
   AUTOLAB_S3_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
 };
@@ -30,16 +33,7 @@ type ArtifactStoreEnvValues = z.infer<z.ZodObject<typeof ArtifactStoreEnv>>;
 
 export type ArtifactStoreConfig =
   | { kind: 'local'; dir: string }
-  | {
-      kind: 's3';
-      bucket: string;
-      prefix: string;
-      region: string;
-      endpoint?: string;
-      forcePathStyle: boolean;
-      credentials?: { accessKeyId: string; secretAccessKey: string };
-      retryMs: number;
-    };
+  | ({ kind: 's3' } & Omit<S3ArtifactStoreOptions, 'timeoutMs'>);
 
 /** Reads the parsed settings; throws with a message naming the setting when they do not fit together. */
 export function artifactStoreConfig(e: ArtifactStoreEnvValues & { AUTOLAB_DATA_DIR: string }): ArtifactStoreConfig {

@@ -58,6 +58,8 @@ const isMissing = (err: unknown) => {
 /** Worth waiting for: the network, throttling and the server's own errors. A 403 or 400 will not get better. */
 const isTransient = (err: unknown) => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  // No credentials anywhere in the SDK's chain: a configuration error, not an outage.
+  if (e?.name === 'CredentialsProviderError') return false;
   const status = e?.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429;
   return true;
