@@ -153,6 +153,19 @@ describe.each([
     expect(early.stream.destroyed).toBe(true);
   });
 
+  it("stores nothing when the stream it is given fails midway, and rejects with that stream's error", async () => {
+    const run = newRun();
+    const failing = Readable.from(
+      (async function* () {
+        yield randomBytes(64 * 1024);
+        throw new Error('the source broke');
+      })(),
+    );
+    await expect(store.putStream(run, 'broken.bin', failing)).rejects.toThrow('the source broke');
+    expect(await store.open(run, 'broken.bin')).toBeNull();
+    expect(await store.list(run)).toEqual([]);
+  });
+
   it('feeds an archive: every file, chunked ones whole', async () => {
     const run = newRun();
     await store.put(run, 'paper/paper.pdf', Buffer.from('%PDF-1.5 fake'));

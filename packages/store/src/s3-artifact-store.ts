@@ -148,7 +148,12 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async putStream(runId: string, path: string, source: Readable): Promise<void> {
     const Key = this.key(runId, path);
-    // A stream cannot be sent twice, so no retry window here: the SDK retries each part on its own.
+    let sourceError: Error | null = null;
+    source.once('error', (err) => {
+      sourceError = err;
+    });
+    // A stream cannot be sent twice, so no retry window here: the SDK retries each part on its own. A failed upload
+    // is aborted (no parts left behind, nothing at the key).
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.options.bucket, Key, Body: source, ContentType: mediaTypeOf(path) },
@@ -157,7 +162,8 @@ export class S3ArtifactStore implements ArtifactStore {
       await upload.done();
     } catch (err) {
       source.destroy();
-      throw this.unavailable(`store ${path}`, err);
+      // The caller's own stream failing is not the store's outage.
+      throw sourceError ?? this.unavailable(`store ${path}`, err);
     }
   }
 
