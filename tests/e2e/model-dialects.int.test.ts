@@ -61,8 +61,9 @@ describe('models without native tool calls, in auto mode, end to end', () => {
   });
 
   it('remembers the mode in Redis: the next run of the same model starts in text mode', async () => {
+    // Each value is "<mode> <epoch ms when found>" (it expires after AUTOLAB_MODEL_MODE_TTL_HOURS).
     const remembered = await stack.redis.hvals(`${stack.prefix}:model-modes`);
-    expect(remembered.sort()).toEqual(['text', 'text']);
+    expect(remembered.map((value) => value.split(' ')[0]).sort()).toEqual(['text', 'text']);
     const again = await runToEnd('demo@no-tools');
     expect(again.status).toBe('succeeded');
     expect(await manifestOf(again)).toMatchObject({ modelMode: 'text' });

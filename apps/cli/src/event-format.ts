@@ -107,7 +107,7 @@ export function describeEvent(event: RunEvent): string {
       const { purpose, model, promptTokens, completionTokens, costUsd, total, budgetUsd } = event.data;
       return (
         `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens), ` +
-        `total ${formatUsd(total.costUsd)} of ${formatUsd(budgetUsd)}`
+        `total ${formatUsd(total.costUsd)}${budgetUsd === null ? '' : ` of ${formatUsd(budgetUsd)}`}`
       );
     }
     case 'error':

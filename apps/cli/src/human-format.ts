@@ -1,4 +1,4 @@
-import type { BestMetric, RunRecord, Usage } from '@autolab/contracts';
+import { type BestMetric, otherModels, type RunModels, type RunRecord, type Usage } from '@autolab/contracts';
 
 /** `0.1234`, `12.35`, `1234.5`, `42`: enough digits to compare metrics by eye. */
 export function formatNumber(value: number): string {
@@ -67,6 +67,13 @@ export function formatBestMetric(best: BestMetric | null): string {
 
 export function formatUsage(usage: Usage): string {
   return `${formatUsd(usage.costUsd)} (${usage.calls} calls, ${usage.totalTokens.toLocaleString('en-US')} tokens)`;
+}
+
+/** `demo` when one model does everything; else `demo (judge, review: demo-judge; vision: seer)`. */
+export function formatModels(models: RunModels): string {
+  const others = otherModels(models);
+  if (others.length === 0) return models.code;
+  return `${models.code} (${others.map(({ model, roles }) => `${roles.join(', ')}: ${model}`).join('; ')})`;
 }
 
 // ANSI escape sequences (CSI, OSC, and two-character escapes), then any other control character but tab.

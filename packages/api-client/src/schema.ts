@@ -369,7 +369,8 @@ export interface operations {
                 /** @description The model that critiques figures as images; null: figures are not seen. */
                 vision: string | null;
               };
-              budgetUsd: number;
+              /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+              budgetUsd: number | null;
               timeLimitMinutes: number;
               sandbox: {
                 cpus: number;
@@ -675,10 +676,7 @@ export interface operations {
            * @default 6
            */
           maxIterations?: number;
-          /**
-           * @description Hard cap on model spend for the run, in USD.
-           * @default 5
-           */
+          /** @description Hard cap on model spend for the run, in USD; default 5. Only for runs whose models all have a price (AUTOLAB_MODEL_PRICES): otherwise refused, and left out the run has no USD budget. */
           budgetUsd?: number;
           /**
            * @description Wall-clock cap for the run.
@@ -869,7 +867,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -1238,7 +1237,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -1575,7 +1575,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -1970,7 +1971,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -3283,7 +3285,7 @@ export interface operations {
                       totalTokens: number;
                       costUsd: number;
                     };
-                    budgetUsd: number;
+                    budgetUsd: number | null;
                   };
                 }
               | {

@@ -252,7 +252,7 @@ export const CostEvent = event(
     completionTokens: z.number().int(),
     costUsd: z.number(),
     total: Usage,
-    budgetUsd: z.number(),
+    budgetUsd: z.number().nullable(),
   }),
 );
 /** A step went wrong but the run goes on (malformed model reply, a figure that did not render, …). */

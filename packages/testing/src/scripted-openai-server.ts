@@ -31,6 +31,8 @@ export interface ScriptedServerOptions {
 export interface ScriptedCall {
   /** The `x-autolab-run` header, or `default`. */
   runKey: string;
+  /** The model the request named (with its `@dialect`, if any). */
+  model: string;
   scenario: string;
   /** The reply list used: the forced or first tool's name, or `text`. */
   key: string;
@@ -53,6 +55,10 @@ export interface ScriptedCall {
   responseFormat: boolean;
   /** The answer was cut off (`finish_reason: "length"`). */
   truncated: boolean;
+  /** The request URL's query (an Azure-style `api-version`). */
+  query: Record<string, string>;
+  /** The request carried an `api-key` header (Azure-style authentication). */
+  apiKeyHeader: boolean;
 }
 
 export interface ScriptedServer {
@@ -178,7 +184,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://scripted');
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
-    if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res);
+    if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res, url);
     if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: await this.models() });
     if (route === 'GET /_scripted/calls') {
       const run = url.searchParams.get('run');
@@ -193,7 +199,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     );
   }
 
-  private async chatCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async chatCompletion(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const request = parseRequest(await readBody(req));
     const { name: scenarioName, dialect } = splitModel(request.model);
     const scenario = await this.scenarioFor(scenarioName, request.model);
@@ -218,6 +224,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const promptChars = promptCharsOf(request);
     const call: ScriptedCall = {
       runKey,
+      model: request.model,
       scenario: scenario.name,
       key,
       index: 0,
@@ -231,6 +238,8 @@ class ScriptedOpenAiServer implements ScriptedServer {
       offeredTools,
       responseFormat,
       truncated: false,
+      query: Object.fromEntries(url.searchParams),
+      apiKeyHeader: headerValue(req, 'api-key') !== null,
     };
     if (dialect === 'no-tools' && offeredTools) {
       // Ollama's answer for a model whose template has no tool support; the script does not move on.
