@@ -166,6 +166,19 @@ describe.each([
     expect(await store.list(run)).toEqual([]);
   });
 
+  it('removes every file of a folder, chunks included, and nothing of another', async () => {
+    const [run, other] = [newRun(), newRun()];
+    await store.put(run, 'a.txt', 'x');
+    await store.put(run, 'deep/b.txt', 'y');
+    await store.append(run, 'transcript.jsonl', 'z\n');
+    await store.put(other, 'a.txt', 'kept');
+    await store.remove(run);
+    expect(await store.list(run)).toEqual([]);
+    expect(await store.open(run, 'transcript.jsonl')).toBeNull();
+    expect((await store.list(other)).map((e) => e.path)).toEqual(['a.txt']);
+    await store.remove(newRun());
+  });
+
   it('feeds an archive: every file, chunked ones whole', async () => {
     const run = newRun();
     await store.put(run, 'paper/paper.pdf', Buffer.from('%PDF-1.5 fake'));

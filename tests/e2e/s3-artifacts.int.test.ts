@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { ArtifactEntry, RunRecord } from '@autolab/contracts';
+import type { ArtifactEntry, RunRecord, UploadRecord } from '@autolab/contracts';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Server, startS3Server } from '../s3-server.js';
 import { api, authHeaders, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
-import { untar } from '../test-resources.js';
+import { exportIrisCsv, untar } from '../test-resources.js';
 
 /**
- * A whole run with AUTOLAB_ARTIFACTS_URL=s3://…: the worker writes every file to an S3-protocol server over HTTP, the
- * API lists, serves and archives them from there, and nothing lands in the local artifacts directory. Then the S3
- * server goes away: the API answers 503 `artifact_store_unavailable`, a run fails with the run failure of that name,
- * and what was stored before is all there once the server is back.
+ * A whole run with AUTOLAB_ARTIFACTS_URL=s3://…: its data is an upload, whose files the API streams to the bucket and
+ * the worker downloads into scratch space for the sandbox; the worker writes every file of the run to an S3-protocol
+ * server over HTTP, the API lists, serves and archives them from there, and nothing of the upload or the run stays in
+ * the local data directory. Then the S3 server goes away: the API answers 503 `artifact_store_unavailable`, a run
+ * fails with the run failure of that name, and what was stored before is all there once the server is back.
  */
 // The demo scenario's first draft has a bug and its debug works: two experiments, then figures, paper.
 const SMALL_RUN = {
@@ -28,6 +30,7 @@ const SMALL_RUN = {
 let s3: S3Server;
 let stack: Stack;
 let run: RunRecord;
+let upload: UploadRecord;
 const keyPrefix = `e2e-${randomBytes(4).toString('hex')}`;
 
 const download = async (path: string) => {
@@ -40,7 +43,22 @@ describe('artifacts on S3 end to end', () => {
     s3 = await startS3Server();
     const env = { ...s3.env(keyPrefix), AUTOLAB_S3_RETRY_SECONDS: '2' };
     stack = await startStack({ apiEnv: env, workerEnv: env });
-    run = await submitRun(stack, { goal: 'Does feature scaling speed up logistic regression?', ...SMALL_RUN });
+    const form = new FormData();
+    form.append('file', new Blob([await exportIrisCsv()]), 'iris.csv');
+    const uploaded = await fetch(`${stack.apiUrl}/v1/uploads`, {
+      method: 'POST',
+      headers: authHeaders(stack),
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+    upload = (await uploaded.json()) as UploadRecord;
+    // The inputs scenario's experiment reads /workspace/input/data/iris.csv and reports the accuracy of a rule on it.
+    run = await submitRun(stack, {
+      goal: 'How well does one sepal-length threshold separate setosa in the uploaded table?',
+      ...SMALL_RUN,
+      model: 'inputs',
+      inputs: { data: upload.id },
+    });
     run = await waitForStatus(stack, run.id, ['succeeded', 'failed'], 240_000);
   }, 300_000);
 
@@ -49,8 +67,11 @@ describe('artifacts on S3 end to end', () => {
     await s3?.close();
   });
 
-  it('serves the files, the paper and the archive from S3, and writes nothing to the local artifacts directory', async () => {
+  it('serves the files, the paper and the archive from S3, and keeps nothing of the run or its upload on local disk', async () => {
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    // The experiment read the upload (downloaded from the bucket into the sandbox).
+    expect(run.bestMetric?.name).toBe('accuracy');
+    expect(run.bestMetric?.value).toBeGreaterThan(0.5);
     const listed = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
     expect(listed.status).toBe(200);
     const paths = listed.body.artifacts.map((a) => a.path);
@@ -87,11 +108,19 @@ describe('artifacts on S3 end to end', () => {
     const keys = (objects.Contents ?? []).map((o) => o.Key!);
     expect(keys).toContain(`${keyPrefix}/${run.id}/paper/paper.pdf`);
     expect(keys.filter((k) => k.includes('/~chunks/transcript.jsonl/')).length).toBeGreaterThan(0);
+    const uploadObjects = await raw.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${keyPrefix}/uploads/${upload.id}/` }),
+    );
+    expect((uploadObjects.Contents ?? []).map((o) => [o.Key, o.Size])).toEqual([
+      [`${keyPrefix}/uploads/${upload.id}/iris.csv`, upload.files[0]!.size],
+    ]);
     raw.destroy();
 
-    // The data directory holds no artifacts at all (uploads would still live there; this run has none).
-    const local = await readdir(join(stack.dataDir, 'artifacts')).catch(() => []);
-    expect(local).toEqual([]);
+    // The data directory holds no artifacts and no upload (drafts are gone once committed), and the worker's scratch
+    // copy of the upload is gone with the run.
+    for (const dir of ['artifacts', 'uploads'])
+      expect(await readdir(join(stack.dataDir, dir)).catch(() => []), dir).toEqual([]);
+    expect((await readdir(tmpdir())).filter((name) => name.startsWith(`autolab-inputs-${run.id}`))).toEqual([]);
   });
 
   it('S3 unreachable: 503 artifact_store_unavailable from the API, the run fails with that code, nothing stored is lost', async () => {
@@ -110,6 +139,19 @@ describe('artifacts on S3 end to end', () => {
       }
       // Redis is fine: the run itself is still served.
       expect((await api(stack, `/v1/runs/${run.id}`)).status).toBe(200);
+      // An upload cannot be stored: 503, no record, no draft left behind.
+      const form = new FormData();
+      form.append('file', new Blob(['x,y\n1,2\n']), 'small.csv');
+      const refused = await fetch(`${stack.apiUrl}/v1/uploads`, {
+        method: 'POST',
+        headers: authHeaders(stack),
+        body: form,
+      });
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('artifact_store_unavailable');
+      const uploads = await api<{ uploads: { id: string }[] }>(stack, '/v1/uploads');
+      expect(uploads.body.uploads.map((u) => u.id)).toEqual([upload.id]);
+      expect(await readdir(join(stack.dataDir, 'uploads'))).toEqual([]);
 
       // The worker waits AUTOLAB_S3_RETRY_SECONDS (2 s here) for the store, then fails the run with a clear code.
       const second = await submitRun(stack, { goal: 'A run that cannot store its files.', ...SMALL_RUN });
@@ -124,5 +166,16 @@ describe('artifacts on S3 end to end', () => {
     const after = await api<{ artifacts: ArtifactEntry[] }>(stack, `/v1/runs/${run.id}/artifacts`);
     expect(after.status).toBe(200);
     expect(after.body.artifacts).toEqual(before);
+    // Deleting the upload removes its files from the bucket.
+    expect((await api(stack, `/v1/uploads/${upload.id}`, { method: 'DELETE' })).status).toBe(204);
+    const raw = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const left = await raw.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${keyPrefix}/uploads/` }));
+    expect(left.Contents ?? []).toEqual([]);
+    raw.destroy();
   });
 });

@@ -62,6 +62,19 @@ export function openArtifactStore(config: ArtifactStoreConfig, options: { waitFo
   return new S3ArtifactStore({ ...s3, retryMs: options.waitForOutages ? retryMs : 0 });
 }
 
+/**
+ * Where uploads' files go when artifacts are in S3: the same bucket, under `prefix/uploads/<upload-id>/` (run ids
+ * start with `run_`, so no run's folder is called `uploads`). Undefined for the local store: uploads then stay in
+ * `$AUTOLAB_DATA_DIR/uploads`.
+ */
+export function openUploadFileStore(
+  config: ArtifactStoreConfig,
+  options: { waitForOutages: boolean },
+): ArtifactStore | undefined {
+  if (config.kind === 'local') return undefined;
+  return openArtifactStore({ ...config, prefix: config.prefix ? `${config.prefix}/uploads` : 'uploads' }, options);
+}
+
 /** Where the files are, for log lines (no credential). */
 export function describeArtifactStore(config: ArtifactStoreConfig): string {
   if (config.kind === 'local') return config.dir;

@@ -78,6 +78,8 @@ export interface ArtifactStore {
    * opened, whatever is appended to it or written over it while it is read (an archive records sizes up front).
    */
   open(runId: string, path: string): Promise<ArtifactFile | null>;
+  /** Removes every file of the folder (a deleted upload's files); nothing there is fine. */
+  remove(runId: string): Promise<void>;
   /** Resolves when the store answers (a start-up check); throws `ArtifactStoreUnavailableError` when it does not. */
   check(): Promise<void>;
 }
@@ -143,6 +145,11 @@ export class LocalArtifactStore implements ArtifactStore {
     };
     await walk(base);
     return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async remove(runId: string): Promise<void> {
+    if (!normalizeRelativePath(runId) || runId.includes('/')) throw new InvalidArtifactPathError(runId);
+    await rm(join(this.root, runId), { recursive: true, force: true });
   }
 
   async check(): Promise<void> {

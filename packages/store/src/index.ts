@@ -14,6 +14,7 @@ export {
   artifactStoreConfig,
   describeArtifactStore,
   openArtifactStore,
+  openUploadFileStore,
 } from './artifact-store-config.js';
 export { CancelSignal } from './cancel-signal.js';
 export { deploymentId } from './deployment-identity.js';

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { ArtifactEntry } from '@autolab/contracts';
 import { normalizeRelativePath } from '@autolab/contracts';
 import {
+  DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
@@ -260,6 +261,29 @@ export class S3ArtifactStore implements ArtifactStore {
       // A reader that stops early (a client that went away) must not leave a response open; the response's own
       // "aborted" error then has no reader left to go to.
       body?.on('error', () => undefined).destroy();
+    }
+  }
+
+  async remove(runId: string): Promise<void> {
+    const base = this.runBase(runId);
+    const keys = (await this.listUnder(base, `list the files of ${runId}`)).map((o) => `${base}${o.name}`);
+    // DeleteObjects takes at most 1000 keys at once.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const answer = await this.call(`remove the files of ${runId}`, () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.options.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      const failed = answer.Errors ?? [];
+      if (failed.length > 0)
+        throw this.unavailable(
+          `remove the files of ${runId}`,
+          new Error(`${failed.length} objects: ${failed[0]?.Code}`),
+        );
     }
   }
 
