@@ -387,13 +387,14 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
-      const lost = await transcript.close();
-      if (lost > 0) runLog.error({ lines: lost }, 'the artifact store is unreachable: transcript lines lost');
       await sandboxes.closeAll();
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.
       await removeRunContainers(docker, deployment, runId).catch(() => undefined);
       await rm(scratch, { recursive: true, force: true });
+      // Last: with the store down this waits out its retry window, and the sandboxes should not wait with it.
+      const lost = await transcript.close();
+      if (lost > 0) runLog.error({ lines: lost }, 'the artifact store is unreachable: transcript lines lost');
     }
 
     // A newer attempt took the run over (this worker's lock had expired): leave the run to it.
