@@ -7,17 +7,18 @@ import type { ArtifactEntry, RunRecord, UploadRecord } from '@autolab/contracts'
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Server, startS3Server } from '../s3-server.js';
-import { api, authHeaders, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
+import { api, authHeaders, readSse, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
 import { exportIrisCsv, untar } from '../test-resources.js';
 
 /**
  * A whole run with AUTOLAB_ARTIFACTS_URL=s3://…: its data is an upload, whose files the API streams to the bucket and
  * the worker downloads into scratch space for the sandbox; the worker writes every file of the run to an S3-protocol
  * server over HTTP, the API lists, serves and archives them from there, and nothing of the upload or the run stays in
- * the local data directory. Then the S3 server goes away: the API answers 503 `artifact_store_unavailable`, a run
+ * the local data directory, though the S3 server was away for a moment mid-run. Then it goes away for longer: the API answers 503 `artifact_store_unavailable`, a run
  * fails with the run failure of that name, and what was stored before is all there once the server is back.
  */
-// The demo scenario's first draft has a bug and its debug works: two experiments, then figures, paper.
+// Two experiments at most, then figures and a short paper (the first run uses the inputs scenario, the outage run the
+// demo one).
 const SMALL_RUN = {
   model: 'demo',
   maxIterations: 2,
@@ -41,7 +42,7 @@ const download = async (path: string) => {
 describe('artifacts on S3 end to end', () => {
   beforeAll(async () => {
     s3 = await startS3Server();
-    const env = { ...s3.env(keyPrefix), AUTOLAB_S3_RETRY_SECONDS: '2' };
+    const env = { ...s3.env(keyPrefix), AUTOLAB_S3_RETRY_SECONDS: '3' };
     stack = await startStack({ apiEnv: env, workerEnv: env });
     const form = new FormData();
     form.append('file', new Blob([await exportIrisCsv()]), 'iris.csv');
@@ -59,6 +60,12 @@ describe('artifacts on S3 end to end', () => {
       model: 'inputs',
       inputs: { data: upload.id },
     });
+    // A short outage as the first experiment starts (the worker is storing its code, then its outputs and transcript
+    // chunks): the worker waits it out (AUTOLAB_S3_RETRY_SECONDS=3 here), and the run finishes as if nothing happened.
+    await readSse(stack, run.id, { stopWhen: (e) => e.type === 'node.created', timeoutMs: 120_000 });
+    await s3.stop();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await s3.start();
     run = await waitForStatus(stack, run.id, ['succeeded', 'failed'], 240_000);
   }, 300_000);
 
@@ -153,7 +160,7 @@ describe('artifacts on S3 end to end', () => {
       expect(uploads.body.uploads.map((u) => u.id)).toEqual([upload.id]);
       expect(await readdir(join(stack.dataDir, 'uploads'))).toEqual([]);
 
-      // The worker waits AUTOLAB_S3_RETRY_SECONDS (2 s here) for the store, then fails the run with a clear code.
+      // The worker waits AUTOLAB_S3_RETRY_SECONDS (3 s here) for the store, then fails the run with a clear code.
       const second = await submitRun(stack, { goal: 'A run that cannot store its files.', ...SMALL_RUN });
       const failed = await waitForStatus(stack, second.id, ['succeeded', 'failed'], 120_000);
       expect(failed.status).toBe('failed');

@@ -165,13 +165,21 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
   // A run waits up to AUTOLAB_S3_RETRY_SECONDS for an unreachable store before it fails with artifact_store_unavailable.
-  const artifacts = openArtifactStore(config.artifacts, { waitForOutages: true });
+  const storeOptions = {
+    waitForOutages: true,
+    onWait: (what: string, err: Error) =>
+      log.warn(
+        { err: err.message, waitSeconds: config.artifacts.kind === 's3' ? config.artifacts.retryMs / 1000 : 0 },
+        `the artifact store did not answer (${what}); waiting for it`,
+      ),
+  };
+  const artifacts = openArtifactStore(config.artifacts, storeOptions);
   const uploads = new UploadStore(
     redis,
     keys,
     config.uploadsDir,
     undefined,
-    openUploadFileStore(config.artifacts, { waitForOutages: true }),
+    openUploadFileStore(config.artifacts, storeOptions),
   );
   const templates = await TemplateCatalog.load();
   const registry = new WorkerRegistry(redis, keys);

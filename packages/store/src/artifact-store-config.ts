@@ -55,11 +55,22 @@ export function artifactStoreConfig(e: ArtifactStoreEnvValues & { AUTOLAB_DATA_D
   };
 }
 
-/** The store the configuration names. `waitForOutages: false` (the API) fails at once rather than retrying. */
-export function openArtifactStore(config: ArtifactStoreConfig, options: { waitForOutages: boolean }): ArtifactStore {
+export interface OpenOptions {
+  /** false (the API): fail at once rather than retrying an unreachable store. */
+  waitForOutages: boolean;
+  /** With `waitForOutages`: told when an operation starts waiting (a log line). */
+  onWait?: S3ArtifactStoreOptions['onWait'];
+}
+
+/** The store the configuration names. */
+export function openArtifactStore(config: ArtifactStoreConfig, options: OpenOptions): ArtifactStore {
   if (config.kind === 'local') return new LocalArtifactStore(config.dir);
   const { kind: _kind, retryMs, ...s3 } = config;
-  return new S3ArtifactStore({ ...s3, retryMs: options.waitForOutages ? retryMs : 0 });
+  return new S3ArtifactStore({
+    ...s3,
+    retryMs: options.waitForOutages ? retryMs : 0,
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+  });
 }
 
 /**
@@ -67,10 +78,7 @@ export function openArtifactStore(config: ArtifactStoreConfig, options: { waitFo
  * start with `run_`, so no run's folder is called `uploads`). Undefined for the local store: uploads then stay in
  * `$AUTOLAB_DATA_DIR/uploads`.
  */
-export function openUploadFileStore(
-  config: ArtifactStoreConfig,
-  options: { waitForOutages: boolean },
-): ArtifactStore | undefined {
+export function openUploadFileStore(config: ArtifactStoreConfig, options: OpenOptions): ArtifactStore | undefined {
   if (config.kind === 'local') return undefined;
   return openArtifactStore({ ...config, prefix: config.prefix ? `${config.prefix}/uploads` : 'uploads' }, options);
 }

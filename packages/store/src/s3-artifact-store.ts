@@ -38,6 +38,8 @@ export interface S3ArtifactStoreOptions {
   retryMs: number;
   /** Per request: connecting, and waiting for an answer. */
   timeoutMs?: number;
+  /** Told once per operation that starts waiting for the store (for a log line); not for the API, which does not wait. */
+  onWait?: (what: string, err: ArtifactStoreUnavailableError) => void;
 }
 
 /**
@@ -113,6 +115,7 @@ export class S3ArtifactStore implements ArtifactStore {
         if (err instanceof InvalidArtifactPathError) throw err;
         const wait = Math.min(5_000, 250 * 2 ** attempt);
         if (isTransient(err) && Date.now() + wait < giveUpAt) {
+          if (attempt === 0) this.options.onWait?.(what, this.unavailable(what, err));
           await new Promise((resolve) => setTimeout(resolve, wait));
           continue;
         }
