@@ -31,7 +31,7 @@ describe('models without native tool calls, in auto mode, end to end', () => {
   let fenced: RunRecord;
 
   beforeAll(async () => {
-    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '2' } });
+    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '4' } });
     [refusing, fenced] = await Promise.all([runToEnd('demo@no-tools'), runToEnd('demo@fenced')]);
   }, 400_000);
 
@@ -71,4 +71,34 @@ describe('models without native tool calls, in auto mode, end to end', () => {
     expect(calls.length).toBeGreaterThan(5);
     expect(calls.filter((c) => c.offeredTools)).toEqual([]);
   }, 300_000);
+
+  // The other dialects, each a short run through the whole stack (docs/models.md measures the full demo in each).
+  const OTHERS = {
+    tools: 'tools',
+    'content-json': 'text',
+    'tool-tags': 'text',
+    'json-schema': 'tools',
+    'code-fenced': 'text',
+    'near-json': 'text',
+    truncated: 'tools',
+    'no-usage': 'tools',
+  } as const;
+  it(`succeeds in every other dialect too: ${Object.keys(OTHERS).join(', ')}`, async () => {
+    const runs = await Promise.all(
+      Object.keys(OTHERS).map(async (dialect) => {
+        const submitted = await submitRun(stack, { ...SMALL, maxIterations: 2, model: `demo@${dialect}` });
+        return waitForStatus(stack, submitted.id, ['succeeded', 'failed', 'cancelled'], 400_000);
+      }),
+    );
+    for (const [i, [dialect, mode]] of Object.entries(OTHERS).entries()) {
+      const run = runs[i]!;
+      expect({ dialect, status: run.status, error: run.error }).toEqual({ dialect, status: 'succeeded', error: null });
+      expect({ dialect, mode: (await manifestOf(run)).modelMode }).toEqual({ dialect, mode });
+      const calls = stack.scripted.callsFor(run.id);
+      // Every completion counted once; a cut-off reply is one more call (asked again with a larger limit).
+      expect({ dialect, calls: run.usage.calls }).toEqual({ dialect, calls: calls.length });
+      if (dialect === 'truncated') expect(calls.filter((c) => c.truncated).length).toBeGreaterThan(0);
+      if (dialect === 'no-usage') expect(run.usage.promptTokens).toBeGreaterThan(0);
+    }
+  }, 450_000);
 });

@@ -3233,6 +3233,37 @@ export interface operations {
                   runId: string;
                   time: string;
                   /** @enum {string} */
+                  type: 'figures.critiqued';
+                  message: string;
+                  data: {
+                    /** @description The vision model that saw the figures. */
+                    model: string;
+                    /** @description One verdict per figure it saw. */
+                    figures: {
+                      /** @description The figure file, e.g. `final_losses.png` (under `figures/`). */
+                      file: string;
+                      /** @enum {string} */
+                      verdict: 'ok' | 'revise';
+                      /** @description What the vision model found wrong with it (empty for `ok`). */
+                      problems: string[];
+                    }[];
+                    /** @description Figures it was not shown (over the count or size limit, not a PNG file). */
+                    skipped: {
+                      file: string;
+                      reason: string;
+                    }[];
+                    /**
+                     * @description `none`: no figure needed one; `done`: the figure step ran once more with the problems in its prompt and its figures replaced the old ones; `failed`: that revision drew nothing and the old figures stay.
+                     * @enum {string}
+                     */
+                    revision: 'none' | 'done' | 'failed';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
                   type: 'paper.compiling';
                   message: string;
                   data: {

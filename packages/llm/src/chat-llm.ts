@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { costOf, type ModelMode, type ModelModeSetting, type PriceTable, priceOf } from '@autolab/contracts';
 import {
   type CallUsage,
   type Llm,
   LlmUnavailableError,
+  type PromptImage,
   type ToolCallRequest,
   type ToolCallResult,
   type ToolSpec,
@@ -54,12 +56,21 @@ export interface TranscriptEntry {
   mode: ModelMode;
   system: string;
   prompt: string;
+  /** The images sent after the prompt, described (never their bytes: a transcript line stays small). */
+  images?: TranscriptImage[];
   tools: string[];
   reply: { tool: string | null; arguments: unknown; content: string; error: string | null };
   usage: CallUsage;
   attempts: number;
   /** Set on a re-ask: why the previous reply was unusable. */
   retryOf?: string;
+}
+
+export interface TranscriptImage {
+  name: string;
+  mediaType: string;
+  bytes: number;
+  sha256: string;
 }
 
 /**
@@ -167,6 +178,7 @@ export class ChatLlm implements Llm {
       mode,
       system: request.system,
       prompt: request.prompt,
+      ...(request.images?.length ? { images: request.images.map(describeImage) } : {}),
       tools: request.tools.map((t) => t.name),
       reply: {
         tool: result.ok ? result.tool : null,
@@ -188,7 +200,10 @@ export class ChatLlm implements Llm {
     const toolChoice =
       request.tools.length === 1 ? { type: 'function' as const, function: { name: first.name } } : 'required';
     const bound = this.chat(this.replyTokens).bindTools(tools, { tool_choice: toolChoice });
-    const messages: BaseMessage[] = [new SystemMessage(request.system), new HumanMessage(request.prompt)];
+    const messages: BaseMessage[] = [
+      new SystemMessage(request.system),
+      new HumanMessage({ content: userContent(request.prompt, request.images) }),
+    ];
     if (request.retry && request.retry.maxReplyTokens === undefined) {
       messages.push(new AIMessage(request.retry.reply), new HumanMessage(reAskText(request.retry.error)));
     }
@@ -223,7 +238,7 @@ export class ChatLlm implements Llm {
         : `${request.system}\n\n${jsonModeInstructions(request.tools)}`;
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
       { role: 'system', content: system },
-      { role: 'user', content: request.prompt },
+      { role: 'user', content: userContent(request.prompt, request.images) },
     ];
     if (request.retry && request.retry.maxReplyTokens === undefined) {
       messages.push(
@@ -341,6 +356,35 @@ interface Answer {
   attempts: number;
   /** Tools mode: a call the model wrote in its text instead of as a tool call (found, valid or not). */
   textCall: TextCall | null;
+}
+
+/**
+ * The user message: the prompt alone, or the prompt then its images as `image_url` parts with data URLs (the form
+ * OpenAI-compatible servers with vision models accept; LangChain passes the same parts through unchanged).
+ */
+function userContent(prompt: string, images: PromptImage[] | undefined): string | ContentPart[] {
+  if (!images?.length) return prompt;
+  return [
+    { type: 'text', text: prompt },
+    ...images.map(
+      (image): ContentPart => ({
+        type: 'image_url',
+        image_url: { url: `data:${image.mediaType};base64,${image.data.toString('base64')}` },
+      }),
+    ),
+  ];
+}
+
+/** A part of a user message, in the shape both LangChain and the OpenAI SDK take. */
+type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+function describeImage(image: PromptImage): TranscriptImage {
+  return {
+    name: image.name,
+    mediaType: image.mediaType,
+    bytes: image.data.length,
+    sha256: createHash('sha256').update(image.data).digest('hex'),
+  };
 }
 
 const estimateTokens = (chars: number): number => Math.ceil(chars / 4);

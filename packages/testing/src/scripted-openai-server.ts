@@ -59,6 +59,8 @@ export interface ScriptedCall {
   query: Record<string, string>;
   /** The request carried an `api-key` header (Azure-style authentication). */
   apiKeyHeader: boolean;
+  /** The decoded size in bytes of each image the request carried (`image_url` parts with data URLs), in order. */
+  images: number[];
 }
 
 export interface ScriptedServer {
@@ -240,6 +242,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
       truncated: false,
       query: Object.fromEntries(url.searchParams),
       apiKeyHeader: headerValue(req, 'api-key') !== null,
+      images: imagesOf(request),
     };
     if (dialect === 'no-tools' && offeredTools) {
       // Ollama's answer for a model whose template has no tool support; the script does not move on.
@@ -488,7 +491,7 @@ function replyKey(request: ChatRequest): string {
   const schemaName = request.response_format?.json_schema?.name;
   if (request.response_format?.type === 'json_schema' && schemaName) return schemaName;
   for (const message of request.messages) {
-    const text = typeof message.content === 'string' ? message.content : '';
+    const text = textOf(message.content);
     const described = TEXT_MODE_TOOL.exec(text)?.[1];
     if (described) return described;
   }
@@ -536,9 +539,57 @@ function contentChars(content: unknown): number {
   let chars = 0;
   for (const part of content) {
     const text = (part as { text?: unknown } | null)?.text;
-    chars += typeof text === 'string' ? text.length : JSON.stringify(part).length;
+    if (typeof text === 'string') chars += text.length;
+    // An image costs a fixed number of tokens (OpenAI's low-detail price), not the length of its base64.
+    else if (isImagePart(part)) chars += IMAGE_TOKENS * 4;
+    else chars += JSON.stringify(part).length;
   }
   return chars;
+}
+
+/** Tokens an image part counts for (OpenAI's price of a low-detail image). */
+const IMAGE_TOKENS = 85;
+
+const isImagePart = (part: unknown): part is { type: 'image_url'; image_url?: unknown } =>
+  typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'image_url';
+
+/** The text of a message: a string, or the text parts of a content array joined. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (part as { text?: unknown } | null)?.text)
+    .filter((text): text is string => typeof text === 'string')
+    .join('\n');
+}
+
+/**
+ * The decoded size of every image of the request, in order: `image_url` parts whose URL is a base64 data URL
+ * (`{url}` or, as some clients send it, the bare string). An image part that is not one is a client error.
+ */
+function imagesOf(request: ChatRequest): number[] {
+  const sizes: number[] = [];
+  for (const message of request.messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      if (!isImagePart(part)) continue;
+      const ref = part.image_url;
+      const url = typeof ref === 'string' ? ref : (ref as { url?: unknown } | null)?.url;
+      const data =
+        typeof url === 'string' ? /^data:image\/(?:png|jpeg|gif|webp);base64,([A-Za-z0-9+/]+=*)$/.exec(url) : null;
+      if (!data) {
+        throw new HttpError(
+          400,
+          'Invalid image_url: expected a base64 data URL of a PNG, JPEG, GIF or WebP image.',
+          'invalid_request_error',
+          'messages',
+          'invalid_image_url',
+        );
+      }
+      sizes.push(Buffer.from(data[1]!, 'base64').length);
+    }
+  }
+  return sizes;
 }
 
 /** About four characters per token, as OpenAI's rule of thumb; never 0, so usage is always visible. */
