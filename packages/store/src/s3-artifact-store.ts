@@ -228,16 +228,26 @@ export class S3ArtifactStore implements ArtifactStore {
     const chunkPrefix = `${this.runBase(runId)}${CHUNKS}${clean}/`;
     // The whole object (if any) is one version from this GET on; the chunks are the ones listed now (a chunk never
     // changes once written). What is appended later is not part of this read.
-    const [whole, chunks] = await Promise.all([
+    const [gotWhole, listed] = await Promise.allSettled([
       this.get(key, `read ${path}`),
       this.listUnder(chunkPrefix, `read ${path}`),
     ]);
+    const whole = gotWhole.status === 'fulfilled' ? gotWhole.value : null;
+    const release = () => (whole?.Body as Readable | undefined)?.on('error', () => undefined).destroy();
+    if (gotWhole.status === 'rejected' || listed.status === 'rejected') {
+      release();
+      throw gotWhole.status === 'rejected' ? gotWhole.reason : (listed as PromiseRejectedResult).reason;
+    }
+    const chunks = listed.value;
     if (!whole && chunks.length === 0) return null;
     const wholeSize = whole ? (whole.ContentLength ?? 0) : 0;
     const size = wholeSize + chunks.reduce((sum, c) => sum + c.size, 0);
     const mediaType = mediaTypeOf(clean);
     chunks.sort((a, b) => (a.name < b.name ? -1 : 1));
-    return { stream: Readable.from(this.concatenate(whole, chunkPrefix, chunks, path)), size, mediaType };
+    const stream = Readable.from(this.concatenate(whole, chunkPrefix, chunks, path));
+    // A stream destroyed before it was read never runs the generator (nor its cleanup): the open response goes here.
+    stream.once('close', release);
+    return { stream, size, mediaType };
   }
 
   /**
