@@ -92,6 +92,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (answer.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
       answer.message = `Send ${request.routeOptions.config.accepts}.`;
     if (answer.code === 'unavailable') request.log.debug({ err: err.message }, 'Redis unavailable; answered 503');
+    else if (answer.code === 'artifact_store_unavailable')
+      request.log.warn({ err: err.message }, 'artifact store unavailable; answered 503');
     else if (answer.status >= 500) request.log.error({ err }, 'request failed');
     return reply
       .status(answer.status)

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isRedisUnavailable } from '@autolab/store';
+import { ArtifactStoreUnavailableError, isRedisUnavailable } from '@autolab/store';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
@@ -58,6 +58,12 @@ export function errorAnswer(err: FastifyError | ApiError | Error): ErrorAnswer {
   // A dependency outage, not a bug: the same request may well succeed later.
   if (isRedisUnavailable(err))
     return { ...catalog('unavailable'), headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } };
+  // The cause (which the log has) may name the bucket and endpoint: the client gets the catalog's message.
+  if (err instanceof ArtifactStoreUnavailableError)
+    return {
+      ...catalog('artifact_store_unavailable'),
+      headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    };
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues = err.validation.map((v) => ({
       path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',

@@ -7,6 +7,7 @@ import {
   SandboxImagesSetting,
   sandboxImageCatalog,
 } from '@autolab/contracts';
+import { ArtifactStoreEnv, artifactStoreConfig } from '@autolab/store';
 import { z } from 'zod';
 
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
@@ -17,6 +18,7 @@ const WorkerEnv = z.object({
     .regex(/^[A-Za-z0-9:_-]+$/)
     .default('autolab'),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
+  ...ArtifactStoreEnv,
   AUTOLAB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   AUTOLAB_WORKER_ID: z.string().optional(),
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
@@ -74,7 +76,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
-    artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    artifacts: artifactStoreSettings(e),
     uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
@@ -112,4 +114,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: { port: e.AUTOLAB_WORKER_METRICS_PORT ?? null, host: e.AUTOLAB_WORKER_METRICS_HOST },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+function artifactStoreSettings(e: Parameters<typeof artifactStoreConfig>[0]) {
+  try {
+    return artifactStoreConfig(e);
+  } catch (err) {
+    throw new Error(`invalid worker configuration: ${(err as Error).message}`);
+  }
 }

@@ -3703,7 +3703,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3886,7 +3886,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4070,7 +4070,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
