@@ -89,6 +89,9 @@ export function describeEvent(event: RunEvent): string {
       return describeNodeFinished(event);
     case 'metric.improved': {
       const { nodeId, name, value, previous, direction } = event.data;
+      // A tie broken by the judge: the best value did not change, the node holding it did.
+      if (previous === value)
+        return `${nodeId} chosen among nodes with equal ${name} ${formatNumber(value)}, ${direction}`;
       const change =
         previous === null ? `${formatNumber(value)} (first)` : `${formatNumber(previous)} → ${formatNumber(value)}`;
       return `${nodeId} ${name} ${change}, ${direction}`;

@@ -59,6 +59,12 @@ describe('renderStatusBlock', () => {
     expect(lines[0]!.length).toBe(44);
   });
 
+  it('counts a stage of one experiment in the singular', () => {
+    const state = { ...runningState(), experimentStage: 'ablation' as const, stageBudget: 1 };
+    const text = renderStatusBlock(state, { width: 100, color: false, now: NOW }).join('\n');
+    expect(text).toContain('› ablation (up to 1 experiment)');
+  });
+
   it('says so when the run has no USD budget (a model without a price), with no budget bar', () => {
     const lines = renderStatusBlock({ ...runningState(), budgetUsd: null }, { width: 100, color: false, now: NOW });
     expect(lines[4]).toBe('cost       $0.4321 (price unknown, no USD budget), 34,000 tokens');

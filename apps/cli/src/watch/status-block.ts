@@ -83,7 +83,8 @@ function describeStage(state: WatchState, p: Palette): string {
   let text: string;
   if (state.stage === null) text = state.status === 'queued' ? 'waiting for a worker' : '-';
   else if (state.experimentStage) {
-    const budget = state.stageBudget !== null ? ` (up to ${state.stageBudget} experiments)` : '';
+    const budget =
+      state.stageBudget !== null ? ` (up to ${state.stageBudget} experiment${state.stageBudget === 1 ? '' : 's'})` : '';
     text = `${state.stage} › ${state.experimentStage}${budget}`;
   } else text = state.stage;
   return state.attempt > 1 ? `${text}  ${p.dim(`attempt ${state.attempt}`)}` : text;
