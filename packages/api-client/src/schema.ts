@@ -486,6 +486,16 @@ export interface operations {
                 completionTokens: number;
                 totalTokens: number;
                 costUsd: number;
+                /**
+                 * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                 * @default 0
+                 */
+                cachedTokens: number;
+                /**
+                 * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                 * @default 0
+                 */
+                estimatedTokens: number;
               };
               /** @description How many times a worker has started this run (more than 1 after a resume). */
               attempt: number;
@@ -986,6 +996,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1355,6 +1375,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1692,6 +1722,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2087,6 +2127,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2848,6 +2898,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     /** @description For a succeeded run with starting code that produced the metric: the gain of the best node over it. */
                     startingCode?: {
@@ -3275,6 +3335,16 @@ export interface operations {
                     model: string;
                     promptTokens: number;
                     completionTokens: number;
+                    /**
+                     * @description Prompt tokens of this call served from the provider’s prefix cache (priced at the cached rate).
+                     * @default 0
+                     */
+                    cachedTokens: number;
+                    /**
+                     * @description The server reported no usage: the tokens of this call were counted with a tokenizer (an estimate).
+                     * @default false
+                     */
+                    estimated: boolean;
                     costUsd: number;
                     total: {
                       calls: number;
@@ -3282,6 +3352,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     budgetUsd: number;
                   };

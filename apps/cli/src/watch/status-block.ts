@@ -1,5 +1,5 @@
 import type { RunStatus } from '@autolab/contracts';
-import { formatNumber, formatUsd, oneLine } from '../human-format.js';
+import { formatNumber, formatUsd, oneLine, tokenNotes } from '../human-format.js';
 import { bar, type Palette, palette, truncateToWidth, visibleWidth } from '../terminal/ansi.js';
 import type { RunningNode, WatchState } from './watch-state.js';
 
@@ -107,7 +107,8 @@ function describeBest(state: WatchState): string {
 function describeCost(state: WatchState): string {
   const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : '';
   const tokens = `${state.tokens.toLocaleString('en-US')}${state.maxTokens !== null ? ` of ${state.maxTokens.toLocaleString('en-US')}` : ''} tokens`;
-  return `${formatUsd(state.costUsd)}${budget}, ${tokens}`;
+  const notes = tokenNotes({ ...state, totalTokens: state.tokens });
+  return `${formatUsd(state.costUsd)}${budget}, ${tokens}${notes}`;
 }
 
 /** From the first start (or the submission while queued) to the end, or to now while it runs. */
