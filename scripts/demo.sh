@@ -110,9 +110,17 @@ MAX_ITERATIONS=6
 SUBMIT_FLAGS=(--max-iterations "$MAX_ITERATIONS")
 [ "$SCRIPTED" = 1 ] && SUBMIT_FLAGS+=(--num-drafts 1)
 [ -n "$TEMPLATE" ] && SUBMIT_FLAGS+=(--template "$TEMPLATE")
+# A USD budget binds only a model with a price (the API refuses one otherwise): a model without one (a local
+# server's) gets a token cap instead.
+if node --import tsx -e 'import("@autolab/contracts").then(({ parsePrices, priceOf }) => process.exit(priceOf(parsePrices(process.env.AUTOLAB_MODEL_PRICES), process.env.AUTOLAB_MODEL || "gpt-4o-mini") ? 0 : 1))'; then
+  SUBMIT_FLAGS+=(--budget-usd 2)
+else
+  say "no price is known for ${AUTOLAB_MODEL:-gpt-4o-mini} (AUTOLAB_MODEL_PRICES): the run has no USD budget; its tokens are capped at 3,000,000."
+  SUBMIT_FLAGS+=(--max-tokens 3000000)
+fi
 GOAL_ARGS=()
 [ -n "$GOAL" ] && GOAL_ARGS=("$GOAL")
-RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --budget-usd 2 --time-limit-minutes 20 "${SUBMIT_FLAGS[@]}" "${GOAL_ARGS[@]}" \
+RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --time-limit-minutes 20 "${SUBMIT_FLAGS[@]}" "${GOAL_ARGS[@]}" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
 say "submitted run $RUN_ID; following its events:"
 set +e

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunRecord } from '@autolab/contracts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type Stack, startStack } from '../stack.js';
@@ -125,11 +126,18 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.locator('textarea[name=goal]').fill(GOAL);
     await page.locator('input[name=maxIterations]').fill('5');
     await page.locator('input[name=model]').fill('demo');
+    // A model of its own for the judge role (the demo's replies under another name, at the same scripted server).
+    await page.locator('input[name=modelJudge]').fill('demo-judge');
     await page.locator('input[name=numDrafts]').fill('1');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/runs\/run_[0-9a-z]{26}$/);
     runId = new URL(page.url()).pathname.split('/').at(-1)!;
     expect(runId).toMatch(/^run_/);
+    await expect.poll(() => page.locator('[data-testid=run-models]').textContent()).toMatch(/demo.*judge demo-judge/);
+    // The scripted models have no price here: the form sent no budget, and the run has no USD budget.
+    const record = await api<RunRecord>(stack, `/v1/runs/${runId}`);
+    expect(record.body.models).toMatchObject({ code: 'demo', judge: 'demo-judge', vision: null });
+    expect(record.body.budgetUsd).toBeNull();
   });
 
   it('sends a hint to the live run', async () => {

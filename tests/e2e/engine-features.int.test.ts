@@ -23,15 +23,18 @@ const ofType = (events: RunEvent[], type: string) => events.filter((e) => e.type
 
 describe('engine features end to end', () => {
   beforeAll(async () => {
+    // A price for the scripted models, so that cost and budgets are real numbers: $20 per million tokens. The API
+    // needs it too: it refuses a USD budget for a model without a price.
+    const prices = JSON.stringify({
+      demo: { inputPerMTok: 20, outputPerMTok: 20 },
+      'latex-fix': { inputPerMTok: 20, outputPerMTok: 20 },
+      // The demo in the native dialect, with a cached rate: prefix-cache hits cost a tenth.
+      'demo@tools': { inputPerMTok: 20, cachedInputPerMTok: 2, outputPerMTok: 20 },
+    });
     stack = await startStack({
+      apiEnv: { AUTOLAB_MODEL_PRICES: prices },
       workerEnv: {
-        // A price for the scripted models, so that cost and budgets are real numbers: $20 per million tokens.
-        AUTOLAB_MODEL_PRICES: JSON.stringify({
-          demo: { inputPerMTok: 20, outputPerMTok: 20 },
-          // The demo in the native dialect, with a cached rate: prefix-cache hits cost a tenth.
-          'demo@tools': { inputPerMTok: 20, cachedInputPerMTok: 2, outputPerMTok: 20 },
-          'latex-fix': { inputPerMTok: 20, outputPerMTok: 20 },
-        }),
+        AUTOLAB_MODEL_PRICES: prices,
         // Nothing listens there: the literature search is unreachable.
         AUTOLAB_SEMANTIC_SCHOLAR_URL: 'http://127.0.0.1:9',
         AUTOLAB_OPENALEX_URL: 'http://127.0.0.1:9',

@@ -31,7 +31,7 @@ describe('models without native tool calls, in auto mode, end to end', () => {
   let fenced: RunRecord;
 
   beforeAll(async () => {
-    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '2' } });
+    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_CONCURRENCY: '4' } });
     [refusing, fenced] = await Promise.all([runToEnd('demo@no-tools'), runToEnd('demo@fenced')]);
   }, 400_000);
 
@@ -61,8 +61,9 @@ describe('models without native tool calls, in auto mode, end to end', () => {
   });
 
   it('remembers the mode in Redis: the next run of the same model starts in text mode', async () => {
+    // Each value is "<mode> <epoch ms when found>" (it expires after AUTOLAB_MODEL_MODE_TTL_HOURS).
     const remembered = await stack.redis.hvals(`${stack.prefix}:model-modes`);
-    expect(remembered.sort()).toEqual(['text', 'text']);
+    expect(remembered.map((value) => value.split(' ')[0]).sort()).toEqual(['text', 'text']);
     const again = await runToEnd('demo@no-tools');
     expect(again.status).toBe('succeeded');
     expect(await manifestOf(again)).toMatchObject({ modelMode: 'text' });
@@ -70,4 +71,41 @@ describe('models without native tool calls, in auto mode, end to end', () => {
     expect(calls.length).toBeGreaterThan(5);
     expect(calls.filter((c) => c.offeredTools)).toEqual([]);
   }, 300_000);
+
+  // The other dialects, each a short run through the whole stack (docs/models.md measures the full demo in each).
+  const OTHERS = {
+    tools: 'tools',
+    'content-json': 'text',
+    'tool-tags': 'text',
+    'json-schema': 'tools',
+    'code-fenced': 'text',
+    'near-json': 'text',
+    truncated: 'tools',
+    'no-usage': 'tools',
+  } as const;
+  it(`succeeds in every other dialect too: ${Object.keys(OTHERS).join(', ')}`, async () => {
+    const runs = await Promise.all(
+      Object.keys(OTHERS).map(async (dialect) => {
+        const submitted = await submitRun(stack, { ...SMALL, maxIterations: 2, model: `demo@${dialect}` });
+        return waitForStatus(stack, submitted.id, ['succeeded', 'failed', 'cancelled'], 400_000);
+      }),
+    );
+    for (const [i, [dialect, mode]] of Object.entries(OTHERS).entries()) {
+      const run = runs[i]!;
+      expect({ dialect, status: run.status, error: run.error }).toEqual({ dialect, status: 'succeeded', error: null });
+      expect({ dialect, mode: (await manifestOf(run)).modelMode }).toEqual({ dialect, mode });
+      const calls = stack.scripted.callsFor(run.id);
+      // Every completion counted once; a cut-off reply is one more call (asked again with a larger limit).
+      expect({ dialect, calls: run.usage.calls }).toEqual({ dialect, calls: calls.length });
+      if (dialect === 'truncated') expect(calls.filter((c) => c.truncated).length).toBeGreaterThan(0);
+      if (dialect === 'no-usage') {
+        // No usage reported: every token is the worker's own count, within 3 % of what the server counted.
+        const counted = calls.reduce((sum, c) => sum + c.promptTokens + c.completionTokens, 0);
+        expect(run.usage.estimatedTokens).toBe(run.usage.totalTokens);
+        expect(Math.abs(run.usage.totalTokens - counted) / counted).toBeLessThan(0.03);
+      } else {
+        expect({ dialect, estimated: run.usage.estimatedTokens }).toEqual({ dialect, estimated: 0 });
+      }
+    }
+  }, 450_000);
 });

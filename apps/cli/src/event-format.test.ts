@@ -79,12 +79,13 @@ describe('EventFormatter', () => {
     expect(formatter.flush()).toEqual([]);
   });
 
-  it('names the inputs a run was given and its held-out scores', () => {
+  it('names the inputs a run was given, its figure critique and its held-out scores', () => {
     const formatter = new EventFormatter({ utc: true });
     expect(extraSampleEvents().flatMap((event) => formatter.format(event))).toEqual([
-      '12:00:00 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
-      '12:00:01 inputs.papers  upl_01jabcdefghjkmnpqrstvwxyz1: 2 reference(s), 1 unreadable',
-      '12:00:02 evaluation.scored held-out accuracy: n003 0.81, n001 0.88, n002 not graded; best held-out n001, not n003',
+      '12:00:00 figures.critiqued gpt-4o: 1 of 2 to revise (reliability.png: The legend hides the diagonal.); revised once',
+      '12:00:01 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
+      '12:00:02 inputs.papers  upl_01jabcdefghjkmnpqrstvwxyz1: 2 reference(s), 1 unreadable',
+      '12:00:03 evaluation.scored held-out accuracy: n003 0.81, n001 0.88, n002 not graded; best held-out n001, not n003',
     ]);
   });
 

@@ -95,6 +95,16 @@ export function describeEvent(event: RunEvent): string {
     }
     case 'figure.created':
       return event.data.nodeId ? `${event.data.path} (${event.data.nodeId})` : event.data.path;
+    case 'figures.critiqued': {
+      const { model, figures, revision } = event.data;
+      const revise = figures.filter((f) => f.verdict === 'revise');
+      const problems = revise.map((f) => `${f.file}: ${f.problems[0] ?? 'revise'}`).join('; ');
+      const outcome = { none: 'no revision', done: 'revised once', failed: 'the revision drew nothing' }[revision];
+      return oneLine(
+        `${model}: ${revise.length} of ${figures.length} to revise${problems ? ` (${problems})` : ''}; ${outcome}`,
+        200,
+      );
+    }
     case 'paper.compiling':
       return `attempt ${event.data.attempt}`;
     case 'paper.compile_failed':
@@ -109,7 +119,7 @@ export function describeEvent(event: RunEvent): string {
       const notes = `${cachedTokens > 0 ? `, ${cachedTokens} cached` : ''}${estimated ? ', estimated' : ''}`;
       return (
         `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens${notes}), ` +
-        `total ${formatUsd(total.costUsd)} of ${formatUsd(budgetUsd)}`
+        `total ${formatUsd(total.costUsd)}${budgetUsd === null ? '' : ` of ${formatUsd(budgetUsd)}`}`
       );
     }
     case 'error':

@@ -1,4 +1,4 @@
-import type { BestMetric, RunRecord, Usage } from '@autolab/contracts';
+import { type BestMetric, otherModels, type RunModels, type RunRecord, type Usage } from '@autolab/contracts';
 
 /** `0.1234`, `12.35`, `1234.5`, `42`: enough digits to compare metrics by eye. */
 export function formatNumber(value: number): string {
@@ -86,6 +86,13 @@ export function tokenNotes(usage: Pick<Usage, 'promptTokens' | 'totalTokens' | '
     );
   }
   return notes.map((note) => `, ${note}`).join('');
+}
+
+/** `demo` when one model does everything; else `demo (judge, review: demo-judge; vision: seer)`. */
+export function formatModels(models: RunModels): string {
+  const others = otherModels(models);
+  if (others.length === 0) return models.code;
+  return `${models.code} (${others.map(({ model, roles }) => `${roles.join(', ')}: ${model}`).join('; ')})`;
 }
 
 // ANSI escape sequences (CSI, OSC, and two-character escapes), then any other control character but tab.

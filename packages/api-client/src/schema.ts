@@ -369,7 +369,8 @@ export interface operations {
                 /** @description The model that critiques figures as images; null: figures are not seen. */
                 vision: string | null;
               };
-              budgetUsd: number;
+              /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+              budgetUsd: number | null;
               timeLimitMinutes: number;
               sandbox: {
                 cpus: number;
@@ -685,10 +686,7 @@ export interface operations {
            * @default 6
            */
           maxIterations?: number;
-          /**
-           * @description Hard cap on model spend for the run, in USD.
-           * @default 5
-           */
+          /** @description Hard cap on model spend for the run, in USD; default 5. Only for runs whose models all have a price (AUTOLAB_MODEL_PRICES): otherwise refused, and left out the run has no USD budget. */
           budgetUsd?: number;
           /**
            * @description Wall-clock cap for the run.
@@ -879,7 +877,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -1258,7 +1257,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -1605,7 +1605,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -2010,7 +2011,8 @@ export interface operations {
               /** @description The model that critiques figures as images; null: figures are not seen. */
               vision: string | null;
             };
-            budgetUsd: number;
+            /** @description Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds). */
+            budgetUsd: number | null;
             timeLimitMinutes: number;
             sandbox: {
               cpus: number;
@@ -3291,6 +3293,37 @@ export interface operations {
                   runId: string;
                   time: string;
                   /** @enum {string} */
+                  type: 'figures.critiqued';
+                  message: string;
+                  data: {
+                    /** @description The vision model that saw the figures. */
+                    model: string;
+                    /** @description One verdict per figure it saw. */
+                    figures: {
+                      /** @description The figure file, e.g. `final_losses.png` (under `figures/`). */
+                      file: string;
+                      /** @enum {string} */
+                      verdict: 'ok' | 'revise';
+                      /** @description What the vision model found wrong with it (empty for `ok`). */
+                      problems: string[];
+                    }[];
+                    /** @description Figures it was not shown (over the count or size limit, not a PNG file). */
+                    skipped: {
+                      file: string;
+                      reason: string;
+                    }[];
+                    /**
+                     * @description `none`: no figure needed one; `done`: the figure step ran once more with the problems in its prompt and its figures replaced the old ones; `failed`: that revision drew nothing and the old figures stay.
+                     * @enum {string}
+                     */
+                    revision: 'none' | 'done' | 'failed';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
                   type: 'paper.compiling';
                   message: string;
                   data: {
@@ -3363,7 +3396,7 @@ export interface operations {
                        */
                       estimatedTokens: number;
                     };
-                    budgetUsd: number;
+                    budgetUsd: number | null;
                   };
                 }
               | {

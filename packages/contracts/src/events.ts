@@ -234,6 +234,28 @@ export const MetricImprovedEvent = event(
   }),
 );
 export const FigureEvent = event('figure.created', z.object({ nodeId: z.string().nullable(), path: z.string() }));
+export const FigureVerdict = z.object({
+  file: z.string().describe('The figure file, e.g. `final_losses.png` (under `figures/`).'),
+  verdict: z.enum(['ok', 'revise']),
+  problems: z.array(z.string()).describe('What the vision model found wrong with it (empty for `ok`).'),
+});
+export type FigureVerdict = z.infer<typeof FigureVerdict>;
+/** The vision model saw the run's figures (runs with a `vision` model only); the critique is `figures/critique.json`. */
+export const FiguresCritiquedEvent = event(
+  'figures.critiqued',
+  z.object({
+    model: z.string().describe('The vision model that saw the figures.'),
+    figures: z.array(FigureVerdict).describe('One verdict per figure it saw.'),
+    skipped: z
+      .array(z.object({ file: z.string(), reason: z.string() }))
+      .describe('Figures it was not shown (over the count or size limit, not a PNG file).'),
+    revision: z
+      .enum(['none', 'done', 'failed'])
+      .describe(
+        '`none`: no figure needed one; `done`: the figure step ran once more with the problems in its prompt and its figures replaced the old ones; `failed`: that revision drew nothing and the old figures stay.',
+      ),
+  }),
+);
 export const PaperCompilingEvent = event('paper.compiling', z.object({ attempt: z.number().int() }));
 export const PaperCompileFailedEvent = event(
   'paper.compile_failed',
@@ -261,7 +283,7 @@ export const CostEvent = event(
       .describe('The server reported no usage: the tokens of this call were counted with a tokenizer (an estimate).'),
     costUsd: z.number(),
     total: Usage,
-    budgetUsd: z.number(),
+    budgetUsd: z.number().nullable(),
   }),
 );
 /** A step went wrong but the run goes on (malformed model reply, a figure that did not render, …). */
@@ -294,6 +316,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   NodeFinishedEvent,
   MetricImprovedEvent,
   FigureEvent,
+  FiguresCritiquedEvent,
   PaperCompilingEvent,
   PaperCompileFailedEvent,
   PaperReadyEvent,

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { type AnyModelRole, MODEL_ROLES, type ModelRole } from './model-roles.js';
+
+export * from './model-roles.js';
 
 /**
  * Models: which model serves which step of a run (roles), where each model is served (endpoints), and what it
@@ -7,16 +10,6 @@ import { z } from 'zod';
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$/;
 export const ModelName = z.string().regex(MODEL_NAME_PATTERN, 'model names are letters, digits and . _ : / @ -');
-
-/**
- * The steps of a run, grouped by what they ask of a model. `code`: draft, debug, improve, tuning and ablation
- * programs. `judge`: execution review and tie-breaks. `writeup`: figures, the paper, LaTeX fixes and the revision.
- * `review`: reviews and the meta-review. `ideas`: ideas and their refinement. `vision` (optional) sees each figure
- * as an image and critiques it.
- */
-export const MODEL_ROLES = ['code', 'judge', 'writeup', 'review', 'ideas'] as const;
-export type ModelRole = (typeof MODEL_ROLES)[number];
-export type AnyModelRole = ModelRole | 'vision';
 
 /** A run's models, one per role (resolved: every role named), and the vision model or null for none. */
 export const RunModels = z.object({

@@ -201,7 +201,14 @@ export const CreateRunRequest = z
       .max(200)
       .default(6)
       .describe('Experiments to run at most (each is one node of the experiment tree).'),
-    budgetUsd: z.number().positive().max(10000).default(5).describe('Hard cap on model spend for the run, in USD.'),
+    budgetUsd: z
+      .number()
+      .positive()
+      .max(10000)
+      .optional()
+      .describe(
+        'Hard cap on model spend for the run, in USD; default 5. Only for runs whose models all have a price (AUTOLAB_MODEL_PRICES): otherwise refused, and left out the run has no USD budget.',
+      ),
     timeLimitMinutes: z
       .number()
       .int()
@@ -353,7 +360,10 @@ export const RunRecord = z.object({
   maxIterations: z.number().int(),
   model: z.string().describe('The code model (kept for clients that show one model).'),
   models: RunModels.describe('The model of each role.'),
-  budgetUsd: z.number(),
+  budgetUsd: z
+    .number()
+    .nullable()
+    .describe('Hard cap on model spend in USD; null when a model of the run has no price (its token cap binds).'),
   timeLimitMinutes: z.number().int(),
   sandbox: z.object({
     cpus: z.number(),

@@ -1,3 +1,4 @@
+import { critiqueFigures, revisionNotes } from './figure-critique.js';
 import { bestNode } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
 import { type ExecResult, type SandboxFile, SandboxStepError } from './ports.js';
@@ -13,9 +14,78 @@ const PLOT_TIMEOUT_MS = 120_000;
  * Figures: the model writes plotting code over the recorded results (as JSON files in the sandbox); it runs in the
  * sandbox like any experiment; the PNGs it writes become artifacts and the paper's figures. A program that fails
  * gets its error back, a bounded number of times; then the paper goes on with the experiments' own figures.
+ * With a vision model, the figures are then critiqued as images and, when one needs it, drawn once more with the
+ * problems in the prompt (figure-critique.ts); each step is checkpointed, so a resumed run repeats neither.
  */
 export async function figureStage(ctx: RunContext): Promise<void> {
   await ctx.enterStage('figures', 'Figures: plotting the recorded results.');
+  const figures = ctx.state.figures;
+  // Figures already drawn belong to a resumed run whose critique or revision was under way.
+  if (figures.files.length === 0) {
+    figures.files = await drawFigures(ctx, null);
+    if (figures.files.length === 0) {
+      await ctx.emit({
+        type: 'warning',
+        message: "No figure could be drawn from the results; the paper uses the experiments' own figures, if any.",
+        data: { code: 'figures_skipped', detail: `${MAX_FIGURE_ATTEMPTS} attempts` },
+      });
+    }
+    await ctx.checkpoint();
+  }
+  const vision = ctx.input.models.vision;
+  if (vision && figures.files.length > 0) await critiqueAndRevise(ctx, vision);
+  figures.done = true;
+  await ctx.checkpoint();
+}
+
+/** One critique by the vision model and, when it finds problems, one revision of the figures. */
+async function critiqueAndRevise(ctx: RunContext, model: string): Promise<void> {
+  const figures = ctx.state.figures;
+  if (!figures.critique) {
+    figures.critique = await critiqueFigures(ctx, figures.files, model);
+    await ctx.sink.saveArtifact('figures/critique.json', JSON.stringify(figures.critique, null, 2));
+    await ctx.checkpoint();
+  }
+  const critique = figures.critique;
+  if (critique.failed !== null) {
+    await ctx.emit({
+      type: 'warning',
+      message: `The vision model ${model} did not critique the figures (${critique.failed}); they stay as drawn.`,
+      data: { code: 'figure_critique_failed', detail: critique.failed },
+    });
+    return;
+  }
+  if (critique.revision === 'pending') {
+    const previous = await ctx.sink.loadArtifact('figures/plot.py');
+    const revised = await drawFigures(ctx, revisionNotes(critique, previous?.toString('utf8') ?? null));
+    // A revision that draws nothing leaves the figures the critique saw.
+    if (revised.length > 0) figures.files = revised;
+    critique.revision = revised.length > 0 ? 'done' : 'failed';
+    await ctx.sink.saveArtifact('figures/critique.json', JSON.stringify(critique, null, 2));
+    await ctx.checkpoint();
+  }
+  const toRevise = critique.figures.filter((f) => f.verdict === 'revise');
+  const problems = toRevise.map((f) => `${f.file}: ${f.problems[0] ?? 'revise'}`).join('; ');
+  const outcome = { none: 'no revision needed', done: 'revised once', failed: 'the revision drew nothing' }[
+    critique.revision
+  ];
+  await ctx.emit({
+    type: 'figures.critiqued',
+    message: `Figures critiqued by ${model}: ${toRevise.length} of ${critique.figures.length} to revise${problems ? ` (${problems.slice(0, 200)})` : ''}; ${outcome}.`,
+    data: {
+      model,
+      figures: critique.figures,
+      skipped: critique.skipped,
+      revision: critique.revision,
+    },
+  });
+}
+
+/**
+ * Asks for a plotting program and runs it, fixing failures a bounded number of times; returns the figures it drew
+ * (saved as artifacts), or none. `revision`: the critique's notes for the one revision, added to the prompt.
+ */
+async function drawFigures(ctx: RunContext, revision: string | null): Promise<FigureRecord[]> {
   const { state } = ctx;
   const plan = state.plan!;
   const best = bestNode(state.nodes, plan.metric.direction);
@@ -46,9 +116,9 @@ export async function figureStage(ctx: RunContext): Promise<void> {
     let error: string | null = null;
     for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
       if (!ctx.canCallModel('writeup')) break;
-      const reply = await ctx.ask('figures', PLOT_SYSTEM, plotPrompt(plan, describe, error, startingPoint), [
-        TOOLS.plot,
-      ]);
+      // A revision starts from the program that drew the critiqued figures, not from the template's.
+      const prompt = plotPrompt(plan, describe, error, revision === null ? startingPoint : null) + (revision ?? '');
+      const reply = await ctx.ask('figures', PLOT_SYSTEM, prompt, [TOOLS.plot]);
       if (!reply.ok) continue;
       const submission = reply.value as PlotSubmission;
       let exec: ExecResult | null = null;
@@ -92,7 +162,7 @@ export async function figureStage(ctx: RunContext): Promise<void> {
         files.push({ path, caption, nodeId: null });
         await ctx.emit({
           type: 'figure.created',
-          message: `Figure: ${path} — ${caption.slice(0, 120)}`,
+          message: `${revision === null ? 'Figure' : 'Revised figure'}: ${path} — ${caption.slice(0, 120)}`,
           data: { nodeId: null, path },
         });
       }
@@ -100,13 +170,5 @@ export async function figureStage(ctx: RunContext): Promise<void> {
   } finally {
     await sandbox.close();
   }
-  if (files.length === 0) {
-    await ctx.emit({
-      type: 'warning',
-      message: "No figure could be drawn from the results; the paper uses the experiments' own figures, if any.",
-      data: { code: 'figures_skipped', detail: `${MAX_FIGURE_ATTEMPTS} attempts` },
-    });
-  }
-  state.figures = { done: true, files };
-  await ctx.checkpoint();
+  return files;
 }

@@ -11,6 +11,7 @@ import {
   type LiteratureSearch,
   LiteratureUnavailableError,
   type Llm,
+  LlmUnavailableError,
   type RunProgress,
   type RunSink,
   type Sandbox,
@@ -28,7 +29,7 @@ import type { ResearchRunInput } from './run-context.js';
  * integration tests.
  */
 
-type Reply = { tool?: string; args?: unknown; malformed?: string };
+type Reply = { tool?: string; args?: unknown; malformed?: string; unavailable?: string };
 
 class FakeLlm implements Llm {
   calls: ToolCallRequest[] = [];
@@ -50,6 +51,7 @@ class FakeLlm implements Llm {
       costUsd: this.costPerCall,
       priced: true,
     };
+    if (reply.unavailable) throw new LlmUnavailableError(reply.unavailable);
     if (reply.malformed) return { ok: false, error: reply.malformed, raw: '', usage };
     const tool = reply.tool ?? key;
     const spec = request.tools.find((t) => t.name === tool)!;
@@ -60,6 +62,7 @@ class FakeLlm implements Llm {
   }
 }
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 });
 
 /**
@@ -101,7 +104,9 @@ class FakeSandbox implements Sandbox {
     if (command[1] === 'plot.py') {
       const plot = this.files.get('plot.py')!.toString();
       if (plot === 'crash') return { ...base, exitCode: 1, stderr: text('Traceback\nKeyError: metrics') };
-      if (plot !== 'empty') this.files.set('metric.png', Buffer.from('png'));
+      // A PNG signature, then the program: the "image" says which program drew it (`notpng`: a file that is not one).
+      if (plot === 'notpng') this.files.set('metric.png', Buffer.from('png'));
+      else if (plot !== 'empty') this.files.set('metric.png', Buffer.concat([PNG_SIGNATURE, Buffer.from(plot)]));
       return { ...base, exitCode: 0 };
     }
     const written = this.files.get('experiment.py')!.toString();
@@ -1006,5 +1011,128 @@ describe('judgeExecution reasons', () => {
       '2 file(s) (512.0 MB) not copied out of the sandbox: big.bin (512.0 MB, over the per-file limit), l (0.0 MB, not a regular file)',
     );
     expect(describeSkipped([])).toBeNull();
+  });
+});
+
+describe("the vision model's figure critique", () => {
+  const plot = (code: string) => ({ args: { code, captions: [{ file: 'metric.png', caption: `Drawn by ${code}.` }] } });
+  const verdict = (v: 'ok' | 'revise', problems: string[] = []) => ({
+    args: { figures: [{ file: 'metric.png', verdict: v, problems }] },
+  });
+  const withVision = (overrides: Record<string, Reply[]>, input: Partial<ResearchRunInput> = {}) =>
+    setup(replies({ write_plot_code: [plot('first'), plot('second'), plot('third')], ...overrides }), {
+      input: {
+        maxIterations: 2,
+        models: { code: 'fake', judge: 'fake', writeup: 'fake', review: 'fake', ideas: 'fake', vision: 'seer' },
+        ...input,
+      },
+    });
+  const critiqued = (sink: MemorySink) => sink.ofType('figures.critiqued').map((e) => e.data);
+
+  it('shows the figures as images, revises once with the problems in the prompt, and never twice', async () => {
+    const problem = 'The y axis has no label: the reader cannot tell that it is the final loss.';
+    const { llm, sink, run } = withVision({
+      critique_figures: [verdict('revise', [problem]), verdict('revise', ['still bad'])],
+    });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    const tools = llm.tools();
+    expect(tools.filter((t) => t === 'critique_figures')).toHaveLength(1);
+    expect(tools.filter((t) => t === 'write_plot_code')).toHaveLength(2);
+    // Figures first, then the critique, then the one revision, then the paper.
+    expect(tools.slice(tools.indexOf('write_plot_code'), tools.indexOf('write_paper'))).toEqual([
+      'write_plot_code',
+      'critique_figures',
+      'write_plot_code',
+    ]);
+    const critique = llm.calls.find((c) => c.tools[0]!.name === 'critique_figures')!;
+    expect(critique.role).toBe('vision');
+    expect(critique.prompt).toContain('metric.png: Drawn by first.');
+    expect(critique.images?.map((i) => [i.name, i.mediaType, i.data.subarray(8).toString()])).toEqual([
+      ['metric.png', 'image/png', 'first'],
+    ]);
+    const revision = llm.calls.filter((c) => c.tools[0]!.name === 'write_plot_code')[1]!;
+    expect(revision.role).toBe('writeup');
+    expect(revision.images).toBeUndefined();
+    expect(revision.prompt).toContain(`- metric.png: ${problem}`);
+    expect(revision.prompt).toContain('```python\nfirst\n```');
+    // The revised figure replaced the first one, and the paper uses it.
+    expect(sink.artifacts.get('figures/metric.png')!.subarray(8).toString()).toBe('second');
+    expect(sink.artifacts.get('figures/plot.py')!.toString()).toBe('second');
+    const paperPrompt = llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.prompt;
+    expect(paperPrompt).toContain('Drawn by second.');
+    expect(critiqued(sink)).toEqual([
+      {
+        model: 'seer',
+        figures: [{ file: 'metric.png', verdict: 'revise', problems: [problem] }],
+        skipped: [],
+        revision: 'done',
+      },
+    ]);
+    expect(JSON.parse(sink.artifacts.get('figures/critique.json')!.toString())).toMatchObject({
+      model: 'seer',
+      revision: 'done',
+      failed: null,
+    });
+  });
+
+  it('does not revise figures the vision model finds fine', async () => {
+    const { llm, sink, run } = withVision({ critique_figures: [verdict('ok')] });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(llm.tools().filter((t) => t === 'write_plot_code')).toHaveLength(1);
+    expect(critiqued(sink)).toMatchObject([{ figures: [{ verdict: 'ok', problems: [] }], revision: 'none' }]);
+  });
+
+  it('without a vision model, no figure is critiqued', async () => {
+    const { llm, sink, run } = setup(replies(), { input: { maxIterations: 2 } });
+    expect(await run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(llm.calls.some((c) => c.role === 'vision' || c.images)).toBe(false);
+    expect(critiqued(sink)).toEqual([]);
+    expect(sink.artifacts.has('figures/critique.json')).toBe(false);
+  });
+
+  it('a resumed run neither asks for the critique again nor redraws the figures it saw', async () => {
+    const first = withVision({ critique_figures: [verdict('revise', ['no legend'])] });
+    await first.run();
+    // The state right after the critique was saved (as if the worker died during the revision).
+    const checkpoint = first.sink.checkpoints.find(
+      (c) => (c as { figures: { critique: { revision: string } | null } }).figures.critique?.revision === 'pending',
+    );
+    expect(checkpoint).toBeDefined();
+    const second = withVision(
+      { critique_figures: [], write_plot_code: [plot('second')] },
+      { checkpoint: structuredClone(checkpoint) },
+    );
+    second.sink.artifacts = new Map(first.sink.artifacts);
+    expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(second.llm.tools().filter((t) => t === 'critique_figures' || t === 'write_plot_code')).toEqual([
+      'write_plot_code',
+    ]);
+    expect(second.llm.calls.find((c) => c.tools[0]!.name === 'write_plot_code')!.prompt).toContain('no legend');
+    expect(critiqued(second.sink)).toMatchObject([{ revision: 'done' }]);
+  });
+
+  it('an unusable critique, an unreachable vision model or a figure that is not a PNG leaves the figures as drawn', async () => {
+    const malformed = withVision({ critique_figures: [{ malformed: 'not a tool call' }] });
+    expect(await malformed.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(malformed.llm.tools().filter((t) => t === 'write_plot_code')).toHaveLength(1);
+    const warnings = malformed.sink.ofType('warning').map((e) => e.data as { code: string; detail: string });
+    expect(warnings).toContainEqual({ code: 'figure_critique_failed', detail: 'not a tool call' });
+
+    const refused = withVision({
+      critique_figures: [{ unavailable: 'model call failed after 1 attempt(s): 400 image_url is not supported' }],
+    });
+    expect(await refused.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(refused.sink.ofType('warning').map((e) => e.data)).toContainEqual({
+      code: 'figure_critique_failed',
+      detail: 'model call failed after 1 attempt(s): 400 image_url is not supported',
+    });
+
+    const notPng = withVision({ write_plot_code: [plot('notpng')], critique_figures: [verdict('revise', ['x'])] });
+    expect(await notPng.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(notPng.llm.tools()).not.toContain('critique_figures');
+    expect(JSON.parse(notPng.sink.artifacts.get('figures/critique.json')!.toString())).toMatchObject({
+      skipped: [{ file: 'metric.png', reason: 'not a PNG file' }],
+      failed: 'no figure could be shown',
+    });
   });
 });

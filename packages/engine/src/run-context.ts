@@ -34,7 +34,8 @@ export interface ResearchRunInput {
   /** The model of each role (the worker routes each call by its role), for the manifest and the prompts. */
   models: RunModels;
   maxIterations: number;
-  budgetUsd: number;
+  /** Null: a model of the run has no price, so only the token cap and the time limit bind. */
+  budgetUsd: number | null;
   /** Wall-clock end of the run (epoch ms). */
   deadline: number;
   timeLimitMinutes: number;
@@ -172,7 +173,8 @@ export class RunContext {
   canCallModel(phase: 'experiments' | 'writeup'): boolean {
     const spent = spentSince(this.state);
     const share = phase === 'experiments' ? 1 - WRITEUP_BUDGET_SHARE : 1;
-    if (spent.costUsd >= this.input.budgetUsd * share) return false;
+    const budget = this.input.budgetUsd;
+    if (budget !== null && spent.costUsd >= budget * share) return false;
     const maxTokens = this.input.policy.maxTokens;
     return maxTokens === null || spent.tokens < maxTokens * share;
   }
@@ -184,8 +186,9 @@ export class RunContext {
       return `reached the limit of ${this.input.maxIterations} experiments`;
     if (!this.canCallModel('experiments')) {
       const tokens = this.input.policy.maxTokens;
-      return spent.costUsd >= this.input.budgetUsd * (1 - WRITEUP_BUDGET_SHARE)
-        ? `spent $${spent.costUsd.toFixed(4)} of the $${this.input.budgetUsd} budget (the rest is kept for the paper)`
+      const budget = this.input.budgetUsd;
+      return budget !== null && spent.costUsd >= budget * (1 - WRITEUP_BUDGET_SHARE)
+        ? `spent $${spent.costUsd.toFixed(4)} of the $${budget} budget (the rest is kept for the paper)`
         : `used ${spent.tokens} of the ${tokens} tokens (the rest is kept for the paper)`;
     }
     if (this.ports.clock.now() >= this.input.deadline - this.writeupTimeMs())
@@ -310,7 +313,7 @@ export class RunContext {
     const estimated = call.estimated ? ' (estimated: the server reported no usage)' : '';
     await this.emit({
       type: 'cost.updated',
-      message: `${purpose}: ${call.promptTokens}${cached}+${call.completionTokens} tokens${estimated}, $${call.costUsd.toFixed(4)} (total $${u.costUsd.toFixed(4)} of $${this.input.budgetUsd})`,
+      message: `${purpose}: ${call.promptTokens}${cached}+${call.completionTokens} tokens${estimated}, $${call.costUsd.toFixed(4)} (total $${u.costUsd.toFixed(4)}${this.input.budgetUsd === null ? '' : ` of $${this.input.budgetUsd}`})`,
       data: {
         purpose,
         model: call.model,
@@ -327,7 +330,10 @@ export class RunContext {
       this.state.warnedUnpriced = true;
       await this.emit({
         type: 'warning',
-        message: `No price is known for model "${reply.usage.model}": cost shows $0 and the budget cannot limit it (set AUTOLAB_MODEL_PRICES).`,
+        message:
+          this.input.budgetUsd === null
+            ? `No price is known for model "${reply.usage.model}" (price unknown): its tokens are counted, its cost shows $0, and the run has no USD budget (set AUTOLAB_MODEL_PRICES to price it).`
+            : `No price is known for model "${reply.usage.model}" on this worker: its cost shows $0 and the budget cannot limit it (set AUTOLAB_MODEL_PRICES alike on the API and every worker).`,
         data: { code: 'model_unpriced', detail: reply.usage.model },
       });
     }

@@ -41,6 +41,26 @@ export const FigureRecord = z.object({ path: z.string(), caption: z.string(), no
 export type FigureRecord = z.infer<typeof FigureRecord>;
 
 /**
+ * What the vision model said about the figures (runs with a vision model), saved as soon as it has answered so a
+ * resumed run never asks again, and how far the one revision it may ask for has got.
+ */
+export const FigureCritique = z.object({
+  model: z.string(),
+  figures: z.array(z.object({ file: z.string(), verdict: z.enum(['ok', 'revise']), problems: z.array(z.string()) })),
+  /** Figures it was not shown, and why. */
+  skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+  /** Why there are no verdicts (the reply was unusable, no budget was left), or null. */
+  failed: z.string().nullable(),
+  /** `pending`: a figure needs revising and the revision has not finished yet. */
+  revision: z.enum(['none', 'pending', 'done', 'failed']),
+});
+export type FigureCritique = z.infer<typeof FigureCritique>;
+
+export function freshFigures(): RunState['figures'] {
+  return { done: false, files: [], critique: null };
+}
+
+/**
  * An experiment the model has written that has started but not finished. Saved before it runs, so that a worker that
  * dies meanwhile leaves enough for the next one to run it again (same id, plan and code, no new model call).
  */
@@ -102,7 +122,11 @@ const RunStateFields = z.object({
   seedsDone: z.boolean(),
   /** The held-out grades of the best nodes (runs with inputs.evaluation), measured after the search. */
   heldOut: HeldOutResult.nullable().default(null),
-  figures: z.object({ done: z.boolean(), files: z.array(FigureRecord) }),
+  figures: z.object({
+    done: z.boolean(),
+    files: z.array(FigureRecord),
+    critique: FigureCritique.nullable().default(null),
+  }),
   paperDone: z.boolean(),
   /** The sections of the compiled paper (the review reads them; a revision starts from them). */
   paperSections: PaperSections.nullable(),
@@ -145,7 +169,7 @@ export function freshState(): RunState {
     seeds: null,
     seedsDone: false,
     heldOut: null,
-    figures: { done: false, files: [] },
+    figures: freshFigures(),
     paperDone: false,
     paperSections: null,
     reviewDone: false,
@@ -188,7 +212,7 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
     next.seedsDone = false;
     next.heldOut = null;
   }
-  if (redo.has('figures')) next.figures = { done: false, files: [] };
+  if (redo.has('figures')) next.figures = freshFigures();
   if (redo.has('writeup')) {
     next.paperDone = false;
     next.paperSections = null;

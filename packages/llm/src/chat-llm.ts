@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { costOf, type ModelMode, type ModelModeSetting, type PriceTable, priceOf } from '@autolab/contracts';
 import {
   type CallUsage,
   type Llm,
   LlmUnavailableError,
+  type PromptImage,
   type ToolCallRequest,
   type ToolCallResult,
   type ToolSpec,
@@ -15,7 +17,7 @@ import { classify } from './model-errors.js';
 import { type ModeCache, modeCacheKey, toolsUnsupported } from './model-mode.js';
 import { checkedFetch } from './reply-check.js';
 import { jsonSchemaOf, parseTextCall, type TextCall, textModeInstructions } from './text-call.js';
-import { type CountedMessage, countPromptTokens, countReplyTokens } from './token-count.js';
+import { type ContentPart, type CountedMessage, countPromptTokens, countReplyTokens } from './token-count.js';
 
 export interface ChatLlmOptions {
   /** OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1` or a local server. */
@@ -55,12 +57,21 @@ export interface TranscriptEntry {
   mode: ModelMode;
   system: string;
   prompt: string;
+  /** The images sent after the prompt, described (never their bytes: a transcript line stays small). */
+  images?: TranscriptImage[];
   tools: string[];
   reply: { tool: string | null; arguments: unknown; content: string; error: string | null };
   usage: CallUsage;
   attempts: number;
   /** Set on a re-ask: why the previous reply was unusable. */
   retryOf?: string;
+}
+
+export interface TranscriptImage {
+  name: string;
+  mediaType: string;
+  bytes: number;
+  sha256: string;
 }
 
 /**
@@ -168,6 +179,7 @@ export class ChatLlm implements Llm {
       mode,
       system: request.system,
       prompt: request.prompt,
+      ...(request.images?.length ? { images: request.images.map(describeImage) } : {}),
       tools: request.tools.map((t) => t.name),
       reply: {
         tool: result.ok ? result.tool : null,
@@ -192,10 +204,10 @@ export class ChatLlm implements Llm {
     const sent = sentMessages(request.system, request);
     const messages: BaseMessage[] = sent.map(({ role, content }) =>
       role === 'system'
-        ? new SystemMessage(content)
+        ? new SystemMessage(content as string)
         : role === 'assistant'
-          ? new AIMessage(content)
-          : new HumanMessage(content),
+          ? new AIMessage(content as string)
+          : new HumanMessage({ content }),
     );
     const { value: message, attempts } = await this.withRetries(
       () => bound.invoke(messages, { signal }) as Promise<AIMessage>,
@@ -354,12 +366,13 @@ interface Answer {
 
 /**
  * The chat messages of a request (with the mode's instructions in `system`): what is sent, and what is counted when
- * the server reports no usage. A re-ask after an invalid reply adds that reply and the error.
+ * the server reports no usage. The user message carries the request's images, if any; a re-ask after an invalid
+ * reply adds that reply and the error.
  */
 function sentMessages(system: string, request: ToolCallRequest): CountedMessage[] {
   const messages: CountedMessage[] = [
     { role: 'system', content: system },
-    { role: 'user', content: request.prompt },
+    { role: 'user', content: userContent(request.prompt, request.images) },
   ];
   if (request.retry && request.retry.maxReplyTokens === undefined) {
     messages.push(
@@ -368,6 +381,32 @@ function sentMessages(system: string, request: ToolCallRequest): CountedMessage[
     );
   }
   return messages;
+}
+
+/**
+ * The user message: the prompt alone, or the prompt then its images as `image_url` parts with data URLs (the form
+ * OpenAI-compatible servers with vision models accept; LangChain passes the same parts through unchanged).
+ */
+function userContent(prompt: string, images: PromptImage[] | undefined): string | ContentPart[] {
+  if (!images?.length) return prompt;
+  return [
+    { type: 'text', text: prompt },
+    ...images.map(
+      (image): ContentPart => ({
+        type: 'image_url',
+        image_url: { url: `data:${image.mediaType};base64,${image.data.toString('base64')}` },
+      }),
+    ),
+  ];
+}
+
+function describeImage(image: PromptImage): TranscriptImage {
+  return {
+    name: image.name,
+    mediaType: image.mediaType,
+    bytes: image.data.length,
+    sha256: createHash('sha256').update(image.data).digest('hex'),
+  };
 }
 
 /** The follow-up after an unusable reply: the exact reason, and the format once more. */

@@ -1,4 +1,4 @@
-export { ChatLlm, type ChatLlmOptions, parseToolCall, type TranscriptEntry } from './chat-llm.js';
+export { ChatLlm, type ChatLlmOptions, parseToolCall, type TranscriptEntry, type TranscriptImage } from './chat-llm.js';
 export { type Classification, classify } from './model-errors.js';
 export { type ModeCache, modeCacheKey, toolsUnsupported } from './model-mode.js';
 export { ModelRouter } from './model-router.js';

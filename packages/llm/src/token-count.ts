@@ -34,11 +34,20 @@ function encoder(encoding: Encoding): Promise<Tiktoken> {
   return loading;
 }
 
-/** A chat message as sent: its role and its text. */
+/** A part of a user message, in the shape both LangChain and the OpenAI SDK take. */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+/** A chat message as sent: its role and its text, or its parts (text and images). */
 export interface CountedMessage {
   role: string;
-  content: string;
+  content: string | ContentPart[];
 }
+
+/**
+ * What an image costs: a figure-sized image at OpenAI's high detail (four 512-pixel tiles at 170 tokens and 85 for
+ * the image). Other sizes and other vendors cost otherwise; the count is an estimate like the rest.
+ */
+export const IMAGE_TOKENS = 765;
 
 /**
  * Per OpenAI's counting of chat requests: every message costs its role and content plus 3 tokens of framing, and
@@ -56,7 +65,10 @@ export async function countPromptTokens(
   const enc = await encoder(encodingFor(model));
   let tokens = REPLY_PRIMING;
   for (const message of messages) {
-    tokens += TOKENS_PER_MESSAGE + enc.encode(message.role).length + enc.encode(message.content).length;
+    tokens += TOKENS_PER_MESSAGE + enc.encode(message.role).length;
+    const parts =
+      typeof message.content === 'string' ? [{ type: 'text', text: message.content } as const] : message.content;
+    for (const part of parts) tokens += part.type === 'text' ? enc.encode(part.text).length : IMAGE_TOKENS;
   }
   for (const extra of extras) tokens += enc.encode(JSON.stringify(extra)).length;
   return tokens;

@@ -136,7 +136,12 @@ export class RunStore {
   ) {}
 
   async create(
-    options: Omit<RunOptions, 'model' | 'models'> & { goal: string; models: RunModels; tenant: string },
+    options: Omit<RunOptions, 'model' | 'models' | 'budgetUsd'> & {
+      goal: string;
+      models: RunModels;
+      budgetUsd: number | null;
+      tenant: string;
+    },
     idempotencyKey?: string,
     limits: RunLimits = {},
   ): Promise<CreateRunResult> {
@@ -152,7 +157,7 @@ export class RunStore {
       maxIterations: String(options.maxIterations),
       model: options.models.code,
       models: JSON.stringify(options.models),
-      budgetUsd: String(options.budgetUsd),
+      budgetUsd: options.budgetUsd === null ? '' : String(options.budgetUsd),
       timeLimitMinutes: String(options.timeLimitMinutes),
       sandbox: JSON.stringify(options.sandbox),
       policy: JSON.stringify({
@@ -446,7 +451,7 @@ function parseRun(h: Record<string, string>): StoredRun {
     model: h.model ?? '',
     // Runs stored before roles existed used their one model for every role.
     models: JSON.parse(h.models ?? 'null') ?? sameModelForEveryRole(h.model ?? ''),
-    budgetUsd: Number(h.budgetUsd ?? 0),
+    budgetUsd: h.budgetUsd ? Number(h.budgetUsd) : null,
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
     // Runs stored before sandbox images existed ran in the built-in one.
     sandbox: { image: DEFAULT_SANDBOX_IMAGE, ...JSON.parse(h.sandbox ?? '{}') },

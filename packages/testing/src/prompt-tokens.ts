@@ -20,7 +20,7 @@ const tokenizer = (): Tiktoken => {
 const MESSAGE_MARKER = [-1, -1, -1];
 const REPLY_PRIMING = 3;
 /** What an image costs (OpenAI's low-detail price), whatever its size. */
-const IMAGE_TOKENS = 85;
+export const IMAGE_TOKENS = 85;
 
 interface Message {
   role: string;

@@ -16,7 +16,7 @@ import {
   toolCallId,
   type Usage,
 } from './openai-wire.js';
-import { PrefixCache, promptSequence, promptTokenCount, replyTokenCount } from './prompt-tokens.js';
+import { IMAGE_TOKENS, PrefixCache, promptSequence, promptTokenCount, replyTokenCount } from './prompt-tokens.js';
 import { type Fault, loadScenario, type Scenario, ScenarioError, type ScenarioReply } from './scenario-file.js';
 
 export interface ScriptedServerOptions {
@@ -32,6 +32,8 @@ export interface ScriptedServerOptions {
 export interface ScriptedCall {
   /** The `x-autolab-run` header, or `default`. */
   runKey: string;
+  /** The model the request named (with its `@dialect`, if any). */
+  model: string;
   scenario: string;
   /** The reply list used: the forced or first tool's name, or `text`. */
   key: string;
@@ -56,6 +58,12 @@ export interface ScriptedCall {
   responseFormat: boolean;
   /** The answer was cut off (`finish_reason: "length"`). */
   truncated: boolean;
+  /** The request URL's query (an Azure-style `api-version`). */
+  query: Record<string, string>;
+  /** The request carried an `api-key` header (Azure-style authentication). */
+  apiKeyHeader: boolean;
+  /** The decoded size in bytes of each image the request carried (`image_url` parts with data URLs), in order. */
+  images: number[];
 }
 
 export interface ScriptedServer {
@@ -183,7 +191,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://scripted');
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
-    if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res);
+    if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res, url);
     if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: await this.models() });
     if (route === 'GET /_scripted/calls') {
       const run = url.searchParams.get('run');
@@ -198,7 +206,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     );
   }
 
-  private async chatCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async chatCompletion(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const request = parseRequest(await readBody(req));
     const { name: scenarioName, dialect } = splitModel(request.model);
     const scenario = await this.scenarioFor(scenarioName, request.model);
@@ -223,6 +231,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const prompt = promptSequence(request);
     const call: ScriptedCall = {
       runKey,
+      model: request.model,
       scenario: scenario.name,
       key,
       index: 0,
@@ -237,6 +246,9 @@ class ScriptedOpenAiServer implements ScriptedServer {
       offeredTools,
       responseFormat,
       truncated: false,
+      query: Object.fromEntries(url.searchParams),
+      apiKeyHeader: headerValue(req, 'api-key') !== null,
+      images: imagesOf(request),
     };
     if (dialect === 'no-tools' && offeredTools) {
       // Ollama's answer for a model whose template has no tool support; the script does not move on.
@@ -491,7 +503,7 @@ function replyKey(request: ChatRequest): string {
   const schemaName = request.response_format?.json_schema?.name;
   if (request.response_format?.type === 'json_schema' && schemaName) return schemaName;
   for (const message of request.messages) {
-    const text = typeof message.content === 'string' ? message.content : '';
+    const text = textOf(message.content);
     const described = TEXT_MODE_TOOL.exec(text)?.[1];
     if (described) return described;
   }
@@ -539,9 +551,54 @@ function contentChars(content: unknown): number {
   let chars = 0;
   for (const part of content) {
     const text = (part as { text?: unknown } | null)?.text;
-    chars += typeof text === 'string' ? text.length : JSON.stringify(part).length;
+    if (typeof text === 'string') chars += text.length;
+    // An image costs a fixed number of tokens (OpenAI's low-detail price), not the length of its base64.
+    else if (isImagePart(part)) chars += IMAGE_TOKENS * 4;
+    else chars += JSON.stringify(part).length;
   }
   return chars;
+}
+
+const isImagePart = (part: unknown): part is { type: 'image_url'; image_url?: unknown } =>
+  typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'image_url';
+
+/** The text of a message: a string, or the text parts of a content array joined. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (part as { text?: unknown } | null)?.text)
+    .filter((text): text is string => typeof text === 'string')
+    .join('\n');
+}
+
+/**
+ * The decoded size of every image of the request, in order: `image_url` parts whose URL is a base64 data URL
+ * (`{url}` or, as some clients send it, the bare string). An image part that is not one is a client error.
+ */
+function imagesOf(request: ChatRequest): number[] {
+  const sizes: number[] = [];
+  for (const message of request.messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      if (!isImagePart(part)) continue;
+      const ref = part.image_url;
+      const url = typeof ref === 'string' ? ref : (ref as { url?: unknown } | null)?.url;
+      const data =
+        typeof url === 'string' ? /^data:image\/(?:png|jpeg|gif|webp);base64,([A-Za-z0-9+/]+=*)$/.exec(url) : null;
+      if (!data) {
+        throw new HttpError(
+          400,
+          'Invalid image_url: expected a base64 data URL of a PNG, JPEG, GIF or WebP image.',
+          'invalid_request_error',
+          'messages',
+          'invalid_image_url',
+        );
+      }
+      sizes.push(Buffer.from(data[1]!, 'base64').length);
+    }
+  }
+  return sizes;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | null {

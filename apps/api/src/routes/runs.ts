@@ -3,9 +3,12 @@ import {
   CreateRunRequest,
   ErrorBody,
   graderEntryPoint,
+  modelsOf,
+  priceOf,
   RerunRequest,
   type RunInputs,
   RunList,
+  type RunModels,
   RunRecord,
   resolveRunModels,
   runUploads,
@@ -70,8 +73,10 @@ export const runRoutes =
         const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
         // The schema lets the goal be left out only with a template.
         const goal = request.body.goal ?? template!.template.goal;
-        const { model, models, ...rest } = request.body;
-        const options = { ...rest, goal, models: resolveRunModels(models, model, deps.models), tenant };
+        const { model, models: requestedModels, budgetUsd: requestedBudget, ...rest } = request.body;
+        const models = resolveRunModels(requestedModels, model, deps.models);
+        const budgetUsd = runBudget(deps, models, requestedBudget);
+        const options = { ...rest, goal, models, budgetUsd, tenant };
         try {
           const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
             maxActiveRuns: deps.tenantMaxActiveRuns,
@@ -278,6 +283,26 @@ function checkImage(deps: ApiDeps, image: string): void {
   const message = `there is no sandbox image ${JSON.stringify(image)} (GET /v1/images lists them: ${deps.sandboxImages.map((i) => i.name).join(', ')})`;
   throw new ApiError('validation_failed', `Invalid body sandbox.image: ${message}.`, {
     issues: [{ path: 'sandbox.image', message, in: 'body' }],
+  });
+}
+
+/** What a run may spend when it does not say. */
+const DEFAULT_BUDGET_USD = 5;
+
+/**
+ * The run's USD budget. It binds only if every model of the run has a price: a budget asked for a run with an
+ * unpriced model is refused (it would never stop anything), and such a run without one has no USD budget (its
+ * token cap, `maxTokens`, is its limit).
+ */
+function runBudget(deps: ApiDeps, models: RunModels, requested: number | undefined): number | null {
+  const unpriced = modelsOf(models).filter((name) => priceOf(deps.prices, name) === null);
+  if (unpriced.length === 0) return requested ?? DEFAULT_BUDGET_USD;
+  if (requested === undefined) return null;
+  const message =
+    `a budget in USD cannot bind: no price is known for ${unpriced.map((name) => JSON.stringify(name)).join(', ')} ` +
+    '(configure it in AUTOLAB_MODEL_PRICES, or leave out budgetUsd and cap the run with maxTokens)';
+  throw new ApiError('validation_failed', `Invalid body budgetUsd: ${message}.`, {
+    issues: [{ path: 'budgetUsd', message, in: 'body' }],
   });
 }
 

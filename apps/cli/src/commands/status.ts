@@ -2,7 +2,7 @@ import type { RunRecord } from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ClockOptions } from '../human-format.js';
-import { formatDateTime, formatNumber, formatUsage, formatUsd, oneLine } from '../human-format.js';
+import { formatDateTime, formatModels, formatNumber, formatUsage, formatUsd, oneLine } from '../human-format.js';
 
 /** A run record as labelled lines for people. */
 export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string, clock: ClockOptions = {}): string[] {
@@ -28,8 +28,10 @@ export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string
   }
   const tokenCap =
     run.policy.maxTokens !== null ? `, at most ${run.policy.maxTokens.toLocaleString('en-US')} tokens` : '';
-  field('cost', `${formatUsage(run.usage)} of ${formatUsd(run.budgetUsd)} budget${tokenCap}`);
-  field('model', run.model);
+  const budget =
+    run.budgetUsd === null ? 'no USD budget (a model has no price)' : `of ${formatUsd(run.budgetUsd)} budget`;
+  field('cost', `${formatUsage(run.usage)} ${budget}${tokenCap}`);
+  field('models', formatModels(run.models));
   field(
     'sandbox',
     `${run.sandbox.cpus} cpu, ${run.sandbox.memoryMb} MB, ${run.sandbox.execTimeoutSeconds}s per experiment`,

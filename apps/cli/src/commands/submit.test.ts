@@ -98,6 +98,7 @@ describe('buildCreateRunRequest', () => {
     expect(() => buildCreateRunRequest(GOAL, { cpus: 0.1 })).toThrow(/--cpus/);
     expect(() => buildCreateRunRequest(GOAL, { image: 'Not A Name' })).toThrow(/--image/);
     expect(() => buildCreateRunRequest(GOAL, { model: 'bad model name' })).toThrow(/--model/);
+    expect(() => buildCreateRunRequest(GOAL, { modelJudge: '../judge' })).toThrow(/--model-judge/);
     expect(() => buildCreateRunRequest('short', {})).toThrow(/goal: the goal needs at least 10 characters/);
     expect(() => buildCreateRunRequest(GOAL, { budgetUsd: -1 })).toThrow(UsageError);
   });
@@ -167,6 +168,11 @@ describe('autolab submit', () => {
         '30',
         '--model',
         'gpt-4o-mini',
+        '--model-judge',
+        'llama3.1:8b',
+        '--model-review=gpt-4o',
+        '--model-vision',
+        'none',
         '--cpus',
         '1.5',
         '--memory-mb',
@@ -189,6 +195,7 @@ describe('autolab submit', () => {
       budgetUsd: 2.5,
       timeLimitMinutes: 30,
       model: 'gpt-4o-mini',
+      models: { judge: 'llama3.1:8b', review: 'gpt-4o', vision: null },
       sandbox: { cpus: 1.5, memoryMb: 1024, execTimeoutSeconds: 60, image: 'graphs' },
     });
     expect(request!.headers['idempotency-key']).toBe('key-1');

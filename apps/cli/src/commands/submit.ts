@@ -20,6 +20,14 @@ export interface SubmitOptions {
   budgetUsd?: number;
   timeLimitMinutes?: number;
   model?: string;
+  /** A model per role; each left out uses `model` (then the server's defaults). */
+  modelCode?: string;
+  modelJudge?: string;
+  modelWriteup?: string;
+  modelReview?: string;
+  modelIdeas?: string;
+  /** A model that sees images (the figure critique); `none` turns the server's default off. */
+  modelVision?: string;
   cpus?: number;
   memoryMb?: number;
   execTimeoutSeconds?: number;
@@ -64,6 +72,12 @@ const FLAG_OF_FIELD: Record<string, string> = {
   budgetUsd: '--budget-usd',
   timeLimitMinutes: '--time-limit-minutes',
   model: '--model',
+  'models.code': '--model-code',
+  'models.judge': '--model-judge',
+  'models.writeup': '--model-writeup',
+  'models.review': '--model-review',
+  'models.ideas': '--model-ideas',
+  'models.vision': '--model-vision',
   'sandbox.cpus': '--cpus',
   'sandbox.memoryMb': '--memory-mb',
   'sandbox.execTimeoutSeconds': '--exec-timeout-seconds',
@@ -129,6 +143,15 @@ export function buildCreateRunRequest(goal: string, options: SubmitOptions): Cre
   if (options.budgetUsd !== undefined) request.budgetUsd = options.budgetUsd;
   if (options.timeLimitMinutes !== undefined) request.timeLimitMinutes = options.timeLimitMinutes;
   if (options.model !== undefined) request.model = options.model;
+  const models = group({
+    code: options.modelCode,
+    judge: options.modelJudge,
+    writeup: options.modelWriteup,
+    review: options.modelReview,
+    ideas: options.modelIdeas,
+    vision: options.modelVision === 'none' ? null : options.modelVision,
+  });
+  if (models) request.models = models;
   const sandbox = group({
     cpus: options.cpus,
     memoryMb: options.memoryMb,

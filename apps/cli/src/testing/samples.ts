@@ -231,8 +231,21 @@ const SAMPLES: Sample[] = [
   },
 ];
 
-/** Events a run may send that the sample run above does not (it has no uploads). */
+/** Events a run may send that the sample run above does not (it has no uploads, no vision model). */
 const EXTRA_SAMPLES: Sample[] = [
+  {
+    type: 'figures.critiqued',
+    message: 'Figures critiqued.',
+    data: {
+      model: 'gpt-4o',
+      figures: [
+        { file: 'reliability.png', verdict: 'revise', problems: ['The legend hides the diagonal.'] },
+        { file: 'ece.png', verdict: 'ok', problems: [] },
+      ],
+      skipped: [],
+      revision: 'done',
+    },
+  },
   {
     type: 'inputs.described',
     message: 'Inputs: data (2 file(s)) at /workspace/input/.',

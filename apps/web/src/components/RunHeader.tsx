@@ -1,4 +1,5 @@
 import type { RunRecord } from '@autolab/contracts';
+import { otherModels } from '@autolab/contracts/model-roles';
 import type { ReactNode } from 'react';
 import { useNow } from '../hooks/useNow.js';
 import type { StreamState } from '../lib/event-stream.js';
@@ -42,8 +43,14 @@ export function RunHeader({
         <LiveIndicator state={stream} detail={streamDetail} />
         {run && (
           <>
-            <span>
+            <span data-testid="run-models">
               model <strong>{run.model}</strong>
+              {otherModels(run.models).map(({ model, roles }) => (
+                <span key={model}>
+                  {' '}
+                  · {roles.join(', ')} <strong>{model}</strong>
+                </span>
+              ))}
             </span>
             <span title={run.createdAt}>created {formatAgo(run.createdAt)}</span>
             {started && <span>ran {formatDuration(Math.max(0, (ended ?? now) - started))}</span>}

@@ -144,7 +144,12 @@ export function RunPage({ runId }: { runId: string }) {
           </Card>
           {model.figures.length > 0 && (
             <Card title="Figures">
-              <FigureGallery runId={runId} paths={model.figures} />
+              <FigureGallery
+                runId={runId}
+                paths={model.figures}
+                versions={model.figureVersions}
+                critique={model.figureCritique}
+              />
             </Card>
           )}
           {paperReady && (

@@ -43,14 +43,17 @@ export function RunRow({ run }: { run: RunRecord }) {
       <td className="nowrap">
         <div className="mini-progress">
           <span className="num">
-            {formatUsd(cost)} / {formatUsd(run.budgetUsd)}
+            {formatUsd(cost)}
+            {run.budgetUsd === null ? '' : ` / ${formatUsd(run.budgetUsd)}`}
           </span>
-          <ProgressBar
-            value={cost}
-            max={run.budgetUsd}
-            label="budget"
-            tone={cost / run.budgetUsd > 0.8 ? 'danger' : 'ok'}
-          />
+          {run.budgetUsd !== null && (
+            <ProgressBar
+              value={cost}
+              max={run.budgetUsd}
+              label="budget"
+              tone={cost / run.budgetUsd > 0.8 ? 'danger' : 'ok'}
+            />
+          )}
         </div>
       </td>
       <td className="nowrap muted" title={run.createdAt}>

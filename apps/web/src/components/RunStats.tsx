@@ -10,11 +10,12 @@ export function RunStats({ run, model }: { run: RunRecord | null; model: RunMode
   const iteration = Math.max(run?.iteration ?? 0, finishedNodes);
   const maxIterations = run?.maxIterations ?? 0;
   const cost = Math.max(run?.usage.costUsd ?? 0, model.usage?.costUsd ?? 0);
-  const budget = run?.budgetUsd ?? model.budgetUsd ?? 0;
+  // null: a model of the run has no price, so it has no USD budget (its token cap binds).
+  const budget = run ? run.budgetUsd : model.budgetUsd;
   const usage = (model.usage?.calls ?? 0) >= (run?.usage.calls ?? 0) ? (model.usage ?? run?.usage) : run?.usage;
   const best = run?.bestMetric;
   const direction = best?.direction ?? model.plan?.metric.direction;
-  const budgetShare = budget > 0 ? cost / budget : 0;
+  const budgetShare = budget ? cost / budget : 0;
   return (
     <div className="stats">
       <StatTile
@@ -69,16 +70,18 @@ export function RunStats({ run, model }: { run: RunRecord | null; model: RunMode
         value={
           <span data-testid="cost">
             {formatUsd(cost)}
-            <span className="faint"> / {formatUsd(budget)}</span>
+            <span className="faint"> / {budget === null ? 'no USD budget' : formatUsd(budget)}</span>
           </span>
         }
       >
-        <ProgressBar
-          value={cost}
-          max={budget}
-          label="budget used"
-          tone={budgetShare > 0.9 ? 'danger' : budgetShare > 0.7 ? 'warn' : 'ok'}
-        />
+        {budget !== null && (
+          <ProgressBar
+            value={cost}
+            max={budget}
+            label="budget used"
+            tone={budgetShare > 0.9 ? 'danger' : budgetShare > 0.7 ? 'warn' : 'ok'}
+          />
+        )}
         {usage && (
           <span className="faint small" data-testid="tokens">
             {[`${usage.calls} calls`, `${usage.totalTokens.toLocaleString()} tokens`, ...tokenNotes(usage)].join(' · ')}

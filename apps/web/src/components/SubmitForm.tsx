@@ -11,9 +11,15 @@ import { ProblemNote } from './ProblemNote.js';
 const DEFAULTS = {
   goal: '',
   maxIterations: '6',
-  budgetUsd: '5',
+  budgetUsd: '',
   timeLimitMinutes: '60',
   model: '',
+  modelCode: '',
+  modelJudge: '',
+  modelWriteup: '',
+  modelReview: '',
+  modelIdeas: '',
+  modelVision: '',
   cpus: '1',
   memoryMb: '2048',
   execTimeoutSeconds: '300',
@@ -46,6 +52,16 @@ export function toRequest(v: FormValues): CreateRunRequest {
     budgetUsd: num(v.budgetUsd),
     timeLimitMinutes: num(v.timeLimitMinutes),
     model: v.model.trim() || undefined,
+    models: emptyToUndefined(
+      pick({
+        code: v.modelCode.trim() || undefined,
+        judge: v.modelJudge.trim() || undefined,
+        writeup: v.modelWriteup.trim() || undefined,
+        review: v.modelReview.trim() || undefined,
+        ideas: v.modelIdeas.trim() || undefined,
+        vision: v.modelVision.trim() === 'none' ? null : v.modelVision.trim() || undefined,
+      }),
+    ),
     maxTokens: num(v.maxTokens),
     sandbox: pick({
       cpus: num(v.cpus),
@@ -65,6 +81,18 @@ export function toRequest(v: FormValues): CreateRunRequest {
     pageLimit: num(v.pageLimit),
   }) as CreateRunRequest;
 }
+
+const emptyToUndefined = <T extends object>(o: T): T | undefined => (Object.keys(o).length > 0 ? o : undefined);
+
+/** The roles a run may give their own model (the form's text fields; empty: the run's model). */
+const ROLE_FIELDS = [
+  { key: 'modelCode', role: 'code', label: 'Code model', hint: 'Writes and fixes the programs' },
+  { key: 'modelJudge', role: 'judge', label: 'Judge model', hint: 'Reviews each execution' },
+  { key: 'modelWriteup', role: 'writeup', label: 'Writeup model', hint: 'Figures and the paper' },
+  { key: 'modelReview', role: 'review', label: 'Review model', hint: 'Reviews the paper' },
+  { key: 'modelIdeas', role: 'ideas', label: 'Ideas model', hint: 'Proposes the ideas' },
+  { key: 'modelVision', role: 'vision', label: 'Vision model', hint: 'Critiques the figures; "none": off' },
+] as const;
 
 /** The run's inputs the form takes files for (each group becomes one upload). */
 const INPUTS = [
@@ -170,7 +198,7 @@ export function SubmitForm() {
       </Field>
       <div className="form-grid">
         {number('maxIterations', 'Max iterations', 'Experiments, 1–200')}
-        {number('budgetUsd', 'Budget (USD)', 'Hard cap on model spend', '0.01')}
+        {number('budgetUsd', 'Budget (USD)', 'Empty: $5 (for models with a price)', '0.01')}
         {number('timeLimitMinutes', 'Time limit (min)', 'Wall-clock cap')}
         <Field label="Model" hint="Empty: the server's default" error={errorFor('model')}>
           <input
@@ -215,6 +243,22 @@ export function SubmitForm() {
                 onChange={(e) => set('image', e.target.value)}
               />
             </Field>
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>A model per role</legend>
+          <div className="form-grid">
+            {ROLE_FIELDS.map(({ key, role, label, hint }) => (
+              <Field key={key} label={label} hint={hint} error={errorFor(`models.${role}`)}>
+                <input
+                  name={key}
+                  type="text"
+                  placeholder="the run's model"
+                  value={values[key]}
+                  onChange={(e) => set(key, e.target.value)}
+                />
+              </Field>
+            ))}
           </div>
         </fieldset>
         <fieldset>

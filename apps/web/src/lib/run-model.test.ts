@@ -184,6 +184,24 @@ describe('run model', () => {
     expect(shutdown.paper).not.toBeNull();
   });
 
+  it('fetches a revised figure again and keeps the critique until a rerun redraws the figures', () => {
+    const m = emptyRunModel();
+    const critique = {
+      model: 'seer',
+      figures: [{ file: 'final.png', verdict: 'revise', problems: ['No legend.'] }],
+      skipped: [],
+      revision: 'done',
+    };
+    applyEvent(m, ev('figure.created', { nodeId: null, path: 'figures/final.png' }, 'f-1'));
+    applyEvent(m, ev('figure.created', { nodeId: null, path: 'figures/final.png' }, 'f-2'));
+    applyEvent(m, ev('figures.critiqued', critique));
+    expect(m.figures).toEqual(['figures/final.png']);
+    expect(m.figureVersions).toEqual({ 'figures/final.png': 'f-2' });
+    expect(m.figureCritique).toEqual(critique);
+    applyEvent(m, ev('run.requeued', { reason: 'rerun from figures', rerunFrom: 'figures' }));
+    expect(m.figureCritique).toBeNull();
+  });
+
   it('keeps unknown event types in the log', () => {
     const m = emptyRunModel();
     expect(applyEvent(m, ev('something.new', { x: 1 }))).toBe(true);

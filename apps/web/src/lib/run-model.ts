@@ -55,6 +55,10 @@ export interface RunModel {
   nodes: Map<string, TreeNode>;
   bestNodeId: string | null;
   figures: string[];
+  /** Per figure path, the id of its latest `figure.created`: a figure drawn again (revised, rerun) is fetched again. */
+  figureVersions: Record<string, string>;
+  /** The vision model's critique of the figures (runs with a vision model). */
+  figureCritique: EventOf<'figures.critiqued'>['data'] | null;
   paper: EventOf<'paper.ready'>['data'] | null;
   usage: Usage | null;
   budgetUsd: number | null;
@@ -82,6 +86,8 @@ export function emptyRunModel(): RunModel {
     nodes: new Map(),
     bestNodeId: null,
     figures: [],
+    figureVersions: {},
+    figureCritique: null,
     paper: null,
     usage: null,
     budgetUsd: null,
@@ -188,6 +194,10 @@ export function applyEvent(model: RunModel, event: RunEvent): boolean {
       break;
     case 'figure.created':
       if (!model.figures.includes(e.data.path)) model.figures.push(e.data.path);
+      model.figureVersions[e.data.path] = e.id;
+      break;
+    case 'figures.critiqued':
+      model.figureCritique = e.data;
       break;
     case 'paper.ready':
       model.paper = e.data;
@@ -221,7 +231,10 @@ function forgetForRerun(model: RunModel, fromStage: RerunStage): void {
     for (const stage of EXPERIMENT_STAGES) redo.add(stage);
   }
   // Node figures stay with their nodes; the figures stage's own plots are under figures/.
-  if (redo.has('figures')) model.figures = model.figures.filter((path) => !path.startsWith('figures/'));
+  if (redo.has('figures')) {
+    model.figures = model.figures.filter((path) => !path.startsWith('figures/'));
+    model.figureCritique = null;
+  }
   if (redo.has('writeup')) model.paper = null;
   model.review = null;
   model.stagesDone = model.stagesDone.filter((stage) => !redo.has(stage));
