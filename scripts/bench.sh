@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sandbox latency benchmark (`npm run bench`): the sandbox package against plain Docker on this machine;
-# `npm run bench -- dialects` measures the model dialects instead (scripts/dialects.ts, docs/models.md).
+# `npm run bench -- dialects` measures the model dialects instead (scripts/dialects.ts, docs/models.md), and
+# `npm run bench -- api` only the API's requests per second against a bare Fastify (scripts/bench-api.ts).
 # What it measures and how to read it: docs/performance.md. Works from a fresh clone: installs the npm packages and
 # starts Redis, Docker and the images like `npm test`, and stops afterwards what it started.
 #
@@ -20,6 +21,10 @@ trap stop_started_services EXIT
 if [ "${1:-}" = "dialects" ]; then
   shift
   npx tsx scripts/dialects.ts "$@"
+elif [ "${1:-}" = "api" ]; then
+  # Only the API's hot path against a bare Fastify hello-world (scripts/bench-api.ts).
+  shift
+  npx tsx scripts/bench-api.ts "$@"
 else
   npx tsx scripts/bench.ts "$@"
 fi

@@ -16,17 +16,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { answerClientError, answerFrameworkError, errorAnswer, errorBody } from './error-responses.js';
 import { addBodyDeadline, type HttpTimeouts, serverTimeouts } from './http-timeouts.js';
+import { compiledSerializer } from './response-serializer.js';
 import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -89,7 +85,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler: (err, socket) => answerClientError(deps.logger ?? null, err, socket),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(compiledSerializer);
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const answer = errorAnswer(err);
     if (answer.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
