@@ -70,6 +70,11 @@ describe('renderStatusBlock', () => {
     );
   });
 
+  it('says so when the run has no USD budget (a model without a price), with no budget bar', () => {
+    const lines = renderStatusBlock({ ...runningState(), budgetUsd: null }, { width: 100, color: false, now: NOW });
+    expect(lines[4]).toBe('cost       $0.4321 (price unknown, no USD budget), 34,000 tokens');
+  });
+
   it('colours only when asked (NO_COLOR gives no escape sequence at all)', () => {
     const plain = renderStatusBlock(runningState(), { width: 100, color: false, now: NOW }).join('\n');
     expect(plain).not.toContain(ESC);

@@ -105,7 +105,8 @@ function describeBest(state: WatchState): string {
 }
 
 function describeCost(state: WatchState): string {
-  const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : '';
+  // No USD budget: a model of the run has no price, so its cost is not what it spent.
+  const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : ' (price unknown, no USD budget)';
   const tokens = `${state.tokens.toLocaleString('en-US')}${state.maxTokens !== null ? ` of ${state.maxTokens.toLocaleString('en-US')}` : ''} tokens`;
   const notes = tokenNotes({ ...state, totalTokens: state.tokens });
   return `${formatUsd(state.costUsd)}${budget}, ${tokens}${notes}`;
