@@ -71,6 +71,7 @@ describe('Prometheus metrics of the API and the workers', () => {
       .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
     expect(counted).toBe(calls);
     expect(sample(text, 'autolab_model_tokens_total', { model: 'demo', kind: 'prompt' })).toBe(run.usage.promptTokens);
+    expect(sample(text, 'autolab_model_tokens_total', { model: 'demo', kind: 'cached' })).toBe(run.usage.cachedTokens);
     const nodes =
       (sample(text, 'autolab_node_seconds_count', { outcome: 'ok' }) ?? 0) +
       (sample(text, 'autolab_node_seconds_count', { outcome: 'buggy' }) ?? 0);

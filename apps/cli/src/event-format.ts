@@ -117,9 +117,11 @@ export function describeEvent(event: RunEvent): string {
       return `${pdf} (attempt ${attempt}${fallback ? ', fallback' : ''})`;
     }
     case 'cost.updated': {
-      const { purpose, model, promptTokens, completionTokens, costUsd, total, budgetUsd } = event.data;
+      const { purpose, model, promptTokens, completionTokens, cachedTokens, estimated, costUsd, total, budgetUsd } =
+        event.data;
+      const notes = `${cachedTokens > 0 ? `, ${cachedTokens} cached` : ''}${estimated ? ', estimated' : ''}`;
       return (
-        `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens), ` +
+        `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens${notes}), ` +
         `total ${formatUsd(total.costUsd)}${budgetUsd === null ? '' : ` of ${formatUsd(budgetUsd)}`}`
       );
     }

@@ -19,7 +19,7 @@ export class WorkerMetrics {
   });
   private readonly modelTokens = new Counter({
     name: 'autolab_model_tokens_total',
-    help: 'Tokens the model calls used, by model and kind (prompt, completion).',
+    help: 'Tokens the model calls used, by model and kind (prompt, completion; cached: the prompt tokens a prefix cache served, part of prompt).',
     labelNames: ['model', 'kind'],
     registers: [this.registry],
   });
@@ -75,6 +75,7 @@ export class WorkerMetrics {
           end({ model: result.usage.model, outcome: result.ok ? 'ok' : 'unusable' });
           this.modelTokens.inc({ model: result.usage.model, kind: 'prompt' }, result.usage.promptTokens);
           this.modelTokens.inc({ model: result.usage.model, kind: 'completion' }, result.usage.completionTokens);
+          this.modelTokens.inc({ model: result.usage.model, kind: 'cached' }, result.usage.cachedTokens);
           this.modelCost.inc({ model: result.usage.model }, result.usage.costUsd);
           return result;
         } catch (err) {

@@ -507,6 +507,16 @@ export interface operations {
                 completionTokens: number;
                 totalTokens: number;
                 costUsd: number;
+                /**
+                 * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                 * @default 0
+                 */
+                cachedTokens: number;
+                /**
+                 * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                 * @default 0
+                 */
+                estimatedTokens: number;
               };
               /** @description How many times a worker has started this run (more than 1 after a resume). */
               attempt: number;
@@ -1005,6 +1015,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1375,6 +1395,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1713,6 +1743,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2109,6 +2149,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2870,6 +2920,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     /** @description For a succeeded run with starting code that produced the metric: the gain of the best node over it. */
                     startingCode?: {
@@ -3328,6 +3388,16 @@ export interface operations {
                     model: string;
                     promptTokens: number;
                     completionTokens: number;
+                    /**
+                     * @description Prompt tokens of this call served from the provider’s prefix cache (priced at the cached rate).
+                     * @default 0
+                     */
+                    cachedTokens: number;
+                    /**
+                     * @description The server reported no usage: the tokens of this call were counted with a tokenizer (an estimate).
+                     * @default false
+                     */
+                    estimated: boolean;
                     costUsd: number;
                     total: {
                       calls: number;
@@ -3335,6 +3405,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     budgetUsd: number | null;
                   };

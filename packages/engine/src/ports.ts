@@ -58,6 +58,10 @@ export interface CallUsage {
   model: string;
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens the provider served from its prefix cache (part of `promptTokens`). */
+  cachedTokens: number;
+  /** The server reported no usage: the tokens were counted with a tokenizer. */
+  estimated: boolean;
   costUsd: number;
   /** False when no price is known for the model: the cost is then 0 and cannot count against the budget. */
   priced: boolean;

@@ -1,5 +1,5 @@
 import type { RunStatus } from '@autolab/contracts';
-import { formatNumber, formatUsd, oneLine } from '../human-format.js';
+import { formatNumber, formatUsd, oneLine, tokenNotes } from '../human-format.js';
 import { bar, type Palette, palette, truncateToWidth, visibleWidth } from '../terminal/ansi.js';
 import type { RunningNode, WatchState } from './watch-state.js';
 
@@ -109,7 +109,8 @@ function describeCost(state: WatchState): string {
   // No USD budget: a model of the run has no price, so its cost is not what it spent.
   const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : ' (price unknown, no USD budget)';
   const tokens = `${state.tokens.toLocaleString('en-US')}${state.maxTokens !== null ? ` of ${state.maxTokens.toLocaleString('en-US')}` : ''} tokens`;
-  return `${formatUsd(state.costUsd)}${budget}, ${tokens}`;
+  const notes = tokenNotes({ ...state, totalTokens: state.tokens });
+  return `${formatUsd(state.costUsd)}${budget}, ${tokens}${notes}`;
 }
 
 /** From the first start (or the submission while queued) to the end, or to now while it runs. */
