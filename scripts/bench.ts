@@ -29,6 +29,7 @@ import {
   type SandboxRuntime,
 } from '@autolab/sandbox';
 import Docker from 'dockerode';
+import { benchApi } from './bench-api.js';
 
 const IMAGE = process.env.AUTOLAB_PYTHON_IMAGE || 'autolab-python:latest';
 const ITERATIONS = positiveInt('BENCH_ITERATIONS', 15);
@@ -521,6 +522,13 @@ async function main(): Promise<void> {
 
   const gvisor = await benchGvisor();
 
+  console.log('(c) the API against a bare Fastify hello-world (requests per second, interleaved rounds)');
+  const api = await benchApi();
+  console.log(
+    `GET /healthz / hello: median ${api.apiHealthPerHello.median}, p90 ${api.apiHealthPerHello.p90}; ` +
+      `GET /v1/runs/:id / hello: median ${api.apiRunGetPerHello.median}, p90 ${api.apiRunGetPerHello.p90}\n`,
+  );
+
   const roundPhases = (s: ReturnType<typeof phaseStats>) => ({
     phases: Object.fromEntries(PHASES.map((p) => [p, roundStats(s.phases[p])])),
     upToExec: roundStats(s.upToExec),
@@ -550,7 +558,15 @@ async function main(): Promise<void> {
       ratio: execRatio,
     },
   };
-  console.log(`BENCH_JSON ${JSON.stringify({ ...json, gvisor })}`);
+  console.log(
+    `BENCH_JSON ${JSON.stringify({
+      ...json,
+      gvisor,
+      api,
+      apiRunGetPerHello: api.apiRunGetPerHello.median,
+      apiHealthPerHello: api.apiHealthPerHello.median,
+    })}`,
+  );
 }
 
 let failed = false;

@@ -7,7 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # An image chosen by the caller wins over the one ensure-services.sh records.
 CALLER_IMAGE="${AUTOLAB_PYTHON_IMAGE:-}"
+ensure_node_deps
 ensure_services
+trap stop_started_services EXIT
 [ -n "$CALLER_IMAGE" ] && export AUTOLAB_PYTHON_IMAGE="$CALLER_IMAGE"
 
-exec npx tsx scripts/check-templates.ts "$@"
+npx tsx scripts/check-templates.ts "$@"

@@ -60,7 +60,7 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   say "OPENAI_API_KEY is not set: using the SCRIPTED model (packages/testing/scenarios/$SCENARIO.yaml)."
   say "  To use a real model: OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] AUTOLAB_MODEL=gpt-4o-mini npm run demo"
   # Its own free port: PORT is the API's.
-  PORT=0 node --import tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
+  node --import tsx packages/testing/src/scripted-server-main.ts >"$LOGS/scripted.out" 2>"$LOGS/scripted.log" &
   PIDS+=($!)
   for _ in $(seq 1 100); do grep -q SCRIPTED_OPENAI_BASE_URL= "$LOGS/scripted.out" 2>/dev/null && break; sleep 0.1; done
   export OPENAI_BASE_URL="$(sed -n 's/^SCRIPTED_OPENAI_BASE_URL=//p' "$LOGS/scripted.out")"

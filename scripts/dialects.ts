@@ -2,7 +2,8 @@
  * The demo in every dialect of the scripted server (`npm run bench -- dialects`): what each costs in model calls,
  * re-asks and tokens against native tool calls, through the real stack (API, worker, Redis, Docker) in the default
  * `auto` mode, and two forced modes (`json` against a server that honours response_format, `text` against a model
- * that could call tools natively). Prints the markdown table of docs/models.md.
+ * that could call tools natively), with the share of prompt tokens the scripted server's simulated prefix cache
+ * served. Prints the markdown table of docs/models.md.
  *
  * Knobs: DIALECTS_ITERATIONS (experiments per run, default 6), DIALECTS_ONLY (comma-separated dialects).
  */
@@ -32,6 +33,8 @@ interface Row {
   reasks: number;
   refused: number;
   tokens: number;
+  /** Prompt tokens served from the simulated prefix cache, as a share of all prompt tokens. */
+  cachedShare: number;
   seconds: number;
 }
 
@@ -62,6 +65,7 @@ async function measure(stack: Stack, dialect: Dialect, setting = 'auto'): Promis
     reasks: transcript.filter((t) => t.retryOf !== undefined).length,
     refused: served.filter((c) => c.completionTokens === 0 && c.fault === null).length,
     tokens: run.usage.totalTokens,
+    cachedShare: run.usage.promptTokens > 0 ? run.usage.cachedTokens / run.usage.promptTokens : 0,
     seconds: Math.round((Date.now() - started) / 1000),
   };
 }
@@ -90,11 +94,23 @@ async function main(): Promise<void> {
   }
   const native = rows.find((r) => r.dialect === 'tools' && r.setting === 'auto');
   const header = ['dialect', '`AUTOLAB_MODEL_MODE`', 'run', 'mode used', 'model calls', '× native', 're-asks'];
-  console.log(`| ${[...header, 'refused requests', 'tokens'].join(' | ')} |`);
-  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| ${[...header, 'refused requests', 'tokens', 'cached'].join(' | ')} |`);
+  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const ratio = native ? (r.calls / native.calls).toFixed(2) : '?';
-    const cells = [`\`${r.dialect}\``, r.setting, r.status, r.mode, r.calls, ratio, r.reasks, r.refused, r.tokens];
+    const cached = `${Math.round(100 * r.cachedShare)} %`;
+    const cells = [
+      `\`${r.dialect}\``,
+      r.setting,
+      r.status,
+      r.mode,
+      r.calls,
+      ratio,
+      r.reasks,
+      r.refused,
+      r.tokens,
+      cached,
+    ];
     console.log(`| ${cells.join(' | ')} |`);
   }
 }

@@ -53,3 +53,19 @@ export async function exportIrisCsv(
   );
   return stdout;
 }
+
+/** Entries of a tar archive (enough of the ustar format): name → content. Throws on a truncated archive. */
+export function untar(tar: Buffer): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (let offset = 0; offset + 512 <= tar.length; ) {
+    const header = tar.subarray(offset, offset + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (!name) return files;
+    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
+    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
+    if (offset + 512 + size > tar.length) throw new Error(`truncated archive at ${name}`);
+    files.set(prefix ? `${prefix}/${name}` : name, tar.subarray(offset + 512, offset + 512 + size));
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error('the archive has no end-of-archive marker');
+}

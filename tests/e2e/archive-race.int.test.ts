@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../api-process.js';
+import { untar } from '../test-resources.js';
 
 /**
  * Item 4 of issue 7: files change while an archive of them is being streamed (the worker appends to transcript.jsonl
@@ -14,22 +15,6 @@ let api: ApiProcess;
 let key: string;
 let runId: string;
 let runDir: string;
-
-/** Entries of a tar archive: name and content. Throws on a truncated archive. */
-function untar(tar: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  for (let offset = 0; offset + 512 <= tar.length; ) {
-    const header = tar.subarray(offset, offset + 512);
-    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
-    if (!name) return files;
-    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
-    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
-    if (offset + 512 + size > tar.length) throw new Error(`truncated archive at ${name}`);
-    files.set(prefix ? `${prefix}/${name}` : name, tar.subarray(offset + 512, offset + 512 + size));
-    offset += 512 + Math.ceil(size / 512) * 512;
-  }
-  throw new Error('the archive has no end-of-archive marker');
-}
 
 beforeAll(async () => {
   api = await startApiProcess();

@@ -78,7 +78,9 @@ function pathVariants(path: string): string[] {
   out.add(`${path}/`);
   out.add(path.replace(/\/([^/]+)$/, '/./$1'));
   out.add(path.replace(/\/([^/]+)$/, '/x/../$1'));
-  out.add(path.replace(/\/([^/]+)$/, '%2F$1'));
+  // An encoded slash before the last segment (for a one-segment path, one after the leading slash: a request line
+  // must start with "/").
+  out.add(path.includes('/', 1) ? path.replace(/\/([^/]+)$/, '%2F$1') : `/%2F${path.slice(1)}`);
   out.add(`${path};x=1`);
   out.add(`${path}?a=1`);
   out.add(`${path}#frag`);

@@ -5,7 +5,7 @@ import { api, readSse, type Stack, startStack, submitRun } from '../stack.js';
 /**
  * Engine behaviours through the real stack (API → queue → worker → scripted model over HTTP → Docker → LaTeX):
  * budget exhaustion going on to the writeup, a LaTeX error fixed on the second attempt, parallel nodes, flat
- * prompt size over a long run, and an unreachable literature search.
+ * prompt size over a long run, an unreachable literature search, and prefix-cache hits priced at the cached rate.
  */
 let stack: Stack;
 const GOAL =
@@ -28,6 +28,8 @@ describe('engine features end to end', () => {
     const prices = JSON.stringify({
       demo: { inputPerMTok: 20, outputPerMTok: 20 },
       'latex-fix': { inputPerMTok: 20, outputPerMTok: 20 },
+      // The demo in the native dialect, with a cached rate: prefix-cache hits cost a tenth.
+      'demo@tools': { inputPerMTok: 20, cachedInputPerMTok: 2, outputPerMTok: 20 },
     });
     stack = await startStack({
       apiEnv: { AUTOLAB_MODEL_PRICES: prices },
@@ -74,6 +76,32 @@ describe('engine features end to end', () => {
     const artifacts = (await api<{ artifacts: { path: string }[] }>(stack, `/v1/runs/${run.id}/artifacts`)).body
       .artifacts;
     expect(artifacts.map((a) => a.path)).not.toContain('paper/references.bib');
+  });
+
+  it("reads the provider's prefix-cache hits, prices them at the cached rate and shows the share on the record", async () => {
+    // Three reviewers read the same paper first: the second and third hit the (simulated) cache.
+    const { run, events } = await runToEnd({
+      goal: GOAL,
+      model: 'demo@tools',
+      maxIterations: 3,
+      search: { numDrafts: 1 },
+      seeds: 0,
+      review: { reviewers: 3 },
+    });
+    expect(run.status).toBe('succeeded');
+    const served = stack.scripted.callsFor(run.id);
+    const cachedByServer = served.reduce((sum, c) => sum + c.cachedTokens, 0);
+    expect(cachedByServer).toBeGreaterThan(2 * 1024);
+    expect(run.usage.cachedTokens).toBe(cachedByServer);
+    expect(run.usage.estimatedTokens).toBe(0);
+    const costs = ofType(events, 'cost.updated').map(
+      (e) => e.data as { promptTokens: number; completionTokens: number; cachedTokens: number; costUsd: number },
+    );
+    expect(costs.reduce((sum, c) => sum + c.cachedTokens, 0)).toBe(cachedByServer);
+    for (const c of costs) {
+      const expected = ((c.promptTokens - c.cachedTokens) * 20 + c.cachedTokens * 2 + c.completionTokens * 20) / 1e6;
+      expect(c.costUsd).toBeCloseTo(expected, 10);
+    }
   });
 
   it('evaluates several nodes of one run in parallel, each in its own sandbox', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../api-process.js';
 import { rawHttp } from '../raw-http.js';
@@ -106,6 +107,19 @@ describe('errors raised below the routes', () => {
       expect((answer.json as { error: { message: string } }).error.message.length).toBeGreaterThan(10);
     },
   );
+
+  it('answers a malformed HEAD request without a body (its client would read the body as the next answer)', async () => {
+    const bytes = await new Promise<string>((resolve, reject) => {
+      const socket = connect(api.port, '127.0.0.1', () => socket.write(head('HEAD %2Fmetrics HTTP/1.1')));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(bytes).toMatch(/^HTTP\/1\.1 400 /);
+    // The headers, and nothing after them.
+    expect(bytes.indexOf('\r\n\r\n')).toBe(bytes.length - 4);
+  });
 
   it('echoes nothing of the request back (no reflected bytes, no key)', async () => {
     const answer = await rawHttp(api.port, [

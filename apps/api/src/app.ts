@@ -16,17 +16,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { answerClientError, answerFrameworkError, errorAnswer, errorBody } from './error-responses.js';
 import { addBodyDeadline, type HttpTimeouts, serverTimeouts } from './http-timeouts.js';
+import { compiledSerializer } from './response-serializer.js';
 import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -35,6 +31,7 @@ import { healthRoutes } from './routes/health.js';
 import { hintRoutes } from './routes/hints.js';
 import { imageRoutes } from './routes/images.js';
 import { keyRoutes } from './routes/keys.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
 import { templateRoutes } from './routes/templates.js';
@@ -89,12 +86,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler: (err, socket) => answerClientError(deps.logger ?? null, err, socket),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(compiledSerializer);
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const answer = errorAnswer(err);
     if (answer.code === 'unsupported_media_type' && request.routeOptions.config?.accepts)
       answer.message = `Send ${request.routeOptions.config.accepts}.`;
     if (answer.code === 'unavailable') request.log.debug({ err: err.message }, 'Redis unavailable; answered 503');
+    else if (answer.code === 'artifact_store_unavailable')
+      request.log.warn({ err: err.message }, 'artifact store unavailable; answered 503');
     else if (answer.status >= 500) request.log.error({ err }, 'request failed');
     return reply
       .status(answer.status)
@@ -212,6 +211,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(templateRoutes(deps));
   await app.register(keyRoutes(deps));
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).
   if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver));
   app.get('/openapi.json', { schema: { hide: true }, config: { access: ACCESS.public } }, async () => app.swagger());

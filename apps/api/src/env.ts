@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ModelName, parsePrices, SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
+import { ArtifactStoreEnv, artifactStoreConfig } from '@autolab/store';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
 
@@ -15,6 +16,7 @@ const ApiEnv = z.object({
   /** A Redis command on a request path that has no answer after this long fails, and the request gets 503. */
   AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().default(2),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
+  ...ArtifactStoreEnv,
   AUTOLAB_MODEL: ModelName.default('gpt-4o-mini'),
   /** Per-role defaults for runs that name no model (docs/models.md, "A model per role"). */
   AUTOLAB_MODEL_CODE: ModelName.optional(),
@@ -97,7 +99,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
     redisCommandTimeoutMs: Math.round(e.AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS * 1000),
-    artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    artifacts: artifactStoreSettings(e),
     uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
     uploadLimits: {
       maxBytes: Math.floor(e.AUTOLAB_UPLOAD_MAX_MB * MIB),
@@ -149,5 +151,13 @@ export function assertSafeToListen(config: Pick<ApiConfig, 'auth' | 'host'>): vo
       `refusing to start: AUTOLAB_AUTH=off on the non-loopback HOST ${JSON.stringify(config.host)} would give ` +
         'anyone who can reach it full control. Turn authentication on, or listen on 127.0.0.1.',
     );
+  }
+}
+
+function artifactStoreSettings(e: Parameters<typeof artifactStoreConfig>[0]) {
+  try {
+    return artifactStoreConfig(e);
+  } catch (err) {
+    throw new Error(`invalid API configuration: ${(err as Error).message}`);
   }
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isRedisUnavailable } from '@autolab/store';
+import { ArtifactStoreUnavailableError, isRedisUnavailable } from '@autolab/store';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { API_ERRORS, ApiError, type ApiErrorCode } from './errors.js';
@@ -58,6 +58,12 @@ export function errorAnswer(err: FastifyError | ApiError | Error): ErrorAnswer {
   // A dependency outage, not a bug: the same request may well succeed later.
   if (isRedisUnavailable(err))
     return { ...catalog('unavailable'), headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } };
+  // The cause (which the log has) may name the bucket and endpoint: the client gets the catalog's message.
+  if (err instanceof ArtifactStoreUnavailableError)
+    return {
+      ...catalog('artifact_store_unavailable'),
+      headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    };
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues = err.validation.map((v) => ({
       path: (v.instancePath || '/').replace(/^\//, '').replace(/\//g, '.') || '(root)',
@@ -151,12 +157,14 @@ export function answerClientError(
   const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (answer && socket.writable && !current?.headersSent) {
     const body = JSON.stringify(errorBody(answer));
+    // The answer to a HEAD request has no body (its client would read the body as the start of the next answer).
+    const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
     socket.end(
       `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         'Connection: close\r\n\r\n' +
-        body,
+        (head ? '' : body),
     );
     // end() lets the answer out first; a client that never reads it must not keep the socket.
     setTimeout(() => socket.destroy(), 5_000).unref();

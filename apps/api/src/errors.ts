@@ -47,6 +47,11 @@ export const API_ERRORS = {
     status: 503,
     message: 'The service cannot reach its database right now; retry after Retry-After seconds.',
   },
+  artifact_store_unavailable: {
+    status: 503,
+    message:
+      "The service cannot reach its artifact store (the runs' files) right now; retry after Retry-After seconds.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -39,7 +39,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     name: 'autolab-api',
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'apiKey'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+        'apiKey',
+        'secretAccessKey',
+        '*.secretAccessKey',
+      ],
       censor: '[redacted]',
     },
     serializers: {

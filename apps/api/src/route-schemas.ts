@@ -42,6 +42,11 @@ export function commonErrorResponses(
       503: error('`unavailable`: the service cannot reach Redis right now; retry after `Retry-After`.'),
     });
   }
+  if (/\/(artifacts|archive)/.test(route.url))
+    responses[503] = error(
+      '`unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the ' +
+        'artifact store (S3); retry after `Retry-After`.',
+    );
   if (methods.some((m) => BODY_METHODS.has(m))) {
     Object.assign(responses, {
       400: error(

@@ -5,8 +5,9 @@ import {
   EventHub,
   failFastRedisOptions,
   HintStore,
-  LocalArtifactStore,
   logRedisConnection,
+  openArtifactStore,
+  openUploadFileStore,
   RateLimiter,
   RedisKeys,
   RunStore,
@@ -47,7 +48,14 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
   // Listening before Redis is reachable is fine (requests get 503 until it is), but at start-up it usually is a moment
   // away: give it that moment, so the first requests are not refused for nothing.
   await untilReady(redis, 5_000);
-  const uploads = new UploadStore(redis, keys, config.uploadsDir, config.uploadLimits);
+  // With S3, AUTOLAB_DATA_DIR/uploads only holds drafts while they are received; committed files go to the bucket.
+  const uploads = new UploadStore(
+    redis,
+    keys,
+    config.uploadsDir,
+    config.uploadLimits,
+    openUploadFileStore(config.artifacts, { waitForOutages: false }),
+  );
   // What a killed API left half-written goes now and then: at start, and every ten minutes.
   const sweep = () =>
     uploads.sweepAbandoned(config.timeouts.requestMs).then(
@@ -65,7 +73,8 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     redis,
     runs,
     queue,
-    artifacts: new LocalArtifactStore(config.artifactsDir),
+    // A request answers 503 at once when the store is unreachable rather than holding the client while it retries.
+    artifacts: openArtifactStore(config.artifacts, { waitForOutages: false }),
     uploads,
     templates: await TemplateCatalog.load(),
     hub,

@@ -113,6 +113,11 @@ describe('EventFormatter', () => {
       data: { nodeId: 'n004', iteration: 4, name: 'acc', value: 0.845, previous: 0.8123, direction: 'maximize' },
     });
     expect(formatter.format(improved)).toEqual(['12:00:00 metric.improved n004 acc 0.8123 → 0.845, maximize']);
+    // A tie broken by the judge is not shown as an improvement ("0.3813 → 0.3813").
+    const tie = RunEvent.parse({ ...improved, id: '3', data: { ...improved.data, value: 0.3813, previous: 0.3813 } });
+    expect(formatter.format(tie)).toEqual([
+      '12:00:00 metric.improved n004 chosen among nodes with equal acc 0.3813, maximize',
+    ]);
     const failed = RunEvent.parse({
       ...base,
       id: '2',

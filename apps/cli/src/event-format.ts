@@ -89,6 +89,9 @@ export function describeEvent(event: RunEvent): string {
       return describeNodeFinished(event);
     case 'metric.improved': {
       const { nodeId, name, value, previous, direction } = event.data;
+      // A tie broken by the judge: the best value did not change, the node holding it did.
+      if (previous === value)
+        return `${nodeId} chosen among nodes with equal ${name} ${formatNumber(value)}, ${direction}`;
       const change =
         previous === null ? `${formatNumber(value)} (first)` : `${formatNumber(previous)} → ${formatNumber(value)}`;
       return `${nodeId} ${name} ${change}, ${direction}`;
@@ -114,9 +117,11 @@ export function describeEvent(event: RunEvent): string {
       return `${pdf} (attempt ${attempt}${fallback ? ', fallback' : ''})`;
     }
     case 'cost.updated': {
-      const { purpose, model, promptTokens, completionTokens, costUsd, total, budgetUsd } = event.data;
+      const { purpose, model, promptTokens, completionTokens, cachedTokens, estimated, costUsd, total, budgetUsd } =
+        event.data;
+      const notes = `${cachedTokens > 0 ? `, ${cachedTokens} cached` : ''}${estimated ? ', estimated' : ''}`;
       return (
-        `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens), ` +
+        `+${formatUsd(costUsd)} ${purpose} ${model} (${promptTokens}+${completionTokens} tokens${notes}), ` +
         `total ${formatUsd(total.costUsd)}${budgetUsd === null ? '' : ` of ${formatUsd(budgetUsd)}`}`
       );
     }

@@ -66,7 +66,26 @@ export function formatBestMetric(best: BestMetric | null): string {
 }
 
 export function formatUsage(usage: Usage): string {
-  return `${formatUsd(usage.costUsd)} (${usage.calls} calls, ${usage.totalTokens.toLocaleString('en-US')} tokens)`;
+  return `${formatUsd(usage.costUsd)} (${usage.calls} calls, ${usage.totalTokens.toLocaleString('en-US')} tokens${tokenNotes(usage)})`;
+}
+
+/**
+ * What to know about a run's token figures, to follow them: `, 40% of prompt cached` when the provider's
+ * prefix cache served some, `, estimated` (or `, 1,200 estimated`) when a server reported no usage.
+ */
+export function tokenNotes(usage: Pick<Usage, 'promptTokens' | 'totalTokens' | 'cachedTokens' | 'estimatedTokens'>) {
+  const notes: string[] = [];
+  if (usage.cachedTokens > 0 && usage.promptTokens > 0) {
+    notes.push(`${Math.round((100 * usage.cachedTokens) / usage.promptTokens)}% of prompt cached`);
+  }
+  if (usage.estimatedTokens > 0) {
+    notes.push(
+      usage.estimatedTokens >= usage.totalTokens
+        ? 'estimated'
+        : `${usage.estimatedTokens.toLocaleString('en-US')} estimated`,
+    );
+  }
+  return notes.map((note) => `, ${note}`).join('');
 }
 
 /** `demo` when one model does everything; else `demo (judge, review: demo-judge; vision: seer)`. */

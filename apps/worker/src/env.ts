@@ -7,6 +7,7 @@ import {
   SandboxImagesSetting,
   sandboxImageCatalog,
 } from '@autolab/contracts';
+import { ArtifactStoreEnv, artifactStoreConfig } from '@autolab/store';
 import { z } from 'zod';
 
 /** The worker's configuration, parsed once at start-up; nothing else reads process.env. */
@@ -17,6 +18,7 @@ const WorkerEnv = z.object({
     .regex(/^[A-Za-z0-9:_-]+$/)
     .default('autolab'),
   AUTOLAB_DATA_DIR: z.string().default('.data'),
+  ...ArtifactStoreEnv,
   AUTOLAB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   AUTOLAB_WORKER_ID: z.string().optional(),
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
@@ -54,6 +56,10 @@ const WorkerEnv = z.object({
   AUTOLAB_OPENALEX_URL: z.string().url().default('https://api.openalex.org'),
   SEMANTIC_SCHOLAR_API_KEY: z.string().optional(),
   AUTOLAB_OPENALEX_MAILTO: z.string().optional(),
+  /** Serves Prometheus metrics at http://HOST:PORT/metrics when set (0: a free port); unset: not served. */
+  AUTOLAB_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where the metrics listen: loopback by default; a Prometheus on another host needs the worker's address. */
+  AUTOLAB_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
   AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -70,7 +76,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.AUTOLAB_REDIS_PREFIX,
-    artifactsDir: resolve(e.AUTOLAB_DATA_DIR, 'artifacts'),
+    artifacts: artifactStoreSettings(e),
     uploadsDir: resolve(e.AUTOLAB_DATA_DIR, 'uploads'),
     concurrency: e.AUTOLAB_WORKER_CONCURRENCY,
     workerId: e.AUTOLAB_WORKER_ID ?? `${hostname()}-${process.pid}`,
@@ -105,6 +111,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
             openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO || undefined,
           },
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
+    metrics: { port: e.AUTOLAB_WORKER_METRICS_PORT ?? null, host: e.AUTOLAB_WORKER_METRICS_HOST },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+function artifactStoreSettings(e: Parameters<typeof artifactStoreConfig>[0]) {
+  try {
+    return artifactStoreConfig(e);
+  } catch (err) {
+    throw new Error(`invalid worker configuration: ${(err as Error).message}`);
+  }
 }

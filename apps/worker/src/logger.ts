@@ -6,7 +6,18 @@ export function createLogger(level: string, name: string) {
     name,
     level,
     redact: {
-      paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers.authorization', '*.headers.authorization', 'OPENAI_API_KEY'],
+      paths: [
+        'apiKey',
+        '*.apiKey',
+        '*.*.apiKey',
+        'headers.authorization',
+        '*.headers.authorization',
+        'OPENAI_API_KEY',
+        // The artifact store's key (AUTOLAB_S3_SECRET_ACCESS_KEY), should a configuration object ever be logged.
+        'secretAccessKey',
+        '*.secretAccessKey',
+        '*.*.secretAccessKey',
+      ],
       censor: '[redacted]',
     },
   });

@@ -1,6 +1,16 @@
 import type { NewEvent } from '@autolab/contracts';
-import type { RunProgress, RunSink } from '@autolab/engine';
-import type { ArtifactStore, RunStore } from '@autolab/store';
+import { ArtifactsUnavailableError, type RunProgress, type RunSink } from '@autolab/engine';
+import { type ArtifactStore, ArtifactStoreUnavailableError, type RunStore } from '@autolab/store';
+
+/** The store's outage, in the engine's terms (it knows nothing of S3). */
+async function translated<T>(op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (err) {
+    if (err instanceof ArtifactStoreUnavailableError) throw new ArtifactsUnavailableError(err.message, { cause: err });
+    throw err;
+  }
+}
 
 /** The engine's RunSink for one run: events and progress go to Redis, files to the artifact store. */
 export class StoreRunSink implements RunSink {
@@ -24,14 +34,18 @@ export class StoreRunSink implements RunSink {
   }
 
   async saveArtifact(path: string, content: Buffer | string): Promise<void> {
-    await this.artifacts.put(this.runId, path, content);
+    await translated(this.artifacts.put(this.runId, path, content));
   }
 
   async loadArtifact(path: string): Promise<Buffer | null> {
-    const file = await this.artifacts.open(this.runId, path);
-    if (!file) return null;
-    const chunks: Buffer[] = [];
-    for await (const chunk of file.stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return translated(
+      (async () => {
+        const file = await this.artifacts.open(this.runId, path);
+        if (!file) return null;
+        const chunks: Buffer[] = [];
+        for await (const chunk of file.stream) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      })(),
+    );
   }
 }

@@ -1,10 +1,13 @@
-import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   graderEntryPoint,
   INPUT_KINDS,
   isFinalStatus,
   type RunFailureCode,
   type RunInputs,
+  type RunStatus,
   runFailure,
   type Template,
 } from '@autolab/contracts';
@@ -28,12 +31,15 @@ import {
   type SandboxRuntime,
 } from '@autolab/sandbox';
 import {
+  ArtifactStoreUnavailableError,
   CancelSignal,
   deploymentId,
+  describeArtifactStore,
   HintStore,
-  LocalArtifactStore,
   logRedisConnection,
   ModelModeStore,
+  openArtifactStore,
+  openUploadFileStore,
   RedisKeys,
   RUN_QUEUE_NAME,
   type RunJobData,
@@ -46,6 +52,7 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
+import { WorkerMetrics } from './metrics.js';
 import { StoreRunSink } from './run-sink.js';
 import { Transcript } from './transcript.js';
 
@@ -78,16 +85,10 @@ async function resolveInputs(
   uploads: UploadStore,
   templates: TemplateCatalog,
   run: { tenant: string; inputs: RunInputs },
+  /** Where uploads kept in S3 are downloaded for the sandboxes to copy in; removed after the attempt. */
+  scratch: string,
 ): Promise<ResolvedInputs> {
-  const none: ResolvedInputs = {
-    missing: null,
-    listings: {},
-    dirs: [],
-    grading: [],
-    evaluation: null,
-    template: null,
-  };
-  const missing = (message: string): ResolvedInputs => ({ ...none, missing: message });
+  const missing = (message: string): ResolvedInputs => ({ ...NO_INPUTS, missing: message });
   const gone = (what: string, id: string) => missing(`the ${what} ${id} no longer exists (was it deleted?)`);
   const listings: RunInputListings = {};
   const dirs: SandboxInput[] = [];
@@ -97,7 +98,7 @@ async function resolveInputs(
     const upload = await uploads.get(id, run.tenant);
     if (!upload) return gone(`${kind} input`, id);
     listings[kind] = { uploadId: id, files: upload.files.map(({ path, size }) => ({ path, size })) };
-    dirs.push({ name: kind, dir: uploads.filesDir(id) });
+    dirs.push({ name: kind, dir: await uploads.localFiles(upload, scratch) });
   }
   // A template's baseline is the run's starting code, delivered like an uploaded `code` input.
   const name = run.inputs.template;
@@ -114,23 +115,34 @@ async function resolveInputs(
   if (spec) {
     const hidden = await uploads.get(spec.hidden, run.tenant);
     if (!hidden) return gone('held-out input', spec.hidden);
-    grading.push({ name: 'hidden', dir: uploads.filesDir(spec.hidden) });
+    grading.push({ name: 'hidden', dir: await uploads.localFiles(hidden, scratch) });
     let entry: string | null = null;
     if (spec.grader) {
       const grader = await uploads.get(spec.grader, run.tenant);
       if (!grader) return gone('grader', spec.grader);
       entry = graderEntryPoint(grader.files.map((f) => f.path));
       if (!entry) return missing(`the grader ${spec.grader} has no grade.py`);
-      grading.push({ name: 'grader', dir: uploads.filesDir(spec.grader) });
+      grading.push({ name: 'grader', dir: await uploads.localFiles(grader, scratch) });
     }
     evaluation = heldOutEvaluation(spec, entry);
   }
   return { missing: null, listings, dirs, grading, evaluation, template: source?.template ?? null };
 }
 
+const NO_INPUTS: ResolvedInputs = {
+  missing: null,
+  listings: {},
+  dirs: [],
+  grading: [],
+  evaluation: null,
+  template: null,
+};
+
 interface ResolvedInputs {
   /** Why the run cannot start (an upload it names is gone), or null. */
   missing: string | null;
+  /** The run failure for `missing`; default `input_missing`. */
+  missingCode?: RunFailureCode;
   listings: RunInputListings;
   dirs: SandboxInput[];
   grading: SandboxInput[];
@@ -141,6 +153,8 @@ interface ResolvedInputs {
 
 export interface RunningWorker {
   workerId: string;
+  /** Where its Prometheus metrics are served (AUTOLAB_WORKER_METRICS_PORT), or null when they are not. */
+  metricsUrl: string | null;
   /** Stops taking runs, interrupts the active ones (they are re-queued from their checkpoints) and disconnects. */
   close(): Promise<void>;
 }
@@ -154,8 +168,23 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   subscriber.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
   const runs = new RunStore(redis, keys);
-  const artifacts = new LocalArtifactStore(config.artifactsDir);
-  const uploads = new UploadStore(redis, keys, config.uploadsDir);
+  // A run waits up to AUTOLAB_S3_RETRY_SECONDS for an unreachable store before it fails with artifact_store_unavailable.
+  const storeOptions = {
+    waitForOutages: true,
+    onWait: (what: string, err: Error) =>
+      log.warn(
+        { err: err.message, waitSeconds: config.artifacts.kind === 's3' ? config.artifacts.retryMs / 1000 : 0 },
+        `the artifact store did not answer (${what}); waiting for it`,
+      ),
+  };
+  const artifacts = openArtifactStore(config.artifacts, storeOptions);
+  const uploads = new UploadStore(
+    redis,
+    keys,
+    config.uploadsDir,
+    undefined,
+    openUploadFileStore(config.artifacts, storeOptions),
+  );
   const templates = await TemplateCatalog.load();
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
@@ -179,8 +208,19 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
   });
   const active = new Map<string, AbortController>();
+  const metrics = new WorkerMetrics();
+  const metricsServer =
+    config.metrics.port === null ? null : await metrics.serve(config.metrics.host, config.metrics.port);
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
   await checkSandboxImages(docker, config.sandboxImages, log);
+  await artifacts.check().then(
+    () => log.info({ artifacts: describeArtifactStore(config.artifacts) }, 'artifact store answers'),
+    (err: Error) =>
+      log.error(
+        { artifacts: describeArtifactStore(config.artifacts), err: err.message },
+        'cannot reach the artifact store: runs wait for it, then fail with artifact_store_unavailable',
+      ),
+  );
 
   const reap = async () => {
     const removed = await reapSandboxes(docker, deployment, {
@@ -257,6 +297,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
     const controller = new AbortController();
     active.set(runId, controller);
+    metrics.liveRuns.set(active.size);
+    const attemptStarted = Date.now();
     const hardStop = setTimeout(
       () => controller.abort('time_limit' satisfies StopReason),
       Math.max(0, deadline + HARD_DEADLINE_GRACE_MS - Date.now()),
@@ -265,11 +307,22 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       const removed = await removeRunContainers(docker, deployment, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
-    const transcript = new Transcript(artifacts, runId, [
-      ...modelSecrets(config.llm),
-      config.literature?.semanticScholarApiKey ?? '',
-    ]);
-    const inputs = await resolveInputs(uploads, templates, run);
+    const transcript = new Transcript(
+      artifacts,
+      runId,
+      [
+        ...modelSecrets(config.llm),
+        config.literature?.semanticScholarApiKey ?? '',
+        config.artifacts.kind === 's3' ? (config.artifacts.credentials?.secretAccessKey ?? '') : '',
+      ],
+      (err, lines) =>
+        runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
+    );
+    const scratch = await mkdtemp(join(tmpdir(), `autolab-inputs-${runId}-`));
+    const inputs = await resolveInputs(uploads, templates, run, scratch).catch((err: Error): ResolvedInputs => {
+      if (!(err instanceof ArtifactStoreUnavailableError)) throw err;
+      return { ...NO_INPUTS, missing: err.message, missingCode: 'artifact_store_unavailable' };
+    });
     // The API accepts only images it knows; a worker configured with fewer (AUTOLAB_SANDBOX_IMAGES differs) must not
     // quietly run the experiments elsewhere.
     const image = config.sandboxImages.find((known) => known.name === run.sandbox.image);
@@ -293,7 +346,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
             `(its images: ${config.sandboxImages.map((known) => known.name).join(', ')}; set AUTOLAB_SANDBOX_IMAGES alike on the API and every worker)`,
         );
       }
-      if (inputs.missing) throw new RunSetupError('input_missing', inputs.missing);
+      if (inputs.missing) throw new RunSetupError(inputs.missingCode ?? 'input_missing', inputs.missing);
       const llm = new ModelRouter(run.models, (model) => {
         const endpoint = config.llm.endpoints[model];
         return new ChatLlm({
@@ -309,7 +362,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           modeCache: modelModes,
           ...(endpoint?.headers ? { headers: endpoint.headers } : {}),
           ...(endpoint?.query ? { query: endpoint.query } : {}),
-          onCall: (entry) => void transcript.append(entry),
+          onCall: (entry) => transcript.append(entry),
         });
       });
       const rerunFrom = job.data.rerunFrom;
@@ -333,9 +386,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
         },
         {
-          llm,
+          llm: metrics.meteredLlm(llm),
           sandboxes,
-          sink: new StoreRunSink(runId, attempt, runs, artifacts),
+          sink: metrics.meteredSink(new StoreRunSink(runId, attempt, runs, artifacts)),
           clock: { now: Date.now },
           literature,
           hints: {
@@ -351,12 +404,22 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
+      metrics.liveRuns.set(active.size);
       await sandboxes.closeAll();
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.
       await removeRunContainers(docker, deployment, runId).catch(() => undefined);
+      await rm(scratch, { recursive: true, force: true });
+      // Last: with the store down this waits out its retry window, and the sandboxes should not wait with it.
+      const lost = await transcript.close();
+      if (lost > 0) runLog.error({ lines: lost }, 'the artifact store is unreachable: transcript lines lost');
     }
 
+    metrics.runEnded(
+      outcomeStatus(outcome, controller.signal.reason as StopReason),
+      outcome.status === 'failed' ? outcome.error.code : null,
+      (Date.now() - attemptStarted) / 1000,
+    );
     // A newer attempt took the run over (this worker's lock had expired): leave the run to it.
     if ((await runs.get(runId))?.attempt !== attempt) {
       runLog.warn({ attempt }, 'run superseded by a newer attempt; not finishing it');
@@ -460,6 +523,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
   return {
     workerId: config.workerId,
+    metricsUrl: metricsServer?.url ?? null,
     async close() {
       closing = true;
       for (const controller of active.values()) controller.abort('shutdown' satisfies StopReason);
@@ -469,8 +533,15 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);
+      await metricsServer?.close();
     },
   };
+}
+
+/** The status a run attempt ends with, for the metrics: a time limit fails it, a shutdown or cancel interrupts it. */
+function outcomeStatus(outcome: ResearchOutcome, reason: StopReason): RunStatus | 'interrupted' {
+  if (outcome.status !== 'interrupted') return outcome.status;
+  return reason === 'time_limit' ? 'failed' : 'interrupted';
 }
 
 /**

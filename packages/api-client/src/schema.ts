@@ -317,6 +317,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Prometheus metrics of this API process, the run queue and the workers (admin)
+     * @description Text exposition format 0.0.4. Workers serve their own (model calls, experiments, runs) on AUTOLAB_WORKER_METRICS_PORT.
+     */
+    get: operations['getMetrics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -487,6 +507,16 @@ export interface operations {
                 completionTokens: number;
                 totalTokens: number;
                 costUsd: number;
+                /**
+                 * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                 * @default 0
+                 */
+                cachedTokens: number;
+                /**
+                 * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                 * @default 0
+                 */
+                estimatedTokens: number;
               };
               /** @description How many times a worker has started this run (more than 1 after a resume). */
               attempt: number;
@@ -985,6 +1015,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1355,6 +1395,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -1693,6 +1743,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2089,6 +2149,16 @@ export interface operations {
               completionTokens: number;
               totalTokens: number;
               costUsd: number;
+              /**
+               * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+               * @default 0
+               */
+              cachedTokens: number;
+              /**
+               * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+               * @default 0
+               */
+              estimatedTokens: number;
             };
             /** @description How many times a worker has started this run (more than 1 after a resume). */
             attempt: number;
@@ -2850,6 +2920,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     /** @description For a succeeded run with starting code that produced the metric: the gain of the best node over it. */
                     startingCode?: {
@@ -3308,6 +3388,16 @@ export interface operations {
                     model: string;
                     promptTokens: number;
                     completionTokens: number;
+                    /**
+                     * @description Prompt tokens of this call served from the provider’s prefix cache (priced at the cached rate).
+                     * @default 0
+                     */
+                    cachedTokens: number;
+                    /**
+                     * @description The server reported no usage: the tokens of this call were counted with a tokenizer (an estimate).
+                     * @default false
+                     */
+                    estimated: boolean;
                     costUsd: number;
                     total: {
                       calls: number;
@@ -3315,6 +3405,16 @@ export interface operations {
                       completionTokens: number;
                       totalTokens: number;
                       costUsd: number;
+                      /**
+                       * @description Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).
+                       * @default 0
+                       */
+                      cachedTokens: number;
+                      /**
+                       * @description Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.
+                       * @default 0
+                       */
+                      estimatedTokens: number;
                     };
                     budgetUsd: number | null;
                   };
@@ -3683,7 +3783,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3866,7 +3966,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4050,7 +4150,7 @@ export interface operations {
           };
         };
       };
-      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      /** @description `unavailable`: the service cannot reach Redis right now; `artifact_store_unavailable`: it cannot reach the artifact store (S3); retry after `Retry-After`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5945,6 +6045,170 @@ export interface operations {
               seenAt: string;
               activeRuns: string[];
             }[];
+          };
+        };
+      };
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': string;
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
           };
         };
       };

@@ -272,6 +272,15 @@ export const CostEvent = event(
     model: z.string(),
     promptTokens: z.number().int(),
     completionTokens: z.number().int(),
+    cachedTokens: z
+      .number()
+      .int()
+      .default(0)
+      .describe('Prompt tokens of this call served from the provider’s prefix cache (priced at the cached rate).'),
+    estimated: z
+      .boolean()
+      .default(false)
+      .describe('The server reported no usage: the tokens of this call were counted with a tokenizer (an estimate).'),
     costUsd: z.number(),
     total: Usage,
     budgetUsd: z.number().nullable(),

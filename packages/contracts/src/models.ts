@@ -104,28 +104,36 @@ export type ModelEndpoints = z.infer<typeof ModelEndpoints>;
 
 // ---------------------------------------------------------------- prices
 
-/** USD per million tokens. */
-export const ModelPrice = z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) });
+/**
+ * USD per million tokens. `cachedInputPerMTok`: prompt tokens the provider served from its prefix cache (reported as
+ * `prompt_tokens_details.cached_tokens`); left out, they cost `inputPerMTok` like any other prompt token.
+ */
+export const ModelPrice = z.object({
+  inputPerMTok: z.number().min(0),
+  outputPerMTok: z.number().min(0),
+  cachedInputPerMTok: z.number().min(0).optional(),
+});
 export type ModelPrice = z.infer<typeof ModelPrice>;
 export const PriceTable = z.record(z.string(), ModelPrice);
 export type PriceTable = z.infer<typeof PriceTable>;
 
 /**
- * List prices of common OpenAI models (USD per million tokens) when this table was written. They change: set
- * AUTOLAB_MODEL_PRICES to override or add models (local models, other providers).
+ * List prices of common OpenAI models (USD per million tokens; cached input as OpenAI bills prefix-cache hits) when
+ * this table was written. They change: set AUTOLAB_MODEL_PRICES to override or add models (local models, other
+ * providers).
  */
 export const DEFAULT_PRICES: PriceTable = {
-  'gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6 },
-  'gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10 },
-  'gpt-4.1-nano': { inputPerMTok: 0.1, outputPerMTok: 0.4 },
-  'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6 },
-  'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 },
-  'o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
-  'o3-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
-  o3: { inputPerMTok: 2, outputPerMTok: 8 },
-  'gpt-5-nano': { inputPerMTok: 0.05, outputPerMTok: 0.4 },
-  'gpt-5-mini': { inputPerMTok: 0.25, outputPerMTok: 2 },
-  'gpt-5': { inputPerMTok: 1.25, outputPerMTok: 10 },
+  'gpt-4o-mini': { inputPerMTok: 0.15, cachedInputPerMTok: 0.075, outputPerMTok: 0.6 },
+  'gpt-4o': { inputPerMTok: 2.5, cachedInputPerMTok: 1.25, outputPerMTok: 10 },
+  'gpt-4.1-nano': { inputPerMTok: 0.1, cachedInputPerMTok: 0.025, outputPerMTok: 0.4 },
+  'gpt-4.1-mini': { inputPerMTok: 0.4, cachedInputPerMTok: 0.1, outputPerMTok: 1.6 },
+  'gpt-4.1': { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 },
+  'o4-mini': { inputPerMTok: 1.1, cachedInputPerMTok: 0.275, outputPerMTok: 4.4 },
+  'o3-mini': { inputPerMTok: 1.1, cachedInputPerMTok: 0.55, outputPerMTok: 4.4 },
+  o3: { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 },
+  'gpt-5-nano': { inputPerMTok: 0.05, cachedInputPerMTok: 0.005, outputPerMTok: 0.4 },
+  'gpt-5-mini': { inputPerMTok: 0.25, cachedInputPerMTok: 0.025, outputPerMTok: 2 },
+  'gpt-5': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
 };
 
 /** The price of a model: exact name first, else the longest known prefix (`gpt-4o-2024-08-06` → `gpt-4o`). */
@@ -137,9 +145,19 @@ export function priceOf(prices: PriceTable, model: string): ModelPrice | null {
   return prefix ? prices[prefix]! : null;
 }
 
-export function costOf(price: ModelPrice | null, promptTokens: number, completionTokens: number): number {
+/** What one call costs; `cachedTokens` (part of `promptTokens`) at the cached rate. 0 for an unpriced model. */
+export function costOf(
+  price: ModelPrice | null,
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens = 0,
+): number {
   if (!price) return 0;
-  return (promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok) / 1e6;
+  const cached = Math.min(cachedTokens, promptTokens);
+  const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
+  return (
+    ((promptTokens - cached) * price.inputPerMTok + cached * cachedRate + completionTokens * price.outputPerMTok) / 1e6
+  );
 }
 
 // ---------------------------------------------------------------- settings

@@ -17,6 +17,8 @@ export const RUN_FAILURES = {
   sandbox_error: 'Docker refused something for this run (image missing, container create failed, …)',
   docker_unavailable:
     'Docker stayed unreachable (socket gone, connection refused or reset, 5xx) for longer than `AUTOLAB_DOCKER_RETRY_SECONDS`; the run removes its containers once Docker is back',
+  artifact_store_unavailable:
+    "the artifact store (S3) stayed unreachable, or refused the worker's credentials, for longer than `AUTOLAB_S3_RETRY_SECONDS`; the files stored before it went away stay stored",
   time_limit: 'still running 5 min after the time limit',
   worker_error:
     'the worker could not finish the run itself (Redis trouble at the end, a job stalled more than 10 times)',

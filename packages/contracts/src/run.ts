@@ -297,9 +297,31 @@ export const Usage = z.object({
   completionTokens: z.number().int(),
   totalTokens: z.number().int(),
   costUsd: z.number(),
+  cachedTokens: z
+    .number()
+    .int()
+    .default(0)
+    .describe(
+      "Prompt tokens the provider served from its prefix cache (part of promptTokens, priced at the model's cached rate).",
+    ),
+  estimatedTokens: z
+    .number()
+    .int()
+    .default(0)
+    .describe(
+      'Tokens of calls whose server reported no usage, counted with a tokenizer instead (part of totalTokens): an estimate.',
+    ),
 });
 export type Usage = z.infer<typeof Usage>;
-export const emptyUsage = (): Usage => ({ calls: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0 });
+export const emptyUsage = (): Usage => ({
+  calls: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  totalTokens: 0,
+  costUsd: 0,
+  cachedTokens: 0,
+  estimatedTokens: 0,
+});
 
 export const RunError = z.object({ code: z.string(), message: z.string() });
 

@@ -87,7 +87,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
   await ctx.sink.progress({ experimentStage: stage });
   await ctx.emit({
     type: 'search.stage',
-    message: `Stage ${stage}: ${STAGES[stage].goal} (up to ${budget} experiments)`,
+    message: `Stage ${stage}: ${STAGES[stage].goal} (up to ${budget} experiment${budget === 1 ? '' : 's'})`,
     data: { stage, goal: STAGES[stage].goal, iterations: budget },
   });
 

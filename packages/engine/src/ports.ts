@@ -58,6 +58,10 @@ export interface CallUsage {
   model: string;
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens the provider served from its prefix cache (part of `promptTokens`). */
+  cachedTokens: number;
+  /** The server reported no usage: the tokens were counted with a tokenizer. */
+  estimated: boolean;
   costUsd: number;
   /** False when no price is known for the model: the cost is then 0 and cannot count against the budget. */
   priced: boolean;
@@ -245,9 +249,21 @@ export interface RunSink {
   emit(event: NewEvent): Promise<void>;
   progress(progress: RunProgress): Promise<void>;
   saveCheckpoint(checkpoint: unknown): Promise<void>;
+  /** Throws `ArtifactsUnavailableError` when the files cannot be stored (after the adapter waited for its store). */
   saveArtifact(path: string, content: Buffer | string): Promise<void>;
   /** A file saved earlier in this run (also by an earlier attempt), or null. */
   loadArtifact(path: string): Promise<Buffer | null>;
+}
+
+/**
+ * The run's files cannot be stored or read: the artifact store (S3) stayed unreachable for longer than the adapter
+ * waits for it. The run fails with `artifact_store_unavailable`; what was stored before stays stored.
+ */
+export class ArtifactsUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
 }
 
 export interface Clock {

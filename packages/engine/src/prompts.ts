@@ -18,6 +18,11 @@ import { STAGES } from './tree-search.js';
  * Every prompt and tool the engine uses, in one place. Experiment prompts carry a bounded journal (the best few
  * nodes, recent failures, distilled insights, a few recent lines), never the whole history, so their size stays
  * flat however large the tree grows.
+ *
+ * Every prompt is ordered static-first: what stays the same from one call to the next (the goal, the plan, the
+ * stage, the code being improved, a paper being reviewed) comes first, what changes (the journal, the latest output,
+ * counts, hints, errors) last, so that providers' prefix caches serve the shared beginning of consecutive calls at
+ * their cached rate (docs/models.md, "Prompt order"). The system text and the tools go before every prompt.
  */
 
 const CODE_LIMIT = 12_000;
@@ -264,7 +269,7 @@ you are given.`;
 // ---------------------------------------------------------------- ideation
 
 export function ideasPrompt(goal: string, count: number, hints: string[]): string {
-  return `Research goal:\n${goal}\n${hintBlock(hints)}\nPropose ${count} distinct research ideas for this goal.`;
+  return `Research goal:\n${goal}\n\nPropose ${count} distinct research ideas for this goal.\n${hintBlock(hints)}`;
 }
 
 /**
@@ -310,7 +315,7 @@ export function refinePrompt(goal: string, ideas: Idea[], literature: Literature
           )
           .join('\n');
   return `Research goal:\n${goal}
-${hintBlock(hints)}
+
 Your ideas so far:
 ${ideas.map((idea, i) => `${i + 1}. ${idea.title} — ${clip(idea.hypothesis, 400)} [interest ${idea.interestingness}, feasibility ${idea.feasibility}, novelty ${idea.novelty}]`).join('\n')}
 
@@ -318,7 +323,8 @@ What the literature search found:
 ${lit}
 
 Revise the ideas: sharpen them, drop or change what is already well known (lower its novelty score), keep what is
-feasible. Return all ideas.`;
+feasible. Return all ideas.
+${hintBlock(hints)}`;
 }
 
 // ---------------------------------------------------------------- experiments
@@ -333,6 +339,7 @@ export interface JournalView {
   hints: string[];
 }
 
+/** The run's goal and plan, and the stage's goal: the same for every step of a stage. */
 function planBlock(view: JournalView): string {
   const { plan } = view;
   return `Research goal:\n${view.goal}
@@ -342,23 +349,22 @@ Hypothesis: ${plan.hypothesis}
 Primary metric: "${plan.metric.name}" (${plan.metric.direction}) — ${plan.metric.description}
 Planned experiments: ${clip(plan.plan, 2000)}
 
-Current stage: ${view.stage} — ${STAGES[view.stage].goal} (${view.stageExperimentsLeft} experiment(s) left in it)`;
+Current stage: ${view.stage} — ${STAGES[view.stage].goal}`;
 }
 
+/**
+ * What the experiments so far found, the parts that change least often first: the distilled insights, the best
+ * experiments, recent failures, then the latest experiments (which change with every step).
+ */
 function journalBlock(view: JournalView, exclude?: ExperimentNode): string {
   const parts: string[] = [];
+  if (view.insights.length > 0) parts.push(`What we have learned:\n${view.insights.map((i) => `- ${i}`).join('\n')}`);
   const top = [...goodNodes(view.nodes)]
     .filter((n) => n.operator !== 'ablation')
     .sort((a, b) => (view.plan.metric.direction === 'maximize' ? b.primary! - a.primary! : a.primary! - b.primary!))
     .slice(0, TOP_NODES);
   if (top.length > 0) {
     parts.push(`Best experiments so far:\n${top.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n')}`);
-  }
-  const recent = view.nodes.slice(-RECENT_LINES).filter((n) => !top.includes(n));
-  if (recent.length > 0) {
-    parts.push(
-      `Most recent experiments (${view.nodes.length} in total):\n${recent.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n')}`,
-    );
   }
   const failures = buggyNodes(view.nodes)
     .filter((n) => n !== exclude)
@@ -368,25 +374,41 @@ function journalBlock(view: JournalView, exclude?: ExperimentNode): string {
       `Recent failures:\n${failures.map((n) => `- ${n.id}: ${clip(n.error ?? '', 300)}\n  stderr tail: ${tail(n.stderrTail, 400)}`).join('\n')}`,
     );
   }
-  if (view.insights.length > 0) parts.push(`What we have learned:\n${view.insights.map((i) => `- ${i}`).join('\n')}`);
-  const hints = hintBlock(view.hints);
-  if (hints) parts.push(hints.trim());
+  const recent = view.nodes.slice(-RECENT_LINES).filter((n) => !top.includes(n));
+  if (recent.length > 0) {
+    parts.push(
+      `Most recent experiments (${view.nodes.length} in total):\n${recent.map((n) => `- ${insightLine(n, view.nodes, view.plan)}`).join('\n')}`,
+    );
+  }
   return parts.join('\n\n');
+}
+
+/** The end of every step's prompt: what is left of the stage, the person's hints, and the task itself. */
+function taskBlock(view: JournalView, task: string): string {
+  return `${view.stageExperimentsLeft} experiment(s) left in this stage.${hintBlock(view.hints)}\n${task}`;
 }
 
 function codeBlock(node: ExperimentNode): string {
   return `\`\`\`python\n${clip(node.code, CODE_LIMIT)}\n\`\`\``;
 }
 
+/**
+ * The prompt of one experiment step: the plan, then the program the step starts from (the failed one for a debug
+ * step, the best one otherwise), then the journal, then the task. Consecutive steps that start from the same best
+ * program share everything up to the journal.
+ */
 export function stepPrompt(view: JournalView, operator: Operator, parent: ExperimentNode | null): string {
-  const head = `${planBlock(view)}\n\n${journalBlock(view, operator === 'debug' ? (parent ?? undefined) : undefined)}`;
+  const plan = planBlock(view);
+  const journal = journalBlock(view, operator === 'debug' ? (parent ?? undefined) : undefined);
   const metric = view.plan.metric.name;
   switch (operator) {
-    case 'draft':
-      return `${head}\n\nWrite a complete experiment program for the planned experiments. It must write results.json with "${metric}".`;
+    case 'draft': {
+      const task = `Write a complete experiment program for the planned experiments. It must write results.json with "${metric}".`;
+      return `${plan}\n\n${journal}\n\n${taskBlock(view, task)}`;
+    }
     case 'debug': {
       const failed = parent!;
-      return `${head}
+      return `${plan}
 
 Experiment ${failed.id} failed: ${failed.error}${failed.skippedOutputs ? `\n${failed.skippedOutputs}` : ''}
 Its code:
@@ -399,7 +421,10 @@ End of its stdout:
 \`\`\`
 ${tail(failed.stdoutTail, TAIL_LIMIT / 2)}
 \`\`\`
-Find the cause and submit the fixed program (keep what was right; change what broke).`;
+
+${journal}
+
+${taskBlock(view, `Find why ${failed.id} failed and submit the fixed program (keep what was right; change what broke).`)}`;
     }
     default: {
       const best = parent!;
@@ -412,14 +437,16 @@ Find the cause and submit the fixed program (keep what was right; change what br
         hyperparameter: `Submit a version with one hyperparameter changed (or a small, honest sweep selected on held-out data) that should improve "${metric}".`,
         ablation: `Submit an ablation: the same program with exactly ONE component removed or replaced, so its contribution to "${metric}" can be measured. Say in the plan what was removed.`,
       };
-      return `${head}
+      return `${plan}
 
 The best experiment so far is ${best.id} with ${metric} = ${formatNumber(best.primary!)}.
 All its metrics: ${metrics}
 Its code:
 ${codeBlock(best)}
 
-${ask[operator]} If this stage has achieved its goal, call finish_stage instead.`;
+${journal}
+
+${taskBlock(view, `${ask[operator]} If this stage has achieved its goal, call finish_stage instead.`)}`;
     }
   }
 }
@@ -549,25 +576,24 @@ The paper must fit in ${ctx.pageLimit} pages. Write it.`;
 }
 
 export function fixLatexPrompt(sections: PaperSections, problem: string): string {
-  return `The paper needs a correction:
+  return `The sections of the paper as they are now (JSON):
+${JSON.stringify(sections, null, 1)}
+
+The paper needs a correction:
 \`\`\`
 ${clip(problem, 3000)}
 \`\`\`
-
-The sections as they are now (JSON):
-${JSON.stringify(sections, null, 1)}
 
 Return ALL sections, corrected. Remember: fragments only, macros instead of numbers, no tables or figures, only the
 citation keys you were given.`;
 }
 
+/** The paper and the held-out result first (the same for every reviewer, so reviewers after the first hit the cache). */
 export function reviewPrompt(paperText: string, reviewer: number, focus: string, heldOut = ''): string {
-  return `You are reviewer ${reviewer}. Pay particular attention to ${focus}.
-
-The paper (LaTeX source; tables and numbers in it are generated from recorded experiment results):
+  return `The paper (LaTeX source; tables and numbers in it are generated from recorded experiment results):
 ${clip(paperText, 24_000)}
 ${heldOut ? `\nMeasured by the service on a held-out test the authors' programs never saw (weigh the claims against it):\n${heldOut}\n` : ''}
-Review it.`;
+You are reviewer ${reviewer}. Pay particular attention to ${focus}. Review the paper.`;
 }
 
 export const REVIEWER_FOCUS = [
@@ -590,13 +616,13 @@ Write the meta-review: weigh the reviews and give the final scores and decision.
 }
 
 export function revisePrompt(sections: PaperSections, meta: Review): string {
-  return `The meta-review of your paper:
+  return `The sections of your paper as they are now (JSON):
+${JSON.stringify(sections, null, 1)}
+
+The meta-review of your paper:
 Summary: ${meta.summary}
 Weaknesses: ${meta.weaknesses.join('; ')}
 Questions: ${meta.questions.join('; ')}
-
-The sections as they are now (JSON):
-${JSON.stringify(sections, null, 1)}
 
 Revise the paper to address the weaknesses that writing can address (clarity, claims, limitations); you cannot run
 new experiments. Return ALL sections. Same rules: macros instead of numbers, no tables or figures, given keys only.`;

@@ -47,6 +47,8 @@ class FakeLlm implements Llm {
       model: 'fake',
       promptTokens: Math.ceil(request.prompt.length / 4),
       completionTokens: 10,
+      cachedTokens: 0,
+      estimated: false,
       costUsd: this.costPerCall,
       priced: true,
     };

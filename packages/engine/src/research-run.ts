@@ -6,7 +6,7 @@ import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
 import { writeManifest } from './manifest.js';
 import { readPapers } from './papers.js';
-import { LlmUnavailableError, SandboxUnavailableError } from './ports.js';
+import { ArtifactsUnavailableError, LlmUnavailableError, SandboxUnavailableError } from './ports.js';
 import { reviewStage } from './review.js';
 import {
   Interrupted,
@@ -58,6 +58,8 @@ export async function runResearch(
       return { status: 'failed', error: runFailure('llm_unavailable', err.message) };
     if (err instanceof SandboxUnavailableError)
       return { status: 'failed', error: runFailure('docker_unavailable', err.message) };
+    if (err instanceof ArtifactsUnavailableError)
+      return { status: 'failed', error: runFailure('artifact_store_unavailable', err.message) };
     // Losing the run to a newer attempt is not this attempt's failure to report.
     if (err instanceof Error && err.name === 'RunSupersededError') throw err;
     const message = err instanceof Error ? err.message : String(err);

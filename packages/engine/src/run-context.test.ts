@@ -11,6 +11,8 @@ const usage = (completionTokens = 10): CallUsage => ({
   model: 'm',
   promptTokens: 100,
   completionTokens,
+  cachedTokens: 0,
+  estimated: false,
   costUsd: 0.01,
   priced: true,
 });
@@ -114,5 +116,19 @@ describe('RunContext.ask', () => {
     expect(await roomy.ask()).toBe(ok);
     // 2000 − 400 spent − 100 for the prompt again.
     expect(roomy.llm.requests[1]!.retry).toMatchObject({ maxReplyTokens: 1500 });
+  });
+
+  it("sums cached and estimated tokens into the run's usage, and the cost event says which call had which", async () => {
+    const cached: ToolCallResult = { ...ok, usage: { ...usage(), cachedTokens: 64 } };
+    const estimated: ToolCallResult = { ...ok, usage: { ...usage(20), estimated: true } };
+    const { ctx, sink, ask } = context([cached, estimated]);
+    await ask();
+    await ask();
+    expect(ctx.state.usage).toMatchObject({ calls: 2, promptTokens: 200, cachedTokens: 64, estimatedTokens: 120 });
+    const [first, second] = ofType(sink, 'cost.updated');
+    expect(first!.data).toMatchObject({ cachedTokens: 64, estimated: false, total: { cachedTokens: 64 } });
+    expect(first!.message).toContain('100 (64 cached)+10 tokens');
+    expect(second!.data).toMatchObject({ cachedTokens: 0, estimated: true, total: { estimatedTokens: 120 } });
+    expect(second!.message).toContain('estimated');
   });
 });

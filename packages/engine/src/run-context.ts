@@ -298,23 +298,30 @@ export class RunContext {
 
   /** Records one model call: usage in the state (checkpointed), a progress update and a cost event. */
   private async account(purpose: string, reply: ToolCallResult): Promise<void> {
+    const call = reply.usage;
     const u = this.state.usage;
     u.calls += 1;
-    u.promptTokens += reply.usage.promptTokens;
-    u.completionTokens += reply.usage.completionTokens;
+    u.promptTokens += call.promptTokens;
+    u.completionTokens += call.completionTokens;
     u.totalTokens = u.promptTokens + u.completionTokens;
-    u.costUsd += reply.usage.costUsd;
+    u.cachedTokens += call.cachedTokens;
+    if (call.estimated) u.estimatedTokens += call.promptTokens + call.completionTokens;
+    u.costUsd += call.costUsd;
     await this.checkpoint();
     await this.sink.progress({ usage: { ...u } });
+    const cached = call.cachedTokens > 0 ? ` (${call.cachedTokens} cached)` : '';
+    const estimated = call.estimated ? ' (estimated: the server reported no usage)' : '';
     await this.emit({
       type: 'cost.updated',
-      message: `${purpose}: ${reply.usage.promptTokens}+${reply.usage.completionTokens} tokens, $${reply.usage.costUsd.toFixed(4)} (total $${u.costUsd.toFixed(4)}${this.input.budgetUsd === null ? '' : ` of $${this.input.budgetUsd}`})`,
+      message: `${purpose}: ${call.promptTokens}${cached}+${call.completionTokens} tokens${estimated}, $${call.costUsd.toFixed(4)} (total $${u.costUsd.toFixed(4)}${this.input.budgetUsd === null ? '' : ` of $${this.input.budgetUsd}`})`,
       data: {
         purpose,
-        model: reply.usage.model,
-        promptTokens: reply.usage.promptTokens,
-        completionTokens: reply.usage.completionTokens,
-        costUsd: reply.usage.costUsd,
+        model: call.model,
+        promptTokens: call.promptTokens,
+        completionTokens: call.completionTokens,
+        cachedTokens: call.cachedTokens,
+        estimated: call.estimated,
+        costUsd: call.costUsd,
         total: { ...u },
         budgetUsd: this.input.budgetUsd,
       },

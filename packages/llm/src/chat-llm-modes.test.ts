@@ -68,9 +68,9 @@ function llm(model: string, mode: ModelModeSetting = 'auto', modeCache?: ModeCac
     onCall: (entry) => transcript.push(entry),
   });
   /** As the engine's `ask` does: up to two re-asks when the reply says one may help. */
-  const ask = async (): Promise<ToolCallResult[]> => {
+  const ask = async (asked: { system: string; prompt: string } = { system: 'sys', prompt: 'go' }) => {
     const results: ToolCallResult[] = [];
-    let request: ToolCallRequest = { purpose: 'test', role: 'code', system: 'sys', prompt: 'go', tools: [tool] };
+    let request: ToolCallRequest = { purpose: 'test', role: 'code', ...asked, tools: [tool] };
     for (let i = 0; i < 3; i++) {
       const result = await client.callTool(request, new AbortController().signal);
       results.push(result);
@@ -165,11 +165,53 @@ describe('forced modes', () => {
     await expect(llm('answer@no-tools', 'tools').ask()).rejects.toThrow(/does not support tools.*AUTOLAB_MODEL_MODE/);
     expect(calls()).toHaveLength(1);
   });
+});
 
-  it('without usage in the reply, tokens are estimated rather than zero', async () => {
-    const { ask } = llm('answer@no-usage', 'tools');
-    const [result] = await ask();
-    expect(result!.usage.promptTokens).toBeGreaterThan(0);
-    expect(result!.usage.completionTokens).toBeGreaterThan(0);
+describe('usage', () => {
+  /** A prompt like the engine's: instructions, a plan, a program and its output. */
+  const asked = {
+    system: `You are a careful empirical researcher. Your programs run as \`python3 experiment.py\` in a sandbox.
+- NO network access: generate or simulate data.
+The program MUST write results.json with the primary metric. Always answer by calling a tool.`.repeat(3),
+    prompt: `Research goal:\nDoes feature scaling speed up gradient descent?\n\nIts code:\n\`\`\`python\n${CODE}\n${'for epoch in range(100):\n    loss = step(w, X, y, lr=0.1)\n    print(f"epoch {epoch}: loss={loss:.4f}")\n'.repeat(12)}\`\`\`\nEnd of its stderr:\n\`\`\`\nTraceback (most recent call last):\n  File "experiment.py", line 12\nValueError: shapes (3,) and (4,) not aligned\n\`\`\``,
+  };
+
+  it.each(['tools', 'text'] as const)(
+    'without usage in the reply (%s mode), the estimate is within 3%% of what the server counts',
+    async (mode) => {
+      const [reported] = await llm('answer@tools', mode).ask(asked);
+      const [estimated] = await llm('answer@no-usage', mode).ask(asked);
+      expect(reported!.usage).toMatchObject({ estimated: false });
+      expect(estimated!.usage).toMatchObject({ estimated: true });
+      const off = (a: number, b: number) => Math.abs(a - b) / b;
+      const promptOff = off(estimated!.usage.promptTokens, reported!.usage.promptTokens);
+      const replyOff = off(estimated!.usage.completionTokens, reported!.usage.completionTokens);
+      console.info(
+        `${mode}: prompt ${estimated!.usage.promptTokens} estimated vs ${reported!.usage.promptTokens} counted (${(100 * promptOff).toFixed(1)}% off); reply ${estimated!.usage.completionTokens} vs ${reported!.usage.completionTokens} (${(100 * replyOff).toFixed(1)}% off)`,
+      );
+      expect(promptOff).toBeLessThan(0.03);
+      expect(replyOff).toBeLessThan(0.03);
+    },
+  );
+
+  it('reads the prefix-cache hits the server reports and prices them at the cached rate', async () => {
+    const long = { system: 'Think step by step about the data. '.repeat(200), prompt: 'go' };
+    const prices = { answer: { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 } };
+    const runId = `modes-${++runs}`;
+    for (const mode of ['tools', 'text'] as const) {
+      const client = new ChatLlm({ baseUrl: server.baseUrl, apiKey: 'k', model: 'answer', runId, prices, mode });
+      const call = (prompt: string) =>
+        client.callTool({ purpose: 't', role: 'code', ...long, prompt, tools: [tool] }, new AbortController().signal);
+      await call('first');
+      const second = await call('second');
+      const [, served] = server.callsFor(runId).slice(-2);
+      expect(served!.cachedTokens).toBeGreaterThanOrEqual(1024);
+      const { promptTokens, completionTokens, cachedTokens } = second.usage;
+      expect(cachedTokens).toBe(served!.cachedTokens);
+      expect(second.usage.costUsd).toBeCloseTo(
+        ((promptTokens - cachedTokens) * 2 + cachedTokens * 0.5 + completionTokens * 8) / 1e6,
+        12,
+      );
+    }
   });
 });

@@ -17,6 +17,7 @@ import { classify } from './model-errors.js';
 import { type ModeCache, modeCacheKey, toolsUnsupported } from './model-mode.js';
 import { checkedFetch } from './reply-check.js';
 import { jsonSchemaOf, parseTextCall, type TextCall, textModeInstructions } from './text-call.js';
+import { type ContentPart, type CountedMessage, countPromptTokens, countReplyTokens } from './token-count.js';
 
 export interface ChatLlmOptions {
   /** OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1` or a local server. */
@@ -200,23 +201,28 @@ export class ChatLlm implements Llm {
     const toolChoice =
       request.tools.length === 1 ? { type: 'function' as const, function: { name: first.name } } : 'required';
     const bound = this.chat(this.replyTokens).bindTools(tools, { tool_choice: toolChoice });
-    const messages: BaseMessage[] = [
-      new SystemMessage(request.system),
-      new HumanMessage({ content: userContent(request.prompt, request.images) }),
-    ];
-    if (request.retry && request.retry.maxReplyTokens === undefined) {
-      messages.push(new AIMessage(request.retry.reply), new HumanMessage(reAskText(request.retry.error)));
-    }
+    const sent = sentMessages(request.system, request);
+    const messages: BaseMessage[] = sent.map(({ role, content }) =>
+      role === 'system'
+        ? new SystemMessage(content as string)
+        : role === 'assistant'
+          ? new AIMessage(content as string)
+          : new HumanMessage({ content }),
+    );
     const { value: message, attempts } = await this.withRetries(
       () => bound.invoke(messages, { signal }) as Promise<AIMessage>,
       signal,
     );
     const content = textOf(message);
-    const usage = this.usageOf(
-      message.usage_metadata?.input_tokens,
-      message.usage_metadata?.output_tokens,
-      request,
-      content + JSON.stringify(message.tool_calls ?? []),
+    const reported = message.usage_metadata;
+    const usage = await this.usageOf(
+      reported && {
+        prompt: reported.input_tokens,
+        completion: reported.output_tokens,
+        cached: reported.input_token_details?.cache_read,
+      },
+      { messages: sent, extras: tools },
+      content + (message.tool_calls ?? []).map((c) => c.name + JSON.stringify(c.args)).join(''),
     );
     const finish = (message.response_metadata as { finish_reason?: unknown } | undefined)?.finish_reason;
     if (finish === 'length') return { result: truncated(usage, content), content, attempts, textCall: null };
@@ -236,19 +242,10 @@ export class ChatLlm implements Llm {
       mode === 'text'
         ? `${request.system}\n\n${textModeInstructions(request.tools)}`
         : `${request.system}\n\n${jsonModeInstructions(request.tools)}`;
-    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
-      { role: 'system', content: system },
-      { role: 'user', content: userContent(request.prompt, request.images) },
-    ];
-    if (request.retry && request.retry.maxReplyTokens === undefined) {
-      messages.push(
-        { role: 'assistant', content: request.retry.reply },
-        { role: 'user', content: reAskText(request.retry.error) },
-      );
-    }
+    const messages = sentMessages(system, request);
     const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
       model: this.options.model,
-      messages,
+      messages: messages as OpenAI.Chat.ChatCompletionMessageParam[],
       ...(this.options.temperature !== undefined ? { temperature: this.options.temperature } : {}),
       ...(this.replyTokens !== undefined ? { max_tokens: this.replyTokens } : {}),
       ...(mode === 'json' ? { response_format: responseFormatOf(request.tools) } : {}),
@@ -259,10 +256,14 @@ export class ChatLlm implements Llm {
     );
     const choice = completion.choices[0];
     const content = choice?.message?.content ?? '';
-    const usage = this.usageOf(
-      completion.usage?.prompt_tokens,
-      completion.usage?.completion_tokens,
-      { ...request, system },
+    const reported = completion.usage;
+    const usage = await this.usageOf(
+      reported && {
+        prompt: reported.prompt_tokens,
+        completion: reported.completion_tokens,
+        cached: reported.prompt_tokens_details?.cached_tokens,
+      },
+      { messages, extras: body.response_format ? [body.response_format] : [] },
       content,
     );
     if (choice?.finish_reason === 'length')
@@ -327,23 +328,28 @@ export class ChatLlm implements Llm {
   }
 
   /**
-   * The usage the server reports. Servers that report none (several local ones) get an estimate of four characters
-   * a token, so that token caps and budgets still bind.
+   * The usage the server reports, with the prompt tokens it served from its prefix cache priced at the cached rate.
+   * A server that reports none (several local ones) gets the prompt as sent and the reply counted with a tokenizer
+   * (`token-count.ts`), so that token caps and budgets still bind; such usage is marked as estimated.
    */
-  private usageOf(
-    prompt: number | undefined,
-    completion: number | undefined,
-    request: ToolCallRequest,
+  private async usageOf(
+    reported: { prompt?: number; completion?: number; cached?: number | undefined } | undefined,
+    sent: { messages: CountedMessage[]; extras: unknown[] },
     reply: string,
-  ): CallUsage {
-    const promptTokens = prompt ?? estimateTokens(request.system.length + request.prompt.length);
-    const completionTokens = completion ?? estimateTokens(reply.length);
-    const price = priceOf(this.options.prices, this.options.model);
+  ): Promise<CallUsage> {
+    const model = this.options.model;
+    const estimated = reported?.prompt === undefined || reported.completion === undefined;
+    const promptTokens = reported?.prompt ?? (await countPromptTokens(model, sent.messages, sent.extras));
+    const completionTokens = reported?.completion ?? (await countReplyTokens(model, reply));
+    const cachedTokens = Math.min(reported?.cached ?? 0, promptTokens);
+    const price = priceOf(this.options.prices, model);
     return {
-      model: this.options.model,
+      model,
       promptTokens,
       completionTokens,
-      costUsd: costOf(price, promptTokens, completionTokens),
+      cachedTokens,
+      estimated,
+      costUsd: costOf(price, promptTokens, completionTokens, cachedTokens),
       priced: price !== null,
     };
   }
@@ -356,6 +362,25 @@ interface Answer {
   attempts: number;
   /** Tools mode: a call the model wrote in its text instead of as a tool call (found, valid or not). */
   textCall: TextCall | null;
+}
+
+/**
+ * The chat messages of a request (with the mode's instructions in `system`): what is sent, and what is counted when
+ * the server reports no usage. The user message carries the request's images, if any; a re-ask after an invalid
+ * reply adds that reply and the error.
+ */
+function sentMessages(system: string, request: ToolCallRequest): CountedMessage[] {
+  const messages: CountedMessage[] = [
+    { role: 'system', content: system },
+    { role: 'user', content: userContent(request.prompt, request.images) },
+  ];
+  if (request.retry && request.retry.maxReplyTokens === undefined) {
+    messages.push(
+      { role: 'assistant', content: request.retry.reply },
+      { role: 'user', content: reAskText(request.retry.error) },
+    );
+  }
+  return messages;
 }
 
 /**
@@ -375,9 +400,6 @@ function userContent(prompt: string, images: PromptImage[] | undefined): string 
   ];
 }
 
-/** A part of a user message, in the shape both LangChain and the OpenAI SDK take. */
-type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
-
 function describeImage(image: PromptImage): TranscriptImage {
   return {
     name: image.name,
@@ -386,8 +408,6 @@ function describeImage(image: PromptImage): TranscriptImage {
     sha256: createHash('sha256').update(image.data).digest('hex'),
   };
 }
-
-const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
 
 /** The follow-up after an unusable reply: the exact reason, and the format once more. */
 const reAskText = (error: string): string =>

@@ -38,11 +38,23 @@ export interface NewApiKey {
   expiresAt?: string | null;
 }
 
+/**
+ * How long one API process reuses a key lookup: every authenticated request needs one, and two Redis round trips per
+ * request were most of the API's latency. A key revoked through another API process thus stops working there within
+ * this long (at once on the process that revoked it); expiry is checked on every request, whatever was reused.
+ */
+export const KEY_LOOKUP_REUSE_MS = 1000;
+/** Lookups kept at most (unknown keys too); the memory of them is dropped whole when full. */
+const MAX_REUSED_LOOKUPS = 10_000;
+
 /** API keys, stored in Redis as records plus SHA-256(secret) → id. The secret itself is never stored. */
 export class ApiKeyStore {
+  private readonly recent = new Map<string, { record: ApiKeyRecord | null; until: number }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** Creates a key; the secret is returned here and never again. */
@@ -79,11 +91,16 @@ export class ApiKeyStore {
   }
 
   /** The key with this secret, if it is usable now (not revoked, not expired), or null. */
-  async verify(secret: string, now = Date.now()): Promise<ApiKeyRecord | null> {
-    const id = await this.redis.get(this.keys.apiKeyByHash(hashSecret(secret)));
-    if (!id) return null;
-    const record = await this.get(id);
-    return record && isUsable(record, now) ? record : null;
+  async verify(secret: string): Promise<ApiKeyRecord | null> {
+    const hash = hashSecret(secret);
+    let lookup = this.recent.get(hash);
+    if (!lookup || lookup.until <= this.clock()) {
+      const id = await this.redis.get(this.keys.apiKeyByHash(hash));
+      lookup = { record: id ? await this.get(id) : null, until: this.clock() + KEY_LOOKUP_REUSE_MS };
+      if (this.recent.size >= MAX_REUSED_LOOKUPS) this.recent.clear();
+      this.recent.set(hash, lookup);
+    }
+    return lookup.record && isUsable(lookup.record, this.clock()) ? lookup.record : null;
   }
 
   async get(id: string): Promise<ApiKeyRecord | null> {
@@ -116,6 +133,7 @@ export class ApiKeyStore {
       new Date().toISOString(),
       this.keys.apiKeyByHash(''),
     );
+    for (const [hash, lookup] of this.recent) if (lookup.record?.id === id) this.recent.delete(hash);
     return result === 1;
   }
 }

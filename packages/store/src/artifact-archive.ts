@@ -14,10 +14,13 @@ const SUBSETS: Record<ArchiveSubset, (path: string) => boolean> = {
 /**
  * A gzipped tar of a run's artifacts, produced file by file so memory stays flat for any archive size.
  *
- * Every failure (a file that cannot be read, the client going away) ends up as an error or close of the returned
- * stream and nowhere else: the caller (the HTTP reply) aborts its own response, and no other request is affected.
+ * The listing is read before anything is sent, so a store that cannot be reached fails here (the API answers 503 in
+ * its error shape) rather than as a broken download. Every later failure (a file that cannot be read, the client
+ * going away) ends up as an error or close of the returned stream and nowhere else: the caller (the HTTP reply)
+ * aborts its own response, and no other request is affected.
  */
-export function archiveStream(store: ArtifactStore, runId: string, subset: ArchiveSubset): Readable {
+export async function archiveStream(store: ArtifactStore, runId: string, subset: ArchiveSubset): Promise<Readable> {
+  const entries = (await store.list(runId)).filter((e) => SUBSETS[subset](e.path));
   const pack = tar.pack();
   const gzip = createGzip();
   // With a callback, the pipe owns both ends' errors: an error of the pack destroys the gzip stream with it (which the
@@ -25,7 +28,6 @@ export function archiveStream(store: ArtifactStore, runId: string, subset: Archi
   // the loop below stops.
   pack.pipe(gzip, () => undefined);
   const fill = async () => {
-    const entries = (await store.list(runId)).filter((e) => SUBSETS[subset](e.path));
     for (const entry of entries) {
       const file = await store.open(runId, entry.path);
       if (!file) continue;

@@ -1,7 +1,9 @@
-import { constants } from 'node:fs';
-import { appendFile, type FileHandle, lstat, mkdir, open, readdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants, createWriteStream } from 'node:fs';
+import { appendFile, type FileHandle, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ArtifactEntry } from '@autolab/contracts';
 import { normalizeRelativePath } from '@autolab/contracts';
 
@@ -33,17 +35,53 @@ export class InvalidArtifactPathError extends Error {
   }
 }
 
-/** Where a run's files live. Local directory today; an S3-compatible store can implement the same surface. */
+/**
+ * The artifact store could not be used (S3 unreachable, refusing the credentials, answering 5xx) for longer than it
+ * waits for it. Not the caller's fault: the API answers 503 `artifact_store_unavailable`, a run fails with
+ * `artifact_store_unavailable`. The message names the store and the cause, never a credential.
+ */
+export class ArtifactStoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** One file as `open()` gives it. */
+export interface ArtifactFile {
+  /** A plain Node stream of exactly `size` bytes. */
+  stream: Readable;
+  size: number;
+  mediaType: string;
+}
+
+/**
+ * Where a run's files live: a local directory (`LocalArtifactStore`) or an S3-compatible bucket (`S3ArtifactStore`).
+ * Nothing in it is a local path: callers hand over bytes or streams and get streams back, so the API and the worker
+ * work alike on either. Every method may throw `ArtifactStoreUnavailableError`.
+ */
 export interface ArtifactStore {
+  /** Writes (or replaces) a whole file at once; readers see the old or the new version, never a part. */
   put(runId: string, path: string, content: Buffer | string): Promise<void>;
-  /** Adds to the end of a file (creating it), for logs such as the model transcript. */
+  /** Like `put`, from a stream of unknown length (multipart upload on S3), so a large file is never held in memory. */
+  putStream(runId: string, path: string, source: Readable): Promise<void>;
+  /**
+   * Adds one chunk to the end of a file (creating it), for logs such as the model transcript. S3 has no append: each
+   * call stores one more object, and `list`/`open` show the file as the concatenation of its chunks. So callers batch
+   * (the transcript writes a chunk every few seconds), never one call per line.
+   */
   append(runId: string, path: string, content: Buffer | string): Promise<void>;
+  /** Every file of the run, sorted by path. */
   list(runId: string): Promise<ArtifactEntry[]>;
   /**
    * Null when there is no such file. The stream yields exactly `size` bytes: one version of the file as it was when
-   * opened, whatever is appended to it or renamed over it while it is read (an archive records sizes up front).
+   * opened, whatever is appended to it or written over it while it is read (an archive records sizes up front).
    */
-  open(runId: string, path: string): Promise<{ stream: Readable; size: number; mediaType: string } | null>;
+  open(runId: string, path: string): Promise<ArtifactFile | null>;
+  /** Removes every file of the folder (a deleted upload's files); nothing there is fine. */
+  remove(runId: string): Promise<void>;
+  /** Resolves when the store answers (a start-up check); throws `ArtifactStoreUnavailableError` when it does not. */
+  check(): Promise<void>;
 }
 
 /** Files under `<root>/<runId>/`. Paths are validated so nothing can escape a run's directory. */
@@ -63,6 +101,19 @@ export class LocalArtifactStore implements ArtifactStore {
     const temp = `${target}.${process.pid}.${Date.now()}.partial`;
     await writeFile(temp, content);
     await rename(temp, target);
+  }
+
+  async putStream(runId: string, path: string, source: Readable): Promise<void> {
+    const target = this.resolve(runId, path);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
+    try {
+      await pipeline(source, createWriteStream(temp));
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
   }
 
   async append(runId: string, path: string, content: Buffer | string): Promise<void> {
@@ -93,10 +144,19 @@ export class LocalArtifactStore implements ArtifactStore {
       }
     };
     await walk(base);
-    return entries;
+    return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  async open(runId: string, path: string) {
+  async remove(runId: string): Promise<void> {
+    if (!normalizeRelativePath(runId) || runId.includes('/')) throw new InvalidArtifactPathError(runId);
+    await rm(join(this.root, runId), { recursive: true, force: true });
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+  }
+
+  async open(runId: string, path: string): Promise<ArtifactFile | null> {
     const target = this.resolve(runId, path);
     let handle: FileHandle;
     try {

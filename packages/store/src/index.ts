@@ -1,6 +1,21 @@
 export { ApiKeyStore, hashSecret, isUsable, type NewApiKey, randomBase62 } from './api-key-store.js';
 export { type ArchiveSubset, archiveStream } from './artifact-archive.js';
-export { type ArtifactStore, InvalidArtifactPathError, LocalArtifactStore, mediaTypeOf } from './artifact-store.js';
+export {
+  type ArtifactFile,
+  type ArtifactStore,
+  ArtifactStoreUnavailableError,
+  InvalidArtifactPathError,
+  LocalArtifactStore,
+  mediaTypeOf,
+} from './artifact-store.js';
+export {
+  type ArtifactStoreConfig,
+  ArtifactStoreEnv,
+  artifactStoreConfig,
+  describeArtifactStore,
+  openArtifactStore,
+  openUploadFileStore,
+} from './artifact-store-config.js';
 export { CancelSignal } from './cancel-signal.js';
 export { deploymentId } from './deployment-identity.js';
 export { EventHub } from './event-hub.js';
@@ -30,6 +45,7 @@ export {
   serializeEvent,
   TooManyActiveRunsError,
 } from './run-store.js';
+export { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
 export {
   InvalidUploadError,
   type SkippedFile,

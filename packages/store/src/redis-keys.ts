@@ -71,8 +71,9 @@ export class RedisKeys {
   worker(workerId: string): string {
     return `${this.prefix}:worker:${workerId}`;
   }
-  workerPattern(): string {
-    return `${this.prefix}:worker:*`;
+  /** Set: the ids of workers that announced themselves (their heartbeat keys say which are alive). */
+  workerIndex(): string {
+    return `${this.prefix}:workers`;
   }
   /** Hash: digest of a model endpoint (base URL + model) → the mode `auto` found working (tools, json, text). */
   modelModes(): string {

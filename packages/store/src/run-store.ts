@@ -462,7 +462,8 @@ function parseRun(h: Record<string, string>): StoredRun {
     review: JSON.parse(h.review ?? 'null'),
     bestMetric: JSON.parse(h.bestMetric ?? 'null'),
     heldOut: JSON.parse(h.heldOut ?? 'null'),
-    usage: JSON.parse(h.usage ?? 'null') ?? emptyUsage(),
+    // Records written before a field existed (cachedTokens, estimatedTokens) read it as 0.
+    usage: { ...emptyUsage(), ...JSON.parse(h.usage ?? '{}') },
     attempt: Number(h.attempt ?? 0),
     createdAt: h.createdAt ?? '',
     startedAt: h.startedAt || null,

@@ -12,6 +12,7 @@ import {
   type UploadSummary,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
+import type { ArtifactStore } from './artifact-store.js';
 import { isRedisUnavailable } from './redis-availability.js';
 import type { RedisKeys } from './redis-keys.js';
 import { newRunId } from './run-id.js';
@@ -311,7 +312,9 @@ return 1
 
 /**
  * Users' own files (datasets, starting code, papers, hidden test sets): records in Redis, files in a directory per
- * upload under `root`. Every read names the tenant; another tenant's upload is indistinguishable from a missing one.
+ * upload under `root`, or, with `remote` (the S3 artifact store's bucket), in `remote` under the upload's id; `root`
+ * then only holds drafts while they are received. Every read names the tenant; another tenant's upload is
+ * indistinguishable from a missing one.
  */
 export class UploadStore {
   constructor(
@@ -320,6 +323,8 @@ export class UploadStore {
     private readonly root: string,
     /** Needed to receive uploads (the API); readers (the worker) leave it out. */
     private readonly uploadLimits?: UploadLimits,
+    /** Where committed files go when they are not kept under `root` (S3). */
+    private readonly remote?: ArtifactStore,
   ) {}
 
   get limits(): UploadLimits {
@@ -340,39 +345,61 @@ export class UploadStore {
       this.limits,
       Math.max(0, this.limits.tenantMaxBytes - used),
       async (draft, record) => {
+        if (this.remote) {
+          const remote = this.remote;
+          try {
+            // Each file streams from the draft to the store; the record comes only once they all are there.
+            for (const file of record.files)
+              await remote.putStream(id, file.path, createReadStream(join(draft.directory, 'files', file.path)));
+            await this.record(tenant, record, () => remote.remove(id));
+          } catch (err) {
+            if (!isRedisUnavailable(err)) await remote.remove(id).catch(() => undefined);
+            throw err;
+          } finally {
+            await rm(draft.directory, { recursive: true, force: true });
+          }
+          return;
+        }
         const final = this.dirOf(id);
         await rename(draft.directory, final);
-        const [ok, total] = (await this.redis
-          .eval(
-            COMMIT_SCRIPT,
-            4,
-            this.keys.tenantUploadBytes(tenant),
-            this.keys.upload(id),
-            this.keys.tenantUploadIndex(tenant),
-            this.keys.uploadIndex(),
-            id,
-            tenant,
-            record.bytes,
-            this.limits.tenantMaxBytes,
-            JSON.stringify(record),
-          )
-          .catch(async (err) => {
-            // Unanswered is not refused: a server that hung may still run the commit once it carries on, and its
-            // record must find the files. Left in place, they are removed by the sweep if no record ever comes.
-            if (!isRedisUnavailable(err)) await rm(final, { recursive: true, force: true });
-            throw err;
-          })) as [number, number];
-        if (!ok) {
-          await rm(final, { recursive: true, force: true });
-          throw new UploadLimitError(
-            'tenant_bytes',
-            this.limits.tenantMaxBytes,
-            `This tenant's uploads may hold ${mb(this.limits.tenantMaxBytes)} in all and hold ${mb(total)}; ` +
-              `this upload (${mb(record.bytes)}) would go over it (delete uploads you no longer need).`,
-          );
-        }
+        await this.record(tenant, record, () => rm(final, { recursive: true, force: true }));
       },
     );
+  }
+
+  /**
+   * Adds the upload's record within the tenant's limit; `undo` removes its files when the record is refused. A Redis
+   * that did not answer is not a refusal: it may still run the commit once it carries on, and the record must then
+   * find the files (left in place, the sweep removes them if no record ever comes).
+   */
+  private async record(tenant: string, record: UploadRecord, undo: () => Promise<void>): Promise<void> {
+    const [ok, total] = (await this.redis
+      .eval(
+        COMMIT_SCRIPT,
+        4,
+        this.keys.tenantUploadBytes(tenant),
+        this.keys.upload(record.id),
+        this.keys.tenantUploadIndex(tenant),
+        this.keys.uploadIndex(),
+        record.id,
+        tenant,
+        record.bytes,
+        this.limits.tenantMaxBytes,
+        JSON.stringify(record),
+      )
+      .catch(async (err) => {
+        if (!isRedisUnavailable(err)) await undo();
+        throw err;
+      })) as [number, number];
+    if (!ok) {
+      await undo();
+      throw new UploadLimitError(
+        'tenant_bytes',
+        this.limits.tenantMaxBytes,
+        `This tenant's uploads may hold ${mb(this.limits.tenantMaxBytes)} in all and hold ${mb(total)}; ` +
+          `this upload (${mb(record.bytes)}) would go over it (delete uploads you no longer need).`,
+      );
+    }
   }
 
   /** The upload, or null when there is none with this id for this tenant (`tenant` undefined: any tenant). */
@@ -416,6 +443,8 @@ export class UploadStore {
     );
     if (!deleted) return false;
     await rm(this.dirOf(id), { recursive: true, force: true });
+    // A failure here leaves the files in the bucket without a record (the error reaches the caller).
+    await this.remote?.remove(id);
     return true;
   }
 
@@ -425,9 +454,27 @@ export class UploadStore {
     return join(this.root, id);
   }
 
-  /** The directory with the upload's files, at their relative paths. */
+  /** The directory with the upload's files, at their relative paths (uploads kept under `root` only). */
   filesDir(id: string): string {
     return join(this.dirOf(id), 'files');
+  }
+
+  /**
+   * A local directory with the upload's files, for a sandbox to copy in: the upload's own directory, or, when the
+   * files are in `remote`, a copy downloaded into `scratch/<id>/` (the caller removes `scratch` when done).
+   */
+  async localFiles(upload: UploadRecord, scratch: string): Promise<string> {
+    if (!this.remote) return this.filesDir(upload.id);
+    const dir = join(scratch, upload.id);
+    for (const file of upload.files) {
+      const opened = await this.remote.open(upload.id, file.path);
+      if (!opened) throw new Error(`the upload ${upload.id} has lost its file ${file.path}`);
+      // Paths were checked when the upload was received (storedPath), so none leaves `dir`.
+      const target = join(dir, file.path);
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(opened.stream, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+    }
+    return dir;
   }
 
   /**

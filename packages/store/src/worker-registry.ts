@@ -12,7 +12,10 @@ export interface WorkerHeartbeat {
   seenAt: string;
 }
 
-/** Workers announce themselves with a key that expires unless refreshed: a missing key means a dead worker. */
+/**
+ * Workers announce themselves with a key that expires unless refreshed: a missing key means a dead worker. An index
+ * set names them, so listing them (every /healthz) reads two keys instead of scanning the whole keyspace.
+ */
 export class WorkerRegistry {
   constructor(
     private readonly redis: Redis,
@@ -21,27 +24,28 @@ export class WorkerRegistry {
 
   async beat(heartbeat: Omit<WorkerHeartbeat, 'seenAt'>, ttlMs: number): Promise<void> {
     const value: WorkerHeartbeat = { ...heartbeat, seenAt: new Date().toISOString() };
-    await this.redis.set(this.keys.worker(heartbeat.workerId), JSON.stringify(value), 'PX', ttlMs);
+    await this.redis
+      .multi()
+      .set(this.keys.worker(heartbeat.workerId), JSON.stringify(value), 'PX', ttlMs)
+      .sadd(this.keys.workerIndex(), heartbeat.workerId)
+      .exec();
   }
 
   async remove(workerId: string): Promise<void> {
-    await this.redis.del(this.keys.worker(workerId));
+    await this.redis.multi().del(this.keys.worker(workerId)).srem(this.keys.workerIndex(), workerId).exec();
   }
 
   async isAlive(workerId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.worker(workerId))) === 1;
   }
 
+  /** The live workers; dead ones (their heartbeat expired) are dropped from the index on the way. */
   async list(): Promise<WorkerHeartbeat[]> {
-    const found: WorkerHeartbeat[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.workerPattern(), 'COUNT', 100);
-      cursor = next;
-      if (keys.length > 0) {
-        for (const raw of await this.redis.mget(...keys)) if (raw) found.push(JSON.parse(raw));
-      }
-    } while (cursor !== '0');
-    return found;
+    const ids = await this.redis.smembers(this.keys.workerIndex());
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(...ids.map((id) => this.keys.worker(id)));
+    const dead = ids.filter((_, i) => values[i] === null);
+    if (dead.length > 0) await this.redis.srem(this.keys.workerIndex(), ...dead);
+    return values.filter((value): value is string => value !== null).map((value) => JSON.parse(value));
   }
 }

@@ -9,6 +9,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Prompt tokens served from the provider's prefix cache (OpenAI sends it, 0 on a miss). */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 export interface AssistantReply {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AIMessage, AIMessageChunk } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
+import { Tiktoken } from 'js-tiktoken/lite';
+import cl100kBase from 'js-tiktoken/ranks/cl100k_base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BUILTIN_SCENARIOS_DIR, loadScenario, type Scenario } from './scenario-file.js';
 import { type ScriptedCall, type ScriptedServer, startScriptedServer } from './scripted-openai-server.js';
@@ -42,6 +44,8 @@ replies:
     - content: healthy again
 `;
 const HELLO_PY = 'print("hello")\n';
+const cl100k = new Tiktoken(cl100kBase);
+const tokensOf = (text: string) => cl100k.encode(text).length;
 
 let root: string;
 let server: ScriptedServer;
@@ -294,7 +298,7 @@ describe('scripted OpenAI server over HTTP', () => {
     expect(finish.choices[0]).toMatchObject({ delta: {}, finish_reason: 'tool_calls' });
     const usage = chunks.at(-1);
     expect(usage.choices).toEqual([]);
-    expect(usage.usage.completion_tokens).toBe(Math.ceil(args.length / 4));
+    expect(usage.usage.completion_tokens).toBe(tokensOf(`write_code${args}`));
     expect(server.calls[0]!.stream).toBe(true);
   });
 
@@ -309,20 +313,26 @@ describe('scripted OpenAI server over HTTP', () => {
     expect(chunks.every((c) => c.usage === undefined)).toBe(true);
   });
 
-  it('counts usage as ceil(characters / 4) and records the call', async () => {
+  it("counts usage in cl100k_base tokens with OpenAI's message framing, and records the call", async () => {
     const messages = [
-      { role: 'system', content: 'abcd' },
-      { role: 'user', content: [{ type: 'text', text: 'efghi' }] },
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: [{ type: 'text', text: 'Plan the experiment.' }] },
     ];
     const res = await chat({ run: 'usage-run', tools: ['propose_plan'], force: 'propose_plan', messages });
     const body: Json = await res.json();
     const toolsJson = JSON.stringify([fn('propose_plan')]);
-    const promptChars = 4 + 5 + toolsJson.length;
-    const completionChars = body.choices[0].message.tool_calls[0].function.arguments.length;
+    const promptChars = 'You are terse.'.length + 'Plan the experiment.'.length + toolsJson.length;
+    // 3 tokens of framing per message and its role, the contents, the tools' JSON, 3 to prime the reply.
+    const promptTokens =
+      3 + tokensOf('system') + tokensOf('You are terse.') + 3 + tokensOf('user') + tokensOf('Plan the experiment.');
+    const prompt = promptTokens + tokensOf(toolsJson) + 3;
+    const { name, arguments: args } = body.choices[0].message.tool_calls[0].function;
+    const completion = tokensOf(name + args);
     expect(body.usage).toEqual({
-      prompt_tokens: Math.ceil(promptChars / 4),
-      completion_tokens: Math.ceil(completionChars / 4),
-      total_tokens: Math.ceil(promptChars / 4) + Math.ceil(completionChars / 4),
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: 0 },
     });
     const [call] = server.callsFor('usage-run');
     expect(call).toMatchObject<Partial<ScriptedCall>>({
@@ -331,11 +341,40 @@ describe('scripted OpenAI server over HTTP', () => {
       key: 'propose_plan',
       index: 0,
       promptChars,
-      promptTokens: Math.ceil(promptChars / 4),
-      completionTokens: Math.ceil(completionChars / 4),
+      promptTokens: prompt,
+      cachedTokens: 0,
+      completionTokens: completion,
       stream: false,
     });
     expect(Math.abs(call!.at - Date.now())).toBeLessThan(5000);
+  });
+
+  it('simulates a prefix cache: the prefix shared with an earlier request of the run, in 128-token blocks from 1024', async () => {
+    const system = { role: 'system', content: 'word '.repeat(1500) };
+    const ask = async (run: string, user: string, model = 'basic') => {
+      const res = await chat({ run, model, messages: [system, { role: 'user', content: user }] });
+      return ((await res.json()) as Json).usage;
+    };
+    const first = await ask('cache-a', 'first question');
+    expect(first.prompt_tokens_details).toEqual({ cached_tokens: 0 });
+    const second = await ask('cache-a', 'second question');
+    // The system message (1500 tokens, its framing and role) and the user's framing are shared; the question is not.
+    const shared = 3 + tokensOf('system') + tokensOf('word '.repeat(1500)) + 3 + tokensOf('user');
+    expect(second.prompt_tokens_details.cached_tokens).toBe(Math.floor(shared / 128) * 128);
+    expect(second.prompt_tokens_details.cached_tokens).toBeGreaterThanOrEqual(1024);
+    // Another run, another model: nothing cached. A reported hit is part of the prompt tokens.
+    expect((await ask('cache-b', 'second question')).prompt_tokens_details.cached_tokens).toBe(0);
+    expect((await ask('cache-a', 'second question', 'basic@json-schema')).prompt_tokens_details.cached_tokens).toBe(0);
+    // Under 1024 shared tokens: no hit.
+    const short = async (run: string) =>
+      ((await (await chat({ run, messages: [{ role: 'user', content: 'word '.repeat(900) }] })).json()) as Json).usage;
+    await short('cache-c');
+    expect((await short('cache-c')).prompt_tokens_details.cached_tokens).toBe(0);
+    expect(server.callsFor('cache-a').map((c) => c.cachedTokens)).toEqual([
+      0,
+      second.prompt_tokens_details.cached_tokens,
+      0,
+    ]);
   });
 
   it('serves the recorded calls per run at /_scripted/calls', async () => {

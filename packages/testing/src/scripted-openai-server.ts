@@ -16,6 +16,7 @@ import {
   toolCallId,
   type Usage,
 } from './openai-wire.js';
+import { IMAGE_TOKENS, PrefixCache, promptSequence, promptTokenCount, replyTokenCount } from './prompt-tokens.js';
 import { type Fault, loadScenario, type Scenario, ScenarioError, type ScenarioReply } from './scenario-file.js';
 
 export interface ScriptedServerOptions {
@@ -40,6 +41,8 @@ export interface ScriptedCall {
   index: number;
   promptChars: number;
   promptTokens: number;
+  /** Prompt tokens the simulated prefix cache served (see `PrefixCache`); reported as `cached_tokens`. */
+  cachedTokens: number;
   /** 0 for scripted HTTP errors. */
   completionTokens: number;
   /** Epoch ms when the answer was sent (for a fault: when the misbehaviour began). */
@@ -69,7 +72,7 @@ export interface ScriptedServer {
   port: number;
   calls: ScriptedCall[];
   callsFor(runKey: string): ScriptedCall[];
-  /** Forgets cursors, recorded calls and cached scenario files. */
+  /** Forgets cursors, recorded calls, cached scenario files and the prefix cache. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -141,6 +144,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
   private readonly scenarios = new Map<string, Promise<Scenario>>();
   /** Keyed by run, scenario and reply key, so parallel runs of one scenario each start at the top. */
   private readonly cursors = new Map<string, Cursor>();
+  private readonly prefixCache = new PrefixCache();
   private readonly closing = new AbortController();
   private readonly startedAt = Math.floor(Date.now() / 1000);
 
@@ -174,6 +178,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     this.calls.length = 0;
     this.cursors.clear();
     this.scenarios.clear();
+    this.prefixCache.clear();
   }
 
   async close(): Promise<void> {
@@ -223,15 +228,16 @@ class ScriptedOpenAiServer implements ScriptedServer {
     }
     const runKey = headerValue(req, RUN_KEY_HEADER) ?? DEFAULT_RUN_KEY;
     const cursorKey = `${runKey}\u0000${scenario.name}\u0000${key}`;
-    const promptChars = promptCharsOf(request);
+    const prompt = promptSequence(request);
     const call: ScriptedCall = {
       runKey,
       model: request.model,
       scenario: scenario.name,
       key,
       index: 0,
-      promptChars,
-      promptTokens: tokens(promptChars),
+      promptChars: promptCharsOf(request),
+      promptTokens: promptTokenCount(prompt),
+      cachedTokens: 0,
       completionTokens: 0,
       at: Date.now(),
       stream: request.stream === true,
@@ -258,7 +264,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const cut =
       dialect === 'truncated' &&
       peeked.item.kind === 'tool_call' &&
-      (limit === null || limit < tokens(peeked.item.arguments.length));
+      (limit === null || limit < replyTokenCount(peeked.item.arguments));
     const { item, index } = cut ? peeked : this.advance(cursorKey, list);
     call.index = index;
     call.truncated = cut;
@@ -293,7 +299,12 @@ class ScriptedOpenAiServer implements ScriptedServer {
         ? { content: item.content, toolCall: null }
         : dialectReply(dialect, { offeredTools, responseFormat, envelope }, item.tool ?? key, item.arguments);
     if (cut) cutInHalf(reply);
-    call.completionTokens = tokens((reply.content ?? reply.toolCall?.arguments ?? '').length);
+    call.completionTokens = replyTokenCount(
+      reply.content ?? (reply.toolCall ? reply.toolCall.name + reply.toolCall.arguments : ''),
+    );
+    // A server that reports no usage reports no cache hits either; its requests still fill the cache.
+    const cached = this.prefixCache.lookup(`${runKey}\u0000${request.model}`, prompt);
+    if (dialect !== 'no-usage') call.cachedTokens = cached;
     this.calls.push(call);
 
     const usage: Usage | null =
@@ -303,6 +314,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
             prompt_tokens: call.promptTokens,
             completion_tokens: call.completionTokens,
             total_tokens: call.promptTokens + call.completionTokens,
+            prompt_tokens_details: { cached_tokens: call.cachedTokens },
           };
     if (!request.stream) return send(res, 200, completionBody(meta, reply, usage));
 
@@ -525,7 +537,7 @@ function cutInHalf(reply: AssistantReply): void {
   if (reply.content !== null) reply.content = reply.content.slice(0, Math.floor(reply.content.length / 2));
 }
 
-/** Characters of all message contents plus the tools' JSON: the basis of the fake token counts. */
+/** Characters of all message contents plus the tools' JSON. */
 function promptCharsOf(request: ChatRequest): number {
   let chars = 0;
   for (const message of request.messages) chars += contentChars(message.content);
@@ -546,9 +558,6 @@ function contentChars(content: unknown): number {
   }
   return chars;
 }
-
-/** Tokens an image part counts for (OpenAI's price of a low-detail image). */
-const IMAGE_TOKENS = 85;
 
 const isImagePart = (part: unknown): part is { type: 'image_url'; image_url?: unknown } =>
   typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'image_url';
@@ -591,9 +600,6 @@ function imagesOf(request: ChatRequest): number[] {
   }
   return sizes;
 }
-
-/** About four characters per token, as OpenAI's rule of thumb; never 0, so usage is always visible. */
-const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
 
 function headerValue(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];

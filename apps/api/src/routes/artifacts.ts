@@ -91,10 +91,11 @@ export const artifactRoutes =
         const run = await loadRun(deps.runs, request.params.id, principalOf(request));
         const subset: ArchiveSubset = request.query.subset;
         const suffix = subset === 'all' ? '' : `-${subset}`;
+        const archive = await archiveStream(deps.artifacts, run.id, subset);
         reply
           .header('content-type', 'application/gzip')
           .header('content-disposition', `attachment; filename="${run.id}${suffix}.tar.gz"`);
-        return reply.send(archiveStream(deps.artifacts, run.id, subset));
+        return reply.send(archive);
       },
     );
   };

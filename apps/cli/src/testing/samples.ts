@@ -2,7 +2,15 @@ import type { RunEvent, RunRecord } from '@autolab/contracts';
 
 export const RUN_ID = 'run_01jabcdefghjkmnpqrstvwxyz0';
 
-const usage = { calls: 12, promptTokens: 30000, completionTokens: 4000, totalTokens: 34000, costUsd: 0.4321 };
+const usage = {
+  calls: 12,
+  promptTokens: 30000,
+  completionTokens: 4000,
+  totalTokens: 34000,
+  costUsd: 0.4321,
+  cachedTokens: 0,
+  estimatedTokens: 0,
+};
 
 export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
   const id = overrides.id ?? RUN_ID;
@@ -134,6 +142,8 @@ const SAMPLES: Sample[] = [
       model: 'gpt-4o-mini',
       promptTokens: 1200,
       completionTokens: 300,
+      cachedTokens: 0,
+      estimated: false,
       costUsd: 0.0012,
       total: usage,
       budgetUsd: 5,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatUsage } from '../human-format.js';
 import { visibleWidth } from '../terminal/ansi.js';
 import { RUN_ID, sampleEvents, sampleRun } from '../testing/samples.js';
 import { formatElapsed, renderStatusBlock } from './status-block.js';
@@ -57,6 +58,27 @@ describe('renderStatusBlock', () => {
     expect(lines[2]).toBe('iteration  3/6 (50%)');
     expect(lines[4]).toBe('cost       $0.4321 of $5.00, 34,000 tokens');
     expect(lines[0]!.length).toBe(44);
+  });
+
+  it('counts a stage of one experiment in the singular', () => {
+    const state = { ...runningState(), experimentStage: 'ablation' as const, stageBudget: 1 };
+    const text = renderStatusBlock(state, { width: 100, color: false, now: NOW }).join('\n');
+    expect(text).toContain('› ablation (up to 1 experiment)');
+  });
+
+  it("shows the prompt's cached share and says when tokens are estimated", () => {
+    const usage = { ...sampleRun().usage, cachedTokens: 12_000, estimatedTokens: 34_000 };
+    const state = reduceWatch(initialWatchState(RUN_ID), { type: 'record', record: sampleRun({ usage }) });
+    const lines = renderStatusBlock(state, { width: 120, color: false, now: NOW });
+    expect(lines.find((l) => l.startsWith('cost'))).toContain('34,000 tokens, 40% of prompt cached, estimated');
+    expect(formatUsage({ ...usage, estimatedTokens: 1_200 })).toBe(
+      '$0.4321 (12 calls, 34,000 tokens, 40% of prompt cached, 1,200 estimated)',
+    );
+  });
+
+  it('says so when the run has no USD budget (a model without a price), with no budget bar', () => {
+    const lines = renderStatusBlock({ ...runningState(), budgetUsd: null }, { width: 100, color: false, now: NOW });
+    expect(lines[4]).toBe('cost       $0.4321 (price unknown, no USD budget), 34,000 tokens');
   });
 
   it('colours only when asked (NO_COLOR gives no escape sequence at all)', () => {

@@ -1,5 +1,5 @@
 import type { RunStatus } from '@autolab/contracts';
-import { formatNumber, formatUsd, oneLine } from '../human-format.js';
+import { formatNumber, formatUsd, oneLine, tokenNotes } from '../human-format.js';
 import { bar, type Palette, palette, truncateToWidth, visibleWidth } from '../terminal/ansi.js';
 import type { RunningNode, WatchState } from './watch-state.js';
 
@@ -83,7 +83,8 @@ function describeStage(state: WatchState, p: Palette): string {
   let text: string;
   if (state.stage === null) text = state.status === 'queued' ? 'waiting for a worker' : '-';
   else if (state.experimentStage) {
-    const budget = state.stageBudget !== null ? ` (up to ${state.stageBudget} experiments)` : '';
+    const budget =
+      state.stageBudget !== null ? ` (up to ${state.stageBudget} experiment${state.stageBudget === 1 ? '' : 's'})` : '';
     text = `${state.stage} › ${state.experimentStage}${budget}`;
   } else text = state.stage;
   return state.attempt > 1 ? `${text}  ${p.dim(`attempt ${state.attempt}`)}` : text;
@@ -105,9 +106,11 @@ function describeBest(state: WatchState): string {
 }
 
 function describeCost(state: WatchState): string {
-  const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : '';
+  // No USD budget: a model of the run has no price, so its cost is not what it spent.
+  const budget = state.budgetUsd !== null ? ` of ${formatUsd(state.budgetUsd)}` : ' (price unknown, no USD budget)';
   const tokens = `${state.tokens.toLocaleString('en-US')}${state.maxTokens !== null ? ` of ${state.maxTokens.toLocaleString('en-US')}` : ''} tokens`;
-  return `${formatUsd(state.costUsd)}${budget}, ${tokens}`;
+  const notes = tokenNotes({ ...state, totalTokens: state.tokens });
+  return `${formatUsd(state.costUsd)}${budget}, ${tokens}${notes}`;
 }
 
 /** From the first start (or the submission while queued) to the end, or to now while it runs. */

@@ -8,6 +8,7 @@ import type {
   RunRecord,
   RunStage,
   RunStatus,
+  Usage,
 } from '@autolab/contracts';
 import { describeEvent } from '../event-format.js';
 
@@ -38,6 +39,10 @@ export interface WatchState {
   costUsd: number;
   budgetUsd: number | null;
   tokens: number;
+  /** Of `tokens`: the prompt's, those the provider's prefix cache served, and those estimated (no usage reported). */
+  promptTokens: number;
+  cachedTokens: number;
+  estimatedTokens: number;
   maxTokens: number | null;
   calls: number;
   timeLimitMinutes: number | null;
@@ -77,6 +82,9 @@ export function initialWatchState(runId: string): WatchState {
     costUsd: 0,
     budgetUsd: null,
     tokens: 0,
+    promptTokens: 0,
+    cachedTokens: 0,
+    estimatedTokens: 0,
     maxTokens: null,
     calls: 0,
     timeLimitMinutes: null,
@@ -128,11 +136,9 @@ export function applyRecord(state: WatchState, record: RunRecord): WatchState {
           nodeId: record.bestMetric.nodeId,
         }
       : null,
-    costUsd: record.usage.costUsd,
+    ...usageFields(record.usage),
     budgetUsd: record.budgetUsd,
-    tokens: record.usage.totalTokens,
     maxTokens: record.policy.maxTokens,
-    calls: record.usage.calls,
     timeLimitMinutes: record.timeLimitMinutes,
     createdAt: record.createdAt,
     startedAt: record.startedAt,
@@ -175,9 +181,7 @@ export function applyEvent(state: WatchState, event: RunEvent): WatchState {
         error,
         finishedAt: event.time,
         runningNodes: [],
-        costUsd: usage.costUsd,
-        tokens: usage.totalTokens,
-        calls: usage.calls,
+        ...usageFields(usage),
       };
     }
     case 'stage.started':
@@ -217,7 +221,7 @@ export function applyEvent(state: WatchState, event: RunEvent): WatchState {
     }
     case 'cost.updated': {
       const { total, budgetUsd } = event.data;
-      return { ...next, costUsd: total.costUsd, tokens: total.totalTokens, calls: total.calls, budgetUsd };
+      return { ...next, ...usageFields(total), budgetUsd };
     }
     case 'review.completed': {
       const { overall, decision, confidence, reviewers } = event.data;
@@ -233,3 +237,14 @@ const running = (state: WatchState): WatchState =>
   state.status === null || state.status === 'queued' ? { ...state, status: 'running' } : state;
 
 const isFinal = (status: RunStatus): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
+function usageFields(usage: Usage) {
+  return {
+    costUsd: usage.costUsd,
+    tokens: usage.totalTokens,
+    calls: usage.calls,
+    promptTokens: usage.promptTokens,
+    cachedTokens: usage.cachedTokens,
+    estimatedTokens: usage.estimatedTokens,
+  };
+}

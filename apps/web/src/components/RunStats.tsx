@@ -1,10 +1,10 @@
 import type { RunRecord } from '@autolab/contracts';
-import { formatMetric, formatUsd } from '../lib/format.js';
+import { formatMetric, formatUsd, tokenNotes } from '../lib/format.js';
 import type { RunModel } from '../lib/run-model.js';
 import { ProgressBar } from './ProgressBar.js';
 import { StatTile } from './StatTile.js';
 
-/** Iteration x/y, best metric, cost against budget. */
+/** Iteration x/y, best metric, cost against budget (with the tokens' cached share, and whether they are estimates). */
 export function RunStats({ run, model }: { run: RunRecord | null; model: RunModel }) {
   const finishedNodes = [...model.nodes.values()].filter((n) => n.status !== 'running').length;
   const iteration = Math.max(run?.iteration ?? 0, finishedNodes);
@@ -83,8 +83,8 @@ export function RunStats({ run, model }: { run: RunRecord | null; model: RunMode
           />
         )}
         {usage && (
-          <span className="faint small">
-            {usage.calls} calls · {usage.totalTokens.toLocaleString()} tokens
+          <span className="faint small" data-testid="tokens">
+            {[`${usage.calls} calls`, `${usage.totalTokens.toLocaleString()} tokens`, ...tokenNotes(usage)].join(' · ')}
           </span>
         )}
       </StatTile>

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDuration, formatMetric, formatUsd, fraction } from './format.js';
+import { formatAgo, formatDuration, formatMetric, formatUsd, fraction, tokenNotes } from './format.js';
 
 describe('format', () => {
+  it("says the prompt's cached share and whether tokens are estimates", () => {
+    expect(tokenNotes({ promptTokens: 30_000, cachedTokens: 12_000, estimatedTokens: 5 })).toEqual([
+      '40% of prompt cached',
+      'estimated',
+    ]);
+    expect(tokenNotes({ promptTokens: 30_000, cachedTokens: 0, estimatedTokens: 0 })).toEqual([]);
+    // Usage recorded before these fields existed.
+    expect(tokenNotes({ promptTokens: 30_000 })).toEqual([]);
+  });
+
   it('formats money, metrics, durations and fractions', () => {
     expect(formatUsd(0)).toBe('$0');
     expect(formatUsd(0.0012)).toBe('$0.0012');

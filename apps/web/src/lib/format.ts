@@ -5,6 +5,19 @@ export function formatUsd(value: number | null | undefined): string {
   return `$${value.toFixed(2)}`;
 }
 
+/**
+ * What the token figure needs said beside it: the share of prompt tokens the provider's prefix cache served, and
+ * whether any tokens are estimates (a server that reported no usage). Usage from before these fields read as none.
+ */
+export function tokenNotes(usage: { promptTokens: number; cachedTokens?: number; estimatedTokens?: number }): string[] {
+  const notes: string[] = [];
+  const cached = usage.cachedTokens ?? 0;
+  if (cached > 0 && usage.promptTokens > 0)
+    notes.push(`${Math.round((100 * cached) / usage.promptTokens)}% of prompt cached`);
+  if ((usage.estimatedTokens ?? 0) > 0) notes.push('estimated');
+  return notes;
+}
+
 /** A metric value with about 4 significant digits. */
 export function formatMetric(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
