@@ -268,7 +268,11 @@ describe.each(runtimes)('DockerSandbox under %s (real Docker engine)', (runtime:
     const program = (code: string) => ({
       files: [{ path: 'experiment.py', content: Buffer.from(code) }],
       command: ['python3', 'experiment.py'],
-      exec: { timeoutMs: 30_000, env: { SEED: '7' }, onOutput: (_s: string, text: string) => streamed.push(text) },
+      exec: {
+        timeoutMs: 30_000,
+        env: { SEED: '7' }, // The streams' chunks interleave as they come: keep stdout's.
+        onOutput: (stream: string, text: string) => (stream === 'stdout' ? streamed.push(text) : 0),
+      },
       outputs: limits,
     });
     const first = await sandbox.runProgram(
