@@ -117,8 +117,11 @@ describe('the autolab CLI against the real stack', () => {
     expect(block[0]).toMatch(new RegExp(`^── ${runId} · succeeded ─+$`));
     expect(block.find((line) => line.startsWith('iteration'))).toMatch(/\d\/6 \(\d+%\)$/);
     expect(block.find((line) => line.startsWith('best'))).toMatch(/^best {7}final_loss_standardized = /);
-    // The scripted model has no price in this stack: its tokens count, and the run has no USD budget.
-    expect(block.find((line) => line.startsWith('cost'))).toMatch(/\(price unknown, no USD budget\), [\d,]+ tokens$/);
+    // The scripted model has no price in this stack: its tokens count, and the run has no USD budget. The simulated
+    // prefix cache served part of the prompts.
+    expect(block.find((line) => line.startsWith('cost'))).toMatch(
+      /\(price unknown, no USD budget\), [\d,]+ tokens, \d+% of prompt cached$/,
+    );
     expect(block.at(-1)).toBe('now        succeeded');
     expect(screen.at(-2)).toBe(plainLines.at(-1));
   });
