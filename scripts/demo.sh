@@ -112,7 +112,7 @@ SUBMIT_FLAGS=(--max-iterations "$MAX_ITERATIONS")
 [ -n "$TEMPLATE" ] && SUBMIT_FLAGS+=(--template "$TEMPLATE")
 # A USD budget binds only a model with a price (the API refuses one otherwise): a model without one (a local
 # server's) gets a token cap instead.
-if node --import tsx -e 'import("@autolab/contracts").then(({ parsePrices, priceOf }) => process.exit(priceOf(parsePrices(process.env.AUTOLAB_MODEL_PRICES), process.env.AUTOLAB_MODEL || "gpt-4o-mini") ? 0 : 1))'; then
+if node --import tsx -e 'import("@autolab/contracts").then(({ PricesSetting, priceOf }) => process.exit(priceOf(PricesSetting.parse(process.env.AUTOLAB_MODEL_PRICES), process.env.AUTOLAB_MODEL || "gpt-4o-mini") ? 0 : 1))'; then
   SUBMIT_FLAGS+=(--budget-usd 2)
 else
   say "no price is known for ${AUTOLAB_MODEL:-gpt-4o-mini} (AUTOLAB_MODEL_PRICES): the run has no USD budget; its tokens are capped at 3,000,000."

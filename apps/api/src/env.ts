@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ModelName, parsePrices, SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
+import { ModelName, PricesSetting, SandboxImagesSetting, sandboxImageCatalog } from '@autolab/contracts';
 import { ArtifactStoreEnv, artifactStoreConfig } from '@autolab/store';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUTS } from './http-timeouts.js';
@@ -27,7 +27,7 @@ const ApiEnv = z.object({
   /** A model that sees images, for the figure critique; unset: no run has one unless it names it. */
   AUTOLAB_MODEL_VISION: ModelName.optional(),
   /** The same price table as the worker's: a USD budget is refused for a model without a price. */
-  AUTOLAB_MODEL_PRICES: z.string().optional(),
+  AUTOLAB_MODEL_PRICES: PricesSetting,
   /** The built-in sandbox image's tag, listed at GET /v1/images (the worker runs it). */
   AUTOLAB_PYTHON_IMAGE: z.string().default('autolab-python:latest'),
   /** More sandbox images runs may pick (JSON; the worker reads the same setting). */
@@ -118,7 +118,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
         vision: e.AUTOLAB_MODEL_VISION,
       },
     },
-    prices: parsePrices(e.AUTOLAB_MODEL_PRICES),
+    prices: e.AUTOLAB_MODEL_PRICES,
     sandboxImages: sandboxImageCatalog(e.AUTOLAB_PYTHON_IMAGE, e.AUTOLAB_SANDBOX_IMAGES),
     heartbeatMs: e.AUTOLAB_SSE_HEARTBEAT_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,

@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
   MODEL_MODE_SETTINGS,
-  parseModelEndpoints,
-  parsePrices,
+  ModelEndpointsSetting,
+  PricesSetting,
   SandboxImagesSetting,
   sandboxImageCatalog,
 } from '@autolab/contracts';
@@ -37,9 +37,9 @@ const WorkerEnv = z.object({
   AUTOLAB_SANDBOX_MAX_FILES: z.coerce.number().int().min(1).max(100_000).default(50),
   OPENAI_API_KEY: z.string().default(''),
   OPENAI_BASE_URL: z.string().url().optional(),
-  AUTOLAB_MODEL_PRICES: z.string().optional(),
+  AUTOLAB_MODEL_PRICES: PricesSetting,
   /** Models served elsewhere than OPENAI_BASE_URL (JSON: model → {baseUrl, apiKey?, mode?, headers?, query?}). */
-  AUTOLAB_MODEL_ENDPOINTS: z.string().optional(),
+  AUTOLAB_MODEL_ENDPOINTS: ModelEndpointsSetting,
   /** How tool calls are asked of the model: `auto` finds out per endpoint and model (docs/models.md). */
   AUTOLAB_MODEL_MODE: z.enum(MODEL_MODE_SETTINGS).default('auto'),
   /** How long `auto` trusts the mode it found for an endpoint and model before finding out anew. */
@@ -94,8 +94,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,
-      prices: parsePrices(e.AUTOLAB_MODEL_PRICES),
-      endpoints: parseModelEndpoints(e.AUTOLAB_MODEL_ENDPOINTS),
+      prices: e.AUTOLAB_MODEL_PRICES,
+      endpoints: e.AUTOLAB_MODEL_ENDPOINTS,
       mode: e.AUTOLAB_MODEL_MODE,
       modeTtlMs: e.AUTOLAB_MODEL_MODE_TTL_HOURS * 3_600_000,
       timeoutMs: e.AUTOLAB_LLM_TIMEOUT_SECONDS * 1000,

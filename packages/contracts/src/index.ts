@@ -1,6 +1,7 @@
 export * from './auth.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './json-setting.js';
 export * from './models.js';
 export * from './paths.js';
 export * from './run.js';

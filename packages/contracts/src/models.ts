@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonSetting } from './json-setting.js';
 import { type AnyModelRole, MODEL_ROLES, type ModelRole } from './model-roles.js';
 
 export * from './model-roles.js';
@@ -162,31 +163,16 @@ export function costOf(
 
 // ---------------------------------------------------------------- settings
 
-/** A JSON setting (AUTOLAB_MODEL_PRICES, AUTOLAB_MODEL_ENDPOINTS) read with its schema, or a clear start-up error. */
-function jsonSetting<T>(name: string, raw: string | undefined, schema: z.ZodType<T>, example: string): T | undefined {
-  if (!raw) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(`${name} is not JSON; expected ${example}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new Error(`${name} is not valid: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
-
-/** AUTOLAB_MODEL_PRICES over the built-in table. */
-export const parsePrices = (raw: string | undefined): PriceTable => ({
-  ...DEFAULT_PRICES,
-  ...jsonSetting('AUTOLAB_MODEL_PRICES', raw, PriceTable, '{"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}'),
-});
+/** AUTOLAB_MODEL_PRICES: more prices (or other ones), over the built-in table. */
+export const PricesSetting = jsonSetting(
+  PriceTable,
+  {},
+  '{"model": {"inputPerMTok": 0.15, "outputPerMTok": 0.6}}',
+).transform((prices): PriceTable => ({ ...DEFAULT_PRICES, ...prices }));
 
 /** AUTOLAB_MODEL_ENDPOINTS: models served elsewhere than the default endpoint. */
-export const parseModelEndpoints = (raw: string | undefined): ModelEndpoints =>
-  jsonSetting(
-    'AUTOLAB_MODEL_ENDPOINTS',
-    raw,
-    ModelEndpoints,
-    '{"llama3.1:8b": {"baseUrl": "http://localhost:11434/v1", "mode": "auto"}}',
-  ) ?? {};
+export const ModelEndpointsSetting = jsonSetting(
+  ModelEndpoints,
+  {},
+  '{"llama3.1:8b": {"baseUrl": "http://localhost:11434/v1", "mode": "auto"}}',
+);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonSetting } from './json-setting.js';
 
 /**
  * Sandbox images a run can pick with `sandbox.image`: the built-in `python` image (AUTOLAB_PYTHON_IMAGE), always
@@ -49,31 +50,21 @@ export const RegisteredSandboxImage = z
 const EXAMPLE = '[{"name": "alt", "tag": "my-python:1", "packages": ["numpy", "einops"]}]';
 
 /** AUTOLAB_SANDBOX_IMAGES: a JSON array of registered images (empty or unset: none). */
-export const SandboxImagesSetting = z
-  .string()
-  .optional()
-  .transform((raw, ctx) => {
-    if (!raw?.trim()) return [];
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `not JSON (${(err as Error).message}); expected e.g. ${EXAMPLE}` });
-      return z.NEVER;
-    }
-  })
-  .pipe(
-    z
-      .array(RegisteredSandboxImage, { error: `expected a JSON array such as ${EXAMPLE}` })
-      .max(50)
-      .superRefine((images, ctx) => {
-        const seen = new Set<string>();
-        images.forEach((image, i) => {
-          if (seen.has(image.name))
-            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${image.name}" is registered twice` });
-          seen.add(image.name);
-        });
-      }),
-  );
+export const SandboxImagesSetting = jsonSetting(
+  z
+    .array(RegisteredSandboxImage, { error: `expected a JSON array such as ${EXAMPLE}` })
+    .max(50)
+    .superRefine((images, ctx) => {
+      const seen = new Set<string>();
+      images.forEach((image, i) => {
+        if (seen.has(image.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${image.name}" is registered twice` });
+        seen.add(image.name);
+      });
+    }),
+  [],
+  EXAMPLE,
+);
 
 export const SandboxImage = z.object({
   name: z.string().describe('What a run names in `sandbox.image`.'),
