@@ -55,14 +55,18 @@ export class WorkerMetrics {
     buckets: [30, 60, 300, 600, 1800, 3600, 7200, 21600],
     registers: [this.registry],
   });
-  readonly liveRuns = new Gauge({
-    name: 'autolab_worker_live_runs',
-    help: 'Runs this worker is running now.',
-    registers: [this.registry],
-  });
 
-  constructor() {
+  /** `liveRuns`: how many runs the worker is running now, read at each scrape. */
+  constructor(liveRuns: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autolab_worker_' });
+    new Gauge({
+      name: 'autolab_worker_live_runs',
+      help: 'Runs this worker is running now.',
+      registers: [this.registry],
+      collect() {
+        this.set(liveRuns());
+      },
+    });
   }
 
   /** The run's model port, timed and counted. */

@@ -208,7 +208,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
   });
   const active = new Map<string, AbortController>();
-  const metrics = new WorkerMetrics();
+  const metrics = new WorkerMetrics(() => active.size);
   const metricsServer =
     config.metrics.port === null ? null : await metrics.serve(config.metrics.host, config.metrics.port);
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
@@ -297,7 +297,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
     const controller = new AbortController();
     active.set(runId, controller);
-    metrics.liveRuns.set(active.size);
     const attemptStarted = Date.now();
     const hardStop = setTimeout(
       () => controller.abort('time_limit' satisfies StopReason),
@@ -404,7 +403,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     } finally {
       clearTimeout(hardStop);
       active.delete(runId);
-      metrics.liveRuns.set(active.size);
       await sandboxes.closeAll();
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.
