@@ -109,7 +109,7 @@ describe('the autolab CLI against the real stack', () => {
     expect(code).toBe(0);
     expect(stderr()).toBe('');
     expect(stdout().startsWith('\x1b[?25l')).toBe(true);
-    const screen = emulateTerminal(stdout(), 110);
+    const screen = emulateTerminal(stdout(), 110, { joinWrapped: true });
     const plainLines = plainWatch.stdout.trimEnd().split('\n');
     // Everything above the block is what the piped watch printed, each line cut to the width: none wrapped.
     expect(plainLines.some((line) => line.length > 110)).toBe(true);
