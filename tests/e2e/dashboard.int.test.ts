@@ -109,6 +109,18 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.getByText('No runs yet').waitFor();
   });
 
+  it('takes a key from a #key= link opened in a tab that already shows the dashboard', async () => {
+    await page.evaluate("location.hash = '#key=another-key-0000'");
+    await expect
+      .poll(() => page.evaluate<string | null>("localStorage.getItem('autolab.apiKey')"))
+      .toBe('another-key-0000');
+    expect(new URL(page.url()).hash).toBe('');
+    await page.getByRole('button', { name: 'Key …0000' }).waitFor();
+    await page.evaluate(`location.hash = '#key=${encodeURIComponent(stack.apiKey)}'`);
+    await expect.poll(() => page.evaluate<string | null>("localStorage.getItem('autolab.apiKey')")).toBe(stack.apiKey);
+    await page.getByRole('button', { name: `Key …${stack.apiKey.slice(-4)}` }).waitFor();
+  });
+
   it('shows the API validation errors and submits a goal from the form', async () => {
     await page.getByRole('link', { name: 'New run' }).first().click();
     await page.getByRole('heading', { name: 'New run' }).waitFor();
@@ -117,11 +129,24 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.getByRole('button', { name: 'Start run' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await page.locator('.field-error').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/10 characters/)]),
+    // One voice: the form's own checks and the API's issues read alike, by the labels the form shows.
+    expect(await page.locator('.field-error').allTextContents()).toEqual([
+      'Enter at least 10 characters (this has 9).',
+      'Enter a whole number from 1 to 200.',
+    ]);
+    expect(await alert.textContent()).toMatch(
+      /^2 fields need a change:.*Research goal:.*Max iterations: Enter a whole/,
     );
     await page.locator('details.advanced summary').click();
     await shot(page, '02-submit-form-validation');
+    // What only the API can check (the images this deployment has) reads the same way.
+    await page.locator('textarea[name=goal]').fill(GOAL);
+    await page.locator('input[name=maxIterations]').fill('5');
+    await page.locator('input[name=image]').fill('no-such-image');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => alert.textContent()).toMatch(/^One field needs a change:Image: There is no sandbox image/);
+    expect(await alert.textContent()).not.toMatch(/Invalid body|Too big|sandbox\.image/);
+    await page.locator('input[name=image]').fill('');
 
     await page.locator('textarea[name=goal]').fill(GOAL);
     await page.locator('input[name=maxIterations]').fill('5');
@@ -179,6 +204,27 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
       .toContain(`${record.body.iteration}`);
     await page.waitForTimeout(500);
     await shot(page, '04-run-finished');
+  });
+
+  it('keeps a failed node with a long error line inside the main column', async () => {
+    await page.locator('[data-testid=experiment-tree] [data-status=failed]').first().click();
+    const detail = page.locator('[data-testid=node-detail]');
+    await detail.waitFor();
+    await detail.getByText('Error', { exact: true }).waitFor();
+    const box = async (selector: string) => (await page.locator(selector).first().boundingBox())!;
+    const main = await box('.run-main');
+    const side = await box('.run-side');
+    const panel = await box('[data-testid=node-detail]');
+    // The panel is as wide as its column, never wider, and the right column starts after it.
+    expect(panel.width).toBeLessThanOrEqual(main.width + 1);
+    expect(panel.x + panel.width).toBeLessThanOrEqual(side.x);
+    // Every block of the panel (plan, analysis, error) stays inside the panel.
+    const widest = await detail.evaluate((el) =>
+      Math.max(...[...el.querySelectorAll('p, pre, dl')].map((b) => b.getBoundingClientRect().right)),
+    );
+    expect(widest).toBeLessThanOrEqual(panel.x + panel.width);
+    await shot(page, '05-node-failed', false);
+    await detail.getByRole('button', { name: 'Close node details' }).click();
   });
 
   it('opens a node and shows its code', async () => {

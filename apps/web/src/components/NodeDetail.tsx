@@ -116,7 +116,7 @@ export function NodeDetail({
             {node.error && (
               <>
                 <h3>Error</h3>
-                <CodeBlock text={node.error} />
+                <CodeBlock text={node.error} wrap testId="node-error" />
               </>
             )}
           </div>
