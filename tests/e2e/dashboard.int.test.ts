@@ -206,6 +206,24 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await shot(page, '04-run-finished');
   });
 
+  it('charts every recorded metric, marks the failed experiments and labels figures with their captions', async () => {
+    const card = page.locator('[data-testid=metric-card]');
+    const chart = card.locator('.metric-chart');
+    expect(await chart.getAttribute('data-metric')).toBe('final_loss_standardized');
+    // n001 of the demo crashes: it is on the axis as a failure, not left out.
+    expect(Number(await chart.getAttribute('data-failures'))).toBeGreaterThanOrEqual(1);
+    expect(await card.locator('.chart-notes').textContent()).toContain('n001 (iteration 1)');
+    const options = await card.getByLabel('Metric').locator('option').allTextContents();
+    expect(options).toEqual(expect.arrayContaining(['final_loss_standardized (main)', 'final_loss_raw']));
+    await card.getByLabel('Metric').selectOption('final_loss_raw');
+    expect(await chart.getAttribute('data-metric')).toBe('final_loss_raw');
+    expect(await card.locator('[data-testid=metric-chart] canvas').count()).toBe(1);
+    await card.getByLabel('Metric').selectOption('final_loss_standardized');
+    const captions = await page.locator('[data-testid=figures] figcaption').allTextContents();
+    expect(captions.length).toBeGreaterThan(0);
+    for (const caption of captions) expect(caption).not.toMatch(/\.png$|^figures\//);
+  });
+
   it('keeps a failed node with a long error line inside the main column', async () => {
     await page.locator('[data-testid=experiment-tree] [data-status=failed]').first().click();
     const detail = page.locator('[data-testid=node-detail]');
@@ -239,6 +257,32 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await code.waitFor();
     expect(await code.textContent()).toMatch(/import|def |print/);
     await shot(page, '06-node-code', false);
+    // The best node improves on a parent: its diff shows what it changed.
+    await detail.getByRole('tab', { name: 'diff' }).click();
+    const diff = detail.locator('[data-testid=node-diff]');
+    await diff.waitFor();
+    expect(await diff.textContent()).toMatch(/Against n\d{3}: \+\d+ −\d+ lines/);
+    expect(await diff.locator('.diff-add').count()).toBeGreaterThan(0);
+    await shot(page, '06-node-diff', false);
+    // The model calls that wrote and judged it, with prompt, reply, tokens and cost.
+    await detail.getByRole('tab', { name: 'model calls' }).click();
+    const calls = detail.locator('[data-testid=model-calls]');
+    await calls.waitFor();
+    const purposes = await calls
+      .locator('.model-call')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-purpose')));
+    expect(purposes).toContain('judge');
+    expect(purposes.some((p) => p !== 'judge')).toBe(true);
+    await calls.locator('.model-call summary').first().click();
+    expect(await calls.locator('.model-call').first().textContent()).toMatch(/Prompt.*Reply/s);
+    expect(await calls.textContent()).toMatch(/\d+ calls?, [\d,]+ tokens/);
+    await shot(page, '06-node-model-calls', false);
+    // And every call of the run, ideas and paper included.
+    await page.locator('[data-testid=model-calls-card] summary').click();
+    const all = page.locator('[data-testid=model-calls-card] [data-testid=model-calls] .model-call');
+    await all.first().waitFor();
+    const runPurposes = await all.evaluateAll((els) => els.map((e) => e.getAttribute('data-purpose')));
+    expect(runPurposes).toEqual(expect.arrayContaining(['ideas', 'judge', 'paper']));
   });
 
   it('downloads the paper PDF with the key', async () => {

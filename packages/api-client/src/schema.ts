@@ -3306,6 +3306,8 @@ export interface operations {
                   data: {
                     nodeId: string | null;
                     path: string;
+                    /** @description What the figure shows, as the plotting model captioned it (figures of the figures stage). */
+                    caption?: string;
                   };
                 }
               | {

@@ -231,13 +231,24 @@ export class RunContext {
     prompt: string,
     tools: ToolSpec[],
     images?: PromptImage[],
+    /** The experiment the call serves, for the transcript. */
+    nodeId?: string,
   ): Promise<ToolCallResult> {
     const role = ROLE_OF_PURPOSE[purpose];
     let retry: ReAsk | undefined;
     for (let reasks = 0; ; reasks++) {
       this.throwIfInterrupted();
       const reply = await this.ports.llm.callTool(
-        { purpose, role, system, prompt, tools, ...(images ? { images } : {}), ...(retry ? { retry } : {}) },
+        {
+          purpose,
+          role,
+          system,
+          prompt,
+          tools,
+          ...(images ? { images } : {}),
+          ...(retry ? { retry } : {}),
+          ...(nodeId ? { nodeId } : {}),
+        },
         this.signal,
       );
       if (reply.ok) this.state.consecutiveMalformed = 0;
