@@ -43,6 +43,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   let browser: Browser;
   let page: Page;
   let runId = '';
+  let secondRunId = '';
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -204,7 +205,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
       .toContain(`${record.body.iteration}`);
     await page.waitForTimeout(500);
     await shot(page, '04-run-finished');
-  });
+    // The waits above allow a slow, loaded machine minutes; the test as a whole as long.
+  }, 600_000);
 
   it('charts every recorded metric, marks the failed experiments and labels figures with their captions', async () => {
     const card = page.locator('[data-testid=metric-card]');
@@ -359,5 +361,40 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     const data = await api<{ files: { path: string }[] }>(stack, `/v1/uploads/${run.body.inputs.data}`);
     expect(data.body.files.map((f) => f.path)).toEqual(['train.csv']);
     await api(stack, `/v1/runs/${id}/cancel`, { method: 'POST' });
+    secondRunId = id;
+  });
+
+  it('compares two runs picked on the runs page, side by side, in a view that can be reloaded', async () => {
+    await page.goto(`${stack.apiUrl}/`);
+    await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
+    const compare = page.getByRole('button', { name: /^Compare/ });
+    expect(await compare.isDisabled()).toBe(true);
+    await page.getByLabel(`Compare ${runId}`).check();
+    await page.getByLabel(`Compare ${secondRunId}`).check();
+    await compare.click();
+    await page.waitForURL(/\/compare\?ids=/);
+    const check = async () => {
+      const table = page.locator('[data-testid=compare-table]');
+      await table.locator('thead th').nth(2).waitFor();
+      expect(await table.locator('thead th').allTextContents()).toEqual([
+        '',
+        expect.stringContaining(runId),
+        expect.stringContaining(secondRunId),
+      ]);
+      // Columns in the order the runs were ticked. The form asked for 5 iterations for the first run; the second
+      // took the form's default (6).
+      const iterations = table.locator('tr[data-row="Max iterations"]');
+      expect(await iterations.locator('td').allTextContents()).toEqual(['5', '6']);
+      expect(await iterations.getAttribute('class')).toContain('differs');
+      expect(await table.locator('tr[data-row="Best node"] td').first().textContent()).toMatch(
+        /^n\d{3} \(iteration \d+\)$/,
+      );
+      await page.locator('[data-testid=compare-chart] canvas').waitFor();
+    };
+    await check();
+    await shot(page, '10-compare');
+    await page.reload();
+    await check();
+    expect(pageErrors).toEqual([]);
   });
 });
