@@ -365,6 +365,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   });
 
   it('compares two runs picked on the runs page, side by side, in a view that can be reloaded', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
     await page.goto(`${stack.apiUrl}/`);
     await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
     const compare = page.getByRole('button', { name: /^Compare/ });
@@ -374,6 +375,12 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await compare.click();
     await page.waitForURL(/\/compare\?ids=/);
     const check = async () => {
+      // Each run's record and all its events are read first (page by page).
+      await expect
+        .poll(() => page.locator('[data-testid=compare-page] .page-head p').textContent(), { timeout: 60_000 })
+        .not.toContain('loading');
+      await shot(page, '10-compare');
+      expect(await page.locator('[data-testid=compare-page] [role=alert]').allTextContents()).toEqual([]);
       const table = page.locator('[data-testid=compare-table]');
       await table.locator('thead th').nth(2).waitFor();
       expect(await table.locator('thead th').allTextContents()).toEqual([
@@ -392,7 +399,6 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
       await page.locator('[data-testid=compare-chart] canvas').waitFor();
     };
     await check();
-    await shot(page, '10-compare');
     await page.reload();
     await check();
     expect(pageErrors).toEqual([]);

@@ -3,7 +3,8 @@ import type uPlot from 'uplot';
 import { compareSeries } from '../lib/chart.js';
 import { formatMetric } from '../lib/format.js';
 import type { NodeOutcome } from '../lib/run-model.js';
-import { cssColor, UPlotChart } from './UPlotChart.js';
+import { MetricSelect } from './MetricSelect.js';
+import { iterationAxes, UPlotChart } from './UPlotChart.js';
 
 /** Colours of the compared runs, in order (the table's columns use the same). */
 export const RUN_COLOURS = ['#4f46e5', '#16a34a', '#d97706', '#dc2626', '#0891b2', '#a855f7'];
@@ -31,9 +32,6 @@ export function CompareChart({
   const labels = runs.map((r) => r.label).join('|');
   // biome-ignore lint/correctness/useExhaustiveDependencies: `labels` stands for the runs' labels
   const opts = useMemo((): Omit<uPlot.Options, 'width' | 'height'> => {
-    const muted = cssColor('--muted', '#5b6275');
-    const grid = cssColor('--border', '#e3e6ef');
-    const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     return {
       scales: { x: { time: false } },
       cursor: { drag: { x: false, y: false } },
@@ -48,10 +46,7 @@ export function CompareChart({
           value: (_u: uPlot, v: number | null) => (v == null ? '—' : formatMetric(v)),
         })),
       ],
-      axes: [
-        { ...axis, label: 'iteration', incrs: [1, 2, 5, 10, 20, 50, 100] },
-        { ...axis, size: 64, values: (_u, ticks) => ticks.map((t) => formatMetric(t)) },
-      ],
+      axes: iterationAxes(),
     };
   }, [labels, metric]);
   const data = useMemo<uPlot.AlignedData>(() => (series ? [series.iterations, ...series.values] : [[]]), [series]);
@@ -59,18 +54,7 @@ export function CompareChart({
     return <p className="muted empty-inline">None of these runs has a finished experiment.</p>;
   return (
     <div className="metric-chart" data-metric={metric}>
-      {metrics.length > 1 && (
-        <label className="metric-pick">
-          <span className="faint small">Metric</span>
-          <select value={metric} onChange={(e) => setChosen(e.target.value)} aria-label="Metric">
-            {metrics.map((name) => (
-              <option key={name} value={name}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <MetricSelect metrics={metrics} value={metric} onChange={setChosen} />
       <UPlotChart key={runs.length} opts={opts} data={data} testId="compare-chart" />
     </div>
   );

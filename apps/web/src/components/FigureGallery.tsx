@@ -27,7 +27,9 @@ export function FigureGallery({
         {paths.map((path) => (
           <figure key={path} className="figure">
             <AuthImage runId={runId} path={path} alt={captions[path] ?? path} reloadKey={versions[path] ?? null} />
-            <figcaption title={path}>{captions[path] ?? path}</figcaption>
+            <figcaption title={captions[path] ? `${captions[path]}\n${path}` : path}>
+              {captions[path] ?? path}
+            </figcaption>
           </figure>
         ))}
       </div>

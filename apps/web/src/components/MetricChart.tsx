@@ -3,7 +3,8 @@ import uPlot from 'uplot';
 import { type Direction, directionOf, type MetricSeries, metricSeries } from '../lib/chart.js';
 import { formatMetric } from '../lib/format.js';
 import type { NodeOutcome } from '../lib/run-model.js';
-import { cssColor, UPlotChart } from './UPlotChart.js';
+import { MetricSelect } from './MetricSelect.js';
+import { cssColor, iterationAxes, UPlotChart } from './UPlotChart.js';
 
 /**
  * Any recorded metric of every experiment by iteration (uPlot), the best so far as a step line, and the failed
@@ -43,19 +44,7 @@ export function MetricChart({
   const hasValues = series.values.some((v) => v !== null);
   return (
     <div className="metric-chart" data-metric={metric} data-failures={series.failed.length}>
-      {metrics.length > 1 && (
-        <label className="metric-pick">
-          <span className="faint small">Metric</span>
-          <select value={metric ?? ''} onChange={(e) => setChosen(e.target.value)} aria-label="Metric">
-            {metrics.map((name) => (
-              <option key={name} value={name}>
-                {name}
-                {name === primary?.name ? ' (main)' : ''}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <MetricSelect metrics={metrics} value={metric ?? ''} main={primary?.name ?? null} onChange={setChosen} />
       {hasValues ? (
         <UPlotChart opts={opts} data={data} testId="metric-chart" />
       ) : (
@@ -99,10 +88,7 @@ function chartOptions(
 ): Omit<uPlot.Options, 'width' | 'height'> {
   const accent = cssColor('--accent', '#4f46e5');
   const faint = cssColor('--faint', '#8a91a5');
-  const muted = cssColor('--muted', '#5b6275');
-  const grid = cssColor('--border', '#e3e6ef');
   const danger = cssColor('--danger', '#dc2626');
-  const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   return {
     scales: { x: { time: false } },
     cursor: { drag: { x: false, y: false }, points: { size: 9 } },
@@ -128,10 +114,7 @@ function chartOptions(
         value: (_u, v) => (v == null ? '—' : formatMetric(v)),
       },
     ],
-    axes: [
-      { ...axis, label: 'iteration', incrs: [1, 2, 5, 10, 20, 50, 100] },
-      { ...axis, size: 64, values: (_u, ticks) => ticks.map((t) => formatMetric(t)) },
-    ],
+    axes: iterationAxes(),
     hooks: {
       // Failed experiments have no value: a red tick on the x axis at their iteration.
       draw: [

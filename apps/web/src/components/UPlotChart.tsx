@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatMetric } from '../lib/format.js';
 
 /**
  * A uPlot chart that fills its container's width: made once per `opts`, fed new `data` in place, resized with the
@@ -48,6 +49,17 @@ export function UPlotChart({
   }, [data]);
 
   return <div ref={box} className={`uplot-box ${className ?? ''}`} data-testid={testId} />;
+}
+
+/** The axes of a metric-by-iteration chart: whole iterations below, metric values (about 4 digits) on the left. */
+export function iterationAxes(): uPlot.Axis[] {
+  const muted = cssColor('--muted', '#5b6275');
+  const grid = cssColor('--border', '#e3e6ef');
+  const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  return [
+    { ...axis, label: 'iteration', incrs: [1, 2, 5, 10, 20, 50, 100] },
+    { ...axis, size: 64, values: (_u, ticks) => ticks.map((t) => formatMetric(t)) },
+  ];
 }
 
 /** The page's colours (CSS variables) for the canvas, which cannot read them itself. */
