@@ -45,6 +45,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   let runId = '';
   let secondRunId = '';
   const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     buildWebIfStale();
@@ -66,6 +67,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page's CSP (same-origin scripts and styles) must not refuse anything the app or its chart library does.
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -402,5 +407,6 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.reload();
     await check();
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });
