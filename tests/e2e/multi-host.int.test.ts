@@ -59,6 +59,7 @@ async function eventsOf(runId: string): Promise<RunEvent[]> {
     const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/events?after=${after}&limit=1000`, {
       headers: { ...authHeaders(stack), accept: 'application/json' },
     });
+    if (res.status !== 200) throw new Error(`events of ${runId}: ${res.status} ${await res.text()}`);
     const page = (await res.json()) as { events: RunEvent[]; next: string | null };
     events.push(...page.events);
     if (page.events.length === 0 || page.next === null) return events;
@@ -114,7 +115,12 @@ describe('workers on two hosts (two Docker engines), artifacts on S3', () => {
       `second engine up in ${Date.now() - started} ms (images loaded in ${engine.imageLoadMs} ms; 0 = cached)`,
     );
     s3 = await startS3Server();
-    stack = await startStack({ worker: false, apiEnv: s3.env(keyPrefix) });
+    // This process also serves S3 and the model to six runs at once on two cores: the API's Redis calls may need
+    // more than the default 2 s before it answers 503 (the redis-outage test covers that answer).
+    stack = await startStack({
+      worker: false,
+      apiEnv: { ...s3.env(keyPrefix), AUTOLAB_REDIS_COMMAND_TIMEOUT_SECONDS: '10' },
+    });
     const mainHost = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
     for (const [name, dockerHost, docker] of [
       ['a', mainHost, new Docker()],
@@ -208,7 +214,7 @@ describe('workers on two hosts (two Docker engines), artifacts on S3', () => {
     }
     await engine.stop();
     expect(interrupted).toContain(victim);
-    // The sandboxes of host b are out of reach (its engine is down), so they are not counted as "left" on host a.
+    // Host a's engine holds host a's sandboxes only: b's stayed on b's engine, now out of reach.
     const onMainEngine = await deploymentContainers(a.docker, deployment);
     expect(onMainEngine.every((c) => c.Labels['autolab.worker'] === a.worker!.id)).toBe(true);
 
@@ -227,7 +233,8 @@ describe('workers on two hosts (two Docker engines), artifacts on S3', () => {
         resumedAt: number;
       };
       expect(resumed.attempt).toBe(2);
-      expect(resumed.resumedAt).toBe(finishedBefore.get(id)!.length);
+      // (More when b died between saving a finished node and announcing it: the checkpoint comes first.)
+      expect(resumed.resumedAt).toBeGreaterThanOrEqual(finishedBefore.get(id)!.length);
       // No experiment finished twice; those b had finished were not even started again.
       const finished = finishedNodes(events);
       expect(new Set(finished).size, id).toBe(finished.length);
