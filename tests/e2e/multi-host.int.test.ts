@@ -95,7 +95,8 @@ function startHostWorker(host: Host, name: string): WorkerProcess {
 
 /** Waits until the worker's heartbeat is in Redis (it is ready to take runs). */
 async function ready(worker: WorkerProcess): Promise<void> {
-  const end = Date.now() + 60_000;
+  // Two workers compile their TypeScript at once on two cores: more than a minute when the machine is busy.
+  const end = Date.now() + 120_000;
   while ((await stack.redis.exists(`${stack.prefix}:worker:${worker.id}`)) === 0) {
     if (worker.child.exitCode !== null) throw new Error(`worker ${worker.id} exited: ${worker.log().slice(-2000)}`);
     if (Date.now() > end) throw new Error(`worker ${worker.id} did not start: ${worker.log().slice(-2000)}`);
@@ -265,18 +266,17 @@ describe('workers on two hosts (two Docker engines), artifacts on S3', () => {
     for (const host of hosts) expect(await readdir(join(host.dirs[0]!, 'artifacts')).catch(() => [])).toEqual([]);
 
     // Host b comes back: its engine still holds the dead worker's sandboxes (stopped when the engine went down). The
-    // first worker that starts there reaps them: their runs are over and their worker is gone.
+    // first worker that starts there reaps them: their runs are over and their worker is gone. This one runs in the
+    // test process, whose own environment names the main engine: its configured DOCKER_HOST must win.
     await engine.start();
     const leftovers = await deploymentContainers(b.docker, deployment);
     expect(leftovers.length).toBeGreaterThan(0);
     expect(leftovers.every((c) => c.Labels['autolab.worker'] === b.worker!.id && c.State !== 'running')).toBe(true);
-    b.worker = startHostWorker(b, `host-b-again-${randomBytes(3).toString('hex')}`);
-    await ready(b.worker);
+    await stack.startWorker({ ...s3.env(keyPrefix), DOCKER_HOST: b.dockerHost, AUTOLAB_DATA_DIR: b.dirs[0]! });
     const reapEnd = Date.now() + 30_000;
     while ((await deploymentContainers(b.docker, deployment)).length > 0 && Date.now() < reapEnd) {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(await deploymentContainers(b.docker, deployment)).toEqual([]);
-    expect(b.worker.lines(/reaped leftover sandbox containers/)).toHaveLength(1);
   }, 600_000);
 });
