@@ -6,6 +6,22 @@ import { PLOT_SYSTEM, type PlotSubmission, plotPrompt, TOOLS } from './prompts.j
 import type { RunContext } from './run-context.js';
 import type { FigureRecord } from './run-state.js';
 
+/**
+ * Matplotlib reads `matplotlibrc` from the working directory: type sizes that stay legible once a figure is scaled
+ * to the paper's column (the defaults, 10 pt on a 6.4 in figure, print at about 7 pt), unless the program sets its own.
+ */
+export const PAPER_MATPLOTLIBRC = [
+  'font.size: 13',
+  'axes.titlesize: 14',
+  'axes.labelsize: 14',
+  'xtick.labelsize: 12',
+  'ytick.labelsize: 12',
+  'legend.fontsize: 12',
+  'savefig.dpi: 200',
+  'savefig.bbox: tight',
+  '',
+].join('\n');
+
 /** Attempts at a plotting program that runs and draws something, before the figures are skipped. */
 export const MAX_FIGURE_ATTEMPTS = 3;
 const PLOT_TIMEOUT_MS = 120_000;
@@ -128,6 +144,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
         await sandbox.reset();
         await sandbox.writeFiles([
           { path: 'plot.py', content: Buffer.from(submission.code) },
+          { path: 'matplotlibrc', content: Buffer.from(PAPER_MATPLOTLIBRC) },
           ...Object.entries(data).map(([path, value]) => ({
             path,
             content: Buffer.from(JSON.stringify(value, null, 1)),

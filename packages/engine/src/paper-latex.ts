@@ -29,12 +29,47 @@ export function escapeLatex(text: string): string {
   return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
 }
 
-/** A recorded value as LaTeX; exponents become ×10^n. */
+/** A recorded value as LaTeX; exponents become ×10^n, without trailing zeros (1e-5, not 1.000e-5). */
 export function latexNumber(value: number): string {
-  const text = formatNumber(value);
+  return latexOf(formatNumber(value));
+}
+
+function latexOf(text: string): string {
   const match = /^(-?[\d.]+)e([+-]\d+)$/.exec(text);
-  if (match) return `\\ensuremath{${match[1]}\\times 10^{${Number(match[2])}}}`;
-  return `\\ensuremath{${text}}`;
+  if (!match) return `\\ensuremath{${text}}`;
+  const mantissa = match[1]!.includes('.') ? match[1]!.replace(/\.?0+$/, '') : match[1]!;
+  return `\\ensuremath{${mantissa}\\times 10^{${Number(match[2])}}}`;
+}
+
+/**
+ * A mean and its standard deviation at matched precision, as a reader expects them: the deviation to two significant
+ * digits and the mean to the same decimal place (0.396 ± 0.015, not 0.3959 ± 0.01509). Very small or very large
+ * spreads keep each value's own form.
+ */
+export function meanAndStd(mean: number, std: number): { mean: string; std: string } {
+  if (!(std > 0) || !Number.isFinite(std)) return { mean: latexNumber(mean), std: latexNumber(std) };
+  const decimals = Math.max(0, 1 - Math.floor(Math.log10(std)));
+  if (decimals > 6 || Math.abs(mean) >= 1e6) return { mean: latexNumber(mean), std: latexNumber(std) };
+  return { mean: latexOf(mean.toFixed(decimals)), std: latexOf(std.toFixed(decimals)) };
+}
+
+/** A metric's key as a reader reads it in a table header: `final_loss_standardized` → `final loss standardized`. */
+export function metricLabel(name: string): string {
+  return escapeLatex(name.replace(/[_]+/g, ' ').replace(/\s+/g, ' ').trim() || name);
+}
+
+/**
+ * Text cut to at most `max` characters at a word boundary (the first sentence when it fits), ending in `…` when cut:
+ * a table cell never ends in half a word.
+ */
+export function clipAtWord(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const sentence = /^(.+?[.!?])(\s|$)/.exec(flat)?.[1];
+  if (sentence && sentence.length <= max) return sentence;
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, '')}…`;
 }
 
 export interface MacroInfo {
@@ -98,6 +133,7 @@ export function resultsTex(
     return { name, meaning, value };
   };
   const metric = plan.metric.name;
+  const spread = seeds ? meanAndStd(seeds.mean, seeds.std) : null;
   const macros: MacroInfo[] = [
     macro('\\metricname', 'name of the primary metric', escapeLatex(metric)),
     best
@@ -117,14 +153,14 @@ export function resultsTex(
       : macro('\\firstvalue', `${metric} of the first working experiment`, 'n/a'),
     macro('\\numexperiments', 'experiments run', String(nodes.length)),
     macro('\\numfailed', 'experiments that failed', String(nodes.length - good.length)),
-    macro('\\seedmean', `mean ${metric} of the best program over its seeds`, seeds ? latexNumber(seeds.mean) : 'n/a'),
+    macro('\\seedmean', `mean ${metric} of the best program over its seeds`, spread?.mean ?? 'n/a'),
     seeds?.ignored
       ? macro(
           '\\seedstd',
           `0: every seed gave the same ${metric}, so the seeds had no effect (the program is deterministic or ignores SEED); say that, never write $\\pm$ \\seedstd`,
           latexNumber(seeds.std),
         )
-      : macro('\\seedstd', `standard deviation of ${metric} over the seeds`, seeds ? latexNumber(seeds.std) : 'n/a'),
+      : macro('\\seedstd', `standard deviation of ${metric} over the seeds`, spread?.std ?? 'n/a'),
     macro('\\numseeds', 'seeds the best program was run with', seeds ? String(seeds.values.length) : '1'),
   ];
   if (gain) {
@@ -166,7 +202,7 @@ export function resultsTex(
       id: 'macro:\\seedmean',
       kind: 'seed_summary',
       value: seeds.mean,
-      shown: latexNumber(seeds.mean),
+      shown: spread?.mean ?? latexNumber(seeds.mean),
       nodeId: seeds.nodeId,
       artifact: 'seeds/summary.json',
       key: 'mean',
@@ -272,17 +308,17 @@ export function paperTables(
       key: column,
       where: table,
     });
-    return node === best ? `\\textbf{${text}}` : text;
+    // The best value of the primary metric is bold, in every row that reached it (a tie bolds each), nothing else.
+    return column === plan.metric.name && value === best.primary ? `\\textbf{${text}}` : text;
   };
-  const header = ['Experiment', 'Stage / step', ...columns.map((c) => `\\texttt{${escapeLatex(c)}}`)].join(' & ');
+  const header = ['Experiment', 'Stage / step', ...columns.map(metricLabel)].join(' & ');
   const step = (n: ExperimentNode) =>
     n.id === gain?.startNodeId ? `${n.stage} / starting code` : `${n.stage} / ${n.operator}`;
   const body = rows.map((n) => [n.id, step(n), ...columns.map((c) => cell(n, c, 'tab:results'))].join(' & ') + ' \\\\');
   const seedsIgnored = seeds !== null && seeds.values.length > 1 && seeds.ignored;
   if (seeds && seeds.values.length > 1) {
-    const shown = seedsIgnored
-      ? `${latexNumber(seeds.mean)} (every seed)`
-      : `${latexNumber(seeds.mean)} $\\pm$ ${latexNumber(seeds.std)}`;
+    const spread = meanAndStd(seeds.mean, seeds.std);
+    const shown = seedsIgnored ? `${spread.mean} (every seed)` : `${spread.mean} $\\pm$ ${spread.std}`;
     claims.push({
       id: `tab:results:${seeds.nodeId}:seeds`,
       kind: 'seed_summary',
@@ -317,10 +353,15 @@ export function paperTables(
     );
   }
   const arrow = plan.metric.direction === 'maximize' ? 'higher' : 'lower';
+  const searched = nodes.filter((n) => n.operator !== 'ablation').length;
+  const ablationCount = nodes.length - searched;
+  // The counts say what they count, so they agree with the text's "Of N experiments, M failed" (ablations included).
   const caption =
-    `Every experiment that ran without error (${totalRows} of ${nodes.filter((n) => n.operator !== 'ablation').length}` +
-    `${totalRows > rows.length ? `; the best ${MAX_TABLE_ROWS} shown` : ''}). Values are exactly those the experiment code wrote to ` +
-    `results.json. Primary metric: \\texttt{${escapeLatex(plan.metric.name)}} (${arrow} is better); best in bold.` +
+    `Every experiment that ran without error, ablations aside: ${totalRows} of the ${searched} that were not ` +
+    `ablations${totalRows > rows.length ? ` (the best ${MAX_TABLE_ROWS} shown)` : ''}` +
+    `${ablationCount > 0 ? `; the ${ablationCount} ${ablationCount === 1 ? 'ablation is' : 'ablations are'} in Table~\\ref{tab:ablations}` : ''}. ` +
+    `Values are exactly those the experiment code wrote to results.json. Primary metric: ${metricLabel(plan.metric.name)} ` +
+    `(${arrow} is better); its best value in bold.` +
     (seeds && seeds.values.length > 1
       ? seedsIgnored
         ? ` The best program re-run with ${seeds.values.length} seeds gave exactly the same value every time: the seeds had no effect (the program is deterministic or ignores SEED), so there is no spread to report.`
@@ -336,7 +377,7 @@ export function paperTables(
   if (ablationNodes.length > 0) {
     const metric = plan.metric.name;
     const ablationBody = ablationNodes.map((n) => {
-      const what = escapeLatex(clip(n.plan.replace(/\s+/g, ' '), 70));
+      const what = escapeLatex(clipAtWord(n.plan, 90));
       if (n.buggy || n.primary === null) return `${n.id} & ${what} & failed & -- \\\\`;
       const value = cell(n, metric, 'tab:ablations');
       const delta = n.primary - best.primary!;
@@ -345,9 +386,9 @@ export function paperTables(
     ablationBody.unshift(`${best.id} (best, nothing removed) & & ${latexNumber(best.primary!)} & -- \\\\`, '\\midrule');
     ablations = tableEnvironment(
       'tab:ablations',
-      `Ablations: the best program with one component removed or replaced. $\\Delta$ is the change in \\texttt{${escapeLatex(metric)}} against ${best.id}.`,
+      `Ablations: the best program with one component removed or replaced. $\\Delta$ is the change in ${metricLabel(metric)} against ${best.id}.`,
       'lp{0.5\\linewidth}rr',
-      `Experiment & What changed & \\texttt{${escapeLatex(metric)}} & $\\Delta$`,
+      `Experiment & What changed & ${metricLabel(metric)} & $\\Delta$`,
       ablationBody,
     );
   }
@@ -411,7 +452,7 @@ export function figuresLatex(figures: PaperFigure[]): string {
       [
         '\\begin{figure}[t]',
         '\\centering',
-        `\\includegraphics[width=0.85\\linewidth]{${f.file}}`,
+        `\\includegraphics[width=\\linewidth]{${f.file}}`,
         `\\caption{${escapeLatex(f.caption)}}`,
         `\\label{${f.label}}`,
         '\\end{figure}',

@@ -514,7 +514,9 @@ Files in the working directory:
 ${files}
 ${template}${error ? `\nYour previous plotting program failed:\n\`\`\`\n${tail(error, 2000)}\n\`\`\`\nFix it.\n` : ''}
 Write a program that draws 1 to 3 figures that best show the results (e.g. the metric across experiments by stage,
-the ablations against the best, the seed spread), saves each as a PNG, and give a caption for each file.`;
+the ablations against the best, the seed spread), saves each as a PNG, and give a caption for each file. Each figure
+is printed 6.5 inches wide: make it at most 9 inches wide (figsize) and leave text at the default size (13 pt, set
+for you in matplotlibrc) or larger, so every label stays legible.`;
 }
 
 export interface PaperContext {
@@ -537,7 +539,7 @@ export function paperPrompt(ctx: PaperContext): string {
   const best = bestNode(ctx.nodes, ctx.plan.metric.direction);
   const refs =
     ctx.references.length === 0
-      ? 'No references are available (the literature search found nothing or could not be reached): cite nothing.'
+      ? 'No references are available (the literature search found nothing or could not be reached): cite nothing, and make no claim about prior work. The Related Work section says in one or two sentences that no literature search informed this report, and what kind of prior work a reader should compare it with.'
       : ctx.references
           .map(
             (r) =>

@@ -1,10 +1,11 @@
 import { toBibtex } from './bibtex.js';
 import { heldOutPaper } from './held-out.js';
 import { referencePapers } from './ideation.js';
-import { bestNode, goodNodes } from './journal.js';
+import { bestNode, type ExperimentNode, goodNodes } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
 import {
   type Claim,
+  clipAtWord,
   fallbackSections,
   latexErrors,
   type PaperFigure,
@@ -63,7 +64,7 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     ...[best, ...[...goodNodes(state.nodes)].reverse()].flatMap((n) =>
       n.figures.map((path) => ({
         path,
-        caption: `Figure saved by experiment ${n.id} (${path.split('/').at(-1)}).`,
+        caption: experimentFigureCaption(path, n),
         nodeId: n.id,
       })),
     ),
@@ -370,4 +371,14 @@ function reproducibilityNote(ctx: RunContext): string {
     `(${best.id}) is \\texttt{best/experiment.py} in the run archive, with \\texttt{best/reproduce.sh} to run it again;`,
     `every experiment's code and output is under \\texttt{nodes/}. Run: \\texttt{${ctx.input.runId.replace(/_/g, '\\_')}}.`,
   ].join('\n');
+}
+
+/**
+ * The caption of a figure an experiment saved by itself (the plotting step's figures have the model's captions): what
+ * the file's name says it shows, which experiment drew it and what that experiment did — never just the file name.
+ */
+export function experimentFigureCaption(path: string, node: ExperimentNode): string {
+  const name = (path.split('/').at(-1) ?? path).replace(/\.[a-z0-9]+$/i, '').replace(/[_-]+/g, ' ').trim();
+  const shows = name ? `${name.charAt(0).toUpperCase()}${name.slice(1)}, drawn` : 'Drawn';
+  return `${shows} by experiment ${node.id}: ${clipAtWord(node.plan, 140)}`;
 }

@@ -40,10 +40,10 @@ print(f"{len(experiments)} experiments, {len(ran)} with results")
 ids = [e["id"] for e in ran]
 x = np.arange(len(ran))
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True)
 for panel, series, ylabel in (
-    (left, LOSSES, "final training loss minus optimum"),
-    (right, STEPS, "steps to within tolerance of the optimum"),
+    (left, LOSSES, "training loss − optimum"),
+    (right, STEPS, "steps to tolerance"),
 ):
     for i, (key, label, marker) in enumerate(series):
         for j, e in enumerate(ran):
@@ -65,19 +65,19 @@ for panel, series, ylabel in (
                 zorder=3,
             )
     panel.set_xticks(x)
-    panel.set_xticklabels([f"{e['id']}\n{e['operator']}" for e in ran], fontsize=8)
+    panel.set_xticklabels(ids)
     panel.set_xlabel("experiment")
     panel.set_ylabel(ylabel)
     panel.grid(axis="y", alpha=0.3)
 
 left.set_yscale("log")
 left.axhline(FLOOR, color="gray", linestyle="--", linewidth=1)
-left.text(-0.4, FLOOR * 3, "at the optimum", fontsize=7, color="gray")
+left.text(-0.4, FLOOR * 3, "at the optimum", color="gray")
 right.set_yscale("log")
 budget = max((e["metrics"].get("steps", 0) for e in ran), default=0)
 if budget:
     right.axhline(budget, color="gray", linestyle="--", linewidth=1)
-    right.text(-0.4, budget * 0.45, "step budget: never within tolerance", fontsize=7, color="gray", va="top")
+    right.text(-0.4, budget * 0.45, "step budget: never within tolerance", color="gray", va="top")
 
 stage_handles = [
     plt.Line2D([], [], marker="o", linestyle="", color=c, markeredgecolor="black", label=s)
@@ -89,10 +89,9 @@ setting_handles = [
     for _, label, m in LOSSES
     if any(k in e["metrics"] for e in ran for k, lab, _ in LOSSES if lab == label)
 ]
-left.legend(handles=stage_handles, title="stage", fontsize=7, title_fontsize=7, loc="upper right", framealpha=0.9)
-right.legend(handles=setting_handles, title="features", fontsize=7, title_fontsize=7, loc="center right", framealpha=0.9)
-left.set_title(f"Excess training loss after the step budget ({metric['name']}: circles)", fontsize=9)
-right.set_title("Speed of convergence (log scale)", fontsize=9)
-fig.tight_layout()
+left.legend(handles=stage_handles, title="stage", loc="upper right", framealpha=0.9)
+right.legend(handles=setting_handles, title="features", loc="center right", framealpha=0.9)
+left.set_title("Excess training loss")
+right.set_title("Speed of convergence")
 fig.savefig("final_losses.png", dpi=130)
 print("saved final_losses.png")
