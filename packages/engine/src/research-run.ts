@@ -42,6 +42,7 @@ export async function runResearch(
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
     if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);
+    await ctx.closeSandboxes();
     if (!ctx.state.paperDone) await writeupStage(ctx);
     if (!ctx.state.reviewDone) await reviewStage(ctx);
     await writeManifest(ctx);
@@ -65,6 +66,8 @@ export async function runResearch(
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
     return { status: 'failed', error: runFailure(code, message) };
+  } finally {
+    await ctx.closeSandboxes();
   }
 }
 

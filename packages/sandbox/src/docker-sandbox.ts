@@ -146,7 +146,8 @@ export class DockerSandbox implements Sandbox {
     private readonly docker: Docker,
     private readonly image: string,
     private readonly limits: SandboxLimits,
-    private readonly identity: ContainerIdentity,
+    /** Whose container it is; a pooled sandbox gets its run's identity when a run takes it (`claim`). */
+    private identity: ContainerIdentity,
     private readonly runtime: SandboxRuntime,
     /** Read-only volumes with the user's inputs (see InputVolumes). */
     private readonly mounts: Docker.MountSettings[],
@@ -169,9 +170,24 @@ export class DockerSandbox implements Sandbox {
     return this.container?.id ?? null;
   }
 
+  /** Nothing has run in it yet (a pooled sandbox a run just took, or a new one). */
+  get isPristine(): boolean {
+    return this.pristine && !this.brokenReason && this.container !== null;
+  }
+
+  /**
+   * Hands a pooled sandbox to a run: its container is renamed after the run (labels cannot change; the name is how
+   * `removeRunContainers` finds it), and any container that later replaces a broken one carries the run's labels.
+   */
+  async claim(identity: ContainerIdentity): Promise<void> {
+    if (!this.container) throw new SandboxError('the pooled sandbox has no container');
+    await this.container.rename({ name: containerName(identity) });
+    this.identity = identity;
+  }
+
   private async startContainer(): Promise<void> {
     const spec = containerSpec(this.image, this.limits, this.identity, this.runtime, this.mounts);
-    spec.name = `autolab-${this.identity.runId}-${this.identity.role}-${randomBytes(3).toString('hex')}`;
+    spec.name = containerName(this.identity);
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(spec);
@@ -761,6 +777,11 @@ export class DockerSandbox implements Sandbox {
     if (!running) this.brokenReason ??= 'the sandbox container stopped (was the Docker engine restarted?)';
     return !running;
   }
+}
+
+/** `autolab-<runId>-<role>-<hex>`, or `autolab-pool-<role>-<hex>` for a pooled container no run has taken yet. */
+function containerName(id: ContainerIdentity): string {
+  return `autolab-${id.pooled ? 'pool' : id.runId}-${id.role}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A command's failure in words: exit code and error output, or what the exit code means when it printed nothing. */
