@@ -178,11 +178,13 @@ export class DockerSandbox implements Sandbox {
   /**
    * Hands a pooled sandbox to a run: its container is renamed after the run (labels cannot change; the name is how
    * `removeRunContainers` finds it), and any container that later replaces a broken one carries the run's labels.
+   * The rename is not waited for: the run's first program need not pay for it, and nothing depends on its timing
+   * (the run's own end removes the container by its handle; a dead worker's pooled containers are reaped by label).
+   * A container that died while idle fails the rename and then the first step, which starts a fresh one.
    */
-  async claim(identity: ContainerIdentity): Promise<void> {
-    if (!this.container) throw new SandboxError('the pooled sandbox has no container');
-    await this.container.rename({ name: containerName(identity) });
+  claim(identity: ContainerIdentity): void {
     this.identity = identity;
+    void this.container?.rename({ name: containerName(identity) }).catch(() => undefined);
   }
 
   private async startContainer(): Promise<void> {

@@ -128,7 +128,11 @@ describe('WarmPool (real Docker engine)', () => {
 
     const a = factory(runA, warm);
     const sandboxA = await a.open('python');
-    const [containerA] = await listRunContainers(docker, runA);
+    // Renamed after the run (in the background), so the run's clean-up and a takeover find it by name.
+    const [containerA] = await until(
+      'the rename',
+      async () => (await listRunContainers(docker, runA)).length === 1 && listRunContainers(docker, runA),
+    );
     expect(containerA).toBeDefined();
     // A brand-new sandbox needs no reset: its first program starts from the empty workspace as is.
     const first = await sandboxA.runProgram({
@@ -148,7 +152,10 @@ describe('WarmPool (real Docker engine)', () => {
     await until('the refill', async () => warm.idleCount === 1);
     const b = factory(runB, warm);
     const sandboxB = await b.open('python');
-    const [containerB] = await listRunContainers(docker, runB);
+    const [containerB] = await until(
+      'the rename',
+      async () => (await listRunContainers(docker, runB)).length === 1 && listRunContainers(docker, runB),
+    );
     expect(containerB).not.toBe(containerA);
     const look = await sandboxB.exec(['bash', '-c', 'ls -A /workspace /tmp; echo /proc/[0-9]*'], {
       timeoutMs: 10_000,

@@ -84,15 +84,11 @@ export class WarmPool {
       if (at < 0) break;
       const [entry] = this.idle.splice(at, 1);
       const sandbox = entry!.sandbox;
-      // A container that died while idle (someone removed it, dockerd restarted) is no use: try the next one.
-      const claimed = await sandbox.claim(identity).then(
-        () => true,
-        () => false,
-      );
-      if (!claimed || !sandbox.isPristine) {
+      if (!sandbox.isPristine) {
         await sandbox.close();
         continue;
       }
+      sandbox.claim(identity);
       this.handedOut.set(sandbox.containerId!, identity.runId);
       this.options.onTake?.(true);
       this.schedule(0);
