@@ -5,6 +5,8 @@ import type { ContainerIdentity, SandboxLimits, SandboxRuntime } from './sandbox
 /** After a failed start the next try waits this long, doubling up to WARM_MAX_BACKOFF_MS (Docker down: no spinning). */
 const WARM_MIN_BACKOFF_MS = 1000;
 const WARM_MAX_BACKOFF_MS = 60_000;
+/** How long `close` waits for a container being started. */
+const CLOSE_WAIT_MS = 10_000;
 
 export interface WarmPoolOptions {
   /** Idle sandboxes kept ready; 0 turns the pool off. */
@@ -123,7 +125,9 @@ export class WarmPool {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.refilling;
+    // A start under way is waited for (then removed) only so long: with Docker down it could take the client's
+    // whole retry window, and a container it leaves is this deployment's reapers' once the worker is gone.
+    await Promise.race([this.refilling, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     await Promise.all(this.idle.splice(0).map((entry) => entry.sandbox.close()));
   }
 
