@@ -21,11 +21,23 @@ async function rssMb(pid: number): Promise<number> {
 export async function benchWorkerRss(counts: number[]) {
   const stack = await startStack({ worker: false });
   const worker = startWorkerProcess(
-    stack.workerEnv({ AUTOLAB_WORKER_CONCURRENCY: String(Math.max(...counts)), AUTOLAB_SANDBOX_WARM_POOL: '2' }),
+    stack.workerEnv({
+      AUTOLAB_WORKER_CONCURRENCY: String(Math.max(...counts)),
+      AUTOLAB_SANDBOX_WARM_POOL: '2',
+      // The default lock: the tests' 5 s lock expires when a loaded machine stalls the worker.
+      AUTOLAB_JOB_LOCK_SECONDS: '30',
+    }),
     `bench-rss-${Date.now().toString(36)}`,
   );
   const result: Record<string, { rssMb: number; idleRssMb: number }> = {};
   try {
+    // Started: its modules loaded and its memory settled (two readings a second apart within 2 MB).
+    for (let previous = 0, tries = 0; tries < 120; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = await rssMb(worker.child.pid!);
+      if (now > 50 && Math.abs(now - previous) < 2) break;
+      previous = now;
+    }
     for (const count of counts) {
       const idle = await rssMb(worker.child.pid!);
       const runs = await Promise.all(

@@ -462,7 +462,8 @@ async function main(): Promise<void> {
   }
   if (parts.has('span')) {
     console.log('(e) node span / program exec time, `long` scenario (44 nodes), worker with the default warm pool');
-    const stack = await startStack({ workerEnv: { AUTOLAB_SANDBOX_WARM_POOL: '2' } });
+    // The worker's defaults for the pool and the job lock (the tests' 5 s lock expires when a loaded machine stalls it).
+    const stack = await startStack({ workerEnv: { AUTOLAB_SANDBOX_WARM_POOL: '2', AUTOLAB_JOB_LOCK_SECONDS: '30' } });
     try {
       const span = await measureNodeSpan(stack);
       console.log(
