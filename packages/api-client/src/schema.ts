@@ -529,6 +529,7 @@ export interface operations {
               } | null;
               links: {
                 self: string;
+                dashboard: string;
                 events: string;
                 artifacts: string;
                 archive: string;
@@ -1037,6 +1038,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -1417,6 +1419,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -1765,6 +1768,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -2171,6 +2175,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;

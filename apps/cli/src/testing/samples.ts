@@ -55,6 +55,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     error: null,
     links: {
       self: `/v1/runs/${id}`,
+      dashboard: `/runs/${id}`,
       events: `/v1/runs/${id}/events`,
       artifacts: `/v1/runs/${id}/artifacts`,
       archive: `/v1/runs/${id}/archive`,
