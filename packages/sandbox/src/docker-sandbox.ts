@@ -178,18 +178,30 @@ export class DockerSandbox implements Sandbox {
   /**
    * Hands a pooled sandbox to a run: its container is renamed after the run (labels cannot change; the name is how
    * `removeRunContainers` finds it), and any container that later replaces a broken one carries the run's labels.
-   * The rename is not waited for: the run's first program need not pay for it, and nothing depends on its timing
-   * (the run's own end removes the container by its handle; a dead worker's pooled containers are reaped by label).
-   * A container that died while idle fails the rename and then the first step, which starts a fresh one.
+   * The rename is sent once the run's first program has started, and not waited for: the program's start need not
+   * queue behind it in the engine, and nothing depends on its timing (the run's own end removes the container by its
+   * handle; a dead worker's pooled containers are reaped by label). A container that died while idle fails the first
+   * step, which starts a fresh one.
    */
   claim(identity: ContainerIdentity): void {
     this.identity = identity;
-    void this.container?.rename({ name: containerName(identity) }).catch(() => undefined);
+    this.pendingName = containerName(identity);
+  }
+
+  /** The name `claim` gave, applied once the first program has started (so its start does not wait behind it). */
+  private pendingName: string | null = null;
+
+  private applyPendingName(container: Docker.Container): void {
+    const name = this.pendingName;
+    this.pendingName = null;
+    if (name) void container.rename({ name }).catch(() => undefined);
   }
 
   private async startContainer(): Promise<void> {
     const spec = containerSpec(this.image, this.limits, this.identity, this.runtime, this.mounts);
     spec.name = containerName(this.identity);
+    // A replacement is named for its run from the start.
+    this.pendingName = null;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(spec);
@@ -382,6 +394,7 @@ export class DockerSandbox implements Sandbox {
       }),
     );
     const stream = await this.step(what, () => exec.start({ hijack: true, stdin: stdin !== undefined }));
+    this.applyPendingName(container);
     const outputs = {
       stdout: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
       stderr: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),

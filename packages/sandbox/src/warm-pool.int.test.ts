@@ -128,12 +128,6 @@ describe('WarmPool (real Docker engine)', () => {
 
     const a = factory(runA, warm);
     const sandboxA = await a.open('python');
-    // Renamed after the run (in the background), so the run's clean-up and a takeover find it by name.
-    const [containerA] = await until(
-      'the rename',
-      async () => (await listRunContainers(docker, runA)).length === 1 && listRunContainers(docker, runA),
-    );
-    expect(containerA).toBeDefined();
     // A brand-new sandbox needs no reset: its first program starts from the empty workspace as is.
     const first = await sandboxA.runProgram({
       files: [{ path: 'main.py', content: Buffer.from('print("hello")') }],
@@ -144,6 +138,11 @@ describe('WarmPool (real Docker engine)', () => {
     expect(first.exec.exitCode).toBe(0);
     expect(first.exec.stdout.text).toBe('hello\n');
     expect(first.files.map((f) => f.path).sort()).toEqual(['left.txt', 'main.py']);
+    // Renamed after the run once its first program started, so the run's clean-up and a takeover find it by name.
+    const [containerA] = await until(
+      'the rename',
+      async () => (await listRunContainers(docker, runA)).length === 1 && listRunContainers(docker, runA),
+    );
     // The run's end removes its containers; the pool never gets them back.
     await a.closeAll();
     warm.release(runA);
@@ -152,14 +151,14 @@ describe('WarmPool (real Docker engine)', () => {
     await until('the refill', async () => warm.idleCount === 1);
     const b = factory(runB, warm);
     const sandboxB = await b.open('python');
+    const look = await sandboxB.exec(['bash', '-c', 'ls -A /workspace /tmp; echo /proc/[0-9]*'], {
+      timeoutMs: 10_000,
+    });
     const [containerB] = await until(
       'the rename',
       async () => (await listRunContainers(docker, runB)).length === 1 && listRunContainers(docker, runB),
     );
     expect(containerB).not.toBe(containerA);
-    const look = await sandboxB.exec(['bash', '-c', 'ls -A /workspace /tmp; echo /proc/[0-9]*'], {
-      timeoutMs: 10_000,
-    });
     expect(look.stdout.text).not.toContain('left.txt');
     // Only the keeper (1) and the looking shell itself.
     expect(look.stdout.text.trim().split('\n').at(-1)!.split(' ')).toHaveLength(2);
