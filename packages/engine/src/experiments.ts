@@ -29,7 +29,7 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
     'experiments',
     'Experiments: writing code, running it in the sandbox, learning from the results.',
   );
-  const pool = ctx.sandboxes;
+  const pool = ctx.experimentSandboxes;
   try {
     const budgets = stageBudgets(ctx.input.maxIterations);
     for (const stage of STAGE_ORDER) {
@@ -51,7 +51,7 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
       await evaluateSeeds(ctx, pool);
     }
   } finally {
-    // The sandboxes stay open for the figures (RunContext.closeSandboxes).
+    // The sandboxes stay open for the figures (RunContext.closeExperimentSandboxes).
     ctx.state.sandboxImage = pool.imageId || ctx.state.sandboxImage;
   }
   ctx.state.experimentsDone = true;

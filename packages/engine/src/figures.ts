@@ -112,7 +112,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
   const startingPoint = ctx.input.template?.plotCode ?? null;
   const files: FigureRecord[] = [];
   // One of the run's experiment sandboxes (the same image): no container of its own to start.
-  const sandbox = await ctx.sandboxes.acquire();
+  const sandbox = await ctx.experimentSandboxes.acquire();
   try {
     let error: string | null = null;
     for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
@@ -174,7 +174,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
       }
     }
   } finally {
-    ctx.sandboxes.release(sandbox);
+    ctx.experimentSandboxes.release(sandbox);
   }
   return files;
 }

@@ -42,7 +42,7 @@ export async function runResearch(
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
     if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);
-    await ctx.closeSandboxes();
+    await ctx.closeExperimentSandboxes();
     if (!ctx.state.paperDone) await writeupStage(ctx);
     if (!ctx.state.reviewDone) await reviewStage(ctx);
     await writeManifest(ctx);
@@ -67,7 +67,7 @@ export async function runResearch(
     const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
     return { status: 'failed', error: runFailure(code, message) };
   } finally {
-    await ctx.closeSandboxes();
+    await ctx.closeExperimentSandboxes();
   }
 }
 

@@ -141,25 +141,25 @@ export class RunContext {
   /** How each model was last asked for tool calls (`tools`, `json`, `text`), for the manifest. */
   readonly modelModes: Record<string, string> = {};
 
-  private experimentSandboxes: SandboxPool | null = null;
+  private experimentPool: SandboxPool | null = null;
 
   /**
    * The run's experiment (python) sandboxes, opened when first needed: the experiments use them, and the figures
    * reuse one (same image) instead of starting another container. Closed once the figures are drawn.
    */
-  get sandboxes(): SandboxPool {
-    this.experimentSandboxes ??= new SandboxPool(
+  get experimentSandboxes(): SandboxPool {
+    this.experimentPool ??= new SandboxPool(
       this.ports.sandboxes,
       this.input.policy.search.nodeConcurrency,
       this.signal,
     );
-    return this.experimentSandboxes;
+    return this.experimentPool;
   }
 
   /** Removes the experiment sandboxes (the stages after the figures need none). */
-  async closeSandboxes(): Promise<void> {
-    const pool = this.experimentSandboxes;
-    this.experimentSandboxes = null;
+  async closeExperimentSandboxes(): Promise<void> {
+    const pool = this.experimentPool;
+    this.experimentPool = null;
     await pool?.closeAll();
   }
 
