@@ -5,6 +5,11 @@ import type { ContainerIdentity, SandboxLimits, SandboxRuntime } from './sandbox
 /** After a failed start the next try waits this long, doubling up to WARM_MAX_BACKOFF_MS (Docker down: no spinning). */
 const WARM_MIN_BACKOFF_MS = 1000;
 const WARM_MAX_BACKOFF_MS = 60_000;
+/**
+ * A take's replacement is started this much later: starting a container is the engine's heaviest work, and the run's
+ * first program, which just took the warm one, should not compete with it.
+ */
+const REFILL_AFTER_TAKE_MS = 2000;
 /** How long `close` waits for a container being started. */
 const CLOSE_WAIT_MS = 10_000;
 
@@ -49,6 +54,7 @@ export class WarmPool {
   private wanted: { image: string; limits: SandboxLimits; key: string };
   private refilling: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
   private backoffMs = 0;
   private closed = false;
 
@@ -75,7 +81,7 @@ export class WarmPool {
 
   /**
    * A fresh sandbox of this image and limits for the run `identity` names, or null when none is warm (the caller
-   * starts one itself). Either way the pool starts a replacement in the background.
+   * starts one itself). Either way the pool starts a replacement in the background, shortly after.
    */
   async take(image: string, limits: SandboxLimits, identity: ContainerIdentity): Promise<DockerSandbox | null> {
     if (!this.enabled || this.closed) return null;
@@ -93,11 +99,11 @@ export class WarmPool {
       sandbox.claim(identity);
       this.handedOut.set(sandbox.containerId!, identity.runId);
       this.options.onTake?.(true);
-      this.schedule(0);
+      this.schedule(REFILL_AFTER_TAKE_MS);
       return sandbox;
     }
     this.options.onTake?.(false);
-    this.schedule(0);
+    this.schedule(REFILL_AFTER_TAKE_MS);
     return null;
   }
 
@@ -137,10 +143,11 @@ export class WarmPool {
 
   private schedule(delayMs: number): void {
     if (this.closed || !this.enabled) return;
-    if (this.timer) {
-      if (delayMs > 0) return;
-      clearTimeout(this.timer);
-    }
+    // One timer, set for the earliest moment anyone asked for.
+    const at = Date.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
       // A refill under way may have passed the point this request needed: look again once it is done.
