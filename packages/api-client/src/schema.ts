@@ -2977,6 +2977,22 @@ export interface operations {
                   runId: string;
                   time: string;
                   /** @enum {string} */
+                  type: 'stage.progress';
+                  message: string;
+                  data: {
+                    /** @enum {string} */
+                    stage: 'ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done';
+                    /** @description What the stage is doing: a model call by its purpose (`write_paper`), or a named step. */
+                    step: string;
+                    /** @description How long that step has been running. */
+                    elapsedMs: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
                   type: 'stage.finished';
                   message: string;
                   data: {
@@ -3131,6 +3147,35 @@ export interface operations {
                   message: string;
                   data: {
                     insights: string[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'seed.started';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    seed: number;
+                    /** @description How many extra seeds run. */
+                    of: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'seed.finished';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    seed: number;
+                    /** @description The run's metric with this seed; null when the seed's run failed. */
+                    value: number | null;
+                    durationMs: number;
                   };
                 }
               | {
@@ -3311,6 +3356,8 @@ export interface operations {
                   data: {
                     nodeId: string | null;
                     path: string;
+                    /** @description What the figure shows, as the plotting model captioned it (figures of the figures stage). */
+                    caption?: string;
                   };
                 }
               | {

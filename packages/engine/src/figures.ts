@@ -126,18 +126,20 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
       let out: SandboxFile[] = [];
       let sandboxError: string | null = null;
       try {
-        const outcome = await sandbox.runProgram({
-          files: [
-            { path: 'plot.py', content: Buffer.from(submission.code) },
-            ...Object.entries(data).map(([path, value]) => ({
-              path,
-              content: Buffer.from(JSON.stringify(value, null, 1)),
-            })),
-          ],
-          command: ['python3', 'plot.py'],
-          exec: { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal },
-          outputs: ctx.input.outputLimits ?? OUTPUT_LIMITS,
-        });
+        const outcome = await ctx.heartbeat.during('running the plotting program', () =>
+          sandbox.runProgram({
+            files: [
+              { path: 'plot.py', content: Buffer.from(submission.code) },
+              ...Object.entries(data).map(([path, value]) => ({
+                path,
+                content: Buffer.from(JSON.stringify(value, null, 1)),
+              })),
+            ],
+            command: ['python3', 'plot.py'],
+            exec: { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal },
+            outputs: ctx.input.outputLimits ?? OUTPUT_LIMITS,
+          }),
+        );
         ctx.throwIfInterrupted();
         exec = outcome.exec;
         out = outcome.files;
@@ -169,7 +171,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
         await ctx.emit({
           type: 'figure.created',
           message: `${revision === null ? 'Figure' : 'Revised figure'}: ${path} — ${caption.slice(0, 120)}`,
-          data: { nodeId: null, path },
+          data: { nodeId: null, path, caption },
         });
       }
     }

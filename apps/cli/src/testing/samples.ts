@@ -285,6 +285,22 @@ const EXTRA_SAMPLES: Sample[] = [
       bestByValidation: 'n003',
     },
   },
+  { type: 'seed.started', message: 'n003 with seed 1 of 2', data: { nodeId: 'n003', seed: 1, of: 2 } },
+  {
+    type: 'seed.finished',
+    message: 'n003 with seed 1: ece = 0.044',
+    data: { nodeId: 'n003', seed: 1, value: 0.044, durationMs: 3200 },
+  },
+  {
+    type: 'seed.finished',
+    message: 'n003 with seed 2 failed (exit 1)',
+    data: { nodeId: 'n003', seed: 2, value: null, durationMs: 900 },
+  },
+  {
+    type: 'stage.progress',
+    message: 'writeup: write_paper for 30 s',
+    data: { stage: 'writeup', step: 'write_paper', elapsedMs: 30_000 },
+  },
 ];
 
 /** The extra samples as full events (see `sampleEvents`). */
