@@ -37,10 +37,39 @@ export interface DockerEngine {
   close(): Promise<void>;
 }
 
+/** The images a worker on the second engine needs: the sandbox images of this machine's services. */
+export const SANDBOX_IMAGES = [
+  process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest',
+  process.env.AUTOLAB_LATEX_IMAGE ?? 'autolab-latex:latest',
+];
+
 const START_TIMEOUT_MS = 60_000;
+/** How long a test waits for `tests/prepare-test-engine.ts`, started by `npm test`, to fill the image cache. */
+const PREPARE_WAIT_MS = 10 * 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
-export async function startDockerEngine(options: { images: string[] }): Promise<DockerEngine> {
+export function testEngineDir(): string {
+  return process.env.AUTOLAB_TEST_ENGINE_DIR ?? join(ROOT, '.data', 'test-engine');
+}
+
+/** The pid of `tests/prepare-test-engine.ts` while it fills the cache (the file is removed when it is done). */
+export const preparationPidFile = (cacheDir: string) => join(cacheDir, 'preparing.pid');
+
+/** Waits while the background preparation (started by `npm test` before the type check) is still loading images. */
+async function waitForPreparation(cacheDir: string): Promise<void> {
+  const end = Date.now() + PREPARE_WAIT_MS;
+  for (let pid = readPid(preparationPidFile(cacheDir)); pid > 0 && isAlive(pid); ) {
+    if (Date.now() > end) throw new Error(`the test engine's images are still being loaded by pid ${pid}`);
+    await sleep(1000);
+    pid = readPid(preparationPidFile(cacheDir));
+  }
+}
+
+export async function startDockerEngine(options: {
+  images: string[];
+  /** false for the preparation itself. */
+  waitForPreparation?: boolean;
+}): Promise<DockerEngine> {
   if (process.getuid?.() !== 0) {
     throw new Error(
       'this test starts a second dockerd (a second "host"), which only root can do: run it as root, as CI does',
@@ -51,11 +80,12 @@ export async function startDockerEngine(options: { images: string[] }): Promise<
       `this test starts a second dockerd, but dockerd cannot be run (${err.message}): apt-get install docker.io`,
     );
   });
-  const cacheDir = process.env.AUTOLAB_TEST_ENGINE_DIR ?? join(ROOT, '.data', 'test-engine');
+  const cacheDir = testEngineDir();
   const dataRoot = join(cacheDir, 'data');
   const pidFile = join(cacheDir, 'dockerd.pid');
   const logFile = join(cacheDir, 'dockerd.log');
   await mkdir(dataRoot, { recursive: true });
+  if (options.waitForPreparation !== false) await waitForPreparation(cacheDir);
   const holder = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
   if (holder > 0 && isAlive(holder)) {
     throw new Error(

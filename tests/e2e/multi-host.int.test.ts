@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { RunEvent, RunRecord } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerEngine, startDockerEngine } from '../docker-engine.js';
+import { type DockerEngine, SANDBOX_IMAGES, startDockerEngine } from '../docker-engine.js';
 import { type S3Server, startS3Server } from '../s3-server.js';
 import { api, authHeaders, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
@@ -20,10 +20,6 @@ import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
  * again, and no sandbox is left on the surviving engine. The stopped engine's leftovers (its sandboxes, stopped
  * when it went down) are removed by the reaper of the next worker that starts on that engine.
  */
-const IMAGES = [
-  process.env.AUTOLAB_PYTHON_IMAGE ?? 'autolab-python:latest',
-  process.env.AUTOLAB_LATEX_IMAGE ?? 'autolab-latex:latest',
-];
 // hosts.yaml: the draft n001 (about a second), the improved n002 (about eight seconds, mostly waiting: the window in which
 // a host is lost), a figure and a short paper.
 const REQUEST = {
@@ -111,7 +107,7 @@ async function deploymentContainers(docker: Docker, deployment: string) {
 describe('workers on two hosts (two Docker engines), artifacts on S3', () => {
   beforeAll(async () => {
     const started = Date.now();
-    engine = await startDockerEngine({ images: IMAGES });
+    engine = await startDockerEngine({ images: SANDBOX_IMAGES });
     console.info(
       `second engine up in ${Date.now() - started} ms (images loaded in ${engine.imageLoadMs} ms; 0 = cached)`,
     );
