@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sandbox latency benchmark (`npm run bench`): the sandbox package against plain Docker on this machine;
 # `npm run bench -- dialects` measures the model dialects instead (scripts/dialects.ts, docs/models.md), and
-# `npm run bench -- api` only the API's requests per second against a bare Fastify (scripts/bench-api.ts).
+# `npm run bench -- api` only the API's requests per second against a bare Fastify (scripts/bench-api.ts), and
+# `npm run bench -- first span rss` (any of sandbox, first, span, rss) only those parts of scripts/bench.ts.
 # What it measures and how to read it: docs/performance.md. Works from a fresh clone: installs the npm packages and
 # starts Redis, Docker and the images like `npm test`, and stops afterwards what it started.
 #

@@ -12,6 +12,15 @@
  * (c) where the engine has gVisor registered: the sandbox under runsc against runc (create -> first command, one
  *     exec, tmpfs write throughput), as ratios runsc / runc.
  *
+ * (d) issue 10's ratios: `firstExperimentPerWarmExec` (a run's first experiment, with the warm pool and without, against
+ *     one warm exec, with 1/5/10/20 at once: scripts/bench-first-experiment.ts), `nodeSpanPerExec` (the `long`
+ *     scenario's node span against its program's exec time: scripts/node-span.ts), the worker's RSS with 1, 5, 10 and
+ *     20 live runs (scripts/bench-worker-rss.ts), and the API's requests per second against a hello-world
+ *     (scripts/bench-api.ts).
+ *
+ * Parts: `npm run bench -- [sandbox] [first] [span] [rss] [api]` runs only those (default: all), to keep iteration
+ * fast; the last line, `BENCH_JSON {...}`, holds what ran.
+ *
  * Arms are interleaved (the order rotates every round) so drift in the machine's load affects all of them alike.
  * Every container the bench creates carries a label and is removed at the end, on failure and on Ctrl-C too.
  */
@@ -25,11 +34,25 @@ import {
   DockerSandbox,
   LABEL_MANAGED,
   LABEL_RUN,
+  LABEL_WORKER,
   registeredRuntimes,
   type SandboxRuntime,
 } from '@autolab/sandbox';
 import Docker from 'dockerode';
+import { startStack } from '../tests/stack.js';
 import { benchApi } from './bench-api.js';
+import { benchFirstExperiment } from './bench-first-experiment.js';
+import { benchWorkerRss } from './bench-worker-rss.js';
+import { measureNodeSpan } from './node-span.js';
+
+const PARTS = ['sandbox', 'first', 'span', 'rss', 'api'] as const;
+type Part = (typeof PARTS)[number];
+const asked = process.argv.slice(2);
+for (const part of asked) {
+  if (!(PARTS as readonly string[]).includes(part))
+    throw new Error(`unknown bench part ${part}; parts: ${PARTS.join(', ')}`);
+}
+const parts = new Set<Part>(asked.length > 0 ? (asked as Part[]) : PARTS);
 
 const IMAGE = process.env.AUTOLAB_PYTHON_IMAGE || 'autolab-python:latest';
 const ITERATIONS = positiveInt('BENCH_ITERATIONS', 15);
@@ -300,7 +323,12 @@ async function benchGvisor() {
 // ------------------------------------------------------------------ cleanup
 
 async function sweep(): Promise<number> {
-  const filters = [{ label: [`${LABEL_RUN}=${runId}`] }, { label: [`${LABEL_BENCH}=${benchId}`] }];
+  const filters = [
+    { label: [`${LABEL_RUN}=${runId}`] },
+    { label: [`${LABEL_BENCH}=${benchId}`] },
+    // The first-experiment arms' sandboxes and warm pools (their runs are `${runId}x…`, the pools' none).
+    { label: [`${LABEL_WORKER}=${benchId}`] },
+  ];
   const ids = new Set<string>();
   for (const filter of filters) {
     const found = await docker.listContainers({ all: true, filters: filter }).catch(() => []);
@@ -401,11 +429,70 @@ async function main(): Promise<void> {
   );
   console.log(`load average (1 min) before the run: ${host.loadAvgBefore}`);
   console.log(`image: ${IMAGE} (${image.Id.slice(7, 19)}, ${(image.Size / 1e9).toFixed(2)} GB)`);
+  console.log(`parts: ${[...parts].join(', ')}\n`);
+
+  const out: Record<string, unknown> = { date: new Date().toISOString(), host, image: IMAGE, imageId: image.Id };
+  if (parts.has('sandbox')) Object.assign(out, await benchSandbox());
+  if (parts.has('first')) {
+    console.log("(d) a run's first experiment (open + clear + upload + program exited) / one warm exec");
+    const first = await benchFirstExperiment({
+      image: IMAGE,
+      deployment: 'bench',
+      workerId: benchId,
+      runIdPrefix: `${runId}x`,
+      concurrencies: [1, 5, 10, 20],
+      rounds: (n) => (n === 1 ? 10 : n <= 5 ? 4 : 2),
+    });
+    out.firstExperiment = first;
+    out.firstExperimentPerWarmExec = first['1']!.ratio.median;
+    console.log('');
+  }
+  if (parts.has('api')) {
+    console.log('(c) the API against a bare Fastify hello-world (requests per second, interleaved rounds)');
+    const api = await benchApi();
+    console.log(
+      `GET /healthz / hello: median ${api.apiHealthPerHello.median}, p90 ${api.apiHealthPerHello.p90}; ` +
+        `GET /v1/runs/:id / hello: median ${api.apiRunGetPerHello.median}, p90 ${api.apiRunGetPerHello.p90}\n`,
+    );
+    Object.assign(out, {
+      api,
+      apiRunGetPerHello: api.apiRunGetPerHello.median,
+      apiHealthPerHello: api.apiHealthPerHello.median,
+    });
+  }
+  if (parts.has('span')) {
+    console.log('(e) node span / program exec time, `long` scenario (44 nodes), worker with the default warm pool');
+    // The worker's defaults for the pool and the job lock (the tests' 5 s lock expires when a loaded machine stalls it).
+    const stack = await startStack({ workerEnv: { AUTOLAB_SANDBOX_WARM_POOL: '2', AUTOLAB_JOB_LOCK_SECONDS: '30' } });
+    try {
+      const span = await measureNodeSpan(stack);
+      console.log(
+        `  ${span.nodes} nodes (${span.status}, ${span.runSeconds} s): ratio median ${span.ratio.median}, p90 ${span.ratio.p90}; ` +
+          `overhead per node median ${span.overheadMs.median} ms, p90 ${span.overheadMs.p90} ms\n`,
+      );
+      Object.assign(out, { nodeSpan: span, nodeSpanPerExec: span.ratio.median });
+    } finally {
+      await stack.close();
+    }
+  }
+  if (parts.has('rss')) {
+    console.log('(f) worker RSS with 1, 5, 10 and 20 live runs (`slow` scenario, one worker process)');
+    const rss = await benchWorkerRss([1, 5, 10, 20]);
+    Object.assign(out, { workerRssMb: Object.fromEntries(Object.entries(rss).map(([n, r]) => [n, r.rssMb])) });
+    console.log('');
+  }
+  const loadAvgAfter = round2(os.loadavg()[0]!);
+  console.log(`load average (1 min) after the run: ${loadAvgAfter}\n`);
+  out.host = { ...host, loadAvgAfter };
+  console.log(`BENCH_JSON ${JSON.stringify(out)}`);
+}
+
+/** (a), (b) and gVisor: the sandbox package against plain Docker. */
+async function benchSandbox() {
   console.log(
     `create -> first command: ${ITERATIONS} rounds after ${WARMUP_ROUNDS} warm-up; ` +
       `one exec: ${EXEC_ITERATIONS} rounds after ${EXEC_WARMUP_ROUNDS} warm-up\n`,
   );
-
   // (a)
   const sandboxFirst: Ms[] = [];
   const sandboxClose: Ms[] = [];
@@ -522,24 +609,11 @@ async function main(): Promise<void> {
 
   const gvisor = await benchGvisor();
 
-  console.log('(c) the API against a bare Fastify hello-world (requests per second, interleaved rounds)');
-  const api = await benchApi();
-  console.log(
-    `GET /healthz / hello: median ${api.apiHealthPerHello.median}, p90 ${api.apiHealthPerHello.p90}; ` +
-      `GET /v1/runs/:id / hello: median ${api.apiRunGetPerHello.median}, p90 ${api.apiRunGetPerHello.p90}\n`,
-  );
-
   const roundPhases = (s: ReturnType<typeof phaseStats>) => ({
     phases: Object.fromEntries(PHASES.map((p) => [p, roundStats(s.phases[p])])),
     upToExec: roundStats(s.upToExec),
   });
-  const loadAvgAfter = round2(os.loadavg()[0]!);
-  console.log(`load average (1 min) after the run: ${loadAvgAfter}\n`);
-  const json = {
-    date: new Date().toISOString(),
-    host: { ...host, loadAvgAfter },
-    image: IMAGE,
-    imageId: image.Id,
+  return {
     createFirstCommand: {
       iterations: ITERATIONS,
       warmupRounds: WARMUP_ROUNDS,
@@ -557,16 +631,8 @@ async function main(): Promise<void> {
       sandboxResetMs: roundStats(exec.reset),
       ratio: execRatio,
     },
+    gvisor,
   };
-  console.log(
-    `BENCH_JSON ${JSON.stringify({
-      ...json,
-      gvisor,
-      api,
-      apiRunGetPerHello: api.apiRunGetPerHello.median,
-      apiHealthPerHello: api.apiHealthPerHello.median,
-    })}`,
-  );
 }
 
 let failed = false;

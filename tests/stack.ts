@@ -91,6 +91,8 @@ export async function startStack(
       OPENAI_API_KEY: TEST_API_KEY,
       AUTOLAB_JOB_LOCK_SECONDS: '5',
       AUTOLAB_LLM_MAX_ATTEMPTS: '3',
+      // No warm sandboxes unless a test asks for them: idle containers would only add load to a shared, busy engine.
+      AUTOLAB_SANDBOX_WARM_POOL: '0',
       // Tests never reach the internet: unless a test brings its own fake, the literature search is unreachable
       // (nothing listens on port 9) and the run goes on without citations.
       AUTOLAB_SEMANTIC_SCHOLAR_URL: 'http://127.0.0.1:9',

@@ -4,7 +4,8 @@ import { type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
 
 /**
  * Operators can see it: the API's /metrics (admin only) and a worker's (AUTOLAB_WORKER_METRICS_PORT) in Prometheus'
- * format, after one short run through the real stack. The worker's model-call count is the scripted server's.
+ * format, after one short run through the real stack. The worker's model-call count is the scripted server's; its
+ * warm pool's hits and misses.
  */
 const GOAL =
   'How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?';
@@ -26,7 +27,14 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 describe('Prometheus metrics of the API and the workers', () => {
   beforeAll(async () => {
-    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_METRICS_PORT: '0' } });
+    stack = await startStack({ workerEnv: { AUTOLAB_WORKER_METRICS_PORT: '0', AUTOLAB_SANDBOX_WARM_POOL: '1' } });
+    // The run's first experiment takes the warm sandbox: wait until there is one.
+    for (let tries = 0; ; tries++) {
+      const text = await (await fetch(stack.worker!.metricsUrl!)).text();
+      if (sample(text, 'autolab_sandbox_pool_idle') === 1) break;
+      if (tries > 600) throw new Error('the warm pool never filled');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const submitted = await submitRun(stack, {
       goal: GOAL,
       model: 'demo',
@@ -78,5 +86,8 @@ describe('Prometheus metrics of the API and the workers', () => {
     expect(nodes).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'autolab_runs_finished_total', { status: 'succeeded' })).toBe(1);
     expect(sample(text, 'autolab_worker_live_runs')).toBe(0);
+    // The first experiment sandbox came from the warm pool, which refilled behind it.
+    expect(sample(text, 'autolab_sandbox_pool_takes_total', { result: 'hit' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'autolab_sandbox_pool_takes_total', { result: 'miss' })).not.toBeNull();
   });
 });

@@ -31,6 +31,18 @@ const WorkerEnv = z.object({
   AUTOLAB_DOCKER_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
   /** `runsc` runs sandboxes under gVisor (registered with the Docker engine); `runc` is Docker's default. */
   AUTOLAB_SANDBOX_RUNTIME: z.enum(['runc', 'runsc']).default('runc'),
+  /**
+   * Idle experiment sandboxes the worker keeps started, so a run's first experiment need not wait for a container;
+   * each is used by one run only and removed after it. 0 turns the pool off.
+   */
+  AUTOLAB_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(64).default(2),
+  /** An idle warm sandbox older than this is replaced by a new one; 0: kept until a run takes it. */
+  AUTOLAB_SANDBOX_WARM_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(600),
   /** What is copied out of a sandbox after each program; the rest stays in the sandbox and is reported. */
   AUTOLAB_SANDBOX_MAX_OUTPUT_MB: z.coerce.number().positive().max(10_000).default(100),
   AUTOLAB_SANDBOX_MAX_FILE_MB: z.coerce.number().positive().max(10_000).default(20),
@@ -89,6 +101,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     dockerHostSetting: e.DOCKER_HOST,
     dockerRetryMs: e.AUTOLAB_DOCKER_RETRY_SECONDS * 1000,
     sandboxRuntime: e.AUTOLAB_SANDBOX_RUNTIME,
+    warmPool: { size: e.AUTOLAB_SANDBOX_WARM_POOL, idleTtlMs: e.AUTOLAB_SANDBOX_WARM_TTL_SECONDS * 1000 },
     outputLimits: {
       maxFiles: e.AUTOLAB_SANDBOX_MAX_FILES,
       maxFileBytes: Math.round(e.AUTOLAB_SANDBOX_MAX_FILE_MB * 1024 * 1024),

@@ -56,8 +56,18 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
-  /** `liveRuns`: how many runs the worker is running now, read at each scrape. */
-  constructor(liveRuns: () => number) {
+  private readonly poolTakes = new Counter({
+    name: 'autolab_sandbox_pool_takes_total',
+    help: 'Experiment sandboxes runs asked the warm pool for, by result (hit: a warm one was ready; miss: the run started one).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  /**
+   * `liveRuns`: how many runs the worker is running now; `warmIdle`: idle sandboxes in its warm pool (both read at
+   * each scrape).
+   */
+  constructor(liveRuns: () => number, warmIdle: () => number = () => 0) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autolab_worker_' });
     new Gauge({
       name: 'autolab_worker_live_runs',
@@ -67,6 +77,22 @@ export class WorkerMetrics {
         this.set(liveRuns());
       },
     });
+    new Gauge({
+      name: 'autolab_sandbox_pool_idle',
+      help: "Idle sandboxes in the worker's warm pool.",
+      registers: [this.registry],
+      collect() {
+        this.set(warmIdle());
+      },
+    });
+    // Both results exist from the start, so a rate over them is defined before the first run.
+    this.poolTakes.inc({ result: 'hit' }, 0);
+    this.poolTakes.inc({ result: 'miss' }, 0);
+  }
+
+  /** A run asked the warm pool for an experiment sandbox. */
+  poolTake(hit: boolean): void {
+    this.poolTakes.inc({ result: hit ? 'hit' : 'miss' });
   }
 
   /** The run's model port, timed and counted. */

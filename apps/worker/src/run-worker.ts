@@ -22,6 +22,7 @@ import {
 import { createLiteratureSearch } from '@autolab/literature';
 import { ChatLlm, ModelRouter } from '@autolab/llm';
 import {
+  DEFAULT_LIMITS,
   DockerClient,
   DockerSandboxFactory,
   dockerConnection,
@@ -30,6 +31,7 @@ import {
   removeRunContainers,
   type SandboxInput,
   type SandboxRuntime,
+  WarmPool,
 } from '@autolab/sandbox';
 import {
   ArtifactStoreUnavailableError,
@@ -211,7 +213,26 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       log.info({ docker: config.dockerHost, downSeconds: Math.round(downMs / 1000) }, 'Docker answers again'),
   });
   const active = new Map<string, AbortController>();
-  const metrics = new WorkerMetrics(() => active.size);
+  // Kept warm: the built-in image with a run's default limits (DEFAULT_LIMITS are the run request's defaults too),
+  // until runs ask for another image or other limits.
+  const warm = new WarmPool(docker, {
+    ...config.warmPool,
+    deployment,
+    workerId: config.workerId,
+    runtime: config.sandboxRuntime,
+    image: config.images.python,
+    limits: DEFAULT_LIMITS,
+    onTake: (hit) => metrics.poolTake(hit),
+    onStartFailed: (err, retryInMs) =>
+      log.warn(
+        { err: err.message, retryInSeconds: retryInMs / 1000 },
+        'cannot start a warm sandbox; trying again later',
+      ),
+  });
+  const metrics = new WorkerMetrics(
+    () => active.size,
+    () => warm.idleCount,
+  );
   const metricsServer =
     config.metrics.port === null ? null : await metrics.serve(config.metrics.host, config.metrics.port);
   await checkSandboxRuntime(docker, config.sandboxRuntime, log);
@@ -232,6 +253,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         const run = await runs.get(runId);
         return run !== null && !isFinalStatus(run.status) && (await registry.isAlive(workerId));
       },
+      // Another worker's pool is its own business while it lives; once it is gone (killed), nobody will use them.
+      keepPooled: async (containerId, workerId) =>
+        workerId === config.workerId
+          ? warm.holds(containerId, (runId) => active.has(runId))
+          : registry.isAlive(workerId),
     });
     if (removed.length > 0) log.info({ removed: removed.length }, 'reaped leftover sandbox containers');
   };
@@ -337,6 +363,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       config.sandboxRuntime,
       inputs.dirs,
       inputs.grading,
+      warm,
     );
     runLog.info({ attempt, models: run.models, image: run.sandbox.image }, 'run started');
     let outcome: ResearchOutcome;
@@ -410,6 +437,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       // Whatever this attempt opened is gone, also containers whose handle was lost; if Docker is down right now, the
       // reap when it answers again removes them.
       await removeRunContainers(docker, deployment, runId).catch(() => undefined);
+      warm.release(runId);
       await rm(scratch, { recursive: true, force: true });
       // Last: with the store down this waits out its retry window, and the sandboxes should not wait with it.
       const lost = await transcript.close();
@@ -511,6 +539,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     }
     await reapNow();
     if (!dockerOk || closing) return;
+    warm.start();
     if (worker.isPaused()) worker.resume();
     else if (!worker.isRunning()) void worker.run().catch((err) => log.error({ err: err.message }, 'worker error'));
   }
@@ -531,6 +560,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await worker.close();
       clearInterval(heartbeat);
       clearInterval(reaper);
+      // Idle warm sandboxes go with the worker; the runs' own were removed as each run ended.
+      await warm
+        .close()
+        .catch((err) => log.warn({ err: (err as Error).message }, 'removing the warm sandboxes failed'));
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);

@@ -16,7 +16,7 @@ import {
 } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import type { PendingNode, RunState } from './run-state.js';
-import { SandboxPool } from './sandbox-pool.js';
+import type { SandboxPool } from './sandbox-pool.js';
 import { chooseStep, STAGES, type Step, seededRandom, stageBudgets, stageComplete } from './tree-search.js';
 
 /**
@@ -29,7 +29,7 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
     'experiments',
     'Experiments: writing code, running it in the sandbox, learning from the results.',
   );
-  const pool = new SandboxPool(ctx.ports.sandboxes, ctx.input.policy.search.nodeConcurrency, ctx.signal);
+  const pool = ctx.experimentSandboxes;
   try {
     const budgets = stageBudgets(ctx.input.maxIterations);
     for (const stage of STAGE_ORDER) {
@@ -51,8 +51,8 @@ export async function experimentStage(ctx: RunContext): Promise<void> {
       await evaluateSeeds(ctx, pool);
     }
   } finally {
+    // The sandboxes stay open for the figures (RunContext.closeExperimentSandboxes).
     ctx.state.sandboxImage = pool.imageId || ctx.state.sandboxImage;
-    await pool.closeAll();
   }
   ctx.state.experimentsDone = true;
   await ctx.sink.progress({ experimentStage: null });

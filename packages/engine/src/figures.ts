@@ -127,7 +127,8 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
   ].join('\n');
   const startingPoint = ctx.input.template?.plotCode ?? null;
   const files: FigureRecord[] = [];
-  const sandbox = await ctx.ports.sandboxes.open('python', ctx.signal);
+  // One of the run's experiment sandboxes (the same image): no container of its own to start.
+  const sandbox = await ctx.experimentSandboxes.acquire();
   try {
     let error: string | null = null;
     for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
@@ -141,20 +142,25 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
       let out: SandboxFile[] = [];
       let sandboxError: string | null = null;
       try {
-        await sandbox.reset();
-        await sandbox.writeFiles([
-          { path: 'plot.py', content: Buffer.from(submission.code) },
-          { path: 'matplotlibrc', content: Buffer.from(PAPER_MATPLOTLIBRC) },
-          ...Object.entries(data).map(([path, value]) => ({
-            path,
-            content: Buffer.from(JSON.stringify(value, null, 1)),
-          })),
-        ]);
-        exec = await ctx.heartbeat.during('running the plotting program', () =>
-          sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal }),
+        const outcome = await ctx.heartbeat.during('running the plotting program', () =>
+          sandbox.runProgram({
+            files: [
+              { path: 'plot.py', content: Buffer.from(submission.code) },
+              { path: 'matplotlibrc', content: Buffer.from(PAPER_MATPLOTLIBRC) },
+              ...Object.entries(data).map(([path, value]) => ({
+                path,
+                content: Buffer.from(JSON.stringify(value, null, 1)),
+              })),
+            ],
+            command: ['python3', 'plot.py'],
+            exec: { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal },
+            outputs: ctx.input.outputLimits ?? OUTPUT_LIMITS,
+          }),
         );
         ctx.throwIfInterrupted();
-        out = (await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS)).files;
+        exec = outcome.exec;
+        out = outcome.files;
+        sandboxError = outcome.outputError;
       } catch (err) {
         // What the plotting program did to its sandbox fails this attempt, not the run.
         if (!(err instanceof SandboxStepError)) throw err;
@@ -187,7 +193,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
       }
     }
   } finally {
-    await sandbox.close();
+    ctx.experimentSandboxes.release(sandbox);
   }
   return files;
 }

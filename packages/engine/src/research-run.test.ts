@@ -240,7 +240,13 @@ interface Setup {
 function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
   const llm = new FakeLlm(replyMap, options.cost ?? 0.01);
   const sink = new MemorySink();
-  const sandboxes: SandboxFactory = { open: async () => new FakeSandbox(options.scriptOutput ?? null) };
+  const opened: string[] = [];
+  const sandboxes: SandboxFactory = {
+    open: async (kind) => {
+      opened.push(kind);
+      return new FakeSandbox(options.scriptOutput ?? null);
+    },
+  };
   const input: ResearchRunInput = {
     runId: 'run_test',
     goal: 'Does feature scaling speed up logistic regression?',
@@ -272,7 +278,7 @@ function setup(replyMap: Record<string, Reply[]>, options: Setup = {}) {
     ...(options.hints ? { hints: options.hints } : {}),
   };
   const run = () => runResearch(input, ports, new AbortController().signal);
-  return { llm, sink, run, input };
+  return { llm, sink, run, input, opened };
 }
 
 const offline: LiteratureSearch = {
@@ -510,6 +516,12 @@ describe('runResearch', () => {
     expect(sink.ofType('figure.created').map((e) => (e.data as { path: string }).path)).toContain('figures/metric.png');
     expect(sink.artifacts.has('figures/metric.png')).toBe(true);
     expect(sink.ofType('warning').some((e) => (e.data as { code: string }).code === 'figures_skipped')).toBe(false);
+  });
+
+  it("draws the figures in the experiments' sandbox: one python sandbox for the whole run", async () => {
+    const { opened, run } = setup(replies(), { literature: offline });
+    expect((await run()).status).toBe('succeeded');
+    expect(opened.filter((kind) => kind === 'python')).toHaveLength(1);
   });
 
   it('skips the figures after a bounded number of failures and still writes the paper', async () => {

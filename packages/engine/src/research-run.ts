@@ -43,6 +43,7 @@ export async function runResearch(
     if (!ctx.state.experimentsDone) await experimentStage(ctx);
     if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
     if (!ctx.state.figures.done) await figureStage(ctx);
+    await ctx.closeExperimentSandboxes();
     if (!ctx.state.paperDone) await writeupStage(ctx);
     if (!ctx.state.reviewDone) await reviewStage(ctx);
     await writeManifest(ctx);
@@ -68,6 +69,7 @@ export async function runResearch(
     return { status: 'failed', error: runFailure(code, message) };
   } finally {
     ctx.heartbeat.stop();
+    await ctx.closeExperimentSandboxes();
   }
 }
 

@@ -28,6 +28,7 @@ import type {
   ToolSpec,
 } from './ports.js';
 import { type RunState, spentSince } from './run-state.js';
+import { SandboxPool } from './sandbox-pool.js';
 
 export interface ResearchRunInput {
   runId: string;
@@ -145,6 +146,28 @@ export class RunContext {
 
   /** How each model was last asked for tool calls (`tools`, `json`, `text`), for the manifest. */
   readonly modelModes: Record<string, string> = {};
+
+  private experimentPool: SandboxPool | null = null;
+
+  /**
+   * The run's experiment (python) sandboxes, opened when first needed: the experiments use them, and the figures
+   * reuse one (same image) instead of starting another container. Closed once the figures are drawn.
+   */
+  get experimentSandboxes(): SandboxPool {
+    this.experimentPool ??= new SandboxPool(
+      this.ports.sandboxes,
+      this.input.policy.search.nodeConcurrency,
+      this.signal,
+    );
+    return this.experimentPool;
+  }
+
+  /** Removes the experiment sandboxes (the stages after the figures need none). */
+  async closeExperimentSandboxes(): Promise<void> {
+    const pool = this.experimentPool;
+    this.experimentPool = null;
+    await pool?.closeAll();
+  }
 
   /** The goal as prompts state it: the user's words, then what the user's input files hold (when there are any). */
   get goalForPrompts(): string {

@@ -344,6 +344,7 @@ describe.each(runtimes)('DockerSandbox under %s (real Docker engine)', (runtime:
     });
     const removed = await reapSandboxes(docker, 'sandbox-test', {
       keep: async (_run, worker) => worker !== 'dead-worker',
+      keepPooled: async (_id, worker) => worker !== 'dead-worker',
     });
     // Another deployment's containers are never touched, even with a dead worker.
     expect(await listRunContainers(docker, `${runId}y`)).toHaveLength(1);

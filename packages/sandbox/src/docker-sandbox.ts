@@ -146,7 +146,8 @@ export class DockerSandbox implements Sandbox {
     private readonly docker: Docker,
     private readonly image: string,
     private readonly limits: SandboxLimits,
-    private readonly identity: ContainerIdentity,
+    /** Whose container it is; a pooled sandbox gets its run's identity when a run takes it (`claim`). */
+    private identity: ContainerIdentity,
     private readonly runtime: SandboxRuntime,
     /** Read-only volumes with the user's inputs (see InputVolumes). */
     private readonly mounts: Docker.MountSettings[],
@@ -169,9 +170,38 @@ export class DockerSandbox implements Sandbox {
     return this.container?.id ?? null;
   }
 
+  /** Nothing has run in it yet (a pooled sandbox a run just took, or a new one). */
+  get isPristine(): boolean {
+    return this.pristine && !this.brokenReason && this.container !== null;
+  }
+
+  /**
+   * Hands a pooled sandbox to a run: its container is renamed after the run (labels cannot change; the name is how
+   * `removeRunContainers` finds it), and any container that later replaces a broken one carries the run's labels.
+   * The rename is sent once the run's first program has started, and not waited for: the program's start need not
+   * queue behind it in the engine, and nothing depends on its timing (the run's own end removes the container by its
+   * handle; a dead worker's pooled containers are reaped by label). A container that died while idle fails the first
+   * step, which starts a fresh one.
+   */
+  claim(identity: ContainerIdentity): void {
+    this.identity = identity;
+    this.pendingName = containerName(identity);
+  }
+
+  /** The name `claim` gave, applied once the first program has started (so its start does not wait behind it). */
+  private pendingName: string | null = null;
+
+  private applyPendingName(container: Docker.Container): void {
+    const name = this.pendingName;
+    this.pendingName = null;
+    if (name) void container.rename({ name }).catch(() => undefined);
+  }
+
   private async startContainer(): Promise<void> {
     const spec = containerSpec(this.image, this.limits, this.identity, this.runtime, this.mounts);
-    spec.name = `autolab-${this.identity.runId}-${this.identity.role}-${randomBytes(3).toString('hex')}`;
+    spec.name = containerName(this.identity);
+    // A replacement is named for its run from the start.
+    this.pendingName = null;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(spec);
@@ -364,6 +394,7 @@ export class DockerSandbox implements Sandbox {
       }),
     );
     const stream = await this.step(what, () => exec.start({ hijack: true, stdin: stdin !== undefined }));
+    this.applyPendingName(container);
     const outputs = {
       stdout: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
       stderr: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
@@ -761,6 +792,11 @@ export class DockerSandbox implements Sandbox {
     if (!running) this.brokenReason ??= 'the sandbox container stopped (was the Docker engine restarted?)';
     return !running;
   }
+}
+
+/** `autolab-<runId>-<role>-<hex>`, or `autolab-pool-<role>-<hex>` for a pooled container no run has taken yet. */
+function containerName(id: ContainerIdentity): string {
+  return `autolab-${id.pooled ? 'pool' : id.runId}-${id.role}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A command's failure in words: exit code and error output, or what the exit code means when it printed nothing. */

@@ -14,6 +14,7 @@ export {
   LABEL_ATTEMPT,
   LABEL_DEPLOYMENT,
   LABEL_MANAGED,
+  LABEL_POOL,
   LABEL_ROLE,
   LABEL_RUN,
   LABEL_WORKER,
@@ -22,4 +23,5 @@ export {
   type SandboxRuntime,
 } from './sandbox-limits.js';
 export { registeredRuntimes } from './sandbox-runtime.js';
+export { WarmPool, type WarmPoolOptions } from './warm-pool.js';
 export { packFiles, unpackFiles } from './workspace-tar.js';

@@ -117,7 +117,7 @@ describe('run inputs in the sandbox (real Docker engine)', () => {
     );
     const sandbox = await factory.open('python');
     expect(await volumesOfRun()).toHaveLength(1);
-    const removed = await reapSandboxes(docker, deployment, { keep: async () => false });
+    const removed = await reapSandboxes(docker, deployment, { keep: async () => false, keepPooled: async () => false });
     expect(removed.length).toBe(2);
     expect(await volumesOfRun()).toEqual([]);
     await sandbox.close().catch(() => undefined);

@@ -1,9 +1,14 @@
 import type Docker from 'dockerode';
-import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_RUN, LABEL_WORKER } from './sandbox-limits.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_POOL, LABEL_RUN, LABEL_WORKER } from './sandbox-limits.js';
 
 export interface ReapDecision {
   /** True when the run still needs its containers and the worker that owns them is alive. */
   keep(runId: string, workerId: string): Promise<boolean>;
+  /**
+   * For a container of a worker's warm pool (`LABEL_POOL`; idle, or taken by a run whose id is only in its name):
+   * true while the worker that started it is alive and still holds it.
+   */
+  keepPooled(containerId: string, workerId: string): Promise<boolean>;
 }
 
 /** Removes Autolab sandbox containers and input volumes that nothing will use again (crashed workers, finished runs). */
@@ -16,7 +21,11 @@ export async function reapSandboxes(docker: Docker, deployment: string, decision
   for (const info of containers) {
     const runId = info.Labels[LABEL_RUN] ?? '';
     const workerId = info.Labels[LABEL_WORKER] ?? '';
-    if (await decision.keep(runId, workerId)) continue;
+    const keep =
+      info.Labels[LABEL_POOL] === 'true'
+        ? await decision.keepPooled(info.Id, workerId)
+        : await decision.keep(runId, workerId);
+    if (keep) continue;
     await docker
       .getContainer(info.Id)
       .remove({ force: true })
@@ -44,10 +53,7 @@ export async function reapSandboxes(docker: Docker, deployment: string, decision
  * its job lock expired) calls this first: whatever the dead worker left running must not keep executing.
  */
 export async function removeRunContainers(docker: Docker, deployment: string, runId: string): Promise<number> {
-  const containers = await docker.listContainers({
-    all: true,
-    filters: { label: [`${LABEL_RUN}=${runId}`, `${LABEL_DEPLOYMENT}=${deployment}`] },
-  });
+  const containers = await runContainers(docker, runId, deployment);
   await Promise.all(
     containers.map((c) =>
       docker
@@ -72,6 +78,25 @@ export async function removeRunContainers(docker: Docker, deployment: string, ru
 
 /** Containers that belong to a run, for tests and diagnostics. */
 export async function listRunContainers(docker: Docker, runId: string): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
-  return containers.map((c) => c.Id);
+  return (await runContainers(docker, runId)).map((c) => c.Id);
+}
+
+/**
+ * A run's containers: those started for it (its label) and the warm ones it took from a worker's pool (labelled
+ * before any run existed; the run renamed them `autolab-<runId>-…`).
+ */
+async function runContainers(docker: Docker, runId: string, deployment?: string): Promise<Docker.ContainerInfo[]> {
+  const scope = deployment ? [`${LABEL_DEPLOYMENT}=${deployment}`] : [];
+  const [labelled, pooled] = await Promise.all([
+    docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`, ...scope] } }),
+    docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_POOL}=true`, ...scope], name: [`^/autolab-${escapeRegExp(runId)}-`] },
+    }),
+  ]);
+  return [...labelled, ...pooled.filter((c) => !labelled.some((l) => l.Id === c.Id))];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -4,6 +4,7 @@ import { DockerSandbox } from './docker-sandbox.js';
 import { InputVolumes, type SandboxInput } from './input-volumes.js';
 import { RecoveringSandbox, unavailableCause } from './recovering-sandbox.js';
 import { type ContainerIdentity, DEFAULT_LIMITS, type SandboxLimits, type SandboxRuntime } from './sandbox-limits.js';
+import type { WarmPool } from './warm-pool.js';
 
 export interface SandboxImages {
   /**
@@ -39,6 +40,8 @@ export class DockerSandboxFactory implements SandboxFactory {
      * its own, never mounted where experiment code runs.
      */
     grading: SandboxInput[] = [],
+    /** The worker's warm sandboxes: an experiment sandbox without input mounts is taken from it when one is ready. */
+    private readonly warm: WarmPool | null = null,
   ) {
     this.inputs = inputs.length > 0 ? new InputVolumes(docker, images.python, inputs, identity) : null;
     this.grading = grading.length > 0 ? new InputVolumes(docker, images.python, grading, identity) : null;
@@ -52,20 +55,21 @@ export class DockerSandboxFactory implements SandboxFactory {
         : { ...DEFAULT_LIMITS, ...this.limits };
     const volumes = kind === 'python' || kind === 'reader' ? this.inputs : kind === 'grader' ? this.grading : null;
     const mounts = volumes ? await volumes.mountsFor() : [];
-    const container = await DockerSandbox.create(
-      this.docker,
+    const image =
       kind === 'latex'
         ? this.images.latex
         : kind === 'python'
           ? (this.images.experiments ?? this.images.python)
-          : this.images.python,
-      limits,
-      { ...this.identity, role: kind },
-      this.runtime,
-      mounts,
-    ).catch((err: unknown) => {
-      throw unavailableCause(err) ?? err;
-    });
+          : this.images.python;
+    const identity = { ...this.identity, role: kind };
+    // Pooled containers have no mounts (they exist before any run's inputs do): only a run without inputs can use one.
+    const pooled =
+      kind === 'python' && mounts.length === 0 && this.warm ? await this.warm.take(image, limits, identity) : null;
+    const container =
+      pooled ??
+      (await DockerSandbox.create(this.docker, image, limits, identity, this.runtime, mounts).catch((err: unknown) => {
+        throw unavailableCause(err) ?? err;
+      }));
     const sandbox = new RecoveringSandbox(container, this.docker);
     this.open_.add(sandbox);
     const close = sandbox.close.bind(sandbox);

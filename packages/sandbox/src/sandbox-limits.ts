@@ -50,6 +50,11 @@ export const LABEL_ATTEMPT = 'autolab.attempt';
  * key prefix, which two deployments on different Redis servers may share. A reaper only touches its own deployment's.
  */
 export const LABEL_DEPLOYMENT = 'autolab.deployment';
+/**
+ * Set on a container a worker's warm pool started before any run asked for it (`WarmPool`): its run label is empty
+ * and stays so (Docker cannot change labels); the run that takes it renames it to `autolab-<runId>-<role>-<hex>`.
+ */
+export const LABEL_POOL = 'autolab.pool';
 
 export interface ContainerIdentity {
   deployment: string;
@@ -57,6 +62,8 @@ export interface ContainerIdentity {
   attempt: number;
   role: string;
   workerId: string;
+  /** Started by the warm pool, for no run yet (`runId` is empty). */
+  pooled?: boolean;
 }
 
 /**
@@ -90,6 +97,7 @@ export function containerSpec(
       [LABEL_ROLE]: id.role,
       [LABEL_WORKER]: id.workerId,
       [LABEL_DEPLOYMENT]: id.deployment,
+      ...(id.pooled ? { [LABEL_POOL]: 'true' } : {}),
     },
     HostConfig: {
       NetworkMode: 'none',
