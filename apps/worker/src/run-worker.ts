@@ -15,6 +15,7 @@ import {
   describeGain,
   type HeldOutEvaluation,
   heldOutEvaluation,
+  joinCheckpoint,
   type ResearchOutcome,
   type RunInputListings,
   runResearch,
@@ -600,6 +601,6 @@ function modelSecrets(llm: WorkerConfig['llm']): string[] {
 }
 
 function countNodes(checkpoint: unknown): number | null {
-  const nodes = (checkpoint as { nodes?: unknown[] } | null)?.nodes;
+  const nodes = (joinCheckpoint(checkpoint) as { nodes?: unknown[] } | null)?.nodes;
   return Array.isArray(nodes) ? nodes.length : null;
 }

@@ -33,6 +33,7 @@ export { RedisKeys } from './redis-keys.js';
 export { newRunId } from './run-id.js';
 export { createRunQueue, enqueueRerun, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 export {
+  type CheckpointWrite,
   type CreateRunResult,
   compareStreamIds,
   IdempotencyConflictError,
@@ -41,6 +42,7 @@ export {
   type RunLimits,
   RunStore,
   RunSupersededError,
+  type StoredCheckpoint,
   type StoredRun,
   serializeEvent,
   TooManyActiveRunsError,

@@ -11,8 +11,13 @@ export class RedisKeys {
   events(runId: string): string {
     return `${this.prefix}:run:${runId}:events`;
   }
+  /** The engine's checkpoint without its nodes (the "head"; before per-node storage, the whole state). */
   checkpoint(runId: string): string {
     return `${this.prefix}:run:${runId}:checkpoint`;
+  }
+  /** Hash: node id → the node's JSON, each written once when it finishes (with the head, atomically). */
+  checkpointNodes(runId: string): string {
+    return `${this.prefix}:run:${runId}:nodes`;
   }
   /** Sorted set of run ids, all score 0, so lexicographic order = creation order (ids are time-sortable). */
   runIndex(): string {

@@ -97,6 +97,32 @@ redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
 return 'ok|' .. jobId
 `;
 
+// One checkpoint write (see saveCheckpoint): fenced by attempt; the nodes and the head change together or not at all.
+// ARGV: attempt, head, replace ('1': the stored nodes are dropped first), then node id / node JSON pairs.
+const SAVE_CHECKPOINT_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * One checkpoint write of the engine (its `CheckpointWrite`): the head, the new or changed nodes as JSON by id, and
+ * whether they replace the stored nodes.
+ */
+export interface CheckpointWrite {
+  head: string;
+  nodes: Record<string, string>;
+  replace: boolean;
+}
+
+/** A checkpoint as loaded: the head and the stored nodes by id, JSON parsed. */
+export interface StoredCheckpoint {
+  head: unknown;
+  nodes: Record<string, unknown>;
+}
+
 const FINAL = ['succeeded', 'failed', 'cancelled'] as const;
 const LIVE = ['queued', 'running'] as const;
 
@@ -408,26 +434,41 @@ export class RunStore {
   }
 
   /**
-   * Saves the engine's state, but only for the attempt that currently owns the run: a worker that lost its job
-   * (its lock expired and another worker took over) gets an error instead of overwriting the new owner's state.
+   * Saves one checkpoint write of the engine (the head and the nodes new since the last write) in one atomic step,
+   * but only for the attempt that currently owns the run: a worker that lost its job (its lock expired and another
+   * worker took over) gets an error instead of overwriting the new owner's state.
    */
-  async saveCheckpoint(runId: string, checkpoint: unknown, attempt: number): Promise<void> {
+  async saveCheckpoint(runId: string, write: CheckpointWrite, attempt: number): Promise<void> {
+    const nodes = Object.entries(write.nodes).flat();
     const saved = await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-       redis.call('SET', KEYS[2], ARGV[2])
-       return 1`,
-      2,
+      SAVE_CHECKPOINT_SCRIPT,
+      3,
       this.keys.run(runId),
       this.keys.checkpoint(runId),
+      this.keys.checkpointNodes(runId),
       String(attempt),
-      JSON.stringify(checkpoint),
+      write.head,
+      write.replace ? '1' : '0',
+      ...nodes,
     );
     if (saved !== 1) throw new RunSupersededError(runId, attempt);
   }
 
-  async loadCheckpoint(runId: string): Promise<unknown | null> {
-    const raw = await this.redis.get(this.keys.checkpoint(runId));
-    return raw ? JSON.parse(raw) : null;
+  /**
+   * The checkpoint as the engine saved it (its head and its nodes, read together), or null. A checkpoint of a worker
+   * from before per-node storage comes back as `{ head: <the whole state>, nodes: {} }`; the engine reads both.
+   */
+  async loadCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+    const [[, raw], [, nodes]] = (await this.redis
+      .multi()
+      .get(this.keys.checkpoint(runId))
+      .hgetall(this.keys.checkpointNodes(runId))
+      .exec()) as [[unknown, string | null], [unknown, Record<string, string>]];
+    if (!raw) return null;
+    return {
+      head: JSON.parse(raw),
+      nodes: Object.fromEntries(Object.entries(nodes).map(([id, json]) => [id, JSON.parse(json)])),
+    };
   }
 }
 
