@@ -23,6 +23,13 @@ export class RedisKeys {
   runIndex(): string {
     return `${this.prefix}:runs`;
   }
+  /**
+   * Sorted set: finished runs whose events and checkpoint are still in Redis, scored by when they finished (epoch
+   * ms); the run archiver moves them to the artifact store once their retention has passed.
+   */
+  finishedRuns(): string {
+    return `${this.prefix}:runs:finished`;
+  }
   /** Runs of one tenant, like `runIndex()` (tenant names are restricted to `[a-z0-9_-]`). */
   tenantRunIndex(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:runs`;
