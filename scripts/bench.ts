@@ -30,6 +30,7 @@ import {
 } from '@autolab/sandbox';
 import Docker from 'dockerode';
 import { benchApi } from './bench-api.js';
+import { benchRedis } from './bench-redis.js';
 
 const IMAGE = process.env.AUTOLAB_PYTHON_IMAGE || 'autolab-python:latest';
 const ITERATIONS = positiveInt('BENCH_ITERATIONS', 15);
@@ -529,6 +530,10 @@ async function main(): Promise<void> {
       `GET /v1/runs/:id / hello: median ${api.apiRunGetPerHello.median}, p90 ${api.apiRunGetPerHello.p90}\n`,
   );
 
+  console.log('(d) Redis bytes of the long scenario (checkpoint writes over the run, bytes kept once finished)');
+  const redis = await benchRedis();
+  console.log();
+
   const roundPhases = (s: ReturnType<typeof phaseStats>) => ({
     phases: Object.fromEntries(PHASES.map((p) => [p, roundStats(s.phases[p])])),
     upToExec: roundStats(s.upToExec),
@@ -565,6 +570,9 @@ async function main(): Promise<void> {
       api,
       apiRunGetPerHello: api.apiRunGetPerHello.median,
       apiHealthPerHello: api.apiHealthPerHello.median,
+      redis: redis.runs,
+      redisBytesLongRun: redis.redisBytesLongRun,
+      redisCheckpointBytesLongRun: redis.redisCheckpointBytesLongRun,
     })}`,
   );
 }
