@@ -62,4 +62,10 @@ describe('docs/events.schema.json', () => {
     expect(types).toEqual(RunEvent.options.map((o) => o.shape.type.value));
     expect(types).toContain('hint.received');
   });
+
+  it('has a row for every event type in the table of docs/api.md', async () => {
+    const doc = await readFile(new URL('../docs/api.md', import.meta.url), 'utf8');
+    const missing = RunEvent.options.map((o) => o.shape.type.value).filter((type) => !doc.includes(`| \`${type}\``));
+    expect(missing).toEqual([]);
+  });
 });

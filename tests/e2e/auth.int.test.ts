@@ -255,6 +255,13 @@ describe('tenant isolation', () => {
     }
     const tex = await api<string>(isolated, `/v1/runs/${run.id}/artifacts/paper/paper.tex`);
     expect(tex.body).toContain('documentclass');
+    // The record's links lead somewhere: the API ones to JSON, the dashboard one to the page that shows the run.
+    const record = (await api<RunRecord>(isolated, `/v1/runs/${run.id}`)).body;
+    for (const link of [record.links.self, record.links.artifacts])
+      expect((await api(isolated, link)).status).toBe(200);
+    const page = await fetch(`${isolated.apiUrl}${record.links.dashboard}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
   });
 
   it('lists only the caller’s tenant’s runs; an admin lists all', async () => {

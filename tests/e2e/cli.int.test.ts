@@ -111,8 +111,11 @@ describe('the autolab CLI against the real stack', () => {
     expect(stdout().startsWith('\x1b[?25l')).toBe(true);
     const screen = emulateTerminal(stdout(), 110, { joinWrapped: true });
     const plainLines = plainWatch.stdout.trimEnd().split('\n');
-    // Everything above the block is exactly what the piped watch printed.
-    expect(screen.slice(0, plainLines.length - 1)).toEqual(plainLines.slice(0, -1));
+    // Everything above the block is what the piped watch printed, each line cut to the width: none wrapped.
+    expect(plainLines.some((line) => line.length > 110)).toBe(true);
+    expect(screen.slice(0, plainLines.length - 1)).toEqual(
+      plainLines.slice(0, -1).map((line) => (line.length > 109 ? `${line.slice(0, 108)}…` : line)),
+    );
     const block = screen.slice(plainLines.length - 1, -2);
     expect(block[0]).toMatch(new RegExp(`^── ${runId} · succeeded ─+$`));
     expect(block.find((line) => line.startsWith('iteration'))).toMatch(/\d\/6 \(\d+%\)$/);
@@ -131,8 +134,12 @@ describe('the autolab CLI against the real stack', () => {
     expect(tree.code).toBe(0);
     const lines = tree.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^metric: final_loss_standardized \(minimize\)$/);
-    expect(lines[1]).toMatch(/^n001 draft +baseline +✗ /);
-    expect(lines[2]).toMatch(/^└─ n002 debug +baseline +✓ final_loss_standardized=/);
+    expect(lines[1]).toMatch(/^n001 +draft +baseline +✗ +[\dhms.]+ +\S/);
+    expect(lines[2]).toMatch(/^└─ n002 +debug +baseline +✓ +[\dhms.]+ +0\.\d+/);
+    // Columns line up whatever the depth: the operator starts at the same column on every node's line.
+    expect(
+      new Set(lines.slice(1).map((line) => line.search(/(draft|debug|improve|hyperparameter|ablation) /))),
+    ).toHaveProperty('size', 1);
     expect(lines.filter((line) => line.includes('★ best'))).toHaveLength(1);
     const json = JSON.parse((await cli(['tree', runId, '--json'])).stdout) as {
       nodes: { id: string; parentId: string | null; status: string }[];

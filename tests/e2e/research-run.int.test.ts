@@ -103,6 +103,20 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(record.usage.totalTokens).toBeGreaterThan(0);
     const seeds = events.find((e) => e.type === 'seeds.evaluated')!.data as { values: number[]; std: number };
     expect(seeds.values.length).toBe(4);
+    // Each extra seed is announced when it starts and when it ends, with the value it measured.
+    const seedEvents = events
+      .filter((e) => e.type === 'seed.started' || e.type === 'seed.finished')
+      .map((e) => [e.type, (e.data as { seed: number }).seed]);
+    expect(seedEvents).toEqual(
+      [1, 2, 3].flatMap((seed) => [
+        ['seed.started', seed],
+        ['seed.finished', seed],
+      ]),
+    );
+    const measured = events
+      .filter((e) => e.type === 'seed.finished')
+      .map((e) => (e.data as { value: number | null }).value);
+    expect(measured).toEqual(seeds.values.slice(1));
   });
 
   it('serves a PDF whose text holds the number the sandboxed code printed', async () => {

@@ -91,10 +91,10 @@ describe('resume after a worker dies', () => {
 
   it('runs again the node that was in flight when a worker running two nodes at once was SIGKILLed', async () => {
     const child = startWorkerProcess(stack.workerEnv(), 'parallel-doomed-worker');
-    // slow.yaml: the two drafts run at once; one counts for two minutes, the other finishes in seconds.
+    // slow-resume.yaml: the two drafts run at once; one counts for half a minute, the other finishes in seconds.
     const run = await submitRun(stack, {
       goal: 'Can a long experiment survive the death of its worker?',
-      model: 'slow',
+      model: 'slow-resume',
       maxIterations: 4,
       seeds: 0,
       search: { numDrafts: 2, nodeConcurrency: 2 },
@@ -124,7 +124,7 @@ describe('resume after a worker dies', () => {
     const before = callCounts(run.id);
 
     const rescuer = await stack.startWorker();
-    const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 400_000);
+    const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
     await rescuer.close();
     expect(final.status).toBe('succeeded');
     expect(final.attempt).toBe(2);
@@ -159,7 +159,7 @@ describe('resume after a worker dies', () => {
     expect(journal.lost).toEqual([]);
     const containers = await new Docker().listContainers({ all: true, filters: { label: [`autolab.run=${run.id}`] } });
     expect(containers).toEqual([]);
-  }, 600_000);
+  }, 300_000);
 
   it('hands the run back to the queue when its worker is stopped with SIGTERM', async () => {
     const child = startWorkerProcess(stack.workerEnv(), 'stopping-worker');

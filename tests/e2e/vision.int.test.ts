@@ -62,6 +62,22 @@ describe('a vision model critiques the figures, end to end', () => {
     expect(calls.filter((c) => c.key === 'write_plot_code').map((c) => c.model)).toEqual(['demo', 'demo']);
   });
 
+  it('says it is alive while the vision model thinks for 16 s: stage.progress names the stage and the call', () => {
+    const progress = events.filter((e) => e.type === 'stage.progress').map((e) => e.data);
+    expect(progress).toContainEqual(
+      expect.objectContaining({ stage: 'figures', step: 'figure_critique', elapsedMs: expect.any(Number) }),
+    );
+    // No gap of more than 15 s (plus the 1 s the heartbeat checks at, and some slack for a loaded machine) in the
+    // events of the figures stage.
+    const figures = events.slice(
+      events.findIndex((e) => e.type === 'stage.started' && (e.data as { stage: string }).stage === 'figures'),
+      events.findIndex((e) => e.type === 'stage.started' && (e.data as { stage: string }).stage === 'writeup'),
+    );
+    const times = figures.map((e) => Date.parse(e.time));
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(15_000 + 4_000);
+  });
+
   it('revises the figure once, and the paper uses the revision', async () => {
     const critiqued = events.filter((e) => e.type === 'figures.critiqued');
     expect(critiqued.map((e) => e.data)).toEqual([

@@ -8,6 +8,7 @@ export function toRunRecord(run: StoredRun): RunRecord {
     ...run,
     links: {
       self,
+      dashboard: `/runs/${run.id}`,
       events: `${self}/events`,
       artifacts: `${self}/artifacts`,
       archive: `${self}/archive`,

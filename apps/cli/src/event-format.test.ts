@@ -86,6 +86,10 @@ describe('EventFormatter', () => {
       '12:00:01 inputs.described data upl_01jabcdefghjkmnpqrstvwxyz0 (2 files)',
       '12:00:02 inputs.papers  upl_01jabcdefghjkmnpqrstvwxyz1: 2 reference(s), 1 unreadable',
       '12:00:03 evaluation.scored held-out accuracy: n003 0.81, n001 0.88, n002 not graded; best held-out n001, not n003',
+      '12:00:04 seed.started   n003 seed 1 of 2',
+      '12:00:05 seed.finished  n003 seed 1 = 0.044 (3.2s)',
+      '12:00:06 seed.finished  n003 seed 2 failed (0.9s)',
+      '12:00:07 stage.progress writeup: write_paper (30.0s)',
     ]);
   });
 

@@ -53,6 +53,14 @@ export function describeEvent(event: RunEvent): string {
       return `${event.data.stage} (${event.data.iterations} experiments): ${oneLine(event.data.goal, 100)}`;
     case 'insights.updated':
       return event.data.insights.length > 0 ? oneLine(event.data.insights.at(-1)!, 140) : 'no insights';
+    case 'stage.progress':
+      return `${event.data.stage}: ${event.data.step} (${formatDuration(event.data.elapsedMs)})`;
+    case 'seed.started':
+      return `${event.data.nodeId} seed ${event.data.seed} of ${event.data.of}`;
+    case 'seed.finished': {
+      const { nodeId, seed, value, durationMs } = event.data;
+      return `${nodeId} seed ${seed} ${value === null ? 'failed' : `= ${formatNumber(value)}`} (${formatDuration(durationMs)})`;
+    }
     case 'seeds.evaluated': {
       const { nodeId, metric, seeds, mean, std, ignored } = event.data;
       if (ignored)

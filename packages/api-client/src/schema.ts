@@ -529,6 +529,7 @@ export interface operations {
               } | null;
               links: {
                 self: string;
+                dashboard: string;
                 events: string;
                 artifacts: string;
                 archive: string;
@@ -1037,6 +1038,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -1417,6 +1419,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -1765,6 +1768,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -2171,6 +2175,7 @@ export interface operations {
             } | null;
             links: {
               self: string;
+              dashboard: string;
               events: string;
               artifacts: string;
               archive: string;
@@ -2972,6 +2977,22 @@ export interface operations {
                   runId: string;
                   time: string;
                   /** @enum {string} */
+                  type: 'stage.progress';
+                  message: string;
+                  data: {
+                    /** @enum {string} */
+                    stage: 'ideation' | 'experiments' | 'figures' | 'writeup' | 'review' | 'done';
+                    /** @description What the stage is doing: a model call by its purpose (`write_paper`), or a named step. */
+                    step: string;
+                    /** @description How long that step has been running. */
+                    elapsedMs: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
                   type: 'stage.finished';
                   message: string;
                   data: {
@@ -3126,6 +3147,35 @@ export interface operations {
                   message: string;
                   data: {
                     insights: string[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'seed.started';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    seed: number;
+                    /** @description How many extra seeds run. */
+                    of: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'seed.finished';
+                  message: string;
+                  data: {
+                    nodeId: string;
+                    seed: number;
+                    /** @description The run's metric with this seed; null when the seed's run failed. */
+                    value: number | null;
+                    durationMs: number;
                   };
                 }
               | {

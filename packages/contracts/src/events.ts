@@ -60,6 +60,15 @@ export const RunFinishedEvent = event(
   }),
 );
 export const StageStartedEvent = event('stage.started', z.object({ stage: RunStage }));
+/** Sent when a stage has said nothing for a while (a long model call, a plot, a LaTeX compile): the run is alive. */
+export const StageProgressEvent = event(
+  'stage.progress',
+  z.object({
+    stage: RunStage,
+    step: z.string().describe('What the stage is doing: a model call by its purpose (`write_paper`), or a named step.'),
+    elapsedMs: z.number().int().describe('How long that step has been running.'),
+  }),
+);
 /** The end of a run stage, or of one of the experiment search's stages, with why it ended. */
 export const StageFinishedEvent = event(
   'stage.finished',
@@ -125,6 +134,20 @@ export const SearchStageEvent = event(
   }),
 );
 export const InsightsEvent = event('insights.updated', z.object({ insights: z.array(z.string()) }));
+/** One extra seed of the best node starts (the seeds run after the search, before the figures). */
+export const SeedStartedEvent = event(
+  'seed.started',
+  z.object({ nodeId: z.string(), seed: z.number().int(), of: z.number().int().describe('How many extra seeds run.') }),
+);
+export const SeedFinishedEvent = event(
+  'seed.finished',
+  z.object({
+    nodeId: z.string(),
+    seed: z.number().int(),
+    value: z.number().nullable().describe("The run's metric with this seed; null when the seed's run failed."),
+    durationMs: z.number().int(),
+  }),
+);
 export const SeedsEvent = event(
   'seeds.evaluated',
   z.object({
@@ -297,6 +320,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   RunCancelRequestedEvent,
   RunFinishedEvent,
   StageStartedEvent,
+  StageProgressEvent,
   StageFinishedEvent,
   InputsDescribedEvent,
   InputsPapersEvent,
@@ -306,6 +330,8 @@ export const RunEvent = z.discriminatedUnion('type', [
   PlanEvent,
   SearchStageEvent,
   InsightsEvent,
+  SeedStartedEvent,
+  SeedFinishedEvent,
   SeedsEvent,
   EvaluationScoredEvent,
   ReviewEvent,

@@ -345,6 +345,8 @@ export type RunError = z.infer<typeof RunError>;
 
 export const RunLinks = z.object({
   self: z.string(),
+  /** The run's page on the web dashboard the API serves (a client route of apps/web). */
+  dashboard: z.string(),
   events: z.string(),
   artifacts: z.string(),
   archive: z.string(),

@@ -260,16 +260,27 @@ async function evaluateSeeds(ctx: RunContext, pool: SandboxPool): Promise<void> 
     for (let seed = 1; seed <= count; seed++) {
       ctx.throwIfInterrupted();
       if (ctx.ports.clock.now() >= ctx.input.deadline - 60_000) break;
-      const { exec, files } = await execute(ctx, sandbox, best.code, {
-        nodeId: `${best.id}-seed${seed}`,
-        seed,
-        stream: false,
+      await ctx.emit({
+        type: 'seed.started',
+        message: `${best.id} with seed ${seed} of ${count}`,
+        data: { nodeId: best.id, seed, of: count },
       });
+      const { exec, files } = await ctx.heartbeat.during(`running ${best.id} with seed ${seed}`, () =>
+        execute(ctx, sandbox, best.code, { nodeId: `${best.id}-seed${seed}`, seed, stream: false }),
+      );
       const reported = reportedResults(files);
       if (reported) await ctx.sink.saveArtifact(`seeds/seed-${seed}/results.json`, reported.text);
       await ctx.sink.saveArtifact(`seeds/seed-${seed}/stdout.txt`, exec.stdout.text);
       // Read like the node's own results (nested names, final_info.json), so the seeds measure the same metric.
       const value = exec.exitCode === 0 ? reportedMetrics(reported)[plan.metric.name] : undefined;
+      await ctx.emit({
+        type: 'seed.finished',
+        message:
+          value !== undefined
+            ? `${best.id} with seed ${seed}: ${plan.metric.name} = ${formatNumber(value)}`
+            : `${best.id} with seed ${seed} failed (${exec.timedOut ? 'timed out' : `exit ${exec.exitCode}`})`,
+        data: { nodeId: best.id, seed, value: value ?? null, durationMs: Math.round(exec.durationMs) },
+      });
       if (value !== undefined) {
         seeds.push(seed);
         values.push(value);

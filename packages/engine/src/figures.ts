@@ -133,7 +133,9 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
             content: Buffer.from(JSON.stringify(value, null, 1)),
           })),
         ]);
-        exec = await sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal });
+        exec = await ctx.heartbeat.during('running the plotting program', () =>
+          sandbox.exec(['python3', 'plot.py'], { timeoutMs: PLOT_TIMEOUT_MS, signal: ctx.signal }),
+        );
         ctx.throwIfInterrupted();
         out = (await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS)).files;
       } catch (err) {

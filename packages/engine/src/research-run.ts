@@ -35,6 +35,7 @@ export async function runResearch(
   const rerunPending = input.rerun !== null && state.rerunJobId !== input.rerun.jobId;
   if (input.rerun && rerunPending) state = truncateForRerun(state, input.rerun.fromStage, input.rerun.jobId);
   const ctx = new RunContext(input, ports, signal, state);
+  ctx.heartbeat.start();
   try {
     if (rerunPending) await ctx.checkpoint();
     if (!ctx.state.plan) await previewInputs(ctx);
@@ -66,6 +67,8 @@ export async function runResearch(
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
     return { status: 'failed', error: runFailure(code, message) };
+  } finally {
+    ctx.heartbeat.stop();
   }
 }
 

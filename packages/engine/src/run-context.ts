@@ -12,6 +12,7 @@ import type {
   Template,
 } from '@autolab/contracts';
 import { CheckpointWriter } from './checkpoint.js';
+import { StageHeartbeat } from './heartbeat.js';
 import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
@@ -134,12 +135,17 @@ export class Interrupted extends Error {}
  * hints, checkpoints and events.
  */
 export class RunContext {
+  /** Sends `stage.progress` whenever the run has been silent for a while; started and stopped by `runResearch`. */
+  readonly heartbeat: StageHeartbeat;
+
   constructor(
     readonly input: ResearchRunInput,
     readonly ports: ResearchPorts,
     readonly signal: AbortSignal,
     public state: RunState,
-  ) {}
+  ) {
+    this.heartbeat = new StageHeartbeat(ports.clock, (event) => this.emit(event));
+  }
 
   /** How each model was last asked for tool calls (`tools`, `json`, `text`), for the manifest. */
   readonly modelModes: Record<string, string> = {};
@@ -154,10 +160,12 @@ export class RunContext {
   }
 
   emit(event: NewEvent): Promise<void> {
+    this.heartbeat.heard();
     return this.ports.sink.emit(event);
   }
 
   async enterStage(stage: RunStage, message: string): Promise<void> {
+    this.heartbeat.enterStage(stage);
     await this.sink.progress({ stage });
     await this.emit({ type: 'stage.started', message, data: { stage } });
   }
@@ -245,9 +253,11 @@ export class RunContext {
     let retry: ReAsk | undefined;
     for (let reasks = 0; ; reasks++) {
       this.throwIfInterrupted();
-      const reply = await this.ports.llm.callTool(
-        { purpose, role, system, prompt, tools, ...(images ? { images } : {}), ...(retry ? { retry } : {}) },
-        this.signal,
+      const reply = await this.heartbeat.during(purpose, () =>
+        this.ports.llm.callTool(
+          { purpose, role, system, prompt, tools, ...(images ? { images } : {}), ...(retry ? { retry } : {}) },
+          this.signal,
+        ),
       );
       if (reply.ok) this.state.consecutiveMalformed = 0;
       await this.account(purpose, reply);

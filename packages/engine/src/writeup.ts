@@ -340,9 +340,11 @@ async function runLatex(
   try {
     await sandbox.reset();
     await sandbox.writeFiles([{ path: 'paper.tex', content: Buffer.from(tex) }, ...files]);
-    exec = await sandbox.exec(
-      ['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-file-line-error', 'paper.tex'],
-      { timeoutMs: LATEX_TIMEOUT_MS, signal: ctx.signal },
+    exec = await ctx.heartbeat.during('compiling the LaTeX', () =>
+      sandbox.exec(['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-file-line-error', 'paper.tex'], {
+        timeoutMs: LATEX_TIMEOUT_MS,
+        signal: ctx.signal,
+      }),
     );
     ctx.throwIfInterrupted();
     out = (await sandbox.readFiles(ctx.input.outputLimits ?? OUTPUT_LIMITS)).files;

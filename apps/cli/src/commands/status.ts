@@ -43,6 +43,7 @@ export function formatRunSummary(run: RunRecord, toUrl: (link: string) => string
   if (run.finishedAt) field('finished', formatDateTime(run.finishedAt, clock));
   if (run.attempt > 1) field('attempts', `${run.attempt} (resumed after an interruption)`);
   if (run.error) field('error', `${run.error.code}: ${oneLine(run.error.message, 200)}`);
+  field('dashboard', toUrl(run.links.dashboard));
   field('events', toUrl(run.links.events));
   field('artifacts', toUrl(run.links.artifacts));
   return lines;

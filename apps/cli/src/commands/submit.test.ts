@@ -203,6 +203,8 @@ describe('autolab submit', () => {
     expect(request!.headers['content-type']).toBe('application/json');
     const lines = stdout().split('\n');
     expect(lines[0]).toBe(RUN_ID);
+    // The page a person opens comes first; the API links after it.
+    expect(lines[2]).toBe(`  dashboard  ${server.url}/runs/${RUN_ID}`);
     expect(stdout()).toContain(`${server.url}/v1/runs/${RUN_ID}/events`);
   });
 

@@ -257,6 +257,7 @@ export async function submitCommand(ctx: CliContext, words: string[], options: S
   } else {
     ctx.io.out(`${run.id}\n`);
     ctx.io.out(`  status     ${run.status}\n`);
+    ctx.io.out(`  dashboard  ${ctx.client.url(run.links.dashboard)}\n`);
     ctx.io.out(`  run        ${ctx.client.url(run.links.self)}\n`);
     ctx.io.out(`  events     ${ctx.client.url(run.links.events)}\n`);
     ctx.io.out(`  artifacts  ${ctx.client.url(run.links.artifacts)}\n`);

@@ -62,14 +62,23 @@ describe('experiment tree', () => {
     ]);
   });
 
-  it('draws each node under its parent with its outcome, the best marked', () => {
-    expect(formatExperimentTree(experimentTree(EVENTS), 60)).toEqual([
+  it('draws each node under its parent with its outcome, the best marked, in columns that line up at every depth', () => {
+    const lines = formatExperimentTree(experimentTree(EVENTS), 100);
+    expect(lines).toEqual([
       'metric: loss (minimize)',
-      'n001 draft   baseline ✗ ValueError: shapes do not match  (2.1s)',
-      '└─ n002 debug   baseline ✓ loss=0.5  (2.1s)  plan of n002',
-      '   ├─ n003 tune    tuning   ✓ loss=0.38 ★ best  (2.1s)',
-      '   └─ n004 ablate  ablation … running  plan of n004',
+      'n001        draft           baseline  ✗  2.1s  ValueError: shapes do not match  plan of n001',
+      '└─ n002     debug           baseline  ✓  2.1s  0.5                              plan of n002',
+      '   ├─ n003  hyperparameter  tuning    ✓  2.1s  0.38 ★ best                      plan of n003',
+      '   └─ n004  ablation        ablation  …        running                          plan of n004',
     ]);
+    // Operators are named as the events and the dashboard name them.
+    expect(lines.join('\n')).not.toMatch(/\btune\b|\bablate\b/);
+  });
+
+  it('cuts each line to the width', () => {
+    const lines = formatExperimentTree(experimentTree(EVENTS), 50);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(50);
+    expect(lines[1]).toBe('n001        draft           baseline  ✗  2.1s  Va…');
   });
 
   it('starts again after a rerun from the experiments, but not after other requeues', () => {
@@ -108,7 +117,7 @@ describe('autolab tree', () => {
     const env = { AUTOLAB_URL: server.url };
     const text = captureIo();
     expect(await runCli(['tree', RUN_ID], { env, io: text.io })).toBe(0);
-    expect(text.stdout()).toContain('   ├─ n003 tune    tuning   ✓ loss=0.38 ★ best');
+    expect(text.stdout()).toContain('   ├─ n003  hyperparameter  tuning    ✓  2.1s  0.38 ★ best');
     expect(server.requests).toHaveLength(3);
 
     const json = captureIo();

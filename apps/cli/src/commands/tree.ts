@@ -2,6 +2,7 @@ import { EXPERIMENT_STAGES, type MetricDirection, type RunEvent } from '@autolab
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatDuration, formatNumber, lastLine, oneLine } from '../human-format.js';
+import { padToWidth, truncateToWidth, visibleWidth } from '../terminal/ansi.js';
 
 /** One experiment of the search, as its events describe it. */
 export interface TreeNodeSummary {
@@ -73,12 +74,15 @@ export function experimentTree(events: RunEvent[]): ExperimentTree {
   return { metric, nodes: [...nodes.values()], bestNodeId };
 }
 
-const OPERATOR_LABEL: Record<string, string> = { hyperparameter: 'tune', ablation: 'ablate' };
 const STATUS_MARK = { ok: '✓', buggy: '✗', running: '…' } as const;
+/** An error's last line is cut to this, so the plan keeps room beside it. */
+const MAX_ERROR = 40;
 
 /**
- * The tree as text, one node per line under its parent:
- * `└─ n002 debug   baseline  ✓ acc=0.91 ★ best  (2.1s)  Fix the crash: …`.
+ * The tree as text under a line naming the metric, one node per line under its parent, in columns that line up
+ * whatever the depth: the tree, the operator (named as in the events and on the dashboard), the stage, the outcome,
+ * the time, the metric's value or the error's last line, and as much of the plan as fits in `width`:
+ * `└─ n002  debug           baseline  ✓  2.1s  0.91 ★ best  Fix the crash: …`.
  */
 export function formatExperimentTree(tree: ExperimentTree, width = 100): string[] {
   if (tree.nodes.length === 0) return ['no experiments yet'];
@@ -89,36 +93,50 @@ export function formatExperimentTree(tree: ExperimentTree, width = 100): string[
     const parent = node.parentId !== null && ids.has(node.parentId) ? node.parentId : null;
     children.set(parent, [...(children.get(parent) ?? []), node]);
   }
-  const lines: string[] = [];
-  if (tree.metric) lines.push(`metric: ${tree.metric.name} (${tree.metric.direction})`);
-  const stageWidth = Math.max(...EXPERIMENT_STAGES.map((s) => s.length));
+  const rows: { tree: string; node: TreeNodeSummary; detail: string }[] = [];
   const walk = (parent: string | null, indent: string) => {
     const kids = children.get(parent) ?? [];
     kids.forEach((node, index) => {
       const last = index === kids.length - 1;
       const branch = parent === null ? '' : last ? '└─ ' : '├─ ';
-      const operator = (OPERATOR_LABEL[node.operator] ?? node.operator).padEnd(7);
-      const stage = (node.stage ?? '').padEnd(stageWidth);
-      const head = `${indent}${branch}${node.id} ${operator} ${stage} ${STATUS_MARK[node.status]}`;
       const value = tree.metric ? node.metrics[tree.metric.name] : undefined;
       const detail =
         node.status === 'buggy'
-          ? lastLine(node.error ?? 'failed', 60)
+          ? lastLine(node.error ?? 'failed', MAX_ERROR)
           : value !== undefined
-            ? `${tree.metric!.name}=${formatNumber(value)}${node.id === tree.bestNodeId ? ' ★ best' : ''}`
+            ? `${formatNumber(value)}${node.id === tree.bestNodeId ? ' ★ best' : ''}`
             : node.status === 'running'
               ? 'running'
               : 'no metric';
-      const took = node.durationMs !== null ? `  (${formatDuration(node.durationMs)})` : '';
-      const text = `${head} ${detail}${took}`;
-      const room = width - text.length - 2;
-      lines.push(room > 12 ? `${text}  ${oneLine(node.plan, room)}` : text);
+      rows.push({ tree: `${indent}${branch}${node.id}`, node, detail });
       walk(node.id, parent === null ? indent : `${indent}${last ? '   ' : '│  '}`);
     });
   };
   walk(null, '');
+  const columnWidth = (texts: string[]) => Math.max(...texts.map(visibleWidth));
+  const treeWidth = columnWidth(rows.map((r) => r.tree));
+  const operatorWidth = columnWidth(rows.map((r) => r.node.operator));
+  const stageWidth = Math.max(...EXPERIMENT_STAGES.map((s) => s.length));
+  const detailWidth = columnWidth(rows.map((r) => r.detail));
+  const tookWidth = columnWidth(rows.map((r) => took(r.node)));
+  const lines: string[] = [];
+  if (tree.metric) lines.push(`metric: ${tree.metric.name} (${tree.metric.direction})`);
+  for (const { tree: branch, node, detail } of rows) {
+    const text = [
+      padToWidth(branch, treeWidth),
+      node.operator.padEnd(operatorWidth),
+      (node.stage ?? '').padEnd(stageWidth),
+      STATUS_MARK[node.status],
+      took(node).padStart(tookWidth),
+      padToWidth(detail, detailWidth),
+    ].join('  ');
+    const room = width - visibleWidth(text) - 2;
+    lines.push(room > 12 ? `${text}  ${oneLine(node.plan, room)}` : truncateToWidth(text.trimEnd(), width));
+  }
   return lines;
 }
+
+const took = (node: TreeNodeSummary) => (node.durationMs !== null ? formatDuration(node.durationMs) : '');
 
 export async function treeCommand(ctx: CliContext, runId: string, options: { json?: boolean }): Promise<ExitCode> {
   const tree = experimentTree(await ctx.client.allEvents(runId));

@@ -1,17 +1,22 @@
+import ansiEscapes from 'ansi-escapes';
+import cliTruncate from 'cli-truncate';
+import stringWidth from 'string-width';
+
 /**
- * The few ANSI escape sequences the live displays use, written out by hand (no dependency): cursor movement, erasing,
- * and colours that collapse to nothing when colour is off.
+ * What the live displays write to a terminal: cursor movement and erasing (ansi-escapes), display widths that know
+ * wide and zero-width characters (string-width), cutting to a width that keeps colour codes whole (cli-truncate), and
+ * colours that collapse to nothing when colour is off.
  */
 
-export const SHOW_CURSOR = '\x1b[?25h';
-export const HIDE_CURSOR = '\x1b[?25l';
+export const SHOW_CURSOR = ansiEscapes.cursorShow;
+export const HIDE_CURSOR = ansiEscapes.cursorHide;
 /** Erase from the cursor to the end of the screen. */
-export const ERASE_DOWN = '\x1b[J';
+export const ERASE_DOWN = ansiEscapes.eraseDown;
 /** Erase from the cursor to the end of the line. */
-export const ERASE_LINE_END = '\x1b[K';
+export const ERASE_LINE_END = ansiEscapes.eraseEndLine;
 
 /** Back to the first column, then `rows` rows up. */
-export const cursorToLineStartUp = (rows: number): string => (rows > 0 ? `\r\x1b[${rows}A` : '\r');
+export const cursorToLineStartUp = (rows: number): string => (rows > 0 ? `\r${ansiEscapes.cursorUp(rows)}` : '\r');
 
 export interface Palette {
   bold(text: string): string;
@@ -48,43 +53,12 @@ const PLAIN: Palette = {
 
 export const palette = (color: boolean): Palette => (color ? COLORS : PLAIN);
 
-const SGR = /\x1b\[[0-9;]*m/g;
+/** Columns a line takes on screen: colour codes take none, East Asian wide characters and most emoji take two. */
+export const visibleWidth = (text: string): number => stringWidth(text);
 
-/** Columns a line takes on screen: colour codes take none; every other code point is taken as one column. */
-export function visibleWidth(text: string): number {
-  let width = 0;
-  for (const _ of text.replace(SGR, '')) width++;
-  return width;
-}
-
-/**
- * Cut to at most `width` columns, ending in `…` when cut; colour codes are kept whole and closed with a reset, so a cut
- * line never leaves the terminal coloured.
- */
-export function truncateToWidth(text: string, width: number): string {
-  if (visibleWidth(text) <= width) return text;
-  if (width <= 0) return '';
-  let out = '';
-  let used = 0;
-  let styled = false;
-  for (let i = 0; i < text.length; ) {
-    if (text[i] === '\x1b') {
-      const match = /^\x1b\[[0-9;]*m/.exec(text.slice(i));
-      if (match) {
-        out += match[0];
-        styled = true;
-        i += match[0].length;
-        continue;
-      }
-    }
-    const char = String.fromCodePoint(text.codePointAt(i)!);
-    if (used === width - 1) break;
-    out += char;
-    used++;
-    i += char.length;
-  }
-  return `${out}…${styled ? '\x1b[0m' : ''}`;
-}
+/** Cut to at most `width` columns, ending in `…` when cut; colour codes stay whole and are closed. */
+export const truncateToWidth = (text: string, width: number): string =>
+  width <= 0 ? '' : cliTruncate(text, width, { position: 'end' });
 
 /** Pads with spaces to `width` visible columns. */
 export const padToWidth = (text: string, width: number): string =>

@@ -93,6 +93,27 @@ describe('LiveScreen', () => {
     live.close();
   });
 
+  it('cuts the lines it prints above the block to the terminal width, so none wraps and every redraw erases cleanly', () => {
+    const live = screen();
+    columns = 24;
+    live.start();
+    const long = `12:00:01  node.finished  n004 ${'error: '.repeat(20)}`;
+    const wide = `12:00:02  note  ${'実験'.repeat(20)}`;
+    now = 1000;
+    live.log([long, wide, 'short']);
+    vi.advanceTimersByTime(1000);
+    now = 2000;
+    live.invalidate();
+    live.close();
+    const rows = emulateTerminal(written, columns);
+    // Every line logged is one row (the emulator counts code points, so the wide line is checked by width instead).
+    expect(rows.slice(0, 3).map((row) => row.length <= columns)).toEqual([true, true, true]);
+    expect(rows[0]).toBe('12:00:01  node.finishe…');
+    expect(rows[2]).toBe('short');
+    expect(rows.filter((row) => row.startsWith('block'))).toHaveLength(1);
+    expect(written).not.toContain('error: '.repeat(5));
+  });
+
   it('close before start writes nothing', () => {
     const live = screen();
     live.close();

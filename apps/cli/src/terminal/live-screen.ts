@@ -1,4 +1,4 @@
-import { cursorToLineStartUp, ERASE_DOWN, HIDE_CURSOR, SHOW_CURSOR, visibleWidth } from './ansi.js';
+import { cursorToLineStartUp, ERASE_DOWN, HIDE_CURSOR, SHOW_CURSOR, truncateToWidth, visibleWidth } from './ansi.js';
 
 export interface LiveScreenOptions {
   write(text: string): void;
@@ -14,7 +14,8 @@ export interface LiveScreenOptions {
 }
 
 /**
- * Lines scroll up the terminal as they come (they stay in its scrollback) while a block of status lines stays pinned
+ * Lines scroll up the terminal as they come (they stay in its scrollback, cut to the terminal's width so none wraps)
+ * while a block of status lines stays pinned
  * below them, redrawn in place at most once per `frameIntervalMs`: a frame moves the cursor back to the top of the
  * block, erases to the end of the screen, writes the lines that arrived since, then the block again.
  */
@@ -77,7 +78,10 @@ export class LiveScreen {
   private draw(): void {
     const width = Math.max(1, this.options.columns());
     const block = this.options.render(width, this.options.now());
-    this.options.write(composeFrame(rowsOnScreen(this.drawn, width), this.pending, block));
+    // Cut to one column less than the width: a line that fills the last column leaves some terminals' cursor on the
+    // next row, which would throw off the count of rows to go back up.
+    const lines = this.pending.map((line) => truncateToWidth(line, width - 1));
+    this.options.write(composeFrame(rowsOnScreen(this.drawn, width), lines, block));
     this.pending = [];
     this.drawn = block.map(visibleWidth);
     this.lastFrameAt = this.options.now();

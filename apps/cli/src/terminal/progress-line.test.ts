@@ -7,8 +7,16 @@ describe('ansi helpers', () => {
     expect(visibleWidth('\x1b[36m██\x1b[39m ab')).toBe(5);
     expect(truncateToWidth('abcdef', 4)).toBe('abc…');
     expect(truncateToWidth('abc', 3)).toBe('abc');
-    expect(truncateToWidth('\x1b[31mred text\x1b[39m', 4)).toBe('\x1b[31mred…\x1b[0m');
+    expect(truncateToWidth('\x1b[31mred text\x1b[39m', 4)).toBe('\x1b[31mred…\x1b[39m');
     expect(truncateToWidth('abc', 0)).toBe('');
+  });
+
+  it('counts two columns for wide characters, so a cut line of them fits its width', () => {
+    expect(visibleWidth('日本語')).toBe(6);
+    expect(visibleWidth('e\u0301')).toBe(1); // a combining accent takes no column
+    const cut = truncateToWidth('実験の結果は良好でした', 9);
+    expect(visibleWidth(cut)).toBeLessThanOrEqual(9);
+    expect(cut.endsWith('…')).toBe(true);
   });
 
   it('draws bars clamped to their width', () => {

@@ -55,6 +55,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
     error: null,
     links: {
       self: `/v1/runs/${id}`,
+      dashboard: `/runs/${id}`,
       events: `/v1/runs/${id}/events`,
       artifacts: `/v1/runs/${id}/artifacts`,
       archive: `/v1/runs/${id}/archive`,
@@ -283,6 +284,22 @@ const EXTRA_SAMPLES: Sample[] = [
       best: { nodeId: 'n001', value: 0.88 },
       bestByValidation: 'n003',
     },
+  },
+  { type: 'seed.started', message: 'n003 with seed 1 of 2', data: { nodeId: 'n003', seed: 1, of: 2 } },
+  {
+    type: 'seed.finished',
+    message: 'n003 with seed 1: ece = 0.044',
+    data: { nodeId: 'n003', seed: 1, value: 0.044, durationMs: 3200 },
+  },
+  {
+    type: 'seed.finished',
+    message: 'n003 with seed 2 failed (exit 1)',
+    data: { nodeId: 'n003', seed: 2, value: null, durationMs: 900 },
+  },
+  {
+    type: 'stage.progress',
+    message: 'writeup: write_paper for 30 s',
+    data: { stage: 'writeup', step: 'write_paper', elapsedMs: 30_000 },
   },
 ];
 

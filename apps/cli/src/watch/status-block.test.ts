@@ -100,7 +100,7 @@ describe('renderStatusBlock', () => {
     });
     const lines = renderStatusBlock(failed, { width: 60, color: true, now: NOW });
     expect(lines.at(-1)).toMatch(/^\x1b\[2mnow {8}\x1b\[22m\x1b\[31mbudget_exceeded: the budget/);
-    expect(lines.at(-1)).toMatch(/…\x1b\[0m$/);
+    expect(lines.at(-1)).toMatch(/…\x1b\[39m$/);
     const elapsed = renderStatusBlock(failed, { width: 60, color: false, now: NOW + 3_600_000 })[5];
     expect(elapsed).toBe('elapsed    5m00s (limit 1h00m)'); // stops at finishedAt; no bar once it is over
   });

@@ -124,6 +124,18 @@ describe('the watch state machine', () => {
     expect(state).toMatchObject({ stage: 'writeup', experimentStage: null, stageBudget: null });
   });
 
+  it('leaves the last search stage behind when the seeds run, and says which seed runs now', () => {
+    const state = reduceAll(initialWatchState(RUN_ID), [
+      ...events([
+        event('run.started', { attempt: 1, worker: 'w', resumedAt: null }, 1),
+        event('search.stage', { stage: 'ablation', goal: 'g', iterations: 2 }, 2),
+        event('seed.started', { nodeId: 'n003', seed: 2, of: 3 }, 3),
+      ]),
+    ]);
+    expect(state).toMatchObject({ stage: 'experiments', experimentStage: null, stageBudget: null });
+    expect(state.activity).toMatchObject({ type: 'seed.started', text: 'n003 seed 2 of 3' });
+  });
+
   it('shows a remark until the next event, and survives events of unknown types', () => {
     let state = reduceWatch(initialWatchState(RUN_ID), { type: 'notice', text: 'reconnecting in 1.0s' });
     expect(state.notice).toBe('reconnecting in 1.0s');

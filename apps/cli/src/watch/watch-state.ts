@@ -200,6 +200,9 @@ export function applyEvent(state: WatchState, event: RunEvent): WatchState {
         experimentStage: event.data.stage,
         stageBudget: event.data.iterations,
       };
+    case 'seed.started':
+      // The search is over; the best node runs again with other seeds (the stage line no longer names a search stage).
+      return { ...running(next), stage: 'experiments', experimentStage: null, stageBudget: null };
     case 'node.created': {
       const { nodeId, operator, parentId } = event.data;
       const others = next.runningNodes.filter((node) => node.nodeId !== nodeId);
