@@ -123,10 +123,12 @@ ensure_image() { # name -> echoes the tag
   echo "$tag"
 }
 
-# Tools the test suite uses besides the services (pdftotext reads the generated papers; Chromium drives the dashboard).
+# Tools the test suite uses besides the services (pdftotext reads the generated papers; Chromium drives the dashboard;
+# a Compose CLI validates docker/compose.yaml).
 if [ "${1:-}" = "--test-tools" ]; then
   command -v pdftotext >/dev/null || apt_install poppler-utils
   command -v chromium >/dev/null || apt_install chromium
+  command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || apt_install docker-compose
 fi
 
 ensure_redis

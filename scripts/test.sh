@@ -9,7 +9,22 @@ ensure_node_deps
 ensure_services --test-tools
 build_web
 set +e
-trap stop_started_services EXIT
+# The whole suite: the multi-host test's second Docker engine gets its image cache filled in the background meanwhile
+# (2-4 minutes the first time; the test waits for it). A run of chosen files leaves that to the test itself.
+PREPARE_PID=""
+if [ $# -eq 0 ]; then
+  mkdir -p test-output
+  node --import tsx tests/prepare-test-engine.ts >test-output/test-engine.log 2>&1 &
+  PREPARE_PID=$!
+fi
+finish_background() {
+  if [ -n "$PREPARE_PID" ] && kill -0 "$PREPARE_PID" 2>/dev/null; then
+    kill "$PREPARE_PID" 2>/dev/null
+    wait "$PREPARE_PID" 2>/dev/null
+  fi
+  return 0
+}
+trap 'finish_background; stop_started_services' EXIT
 
 mkdir -p test-output
 status=0
@@ -32,6 +47,7 @@ else
   status=1
 fi
 # Stop the services first, so that the summary is the very last line.
+finish_background
 stop_started_services
 trap - EXIT
 echo "$summary"

@@ -43,7 +43,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   let browser: Browser;
   let page: Page;
   let runId = '';
+  let secondRunId = '';
   const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     buildWebIfStale();
@@ -65,6 +67,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page's CSP (same-origin scripts and styles) must not refuse anything the app or its chart library does.
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -109,6 +115,18 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.getByText('No runs yet').waitFor();
   });
 
+  it('takes a key from a #key= link opened in a tab that already shows the dashboard', async () => {
+    await page.evaluate("location.hash = '#key=another-key-0000'");
+    await expect
+      .poll(() => page.evaluate<string | null>("localStorage.getItem('autolab.apiKey')"))
+      .toBe('another-key-0000');
+    expect(new URL(page.url()).hash).toBe('');
+    await page.getByRole('button', { name: 'Key …0000' }).waitFor();
+    await page.evaluate(`location.hash = '#key=${encodeURIComponent(stack.apiKey)}'`);
+    await expect.poll(() => page.evaluate<string | null>("localStorage.getItem('autolab.apiKey')")).toBe(stack.apiKey);
+    await page.getByRole('button', { name: `Key …${stack.apiKey.slice(-4)}` }).waitFor();
+  });
+
   it('shows the API validation errors and submits a goal from the form', async () => {
     await page.getByRole('link', { name: 'New run' }).first().click();
     await page.getByRole('heading', { name: 'New run' }).waitFor();
@@ -117,11 +135,24 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.getByRole('button', { name: 'Start run' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await page.locator('.field-error').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/10 characters/)]),
+    // One voice: the form's own checks and the API's issues read alike, by the labels the form shows.
+    expect(await page.locator('.field-error').allTextContents()).toEqual([
+      'Enter at least 10 characters (this has 9).',
+      'Enter a whole number from 1 to 200.',
+    ]);
+    expect(await alert.textContent()).toMatch(
+      /^2 fields need a change:.*Research goal:.*Max iterations: Enter a whole/,
     );
     await page.locator('details.advanced summary').click();
     await shot(page, '02-submit-form-validation');
+    // What only the API can check (the images this deployment has) reads the same way.
+    await page.locator('textarea[name=goal]').fill(GOAL);
+    await page.locator('input[name=maxIterations]').fill('5');
+    await page.locator('input[name=image]').fill('no-such-image');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => alert.textContent()).toMatch(/^One field needs a change:Image: There is no sandbox image/);
+    expect(await alert.textContent()).not.toMatch(/Invalid body|Too big|sandbox\.image/);
+    await page.locator('input[name=image]').fill('');
 
     await page.locator('textarea[name=goal]').fill(GOAL);
     await page.locator('input[name=maxIterations]').fill('5');
@@ -179,6 +210,46 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
       .toContain(`${record.body.iteration}`);
     await page.waitForTimeout(500);
     await shot(page, '04-run-finished');
+    // The waits above allow a slow, loaded machine minutes; the test as a whole as long.
+  }, 600_000);
+
+  it('charts every recorded metric, marks the failed experiments and labels figures with their captions', async () => {
+    const card = page.locator('[data-testid=metric-card]');
+    const chart = card.locator('.metric-chart');
+    expect(await chart.getAttribute('data-metric')).toBe('final_loss_standardized');
+    // n001 of the demo crashes: it is on the axis as a failure, not left out.
+    expect(Number(await chart.getAttribute('data-failures'))).toBeGreaterThanOrEqual(1);
+    expect(await card.locator('.chart-notes').textContent()).toContain('n001 (iteration 1)');
+    const options = await card.getByLabel('Metric').locator('option').allTextContents();
+    expect(options).toEqual(expect.arrayContaining(['final_loss_standardized (main)', 'final_loss_raw']));
+    await card.getByLabel('Metric').selectOption('final_loss_raw');
+    expect(await chart.getAttribute('data-metric')).toBe('final_loss_raw');
+    expect(await card.locator('[data-testid=metric-chart] canvas').count()).toBe(1);
+    await card.getByLabel('Metric').selectOption('final_loss_standardized');
+    const captions = await page.locator('[data-testid=figures] figcaption').allTextContents();
+    expect(captions.length).toBeGreaterThan(0);
+    for (const caption of captions) expect(caption).not.toMatch(/\.png$|^figures\//);
+  });
+
+  it('keeps a failed node with a long error line inside the main column', async () => {
+    await page.locator('[data-testid=experiment-tree] [data-status=failed]').first().click();
+    const detail = page.locator('[data-testid=node-detail]');
+    await detail.waitFor();
+    await detail.getByText('Error', { exact: true }).waitFor();
+    const box = async (selector: string) => (await page.locator(selector).first().boundingBox())!;
+    const main = await box('.run-main');
+    const side = await box('.run-side');
+    const panel = await box('[data-testid=node-detail]');
+    // The panel is as wide as its column, never wider, and the right column starts after it.
+    expect(panel.width).toBeLessThanOrEqual(main.width + 1);
+    expect(panel.x + panel.width).toBeLessThanOrEqual(side.x);
+    // Every block of the panel (plan, analysis, error) stays inside the panel.
+    const widest = await detail.evaluate((el) =>
+      Math.max(...[...el.querySelectorAll('p, pre, dl')].map((b) => b.getBoundingClientRect().right)),
+    );
+    expect(widest).toBeLessThanOrEqual(panel.x + panel.width);
+    await shot(page, '05-node-failed', false);
+    await detail.getByRole('button', { name: 'Close node details' }).click();
   });
 
   it('opens a node and shows its code', async () => {
@@ -193,6 +264,32 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await code.waitFor();
     expect(await code.textContent()).toMatch(/import|def |print/);
     await shot(page, '06-node-code', false);
+    // The best node improves on a parent: its diff shows what it changed.
+    await detail.getByRole('tab', { name: 'diff' }).click();
+    const diff = detail.locator('[data-testid=node-diff]');
+    await diff.waitFor();
+    expect(await diff.textContent()).toMatch(/Against n\d{3}: \+\d+ −\d+ lines/);
+    expect(await diff.locator('.diff-add').count()).toBeGreaterThan(0);
+    await shot(page, '06-node-diff', false);
+    // The model calls that wrote and judged it, with prompt, reply, tokens and cost.
+    await detail.getByRole('tab', { name: 'model calls' }).click();
+    const calls = detail.locator('[data-testid=model-calls]');
+    await calls.waitFor();
+    const purposes = await calls
+      .locator('.model-call')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-purpose')));
+    expect(purposes).toContain('judge');
+    expect(purposes.some((p) => p !== 'judge')).toBe(true);
+    await calls.locator('.model-call summary').first().click();
+    expect(await calls.locator('.model-call').first().textContent()).toMatch(/Prompt.*Reply/s);
+    expect(await calls.textContent()).toMatch(/\d+ calls?, [\d,]+ tokens/);
+    await shot(page, '06-node-model-calls', false);
+    // And every call of the run, ideas and paper included.
+    await page.locator('[data-testid=model-calls-card] summary').click();
+    const all = page.locator('[data-testid=model-calls-card] [data-testid=model-calls] .model-call');
+    await all.first().waitFor();
+    const runPurposes = await all.evaluateAll((els) => els.map((e) => e.getAttribute('data-purpose')));
+    expect(runPurposes).toEqual(expect.arrayContaining(['ideas', 'judge', 'paper']));
   });
 
   it('downloads the paper PDF with the key', async () => {
@@ -269,5 +366,47 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     const data = await api<{ files: { path: string }[] }>(stack, `/v1/uploads/${run.body.inputs.data}`);
     expect(data.body.files.map((f) => f.path)).toEqual(['train.csv']);
     await api(stack, `/v1/runs/${id}/cancel`, { method: 'POST' });
+    secondRunId = id;
+  });
+
+  it('compares two runs picked on the runs page, side by side, in a view that can be reloaded', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${stack.apiUrl}/`);
+    await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
+    const compare = page.getByRole('button', { name: /^Compare/ });
+    expect(await compare.isDisabled()).toBe(true);
+    await page.getByLabel(`Compare ${runId}`).check();
+    await page.getByLabel(`Compare ${secondRunId}`).check();
+    await compare.click();
+    await page.waitForURL(/\/compare\?ids=/);
+    const check = async () => {
+      // Each run's record and all its events are read first (page by page).
+      await expect
+        .poll(() => page.locator('[data-testid=compare-page] .page-head p').textContent(), { timeout: 60_000 })
+        .not.toContain('loading');
+      await shot(page, '10-compare');
+      expect(await page.locator('[data-testid=compare-page] [role=alert]').allTextContents()).toEqual([]);
+      const table = page.locator('[data-testid=compare-table]');
+      await table.locator('thead th').nth(2).waitFor();
+      expect(await table.locator('thead th').allTextContents()).toEqual([
+        '',
+        expect.stringContaining(runId),
+        expect.stringContaining(secondRunId),
+      ]);
+      // Columns in the order the runs were ticked. The form asked for 5 iterations for the first run; the second
+      // took the form's default (6).
+      const iterations = table.locator('tr[data-row="Max iterations"]');
+      expect(await iterations.locator('td').allTextContents()).toEqual(['5', '6']);
+      expect(await iterations.getAttribute('class')).toContain('differs');
+      expect(await table.locator('tr[data-row="Best node"] td').first().textContent()).toMatch(
+        /^n\d{3} \(iteration \d+\)$/,
+      );
+      await page.locator('[data-testid=compare-chart] canvas').waitFor();
+    };
+    await check();
+    await page.reload();
+    await check();
+    expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });

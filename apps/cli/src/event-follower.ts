@@ -1,9 +1,9 @@
+import { readSse, SseFormatError } from '@autolab/api-client/sse';
 import { RunEvent } from '@autolab/contracts';
 import type { ApiClient } from './api-client.js';
 import { networkReason } from './api-client.js';
 import { ApiError, ProtocolError, UnreachableError } from './errors.js';
 import { formatDuration } from './human-format.js';
-import { readSse } from './sse.js';
 
 /** One event off the stream: validated when this CLI knows its type, raw either way. */
 export interface FollowedEvent {
@@ -117,6 +117,8 @@ export async function* followEvents(
       reason = 'the server closed the stream before the run finished';
     } catch (error) {
       if (settings.signal?.aborted) throw error;
+      // A stream that breaks the format is the server's fault, and reconnecting would get the same.
+      if (error instanceof SseFormatError) throw new ProtocolError(`event stream of ${runId}: ${error.message}`);
       if (!idle && !isRetryable(error)) throw error;
       reason = idle ? `no data for ${formatDuration(settings.idleTimeoutMs)}` : describeFailure(error);
       serverDelayMs =

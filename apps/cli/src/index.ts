@@ -5,6 +5,5 @@ export { ApiError, InterruptedError, ProtocolError, UnreachableError, UsageError
 export { DEFAULT_FOLLOW_OPTIONS, type FollowedEvent, type FollowOptions, followEvents } from './event-follower.js';
 export { describeEvent, EventFormatter } from './event-format.js';
 export { ExitCode, exitCodeFor } from './exit-codes.js';
-export { readSse, type SseMessage, SseParser } from './sse.js';
 export { renderStatusBlock, type StatusBlockOptions } from './watch/status-block.js';
 export { initialWatchState, reduceWatch, type WatchAction, type WatchState } from './watch/watch-state.js';

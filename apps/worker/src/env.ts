@@ -25,7 +25,7 @@ const WorkerEnv = z.object({
   AUTOLAB_LATEX_IMAGE: z.string().default('autolab-latex:latest'),
   /** More sandbox images runs may pick by name (JSON; the API reads the same setting). */
   AUTOLAB_SANDBOX_IMAGES: SandboxImagesSetting,
-  /** Read by dockerode itself; here only to name the engine in log lines. */
+  /** The engine; unset: dockerode's default (the local socket). */
   DOCKER_HOST: z.string().optional(),
   /** How long a run waits for an unreachable Docker engine before it fails with docker_unavailable. */
   AUTOLAB_DOCKER_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
@@ -93,7 +93,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     images: { python: e.AUTOLAB_PYTHON_IMAGE, latex: e.AUTOLAB_LATEX_IMAGE },
     /** The images experiments may run in, by the name a run gives (`python` is AUTOLAB_PYTHON_IMAGE). */
     sandboxImages: sandboxImageCatalog(e.AUTOLAB_PYTHON_IMAGE, e.AUTOLAB_SANDBOX_IMAGES),
+    /** For log lines. */
     dockerHost: e.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    /** The engine the sandboxes go to (`dockerConnection`), as configured; undefined: dockerode's default. */
+    dockerHostSetting: e.DOCKER_HOST,
     dockerRetryMs: e.AUTOLAB_DOCKER_RETRY_SECONDS * 1000,
     sandboxRuntime: e.AUTOLAB_SANDBOX_RUNTIME,
     outputLimits: {

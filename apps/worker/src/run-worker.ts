@@ -25,6 +25,7 @@ import { ChatLlm, ModelRouter } from '@autolab/llm';
 import {
   DockerClient,
   DockerSandboxFactory,
+  dockerConnection,
   reapSandboxes,
   registeredRuntimes,
   removeRunContainers,
@@ -204,6 +205,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     : undefined;
   const retrySeconds = Math.round(config.dockerRetryMs / 1000);
   const docker = new DockerClient({
+    // This worker's DOCKER_HOST, even when it is not its process's (an in-process worker of a test).
+    connection: dockerConnection(config.dockerHostSetting),
     retryMs: config.dockerRetryMs,
     onOutage: (err) =>
       log.error(

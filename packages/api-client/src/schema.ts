@@ -3356,6 +3356,8 @@ export interface operations {
                   data: {
                     nodeId: string | null;
                     path: string;
+                    /** @description What the figure shows, as the plotting model captioned it (figures of the figures stage). */
+                    caption?: string;
                   };
                 }
               | {

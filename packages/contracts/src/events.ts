@@ -256,7 +256,17 @@ export const MetricImprovedEvent = event(
     direction: MetricDirection,
   }),
 );
-export const FigureEvent = event('figure.created', z.object({ nodeId: z.string().nullable(), path: z.string() }));
+export const FigureEvent = event(
+  'figure.created',
+  z.object({
+    nodeId: z.string().nullable(),
+    path: z.string(),
+    caption: z
+      .string()
+      .optional()
+      .describe('What the figure shows, as the plotting model captioned it (figures of the figures stage).'),
+  }),
+);
 export const FigureVerdict = z.object({
   file: z.string().describe('The figure file, e.g. `final_losses.png` (under `figures/`).'),
   verdict: z.enum(['ok', 'revise']),

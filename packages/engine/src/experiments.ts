@@ -97,6 +97,14 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
   let failure: unknown = null;
   const inStage = () => state.nodes.filter((n) => n.stage === stage).length;
 
+  /** Ids taken by steps whose model call is still under way (their nodes are not pending yet). */
+  const reserved = new Set<string>();
+  const reserveId = (): string => {
+    const taken = [...reserved].map((id) => Number(id.slice(1)) + 1);
+    const id = nodeIdFor(Math.max(nextSequence(state), ...taken));
+    reserved.add(id);
+    return id;
+  };
   const runStep = async (step: Step): Promise<void> => {
     const label = `${stage} ${step.operator}${step.parent ? ` of ${step.parent.id}` : ''}`;
     const hints = await ctx.hints(label);
@@ -118,22 +126,30 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
       step.operator === 'draft' || step.operator === 'debug'
         ? [OPERATOR_TOOLS[step.operator]]
         : [OPERATOR_TOOLS[step.operator], TOOLS.finish];
-    const reply = await ctx.ask(step.operator, system, prompt, tools);
-    if (!reply.ok) return;
-    if (reply.tool === TOOLS.finish.name) {
-      finishedByModel = (reply.value as { reason: string }).reason;
-      return;
+    // The id the node will have is taken before the model writes it, so the transcript files the call under it. An
+    // unusable reply (or finish_stage) gives the id back: the next step's calls go under the same id.
+    const id = reserveId();
+    let pending: PendingNode;
+    try {
+      const reply = await ctx.ask(step.operator, system, prompt, tools, undefined, id);
+      if (!reply.ok) return;
+      if (reply.tool === TOOLS.finish.name) {
+        finishedByModel = (reply.value as { reason: string }).reason;
+        return;
+      }
+      const submission = reply.value as ExperimentSubmission;
+      // Saved before it runs: a worker that dies now leaves what the next one needs to run it again.
+      pending = await savePending(ctx, {
+        id,
+        stage,
+        operator: step.operator,
+        parentId: step.parent?.id ?? null,
+        plan: submission.plan,
+        code: submission.code,
+      });
+    } finally {
+      reserved.delete(id);
     }
-    const submission = reply.value as ExperimentSubmission;
-    // Saved before it runs: a worker that dies now leaves what the next one needs to run it again.
-    const pending = await savePending(ctx, {
-      id: nodeIdFor(nextSequence(state)),
-      stage,
-      operator: step.operator,
-      parentId: step.parent?.id ?? null,
-      plan: submission.plan,
-      code: submission.code,
-    });
     await runPending(pending, step.parent);
   };
   const runPending = async (pending: PendingNode, parent: ExperimentNode | null): Promise<void> => {

@@ -165,7 +165,7 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
         await ctx.emit({
           type: 'figure.created',
           message: `${revision === null ? 'Figure' : 'Revised figure'}: ${path} — ${caption.slice(0, 120)}`,
-          data: { nodeId: null, path },
+          data: { nodeId: null, path, caption },
         });
       }
     }

@@ -249,9 +249,14 @@ async function applyModelJudgement(ctx: RunContext, node: ExperimentNode, result
   if (!ctx.canCallModel('experiments')) return;
   const plan = ctx.state.plan!;
   const verdict = node.buggy ? `failed: ${node.error}` : `worked: ${plan.metric.name} = ${formatNumber(node.primary!)}`;
-  const reply = await ctx.ask('judge', JUDGE_SYSTEM, judgePrompt({ plan, node, resultsJson, engineVerdict: verdict }), [
-    TOOLS.judge,
-  ]);
+  const reply = await ctx.ask(
+    'judge',
+    JUDGE_SYSTEM,
+    judgePrompt({ plan, node, resultsJson, engineVerdict: verdict }),
+    [TOOLS.judge],
+    undefined,
+    node.id,
+  );
   if (!reply.ok) return;
   const review = reply.value as ExecutionReview;
   node.analysis = review.summary;

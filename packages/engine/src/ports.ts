@@ -37,6 +37,8 @@ export interface ToolCallRequest {
   images?: PromptImage[];
   /** Set when the model is asked again after an unusable reply (see `ToolCallResult.reask`). */
   retry?: ReAsk;
+  /** The experiment the call serves (the node it writes, or the node it judges): the transcript files it there. */
+  nodeId?: string;
 }
 
 export interface PromptImage {

@@ -326,6 +326,17 @@ describe('runResearch', () => {
       'ValueError: shapes do not align',
     );
     expect(llm.tools().filter((t) => t === 'review_execution')).toHaveLength(6);
+    // Each call of an experiment names its node (for the transcript): the call that wrote it, the one that judged it.
+    const created = sink.ofType('node.created').map((e) => (e.data as { nodeId: string }).nodeId);
+    const nodeCalls = llm.calls.filter((c) => c.nodeId).map((c) => `${c.nodeId} ${c.tools[0]!.name}`);
+    expect(nodeCalls.slice(0, 4)).toEqual([
+      'n001 draft_experiment',
+      'n001 review_execution',
+      'n002 debug_experiment',
+      'n002 review_execution',
+    ]);
+    expect(new Set(llm.calls.map((c) => c.nodeId).filter(Boolean))).toEqual(new Set(created));
+    expect(llm.calls.find((c) => c.tools[0]!.name === 'write_paper')!.nodeId).toBeUndefined();
     // Stages in order, one node per stage budget (6 = 2 baseline + 1 tuning + 2 research + 1 ablation).
     const stages = sink.ofType('node.created').map((e) => (e.data as { stage: string }).stage);
     expect(stages).toEqual(['baseline', 'baseline', 'tuning', 'research', 'research', 'ablation']);
@@ -621,7 +632,7 @@ describe('runResearch', () => {
 
   it('runs several experiments at once when nodeConcurrency allows', async () => {
     FakeSandbox.maxRunning = 0;
-    const { sink, run, input } = setup(
+    const { llm, sink, run, input } = setup(
       replies({
         draft_experiment: [submit('sleep 80 metric 0.5')],
         tune_experiment: [submit('sleep 80 metric 0.4')],
@@ -635,6 +646,10 @@ describe('runResearch', () => {
     const ids = sink.ofType('node.finished').map((e) => (e.data as { nodeId: string }).nodeId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(8);
+    // Steps asked at once took different ids for the nodes they write, and each wrote the node it asked for.
+    const writers = llm.calls.filter((c) => c.tools[0]!.name !== 'review_execution' && c.nodeId);
+    expect(new Set(writers.map((c) => c.nodeId)).size).toBe(writers.length);
+    expect(new Set(writers.map((c) => c.nodeId))).toEqual(new Set(ids));
   });
 
   it('keeps the prompt flat as the tree grows (iteration 40 vs 5)', async () => {

@@ -248,6 +248,8 @@ export class RunContext {
     prompt: string,
     tools: ToolSpec[],
     images?: PromptImage[],
+    /** The experiment the call serves, for the transcript. */
+    nodeId?: string,
   ): Promise<ToolCallResult> {
     const role = ROLE_OF_PURPOSE[purpose];
     let retry: ReAsk | undefined;
@@ -255,7 +257,16 @@ export class RunContext {
       this.throwIfInterrupted();
       const reply = await this.heartbeat.during(purpose, () =>
         this.ports.llm.callTool(
-          { purpose, role, system, prompt, tools, ...(images ? { images } : {}), ...(retry ? { retry } : {}) },
+          {
+            purpose,
+            role,
+            system,
+            prompt,
+            tools,
+            ...(images ? { images } : {}),
+            ...(retry ? { retry } : {}),
+            ...(nodeId ? { nodeId } : {}),
+          },
           this.signal,
         ),
       );

@@ -62,8 +62,11 @@ function llm(model: string, options: { timeoutMs?: number; maxAttempts?: number 
         );
       }),
   });
-  const call = (signal = new AbortController().signal) =>
-    client.callTool({ purpose: 'test', role: 'code', system: 'sys', prompt: 'go', tools: [tool] }, signal);
+  const call = (signal = new AbortController().signal, nodeId?: string) =>
+    client.callTool(
+      { purpose: 'test', role: 'code', system: 'sys', prompt: 'go', tools: [tool], ...(nodeId ? { nodeId } : {}) },
+      signal,
+    );
   return { call, transcript, calls: () => server.callsFor(runId) };
 }
 
@@ -88,6 +91,13 @@ describe('ChatLlm retries transient faults of the model server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     expect(transcript[0]?.attempts).toBe(2);
     expect(calls().map((c) => c.fault)).toEqual([fault, null]);
+  });
+
+  it('files a call under the experiment it served in the transcript', async () => {
+    const { call, transcript } = llm(FAULTS.find((f) => !f.includes('hang') && !f.includes('stall'))!);
+    await call(new AbortController().signal, 'n007');
+    await call();
+    expect(transcript.map((t) => t.nodeId)).toEqual(['n007', undefined]);
   });
 
   it('gives up after maxAttempts, saying what the server did', async () => {

@@ -52,6 +52,8 @@ export interface ChatLlmOptions {
 export interface TranscriptEntry {
   at: string;
   purpose: string;
+  /** The experiment the call served (see `ToolCallRequest.nodeId`); absent for calls of the run as a whole. */
+  nodeId?: string;
   model: string;
   /** How the call was asked: `tools`, `json` or `text`. */
   mode: ModelMode;
@@ -175,6 +177,7 @@ export class ChatLlm implements Llm {
     this.options.onCall?.({
       at: new Date().toISOString(),
       purpose: request.purpose,
+      ...(request.nodeId ? { nodeId: request.nodeId } : {}),
       model: this.options.model,
       mode,
       system: request.system,

@@ -1,5 +1,6 @@
 export { CappedOutput } from './capped-output.js';
 export { DockerClient, type DockerClientOptions, isDockerUnavailable } from './docker-client.js';
+export { dockerConnection } from './docker-connection.js';
 export { describeDockerError, isDockerUnreachable } from './docker-errors.js';
 export { DockerSandbox, SandboxError } from './docker-sandbox.js';
 export { InputVolumes, type SandboxInput } from './input-volumes.js';

@@ -1,4 +1,5 @@
 import { useRoute } from '../hooks/useRoute.js';
+import { ComparePage } from './ComparePage.js';
 import { Header } from './Header.js';
 import { Link } from './Link.js';
 import { NewRunPage } from './NewRunPage.js';
@@ -14,6 +15,7 @@ export function App() {
         {route.name === 'runs' && <RunsPage />}
         {route.name === 'new' && <NewRunPage />}
         {route.name === 'run' && <RunPage key={route.id} runId={route.id} />}
+        {route.name === 'compare' && <ComparePage key={route.ids.join(',')} ids={route.ids} />}
         {route.name === 'missing' && (
           <div className="empty">
             <h2>Nothing here</h2>

@@ -1,8 +1,18 @@
-/** Preformatted text with line numbers (code) or without (output). */
-export function CodeBlock({ text, numbered = false, testId }: { text: string; numbered?: boolean; testId?: string }) {
+/** Preformatted text with line numbers (code) or without (output); `wrap` wraps long lines (messages, errors). */
+export function CodeBlock({
+  text,
+  numbered = false,
+  wrap = false,
+  testId,
+}: {
+  text: string;
+  numbered?: boolean;
+  wrap?: boolean;
+  testId?: string;
+}) {
   if (!numbered) {
     return (
-      <pre className="code" data-testid={testId}>
+      <pre className={wrap ? 'code code-wrap' : 'code'} data-testid={testId}>
         {text}
       </pre>
     );

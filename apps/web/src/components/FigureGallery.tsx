@@ -6,12 +6,15 @@ export function FigureGallery({
   runId,
   paths,
   versions = {},
+  captions = {},
   critique = null,
 }: {
   runId: string;
   paths: string[];
   /** Per path, the id of its latest `figure.created` (a revised figure is fetched again). */
   versions?: Record<string, string>;
+  /** Per path, what the figure shows. */
+  captions?: Record<string, string>;
   critique?: EventOf<'figures.critiqued'>['data'] | null;
 }) {
   const revise = critique?.figures.filter((f) => f.verdict === 'revise') ?? [];
@@ -23,8 +26,10 @@ export function FigureGallery({
       <div className="gallery" data-testid="figures">
         {paths.map((path) => (
           <figure key={path} className="figure">
-            <AuthImage runId={runId} path={path} alt={path} reloadKey={versions[path] ?? null} />
-            <figcaption className="mono">{path}</figcaption>
+            <AuthImage runId={runId} path={path} alt={captions[path] ?? path} reloadKey={versions[path] ?? null} />
+            <figcaption title={captions[path] ? `${captions[path]}\n${path}` : path}>
+              {captions[path] ?? path}
+            </figcaption>
           </figure>
         ))}
       </div>

@@ -1,76 +1,153 @@
-import { bestSoFar, chartGeometry, type Direction, linePath } from '../lib/chart.js';
+import { useMemo, useRef, useState } from 'react';
+import uPlot from 'uplot';
+import { type Direction, directionOf, type MetricSeries, metricSeries } from '../lib/chart.js';
 import { formatMetric } from '../lib/format.js';
-import type { MetricPoint } from '../lib/run-model.js';
+import type { NodeOutcome } from '../lib/run-model.js';
+import { MetricSelect } from './MetricSelect.js';
+import { cssColor, iterationAxes, UPlotChart } from './UPlotChart.js';
 
-const SIZE = { width: 640, height: 240, left: 52, right: 16, top: 16, bottom: 34 };
-
-/** The metric of each successful experiment by iteration, with the best-so-far line. Plain SVG. */
+/**
+ * Any recorded metric of every experiment by iteration (uPlot), the best so far as a step line, and the failed
+ * experiments marked on the x axis (red ticks; listed under the chart too). Clicking a point opens its node.
+ */
 export function MetricChart({
-  points,
-  name,
-  direction,
-  bestNodeId,
+  outcomes,
+  metrics,
+  primary,
   onSelect,
 }: {
-  points: MetricPoint[];
-  name: string;
-  direction: Direction;
-  bestNodeId: string | null;
+  outcomes: NodeOutcome[];
+  /** Every metric the experiments recorded, the plan's first. */
+  metrics: string[];
+  primary: { name: string; direction: Direction } | null;
   onSelect: (nodeId: string) => void;
 }) {
-  if (points.length === 0)
-    return <p className="muted empty-inline">No successful experiment has reported {name} yet.</p>;
-  const g = chartGeometry(points, SIZE);
-  const best = bestSoFar(points, direction);
-  const xy = (p: MetricPoint) => ({ x: g.x(p.iteration), y: g.y(p.value) });
-  const bottom = SIZE.height - SIZE.bottom;
-  return (
-    <svg
-      className="chart"
-      viewBox={`0 0 ${SIZE.width} ${SIZE.height}`}
-      role="img"
-      aria-label={`${name} by iteration`}
-      data-testid="metric-chart"
-    >
-      {g.yTicks.map((t) => (
-        <g key={`y${t}`}>
-          <line x1={SIZE.left} x2={SIZE.width - SIZE.right} y1={g.y(t)} y2={g.y(t)} className="grid" />
-          <text x={SIZE.left - 8} y={g.y(t)} dy="0.32em" textAnchor="end" className="tick">
-            {formatMetric(t)}
-          </text>
-        </g>
-      ))}
-      {g.xTicks.map((t) => (
-        <text key={`x${t}`} x={g.x(t)} y={bottom + 18} textAnchor="middle" className="tick">
-          {t}
-        </text>
-      ))}
-      <text
-        x={(SIZE.left + SIZE.width - SIZE.right) / 2}
-        y={SIZE.height - 2}
-        textAnchor="middle"
-        className="axis-label"
-      >
-        iteration
-      </text>
-      <path d={linePath(points.map(xy))} className="series-raw" />
-      <path d={linePath(best.map(xy), true)} className="series-best" />
-      {points.map((p) => (
-        // biome-ignore lint/a11y/useSemanticElements: an SVG shape cannot be a <button>
-        <circle
-          key={p.nodeId}
-          cx={g.x(p.iteration)}
-          cy={g.y(p.value)}
-          r={p.nodeId === bestNodeId ? 6 : 4.5}
-          className={`point ${p.nodeId === bestNodeId ? 'point-best' : ''}`}
-          role="button"
-          tabIndex={-1}
-          onClick={() => onSelect(p.nodeId)}
-          onKeyDown={() => undefined}
-        >
-          <title>{`${p.nodeId}, iteration ${p.iteration}: ${name} = ${formatMetric(p.value)}`}</title>
-        </circle>
-      ))}
-    </svg>
+  const [chosen, setChosen] = useState<string | null>(null);
+  const metric = chosen && metrics.includes(chosen) ? chosen : (metrics[0] ?? null);
+  const direction = metric ? directionOf(metric, primary) : null;
+  const series = useMemo(
+    () => (metric ? metricSeries(outcomes, metric, direction) : null),
+    [outcomes, metric, direction],
   );
+  // The chart's hooks read the latest node ids and failures through this ref: it is made once per metric and fed
+  // new data in place as experiments finish.
+  const live = useRef<Live>({ series, onSelect });
+  live.current = { series, onSelect };
+  const opts = useMemo(() => chartOptions(metric ?? '', direction, live), [metric, direction]);
+  const data = useMemo<uPlot.AlignedData>(
+    () => (series ? [series.iterations, series.values, series.best] : [[], [], []]),
+    [series],
+  );
+
+  if (!series || series.iterations.length === 0)
+    return <p className="muted empty-inline">No experiment has finished yet.</p>;
+  const hasValues = series.values.some((v) => v !== null);
+  return (
+    <div className="metric-chart" data-metric={metric} data-failures={series.failed.length}>
+      <MetricSelect metrics={metrics} value={metric ?? ''} main={primary?.name ?? null} onChange={setChosen} />
+      {hasValues ? (
+        <UPlotChart opts={opts} data={data} testId="metric-chart" />
+      ) : (
+        <p className="muted empty-inline" data-testid="metric-chart">
+          No successful experiment has reported {metric} yet.
+        </p>
+      )}
+      {(series.failed.length > 0 || series.missing > 0) && (
+        <p className="small muted chart-notes">
+          {series.failed.length > 0 && (
+            <>
+              <span className="fail-swatch" aria-hidden="true" /> Failed (no value):{' '}
+              {series.failed.map((f, i) => (
+                <span key={f.nodeId}>
+                  {i > 0 && ', '}
+                  <button type="button" className="link-button" onClick={() => onSelect(f.nodeId)}>
+                    {f.nodeId}
+                  </button>{' '}
+                  (iteration {f.iteration})
+                </span>
+              ))}
+              .{' '}
+            </>
+          )}
+          {series.missing > 0 && `${series.missing} successful experiment(s) did not record ${metric}.`}
+        </p>
+      )}
+    </div>
+  );
+}
+
+interface Live {
+  series: MetricSeries | null;
+  onSelect: (nodeId: string) => void;
+}
+
+function chartOptions(
+  metric: string,
+  direction: Direction | null,
+  live: { readonly current: Live },
+): Omit<uPlot.Options, 'width' | 'height'> {
+  const accent = cssColor('--accent', '#4f46e5');
+  const faint = cssColor('--faint', '#8a91a5');
+  const danger = cssColor('--danger', '#dc2626');
+  return {
+    scales: { x: { time: false } },
+    cursor: { drag: { x: false, y: false }, points: { size: 9 } },
+    legend: { show: true, live: true },
+    series: [
+      { label: 'iteration', value: (_u, v) => (v == null ? '—' : String(v)) },
+      {
+        label: metric,
+        stroke: faint,
+        width: 1.5,
+        spanGaps: true,
+        points: { show: true, size: 7, fill: accent, stroke: accent },
+        value: (_u, v) => (v == null ? '—' : formatMetric(v)),
+      },
+      {
+        label: direction ? `best so far (${direction === 'maximize' ? 'max' : 'min'})` : 'best so far',
+        show: direction !== null,
+        stroke: accent,
+        width: 2.5,
+        spanGaps: true,
+        points: { show: false },
+        paths: uPlot.paths.stepped?.({ align: 1 }),
+        value: (_u, v) => (v == null ? '—' : formatMetric(v)),
+      },
+    ],
+    axes: iterationAxes(),
+    hooks: {
+      // Failed experiments have no value: a red tick on the x axis at their iteration.
+      draw: [
+        (u) => {
+          const failed = live.current.series?.failed ?? [];
+          if (failed.length === 0) return;
+          const { ctx } = u;
+          const bottom = u.bbox.top + u.bbox.height;
+          const size = 7 * devicePixelRatio;
+          ctx.save();
+          ctx.fillStyle = danger;
+          for (const f of failed) {
+            const x = u.valToPos(f.iteration, 'x', true);
+            ctx.beginPath();
+            ctx.moveTo(x, bottom - size * 1.4);
+            ctx.lineTo(x - size / 1.4, bottom);
+            ctx.lineTo(x + size / 1.4, bottom);
+            ctx.closePath();
+            ctx.fill();
+          }
+          ctx.restore();
+        },
+      ],
+      ready: [
+        (u) => {
+          u.over.addEventListener('click', () => {
+            const idx = u.cursor.idx;
+            const nodeId = idx == null ? undefined : live.current.series?.nodeIds[idx];
+            if (nodeId) live.current.onSelect(nodeId);
+          });
+          u.over.classList.add('clickable');
+        },
+      ],
+    },
+  };
 }

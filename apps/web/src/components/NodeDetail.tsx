@@ -1,11 +1,13 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { formatDuration, formatMetric } from '../lib/format.js';
 import type { TreeNode } from '../lib/run-model.js';
 import { Card } from './Card.js';
 import { CodeBlock } from './CodeBlock.js';
+import { ModelCalls } from './ModelCalls.js';
 import { NodeCode } from './NodeCode.js';
+import { NodeDiff } from './NodeDiff.js';
 
-type Tab = 'overview' | 'code' | 'output';
+type Tab = 'overview' | 'code' | 'diff' | 'output' | 'model calls';
 
 /** One experiment: plan, the model's analysis, metrics, error, code and output. */
 export function NodeDetail({
@@ -31,6 +33,7 @@ export function NodeDetail({
       ? node.liveOutput
       : [node.stdoutTail, node.stderrTail && `--- stderr ---\n${node.stderrTail}`].filter(Boolean).join('\n');
   const metrics = Object.entries(node.metrics);
+  const ofThisNode = useCallback((call: { nodeId: string | null }) => call.nodeId === node.id, [node.id]);
   return (
     <div ref={ref} className="node-detail-wrap">
       <Card
@@ -77,7 +80,7 @@ export function NodeDetail({
           </div>
         </dl>
         <div className="tabs" role="tablist">
-          {(['overview', 'code', 'output'] as Tab[]).map((t) => (
+          {(['overview', 'code', ...(node.parentId ? ['diff'] : []), 'output', 'model calls'] as Tab[]).map((t) => (
             <button
               key={t}
               type="button"
@@ -116,12 +119,23 @@ export function NodeDetail({
             {node.error && (
               <>
                 <h3>Error</h3>
-                <CodeBlock text={node.error} />
+                <CodeBlock text={node.error} wrap testId="node-error" />
               </>
             )}
           </div>
         )}
         {tab === 'code' && <NodeCode runId={runId} nodeId={node.id} status={node.status} />}
+        {tab === 'diff' && node.parentId && (
+          <NodeDiff runId={runId} nodeId={node.id} parentId={node.parentId} status={node.status} />
+        )}
+        {tab === 'model calls' && (
+          <ModelCalls
+            runId={runId}
+            filter={ofThisNode}
+            reloadKey={node.status}
+            empty="No model call of this experiment is in the transcript (yet)."
+          />
+        )}
         {tab === 'output' &&
           (output ? <CodeBlock text={output} testId="node-output" /> : <p className="muted">No output (yet).</p>)}
       </Card>

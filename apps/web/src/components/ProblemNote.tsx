@@ -11,7 +11,7 @@ export function ProblemNote({ problem }: { problem: ApiProblem }) {
         <ul>
           {problem.issues.map((issue) => (
             <li key={`${issue.path}:${issue.message}`}>
-              <code>{issue.path}</code> {issue.message}
+              {issue.label ? <strong>{issue.label}:</strong> : <code>{issue.path}</code>} {issue.message}
             </li>
           ))}
         </ul>

@@ -3,10 +3,9 @@ import { useMemo, useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
 import { useRunRecord } from '../hooks/useRunRecord.js';
 import { useRunStream } from '../hooks/useRunStream.js';
-import { metricName, metricPoints, type RunModel } from '../lib/run-model.js';
+import { metricName, nodeOutcomes, type RunModel, recordedMetrics } from '../lib/run-model.js';
 import { CancelButton } from './CancelButton.js';
 import { Card } from './Card.js';
-import { ChartLegend } from './ChartLegend.js';
 import { Downloads } from './Downloads.js';
 import { EventLog } from './EventLog.js';
 import { ExperimentTree } from './ExperimentTree.js';
@@ -22,6 +21,7 @@ import { ProblemNote } from './ProblemNote.js';
 import { RerunControl } from './RerunControl.js';
 import { ReviewPanel } from './ReviewPanel.js';
 import { RunHeader } from './RunHeader.js';
+import { RunModelCalls } from './RunModelCalls.js';
 import { RunStats } from './RunStats.js';
 import { SeedsPanel } from './SeedsPanel.js';
 import { StageStepper } from './StageStepper.js';
@@ -47,7 +47,9 @@ export function RunPage({ runId }: { runId: string }) {
   const metric = metricName(model) ?? run?.bestMetric?.name ?? null;
   const direction = model.plan?.metric.direction ?? run?.bestMetric?.direction ?? 'maximize';
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
-  const points = useMemo(() => (metric ? metricPoints(model, metric) : []), [model, version, metric]);
+  const outcomes = useMemo(() => nodeOutcomes(model), [model, version]);
+  const metrics = useMemo(() => recordedMetrics(outcomes, metric), [outcomes, metric]);
+  const primary = useMemo(() => (metric ? { name: metric, direction } : null), [metric, direction]);
   const bestNodeId = run?.bestMetric?.nodeId ?? model.bestNodeId;
   const status: RunRecord['status'] = model.finished?.status ?? run?.status ?? model.status ?? 'queued';
   const live = status === 'queued' || status === 'running';
@@ -133,14 +135,8 @@ export function RunPage({ runId }: { runId: string }) {
               onClose={() => setSelectedId(null)}
             />
           )}
-          <Card title={metric ? `${metric} by iteration` : 'Metric by iteration'} actions={<ChartLegend />}>
-            <MetricChart
-              points={points}
-              name={metric ?? 'the metric'}
-              direction={direction}
-              bestNodeId={bestNodeId}
-              onSelect={setSelectedId}
-            />
+          <Card title="Metrics by iteration" testId="metric-card">
+            <MetricChart outcomes={outcomes} metrics={metrics} primary={primary} onSelect={setSelectedId} />
           </Card>
           {model.figures.length > 0 && (
             <Card title="Figures">
@@ -148,8 +144,14 @@ export function RunPage({ runId }: { runId: string }) {
                 runId={runId}
                 paths={model.figures}
                 versions={model.figureVersions}
+                captions={model.figureCaptions}
                 critique={model.figureCritique}
               />
+            </Card>
+          )}
+          {(model.usage?.calls ?? run?.usage.calls ?? 0) > 0 && (
+            <Card title={`Model calls · ${model.usage?.calls ?? run?.usage.calls}`} testId="model-calls-card">
+              <RunModelCalls runId={runId} calls={model.usage?.calls ?? run?.usage.calls ?? 0} />
             </Card>
           )}
           {paperReady && (

@@ -5,13 +5,31 @@ import { Link } from './Link.js';
 import { ProgressBar } from './ProgressBar.js';
 import { StatusBadge } from './StatusBadge.js';
 
-export function RunRow({ run }: { run: RunRecord }) {
+export function RunRow({
+  run,
+  picked,
+  onPick,
+}: {
+  run: RunRecord;
+  /** Ticked for the compare view. */
+  picked: boolean;
+  onPick: (picked: boolean) => void;
+}) {
   const cost = run.usage.costUsd;
   const stage = run.stage
     ? `${run.stage}${run.experimentStage && run.stage === 'experiments' ? ` · ${run.experimentStage}` : ''}`
     : '—';
   return (
     <tr className="run-row" data-run-id={run.id} onClick={() => navigate(runPath(run.id))}>
+      {/* biome-ignore lint/a11y/useKeyWithClickEvents: the click only keeps the row from opening the run */}
+      <td className="pick-cell" onClick={(e) => e.stopPropagation()}>
+        <input
+          type="checkbox"
+          checked={picked}
+          aria-label={`Compare ${run.id}`}
+          onChange={(e) => onPick(e.target.checked)}
+        />
+      </td>
       <td className="goal-cell">
         <Link to={runPath(run.id)} className="goal-link">
           {run.goal}

@@ -2,6 +2,7 @@ import type { RunRecord } from '@autolab/contracts';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
 import { type ApiProblem, toProblem } from '../lib/api.js';
+import { comparePath, MAX_COMPARED, navigate } from '../lib/router.js';
 import { Link } from './Link.js';
 import { ProblemNote } from './ProblemNote.js';
 import { RunRow } from './RunRow.js';
@@ -16,6 +17,7 @@ export function RunsPage() {
   const [loading, setLoading] = useState(true);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const pages = useRef(0);
+  const [picked, setPicked] = useState<string[]>([]);
 
   const load = useCallback(
     async (after: string | null) => {
@@ -74,9 +76,20 @@ export function RunsPage() {
           <h1>Runs</h1>
           <p className="muted">Research runs, newest first.</p>
         </div>
-        <Link to="/new" className="btn btn-primary">
-          New run
-        </Link>
+        <div className="page-actions">
+          <button
+            type="button"
+            className="btn"
+            disabled={picked.length < 2}
+            title={picked.length < 2 ? 'Tick two or more runs to compare them' : undefined}
+            onClick={() => navigate(comparePath(picked))}
+          >
+            Compare{picked.length > 0 ? ` (${picked.length})` : ''}
+          </button>
+          <Link to="/new" className="btn btn-primary">
+            New run
+          </Link>
+        </div>
       </div>
       {problem && <ProblemNote problem={problem} />}
       {runs.length === 0 && !loading && !problem && (
@@ -93,6 +106,9 @@ export function RunsPage() {
           <table className="runs-table">
             <thead>
               <tr>
+                <th className="pick-cell">
+                  <span className="visually-hidden">Compare</span>
+                </th>
                 <th>Goal</th>
                 <th>Status</th>
                 <th>Stage</th>
@@ -104,7 +120,18 @@ export function RunsPage() {
             </thead>
             <tbody>
               {runs.map((run) => (
-                <RunRow key={run.id} run={run} />
+                <RunRow
+                  key={run.id}
+                  run={run}
+                  picked={picked.includes(run.id)}
+                  onPick={(on) =>
+                    setPicked((ids) =>
+                      on
+                        ? [...ids.filter((id) => id !== run.id), run.id].slice(-MAX_COMPARED)
+                        : ids.filter((id) => id !== run.id),
+                    )
+                  }
+                />
               ))}
             </tbody>
           </table>

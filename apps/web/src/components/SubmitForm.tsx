@@ -2,6 +2,14 @@ import type { CreateRunRequest, RunRecord } from '@autolab/contracts';
 import { type FormEvent, useRef, useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
 import { type ApiProblem, toProblem, uploadFiles } from '../lib/api.js';
+import {
+  checkForm,
+  type FieldIssue,
+  fromApiIssue,
+  NUMBER_FIELDS,
+  type NumberFieldKey,
+  summaryFor,
+} from '../lib/form-checks.js';
 import { navigate, runPath } from '../lib/router.js';
 import { Field } from './Field.js';
 import { FileDrop, type PickedFile } from './FileDrop.js';
@@ -37,7 +45,6 @@ const DEFAULTS = {
   maxTokens: '',
 };
 type FormValues = typeof DEFAULTS;
-type NumberKey = { [K in keyof FormValues]: FormValues[K] extends string ? K : never }[keyof FormValues];
 
 /** Builds the request body: only fields with a value; numbers as numbers (the API validates everything). */
 export function toRequest(v: FormValues): CreateRunRequest {
@@ -115,8 +122,16 @@ const INPUTS = [
 type InputKind = (typeof INPUTS)[number]['kind'];
 const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: [] };
 
+const asFormProblem = (problem: ApiProblem) => formProblem(problem, problem.issues.map(fromApiIssue));
+
 const isProblem = (err: unknown): err is ApiProblem =>
   typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err;
+
+/** A refused request in the form's words: each issue by the label of its field, a summary that counts them. */
+function formProblem(problem: ApiProblem, issues: FieldIssue[]): ApiProblem {
+  if (issues.length === 0) return problem;
+  return { ...problem, message: summaryFor(issues), issues };
+}
 
 const newKey = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -141,6 +156,12 @@ export function SubmitForm() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    // What the form can check itself is checked before anything is sent, in the words the API's issues are shown in.
+    const local = checkForm(values);
+    if (local.length > 0) {
+      setProblem(formProblem({ status: 0, code: 'validation_failed', message: '', issues: [] }, local));
+      return;
+    }
     setBusy(true);
     setProblem(null);
     try {
@@ -163,17 +184,17 @@ export function SubmitForm() {
         params: { header: { 'idempotency-key': idempotencyKey.current } },
       });
       if (run) navigate(runPath((run as RunRecord).id));
-      else setProblem(toProblem(error, response.status));
+      else setProblem(asFormProblem(toProblem(error, response.status)));
     } catch (err) {
-      setProblem(isProblem(err) ? err : toProblem(err));
+      setProblem(asFormProblem(isProblem(err) ? err : toProblem(err)));
     } finally {
       setBusy(false);
       setUploading(null);
     }
   };
 
-  const number = (key: NumberKey, label: string, hint: string, step = '1', path: string = key) => (
-    <Field label={label} hint={hint} error={errorFor(path)}>
+  const number = (key: NumberFieldKey, hint: string, step = '1') => (
+    <Field label={NUMBER_FIELDS[key].label} hint={hint} error={errorFor(NUMBER_FIELDS[key].path)}>
       <input
         name={key}
         type="number"
@@ -197,9 +218,9 @@ export function SubmitForm() {
         />
       </Field>
       <div className="form-grid">
-        {number('maxIterations', 'Max iterations', 'Experiments, 1–200')}
-        {number('budgetUsd', 'Budget (USD)', 'Empty: $5 (for models with a price)', '0.01')}
-        {number('timeLimitMinutes', 'Time limit (min)', 'Wall-clock cap')}
+        {number('maxIterations', 'Experiments, 1–200')}
+        {number('budgetUsd', 'Empty: $5 (for models with a price)', '0.01')}
+        {number('timeLimitMinutes', 'Wall-clock cap')}
         <Field label="Model" hint="Empty: the server's default" error={errorFor('model')}>
           <input
             name="model"
@@ -231,9 +252,9 @@ export function SubmitForm() {
         <fieldset>
           <legend>Sandbox</legend>
           <div className="form-grid">
-            {number('cpus', 'CPUs', '0.25–16', '0.25', 'sandbox.cpus')}
-            {number('memoryMb', 'Memory (MB)', '128–65536', '1', 'sandbox.memoryMb')}
-            {number('execTimeoutSeconds', 'Exec timeout (s)', 'Per experiment', '1', 'sandbox.execTimeoutSeconds')}
+            {number('cpus', '0.25–16', '0.25')}
+            {number('memoryMb', '128–65536')}
+            {number('execTimeoutSeconds', 'Per experiment, 5–3600')}
             <Field label="Image" hint="Empty: python (GET /v1/images lists them)" error={errorFor('sandbox.image')}>
               <input
                 name="image"
@@ -264,21 +285,21 @@ export function SubmitForm() {
         <fieldset>
           <legend>Tree search</legend>
           <div className="form-grid">
-            {number('numDrafts', 'Drafts', 'First drafts, 1–10', '1', 'search.numDrafts')}
-            {number('debugProb', 'Debug probability', '0–1', '0.05', 'search.debugProb')}
-            {number('maxDebugDepth', 'Max debug depth', '0–10', '1', 'search.maxDebugDepth')}
-            {number('nodeConcurrency', 'Parallel nodes', '1–8', '1', 'search.nodeConcurrency')}
+            {number('numDrafts', 'First drafts, 1–10')}
+            {number('debugProb', '0–1', '0.05')}
+            {number('maxDebugDepth', '0–10')}
+            {number('nodeConcurrency', '1–8')}
           </div>
         </fieldset>
         <fieldset>
           <legend>Ideation, review and paper</legend>
           <div className="form-grid">
-            {number('numIdeas', 'Ideas', '1–10', '1', 'ideation.numIdeas')}
-            {number('reflections', 'Reflections', '0–5', '1', 'ideation.reflections')}
-            {number('reviewers', 'Reviewers', '0 skips the review', '1', 'review.reviewers')}
-            {number('seeds', 'Extra seeds', 'Re-runs of the best, 0–10')}
-            {number('pageLimit', 'Page limit', '1–50')}
-            {number('maxTokens', 'Max tokens', 'Optional cap')}
+            {number('numIdeas', '1–10')}
+            {number('reflections', '0–5')}
+            {number('reviewers', '0–7; 0 skips the review')}
+            {number('seeds', 'Re-runs of the best, 0–10')}
+            {number('pageLimit', '1–50')}
+            {number('maxTokens', 'Optional cap, at least 1000')}
             <label className="field check-field">
               <input type="checkbox" checked={values.revise} onChange={(e) => set('revise', e.target.checked)} />
               <span>Revise the paper after the meta-review</span>

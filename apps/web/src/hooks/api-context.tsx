@@ -1,6 +1,6 @@
-import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { type ApiClient, makeClient } from '../lib/api.js';
-import { loadApiKey, saveApiKey } from '../lib/auth.js';
+import { loadApiKey, saveApiKey, takeKeyFromUrl } from '../lib/auth.js';
 
 interface ApiContextValue {
   apiKey: string;
@@ -16,6 +16,15 @@ export function ApiProvider({ children }: { children: ReactNode }) {
   const setApiKey = useCallback((key: string) => {
     saveApiKey(key.trim());
     setKey(key.trim());
+  }, []);
+  // The fragment is read at start-up and again whenever it changes: the page does not reload for a new `#key=`.
+  useEffect(() => {
+    const onHashChange = () => {
+      const key = takeKeyFromUrl();
+      if (key) setKey(key);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
   }, []);
   const client = useMemo(() => makeClient(apiKey), [apiKey]);
   const value = useMemo(() => ({ apiKey, setApiKey, client }), [apiKey, setApiKey, client]);

@@ -12,8 +12,8 @@ export interface ApiProblem {
   status: number;
   code: string;
   message: string;
-  /** `details.issues` of a validation error: which field, what is wrong. */
-  issues: { path: string; message: string }[];
+  /** `details.issues` of a validation error: which field, what is wrong (and, on a form, the field's label). */
+  issues: { path: string; message: string; label?: string }[];
 }
 
 /** Turns an API error body (or anything thrown) into something to show. */

@@ -13,15 +13,23 @@ export function keyFromFragment(hash: string): { key: string | null; rest: strin
   return { key: key?.trim() || null, rest: rest ? `#${rest}` : '' };
 }
 
-/** The key at start-up: from the URL fragment (then stored and removed from the URL), else from storage. */
+/**
+ * A key in the address bar's fragment, stored and removed from the URL (and so from history) at once; null when
+ * there is none. Called at start-up and on every `hashchange` (a `#key=` link opened in a tab already on the page).
+ */
+export function takeKeyFromUrl(): string | null {
+  const { key, rest } = keyFromFragment(window.location.hash);
+  if (!key) return null;
+  saveApiKey(key);
+  window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search + rest);
+  return key;
+}
+
+/** The key at start-up: from the URL fragment (see `takeKeyFromUrl`), else from storage. */
 export function loadApiKey(): string {
   if (typeof window === 'undefined') return '';
-  const { key, rest } = keyFromFragment(window.location.hash);
-  if (key) {
-    saveApiKey(key);
-    window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search + rest);
-    return key;
-  }
+  const key = takeKeyFromUrl();
+  if (key) return key;
   try {
     return window.localStorage.getItem(API_KEY_STORAGE) ?? '';
   } catch {

@@ -1,64 +1,61 @@
 import { describe, expect, it } from 'vitest';
-import { bestSoFar, chartGeometry, integerTicks, linearScale, linePath, niceTicks } from './chart.js';
+import { compareSeries, directionOf, metricSeries } from './chart.js';
+import type { NodeOutcome } from './run-model.js';
 
-const pts = (...values: number[]) => values.map((value, i) => ({ iteration: i + 1, value, nodeId: `n${i + 1}` }));
+const ok = (iteration: number, metrics: Record<string, number>): NodeOutcome => ({
+  nodeId: `n00${iteration}`,
+  iteration,
+  failed: false,
+  metrics,
+});
+const failed = (iteration: number): NodeOutcome => ({
+  nodeId: `n00${iteration}`,
+  iteration,
+  failed: true,
+  metrics: {},
+});
 
-describe('chart scaling', () => {
-  it('maps linearly, inverted ranges included, and a flat domain to the middle', () => {
-    const s = linearScale([0, 10], [100, 0]);
-    expect(s(0)).toBe(100);
-    expect(s(2.5)).toBe(75);
-    expect(s(10)).toBe(0);
-    expect(linearScale([3, 3], [0, 50])(3)).toBe(25);
+describe('metric series', () => {
+  it('keeps failed experiments on the axis, without a value, and the best so far across them', () => {
+    const outcomes = [ok(2, { loss: 0.5, acc: 0.7 }), failed(1), failed(3), ok(4, { loss: 0.6 }), ok(5, { loss: 0.2 })];
+    expect(metricSeries(outcomes, 'loss', 'minimize')).toEqual({
+      iterations: [1, 2, 3, 4, 5],
+      values: [null, 0.5, null, 0.6, 0.2],
+      best: [null, 0.5, 0.5, 0.5, 0.2],
+      nodeIds: ['n001', 'n002', 'n003', 'n004', 'n005'],
+      failed: [
+        { iteration: 1, nodeId: 'n001' },
+        { iteration: 3, nodeId: 'n003' },
+      ],
+      missing: 0,
+    });
   });
 
-  it('makes round ticks that cover the data', () => {
-    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    expect(niceTicks(0.812, 0.947, 4)).toEqual([0.8, 0.85, 0.9, 0.95]);
-    expect(niceTicks(-3, 17, 4)).toEqual([-5, 0, 5, 10, 15, 20]);
-    const flat = niceTicks(0.5, 0.5, 4);
-    expect(flat[0]).toBeLessThan(0.5);
-    expect(flat[flat.length - 1]).toBeGreaterThan(0.5);
-    expect(niceTicks(Number.NaN, 1)).toEqual([]);
+  it('charts any recorded metric; without a known direction there is no best-so-far line', () => {
+    const s = metricSeries([ok(1, { loss: 0.5, acc: 0.7 }), ok(2, { loss: 0.4 })], 'acc', null);
+    expect(s.values).toEqual([0.7, null]);
+    expect(s.best).toEqual([null, null]);
+    expect(s.missing).toBe(1);
+    expect(metricSeries([ok(1, { acc: 0.7 }), ok(2, { acc: 0.9 })], 'acc', 'maximize').best).toEqual([0.7, 0.9]);
   });
 
-  it('makes integer ticks for iterations', () => {
-    expect(integerTicks(1, 5, 8)).toEqual([1, 2, 3, 4, 5]);
-    expect(integerTicks(1, 40, 8)).toEqual([1, 6, 11, 16, 21, 26, 31, 36]);
+  it('puts several runs on one iteration axis', () => {
+    const a = [ok(1, { acc: 0.5 }), ok(3, { acc: 0.7 })];
+    const b = [failed(1), ok(2, { acc: 0.6 })];
+    expect(compareSeries([a, b], 'acc')).toEqual({
+      iterations: [1, 2, 3],
+      values: [
+        [0.5, null, 0.7],
+        [null, 0.6, null],
+      ],
+    });
   });
 
-  it('keeps the best value so far in either direction', () => {
-    expect(bestSoFar(pts(0.5, 0.7, 0.6, 0.9), 'maximize').map((p) => p.value)).toEqual([0.5, 0.7, 0.7, 0.9]);
-    expect(bestSoFar(pts(3, 1, 2, 0.5), 'minimize').map((p) => [p.value, p.nodeId])).toEqual([
-      [3, 'n1'],
-      [1, 'n2'],
-      [1, 'n2'],
-      [0.5, 'n4'],
-    ]);
-    expect(bestSoFar(pts(3, 1, 2), 'minimize').map((p) => p.iteration)).toEqual([1, 2, 3]);
-  });
-
-  it('fits the points inside the plot area', () => {
-    const size = { width: 400, height: 200, left: 40, right: 10, top: 10, bottom: 30 };
-    const g = chartGeometry(pts(0.2, 0.9, 0.4), size);
-    expect(g.x(1)).toBe(40);
-    expect(g.x(3)).toBe(390);
-    for (const v of [0.2, 0.9, 0.4]) {
-      expect(g.y(v)).toBeGreaterThanOrEqual(10);
-      expect(g.y(v)).toBeLessThanOrEqual(170);
-    }
-    const single = chartGeometry(pts(0.5), size);
-    expect(Number.isFinite(single.y(0.5))).toBe(true);
-    expect(Number.isFinite(single.x(1))).toBe(true);
-  });
-
-  it('draws straight and stepped paths', () => {
-    const p = [
-      { x: 0, y: 10 },
-      { x: 5, y: 2.25 },
-    ];
-    expect(linePath(p)).toBe('M0 10 L5 2.3');
-    expect(linePath(p, true)).toBe('M0 10 L5 10 L5 2.3');
-    expect(linePath([])).toBe('');
+  it("knows the plan's direction and guesses common metric names", () => {
+    const primary = { name: 'final_loss_standardized', direction: 'minimize' as const };
+    expect(directionOf('final_loss_standardized', primary)).toBe('minimize');
+    expect(directionOf('final_loss_raw', primary)).toBe('minimize');
+    expect(directionOf('test_accuracy', primary)).toBe('maximize');
+    expect(directionOf('condition_number', primary)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
+import { SseParser } from '@autolab/api-client/sse';
 import type { RunEvent } from '@autolab/contracts';
-import { SseParser } from './sse.js';
 
 export interface EventStreamOptions {
   url: string;
@@ -74,6 +74,7 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
       if (done) break;
       for (const message of parser.push(value)) handle(message.data);
     }
+    for (const message of parser.end()) handle(message.data);
     // The server ends the stream right after the run's final run.finished; any other end is a drop.
     return atFinish ? 'ended' : 'dropped';
   };

@@ -1,6 +1,6 @@
 import type { RunEvent } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyRunModel, metricName, metricPoints } from './run-model.js';
+import { applyEvent, emptyRunModel, metricName, nodeOutcomes, recordedMetrics } from './run-model.js';
 
 let seq = 0;
 const ev = (type: string, data: Record<string, unknown>, id = `${++seq}-0`) =>
@@ -86,7 +86,15 @@ describe('run model', () => {
     expect(m.usage?.costUsd).toBe(0.1);
     expect(m.budgetUsd).toBe(2);
     expect(metricName(m)).toBe('acc');
-    expect(metricPoints(m, 'acc')).toEqual([{ iteration: 2, value: 0.8, nodeId: 'n002' }]);
+    // Failed experiments are outcomes too (the chart marks them); every recorded metric can be charted.
+    expect(nodeOutcomes(m)).toEqual([
+      { nodeId: 'n001', iteration: 1, failed: true, metrics: {} },
+      { nodeId: 'n002', iteration: 2, failed: false, metrics: { acc: 0.8 } },
+    ]);
+    expect(recordedMetrics(nodeOutcomes(m), 'acc')).toEqual(['acc']);
+    expect(
+      recordedMetrics([{ nodeId: 'n3', iteration: 3, failed: false, metrics: { loss: 1, acc: 0.5 } }], 'acc'),
+    ).toEqual(['acc', 'loss']);
   });
 
   it('ignores duplicates and finishes the run', () => {
@@ -172,10 +180,12 @@ describe('run model', () => {
     expect(fromExperiments.bestNodeId).toBeNull();
     expect(fromExperiments.figures).toEqual([]);
     expect(fromExperiments.stagesDone).toEqual([]);
-    expect(metricPoints(fromExperiments, 'acc')).toEqual([]);
+    expect(nodeOutcomes(fromExperiments)).toEqual([]);
     applyEvent(fromExperiments, created('n001'));
     applyEvent(fromExperiments, finished('n001', 1, false, { acc: 0.7 }));
-    expect(metricPoints(fromExperiments, 'acc')).toEqual([{ iteration: 1, value: 0.7, nodeId: 'n001' }]);
+    expect(nodeOutcomes(fromExperiments)).toEqual([
+      { nodeId: 'n001', iteration: 1, failed: false, metrics: { acc: 0.7 } },
+    ]);
 
     // A worker shutdown requeues without forgetting anything.
     const shutdown = run();
@@ -200,6 +210,20 @@ describe('run model', () => {
     expect(m.figureCritique).toEqual(critique);
     applyEvent(m, ev('run.requeued', { reason: 'rerun from figures', rerunFrom: 'figures' }));
     expect(m.figureCritique).toBeNull();
+  });
+
+  it("labels figures with their captions, an experiment's figure with its file name and node", () => {
+    const m = emptyRunModel();
+    applyEvent(m, ev('figure.created', { nodeId: null, path: 'figures/a.png', caption: 'Loss by step.' }));
+    applyEvent(m, ev('figure.created', { nodeId: 'n004', path: 'nodes/n004/files/loss_curves.png' }));
+    // Recorded before the event had the caption: it is in the message.
+    const old = ev('figure.created', { nodeId: null, path: 'figures/b.png' });
+    applyEvent(m, { ...old, message: 'Figure: figures/b.png — Accuracy by seed.' } as RunEvent);
+    expect(m.figureCaptions).toEqual({
+      'figures/a.png': 'Loss by step.',
+      'nodes/n004/files/loss_curves.png': 'loss curves (experiment n004)',
+      'figures/b.png': 'Accuracy by seed.',
+    });
   });
 
   it('keeps unknown event types in the log', () => {

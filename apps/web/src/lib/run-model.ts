@@ -24,10 +24,12 @@ export interface TreeNode {
   liveOutput: string;
 }
 
-export interface MetricPoint {
-  iteration: number;
-  value: number;
+/** A finished experiment as the metric chart sees it: where it is on the axis, whether it failed, what it measured. */
+export interface NodeOutcome {
   nodeId: string;
+  iteration: number;
+  failed: boolean;
+  metrics: Record<string, number>;
 }
 
 /** At most this much live output is kept per node; the tail wins. */
@@ -57,6 +59,8 @@ export interface RunModel {
   figures: string[];
   /** Per figure path, the id of its latest `figure.created`: a figure drawn again (revised, rerun) is fetched again. */
   figureVersions: Record<string, string>;
+  /** Per figure path, what it shows (see `figureCaption`). */
+  figureCaptions: Record<string, string>;
   /** The vision model's critique of the figures (runs with a vision model). */
   figureCritique: EventOf<'figures.critiqued'>['data'] | null;
   paper: EventOf<'paper.ready'>['data'] | null;
@@ -87,6 +91,7 @@ export function emptyRunModel(): RunModel {
     bestNodeId: null,
     figures: [],
     figureVersions: {},
+    figureCaptions: {},
     figureCritique: null,
     paper: null,
     usage: null,
@@ -195,6 +200,7 @@ export function applyEvent(model: RunModel, event: RunEvent): boolean {
     case 'figure.created':
       if (!model.figures.includes(e.data.path)) model.figures.push(e.data.path);
       model.figureVersions[e.data.path] = e.id;
+      model.figureCaptions[e.data.path] = figureCaption(e);
       break;
     case 'figures.critiqued':
       model.figureCritique = e.data;
@@ -261,6 +267,20 @@ function placeholderNode(id: string, iteration: number): TreeNode {
   };
 }
 
+/**
+ * A figure's label: the plotting model's caption; for a figure an experiment saved (which has none), the
+ * experiment and the file's name. Runs recorded before captions were in the event have the caption in the message
+ * (`Figure: <path> — <caption>`, cut at 120 characters).
+ */
+export function figureCaption(e: EventOf<'figure.created'>): string {
+  if (e.data.caption) return e.data.caption;
+  const fromMessage = e.message.split(' — ').slice(1).join(' — ').trim();
+  if (fromMessage) return fromMessage;
+  const file = e.data.path.split('/').at(-1) ?? e.data.path;
+  const name = file.replace(/\.[a-z0-9]+$/i, '').replace(/[_-]+/g, ' ');
+  return e.data.nodeId ? `${name} (experiment ${e.data.nodeId})` : name;
+}
+
 /** The plan's metric, or the first metric any node reported. */
 export function metricName(model: RunModel): string | null {
   if (model.plan) return model.plan.metric.name;
@@ -271,15 +291,30 @@ export function metricName(model: RunModel): string | null {
   return null;
 }
 
-/** One point per successful node that reported the metric, in the order they finished. */
-export function metricPoints(model: RunModel, name: string): MetricPoint[] {
-  const points: MetricPoint[] = [];
+/**
+ * Every finished experiment of the current search, failed ones included, in the order they finished (a node finished
+ * again after a resume keeps its first place and its latest result).
+ */
+export function nodeOutcomes(model: RunModel): NodeOutcome[] {
+  const byId = new Map<string, NodeOutcome>();
   for (const event of model.events.slice(model.searchFrom)) {
-    if (event.type !== 'node.finished' || event.data.buggy) continue;
-    const value = event.data.metrics[name];
-    if (typeof value === 'number' && Number.isFinite(value)) {
-      points.push({ iteration: event.data.iteration, value, nodeId: event.data.nodeId });
-    }
+    if (event.type !== 'node.finished') continue;
+    const metrics = Object.fromEntries(
+      Object.entries(event.data.metrics).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
+    );
+    byId.set(event.data.nodeId, {
+      nodeId: event.data.nodeId,
+      iteration: event.data.iteration,
+      failed: event.data.buggy,
+      metrics,
+    });
   }
-  return points;
+  return [...byId.values()];
+}
+
+/** Every metric any experiment recorded: the primary one first, the others in the order they first appeared. */
+export function recordedMetrics(outcomes: readonly NodeOutcome[], primary: string | null): string[] {
+  const names = new Set<string>(primary ? [primary] : []);
+  for (const outcome of outcomes) for (const name of Object.keys(outcome.metrics)) names.add(name);
+  return [...names];
 }

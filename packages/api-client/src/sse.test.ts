@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSse, type SseMessage, SseParser } from './sse.js';
+import { readSse, SseFormatError, type SseMessage, SseParser } from './sse.js';
 
 const streamOf = (chunks: Uint8Array[]): ReadableStream<Uint8Array> =>
   new ReadableStream({
@@ -79,13 +79,43 @@ describe('readSse', () => {
 });
 
 describe('SseParser', () => {
+  it('parses frames with id, event and data, skipping comments and reading retry', () => {
+    const parser = new SseParser();
+    const messages = parser.push('retry: 2000\n\n: ping\n\nid: 1-0\nevent: node.created\ndata: {"a":1}\n\n');
+    expect(messages).toEqual([{ id: '1-0', event: 'node.created', data: '{"a":1}' }]);
+    expect(parser.retryMs).toBe(2000);
+    expect(parser.lastEventId).toBe('1-0');
+  });
+
+  it('does not dispatch an unfinished message, and reset() drops it and its id', () => {
+    const parser = new SseParser();
+    expect(parser.push('id: 7-0\ndata: done\n\nid: 8-0\ndata: half')).toHaveLength(1);
+    expect(parser.lastEventId).toBe('7-0');
+    parser.reset();
+    expect(parser.lastEventId).toBe('7-0');
+    expect(parser.push('data: fresh\n\n')).toEqual([{ id: '7-0', event: 'message', data: 'fresh' }]);
+  });
+
+  it('ignores a malformed retry and ids with NUL', () => {
+    const parser = new SseParser();
+    parser.push('retry: soon\nid: a\0b\ndata: x\n\n');
+    expect(parser.retryMs).toBeNull();
+    expect(parser.lastEventId).toBeNull();
+  });
+
+  it('refuses a stream that buffers more than its bound without ending a line', () => {
+    const parser = new SseParser(1000);
+    expect(() => parser.push(`data: ${'x'.repeat(2000)}`)).toThrow(SseFormatError);
+  });
+
   it('counts comments, keeps retry, ignores unknown fields and events without data', () => {
     const parser = new SseParser();
     const messages = parser.push(': ping\n:\nretry: 1500\nfoo: bar\nevent: empty\n\nid: 7\n\ndata\n\n');
     expect(parser.comments).toBe(2);
     expect(parser.retryMs).toBe(1500);
-    // A `data` line without a colon is an empty data line; the id set by a data-less event still sticks.
-    expect(messages).toEqual([{ id: '7', event: 'message', data: '' }]);
+    // A `data` line without a colon is an empty data line. An event without data is not dispatched, and its id is
+    // not a point to resume from (eventsource-parser reports ids with events only; the API never sends one alone).
+    expect(messages).toEqual([{ id: null, event: 'message', data: '' }]);
   });
 
   it('strips one leading BOM and treats a CR at a chunk end followed by LF as one line break', () => {
