@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sandbox latency benchmark (`npm run bench`): the sandbox package against plain Docker on this machine;
 # `npm run bench -- dialects` measures the model dialects instead (scripts/dialects.ts, docs/models.md), and
-# `npm run bench -- api` only the API's requests per second against a bare Fastify (scripts/bench-api.ts), and
+# `npm run bench -- api` only the API's requests per second against a bare Fastify (scripts/bench-api.ts),
+# `npm run bench -- redis` only what a long run keeps in and writes to Redis (scripts/bench-redis.ts), and
 # `npm run bench -- first span rss` (any of sandbox, first, span, rss) only those parts of scripts/bench.ts.
 # What it measures and how to read it: docs/performance.md. Works from a fresh clone: installs the npm packages and
 # starts Redis, Docker and the images like `npm test`, and stops afterwards what it started.
@@ -26,6 +27,10 @@ elif [ "${1:-}" = "api" ]; then
   # Only the API's hot path against a bare Fastify hello-world (scripts/bench-api.ts).
   shift
   npx tsx scripts/bench-api.ts "$@"
+elif [ "${1:-}" = "redis" ]; then
+  # Only the Redis bytes of the `long` scenario at 11, 22 and 44 nodes (scripts/bench-redis.ts).
+  shift
+  npx tsx scripts/bench-redis.ts "$@"
 else
   npx tsx scripts/bench.ts "$@"
 fi

@@ -18,7 +18,7 @@
  *     20 live runs (scripts/bench-worker-rss.ts), and the API's requests per second against a hello-world
  *     (scripts/bench-api.ts).
  *
- * Parts: `npm run bench -- [sandbox] [first] [span] [rss] [api]` runs only those (default: all), to keep iteration
+ * Parts: `npm run bench -- [sandbox] [first] [span] [rss] [api] [redis]` runs only those (default: all), to keep iteration
  * fast; the last line, `BENCH_JSON {...}`, holds what ran.
  *
  * Arms are interleaved (the order rotates every round) so drift in the machine's load affects all of them alike.
@@ -42,10 +42,11 @@ import Docker from 'dockerode';
 import { startStack } from '../tests/stack.js';
 import { benchApi } from './bench-api.js';
 import { benchFirstExperiment } from './bench-first-experiment.js';
+import { benchRedis } from './bench-redis.js';
 import { benchWorkerRss } from './bench-worker-rss.js';
 import { measureNodeSpan } from './node-span.js';
 
-const PARTS = ['sandbox', 'first', 'span', 'rss', 'api'] as const;
+const PARTS = ['sandbox', 'first', 'span', 'rss', 'api', 'redis'] as const;
 type Part = (typeof PARTS)[number];
 const asked = process.argv.slice(2);
 for (const part of asked) {
@@ -479,6 +480,16 @@ async function main(): Promise<void> {
     console.log('(f) worker RSS with 1, 5, 10 and 20 live runs (`slow` scenario, one worker process)');
     const rss = await benchWorkerRss([1, 5, 10, 20]);
     Object.assign(out, { workerRssMb: Object.fromEntries(Object.entries(rss).map(([n, r]) => [n, r.rssMb])) });
+    console.log('');
+  }
+  if (parts.has('redis')) {
+    console.log('(g) Redis bytes of the long scenario (checkpoint writes over the run, bytes kept once finished)');
+    const redis = await benchRedis();
+    Object.assign(out, {
+      redis: redis.runs,
+      redisBytesLongRun: redis.redisBytesLongRun,
+      redisCheckpointBytesLongRun: redis.redisCheckpointBytesLongRun,
+    });
     console.log('');
   }
   const loadAvgAfter = round2(os.loadavg()[0]!);

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '@autolab/contracts';
+import { joinCheckpoint } from '@autolab/engine';
+import { RedisKeys, RunStore } from '@autolab/store';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, authHeaders, readSse, type Stack, startStack, submitRun, waitForStatus } from '../stack.js';
@@ -108,9 +110,9 @@ describe('resume after a worker dies', () => {
     type Saved = { nodes: { id: string }[]; pendingNodes: { id: string; code: string }[] };
     let saved: Saved | null = null;
     const until = Date.now() + 30_000;
+    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
     while (Date.now() < until) {
-      const raw = await stack.redis.get(`${stack.prefix}:run:${run.id}:checkpoint`);
-      saved = raw ? (JSON.parse(raw) as Saved) : null;
+      saved = joinCheckpoint(await store.loadCheckpoint(run.id)) as Saved | null;
       if (saved?.nodes.some((n) => n.id === quick) && saved.pendingNodes.length === 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -172,11 +174,33 @@ describe('resume after a worker dies', () => {
     // No other worker runs yet, so the run waits in the queue until one comes.
     const requeued = await waitForStatus(stack, run.id, ['queued'], 10_000);
     expect(requeued.status).toBe('queued');
+    // As if the stopped worker were of the version before per-node storage (a deployment upgraded while the run was
+    // in flight): its checkpoint is one JSON document of the whole state, and there is no hash of nodes.
+    const keys = new RedisKeys(stack.prefix);
+    const whole = joinCheckpoint(await new RunStore(stack.redis, keys).loadCheckpoint(run.id)) as { nodes: unknown[] };
+    expect(whole.nodes.length).toBeGreaterThanOrEqual(1);
+    await stack.redis
+      .multi()
+      .set(keys.checkpoint(run.id), JSON.stringify(whole))
+      .del(keys.checkpointNodes(run.id))
+      .exec();
     await stack.startWorker();
     const final = await waitForStatus(stack, run.id, ['succeeded', 'failed', 'cancelled'], 240_000);
     expect(final.status).toBe('succeeded');
-    const types = (await readSse(stack, run.id)).events.map((e) => e.type);
-    expect(types).toContain('run.requeued');
+    const events = (await readSse(stack, run.id)).events;
+    expect(events.map((e) => e.type)).toContain('run.requeued');
+    // Resumed from the old-format checkpoint: the nodes it held were not run again.
+    const resumed = events.filter((e) => e.type === 'run.started').at(-1)!.data as { resumedAt: number | null };
+    expect(resumed.resumedAt).toBe(whole.nodes.length);
+    const created = events.filter((e) => e.type === 'node.created').map((e) => (e.data as { nodeId: string }).nodeId);
+    expect(created.filter((id) => id === 'n001')).toHaveLength(1);
+    // And it is stored in the new shape now: a head without nodes, the nodes in their hash.
+    const head = JSON.parse((await stack.redis.get(keys.checkpoint(run.id)))!) as {
+      nodes?: unknown;
+      nodeIds: string[];
+    };
+    expect(head.nodes).toBeUndefined();
+    expect(await stack.redis.hlen(keys.checkpointNodes(run.id))).toBe(head.nodeIds.length);
   });
   it('reruns only the writeup and review of a finished run, reusing its experiments and their model calls', async () => {
     const worker = await stack.startWorker();

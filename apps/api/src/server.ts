@@ -7,6 +7,7 @@ import {
   HintStore,
   logRedisConnection,
   openArtifactStore,
+  openRunArchiveStore,
   openUploadFileStore,
   RateLimiter,
   RedisKeys,
@@ -41,7 +42,8 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
   logRedisConnection(redis, logger || null, 'requests are answered 503 until it is back');
   for (const client of [blocking, queueConnection]) client.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
-  const runs = new RunStore(redis, keys);
+  // Finished runs' events are read from the run archive once the workers have moved them there.
+  const runs = new RunStore(redis, keys, openRunArchiveStore(config.artifacts, { waitForOutages: false }));
   const queue = createRunQueue(queueConnection, keys);
   queue.on('error', () => undefined);
   const hub = new EventHub(blocking, redis, keys, runs);

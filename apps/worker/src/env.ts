@@ -72,6 +72,16 @@ const WorkerEnv = z.object({
   AUTOLAB_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Where the metrics listen: loopback by default; a Prometheus on another host needs the worker's address. */
   AUTOLAB_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /**
+   * How long a finished run's events and checkpoint stay in Redis before they move to the artifact store (the events
+   * API serves them from there alike; a rerun resumes from there). 0: as soon as the run finishes.
+   */
+  AUTOLAB_EVENTS_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 3600)
+    .default(3600),
   /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
   AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -127,6 +137,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
             openAlexMailto: e.AUTOLAB_OPENALEX_MAILTO || undefined,
           },
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
+    eventsRetentionMs: e.AUTOLAB_EVENTS_RETENTION_SECONDS * 1000,
     metrics: { port: e.AUTOLAB_WORKER_METRICS_PORT ?? null, host: e.AUTOLAB_WORKER_METRICS_HOST },
     logLevel: e.LOG_LEVEL,
   };

@@ -1,5 +1,5 @@
 import type { NewEvent } from '@autolab/contracts';
-import { ArtifactsUnavailableError, type RunProgress, type RunSink } from '@autolab/engine';
+import { ArtifactsUnavailableError, type CheckpointWrite, type RunProgress, type RunSink } from '@autolab/engine';
 import { type ArtifactStore, ArtifactStoreUnavailableError, type RunStore } from '@autolab/store';
 
 /** The store's outage, in the engine's terms (it knows nothing of S3). */
@@ -29,7 +29,7 @@ export class StoreRunSink implements RunSink {
     await this.runs.progress(this.runId, progress);
   }
 
-  async saveCheckpoint(checkpoint: unknown): Promise<void> {
+  async saveCheckpoint(checkpoint: CheckpointWrite): Promise<void> {
     await this.runs.saveCheckpoint(this.runId, checkpoint, this.attempt);
   }
 

@@ -15,6 +15,7 @@ import {
   describeGain,
   type HeldOutEvaluation,
   heldOutEvaluation,
+  joinCheckpoint,
   type ResearchOutcome,
   type RunInputListings,
   runResearch,
@@ -42,9 +43,11 @@ import {
   logRedisConnection,
   ModelModeStore,
   openArtifactStore,
+  openRunArchiveStore,
   openUploadFileStore,
   RedisKeys,
   RUN_QUEUE_NAME,
+  RunArchiver,
   type RunJobData,
   RunStore,
   UploadStore,
@@ -170,7 +173,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   logRedisConnection(redis, log, 'the worker waits for it');
   subscriber.on('error', () => undefined);
   const keys = new RedisKeys(config.redisPrefix);
-  const runs = new RunStore(redis, keys);
   // A run waits up to AUTOLAB_S3_RETRY_SECONDS for an unreachable store before it fails with artifact_store_unavailable.
   const storeOptions = {
     waitForOutages: true,
@@ -180,6 +182,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         `the artifact store did not answer (${what}); waiting for it`,
       ),
   };
+  // Finished runs' events and checkpoints move there after AUTOLAB_EVENTS_RETENTION_SECONDS (a rerun resumes from it).
+  const runArchive = openRunArchiveStore(config.artifacts, storeOptions);
+  const runs = new RunStore(redis, keys, runArchive);
+  const archiver = new RunArchiver(runs, runArchive, config.eventsRetentionMs);
   const artifacts = openArtifactStore(config.artifacts, storeOptions);
   const uploads = new UploadStore(
     redis,
@@ -546,6 +552,21 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   let closing = false;
   await beat();
   const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+  // Every worker sweeps; two sweeping the same run at once is harmless (see RunArchiver).
+  let archiving = false;
+  const archiveDue = async () => {
+    if (archiving || closing) return;
+    archiving = true;
+    try {
+      const archived = await archiver.archiveDue();
+      if (archived.length > 0) log.debug({ runs: archived }, 'archived finished runs');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not archive finished runs; trying again later');
+    } finally {
+      archiving = false;
+    }
+  };
+  const archiveTimer = setInterval(() => void archiveDue(), archiveSweepMs(config.eventsRetentionMs));
   log.info(
     { workerId: config.workerId, deployment, concurrency: config.concurrency, dockerOk },
     dockerOk ? 'worker ready' : 'worker started; waiting for Docker before taking runs',
@@ -560,6 +581,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await worker.close();
       clearInterval(heartbeat);
       clearInterval(reaper);
+      clearInterval(archiveTimer);
       // Idle warm sandboxes go with the worker; the runs' own were removed as each run ended.
       await warm
         .close()
@@ -570,6 +592,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await metricsServer?.close();
     },
   };
+}
+
+/** How often finished runs are looked for: a quarter of the retention, between 1 s and a minute. */
+function archiveSweepMs(retentionMs: number): number {
+  return Math.min(60_000, Math.max(1000, retentionMs / 4));
 }
 
 /** The status a run attempt ends with, for the metrics: a time limit fails it, a shutdown or cancel interrupts it. */
@@ -636,6 +663,6 @@ function modelSecrets(llm: WorkerConfig['llm']): string[] {
 }
 
 function countNodes(checkpoint: unknown): number | null {
-  const nodes = (checkpoint as { nodes?: unknown[] } | null)?.nodes;
+  const nodes = (joinCheckpoint(checkpoint) as { nodes?: unknown[] } | null)?.nodes;
   return Array.isArray(nodes) ? nodes.length : null;
 }

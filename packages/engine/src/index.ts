@@ -1,3 +1,9 @@
+export {
+  type CheckpointWrite,
+  CheckpointWriter,
+  joinCheckpoint,
+  type StoredCheckpoint,
+} from './checkpoint.js';
 export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
 export { BUILTIN_GRADER, type HeldOutEvaluation, heldOutEvaluation, USER_GRADER_WRAPPER } from './held-out.js';
 export { chooseIdea } from './ideation.js';

@@ -9,6 +9,7 @@ import type {
   Usage,
 } from '@autolab/contracts';
 import type { z } from 'zod';
+import type { CheckpointWrite } from './checkpoint.js';
 
 /**
  * The engine's view of the world. Adapters (packages/llm, packages/sandbox, packages/store) implement these;
@@ -250,7 +251,8 @@ export interface RunProgress {
 export interface RunSink {
   emit(event: NewEvent): Promise<void>;
   progress(progress: RunProgress): Promise<void>;
-  saveCheckpoint(checkpoint: unknown): Promise<void>;
+  /** Stores one checkpoint write atomically (the head and its nodes together, or nothing). */
+  saveCheckpoint(checkpoint: CheckpointWrite): Promise<void>;
   /** Throws `ArtifactsUnavailableError` when the files cannot be stored (after the adapter waited for its store). */
   saveArtifact(path: string, content: Buffer | string): Promise<void>;
   /** A file saved earlier in this run (also by an earlier attempt), or null. */

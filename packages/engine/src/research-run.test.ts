@@ -1,5 +1,6 @@
 import type { NewEvent } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
+import { type CheckpointWrite, joinCheckpoint, type StoredCheckpoint } from './checkpoint.js';
 import { describeSkipped, judgeExecution } from './experiment-results.js';
 import { MAX_FIGURE_ATTEMPTS } from './figures.js';
 import {
@@ -146,15 +147,26 @@ class MemorySink implements RunSink {
   events: NewEvent[] = [];
   progressLog: RunProgress[] = [];
   artifacts = new Map<string, Buffer>();
+  /** The whole state after each write, joined from what the writes stored (as a worker would load it back). */
   checkpoints: unknown[] = [];
+  writes: CheckpointWrite[] = [];
+  /** What a store holds after the writes so far. */
+  stored: StoredCheckpoint | null = null;
+  /** What the store held after each write. */
+  storedAfter: StoredCheckpoint[] = [];
   async emit(event: NewEvent) {
     this.events.push(event);
   }
   async progress(progress: RunProgress) {
     this.progressLog.push(progress);
   }
-  async saveCheckpoint(checkpoint: unknown) {
-    this.checkpoints.push(structuredClone(checkpoint));
+  async saveCheckpoint(write: CheckpointWrite) {
+    this.writes.push(write);
+    const nodes = write.replace ? {} : { ...this.stored?.nodes };
+    for (const [id, json] of Object.entries(write.nodes)) nodes[id] = JSON.parse(json);
+    this.stored = { head: JSON.parse(write.head), nodes };
+    this.storedAfter.push(structuredClone(this.stored));
+    this.checkpoints.push(structuredClone(joinCheckpoint(this.stored)));
   }
   async saveArtifact(path: string, content: Buffer | string) {
     this.artifacts.set(path, Buffer.from(content));
@@ -750,6 +762,53 @@ describe('runResearch', () => {
       'n006',
     ]);
     expect(callsBefore).toBeGreaterThan(0);
+  });
+
+  it('writes each node once when it finishes, and only the small rest of the state after every model call', async () => {
+    const { sink, run } = setup(replies(), { input: { maxIterations: 6 } });
+    await run();
+    const [first, ...later] = sink.writes;
+    expect(first!.replace).toBe(true);
+    expect(later.every((w) => !w.replace)).toBe(true);
+    const writesOf = new Map<string, number>();
+    for (const write of sink.writes)
+      for (const id of Object.keys(write.nodes)) writesOf.set(id, (writesOf.get(id) ?? 0) + 1);
+    expect([...writesOf.keys()].sort()).toEqual(['n001', 'n002', 'n003', 'n004', 'n005', 'n006']);
+    // Written when it finishes; at most once more when a later step annotates it.
+    for (const [id, count] of writesOf) expect(count, id).toBeLessThanOrEqual(2);
+    const nodeBytes = sink.writes.reduce((sum, w) => sum + Object.values(w.nodes).join('').length, 0);
+    const finalNodes = Object.values(sink.stored!.nodes).map((n) => JSON.stringify(n).length);
+    expect(nodeBytes).toBeLessThanOrEqual(2 * finalNodes.reduce((a, b) => a + b, 0));
+    // The head names the nodes in order and holds none of them.
+    const head = sink.stored!.head as { nodeIds: string[]; nodes?: unknown };
+    expect(head.nodeIds).toEqual(['n001', 'n002', 'n003', 'n004', 'n005', 'n006']);
+    expect(head.nodes).toBeUndefined();
+  });
+
+  it('resumes from a stored checkpoint (head and nodes) like from a whole state, then writes every node again once', async () => {
+    const first = setup(replies(), { input: { maxIterations: 6 } });
+    await first.run();
+    const stored = first.sink.storedAfter.find((c) => (c.head as { nodeIds: string[] }).nodeIds.length === 3)!;
+    const second = setup(replies({ draft_experiment: [], debug_experiment: [], propose_ideas: [], refine_ideas: [] }), {
+      input: { maxIterations: 6, checkpoint: structuredClone(stored) },
+    });
+    second.sink.artifacts = new Map(first.sink.artifacts);
+    expect(await second.run()).toEqual({ status: 'succeeded', startingCode: null });
+    expect(second.llm.tools()).not.toContain('propose_ideas');
+    expect(second.sink.ofType('node.created').map((e) => (e.data as { nodeId: string }).nodeId)).toEqual([
+      'n004',
+      'n005',
+      'n006',
+    ]);
+    // The new attempt's first write replaces what is stored with every node it has.
+    expect(second.sink.writes[0]!.replace).toBe(true);
+    expect(Object.keys(second.sink.writes[0]!.nodes)).toEqual(['n001', 'n002', 'n003']);
+    // A node the head names but the store lost: the checkpoint is refused as damaged (a fresh start), never half-read.
+    const damaged = structuredClone(stored);
+    delete damaged.nodes.n002;
+    const third = setup(replies(), { input: { maxIterations: 2, checkpoint: damaged } });
+    await third.run();
+    expect(third.llm.tools()).toContain('propose_ideas');
   });
 
   describe('a worker that dies while parallel nodes run', () => {

@@ -1,4 +1,5 @@
 import { runFailure } from '@autolab/contracts';
+import { joinCheckpoint } from './checkpoint.js';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
 import { heldOutStage } from './held-out.js';
@@ -30,7 +31,7 @@ export async function runResearch(
   ports: ResearchPorts,
   signal: AbortSignal,
 ): Promise<ResearchOutcome> {
-  let { state } = restoreState(input.checkpoint);
+  let { state } = restoreState(joinCheckpoint(input.checkpoint));
   const rerunPending = input.rerun !== null && state.rerunJobId !== input.rerun.jobId;
   if (input.rerun && rerunPending) state = truncateForRerun(state, input.rerun.fromStage, input.rerun.jobId);
   const ctx = new RunContext(input, ports, signal, state);

@@ -11,6 +11,7 @@ import type {
   StartingCodeGain,
   Template,
 } from '@autolab/contracts';
+import { CheckpointWriter } from './checkpoint.js';
 import { StageHeartbeat } from './heartbeat.js';
 import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
@@ -57,7 +58,10 @@ export interface ResearchRunInput {
   template?: Template | null;
   /** The run's held-out test (its metric and grader; the hidden files are only in the grading sandbox), or null. */
   evaluation?: HeldOutEvaluation | null;
-  /** What an earlier attempt of this run saved; null for a fresh start. */
+  /**
+   * What an earlier attempt of this run saved (a `StoredCheckpoint`, or the whole state as one document, as workers
+   * before per-node storage wrote it); null for a fresh start.
+   */
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
   rerun: { fromStage: RerunStage; jobId: string } | null;
@@ -189,8 +193,13 @@ export class RunContext {
     await this.emit({ type: 'stage.started', message, data: { stage } });
   }
 
-  checkpoint(): Promise<void> {
-    return this.sink.saveCheckpoint(this.state);
+  private readonly checkpoints = new CheckpointWriter();
+
+  /** Saves the state: the small head every time, a node only when it is new or changed. */
+  async checkpoint(): Promise<void> {
+    const write = this.checkpoints.next(this.state);
+    await this.sink.saveCheckpoint(write);
+    this.checkpoints.committed(write);
   }
 
   throwIfInterrupted(): void {

@@ -30,17 +30,28 @@ export { ModelModeStore } from './model-mode-store.js';
 export { RateLimiter } from './rate-limiter.js';
 export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';
+export {
+  type ArchivedEvent,
+  type ArchivedState,
+  openRunArchiveStore,
+  readArchivedEvents,
+  readArchivedState,
+} from './run-archive-files.js';
+export { type PreparedArchive, RunArchiver } from './run-archiver.js';
 export { newRunId } from './run-id.js';
 export { createRunQueue, enqueueRerun, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 export {
+  type CheckpointWrite,
   type CreateRunResult,
   compareStreamIds,
   IdempotencyConflictError,
   parseEvent,
   type RerunResult,
+  RunArchiveUnavailableError,
   type RunLimits,
   RunStore,
   RunSupersededError,
+  type StoredCheckpoint,
   type StoredRun,
   serializeEvent,
   TooManyActiveRunsError,

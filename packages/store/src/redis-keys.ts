@@ -11,12 +11,24 @@ export class RedisKeys {
   events(runId: string): string {
     return `${this.prefix}:run:${runId}:events`;
   }
+  /** The engine's checkpoint without its nodes (the "head"; before per-node storage, the whole state). */
   checkpoint(runId: string): string {
     return `${this.prefix}:run:${runId}:checkpoint`;
+  }
+  /** Hash: node id → the node's JSON, each written once when it finishes (with the head, atomically). */
+  checkpointNodes(runId: string): string {
+    return `${this.prefix}:run:${runId}:nodes`;
   }
   /** Sorted set of run ids, all score 0, so lexicographic order = creation order (ids are time-sortable). */
   runIndex(): string {
     return `${this.prefix}:runs`;
+  }
+  /**
+   * Sorted set: finished runs whose events and checkpoint are still in Redis, scored by when they finished (epoch
+   * ms); the run archiver moves them to the artifact store once their retention has passed.
+   */
+  finishedRuns(): string {
+    return `${this.prefix}:runs:finished`;
   }
   /** Runs of one tenant, like `runIndex()` (tenant names are restricted to `[a-z0-9_-]`). */
   tenantRunIndex(tenant: string): string {

@@ -21,7 +21,9 @@ import {
   type Usage,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
+import type { ArtifactStore } from './artifact-store.js';
 import type { RedisKeys } from './redis-keys.js';
+import { type ArchivedState, readArchivedEvents, readArchivedState } from './run-archive-files.js';
 import { newRunId } from './run-id.js';
 
 /** A run as stored; the API adds the links. */
@@ -64,7 +66,8 @@ return ARGV[2] .. '|' .. ARGV[3]
 `;
 
 // Moves a run to a new status only from one of the allowed ones; optionally appends an event in the same step.
-// A status change also keeps the tenant's set of live runs (KEYS[3]) right.
+// A status change also keeps the tenant's set of live runs (KEYS[3]) and the set of finished runs the archiver
+// takes from (KEYS[4], scored by the finish time ARGV[6]) right.
 const TRANSITION_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -74,8 +77,13 @@ if not allowed then return 0 end
 local fields = cjson.decode(ARGV[2])
 for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
 if ARGV[3] ~= '' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[3]) end
-if ARGV[4] == 'queued' or ARGV[4] == 'running' then redis.call('SADD', KEYS[3], ARGV[5])
-elseif ARGV[4] ~= '' then redis.call('SREM', KEYS[3], ARGV[5]) end
+if ARGV[4] == 'queued' or ARGV[4] == 'running' then
+  redis.call('SADD', KEYS[3], ARGV[5])
+  redis.call('ZREM', KEYS[4], ARGV[5])
+elseif ARGV[4] ~= '' then
+  redis.call('SREM', KEYS[3], ARGV[5])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+end
 return 1
 `;
 
@@ -93,9 +101,40 @@ local jobId = ARGV[3] .. '.rerun-' .. n
 redis.call('HSET', KEYS[1], 'status', 'queued', 'finishedAt', '', 'error', 'null', 'jobId', jobId, 'rerunFrom', ARGV[4])
 redis.call('HDEL', KEYS[1], 'cancelRequested')
 redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
 return 'ok|' .. jobId
 `;
+
+// One checkpoint write (see saveCheckpoint): fenced by attempt; the nodes and the head change together or not at all.
+// ARGV: attempt, head, replace ('1': the stored nodes are dropped first), then node id / node JSON pairs.
+const SAVE_CHECKPOINT_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[3])
+  -- A replacing write holds every node: Redis has the whole state again, the archived copy is not needed to resume.
+  redis.call('HDEL', KEYS[1], 'stateArchived')
+end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * One checkpoint write of the engine (its `CheckpointWrite`): the head, the new or changed nodes as JSON by id, and
+ * whether they replace the stored nodes.
+ */
+export interface CheckpointWrite {
+  head: string;
+  nodes: Record<string, string>;
+  replace: boolean;
+}
+
+/** A checkpoint as loaded: the head and the stored nodes by id, JSON parsed. */
+export interface StoredCheckpoint {
+  head: unknown;
+  nodes: Record<string, unknown>;
+}
 
 const FINAL = ['succeeded', 'failed', 'cancelled'] as const;
 const LIVE = ['queued', 'running'] as const;
@@ -128,11 +167,30 @@ export interface RunLimits {
   maxActiveRuns?: number;
 }
 
-/** Run records (a Redis hash per run), the run index and each run's event log (a Redis stream). */
+/** A run's events or state were archived, but this store was given no archive store to read them from. */
+export class RunArchiveUnavailableError extends Error {
+  constructor(runId: string) {
+    super(`the events or state of ${runId} are archived, and this process has no run archive store configured`);
+    this.name = this.constructor.name;
+  }
+}
+
+/** Archived event logs kept parsed in memory, so paging through one does not read the file once per page. */
+const ARCHIVE_CACHE_SIZE = 16;
+
+/**
+ * Run records (a Redis hash per run), the run index, each run's event log (a Redis stream) and checkpoint. Once a
+ * finished run has been archived (RunArchiver), its older events and its last checkpoint are read from the archive
+ * store instead, transparently: same ids, same order, same events.
+ */
 export class RunStore {
+  private readonly archiveCache = new Map<string, RunEvent[]>();
+
   constructor(
     readonly redis: Redis,
     readonly keys: RedisKeys,
+    /** Where archived runs' events and state are read from (`openRunArchiveStore`); without it they cannot be. */
+    readonly archive: ArtifactStore | null = null,
   ) {}
 
   async create(
@@ -291,15 +349,17 @@ export class RunStore {
     const tenant = to ? ((await this.redis.hget(this.keys.run(runId), 'tenant')) ?? 'default') : null;
     const result = await this.redis.eval(
       TRANSITION_SCRIPT,
-      3,
+      4,
       this.keys.run(runId),
       this.keys.events(runId),
       tenant === null ? this.keys.run(runId) : this.keys.tenantActiveRuns(tenant),
+      this.keys.finishedRuns(),
       from.join(','),
       JSON.stringify(all),
       event ? serializeEvent(event) : '',
       to ?? '',
       runId,
+      String(Date.now()),
     );
     return result === 1;
   }
@@ -318,10 +378,11 @@ export class RunStore {
     });
     const result = (await this.redis.eval(
       RERUN_SCRIPT,
-      3,
+      4,
       this.keys.run(runId),
       this.keys.events(runId),
       this.keys.tenantActiveRuns(tenant),
+      this.keys.finishedRuns(),
       String(limits.maxActiveRuns ?? 0),
       event,
       runId,
@@ -349,15 +410,16 @@ export class RunStore {
     return this.redis.scard(this.keys.tenantActiveRuns(tenant));
   }
 
-  /** The run's status and last event id, read in one atomic step (null when there is no such run). */
+  /** The run's status and last event id (archived or not), read in one atomic step (null when there is no such run). */
   async tail(runId: string): Promise<{ status: RunStatus; lastEventId: string } | null> {
-    const [[, status], [, last]] = (await this.redis
+    const [[, status], [, through], [, last]] = (await this.redis
       .multi()
       .hget(this.keys.run(runId), 'status')
+      .hget(this.keys.run(runId), 'archivedThrough')
       .xrevrange(this.keys.events(runId), '+', '-', 'COUNT', 1)
-      .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+      .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, [string, string[]][]]];
     if (!status) return null;
-    return { status: status as RunStatus, lastEventId: last[0]?.[0] ?? '0' };
+    return { status: status as RunStatus, lastEventId: latestId(last[0]?.[0], through) };
   }
 
   /**
@@ -395,40 +457,108 @@ export class RunStore {
     return (await this.redis.xadd(this.keys.events(runId), '*', 'e', serializeEvent(event))) as string;
   }
 
-  /** Events after `afterId` (exclusive; `0` = from the start), oldest first. */
+  /**
+   * Events after `afterId` (exclusive; `0` = from the start) up to `untilId` (inclusive), oldest first, at most
+   * `count`. Events up to the run's `archivedThrough` id come from the archive, later ones from the stream: the
+   * archiver trims exactly those from the stream in the same atomic step in which it sets `archivedThrough`, and both
+   * are read here in one step, so a page never misses or repeats an event while a trim happens.
+   */
   async readEvents(runId: string, afterId: string, count: number, untilId = '+'): Promise<RunEvent[]> {
     const start = afterId === '0' ? '-' : `(${afterId}`;
-    const entries = await this.redis.xrange(this.keys.events(runId), start, untilId, 'COUNT', count);
-    return entries.map(([id, fields]) => parseEvent(runId, id, fields));
+    const [[, through], [, entries]] = (await this.redis
+      .multi()
+      .hget(this.keys.run(runId), 'archivedThrough')
+      .xrange(this.keys.events(runId), start, untilId, 'COUNT', count)
+      .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+    const live = entries.map(([id, fields]) => parseEvent(runId, id, fields));
+    if (!through || compareStreamIds(afterId, through) >= 0) return live;
+    const archived = (await this.archivedEvents(runId, through)).filter(
+      (event) =>
+        compareStreamIds(event.id, afterId) > 0 &&
+        compareStreamIds(event.id, through) <= 0 &&
+        (untilId === '+' || compareStreamIds(event.id, untilId) <= 0),
+    );
+    return [...archived.slice(0, count), ...live].slice(0, count);
+  }
+
+  /** The archived events of a run, as they were up to `through` (the archive file may already hold more). */
+  private async archivedEvents(runId: string, through: string): Promise<RunEvent[]> {
+    const cacheKey = `${runId} ${through}`;
+    const cached = this.archiveCache.get(cacheKey);
+    if (cached) return cached;
+    if (!this.archive) throw new RunArchiveUnavailableError(runId);
+    const entries = await readArchivedEvents(this.archive, runId);
+    // The archive is written before `archivedThrough` is set; a missing file is a damaged store, not an empty log.
+    if (!entries) throw new Error(`the archived events of ${runId} are missing from the run archive store`);
+    const events = entries.map(([id, entry]) => parseEvent(runId, id, ['e', entry]));
+    this.archiveCache.set(cacheKey, events);
+    if (this.archiveCache.size > ARCHIVE_CACHE_SIZE) this.archiveCache.delete(this.archiveCache.keys().next().value!);
+    return events;
   }
 
   async lastEventId(runId: string): Promise<string> {
-    const [last] = await this.redis.xrevrange(this.keys.events(runId), '+', '-', 'COUNT', 1);
-    return last?.[0] ?? '0';
+    const [[, through], [, last]] = (await this.redis
+      .multi()
+      .hget(this.keys.run(runId), 'archivedThrough')
+      .xrevrange(this.keys.events(runId), '+', '-', 'COUNT', 1)
+      .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+    return latestId(last[0]?.[0], through);
   }
 
   /**
-   * Saves the engine's state, but only for the attempt that currently owns the run: a worker that lost its job
-   * (its lock expired and another worker took over) gets an error instead of overwriting the new owner's state.
+   * Saves one checkpoint write of the engine (the head and the nodes new since the last write) in one atomic step,
+   * but only for the attempt that currently owns the run: a worker that lost its job (its lock expired and another
+   * worker took over) gets an error instead of overwriting the new owner's state.
    */
-  async saveCheckpoint(runId: string, checkpoint: unknown, attempt: number): Promise<void> {
+  async saveCheckpoint(runId: string, write: CheckpointWrite, attempt: number): Promise<void> {
+    const nodes = Object.entries(write.nodes).flat();
     const saved = await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-       redis.call('SET', KEYS[2], ARGV[2])
-       return 1`,
-      2,
+      SAVE_CHECKPOINT_SCRIPT,
+      3,
       this.keys.run(runId),
       this.keys.checkpoint(runId),
+      this.keys.checkpointNodes(runId),
       String(attempt),
-      JSON.stringify(checkpoint),
+      write.head,
+      write.replace ? '1' : '0',
+      ...nodes,
     );
     if (saved !== 1) throw new RunSupersededError(runId, attempt);
   }
 
-  async loadCheckpoint(runId: string): Promise<unknown | null> {
-    const raw = await this.redis.get(this.keys.checkpoint(runId));
-    return raw ? JSON.parse(raw) : null;
+  /**
+   * The checkpoint as the engine saved it (its head and its nodes, read together), or null. A checkpoint of a worker
+   * from before per-node storage comes back as `{ head: <the whole state>, nodes: {} }`; the engine reads both. A
+   * finished run whose checkpoint was archived (RunArchiver) has it read from the archive store.
+   */
+  async loadCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+    const [[, raw], [, nodes], [, archived]] = (await this.redis
+      .multi()
+      .get(this.keys.checkpoint(runId))
+      .hgetall(this.keys.checkpointNodes(runId))
+      .hget(this.keys.run(runId), 'stateArchived')
+      .exec()) as [[unknown, string | null], [unknown, Record<string, string>], [unknown, string | null]];
+    if (raw) return parseCheckpoint({ head: raw, nodes });
+    if (!archived) return null;
+    // A finished run whose state went to the archive (a rerun of it resumes from there).
+    if (!this.archive) throw new RunArchiveUnavailableError(runId);
+    const state = await readArchivedState(this.archive, runId);
+    if (!state) throw new Error(`the archived state of ${runId} is missing from the run archive store`);
+    return parseCheckpoint(state);
   }
+}
+
+function parseCheckpoint(stored: ArchivedState): StoredCheckpoint {
+  return {
+    head: JSON.parse(stored.head),
+    nodes: Object.fromEntries(Object.entries(stored.nodes).map(([id, json]) => [id, JSON.parse(json)])),
+  };
+}
+
+/** The later of the stream's last id and the archived-through id (either may be absent). */
+function latestId(streamLast: string | undefined, through: string | null): string {
+  const last = streamLast ?? '0';
+  return through && compareStreamIds(through, last) > 0 ? through : last;
 }
 
 export function serializeEvent(event: NewEvent): string {
