@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ModelName, RunModels, RunModelsRequest } from './models.js';
 import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
-import { EXPERIMENT_STAGES, RERUN_STAGES } from './stages.js';
+import { EXPERIMENT_STAGES, RERUN_STAGES, RUN_STAGES } from './stages.js';
 import { UPLOAD_ID_PATTERN } from './uploads.js';
 
 /** Lifecycle of a run. `queued` and `running` are live; the other three are final. */
@@ -11,7 +11,7 @@ export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'can
 export const isFinalStatus = (status: RunStatus): boolean => FINAL_STATUSES.includes(status);
 
 /** Where a run is in the research process. */
-export const RunStage = z.enum(['ideation', 'experiments', 'figures', 'writeup', 'review', 'done']);
+export const RunStage = z.enum(RUN_STAGES);
 export type RunStage = z.infer<typeof RunStage>;
 
 /** Stages of the experiment tree search, in order; each has its own goal and exit condition. */

@@ -3,6 +3,9 @@
  * (`@autolab/contracts/stages`). The zod enums in run.ts are built from these.
  */
 
+/** Stages of a run, in order; `done` once the run has nothing left to do. */
+export const RUN_STAGES = ['ideation', 'experiments', 'figures', 'writeup', 'review', 'done'] as const;
+
 /** Stages of the experiment tree search, in order; each has its own goal and exit condition. */
 export const EXPERIMENT_STAGES = ['baseline', 'tuning', 'research', 'ablation'] as const;
 

@@ -1,4 +1,4 @@
-import type { ExperimentStage, MetricDirection } from '@autolab/contracts';
+import { EXPERIMENT_STAGES, type ExperimentStage, type MetricDirection } from '@autolab/contracts';
 import { z } from 'zod';
 
 /** What the run is trying to find out and how success is measured; fixed once the idea is chosen. */
@@ -24,7 +24,7 @@ export const ExperimentNode = z.object({
   id: z.string(),
   parentId: z.string().nullable(),
   operator: Operator,
-  stage: z.enum(['baseline', 'tuning', 'research', 'ablation']),
+  stage: z.enum(EXPERIMENT_STAGES),
   iteration: z.number().int(),
   plan: z.string(),
   code: z.string(),
@@ -111,4 +111,4 @@ export function insightLine(node: ExperimentNode, nodes: ExperimentNode[], plan:
 }
 
 /** Plain data about the search stages; the decisions are in tree-search.ts. */
-export const STAGE_ORDER: readonly ExperimentStage[] = ['baseline', 'tuning', 'research', 'ablation'];
+export const STAGE_ORDER: readonly ExperimentStage[] = EXPERIMENT_STAGES;

@@ -1,7 +1,5 @@
 import type { ExperimentStage, RunStage } from '@autolab/contracts';
-
-const RUN_STAGES: RunStage[] = ['ideation', 'experiments', 'figures', 'writeup', 'review', 'done'];
-const EXPERIMENT_STAGES: ExperimentStage[] = ['baseline', 'tuning', 'research', 'ablation'];
+import { EXPERIMENT_STAGES, RUN_STAGES } from '@autolab/contracts/stages';
 
 /** Where the run is: its stage, and within experiments the tree search's stage. */
 export function StageStepper({
