@@ -1,9 +1,8 @@
 import type { RerunStage } from '@autolab/contracts';
+import { RERUN_STAGES } from '@autolab/contracts/stages';
 import { useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
 import { toProblem } from '../lib/api.js';
-
-const STAGES: RerunStage[] = ['experiments', 'figures', 'writeup', 'review'];
 
 /** Runs a finished run again from a stage (a new attempt of the same run, keeping what came before). */
 export function RerunControl({ runId, onDone }: { runId: string; onDone: () => void }) {
@@ -42,7 +41,7 @@ export function RerunControl({ runId, onDone }: { runId: string; onDone: () => v
       <label className="rerun-label">
         from
         <select value={stage} onChange={(e) => setStage(e.target.value as RerunStage)} aria-label="Rerun from stage">
-          {STAGES.map((s) => (
+          {RERUN_STAGES.map((s) => (
             <option key={s} value={s}>
               {s}
             </option>
