@@ -129,7 +129,7 @@ describe('the route table', () => {
     const publicRoutes = table.filter((r) => r.access?.auth === 'public').map((r) => r.url);
     for (const url of publicRoutes) {
       expect(url, url).toMatch(
-        /^(\/healthz|\/openapi\.json|\/docs(\/.*)?|\/|\/runs|\/new|\/runs\/:id|\/assets\/.*|\/admin\/queues\/log(in|out))$/,
+        /^(\/healthz|\/openapi\.json|\/docs(\/.*)?|\/|\/runs|\/new|\/runs\/:id|\/compare|\/assets\/.*|\/admin\/queues\/log(in|out))$/,
       );
     }
     // The API and the queue dashboard are never public.
