@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { clip, type ResearchPlan } from './journal.js';
+import type { ResearchPlan } from './journal.js';
 import { LlmUnavailableError, type PromptImage, type ToolCallResult, type ToolSpec } from './ports.js';
 import type { RunContext } from './run-context.js';
 import type { FigureCritique, FigureRecord } from './run-state.js';
+import { clip } from './text.js';
 
 /**
  * The vision role's look at the figures (AI-Scientist-v2 does the same with a vision model): the figures the figure

@@ -1,5 +1,6 @@
 import { EXPERIMENT_STAGES, type ExperimentStage, type MetricDirection } from '@autolab/contracts';
 import { z } from 'zod';
+import { clip } from './text.js';
 
 /** What the run is trying to find out and how success is measured; fixed once the idea is chosen. */
 export const ResearchPlan = z.object({
@@ -93,8 +94,6 @@ export function formatNumber(value: number): string {
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(3);
   return String(Number(value.toPrecision(4)));
 }
-
-export const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** One line per node: what was tried and what it measured. The short memory the next prompt carries. */
 export function insightLine(node: ExperimentNode, nodes: ExperimentNode[], plan: ResearchPlan): string {

@@ -14,6 +14,7 @@ import {
 import { type ExecutionReview, JUDGE_SYSTEM, judgePrompt, MAX_INSIGHTS, TOOLS } from './prompts.js';
 import type { RunContext } from './run-context.js';
 import type { SandboxPool } from './sandbox-pool.js';
+import { oneLine } from './text.js';
 
 /** What is copied out of the sandbox after a program unless the run's input says otherwise. */
 export const OUTPUT_LIMITS: ReadFilesLimits = {
@@ -307,9 +308,4 @@ export async function addInsight(ctx: RunContext, insight: string): Promise<void
     message: `Insight: ${oneLine(insight, 200)}`,
     data: { insights: ctx.state.insights },
   });
-}
-
-export function oneLine(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { StartingCodeGain } from '@autolab/contracts';
-import { bestNode, clip, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
+import { bestNode, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
 import type { PaperSections } from './prompts.js';
 import type { SeedResult } from './run-state.js';
 import { signed, signedPercent, startingCodeName } from './starting-code-gain.js';
+import { clip, clipAtWord } from './text.js';
 
 /** The paper template shipped with the engine (a static asset, read once). */
 export const PAPER_TEMPLATE = readFileSync(new URL('../templates/paper.tex', import.meta.url), 'utf8');
@@ -56,20 +57,6 @@ export function meanAndStd(mean: number, std: number): { mean: string; std: stri
 /** A metric's key as a reader reads it in a table header: `final_loss_standardized` → `final loss standardized`. */
 export function metricLabel(name: string): string {
   return escapeLatex(name.replace(/[_]+/g, ' ').replace(/\s+/g, ' ').trim() || name);
-}
-
-/**
- * Text cut to at most `max` characters at a word boundary (the first sentence when it fits), ending in `…` when cut:
- * a table cell never ends in half a word.
- */
-export function clipAtWord(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const sentence = /^(.+?[.!?])(\s|$)/.exec(flat)?.[1];
-  if (sentence && sentence.length <= max) return sentence;
-  if (flat.length <= max) return flat;
-  const cut = flat.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, '')}…`;
 }
 
 export interface MacroInfo {

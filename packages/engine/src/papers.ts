@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { bibNames, latexToBib, latexToPlain, plainToBib } from './bib-text.js';
 import { citationKey, uniqueKey } from './bibtex.js';
 import { runInputScript } from './inputs.js';
-import { clip } from './journal.js';
 import type { RunContext } from './run-context.js';
+import { clip } from './text.js';
 
 /** PDFs read one by one; more are counted. */
 const MAX_PDFS = 30;

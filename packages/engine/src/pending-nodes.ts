@@ -1,7 +1,7 @@
 import type { ExperimentNode } from './journal.js';
-import { oneLine } from './node-runner.js';
 import type { RunContext } from './run-context.js';
 import type { LostNode, PendingNode } from './run-state.js';
+import { oneLine } from './text.js';
 
 /**
  * Nodes in flight, across worker deaths. A node is saved as pending (with its plan and code) before it runs and

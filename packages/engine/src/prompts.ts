@@ -3,7 +3,6 @@ import { z } from 'zod';
 import {
   bestNode,
   buggyNodes,
-  clip,
   type ExperimentNode,
   formatNumber,
   goodNodes,
@@ -12,6 +11,7 @@ import {
   ResearchPlan,
 } from './journal.js';
 import type { ToolSpec } from './ports.js';
+import { clip, tail } from './text.js';
 import { STAGES } from './tree-search.js';
 
 /**
@@ -634,8 +634,4 @@ function hintBlock(hints: string[]): string {
   return hints.length > 0
     ? `\nGuidance from the person who started this run:\n${hints.map((h) => `- ${h}`).join('\n')}\n`
     : '';
-}
-
-function tail(text: string, max: number): string {
-  return text.length > max ? `…${text.slice(text.length - max + 1)}` : text;
 }

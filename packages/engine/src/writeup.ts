@@ -5,7 +5,6 @@ import { bestNode, type ExperimentNode, goodNodes } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
 import {
   type Claim,
-  clipAtWord,
   fallbackSections,
   latexErrors,
   type PaperFigure,
@@ -21,6 +20,7 @@ import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } fro
 import { fixLatexPrompt, type PaperContext, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import { startingCodeGain } from './starting-code-gain.js';
+import { clipAtWord } from './text.js';
 
 /** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
 export const MAX_LATEX_FIXES = 3;
