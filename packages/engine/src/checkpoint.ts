@@ -1,29 +1,12 @@
+import type { CheckpointWrite, StoredCheckpoint } from '@autolab/contracts';
 import type { RunState } from './run-state.js';
 
 /**
- * How a checkpoint is stored: the run state without its nodes (the "head", which names its nodes' ids in order) and
- * each node on its own. A finished node is written once, when it finishes (and again only if it changes), so the
- * bytes written over a run grow with the number of nodes, not with its square as they would if the whole state were
- * written after every model call.
+ * A finished node is written once, when it finishes (and again only if it changes), so the bytes written over a run
+ * grow with the number of nodes, not with its square as they would if the whole state were written after every model
+ * call. The shape of a write and of a loaded checkpoint is in contracts (the store reads it too).
  */
-export interface CheckpointWrite {
-  /** JSON of the state without `nodes`, with `nodeIds` (the nodes' ids, in the state's order) instead. */
-  head: string;
-  /** JSON of each node that is new or changed since the previous write of this attempt, by node id. */
-  nodes: Record<string, string>;
-  /**
-   * The stored nodes are replaced by `nodes` instead of added to: the first write of an attempt (which writes every
-   * node, so a store holding nodes of an earlier attempt or an older format is made whole) and any write after
-   * nodes were dropped (a rerun's truncation).
-   */
-  replace: boolean;
-}
-
-/** A checkpoint as loaded back: the head and the stored nodes by id (JSON parsed). */
-export interface StoredCheckpoint {
-  head: unknown;
-  nodes: Record<string, unknown>;
-}
+export type { CheckpointWrite, StoredCheckpoint };
 
 /** Turns states into writes, sending each node only when it is new or has changed since this writer last sent it. */
 export class CheckpointWriter {

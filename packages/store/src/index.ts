@@ -41,7 +41,6 @@ export { type PreparedArchive, RunArchiver } from './run-archiver.js';
 export { newRunId } from './run-id.js';
 export { createRunQueue, enqueueRerun, enqueueRun, RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 export {
-  type CheckpointWrite,
   type CreateRunResult,
   compareStreamIds,
   IdempotencyConflictError,
@@ -51,7 +50,6 @@ export {
   type RunLimits,
   RunStore,
   RunSupersededError,
-  type StoredCheckpoint,
   type StoredRun,
   serializeEvent,
   TooManyActiveRunsError,

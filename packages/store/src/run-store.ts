@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   type BestMetric,
+  type CheckpointWrite,
   CreateRunRequest,
   DEFAULT_SANDBOX_IMAGE,
   type ExperimentStage,
@@ -18,6 +19,7 @@ import {
   type RunStage,
   type RunStatus,
   type StartingCodeGain,
+  type StoredCheckpoint,
   type Usage,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
@@ -119,22 +121,6 @@ for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1
 `;
-
-/**
- * One checkpoint write of the engine (its `CheckpointWrite`): the head, the new or changed nodes as JSON by id, and
- * whether they replace the stored nodes.
- */
-export interface CheckpointWrite {
-  head: string;
-  nodes: Record<string, string>;
-  replace: boolean;
-}
-
-/** A checkpoint as loaded: the head and the stored nodes by id, JSON parsed. */
-export interface StoredCheckpoint {
-  head: unknown;
-  nodes: Record<string, unknown>;
-}
 
 const FINAL = ['succeeded', 'failed', 'cancelled'] as const;
 const LIVE = ['queued', 'running'] as const;
