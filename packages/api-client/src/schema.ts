@@ -446,6 +446,24 @@ export interface operations {
                 };
                 seeds: number;
                 pageLimit: number;
+                /**
+                 * @default {
+                 *       "use": true,
+                 *       "learn": true
+                 *     }
+                 */
+                lessons: {
+                  /**
+                   * @description Put the tenant's relevant lessons into this run's prompts.
+                   * @default true
+                   */
+                  use: boolean;
+                  /**
+                   * @description Distil lessons from this run when it ends.
+                   * @default true
+                   */
+                  learn: boolean;
+                };
               };
               /** @description The tenant whose API key created the run. */
               tenant: string;
@@ -867,6 +885,25 @@ export interface operations {
               direction?: 'maximize' | 'minimize';
             };
           };
+          /**
+           * @description Whether the run reads the tenant's lessons into its prompts and adds its own when it ends (docs/lessons.md).
+           * @default {
+           *       "use": true,
+           *       "learn": true
+           *     }
+           */
+          lessons?: {
+            /**
+             * @description Put the tenant's relevant lessons into this run's prompts.
+             * @default true
+             */
+            use?: boolean;
+            /**
+             * @description Distil lessons from this run when it ends.
+             * @default true
+             */
+            learn?: boolean;
+          };
         };
       };
     };
@@ -955,6 +992,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1336,6 +1391,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1685,6 +1758,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -2092,6 +2183,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -3263,6 +3372,40 @@ export interface operations {
                   data: {
                     hintId: string;
                     step: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'lessons.applied';
+                  message: string;
+                  data: {
+                    /** @description `ideation`, `draft`, `debug`, `hyperparameter`, with the node for experiment steps. */
+                    step: string;
+                    lessonIds: string[];
+                    /**
+                     * @description How they were found: full-text search (BM25 over text and tags).
+                     * @enum {string}
+                     */
+                    retrieval: 'fulltext';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'lessons.learned';
+                  message: string;
+                  data: {
+                    /** @description Ids of new lessons. */
+                    created: string[];
+                    /** @description Ids of existing lessons that got evidence (supporting or contradicting). */
+                    updated: string[];
+                    /** @description Lessons the model proposed that the recorded results did not support. */
+                    dropped: number;
                   };
                 }
               | {
