@@ -69,6 +69,27 @@ export const Lesson = z.object({
 });
 export type Lesson = z.infer<typeof Lesson>;
 
+/** A lesson as `GET /v1/lessons/{id}` shows it: each piece of evidence linked to its run and files. */
+export const LessonDetail = Lesson.extend({
+  evidence: z.array(
+    LessonEvidence.extend({
+      links: z.object({
+        run: z.string().describe('The run the measurement comes from.'),
+        node: z.string().describe("The experiment's node.json (its plan, metrics, error)."),
+        results: z.string().nullable().describe('Its results.json, when it wrote one.'),
+      }),
+    }),
+  ),
+});
+export type LessonDetail = z.infer<typeof LessonDetail>;
+
+/** Which tenants may read a tenant's lessons (read-only). Set by an admin. */
+export const LessonSharing = z.object({
+  tenant: z.string(),
+  readers: z.array(z.string()).describe('Tenants that read this tenant’s lessons, in their runs and in the API.'),
+});
+export type LessonSharing = z.infer<typeof LessonSharing>;
+
 export const LessonList = z.object({
   lessons: z.array(Lesson),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),

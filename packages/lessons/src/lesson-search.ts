@@ -5,16 +5,14 @@ import { stemmer } from 'stemmer';
 /**
  * Full-text retrieval over one tenant's lessons: BM25 (MiniSearch) over the lesson's text and tags, with English
  * stemming, weighted by the lesson's confidence. Relevance is judged, not assumed: a lesson must share at least
- * `MIN_MATCHED_TERMS` distinct meaningful terms with the query and score within `RELATIVE_CUTOFF` of the best match,
- * so an unrelated goal gets no lessons at all rather than the least bad ones.
+ * `MIN_MATCHED_TERMS` distinct meaningful terms with the query and score within `RELATIVE_CUTOFF` of the best match of
+ * its kind, so an unrelated goal gets no lessons at all rather than the least bad ones.
  */
 
 /** Distinct query terms (after stemming and stop words) a lesson must share with the query. */
 export const MIN_MATCHED_TERMS = 2;
 /** A lesson scoring below this share of the best match is left out. */
 export const RELATIVE_CUTOFF = 0.35;
-/** Pinned lessons count this much more. */
-const PIN_BOOST = 1.5;
 
 /**
  * Words that say nothing about what a lesson is about: English function words and the vocabulary every research
@@ -100,10 +98,15 @@ export class LessonIndex {
       .filter((result) => new Set(result.queryTerms).size >= MIN_MATCHED_TERMS)
       .map((result) => {
         const lesson = this.byId.get(result.id as string)!;
-        return { lesson, score: result.score * (0.5 + lesson.confidence) * (lesson.pinned ? PIN_BOOST : 1) };
+        return { lesson, score: result.score * (0.5 + lesson.confidence) };
       })
       .sort((a, b) => b.score - a.score || a.lesson.id.localeCompare(b.lesson.id));
-    const top = hits[0]?.score ?? 0;
-    return hits.filter((hit) => hit.score >= top * RELATIVE_CUTOFF).slice(0, query.limit);
+    // The cut-off is relative to the best lesson of the same kind: a pitfall that matches a goal is not crowded out by
+    // a setting that shares more of its vocabulary (a long plan matches wordy settings more than short pitfalls).
+    const topOfKind = new Map<string, number>();
+    for (const hit of hits) if (!topOfKind.has(hit.lesson.kind)) topOfKind.set(hit.lesson.kind, hit.score);
+    const relevant = hits.filter((hit) => hit.score >= topOfKind.get(hit.lesson.kind)! * RELATIVE_CUTOFF);
+    // Pinned lessons that are relevant come first (a stable sort keeps the ranking within each group).
+    return relevant.sort((a, b) => Number(b.lesson.pinned) - Number(a.lesson.pinned)).slice(0, query.limit);
   }
 }

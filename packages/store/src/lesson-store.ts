@@ -131,8 +131,10 @@ export class LessonStore {
    * caller's EXEC would end it), again while another writer got in between.
    */
   private async watching<T>(step: (redis: Redis) => Promise<T | typeof RETRY>): Promise<T> {
-    const redis = this.redis.duplicate();
+    // Connected before use: a client without an offline queue (the API's) refuses commands until it is ready.
+    const redis = this.redis.duplicate({ lazyConnect: true });
     try {
+      await redis.connect();
       for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
         const result = await step(redis);
         if (result !== RETRY) return result;
