@@ -56,7 +56,9 @@ export const eventRoutes =
             'Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) ' +
             'to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a ' +
             '`run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more ' +
-            'events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.',
+            'events after an earlier `run.finished`). A stream that cannot go on (its store is down) ends with a ' +
+            '`stream.error` frame whose data is the error shape. With `Accept: application/json`: one page of events ' +
+            'after `after`.',
           params: z.object({ id: z.string().max(100) }),
           querystring: EventsQuery,
           headers: z.object({ 'last-event-id': z.string().max(40).optional(), accept: z.string().optional() }),
