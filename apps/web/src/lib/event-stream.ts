@@ -1,5 +1,5 @@
 import { SseParser } from '@autolab/api-client/sse';
-import type { RunEvent } from '@autolab/contracts';
+import { type RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
 
 export interface EventStreamOptions {
   url: string;
@@ -54,7 +54,11 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     atFinish = event.type === 'run.finished';
   };
 
+  /** Why the last connection ended early, when the server said (a `stream.error` frame). */
+  let dropReason: string | undefined;
+
   const connectOnce = async (): Promise<'ended' | 'dropped' | 'fatal'> => {
+    dropReason = undefined;
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     if (lastId) headers['last-event-id'] = lastId;
@@ -69,12 +73,22 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     failures = 0;
     parser.reset();
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    // A `stream.error` frame ends the stream: the badge says why, and the next attempt waits for its `retry:`.
+    let streamError: string | null = null;
+    const take = (message: { event: string; data: string }) => {
+      if (message.event === STREAM_ERROR_EVENT) streamError = errorMessage(message.data) ?? 'the stream failed';
+      else handle(message.data);
+    };
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      for (const message of parser.push(value)) handle(message.data);
+      for (const message of parser.push(value)) take(message);
     }
-    for (const message of parser.end()) handle(message.data);
+    for (const message of parser.end()) take(message);
+    if (streamError) {
+      dropReason = streamError;
+      return 'dropped';
+    }
     // The server ends the stream right after the run's final run.finished; any other end is a drop.
     return atFinish ? 'ended' : 'dropped';
   };
@@ -96,7 +110,7 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
       }
       if (outcome === 'fatal') return;
       failures++;
-      if (outcome === 'dropped') setState('reconnecting');
+      if (outcome === 'dropped') setState('reconnecting', dropReason);
       const base = parser.retryMs ?? options.retryMs ?? 2000;
       const wait = Math.min(options.maxRetryMs ?? 15_000, base * 2 ** Math.max(0, failures - 1));
       await sleep(wait, controller.signal);
