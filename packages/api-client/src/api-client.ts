@@ -10,6 +10,8 @@ import {
   type EventPage,
   EventPage as EventPageSchema,
   type Hint,
+  type HintList,
+  HintList as HintListSchema,
   Hint as HintSchema,
   type RerunStage,
   type RunEvent,
@@ -225,6 +227,11 @@ export class ApiClient {
       () => this.typed.POST('/v1/runs/{id}/hints', { params: { path: { id: runId } }, body: { text } }),
       HintSchema,
     );
+  }
+
+  /** The hints sent to a run, oldest first, with where each was applied. */
+  async listHints(runId: string): Promise<HintList> {
+    return this.parse(() => this.typed.GET('/v1/runs/{id}/hints', { params: { path: { id: runId } } }), HintListSchema);
   }
 
   /** Starts a finished run again from `fromStage`, keeping what came before it. */

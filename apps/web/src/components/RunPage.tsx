@@ -1,6 +1,5 @@
 import type { RunRecord } from '@autolab/contracts';
 import { useMemo, useState } from 'react';
-import { useApi } from '../hooks/api-context.js';
 import { useRunRecord } from '../hooks/useRunRecord.js';
 import { useRunStream } from '../hooks/useRunStream.js';
 import { metricName, nodeOutcomes, type RunModel, recordedMetrics } from '../lib/run-model.js';
@@ -35,8 +34,7 @@ const recordTrigger = (model: RunModel) =>
 
 /** One run, live: progress, the experiment tree, the metric, the log, figures, the paper and downloads. */
 export function RunPage({ runId }: { runId: string }) {
-  const { apiKey } = useApi();
-  const { model, version, state, detail, restart } = useRunStream(runId, apiKey);
+  const { model, version, state, detail, restart } = useRunStream(runId);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the model is mutated in place; version says it changed
   const trigger = useMemo(() => recordTrigger(model), [model, version]);
   const { run, problem, reload } = useRunRecord(runId, trigger);

@@ -1,4 +1,4 @@
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { RunRecord } from '@autolab/contracts';
 import { useEffect, useState } from 'react';
 import { type ApiClient, type ApiProblem, toProblem } from '../lib/api.js';
 import { applyEvent, emptyRunModel, type RunModel } from '../lib/run-model.js';
@@ -17,15 +17,8 @@ async function loadModel(client: ApiClient, id: string): Promise<RunModel> {
   const model = emptyRunModel();
   let after: string | undefined;
   for (let page = 0; page < 200; page++) {
-    const { data, error, response } = await client.GET('/v1/runs/{id}/events', {
-      params: {
-        path: { id },
-        query: { limit: 1000, ...(after ? { after } : {}) },
-        header: { accept: 'application/json' },
-      },
-    });
-    if (!data) throw toProblem(error, response.status);
-    for (const event of data.events as RunEvent[]) applyEvent(model, event);
+    const data = await client.eventPageAsSent(id, { limit: 1000, ...(after ? { after } : {}) });
+    for (const event of data.events) applyEvent(model, event);
     if (!data.next || data.events.length === 0) break;
     after = data.next;
   }
@@ -45,12 +38,9 @@ export function useComparedRuns(ids: readonly string[]): { runs: ComparedRun[]; 
     Promise.all(
       ids.map(async (id): Promise<ComparedRun> => {
         try {
-          const { data, error, response } = await client.GET('/v1/runs/{id}', { params: { path: { id } } });
-          if (!data) return { id, run: null, model: null, problem: toProblem(error, response.status) };
-          return { id, run: data as RunRecord, model: await loadModel(client, id), problem: null };
+          return { id, run: await client.getRun(id), model: await loadModel(client, id), problem: null };
         } catch (err) {
-          const problem = err && typeof err === 'object' && 'issues' in err ? (err as ApiProblem) : toProblem(err);
-          return { id, run: null, model: null, problem };
+          return { id, run: null, model: null, problem: toProblem(err) };
         }
       }),
     ).then((loaded) => {

@@ -1,9 +1,11 @@
+import { type ApiClient, ApiError } from '@autolab/api-client';
 import { SseParser } from '@autolab/api-client/sse';
 import type { RunEvent } from '@autolab/contracts';
 
 export interface EventStreamOptions {
-  url: string;
-  apiKey?: string;
+  /** Opens the stream (with the key it holds). */
+  client: ApiClient;
+  runId: string;
   /** Resume after this event id (sent as `Last-Event-ID`). */
   lastEventId?: string | null;
   /** That event was a run.finished: a stream that ends at once then means "still finished", not a drop. */
@@ -11,7 +13,6 @@ export interface EventStreamOptions {
   onEvent: (event: RunEvent) => void;
   /** Connection state changes, for a "live / reconnecting" badge. */
   onState?: (state: StreamState, detail?: string) => void;
-  fetch?: typeof fetch;
   /** Wait before reconnecting when the server sent no `retry:` (ms). */
   retryMs?: number;
   /** Longest wait between reconnects (ms); the wait doubles after each failed attempt. */
@@ -24,12 +25,11 @@ export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'finished' | 
 const FATAL = new Set([400, 401, 403, 404]);
 
 /**
- * Follows a run's SSE stream with `fetch` (so it can send `Authorization`, which EventSource cannot). After a drop
+ * Follows a run's SSE stream through the API client (fetch, so it can send `Authorization`, which EventSource cannot). After a drop
  * it reconnects with `Last-Event-ID`; events are deduplicated by id. Ends when the server ends the stream right after a
  * `run.finished` (the run's final one: a rerun continues the same stream), or on `close()`.
  */
 export function followEvents(options: EventStreamOptions): { close(): void; done: Promise<void> } {
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const parser = new SseParser();
   let lastId = options.lastEventId ?? null;
@@ -55,26 +55,28 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
   };
 
   const connectOnce = async (): Promise<'ended' | 'dropped' | 'fatal'> => {
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-    if (lastId) headers['last-event-id'] = lastId;
-    const res = await doFetch(options.url, { headers, signal: controller.signal, cache: 'no-store' });
-    if (!res.ok || !res.body) {
-      const text = await res.text().catch(() => '');
-      const message = errorMessage(text) ?? `HTTP ${res.status}`;
-      setState(FATAL.has(res.status) ? 'error' : 'reconnecting', message);
-      return FATAL.has(res.status) ? 'fatal' : 'dropped';
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await options.client.openEventStream(options.runId, { lastEventId: lastId, signal: controller.signal });
+    } catch (err) {
+      // Network trouble and answers that are not a stream are thrown on, and retried below.
+      if (!(err instanceof ApiError)) throw err;
+      const fatal = FATAL.has(err.status);
+      setState(fatal ? 'error' : 'reconnecting', err.message);
+      return fatal ? 'fatal' : 'dropped';
     }
     setState('live');
     failures = 0;
     parser.reset();
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    // The decoder keeps a code point split across chunks until its remaining bytes arrive.
+    const decoder = new TextDecoder('utf-8');
+    const reader = body.getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      for (const message of parser.push(value)) handle(message.data);
+      for (const message of parser.push(decoder.decode(value, { stream: true }))) handle(message.data);
     }
-    for (const message of parser.end()) handle(message.data);
+    for (const message of [...parser.push(decoder.decode()), ...parser.end()]) handle(message.data);
     // The server ends the stream right after the run's final run.finished; any other end is a drop.
     return atFinish ? 'ended' : 'dropped';
   };
@@ -110,15 +112,6 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     },
     done,
   };
-}
-
-function errorMessage(text: string): string | null {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } };
-    return body.error?.message ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
