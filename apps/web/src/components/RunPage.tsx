@@ -43,6 +43,7 @@ export function RunPage({ runId }: { runId: string }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const nodes = useMemo(() => [...model.nodes.values()], [model, version]);
   const metric = metricName(model) ?? run?.bestMetric?.name ?? null;
+  const modelCalls = model.usage?.calls ?? run?.usage.calls ?? 0;
   const direction = model.plan?.metric.direction ?? run?.bestMetric?.direction ?? 'maximize';
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const outcomes = useMemo(() => nodeOutcomes(model), [model, version]);
@@ -130,6 +131,7 @@ export function RunPage({ runId }: { runId: string }) {
               node={selected}
               best={selected.id === bestNodeId}
               primaryMetric={metric}
+              modelCalls={modelCalls}
               onClose={() => setSelectedId(null)}
             />
           )}
@@ -149,7 +151,7 @@ export function RunPage({ runId }: { runId: string }) {
           )}
           {(model.usage?.calls ?? run?.usage.calls ?? 0) > 0 && (
             <Card title={`Model calls · ${model.usage?.calls ?? run?.usage.calls}`} testId="model-calls-card">
-              <RunModelCalls runId={runId} calls={model.usage?.calls ?? run?.usage.calls ?? 0} />
+              <RunModelCalls runId={runId} calls={modelCalls} />
             </Card>
           )}
           {paperReady && (
