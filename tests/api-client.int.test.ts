@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiClient, ApiError, ProtocolError, UnreachableError } from '@autolab/api-client';
 import { readSse } from '@autolab/api-client/sse';
+import type { NewEvent } from '@autolab/contracts';
+import { RedisKeys, RunStore } from '@autolab/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './stack.js';
 
@@ -53,6 +55,30 @@ describe('the shared API client against the real API', () => {
       break;
     }
     controller.abort();
+  });
+
+  it('reads an event written before a field with a default existed, the default filled in (not a 500)', async () => {
+    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
+    // A node.finished as older workers wrote it, without `analysis` and `skippedOutputs`.
+    const old = {
+      type: 'node.finished',
+      message: 'n001 ok',
+      data: {
+        nodeId: 'n001',
+        iteration: 1,
+        buggy: false,
+        exitCode: 0,
+        timedOut: false,
+        durationMs: 10,
+        metrics: { acc: 0.9 },
+        error: null,
+        stdoutTail: '',
+        stderrTail: '',
+      },
+    } as unknown as NewEvent;
+    const id = await store.appendEvent(runId, old);
+    const page = await client.eventPage(runId);
+    expect(page.events.find((e) => e.id === id)?.data).toMatchObject({ analysis: null, skippedOutputs: null });
   });
 
   it('sends hints and lists them', async () => {

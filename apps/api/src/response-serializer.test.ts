@@ -1,4 +1,4 @@
-import { ErrorBody, RunList, RunRecord } from '@autolab/contracts';
+import { ErrorBody, EventPage, RunList, RunRecord } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { sampleRun } from '../../cli/src/testing/samples.js';
@@ -39,5 +39,32 @@ describe('compiledSerializer', () => {
     expect(JSON.parse(serialize(RunList, list))).toEqual(JSON.parse(viaZod(RunList, list)));
     const error = { error: { code: 'run_not_found', message: 'There is no run with id "x".', details: { a: [1] } } };
     expect(JSON.parse(serialize(ErrorBody, error))).toEqual(JSON.parse(viaZod(ErrorBody, error)));
+  });
+
+  it('writes an event recorded before a field with a default existed, with the default, as zod did', () => {
+    // A node.finished as workers wrote it before `analysis` and `skippedOutputs`: events are stored as written.
+    const old = {
+      id: '1-0',
+      runId: 'run_x',
+      time: '2026-01-01T00:00:00.000Z',
+      type: 'node.finished',
+      message: 'n001 ok',
+      data: {
+        nodeId: 'n001',
+        iteration: 1,
+        buggy: false,
+        exitCode: 0,
+        timedOut: false,
+        durationMs: 10,
+        metrics: { acc: 0.9 },
+        error: null,
+        stdoutTail: '',
+        stderrTail: '',
+      },
+    };
+    const page = { events: [old], next: null, finished: true };
+    const written = JSON.parse(serialize(EventPage, page));
+    expect(written.events[0].data).toMatchObject({ analysis: null, skippedOutputs: null });
+    expect(written).toEqual(JSON.parse(viaZod(EventPage, page)));
   });
 });
