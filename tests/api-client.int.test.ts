@@ -5,6 +5,7 @@ import { readSse } from '@autolab/api-client/sse';
 import type { NewEvent } from '@autolab/contracts';
 import { RedisKeys, RunStore } from '@autolab/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { olderNodeFinished } from '../apps/cli/src/testing/samples.js';
 import { type Stack, startStack } from './stack.js';
 
 /**
@@ -59,24 +60,8 @@ describe('the shared API client against the real API', () => {
 
   it('reads an event written before a field with a default existed, the default filled in (not a 500)', async () => {
     const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
-    // A node.finished as older workers wrote it, without `analysis` and `skippedOutputs`.
-    const old = {
-      type: 'node.finished',
-      message: 'n001 ok',
-      data: {
-        nodeId: 'n001',
-        iteration: 1,
-        buggy: false,
-        exitCode: 0,
-        timedOut: false,
-        durationMs: 10,
-        metrics: { acc: 0.9 },
-        error: null,
-        stdoutTail: '',
-        stderrTail: '',
-      },
-    } as unknown as NewEvent;
-    const id = await store.appendEvent(runId, old);
+    const { type, message, data } = olderNodeFinished(runId);
+    const id = await store.appendEvent(runId, { type, message, data } as NewEvent);
     const page = await client.eventPage(runId);
     expect(page.events.find((e) => e.id === id)?.data).toMatchObject({ analysis: null, skippedOutputs: null });
   });

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type NewEvent, RunEvent } from '@autolab/contracts';
 import { LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
@@ -16,10 +15,6 @@ import { api, type Stack, startStack, submitRun } from '../stack.js';
  * or link from the payloads appears in the page, no dialog opens, nothing trips the page's CSP, and each payload is
  * shown as the literal text it is.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'apps/web');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
 /** Each payload sets `window.__pwned` (or opens a dialog) if it ever runs, and leaves a marker element if parsed. */
 const PAYLOADS = [
   '<script>window.__pwned="script"</script>',
@@ -32,19 +27,6 @@ const PAYLOADS = [
   '{{constructor.constructor("alert(4)")()}}',
 ];
 const HOSTILE = PAYLOADS.join(' ');
-
-function newest(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
-}
-
-function buildWebIfStale(): void {
-  const sources = Math.max(...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(WEB, p))));
-  if (newest(join(WEB, 'dist/index.html')) >= sources) return;
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
-}
 
 /** The events a hostile model and program could make the worker send, payloads in every free-text field. */
 function hostileEvents(): NewEvent[] {
@@ -198,9 +180,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
   let page: Page;
   let runId = '';
   let otherRunId = '';
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
-  const cspViolations: string[] = [];
+  let trouble: PageTrouble;
 
   beforeAll(async () => {
     buildWebIfStale();
@@ -234,19 +214,9 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
     await artifacts.put(runId, 'nodes/n002/experiment.py', `print("${HOSTILE.replace(/"/g, '\\"')}")\n`);
     await artifacts.put(runId, 'nodes/n001/experiment.py', `# ${HOSTILE}\n`);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (m) => {
-      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
+    trouble = watchPage(page);
   }, 240_000);
 
   afterAll(async () => {
@@ -319,8 +289,6 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
   });
 
   it('ran nothing anywhere: no dialog, no page error, no refused script', () => {
-    expect(dialogs).toEqual([]);
-    expect(pageErrors).toEqual([]);
-    expect(cspViolations).toEqual([]);
+    expect(trouble).toEqual({ pageErrors: [], cspViolations: [], dialogs: [] });
   });
 });

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from '@autolab/contracts';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebIfStale, CHROMIUM, launchChromium, watchPage } from '../chromium.js';
 import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
@@ -13,27 +13,9 @@ import { api, type Stack, startStack, submitRun } from '../stack.js';
  * Screenshots go to test-output/screenshots/.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'apps/web');
 const SHOTS = join(ROOT, 'test-output/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const GOAL =
   'How does standardizing the features affect the convergence of logistic regression trained by gradient descent?';
-
-/** Newest modification time under a path (files only). */
-function newest(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
-}
-
-/** Builds apps/web when its sources are newer than dist (the same rule as build_web in scripts/lib.sh). */
-function buildWebIfStale(): void {
-  const sources = Math.max(...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(WEB, p))));
-  const built = newest(join(WEB, 'dist/index.html'));
-  if (built >= sources) return;
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
-}
 
 const shot = (page: Page, name: string, fullPage = true) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
@@ -44,8 +26,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   let page: Page;
   let runId = '';
   let secondRunId = '';
-  const pageErrors: string[] = [];
-  const cspViolations: string[] = [];
+  let pageErrors: string[] = [];
+  let cspViolations: string[] = [];
   /** Requests for a run's transcript: the dashboard reads it once per run and keeps it. */
   let transcriptReads = 0;
 
@@ -53,28 +35,12 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     buildWebIfStale();
     mkdirSync(SHOTS, { recursive: true });
     stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ pageErrors, cspViolations } = watchPage(page));
     page.on('request', (request) => {
       if (new URL(request.url()).pathname.endsWith('/artifacts/transcript.jsonl')) transcriptReads++;
-    });
-    // The page's CSP (same-origin scripts and styles) must not refuse anything the app or its chart library does.
-    page.on('console', (m) => {
-      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
     });
   }, 240_000);
 

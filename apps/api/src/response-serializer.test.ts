@@ -1,7 +1,7 @@
 import { ErrorBody, EventPage, RunList, RunRecord } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { sampleRun } from '../../cli/src/testing/samples.js';
+import { olderNodeFinished, sampleRun } from '../../cli/src/testing/samples.js';
 import { compiledSerializer } from './response-serializer.js';
 
 /** The compiled serializer writes what zod's parse-then-stringify wrote: the same fields, values and nulls. */
@@ -42,26 +42,7 @@ describe('compiledSerializer', () => {
   });
 
   it('writes an event recorded before a field with a default existed, with the default, as zod did', () => {
-    // A node.finished as workers wrote it before `analysis` and `skippedOutputs`: events are stored as written.
-    const old = {
-      id: '1-0',
-      runId: 'run_x',
-      time: '2026-01-01T00:00:00.000Z',
-      type: 'node.finished',
-      message: 'n001 ok',
-      data: {
-        nodeId: 'n001',
-        iteration: 1,
-        buggy: false,
-        exitCode: 0,
-        timedOut: false,
-        durationMs: 10,
-        metrics: { acc: 0.9 },
-        error: null,
-        stdoutTail: '',
-        stderrTail: '',
-      },
-    };
+    const old = olderNodeFinished();
     const page = { events: [old], next: null, finished: true };
     const written = JSON.parse(serialize(EventPage, page));
     expect(written.events[0].data).toMatchObject({ analysis: null, skippedOutputs: null });

@@ -1,4 +1,4 @@
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { EventOf, RunEvent, RunRecord } from '@autolab/contracts';
 
 export const RUN_ID = 'run_01jabcdefghjkmnpqrstvwxyz0';
 
@@ -311,6 +311,13 @@ export function extraSampleEvents(runId = RUN_ID): RunEvent[] {
 /** The samples as full events with stream-style ids, one second apart from 12:00:00 UTC. */
 export function sampleEvents(runId = RUN_ID): RunEvent[] {
   return toEvents(SAMPLES, runId);
+}
+
+/** The sample node.finished as workers wrote it before `analysis` and `skippedOutputs` existed (events are stored as written). */
+export function olderNodeFinished(runId = RUN_ID): RunEvent {
+  const event = sampleEvents(runId).find((e) => e.type === 'node.finished') as EventOf<'node.finished'>;
+  const { analysis: _analysis, skippedOutputs: _skipped, ...data } = event.data;
+  return { ...event, data } as unknown as RunEvent;
 }
 
 function toEvents(samples: Sample[], runId: string): RunEvent[] {
