@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
+import { ApiClient } from '@autolab/api-client';
 import { RerunStage, RUN_ID_PATTERN } from '@autolab/contracts';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from './api-client.js';
 import { cancelCommand } from './commands/cancel.js';
 import { DOWNLOAD_TARGETS, type DownloadTarget, downloadCommand } from './commands/download.js';
 import { hintCommand } from './commands/hint.js';
