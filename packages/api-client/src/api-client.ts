@@ -13,6 +13,13 @@ import {
   type HintList,
   HintList as HintListSchema,
   Hint as HintSchema,
+  type Lesson,
+  type LessonDetail,
+  LessonDetail as LessonDetailSchema,
+  type LessonKind,
+  type LessonList,
+  LessonList as LessonListSchema,
+  Lesson as LessonSchema,
   type RerunStage,
   type RunEvent,
   type RunList,
@@ -240,6 +247,51 @@ export class ApiClient {
       () => this.typed.POST('/v1/runs/{id}/rerun', { params: { path: { id: runId } }, body: { fromStage } }),
       RunRecordSchema,
     );
+  }
+
+  /** The tenant's lessons: with `q` the relevant ones, most relevant first; without, all, newest first. */
+  async listLessons(
+    query: {
+      q?: string;
+      kind?: LessonKind;
+      tag?: string[];
+      retracted?: 'include' | 'exclude';
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<LessonList> {
+    const params = {
+      query: {
+        q: query.q || undefined,
+        kind: query.kind,
+        tag: query.tag && query.tag.length > 0 ? query.tag : undefined,
+        retracted: query.retracted,
+        limit: query.limit,
+        cursor: query.cursor || undefined,
+      },
+    };
+    return this.parse(() => this.typed.GET('/v1/lessons', { params }), LessonListSchema);
+  }
+
+  /** One lesson with its evidence, each entry linked to its run, node and results.json. */
+  async getLesson(lessonId: string): Promise<LessonDetail> {
+    return this.parse(
+      () => this.typed.GET('/v1/lessons/{id}', { params: { path: { id: lessonId } } }),
+      LessonDetailSchema,
+    );
+  }
+
+  /** Pins (retrieved first) or retracts (never retrieved) a lesson, or undoes either. */
+  async updateLesson(lessonId: string, change: { pinned?: boolean; retracted?: boolean }): Promise<Lesson> {
+    return this.parse(
+      () => this.typed.PATCH('/v1/lessons/{id}', { params: { path: { id: lessonId } }, body: change }),
+      LessonSchema,
+    );
+  }
+
+  /** Deletes a lesson (the API answers 204, no body). */
+  async deleteLesson(lessonId: string): Promise<void> {
+    await this.call(() => this.typed.DELETE('/v1/lessons/{id}', { params: { path: { id: lessonId } } }));
   }
 
   async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
