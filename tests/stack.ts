@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import { type ErrorBody, type RunEvent, type RunRecord, STREAM_ERROR_EVENT } from '@autolab/contracts';
 import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
 import { Redis } from 'ioredis';
@@ -187,7 +187,14 @@ export async function readSse(
     /** Called with each event as it arrives. */
     onEvent?: (event: RunEvent) => void;
   } & KeyOption = {},
-): Promise<{ events: RunEvent[]; ended: boolean; raw: string; status: number }> {
+): Promise<{
+  events: RunEvent[];
+  ended: boolean;
+  raw: string;
+  status: number;
+  /** The data of a `stream.error` frame (the API's error shape), which ends the stream; null without one. */
+  streamError: ErrorBody | null;
+}> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 300_000);
   const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/events`, {
@@ -202,9 +209,10 @@ export async function readSse(
   let raw = '';
   let buffer = '';
   let ended = false;
+  let streamError: ErrorBody | null = null;
   if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
     clearTimeout(timer);
-    return { events, ended: true, raw: await res.text(), status: res.status };
+    return { events, ended: true, raw: await res.text(), status: res.status, streamError };
   }
   try {
     const decoder = new TextDecoder();
@@ -222,6 +230,10 @@ export async function readSse(
           .map((l) => l.slice(6))
           .join('\n');
         if (!data) continue;
+        if (frame.split('\n').includes(`event: ${STREAM_ERROR_EVENT}`)) {
+          streamError = JSON.parse(data) as ErrorBody;
+          continue;
+        }
         const event = JSON.parse(data) as RunEvent;
         events.push(event);
         options.onEvent?.(event);
@@ -229,7 +241,7 @@ export async function readSse(
       }
       if (stop) {
         controller.abort();
-        return { events, ended: false, raw, status: res.status };
+        return { events, ended: false, raw, status: res.status, streamError };
       }
     }
     ended = true;
@@ -238,7 +250,7 @@ export async function readSse(
   } finally {
     clearTimeout(timer);
   }
-  return { events, ended, raw, status: res.status };
+  return { events, ended, raw, status: res.status, streamError };
 }
 
 export async function waitForStatus(

@@ -173,4 +173,44 @@ describe.each(VARIANTS)('archived event logs and checkpoints ($name)', ({ s3: us
     expect((await jsonEvents(stack, run.id, 13)).events).toEqual(all);
     expect((await readSse(stack, run.id, { timeoutMs: 20_000 })).events).toEqual(all);
   }, 300_000);
+
+  it.skipIf(!useS3)(
+    'tells an SSE reader of an archived run that the artifact store is down, in the one error shape, and serves it again once it is back',
+    async () => {
+      // A copy of the archived run under a new id: no API process has read its log yet, so nothing is cached.
+      const copy = `run_${randomBytes(16).toString('hex').slice(0, 26)}`;
+      const keys = new RedisKeys(stack.prefix);
+      const { store } = archiverOf();
+      const archived = (await readArchivedEvents(store, run.id))!;
+      await store.put(copy, 'events.jsonl', archived.map((event) => `${JSON.stringify(event)}\n`).join(''));
+      await stack.redis.hset(keys.run(copy), { ...(await stack.redis.hgetall(keys.run(run.id))), id: copy });
+      expect(await stack.redis.hget(keys.run(copy), 'archivedThrough')).toBe(archived.at(-1)![0]);
+
+      await s3!.stop();
+      let down: Awaited<ReturnType<typeof readSse>>;
+      try {
+        down = await readSse(stack, copy, { timeoutMs: 20_000 });
+      } finally {
+        await s3!.start();
+      }
+      // Not a stream that just ends: an error frame (no id, so Last-Event-ID stays) in the API's error shape, with
+      // `retry:` set to the Retry-After an HTTP answer would have carried.
+      expect(down).toMatchObject({ status: 200, ended: true, events: [] });
+      expect(down.streamError).toEqual({
+        error: {
+          code: 'artifact_store_unavailable',
+          message: expect.any(String),
+          details: { retryAfterSeconds: 5 },
+        },
+      });
+      expect(down.raw).toMatch(/\nretry: 5000\nevent: stream\.error\ndata: \{"error"/);
+      expect(down.raw).not.toMatch(/\nid: /);
+
+      const back = await readSse(stack, copy, { timeoutMs: 20_000 });
+      expect(back.streamError).toBeNull();
+      expect(back.ended).toBe(true);
+      expect(back.events.map((e) => e.id)).toEqual(archived.map(([id]) => id));
+    },
+    120_000,
+  );
 });

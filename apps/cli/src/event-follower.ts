@@ -1,7 +1,7 @@
 import type { ApiClient } from '@autolab/api-client';
 import { networkReason } from '@autolab/api-client';
 import { readSse, SseFormatError } from '@autolab/api-client/sse';
-import { RunEvent } from '@autolab/contracts';
+import { ErrorBody, RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
 import { ApiError, ProtocolError, UnreachableError } from './errors.js';
 import { formatDuration } from './human-format.js';
 
@@ -101,12 +101,19 @@ export async function* followEvents(
           armIdleTimer();
         },
       });
+      let streamError: ErrorBody['error'] | null = null;
+      let gotEvent = false;
       for await (const message of messages) {
+        if (message.event === STREAM_ERROR_EVENT) {
+          streamError = parseStreamError(message.data);
+          break;
+        }
         const followed = toFollowedEvent(message.data, message.id, settings.onInvalidEvent);
         if (!followed) continue;
         lastEventId = message.id || followed.id;
         if (seen.has(followed.id)) continue;
         seen.add(followed.id);
+        gotEvent = true;
         yield followed;
         if (followed.type === 'run.finished') {
           if (!settings.confirmFinished || (await settings.confirmFinished(followed))) return;
@@ -114,7 +121,13 @@ export async function* followEvents(
           progressed = true;
         }
       }
-      reason = 'the server closed the stream before the run finished';
+      if (streamError) {
+        // The server said why it stopped (its store is down, say): that is no progress, and it says when to retry.
+        progressed = gotEvent;
+        reason = `${streamError.code}: ${streamError.message}`;
+        const retryAfter = (streamError.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+        serverDelayMs = typeof retryAfter === 'number' ? retryAfter * 1000 : 0;
+      } else reason = 'the server closed the stream before the run finished';
     } catch (error) {
       if (settings.signal?.aborted) throw error;
       // A stream that breaks the format is the server's fault, and reconnecting would get the same.
@@ -142,6 +155,17 @@ export async function* followEvents(
     settings.onReconnect?.({ attempt: failures, maxAttempts: settings.maxAttempts, delayMs, lastEventId, reason });
     await sleep(delayMs, settings.signal);
   }
+}
+
+/** The error of a `stream.error` frame; a frame in another shape still ends the stream, with a generic reason. */
+function parseStreamError(data: string): ErrorBody['error'] {
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(data));
+    if (parsed.success) return parsed.data.error;
+  } catch {
+    // not JSON: fall through
+  }
+  return { code: 'stream_error', message: 'the server ended the stream with an error' };
 }
 
 function toFollowedEvent(

@@ -172,7 +172,7 @@ export interface paths {
     };
     /**
      * The run’s events: a live Server-Sent Events stream, or pages of JSON
-     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a `run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.
+     * @description Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a `run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more events after an earlier `run.finished`). A stream that cannot go on (its store is down) ends with a `stream.error` frame whose data is the error shape. With `Accept: application/json`: one page of events after `after`.
      */
     get: operations['getRunEvents'];
     put?: never;
@@ -366,7 +366,7 @@ export interface paths {
     };
     /**
      * Redis reachable, a worker alive, and its Docker engine reachable
-     * @description 200 when all are; otherwise 503 naming in `down` what is missing.
+     * @description 200 when all are; otherwise 503 naming in `down` what is missing. What it says of the workers may be up to 1 s old (a successful read is reused for a second).
      */
     get: operations['getHealth'];
     put?: never;

@@ -9,3 +9,11 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/**
+ * The `event:` of the last frame of an event stream (SSE) that the server cannot go on with after it has answered 200
+ * (the artifact store holding an archived run's events is down, Redis went away): its `data:` is an `ErrorBody`, it
+ * has no `id:` (resuming with `Last-Event-ID` continues where the events stopped), and a `retry:` before it says when
+ * to try again. Not a run event: run events of type `error` are the run's own.
+ */
+export const STREAM_ERROR_EVENT = 'stream.error';

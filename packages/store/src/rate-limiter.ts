@@ -18,15 +18,29 @@ redis.call('SET', KEYS[1], nextTat, 'PX', nextTat - now + 1000)
 return 0
 `;
 
+/** The script as a command of the client: sent by its SHA1 (`EVALSHA`), its text only once per connection. */
+type GcraClient = Redis & {
+  autolabGcra(key: string, intervalMs: string, burstMs: string): Promise<number>;
+};
+
+function withGcra(redis: Redis): GcraClient {
+  const client = redis as GcraClient;
+  if (typeof client.autolabGcra !== 'function')
+    client.defineCommand('autolabGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  return client;
+}
+
 /** A per-key limit of `perMinute` requests a minute, shared by every API process through Redis. */
 export class RateLimiter {
   private readonly intervalMs: number;
+  private readonly redis: GcraClient;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RedisKeys,
     readonly perMinute: number,
   ) {
+    this.redis = withGcra(redis);
     // Whole milliseconds: Lua would print a fractional timestamp with too few digits.
     this.intervalMs = Math.max(1, Math.round(60_000 / perMinute));
   }
@@ -34,9 +48,7 @@ export class RateLimiter {
   /** Counts one request of `keyId`; `retryAfterMs` > 0 means it is over the limit and must be refused. */
   async hit(keyId: string): Promise<{ allowed: boolean; retryAfterMs: number }> {
     const wait = Number(
-      await this.redis.eval(
-        GCRA_SCRIPT,
-        1,
+      await this.redis.autolabGcra(
         this.keys.rateLimit(keyId),
         String(this.intervalMs),
         String(this.intervalMs * (perMinuteBurst(this.perMinute) - 1)),

@@ -23,6 +23,7 @@ import {
   type Usage,
 } from '@autolab/contracts';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { ArtifactStore } from './artifact-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import { type ArchivedState, readArchivedEvents, readArchivedState } from './run-archive-files.js';
@@ -161,7 +162,10 @@ export class RunArchiveUnavailableError extends Error {
   }
 }
 
-/** Archived event logs kept parsed in memory, so paging through one does not read the file once per page. */
+/**
+ * How many archived event logs each process keeps parsed in memory (the least recently read go first), so paging
+ * through one reads and parses its file once, not once per page.
+ */
 const ARCHIVE_CACHE_SIZE = 16;
 
 /**
@@ -170,7 +174,15 @@ const ARCHIVE_CACHE_SIZE = 16;
  * store instead, transparently: same ids, same order, same events.
  */
 export class RunStore {
-  private readonly archiveCache = new Map<string, RunEvent[]>();
+  /**
+   * Keyed by run id and `archivedThrough`: a run archived again (after a rerun) has a new key, so a cached log is
+   * never served for more than it holds. Pages asked for while the file is being read share that one read; a failed
+   * read is not kept.
+   */
+  private readonly archiveCache = new LRUCache<string, RunEvent[], string>({
+    max: ARCHIVE_CACHE_SIZE,
+    fetchMethod: (_key, _stale, { context: runId }) => this.readArchive(runId),
+  });
 
   constructor(
     readonly redis: Redis,
@@ -470,17 +482,15 @@ export class RunStore {
 
   /** The archived events of a run, as they were up to `through` (the archive file may already hold more). */
   private async archivedEvents(runId: string, through: string): Promise<RunEvent[]> {
-    const cacheKey = `${runId} ${through}`;
-    const cached = this.archiveCache.get(cacheKey);
-    if (cached) return cached;
     if (!this.archive) throw new RunArchiveUnavailableError(runId);
-    const entries = await readArchivedEvents(this.archive, runId);
+    return (await this.archiveCache.fetch(`${runId} ${through}`, { context: runId }))!;
+  }
+
+  private async readArchive(runId: string): Promise<RunEvent[]> {
+    const entries = await readArchivedEvents(this.archive!, runId);
     // The archive is written before `archivedThrough` is set; a missing file is a damaged store, not an empty log.
     if (!entries) throw new Error(`the archived events of ${runId} are missing from the run archive store`);
-    const events = entries.map(([id, entry]) => parseEvent(runId, id, ['e', entry]));
-    this.archiveCache.set(cacheKey, events);
-    if (this.archiveCache.size > ARCHIVE_CACHE_SIZE) this.archiveCache.delete(this.archiveCache.keys().next().value!);
-    return events;
+    return entries.map(([id, entry]) => parseEvent(runId, id, ['e', entry]));
   }
 
   async lastEventId(runId: string): Promise<string> {

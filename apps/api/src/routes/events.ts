@@ -1,9 +1,10 @@
-import { ErrorBody, EventPage, isFinalStatus, type RunEvent } from '@autolab/contracts';
+import { ErrorBody, EventPage, isFinalStatus, type RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
 import { compareStreamIds } from '@autolab/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
+import { type ErrorAnswer, errorAnswer, errorBody } from '../error-responses.js';
 import { ApiError } from '../errors.js';
 import { RunNotFound } from '../route-schemas.js';
 import { loadRun } from '../run-view.js';
@@ -24,6 +25,22 @@ function parseEventId(value: string | undefined): string {
 
 const sseFrame = (event: RunEvent) => `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 
+/**
+ * The frame a stream ends with when it cannot go on after its 200 (docs/api.md): the error an HTTP answer would have
+ * given, in the one error shape, without an id (the client resumes after the last event it got), and the answer's
+ * Retry-After as `retry:` and `details.retryAfterSeconds`.
+ */
+function sseErrorFrame(answer: ErrorAnswer): string {
+  const retryAfterSeconds = Number(answer.headers?.['retry-after'] ?? 0);
+  const details =
+    retryAfterSeconds > 0
+      ? { ...(answer.details as Record<string, unknown> | undefined), retryAfterSeconds }
+      : answer.details;
+  const body = errorBody({ ...answer, ...(details === undefined ? {} : { details }) });
+  const retry = retryAfterSeconds > 0 ? `retry: ${retryAfterSeconds * 1000}\n` : '';
+  return `${retry}event: ${STREAM_ERROR_EVENT}\ndata: ${JSON.stringify(body)}\n\n`;
+}
+
 export const eventRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -39,7 +56,9 @@ export const eventRoutes =
             'Default: `text/event-stream`. Each event has an `id:`; reconnect with `Last-Event-ID` (or `?after=`) ' +
             'to resume without gaps or duplicates. Comment lines are heartbeats. The stream ends after a ' +
             '`run.finished` event that is the last event of a finished run (a rerun adds `run.requeued` and more ' +
-            'events after an earlier `run.finished`). With `Accept: application/json`: one page of events after `after`.',
+            'events after an earlier `run.finished`). A stream that cannot go on (its store is down) ends with a ' +
+            '`stream.error` frame whose data is the error shape. With `Accept: application/json`: one page of events ' +
+            'after `after`.',
           params: z.object({ id: z.string().max(100) }),
           querystring: EventsQuery,
           headers: z.object({ 'last-event-id': z.string().max(40).optional(), accept: z.string().optional() }),
@@ -106,7 +125,12 @@ export const eventRoutes =
             }
           });
         } catch (err) {
-          request.log.error({ err }, 'event stream failed');
+          // Headers are out: the client learns what went wrong from a last frame instead of a stream that just ends.
+          const answer = errorAnswer(err as Error);
+          if (answer.status >= 500 && answer.code !== 'unavailable' && answer.code !== 'artifact_store_unavailable')
+            request.log.error({ err }, 'event stream failed');
+          else request.log.warn({ err: (err as Error).message, code: answer.code }, 'event stream ended with an error');
+          if (!closed) res.write(sseErrorFrame(answer));
           end();
           return;
         }

@@ -27,6 +27,36 @@ function response(chunks: string[], opts: { status?: number; drop?: boolean } = 
 }
 
 describe('followEvents', () => {
+  it('shows the error of a stream.error frame while it reconnects, after the retry the frame set', async () => {
+    const requests: Record<string, string>[] = [];
+    const replies = [
+      () =>
+        response([
+          'retry: 2000\n\n',
+          frame('1-0', 'run.queued'),
+          'retry: 1\nevent: stream.error\ndata: {"error":{"code":"artifact_store_unavailable","message":"The artifact store is unreachable.","details":{"retryAfterSeconds":5}}}\n\n',
+        ]),
+      () => response([frame('2-0', 'run.finished')]),
+    ];
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      requests.push(headersOf(init));
+      return replies.shift()!();
+    }) as unknown as typeof fetch;
+    const ids: string[] = [];
+    const states: [StreamState, string | undefined][] = [];
+    const stream = followEvents({
+      client: clientWith(fakeFetch),
+      runId: 'r',
+      onEvent: (e) => ids.push(e.id),
+      onState: (s, detail) => states.push([s, detail]),
+    });
+    await stream.done;
+    expect(ids).toEqual(['1-0', '2-0']);
+    expect(requests.map((h) => h['last-event-id'])).toEqual([undefined, '1-0']);
+    expect(states).toContainEqual(['reconnecting', 'The artifact store is unreachable.']);
+    expect(states.at(-1)).toEqual(['finished', undefined]);
+  });
+
   it('resumes with Last-Event-ID after a drop, sends the key and drops duplicates', async () => {
     const requests: Record<string, string>[] = [];
     const replies = [

@@ -1,6 +1,6 @@
 import { type ApiClient, ApiError } from '@autolab/api-client';
 import { SseParser } from '@autolab/api-client/sse';
-import type { RunEvent } from '@autolab/contracts';
+import { type RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
 
 export interface EventStreamOptions {
   /** Opens the stream (with the key it holds). */
@@ -54,7 +54,11 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     atFinish = event.type === 'run.finished';
   };
 
+  /** Why the last connection ended early, when the server said (a `stream.error` frame). */
+  let dropReason: string | undefined;
+
   const connectOnce = async (): Promise<'ended' | 'dropped' | 'fatal'> => {
+    dropReason = undefined;
     let body: ReadableStream<Uint8Array>;
     try {
       body = await options.client.openEventStream(options.runId, { lastEventId: lastId, signal: controller.signal });
@@ -68,15 +72,25 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     setState('live');
     failures = 0;
     parser.reset();
+    // A `stream.error` frame ends the stream: the badge says why, and the next attempt waits for its `retry:`.
+    let streamError: string | null = null;
+    const take = (message: { event: string; data: string }) => {
+      if (message.event === STREAM_ERROR_EVENT) streamError = errorMessage(message.data) ?? 'the stream failed';
+      else handle(message.data);
+    };
     // The decoder keeps a code point split across chunks until its remaining bytes arrive.
     const decoder = new TextDecoder('utf-8');
     const reader = body.getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      for (const message of parser.push(decoder.decode(value, { stream: true }))) handle(message.data);
+      for (const message of parser.push(decoder.decode(value, { stream: true }))) take(message);
     }
-    for (const message of [...parser.push(decoder.decode()), ...parser.end()]) handle(message.data);
+    for (const message of [...parser.push(decoder.decode()), ...parser.end()]) take(message);
+    if (streamError) {
+      dropReason = streamError;
+      return 'dropped';
+    }
     // The server ends the stream right after the run's final run.finished; any other end is a drop.
     return atFinish ? 'ended' : 'dropped';
   };
@@ -98,7 +112,7 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
       }
       if (outcome === 'fatal') return;
       failures++;
-      if (outcome === 'dropped') setState('reconnecting');
+      if (outcome === 'dropped') setState('reconnecting', dropReason);
       const base = parser.retryMs ?? options.retryMs ?? 2000;
       const wait = Math.min(options.maxRetryMs ?? 15_000, base * 2 ** Math.max(0, failures - 1));
       await sleep(wait, controller.signal);
@@ -112,6 +126,16 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
     },
     done,
   };
+}
+
+/** The message of an error body (a `stream.error` frame's data), if it is one. */
+function errorMessage(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
