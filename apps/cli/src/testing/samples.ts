@@ -302,6 +302,16 @@ const EXTRA_SAMPLES: Sample[] = [
     message: 'writeup: write_paper for 30 s',
     data: { stage: 'writeup', step: 'write_paper', elapsedMs: 30_000 },
   },
+  {
+    type: 'lessons.applied',
+    message: '1 lesson(s) from earlier runs in baseline draft: les_01m93v92cdt7sxjs5jqn6h3g7m',
+    data: { step: 'baseline draft', lessonIds: ['les_01m93v92cdt7sxjs5jqn6h3g7m'], retrieval: 'fulltext' },
+  },
+  {
+    type: 'lessons.learned',
+    message: 'Lessons from this run: 1 new, 1 updated; 1 proposed lesson(s) dropped',
+    data: { created: ['les_01m93v92cdt7sxjs5jqn6h3g7m'], updated: ['les_01m93v92cdxceerzyp8gxqk36s'], dropped: 1 },
+  },
 ];
 
 /** The extra samples as full events (see `sampleEvents`). */

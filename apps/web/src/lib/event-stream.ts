@@ -152,3 +152,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     );
   });
 }
+
+/** The message of a body in the documented error shape (a `stream.error` frame's data), or null. */
+function errorMessage(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? null;
+  } catch {
+    return null;
+  }
+}
