@@ -128,16 +128,6 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
   };
 }
 
-/** The message of an error body (a `stream.error` frame's data), if it is one. */
-function errorMessage(text: string): string | null {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } };
-    return body.error?.message ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
