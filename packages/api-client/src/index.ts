@@ -1,6 +1,7 @@
 /**
  * The one client of the Autolab API, for the CLI and the dashboard: requests (`ApiClient`), the errors they end in
- * (errors.ts) and Server-Sent Events (`@autolab/api-client/sse`). Everything here runs in a browser as well as in Node.
+ * (errors.ts) and Server-Sent Events (`@autolab/api-client/sse`). Everything here runs in a browser as well as in Node:
+ * this package's tsconfig has no Node types, so a Node-only import does not compile.
  */
 export {
   ApiClient,
