@@ -5,6 +5,7 @@ import type {
   CancelSignal,
   EventHub,
   HintStore,
+  LessonStore,
   RateLimiter,
   RunJobData,
   RunStore,
@@ -31,6 +32,7 @@ import { healthRoutes } from './routes/health.js';
 import { hintRoutes } from './routes/hints.js';
 import { imageRoutes } from './routes/images.js';
 import { keyRoutes } from './routes/keys.js';
+import { lessonRoutes } from './routes/lessons.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueDashboardRoutes } from './routes/queue-dashboard.js';
 import { runRoutes } from './routes/runs.js';
@@ -49,6 +51,7 @@ export interface ApiDeps {
   cancel: CancelSignal;
   workers: WorkerRegistry;
   hints: HintStore;
+  lessons: LessonStore;
   keys: ApiKeyStore;
   sessions: AdminSessions;
   /** false: no keys, every request is tenant `default` with admin rights (only allowed on loopback). */
@@ -142,7 +145,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'artifacts', description: 'Papers, code and outputs' },
         { name: 'uploads', description: 'Your own data, code and papers for runs' },
         { name: 'templates', description: 'Built-in research templates to start runs from' },
-        { name: 'admin', description: 'API keys (admin keys only)' },
+        { name: 'lessons', description: "What your tenant's runs taught, with the measurements behind it" },
+        { name: 'admin', description: 'API keys and lesson sharing (admin keys only)' },
         { name: 'operations', description: 'Health' },
       ],
       components: {
@@ -204,6 +208,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(withAccess(ACCESS.public, fastifySwaggerUi, { routePrefix: '/docs' }));
   await app.register(runRoutes(deps));
   await app.register(hintRoutes(deps));
+  await app.register(lessonRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(artifactRoutes(deps));
   await app.register(uploadRoutes(deps));

@@ -20,6 +20,11 @@ export const API_ERRORS = {
   key_not_found: { status: 404, message: 'There is no API key with this id.' },
   artifact_not_found: { status: 404, message: 'This run has no such file.' },
   upload_not_found: { status: 404, message: 'There is no upload with this id.' },
+  lesson_not_found: { status: 404, message: 'There is no lesson with this id.' },
+  lesson_read_only: {
+    status: 409,
+    message: 'This lesson is shared with your tenant read-only; only its own tenant may change it.',
+  },
   route_not_found: { status: 404, message: 'There is no such route.' },
   run_already_finished: { status: 409, message: 'The run has already finished.' },
   run_not_finished: { status: 409, message: 'The run has not finished yet; only a finished run can be rerun.' },

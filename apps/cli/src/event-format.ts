@@ -82,6 +82,12 @@ export function describeEvent(event: RunEvent): string {
       return `${event.data.hintId}: ${oneLine(event.data.text, 120)}`;
     case 'hint.applied':
       return `${event.data.hintId} used in ${event.data.step}`;
+    case 'lessons.applied':
+      return `${event.data.lessonIds.join(', ')} in ${event.data.step}`;
+    case 'lessons.learned': {
+      const { created, updated, dropped } = event.data;
+      return `${created.length} new, ${updated.length} updated${dropped > 0 ? `, ${dropped} dropped (not shown by the results)` : ''}`;
+    }
     case 'plan.ready': {
       const { title, metric } = event.data;
       return `${oneLine(title, 100)}: ${metric.direction} ${metric.name}`;

@@ -13,6 +13,7 @@ import {
 } from '@autolab/contracts';
 import {
   describeGain,
+  type HANDED_OVER,
   type HeldOutEvaluation,
   heldOutEvaluation,
   joinCheckpoint,
@@ -40,6 +41,7 @@ import {
   deploymentId,
   describeArtifactStore,
   HintStore,
+  LessonStore,
   logRedisConnection,
   ModelModeStore,
   openArtifactStore,
@@ -71,7 +73,8 @@ const DOCKER_PING_TIMEOUT_MS = 3000;
 /** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
 const HARD_DEADLINE_GRACE_MS = 5 * 60_000;
 
-type StopReason = 'cancel' | 'shutdown' | 'time_limit';
+/** Why a run's signal fires; `shutdown` (the engine's HANDED_OVER) hands the run to another worker. */
+type StopReason = 'cancel' | typeof HANDED_OVER | 'time_limit';
 
 /** What the worker finds wrong with a run before the engine starts (an input gone, an image it lacks). */
 class RunSetupError extends Error {
@@ -198,6 +201,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const registry = new WorkerRegistry(redis, keys);
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
+  const lessonStore = new LessonStore(redis, keys);
   const modelModes = new ModelModeStore(redis, keys, config.llm.modeTtlMs);
   // Scopes this deployment's sandbox containers (labels, reaper); the Redis prefix alone is not unique across servers.
   const deployment = await deploymentId(redis, keys);
@@ -419,6 +423,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           template: inputs.template,
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
+          lessons: {
+            use: run.policy.lessons.use && config.lessonsPromptTokens > 0,
+            learn: run.policy.lessons.learn,
+            promptTokens: config.lessonsPromptTokens,
+          },
         },
         {
           llm: metrics.meteredLlm(llm),
@@ -429,6 +438,14 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
           hints: {
             list: () => hintStore.list(runId),
             markApplied: (hintId, step) => hintStore.markApplied(runId, hintId, step),
+          },
+          // The run's tenant's lessons (and those shared with it); what it learns goes to its tenant only.
+          lessons: {
+            find: async (query) =>
+              (
+                await lessonStore.search(run.tenant, { q: query.text, kinds: query.kinds, limit: query.limit })
+              ).hits.map((hit) => hit.lesson),
+            learn: (lessons) => lessonStore.learn(run.tenant, lessons),
           },
         },
         controller.signal,

@@ -103,6 +103,66 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/lessons': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search or list your tenant's lessons
+     * @description With `q`: the lessons a run with that goal, plan or error would get, most relevant first (full-text search over text and tags, weighted by confidence; nothing when nothing is relevant). Without: every lesson, most recently changed first. Includes lessons other tenants share with yours (their `tenant` says whose). Retracted lessons only with `retracted=include`.
+     */
+    get: operations['listLessons'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/lessons/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One lesson with its evidence, each linked to its run, node and results.json */
+    get: operations['getLesson'];
+    put?: never;
+    post?: never;
+    /** Delete a lesson */
+    delete: operations['deleteLesson'];
+    options?: never;
+    head?: never;
+    /**
+     * Pin or retract a lesson
+     * @description A pinned lesson is retrieved first when it matches; a retracted one is never put into a run again (it stays listed with `retracted=include`). Undo either with `false`.
+     */
+    patch: operations['updateLesson'];
+    trace?: never;
+  };
+  '/v1/admin/tenants/{tenant}/lesson-readers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Which tenants read a tenant's lessons */
+    get: operations['getLessonSharing'];
+    /** Share a tenant's lessons read-only with named tenants (replaces the list; [] stops sharing) */
+    put: operations['setLessonSharing'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/runs/{id}/events': {
     parameters: {
       query?: never;
@@ -446,6 +506,24 @@ export interface operations {
                 };
                 seeds: number;
                 pageLimit: number;
+                /**
+                 * @default {
+                 *       "use": true,
+                 *       "learn": true
+                 *     }
+                 */
+                lessons: {
+                  /**
+                   * @description Put the tenant's relevant lessons into this run's prompts.
+                   * @default true
+                   */
+                  use: boolean;
+                  /**
+                   * @description Distil lessons from this run when it ends.
+                   * @default true
+                   */
+                  learn: boolean;
+                };
               };
               /** @description The tenant whose API key created the run. */
               tenant: string;
@@ -867,6 +945,25 @@ export interface operations {
               direction?: 'maximize' | 'minimize';
             };
           };
+          /**
+           * @description Whether the run reads the tenant's lessons into its prompts and adds its own when it ends (docs/lessons.md).
+           * @default {
+           *       "use": true,
+           *       "learn": true
+           *     }
+           */
+          lessons?: {
+            /**
+             * @description Put the tenant's relevant lessons into this run's prompts.
+             * @default true
+             */
+            use?: boolean;
+            /**
+             * @description Distil lessons from this run when it ends.
+             * @default true
+             */
+            learn?: boolean;
+          };
         };
       };
     };
@@ -955,6 +1052,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1336,6 +1451,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1685,6 +1818,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -2092,6 +2243,24 @@ export interface operations {
               };
               seeds: number;
               pageLimit: number;
+              /**
+               * @default {
+               *       "use": true,
+               *       "learn": true
+               *     }
+               */
+              lessons: {
+                /**
+                 * @description Put the tenant's relevant lessons into this run's prompts.
+                 * @default true
+                 */
+                use: boolean;
+                /**
+                 * @description Distil lessons from this run when it ends.
+                 * @default true
+                 */
+                learn: boolean;
+              };
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -2829,6 +2998,1313 @@ export interface operations {
       };
     };
   };
+  listLessons: {
+    parameters: {
+      query?: {
+        /** @description Free text: a goal, a plan, an error message. */
+        q?: string;
+        /** @description `pitfall`: what broke and how it was fixed; `technique`: a method that improved the metric; `setting`: a value (a learning rate, a budget) that worked; `negative-result`: what was tried and did not help. */
+        kind?: 'pitfall' | 'technique' | 'setting' | 'negative-result';
+        /** @description Only lessons with this tag (repeat for all of several), e.g. `lib:numpy`. */
+        tag?: string | string[];
+        retracted?: 'include' | 'exclude';
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            lessons: {
+              id: string;
+              tenant: string;
+              /**
+               * @description `pitfall`: what broke and how it was fixed; `technique`: a method that improved the metric; `setting`: a value (a learning rate, a budget) that worked; `negative-result`: what was tried and did not help.
+               * @enum {string}
+               */
+              kind: 'pitfall' | 'technique' | 'setting' | 'negative-result';
+              /** @description The lesson in one or two sentences. */
+              text: string;
+              tags: string[];
+              /** @description Oldest first; every lesson has at least one supporting entry. */
+              evidence: {
+                runId: string;
+                /** @description The experiment the lesson cites. */
+                nodeId: string;
+                /** @description The experiment it was derived from (what it is compared with). */
+                parentNodeId: string | null;
+                /**
+                 * @description Whether this measurement supports the lesson or, from a later run, contradicts it.
+                 * @enum {string}
+                 */
+                stance: 'supports' | 'contradicts';
+                /** @description The primary metric of the run, as recorded in results.json. */
+                metric: string | null;
+                /** @description The parent's recorded value (null when the parent failed or there is none). */
+                before: number | null;
+                /** @description The cited experiment's recorded value (null when it failed). */
+                after: number | null;
+                /** @description The recorded error of the failed experiment among the two (the parent for a fix), else null. */
+                error: string | null;
+                /** @description The artifact path of the cited experiment's results.json, when it wrote one. */
+                results: string | null;
+                recordedAt: string;
+              }[];
+              /** @description (supporting + 1) / (supporting + contradicting + 2), over distinct runs: 0.67 for one run, higher as runs agree. */
+              confidence: number;
+              /** @description Pinned lessons are retrieved first when they match. */
+              pinned: boolean;
+              /** @description Retracted lessons are kept for the record but never retrieved into a run. */
+              retracted: boolean;
+              createdAt: string;
+              updatedAt: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            tenant: string;
+            /**
+             * @description `pitfall`: what broke and how it was fixed; `technique`: a method that improved the metric; `setting`: a value (a learning rate, a budget) that worked; `negative-result`: what was tried and did not help.
+             * @enum {string}
+             */
+            kind: 'pitfall' | 'technique' | 'setting' | 'negative-result';
+            /** @description The lesson in one or two sentences. */
+            text: string;
+            tags: string[];
+            evidence: {
+              runId: string;
+              /** @description The experiment the lesson cites. */
+              nodeId: string;
+              /** @description The experiment it was derived from (what it is compared with). */
+              parentNodeId: string | null;
+              /**
+               * @description Whether this measurement supports the lesson or, from a later run, contradicts it.
+               * @enum {string}
+               */
+              stance: 'supports' | 'contradicts';
+              /** @description The primary metric of the run, as recorded in results.json. */
+              metric: string | null;
+              /** @description The parent's recorded value (null when the parent failed or there is none). */
+              before: number | null;
+              /** @description The cited experiment's recorded value (null when it failed). */
+              after: number | null;
+              /** @description The recorded error of the failed experiment among the two (the parent for a fix), else null. */
+              error: string | null;
+              /** @description The artifact path of the cited experiment's results.json, when it wrote one. */
+              results: string | null;
+              recordedAt: string;
+              links: {
+                /** @description The run the measurement comes from. */
+                run: string;
+                /** @description The experiment's node.json (its plan, metrics, error). */
+                node: string;
+                /** @description Its results.json, when it wrote one. */
+                results: string | null;
+              };
+            }[];
+            /** @description (supporting + 1) / (supporting + contradicting + 2), over distinct runs: 0.67 for one run, higher as runs agree. */
+            confidence: number;
+            /** @description Pinned lessons are retrieved first when they match. */
+            pinned: boolean;
+            /** @description Retracted lessons are kept for the record but never retrieved into a run. */
+            retracted: boolean;
+            createdAt: string;
+            updatedAt: string;
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `lesson_not_found`: there is no such lesson your tenant may read (another tenant’s answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  deleteLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `lesson_not_found`: there is no such lesson your tenant may read (another tenant’s answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `lesson_not_found` for a lesson you cannot read; `lesson_read_only` for one shared with your tenant by another. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  updateLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          pinned?: boolean;
+          retracted?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            tenant: string;
+            /**
+             * @description `pitfall`: what broke and how it was fixed; `technique`: a method that improved the metric; `setting`: a value (a learning rate, a budget) that worked; `negative-result`: what was tried and did not help.
+             * @enum {string}
+             */
+            kind: 'pitfall' | 'technique' | 'setting' | 'negative-result';
+            /** @description The lesson in one or two sentences. */
+            text: string;
+            tags: string[];
+            /** @description Oldest first; every lesson has at least one supporting entry. */
+            evidence: {
+              runId: string;
+              /** @description The experiment the lesson cites. */
+              nodeId: string;
+              /** @description The experiment it was derived from (what it is compared with). */
+              parentNodeId: string | null;
+              /**
+               * @description Whether this measurement supports the lesson or, from a later run, contradicts it.
+               * @enum {string}
+               */
+              stance: 'supports' | 'contradicts';
+              /** @description The primary metric of the run, as recorded in results.json. */
+              metric: string | null;
+              /** @description The parent's recorded value (null when the parent failed or there is none). */
+              before: number | null;
+              /** @description The cited experiment's recorded value (null when it failed). */
+              after: number | null;
+              /** @description The recorded error of the failed experiment among the two (the parent for a fix), else null. */
+              error: string | null;
+              /** @description The artifact path of the cited experiment's results.json, when it wrote one. */
+              results: string | null;
+              recordedAt: string;
+            }[];
+            /** @description (supporting + 1) / (supporting + contradicting + 2), over distinct runs: 0.67 for one run, higher as runs agree. */
+            confidence: number;
+            /** @description Pinned lessons are retrieved first when they match. */
+            pinned: boolean;
+            /** @description Retracted lessons are kept for the record but never retrieved into a run. */
+            retracted: boolean;
+            createdAt: string;
+            updatedAt: string;
+          };
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `lesson_not_found`: there is no such lesson your tenant may read (another tenant’s answers the same). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `lesson_not_found` for a lesson you cannot read; `lesson_read_only` for one shared with your tenant by another. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getLessonSharing: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            tenant: string;
+            /** @description Tenants that read this tenant’s lessons, in their runs and in the API. */
+            readers: string[];
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  setLessonSharing: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          readers: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            tenant: string;
+            /** @description Tenants that read this tenant’s lessons, in their runs and in the API. */
+            readers: string[];
+          };
+        };
+      };
+      /** @description `invalid_json`: the body is not JSON; `validation_failed`: a field is not valid; `invalid_url`: the URL cannot be decoded; `bad_request`: the request is not valid HTTP. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `payload_too_large`: the body is over the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
   getRunEvents: {
     parameters: {
       query?: {
@@ -3263,6 +4739,40 @@ export interface operations {
                   data: {
                     hintId: string;
                     step: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'lessons.applied';
+                  message: string;
+                  data: {
+                    /** @description `ideation`, `draft`, `debug`, `hyperparameter`, with the node for experiment steps. */
+                    step: string;
+                    lessonIds: string[];
+                    /**
+                     * @description How they were found: full-text search (BM25 over text and tags).
+                     * @enum {string}
+                     */
+                    retrieval: 'fulltext';
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'lessons.learned';
+                  message: string;
+                  data: {
+                    /** @description Ids of new lessons. */
+                    created: string[];
+                    /** @description Ids of existing lessons that got evidence (supporting or contradicting). */
+                    updated: string[];
+                    /** @description Lessons the model proposed that the recorded results did not support. */
+                    dropped: number;
                   };
                 }
               | {

@@ -193,6 +193,24 @@ export const ReviewEvent = event(
 );
 export const HintReceivedEvent = event('hint.received', z.object({ hintId: z.string(), text: z.string() }));
 export const HintAppliedEvent = event('hint.applied', z.object({ hintId: z.string(), step: z.string() }));
+/** Lessons of the tenant's earlier runs put into the prompt of a step (docs/lessons.md). */
+export const LessonsAppliedEvent = event(
+  'lessons.applied',
+  z.object({
+    step: z.string().describe('`ideation`, `draft`, `debug`, `hyperparameter`, with the node for experiment steps.'),
+    lessonIds: z.array(z.string()),
+    retrieval: z.literal('fulltext').describe('How they were found: full-text search (BM25 over text and tags).'),
+  }),
+);
+/** What the distillation step at the end of the run added to the tenant's lessons. */
+export const LessonsLearnedEvent = event(
+  'lessons.learned',
+  z.object({
+    created: z.array(z.string()).describe('Ids of new lessons.'),
+    updated: z.array(z.string()).describe('Ids of existing lessons that got evidence (supporting or contradicting).'),
+    dropped: z.number().int().describe('Lessons the model proposed that the recorded results did not support.'),
+  }),
+);
 export const PlanEvent = event(
   'plan.ready',
   z.object({
@@ -347,6 +365,8 @@ export const RunEvent = z.discriminatedUnion('type', [
   ReviewEvent,
   HintReceivedEvent,
   HintAppliedEvent,
+  LessonsAppliedEvent,
+  LessonsLearnedEvent,
   NodeCreatedEvent,
   ExecOutputEvent,
   NodeFinishedEvent,

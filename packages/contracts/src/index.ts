@@ -3,6 +3,7 @@ export * from './checkpoint.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './json-setting.js';
+export * from './lessons.js';
 export * from './models.js';
 export * from './paths.js';
 export * from './run.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RunLessonsPolicy } from './lessons.js';
 import { ModelName, RunModels, RunModelsRequest } from './models.js';
 import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
 import { EXPERIMENT_STAGES, RERUN_STAGES, RUN_STAGES } from './stages.js';
@@ -244,6 +245,9 @@ export const CreateRunRequest = z
     inputs: RunInputs.default({}).describe(
       'Your own data, starting code, papers and held-out test (upload ids), or a built-in template.',
     ),
+    lessons: RunLessonsPolicy.default({ use: true, learn: true }).describe(
+      "Whether the run reads the tenant's lessons into its prompts and adds its own when it ends (docs/lessons.md).",
+    ),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -380,6 +384,7 @@ export const RunRecord = z.object({
     review: ReviewPolicy,
     seeds: z.number().int(),
     pageLimit: z.number().int(),
+    lessons: RunLessonsPolicy.default({ use: true, learn: true }),
   }),
   tenant: z.string().describe('The tenant whose API key created the run.'),
   inputs: RunInputs,

@@ -2,6 +2,7 @@ import type { ExperimentStage } from '@autolab/contracts';
 import { reportedMetrics, reportedResults } from './experiment-results.js';
 import { startingCodeNode } from './inputs.js';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAGE_ORDER } from './journal.js';
+import { experimentLessons } from './lessons.js';
 import { execute, runNode } from './node-runner.js';
 import { clearPending, loseNode, resumePending, savePending } from './pending-nodes.js';
 import type { ToolSpec } from './ports.js';
@@ -108,6 +109,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
   const runStep = async (step: Step): Promise<void> => {
     const label = `${stage} ${step.operator}${step.parent ? ` of ${step.parent.id}` : ''}`;
     const hints = await ctx.hints(label);
+    const lessons = await experimentLessons(ctx, step.operator, step.parent, label);
     const left = Math.max(0, budget - inStage());
     const prompt = stepPrompt(
       {
@@ -118,6 +120,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
         stage,
         stageExperimentsLeft: left,
         hints,
+        lessons,
       },
       step.operator,
       step.parent,

@@ -1,4 +1,5 @@
 import type { ResearchPlan } from './journal.js';
+import { lessonsBlock } from './lessons.js';
 import { papersBlock } from './papers.js';
 import { type LiteraturePaper, LiteratureUnavailableError } from './ports.js';
 import {
@@ -26,7 +27,10 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
   const { numIdeas, reflections } = ctx.input.policy.ideation;
   // The user's papers are what the ideas build on; only ideation and the writeup carry them. A template adds its
   // metric, baseline and seed ideas.
-  const goal = ctx.goalForPrompts + papersBlock(ctx.state.papers, 'ideation') + templateIdeasBlock(ctx.input.template);
+  // The tenant's earlier lessons: novelty against its own past runs (what they tried is not proposed again).
+  const lessons = await lessonsBlock(ctx, 'ideation', 'ideation', ctx.goalForPrompts);
+  const goal =
+    ctx.goalForPrompts + papersBlock(ctx.state.papers, 'ideation') + templateIdeasBlock(ctx.input.template) + lessons;
   let ideas: Idea[] | null = null;
   for (let attempt = 1; attempt <= MAX_PROPOSAL_ATTEMPTS && !ideas; attempt++) {
     if (!ctx.canCallModel('experiments'))

@@ -17,12 +17,13 @@ export {
   nodeIdFor,
   ResearchPlan,
 } from './journal.js';
+export { distilLessons, evidenceFor, LESSON_STEPS, LESSONS_TOOL, renderLessons } from './lessons.js';
 export { printedIn } from './node-runner.js';
 export { OutputStreamer } from './output-streamer.js';
 export { escapeLatex, latexErrors, pageCount, renderPaper, resultsTex, unknownCitations } from './paper-latex.js';
 export * from './ports.js';
 export { TOOLS } from './prompts.js';
-export { runResearch } from './research-run.js';
+export { HANDED_OVER, LESSONS_AFTER_STOP_MS, runResearch } from './research-run.js';
 export { averageReview } from './review.js';
 export {
   MAX_CONSECUTIVE_MALFORMED,

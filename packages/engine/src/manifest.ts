@@ -45,6 +45,8 @@ export async function writeManifest(ctx: RunContext): Promise<void> {
       code: `nodes/${n.id}/experiment.py`,
     })),
     lostExperiments: state.lostNodes.map((n) => ({ id: n.id, stage: n.stage, operator: n.operator, reason: n.reason })),
+    // Lessons of the lab's earlier runs that went into this run's prompts (docs/lessons.md).
+    lessonsApplied: state.lessons.applied,
     usage: state.usage,
     files: {
       paper: 'paper/paper.pdf',

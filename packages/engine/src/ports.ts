@@ -3,11 +3,14 @@ import type {
   BestMetric,
   ExperimentStage,
   HeldOutScore,
+  Lesson,
+  LessonKind,
   NewEvent,
   ReviewSummary,
   RunStage,
   Usage,
 } from '@autolab/contracts';
+import type { LearnedLesson } from '@autolab/lessons';
 import type { z } from 'zod';
 import type { CheckpointWrite } from './checkpoint.js';
 
@@ -321,4 +324,14 @@ export interface HintInbox {
   list(): Promise<HintView[]>;
   /** Records that the hint reached the model, in the prompt of `step` (e.g. `n004 improve`). */
   markApplied(hintId: string, step: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- lessons
+
+/** The run's tenant's lessons (docs/lessons.md): read into prompts, and added to when the run ends. */
+export interface LessonLibrary {
+  /** The relevant lessons the tenant may read (its own and those shared with it), best first; retracted ones never. */
+  find(query: { text: string; kinds?: readonly LessonKind[]; limit: number }): Promise<Lesson[]>;
+  /** Merges the run's distilled lessons into the tenant's own library; returns the lessons that changed or are new. */
+  learn(lessons: LearnedLesson[]): Promise<Lesson[]>;
 }

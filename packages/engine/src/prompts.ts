@@ -337,6 +337,8 @@ export interface JournalView {
   stage: ExperimentStage;
   stageExperimentsLeft: number;
   hints: string[];
+  /** Lessons from the tenant's earlier runs for this step (lessons.ts renders them), or ''. @defaultValue '' */
+  lessons?: string;
 }
 
 /** The run's goal and plan, and the stage's goal: the same for every step of a stage. */
@@ -398,7 +400,8 @@ function codeBlock(node: ExperimentNode): string {
  * program share everything up to the journal.
  */
 export function stepPrompt(view: JournalView, operator: Operator, parent: ExperimentNode | null): string {
-  const plan = planBlock(view);
+  // Lessons from earlier runs change rarely (the same for every draft): they belong to the stable beginning.
+  const plan = planBlock(view) + (view.lessons ?? '');
   const journal = journalBlock(view, operator === 'debug' ? (parent ?? undefined) : undefined);
   const metric = view.plan.metric.name;
   switch (operator) {

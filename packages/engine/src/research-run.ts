@@ -5,6 +5,7 @@ import { figureStage } from './figures.js';
 import { heldOutStage } from './held-out.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
+import { distilLessons } from './lessons.js';
 import { writeManifest } from './manifest.js';
 import { readPapers } from './papers.js';
 import { ArtifactsUnavailableError, LlmUnavailableError, SandboxUnavailableError } from './ports.js';
@@ -36,41 +37,93 @@ export async function runResearch(
   if (input.rerun && rerunPending) state = truncateForRerun(state, input.rerun.fromStage, input.rerun.jobId);
   const ctx = new RunContext(input, ports, signal, state);
   ctx.heartbeat.start();
+  let outcome: ResearchOutcome;
   try {
-    if (rerunPending) await ctx.checkpoint();
-    if (!ctx.state.plan) await previewInputs(ctx);
-    if (!ctx.state.plan) await readPapers(ctx);
-    if (!ctx.state.plan) await ideationStage(ctx);
-    if (!ctx.state.experimentsDone) await experimentStage(ctx);
-    if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
-    if (!ctx.state.figures.done) await figureStage(ctx);
-    await ctx.closeExperimentSandboxes();
-    if (!ctx.state.paperDone) await writeupStage(ctx);
-    if (!ctx.state.reviewDone) await reviewStage(ctx);
-    await writeManifest(ctx);
-    await ports.sink.progress({ stage: 'done' });
-    const { plan, nodes, startingCodeNodeId } = ctx.state;
-    return {
-      status: 'succeeded',
-      startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId, input.template?.name ?? null),
-    };
+    outcome = await research(ctx, rerunPending);
   } catch (err) {
-    if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
-    if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };
-    if (err instanceof LlmUnavailableError)
-      return { status: 'failed', error: runFailure('llm_unavailable', err.message) };
-    if (err instanceof SandboxUnavailableError)
-      return { status: 'failed', error: runFailure('docker_unavailable', err.message) };
-    if (err instanceof ArtifactsUnavailableError)
-      return { status: 'failed', error: runFailure('artifact_store_unavailable', err.message) };
     // Losing the run to a newer attempt is not this attempt's failure to report.
     if (err instanceof Error && err.name === 'RunSupersededError') throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
-    return { status: 'failed', error: runFailure(code, message) };
+    outcome = failedOutcome(err, signal);
+  } finally {
+    await ctx.closeExperimentSandboxes();
+  }
+  try {
+    return await learnFromRun(ctx, outcome);
   } finally {
     ctx.heartbeat.stop();
-    await ctx.closeExperimentSandboxes();
+  }
+}
+
+/** The stages in order; each is skipped when the checkpoint says it is done. */
+async function research(ctx: RunContext, rerunPending: boolean): Promise<ResearchOutcome> {
+  if (rerunPending) await ctx.checkpoint();
+  if (!ctx.state.plan) await previewInputs(ctx);
+  if (!ctx.state.plan) await readPapers(ctx);
+  if (!ctx.state.plan) await ideationStage(ctx);
+  if (!ctx.state.experimentsDone) await experimentStage(ctx);
+  if (ctx.input.evaluation && !ctx.state.heldOut) await heldOutStage(ctx);
+  if (!ctx.state.figures.done) await figureStage(ctx);
+  await ctx.closeExperimentSandboxes();
+  if (!ctx.state.paperDone) await writeupStage(ctx);
+  if (!ctx.state.reviewDone) await reviewStage(ctx);
+  await writeManifest(ctx);
+  const { plan, nodes, startingCodeNodeId } = ctx.state;
+  return {
+    status: 'succeeded',
+    startingCode: startingCodeGain(plan!, nodes, startingCodeNodeId, ctx.input.template?.name ?? null),
+  };
+}
+
+function failedOutcome(err: unknown, signal: AbortSignal): ResearchOutcome {
+  if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
+  if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };
+  if (err instanceof LlmUnavailableError)
+    return { status: 'failed', error: runFailure('llm_unavailable', err.message) };
+  if (err instanceof SandboxUnavailableError)
+    return { status: 'failed', error: runFailure('docker_unavailable', err.message) };
+  if (err instanceof ArtifactsUnavailableError)
+    return { status: 'failed', error: runFailure('artifact_store_unavailable', err.message) };
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Error && err.name === 'SandboxError' ? 'sandbox_error' : 'internal_error';
+  return { status: 'failed', error: runFailure(code, message) };
+}
+
+/** How long the lessons of a run that was stopped (cancelled, out of time) may still take to distil. */
+export const LESSONS_AFTER_STOP_MS = 90_000;
+/** The abort reason by which a worker hands the run to another (shutdown): the run goes on, so it is not distilled. */
+export const HANDED_OVER = 'shutdown' as const;
+
+/**
+ * The run has ended (succeeded, failed, or was stopped by a cancel or its time limit): its lessons are distilled, then
+ * `done`. A run handed to another worker has not ended; one that failed because the model or the artifact store is
+ * unreachable cannot be distilled (the warning says so only for the first).
+ */
+async function learnFromRun(ctx: RunContext, outcome: ResearchOutcome): Promise<ResearchOutcome> {
+  switch (outcome.status) {
+    case 'succeeded':
+      try {
+        await distilLessons(ctx, 'it succeeded: the paper was written and reviewed');
+      } catch (err) {
+        // Stopped while distilling: the next attempt finds every stage done and distils again.
+        if (ctx.signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
+        throw err;
+      }
+      await ctx.sink.progress({ stage: 'done' });
+      return outcome;
+    case 'failed':
+      // Without the model or the store there is nothing to distil with, or nothing to read the evidence from.
+      if (outcome.error.code === 'artifact_store_unavailable' || outcome.error.code === 'llm_unavailable')
+        return outcome;
+      await distilLessons(ctx, `it failed (${outcome.error.code}): ${outcome.error.message}`).catch(() => undefined);
+      return outcome;
+    case 'interrupted': {
+      if (!ctx.signal.aborted || ctx.signal.reason === HANDED_OVER) return outcome;
+      // The run's own signal has fired; the distillation gets a bounded one of its own.
+      const after = new RunContext(ctx.input, ctx.ports, AbortSignal.timeout(LESSONS_AFTER_STOP_MS), ctx.state);
+      const why = ctx.signal.reason === 'cancel' ? 'it was cancelled' : 'it was stopped at its time limit';
+      await distilLessons(after, why).catch(() => undefined);
+      return outcome;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type {
   AnyModelRole,
+  Lesson,
   NewEvent,
   NodeOperator,
   RerunStage,
@@ -18,6 +19,7 @@ import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
   HintInbox,
+  LessonLibrary,
   LiteratureSearch,
   Llm,
   PromptImage,
@@ -65,6 +67,11 @@ export interface ResearchRunInput {
   checkpoint: unknown | null;
   /** Set for a rerun: which stage to start again from, and the job (so a re-delivered job does not truncate twice). */
   rerun: { fromStage: RerunStage; jobId: string } | null;
+  /**
+   * Lessons across runs (with `ports.lessons`): `use` puts relevant ones into prompts, in a block of at most
+   * `promptTokens` tokens; `learn` distils the run's own when it ends. @defaultValue neither
+   */
+  lessons?: { use: boolean; learn: boolean; promptTokens: number };
 }
 
 export interface ResearchPorts {
@@ -75,6 +82,8 @@ export interface ResearchPorts {
   /** Optional: without it, ideas are not checked against the literature and the paper cites nothing. */
   literature?: LiteratureSearch;
   hints?: HintInbox;
+  /** Optional: without it, the run neither reads nor adds lessons. */
+  lessons?: LessonLibrary;
 }
 
 export type ResearchOutcome =
@@ -102,6 +111,7 @@ const ROLE_OF_PURPOSE = {
   meta_review: 'review',
   ideas: 'ideas',
   refine_ideas: 'ideas',
+  lessons: 'ideas',
 } as const satisfies Record<NodeOperator, AnyModelRole> & Record<string, AnyModelRole>;
 export type Purpose = keyof typeof ROLE_OF_PURPOSE;
 
@@ -239,6 +249,22 @@ export class RunContext {
   /** Time kept for the writeup: three minutes, or 30 % of a shorter time limit. */
   private writeupTimeMs(): number {
     return Math.min(WRITEUP_TIME_MS, 0.3 * this.input.timeLimitMinutes * 60_000);
+  }
+
+  private readonly lessonCache = new Map<string, Promise<Lesson[]>>();
+
+  /**
+   * Lessons retrieved for a query, asked of the library once per attempt (steps of one kind with the same query, such
+   * as every draft, share one lookup; the library changes only when runs end).
+   */
+  lessonsFound(key: string, load: () => Promise<Lesson[]>): Promise<Lesson[]> {
+    let found = this.lessonCache.get(key);
+    if (!found) {
+      found = load();
+      this.lessonCache.set(key, found);
+      found.catch(() => this.lessonCache.delete(key));
+    }
+    return found;
   }
 
   /** The hints to put in the prompt of `step`; those seen for the first time are marked applied there. */

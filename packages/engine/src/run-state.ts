@@ -131,6 +131,16 @@ const RunStateFields = z.object({
   /** The sections of the compiled paper (the review reads them; a revision starts from them). */
   paperSections: PaperSections.nullable(),
   reviewDone: z.boolean(),
+  /** Lessons across runs: those put into this run's prompts, and whether the run's own have been distilled. */
+  lessons: z
+    .object({
+      /** Every lesson that went into a prompt, with the kinds of step that got it (the paper lists them). */
+      applied: z.array(z.object({ id: z.string(), kind: z.string(), text: z.string(), steps: z.array(z.string()) })),
+      /** The ids the last step of each kind got, so `lessons.applied` is sent when the set changes, not every step. */
+      lastApplied: z.record(z.string(), z.array(z.string())),
+      learned: z.boolean(),
+    })
+    .default({ applied: [], lastApplied: {}, learned: false }),
 });
 
 export const RunState = RunStateFields.extend({
@@ -173,6 +183,7 @@ export function freshState(): RunState {
     paperDone: false,
     paperSections: null,
     reviewDone: false,
+    lessons: { applied: [], lastApplied: {}, learned: false },
   };
 }
 
@@ -218,6 +229,8 @@ export function truncateForRerun(state: RunState, fromStage: RerunStage, jobId: 
     next.paperSections = null;
   }
   next.reviewDone = false;
+  // A rerun is distilled again when it ends (merging is idempotent, so what it repeats adds nothing).
+  next.lessons.learned = false;
   return next;
 }
 

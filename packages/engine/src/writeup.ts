@@ -370,7 +370,18 @@ function reproducibilityNote(ctx: RunContext): string {
     '\\texttt{paper/claims.json} maps each of them to its experiment and file. The best program',
     `(${best.id}) is \\texttt{best/experiment.py} in the run archive, with \\texttt{best/reproduce.sh} to run it again;`,
     `every experiment's code and output is under \\texttt{nodes/}. Run: \\texttt{${ctx.input.runId.replace(/_/g, '\\_')}}.`,
-  ].join('\n');
+    appliedLessonsNote(state.lessons.applied),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Which of the lab's earlier lessons went into this run's prompts (their text is in manifest.json). */
+function appliedLessonsNote(applied: RunContext['state']['lessons']['applied']): string {
+  if (applied.length === 0) return '';
+  // \\path (url package) sets an id in monospace without escaping and lets the line break around it.
+  const list = applied.map((l) => `\\path{${l.id}} (${l.kind}; ${l.steps.join(', ')})`);
+  return `Lessons from this lab's earlier runs went into the prompts (\\texttt{manifest.json} lists their text; their evidence is in the lab's lesson library): ${list.join('; ')}.`;
 }
 
 /**

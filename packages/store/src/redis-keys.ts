@@ -38,6 +38,22 @@ export class RedisKeys {
   tenantActiveRuns(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:active`;
   }
+  /** Hash: lesson id → the lesson's JSON (docs/lessons.md). */
+  tenantLessons(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:lessons`;
+  }
+  /** Incremented on every change of the tenant's lessons: search indexes built from them are cached by it. */
+  tenantLessonsVersion(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:lessons:version`;
+  }
+  /** Set of tenants an admin allowed to read this tenant's lessons (read-only). */
+  tenantLessonReaders(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:lessons:readers`;
+  }
+  /** Set of tenants whose lessons this tenant may read: the reverse of `tenantLessonReaders`. */
+  tenantLessonSources(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:lessons:sources`;
+  }
   /** Idempotency keys are per tenant: two tenants may use the same key without seeing each other's runs. */
   idempotency(tenant: string, key: string): string {
     return `${this.prefix}:idempotency:${tenant}:${key}`;

@@ -223,6 +223,7 @@ export class RunStore {
         review: options.review,
         seeds: options.seeds,
         pageLimit: options.pageLimit,
+        lessons: options.lessons,
       }),
       tenant: options.tenant,
       inputs: JSON.stringify(options.inputs ?? {}),
@@ -581,7 +582,7 @@ function parseRun(h: Record<string, string>): StoredRun {
     timeLimitMinutes: Number(h.timeLimitMinutes ?? 0),
     // Runs stored before sandbox images existed ran in the built-in one.
     sandbox: { image: DEFAULT_SANDBOX_IMAGE, ...JSON.parse(h.sandbox ?? '{}') },
-    policy: JSON.parse(h.policy ?? 'null') ?? DEFAULT_POLICY,
+    policy: { ...DEFAULT_POLICY, ...JSON.parse(h.policy ?? 'null') },
     tenant: h.tenant ?? 'default',
     inputs: JSON.parse(h.inputs ?? '{}'),
     experimentStage: (h.experimentStage || null) as ExperimentStage | null,
@@ -628,6 +629,7 @@ const DEFAULT_POLICY: StoredRun['policy'] = {
   review: DEFAULTS.review,
   seeds: DEFAULTS.seeds,
   pageLimit: DEFAULTS.pageLimit,
+  lessons: DEFAULTS.lessons,
 };
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -64,6 +64,11 @@ export interface ScriptedCall {
   apiKeyHeader: boolean;
   /** The decoded size in bytes of each image the request carried (`image_url` parts with data URLs), in order. */
   images: number[];
+  /**
+   * The lesson ids (`les_…`) the request's messages carry, each once, in order of first appearance: how tests count,
+   * at the model's end, which of a tenant's lessons reached which step.
+   */
+  lessonIds: string[];
 }
 
 export interface ScriptedServer {
@@ -249,6 +254,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
       query: Object.fromEntries(url.searchParams),
       apiKeyHeader: headerValue(req, 'api-key') !== null,
       images: imagesOf(request),
+      lessonIds: lessonIdsOf(request),
     };
     if (dialect === 'no-tools' && offeredTools) {
       // Ollama's answer for a model whose template has no tool support; the script does not move on.
@@ -535,6 +541,11 @@ function cutInHalf(reply: AssistantReply): void {
   reply.finishReason = 'length';
   if (reply.toolCall) reply.toolCall.arguments = reply.toolCall.arguments.slice(0, reply.toolCall.arguments.length / 2);
   if (reply.content !== null) reply.content = reply.content.slice(0, Math.floor(reply.content.length / 2));
+}
+
+function lessonIdsOf(request: ChatRequest): string[] {
+  const text = request.messages.map((message) => JSON.stringify(message.content ?? '')).join('\n');
+  return [...new Set(text.match(/\bles_[0-9a-z]{26}\b/g) ?? [])];
 }
 
 /** Characters of all message contents plus the tools' JSON. */

@@ -40,6 +40,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
       review: { reviewers: 3, revise: false },
       seeds: 3,
       pageLimit: 8,
+      lessons: { use: true, learn: true },
     },
     tenant: 'default',
     inputs: {},

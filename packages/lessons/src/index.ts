@@ -1,0 +1,9 @@
+export { type LearnedLesson, MAX_EVIDENCE, type MergeContext, mergeLessons } from './lesson-merge.js';
+export {
+  type LessonHit,
+  LessonIndex,
+  type LessonQuery,
+  lessonTerms,
+  MIN_MATCHED_TERMS,
+  RELATIVE_CUTOFF,
+} from './lesson-search.js';

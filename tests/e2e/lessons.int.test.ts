@@ -1,0 +1,183 @@
+import type { Lesson, LessonDetail, LessonList, RunEvent } from '@autolab/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, readSse, type Stack, startStack, submitRun } from '../stack.js';
+
+/**
+ * Lessons across runs through the real stack (API, worker, Redis, Docker, the scripted model over HTTP): run A hits a
+ * crash and fixes it, and its distilled lessons carry evidence read from A's recorded nodes; run B on a related goal
+ * gets A's pitfall in its draft prompt (counted at the model server, from the request bodies); run C on an unrelated
+ * goal gets no lesson at all; another tenant never sees any of them. Then the API's pin, retract, delete and sharing.
+ */
+
+let stack: Stack;
+let otherKey: string;
+let runA: string;
+let eventsA: RunEvent[];
+let pitfall: Lesson;
+
+const GOAL_A =
+  'How does standardizing the features affect the convergence of logistic regression trained by batch gradient descent on synthetic data?';
+const GOAL_B =
+  'Does min-max scaling speed up batch gradient descent for logistic regression on synthetic features with very different scales?';
+const GOAL_C = 'Estimate how a toy program’s reported score responds to turning its single knob.';
+const DEMO = { maxIterations: 6, search: { numDrafts: 1 }, review: { reviewers: 1 } };
+const HOSTS = {
+  model: 'hosts',
+  maxIterations: 2,
+  seeds: 0,
+  ideation: { numIdeas: 1, reflections: 0 },
+  review: { reviewers: 0 },
+};
+
+async function finished(runId: string): Promise<RunEvent[]> {
+  const stream = await readSse(stack, runId, { timeoutMs: 240_000 });
+  expect(stream.ended).toBe(true);
+  const last = stream.events.at(-1)!;
+  expect(last.type).toBe('run.finished');
+  expect((last.data as { status: string }).status).toBe('succeeded');
+  return stream.events;
+}
+
+const ofType = <T>(events: RunEvent[], type: string) => events.filter((e) => e.type === type).map((e) => e.data as T);
+
+beforeAll(async () => {
+  stack = await startStack();
+  const created = await api<{ key: string }>(stack, '/v1/admin/keys', {
+    method: 'POST',
+    key: stack.adminKey,
+    body: JSON.stringify({ tenant: 'other', name: 'another tenant' }),
+  });
+  otherKey = created.body.key;
+  runA = (await submitRun(stack, { goal: GOAL_A, ...DEMO })).id;
+  eventsA = await finished(runA);
+}, 300_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('lessons across runs (real stack, scripted model)', () => {
+  it('distils run A into lessons whose evidence leads back to its nodes and their results.json', async () => {
+    const [learned] = ofType<{ created: string[]; updated: string[]; dropped: number }>(eventsA, 'lessons.learned');
+    expect(learned!.created).toHaveLength(2);
+    const { body: list } = await api<LessonList>(stack, '/v1/lessons');
+    expect(list.lessons.map((l) => l.id).sort()).toEqual([...learned!.created].sort());
+    pitfall = list.lessons.find((l) => l.kind === 'pitfall')!;
+    expect(pitfall.tenant).toBe('test');
+
+    const { status, body: detail } = await api<LessonDetail>(stack, `/v1/lessons/${pitfall.id}`);
+    expect(status).toBe(200);
+    const [evidence] = detail.evidence;
+    // The crash n001 and its fix n002, as the engine recorded them (not as the model told it).
+    expect(evidence).toMatchObject({ runId: runA, nodeId: 'n002', parentNodeId: 'n001', stance: 'supports' });
+    expect(evidence!.error).toMatch(/shape|align|broadcast|mismatch|exit code/i);
+    const node = await api<{ id: string; buggy: boolean; primary: number }>(stack, evidence!.links.node);
+    expect(node.body).toMatchObject({ id: 'n002', buggy: false });
+    const results = await api<Record<string, unknown>>(stack, evidence!.links.results!);
+    expect(results.status).toBe(200);
+    expect(evidence!.after).toBe(node.body.primary);
+    expect(evidence!.metric).toBe('final_loss_standardized');
+    expect(results.body.final_loss_standardized).toBe(evidence!.after);
+  });
+
+  it('gives run B (a related goal) the pitfall in its draft prompt, and run C (unrelated) no lesson at all', async () => {
+    const runB = (await submitRun(stack, { goal: GOAL_B, ...DEMO })).id;
+    const eventsB = await finished(runB);
+    const draftsB = stack.scripted.callsFor(runB).filter((c) => c.key === 'draft_experiment');
+    expect(draftsB.length).toBeGreaterThan(0);
+    for (const call of draftsB) expect(call.lessonIds).toContain(pitfall.id);
+    const applied = ofType<{ step: string; lessonIds: string[] }>(eventsB, 'lessons.applied');
+    expect(applied.some((a) => a.lessonIds.includes(pitfall.id) && /draft/.test(a.step))).toBe(true);
+    const tex = await api<string>(stack, `/v1/runs/${runB}/artifacts/paper/paper.tex`);
+    expect(tex.body).toContain(`\\path{${pitfall.id}}`);
+
+    const runC = (await submitRun(stack, { goal: GOAL_C, ...HOSTS })).id;
+    const eventsC = await finished(runC);
+    const callsC = stack.scripted.callsFor(runC);
+    expect(callsC.length).toBeGreaterThan(0);
+    for (const call of callsC) expect(call.lessonIds).toEqual([]);
+    expect(ofType(eventsC, 'lessons.applied')).toEqual([]);
+  }, 600_000);
+
+  it('never shows one tenant’s lessons to another', async () => {
+    const { body: theirs } = await api<LessonList>(stack, '/v1/lessons', { key: otherKey });
+    expect(theirs.lessons).toEqual([]);
+    const q = encodeURIComponent('logistic regression gradient descent shape mismatch bias column');
+    expect((await api<LessonList>(stack, `/v1/lessons?q=${q}`, { key: otherKey })).body.lessons).toEqual([]);
+    for (const path of [
+      `/v1/lessons/${pitfall.id}`,
+      `/v1/lessons/${pitfall.id.toUpperCase()}`,
+      '/v1/lessons/les_%2e%2e',
+    ]) {
+      const res = await api<{ error: { code: string } }>(stack, path, { key: otherKey });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('lesson_not_found');
+    }
+    const patch = await api<{ error: { code: string } }>(stack, `/v1/lessons/${pitfall.id}`, {
+      method: 'PATCH',
+      key: otherKey,
+      body: JSON.stringify({ retracted: true }),
+    });
+    expect(patch.status).toBe(404);
+    const del = await api(stack, `/v1/lessons/${pitfall.id}`, { method: 'DELETE', key: otherKey });
+    expect(del.status).toBe(404);
+    expect((await api<Lesson>(stack, `/v1/lessons/${pitfall.id}`)).body.retracted).toBe(false);
+  });
+
+  it('searches, pins, retracts and deletes through the API', async () => {
+    const q = encodeURIComponent('gradient descent crashed: shapes not aligned, bias column missing');
+    const found = await api<LessonList>(stack, `/v1/lessons?q=${q}&kind=pitfall`);
+    expect(found.body.lessons[0]!.id).toBe(pitfall.id);
+    const bad = await api<{ error: { code: string } }>(stack, '/v1/lessons?kind=rumour&limit=0');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    const empty = await api<{ error: { code: string } }>(stack, `/v1/lessons/${pitfall.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({}),
+    });
+    expect(empty.status).toBe(400);
+
+    const pinned = await api<Lesson>(stack, `/v1/lessons/${pitfall.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ pinned: true }),
+    });
+    expect(pinned.body.pinned).toBe(true);
+    await api(stack, `/v1/lessons/${pitfall.id}`, { method: 'PATCH', body: JSON.stringify({ retracted: true }) });
+    expect((await api<LessonList>(stack, `/v1/lessons?q=${q}`)).body.lessons.map((l) => l.id)).not.toContain(
+      pitfall.id,
+    );
+    expect((await api<LessonList>(stack, `/v1/lessons?q=${q}&retracted=include`)).body.lessons[0]!.id).toBe(pitfall.id);
+
+    const setting = (await api<LessonList>(stack, '/v1/lessons?kind=setting')).body.lessons[0]!;
+    expect((await api(stack, `/v1/lessons/${setting.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api(stack, `/v1/lessons/${setting.id}`)).status).toBe(404);
+  });
+
+  it('shares a library read-only with a named tenant, and stops sharing', async () => {
+    const share = (readers: string[]) =>
+      api<{ tenant: string; readers: string[] }>(stack, '/v1/admin/tenants/test/lesson-readers', {
+        method: 'PUT',
+        key: stack.adminKey,
+        body: JSON.stringify({ readers }),
+      });
+    // Only an admin may share.
+    expect(
+      (await api(stack, '/v1/admin/tenants/test/lesson-readers', { method: 'PUT', body: '{"readers":["other"]}' }))
+        .status,
+    ).toBe(403);
+    expect((await share(['other'])).body).toEqual({ tenant: 'test', readers: ['other'] });
+    const seen = await api<LessonList>(stack, '/v1/lessons', { key: otherKey });
+    expect(seen.body.lessons.length).toBeGreaterThan(0);
+    expect(seen.body.lessons.every((l) => l.tenant === 'test')).toBe(true);
+    const id = seen.body.lessons[0]!.id;
+    const change = await api<{ error: { code: string } }>(stack, `/v1/lessons/${id}`, {
+      method: 'PATCH',
+      key: otherKey,
+      body: JSON.stringify({ pinned: true }),
+    });
+    expect(change.status).toBe(409);
+    expect(change.body.error.code).toBe('lesson_read_only');
+    await share([]);
+    expect((await api<LessonList>(stack, '/v1/lessons', { key: otherKey })).body.lessons).toEqual([]);
+  });
+});
