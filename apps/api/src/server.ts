@@ -116,6 +116,8 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
       app.server.closeAllConnections();
       await app.close();
       await queue.close();
+      // BullMQ leaves the connection it was given open.
+      await queueConnection.quit().catch(() => undefined);
       blocking.disconnect();
       await redis.quit().catch(() => undefined);
     },
