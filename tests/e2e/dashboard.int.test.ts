@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from '@autolab/contracts';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type Stack, startStack } from '../stack.js';
+import { buildWebIfStale, CHROMIUM, launchChromium, watchPage } from '../chromium.js';
+import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * The web dashboard in a real Chromium against the real stack (API, worker, Docker sandbox, scripted model): submit a
@@ -13,27 +13,9 @@ import { api, type Stack, startStack } from '../stack.js';
  * Screenshots go to test-output/screenshots/.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'apps/web');
 const SHOTS = join(ROOT, 'test-output/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const GOAL =
   'How does standardizing the features affect the convergence of logistic regression trained by gradient descent?';
-
-/** Newest modification time under a path (files only). */
-function newest(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
-}
-
-/** Builds apps/web when its sources are newer than dist (the same rule as build_web in scripts/lib.sh). */
-function buildWebIfStale(): void {
-  const sources = Math.max(...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(WEB, p))));
-  const built = newest(join(WEB, 'dist/index.html'));
-  if (built >= sources) return;
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
-}
 
 const shot = (page: Page, name: string, fullPage = true) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
@@ -44,32 +26,21 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
   let page: Page;
   let runId = '';
   let secondRunId = '';
-  const pageErrors: string[] = [];
-  const cspViolations: string[] = [];
+  let pageErrors: string[] = [];
+  let cspViolations: string[] = [];
+  /** Requests for a run's transcript: the dashboard reads it once per run and keeps it. */
+  let transcriptReads = 0;
 
   beforeAll(async () => {
     buildWebIfStale();
     mkdirSync(SHOTS, { recursive: true });
     stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    // The page's CSP (same-origin scripts and styles) must not refuse anything the app or its chart library does.
-    page.on('console', (m) => {
-      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    ({ pageErrors, cspViolations } = watchPage(page));
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/artifacts/transcript.jsonl')) transcriptReads++;
     });
   }, 240_000);
 
@@ -285,11 +256,23 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     expect(await calls.textContent()).toMatch(/\d+ calls?, [\d,]+ tokens/);
     await shot(page, '06-node-model-calls', false);
     // And every call of the run, ideas and paper included.
-    await page.locator('[data-testid=model-calls-card] summary').click();
+    await page.locator('[data-testid=model-calls-card] .run-model-calls > summary').click();
     const all = page.locator('[data-testid=model-calls-card] [data-testid=model-calls] .model-call');
     await all.first().waitFor();
     const runPurposes = await all.evaluateAll((els) => els.map((e) => e.getAttribute('data-purpose')));
     expect(runPurposes).toEqual(expect.arrayContaining(['ideas', 'judge', 'paper']));
+    // One read of the finished run's transcript served the node's calls and the run's; closing and opening them
+    // again, and another node's calls, read nothing more.
+    expect(transcriptReads).toBe(1);
+    await page.locator('[data-testid=model-calls-card] .run-model-calls > summary').click();
+    await page.locator('[data-testid=model-calls-card] .run-model-calls > summary').click();
+    await all.first().waitFor();
+    await detail.getByRole('button', { name: 'Close node details' }).click();
+    await page.locator('[data-testid=experiment-tree] [data-node-id]').first().click();
+    await detail.getByRole('tab', { name: 'model calls' }).click();
+    await detail.locator('[data-testid=model-calls], p.muted').first().waitFor();
+    await page.waitForTimeout(300);
+    expect(transcriptReads).toBe(1);
   });
 
   it('downloads the paper PDF with the key', async () => {
@@ -408,5 +391,27 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await check();
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
+  });
+
+  it('follows a live run in the compare view until it finishes, without a reload', async () => {
+    const live = await submitRun(stack, { goal: GOAL, maxIterations: 2, model: 'demo' });
+    await page.goto(`${stack.apiUrl}/compare?ids=${runId},${live.id}`);
+    const table = page.locator('[data-testid=compare-table]');
+    const liveStatus = table.locator('thead th').nth(2).locator('[data-status]');
+    await expect.poll(() => liveStatus.getAttribute('data-status'), { timeout: 60_000 }).toMatch(/queued|running/);
+    await page.locator('[data-testid=compare-live]').waitFor();
+    expect(await page.locator('[data-testid=compare-live]').textContent()).toContain('Following 1 live run');
+    const cancelled = await api(stack, `/v1/runs/${live.id}/cancel`, { method: 'POST' });
+    expect(cancelled.status).toBeLessThan(300);
+    await expect.poll(() => liveStatus.getAttribute('data-status'), { timeout: 120_000 }).toBe('cancelled');
+    await page.locator('[data-testid=compare-live]').waitFor({ state: 'detached' });
+    // The finished run's record and events stopped being read: nothing is asked for after it finished.
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes(live.id)) asked.push(request.url());
+    });
+    await page.waitForTimeout(4000);
+    expect(asked).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

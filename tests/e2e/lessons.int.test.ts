@@ -1,5 +1,7 @@
 import type { Lesson, LessonDetail, LessonList, RunEvent } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../apps/cli/src/cli.js';
+import { captureIo } from '../../apps/cli/src/testing/stub-server.js';
 import { api, readSse, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
@@ -90,6 +92,12 @@ describe('lessons across runs (real stack, scripted model)', () => {
     expect(applied.some((a) => a.lessonIds.includes(pitfall.id) && /draft/.test(a.step))).toBe(true);
     const tex = await api<string>(stack, `/v1/runs/${runB}/artifacts/paper/paper.tex`);
     expect(tex.body).toContain(`\\path{${pitfall.id}}`);
+    // B distilled the same pitfall again: merged into A's lesson, which now rests on two runs.
+    const [learnedB] = ofType<{ updated: string[] }>(eventsB, 'lessons.learned');
+    expect(learnedB!.updated).toContain(pitfall.id);
+    const merged = (await api<LessonDetail>(stack, `/v1/lessons/${pitfall.id}`)).body;
+    expect(merged.evidence.map((e) => e.runId)).toEqual([runA, runB]);
+    expect(merged.confidence).toBeCloseTo(0.75);
 
     const runC = (await submitRun(stack, { goal: GOAL_C, ...HOSTS })).id;
     const eventsC = await finished(runC);
@@ -122,6 +130,28 @@ describe('lessons across runs (real stack, scripted model)', () => {
     const del = await api(stack, `/v1/lessons/${pitfall.id}`, { method: 'DELETE', key: otherKey });
     expect(del.status).toBe(404);
     expect((await api<Lesson>(stack, `/v1/lessons/${pitfall.id}`)).body.retracted).toBe(false);
+  });
+
+  it('shows the lessons and their evidence with the CLI (autolab lessons), against the real API', async () => {
+    const cli = async (...argv: string[]) => {
+      const { io, stdout, stderr } = captureIo();
+      const code = await runCli(argv, { env: { AUTOLAB_URL: stack.apiUrl, AUTOLAB_API_KEY: stack.apiKey }, io });
+      return { code, stdout: stdout(), stderr: stderr() };
+    };
+    const list = await cli('lessons', 'list', 'shape', 'mismatch', 'in', 'gradient', 'descent', '--kind', 'pitfall');
+    expect(list.code).toBe(0);
+    // Run B distilled the same pitfall again: one lesson with two runs behind it and a higher confidence.
+    expect(list.stdout).toMatch(
+      new RegExp(`^ID +KIND +CONF +RUNS +FLAGS +LESSON\n${pitfall.id} +pitfall +0\\.75 +2 +- +Logistic`),
+    );
+    const show = await cli('lessons', 'show', pitfall.id);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(`+ ${runA} n002 (of n001) final_loss_standardized failed → `);
+    expect(show.stdout).toContain(`/v1/runs/${runA}/artifacts/nodes/n002/results.json`);
+    const missing = await cli('lessons', 'show', 'les_00000000000000000000000000');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/lesson_not_found|no lesson/i);
+    expect((await cli('lessons', 'list', '--kind', 'rumour')).code).not.toBe(0);
   });
 
   it('searches, pins, retracts and deletes through the API', async () => {

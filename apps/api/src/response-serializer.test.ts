@@ -1,7 +1,7 @@
-import { ErrorBody, RunList, RunRecord } from '@autolab/contracts';
+import { ErrorBody, EventPage, RunList, RunRecord } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { sampleRun } from '../../cli/src/testing/samples.js';
+import { olderNodeFinished, sampleRun } from '../../cli/src/testing/samples.js';
 import { compiledSerializer } from './response-serializer.js';
 
 /** The compiled serializer writes what zod's parse-then-stringify wrote: the same fields, values and nulls. */
@@ -39,5 +39,13 @@ describe('compiledSerializer', () => {
     expect(JSON.parse(serialize(RunList, list))).toEqual(JSON.parse(viaZod(RunList, list)));
     const error = { error: { code: 'run_not_found', message: 'There is no run with id "x".', details: { a: [1] } } };
     expect(JSON.parse(serialize(ErrorBody, error))).toEqual(JSON.parse(viaZod(ErrorBody, error)));
+  });
+
+  it('writes an event recorded before a field with a default existed, with the default, as zod did', () => {
+    const old = olderNodeFinished();
+    const page = { events: [old], next: null, finished: true };
+    const written = JSON.parse(serialize(EventPage, page));
+    expect(written.events[0].data).toMatchObject({ analysis: null, skippedOutputs: null });
+    expect(written).toEqual(JSON.parse(viaZod(EventPage, page)));
   });
 });

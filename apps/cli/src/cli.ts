@@ -1,11 +1,18 @@
 import { createRequire } from 'node:module';
+import { ApiClient } from '@autolab/api-client';
 import { RerunStage, RUN_ID_PATTERN } from '@autolab/contracts';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from './api-client.js';
 import { cancelCommand } from './commands/cancel.js';
 import { DOWNLOAD_TARGETS, type DownloadTarget, downloadCommand } from './commands/download.js';
 import { hintCommand } from './commands/hint.js';
 import { type CreateKeyOptions, createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
+import {
+  deleteLessonCommand,
+  type LessonListOptions,
+  listLessonsCommand,
+  showLessonCommand,
+  updateLessonCommand,
+} from './commands/lessons.js';
 import { listCommand } from './commands/list.js';
 import { LOG_STREAMS, type LogStream, logsCommand } from './commands/logs.js';
 import { type RerunOptions, rerunCommand } from './commands/rerun.js';
@@ -84,6 +91,9 @@ const runId = (value: string): string => {
     throw new InvalidArgumentError('expected a run id: run_ and 26 lower-case letters or digits.');
   return value;
 };
+
+/** Repeatable options (`--tag a --tag b`) gather their values. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const positiveInteger = (value: string): number => {
   const number = integer(value);
@@ -166,6 +176,54 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--json', 'print the templates as JSON, with their code')
     .action(async (options: { json?: boolean }) => {
       setExit(await templatesCommand(context(), options));
+    });
+
+  const lessons = program
+    .command('lessons')
+    .description("What your tenant's earlier runs taught, with the measurements behind each lesson (docs/lessons.md).");
+  lessons
+    .command('list', { isDefault: true })
+    .description(
+      'List the lessons, newest first; with a query, the ones a run with that goal, plan or error would get.',
+    )
+    .argument('[query...]', 'a goal, a plan or an error message (words are joined)')
+    .option('--kind <kind>', 'only pitfall, technique, setting or negative-result')
+    .option('--tag <tag>', 'only lessons with this tag, e.g. lib:numpy (repeat for several)', collect, [])
+    .option('--all', 'include retracted lessons')
+    .option('-n, --limit <n>', 'lessons per page', positiveInteger)
+    .option('--cursor <cursor>', 'continue after a previous page (printed under the table)')
+    .option('--json', 'print the page as JSON')
+    .action(async (query: string[], options: LessonListOptions) => {
+      setExit(await listLessonsCommand(context(), query, options));
+    });
+  lessons
+    .command('show')
+    .description('One lesson with its evidence: each run and experiment it rests on, the values recorded, the files.')
+    .argument('<id>', 'lesson id (les_…)')
+    .option('--json', 'print the lesson as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      setExit(await showLessonCommand(context(), id, options));
+    });
+  for (const [name, description, change] of [
+    ['pin', 'Pin a lesson: retrieved first whenever it is relevant.', { pinned: true }],
+    ['unpin', 'Unpin a lesson.', { pinned: false }],
+    ['retract', 'Retract a lesson: kept for the record, never put into a run again.', { retracted: true }],
+    ['restore', 'Undo a retraction.', { retracted: false }],
+  ] as const) {
+    lessons
+      .command(name)
+      .description(description)
+      .argument('<id>', 'lesson id (les_…)')
+      .action(async (id: string) => {
+        setExit(await updateLessonCommand(context(), id, change));
+      });
+  }
+  lessons
+    .command('delete')
+    .description('Delete a lesson.')
+    .argument('<id>', 'lesson id (les_…)')
+    .action(async (id: string) => {
+      setExit(await deleteLessonCommand(context(), id));
     });
 
   program

@@ -1,4 +1,4 @@
-import type { ApiClient } from './api-client.js';
+import type { ApiClient } from '@autolab/api-client';
 import type { DisplayConfig } from './config.js';
 import type { FollowOptions } from './event-follower.js';
 import type { ClockOptions } from './human-format.js';

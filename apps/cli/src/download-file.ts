@@ -6,9 +6,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
+import type { Download } from '@autolab/api-client';
+import { networkReason } from '@autolab/api-client';
 import * as tar from 'tar-stream';
-import type { Download } from './api-client.js';
-import { networkReason } from './api-client.js';
 import { ProtocolError, UnreachableError } from './errors.js';
 
 export interface SavedFile {

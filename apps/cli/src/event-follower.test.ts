@@ -1,5 +1,5 @@
+import type { ApiClient } from '@autolab/api-client';
 import { describe, expect, it } from 'vitest';
-import type { ApiClient } from './api-client.js';
 import { followEvents, type ReconnectInfo } from './event-follower.js';
 
 const stream = (text: string) =>

@@ -1,7 +1,7 @@
+import type { ApiClient } from '@autolab/api-client';
+import { networkReason } from '@autolab/api-client';
 import { readSse, SseFormatError } from '@autolab/api-client/sse';
 import { ErrorBody, RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
-import type { ApiClient } from './api-client.js';
-import { networkReason } from './api-client.js';
 import { ApiError, ProtocolError, UnreachableError } from './errors.js';
 import { formatDuration } from './human-format.js';
 

@@ -79,7 +79,7 @@ describe('EventFormatter', () => {
     expect(formatter.flush()).toEqual([]);
   });
 
-  it('names the inputs a run was given, its figure critique and its held-out scores', () => {
+  it('names the inputs a run was given, its figure critique, its held-out scores and its lessons', () => {
     const formatter = new EventFormatter({ utc: true });
     expect(extraSampleEvents().flatMap((event) => formatter.format(event))).toEqual([
       '12:00:00 figures.critiqued gpt-4o: 1 of 2 to revise (reliability.png: The legend hides the diagonal.); revised once',
@@ -90,6 +90,8 @@ describe('EventFormatter', () => {
       '12:00:05 seed.finished  n003 seed 1 = 0.044 (3.2s)',
       '12:00:06 seed.finished  n003 seed 2 failed (0.9s)',
       '12:00:07 stage.progress writeup: write_paper (30.0s)',
+      '12:00:08 lessons.applied les_01m93v92cdt7sxjs5jqn6h3g7m in baseline draft',
+      '12:00:09 lessons.learned 1 new, 1 updated, 1 dropped (not shown by the results)',
     ]);
   });
 

@@ -1,6 +1,6 @@
+import { retryAfterSeconds } from '@autolab/api-client';
 import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { retryAfterSeconds } from './api-client.js';
 import { runCli } from './cli.js';
 import { ApiError, InterruptedError, ProtocolError, UnreachableError, UsageError } from './errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';

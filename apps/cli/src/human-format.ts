@@ -1,4 +1,5 @@
 import { type BestMetric, otherModels, type RunModels, type RunRecord, type Usage } from '@autolab/contracts';
+import { padToWidth, truncateToWidth, visibleWidth } from './terminal/ansi.js';
 
 /** `0.1234`, `12.35`, `1234.5`, `42`: enough digits to compare metrics by eye. */
 export function formatNumber(value: number): string {
@@ -119,15 +120,35 @@ export function lastLine(text: string, max = 160): string {
   return oneLine(lines[lines.length - 1] ?? '', max);
 }
 
-/** Columns padded to their widest cell, two spaces apart. */
-export function formatTable(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+export interface TableOptions {
+  /** A first line naming the columns (padded like the rows); none when left out. */
+  header?: string[];
+  /** Per column; `right` for numbers, durations and amounts, so their digits line up. Left when not given. */
+  align?: readonly ('left' | 'right')[];
+  /** Each line is cut to this many terminal columns (ending in `…`): the last column is the one that gives. */
+  maxWidth?: number;
+}
+
+/**
+ * Columns padded to their widest cell, two spaces apart, measured in terminal columns (a CJK character or an emoji
+ * takes two, a colour code none), so wide text keeps the columns lined up. The last column is not padded.
+ */
+export function formatTable(rows: string[][], options: TableOptions = {}): string[] {
+  const all = options.header ? [options.header, ...rows] : rows;
+  const columns = Math.max(0, ...all.map((row) => row.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.map((r) => visibleWidth(r[i] ?? ''))));
+  const line = (cells: string[]) => {
+    const text = cells
+      .map((cell, i) => {
+        const width = widths[i] ?? 0;
+        if (options.align?.[i] === 'right') return ' '.repeat(Math.max(0, width - visibleWidth(cell))) + cell;
+        return i === cells.length - 1 ? cell : padToWidth(cell, width);
+      })
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)];
+    return options.maxWidth === undefined ? text : truncateToWidth(text, options.maxWidth);
+  };
+  return all.map(line);
 }
 
 /** `run_… succeeded: 6/6 iterations, best acc=0.91 (n005), $1.23 (40 calls, 90,000 tokens)`. */

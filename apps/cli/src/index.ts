@@ -1,4 +1,4 @@
-export { ApiClient, type ApiClientOptions, type ArchiveSubset, type Download } from './api-client.js';
+export { ApiClient, type ApiClientOptions, type ArchiveSubset, type Download } from '@autolab/api-client';
 export { buildProgram, type CliDeps, processIo, runCli } from './cli.js';
 export type { CliContext, Io, Tty } from './context.js';
 export { ApiError, InterruptedError, ProtocolError, UnreachableError, UsageError } from './errors.js';

@@ -1,26 +1,18 @@
-import createClient from 'openapi-fetch';
-import type { paths } from './schema.js';
-
-export type { components, paths } from './schema.js';
-
-export interface ApiClientOptions {
-  /** e.g. `http://127.0.0.1:8080`, or `''` in a browser on the API's own origin. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`. */
-  apiKey?: string;
-  fetch?: typeof fetch;
-}
-
 /**
- * A client typed from the API's own OpenAPI document (generated into schema.ts by `npm run generate`): every path,
- * parameter and response body is checked by the compiler, so callers cannot drift from the server.
+ * The one client of the Autolab API, for the CLI and the dashboard: requests (`ApiClient`), the errors they end in
+ * (errors.ts) and Server-Sent Events (`@autolab/api-client/sse`). Everything here runs in a browser as well as in Node:
+ * this package's tsconfig has no Node types, so a Node-only import does not compile.
  */
-export function createApiClient(options: ApiClientOptions) {
-  return createClient<paths>({
-    baseUrl: options.baseUrl,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
-}
-
-export type ApiClient = ReturnType<typeof createApiClient>;
+export {
+  ApiClient,
+  type ApiClientOptions,
+  type ArchiveSubset,
+  type ArtifactList,
+  type CreatedUpload,
+  type Download,
+  type EventPageAsSent,
+  type UploadBody,
+} from './api-client.js';
+export { ApiError, networkReason, ProtocolError, retryAfterSeconds, toApiError, UnreachableError } from './errors.js';
+export type { components, paths } from './schema.js';
+export { createTypedClient, type TypedClient, type TypedClientOptions } from './typed-client.js';

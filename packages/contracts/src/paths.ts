@@ -13,3 +13,17 @@ export function normalizeRelativePath(path: string): string | null {
   }
   return segments.join('/');
 }
+
+/**
+ * What a file's name says, in words: `nodes/n004/files/loss_curves.png` → `loss curves` (the last segment without its
+ * extension, `_` and `-` read as spaces). Figures an experiment saved by itself have no caption but this, in the
+ * paper and on the dashboard alike.
+ */
+export function fileNameAsWords(path: string): string {
+  const file = path.split('/').at(-1) ?? path;
+  return file
+    .replace(/\.[a-z0-9]+$/i, '')
+    .replace(/[_-]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

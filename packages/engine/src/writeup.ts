@@ -1,3 +1,4 @@
+import { fileNameAsWords } from '@autolab/contracts';
 import { toBibtex } from './bibtex.js';
 import { heldOutPaper } from './held-out.js';
 import { referencePapers } from './ideation.js';
@@ -389,10 +390,7 @@ function appliedLessonsNote(applied: RunContext['state']['lessons']['applied']):
  * the file's name says it shows, which experiment drew it and what that experiment did — never just the file name.
  */
 export function experimentFigureCaption(path: string, node: ExperimentNode): string {
-  const name = (path.split('/').at(-1) ?? path)
-    .replace(/\.[a-z0-9]+$/i, '')
-    .replace(/[_-]+/g, ' ')
-    .trim();
+  const name = fileNameAsWords(path);
   const shows = name ? `${name.charAt(0).toUpperCase()}${name.slice(1)}, drawn` : 'Drawn';
   return `${shows} by experiment ${node.id}: ${clipAtWord(node.plan, 140)}`;
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ArchiveSubset, Download } from '@autolab/api-client';
 import type { RunRecord } from '@autolab/contracts';
-import type { ArchiveSubset, Download } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { inspectArchive, type SavedFile, saveDownload } from '../download-file.js';
 import { ApiError, InterruptedError } from '../errors.js';

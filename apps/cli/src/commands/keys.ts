@@ -83,7 +83,7 @@ export async function listKeysCommand(ctx: CliContext, options: { json?: boolean
     formatDateTime(key.revokedAt, ctx.clock),
     key.name ? oneLine(key.name, 60) : '-',
   ]);
-  for (const line of formatTable(header, rows)) ctx.io.out(`${line}\n`);
+  for (const line of formatTable(rows, { header })) ctx.io.out(`${line}\n`);
   return ExitCode.Ok;
 }
 

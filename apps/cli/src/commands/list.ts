@@ -29,7 +29,9 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
     oneLine(run.goal, 50),
   ]);
   const header = ['ID', 'STATUS', 'STAGE', 'ITER', 'BEST', 'COST', 'CREATED', 'GOAL'];
-  for (const line of formatTable(header, rows)) ctx.io.out(`${line}\n`);
+  // Iterations and cost read as numbers: right-aligned, their digits line up.
+  const align = header.map((name): 'left' | 'right' => (name === 'ITER' || name === 'COST' ? 'right' : 'left'));
+  for (const line of formatTable(rows, { header, align })) ctx.io.out(`${line}\n`);
   if (page.nextCursor) ctx.io.out(`more: autolab list --cursor ${page.nextCursor}\n`);
   return ExitCode.Ok;
 }

@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
+import type { CreatedUpload, UploadBody } from '@autolab/api-client';
 import {
   type CreateRunRequest,
   CreateRunRequest as CreateRunRequestSchema,
   HeldOutMetric,
   MetricDirection,
 } from '@autolab/contracts';
-import type { CreatedUpload } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes } from '../human-format.js';
-import { collectFiles } from '../upload-files.js';
+import { collectFiles, multipartBody } from '../upload-files.js';
 import { progressLine } from './download.js';
 import { watchRun } from './watch.js';
 
@@ -221,7 +221,12 @@ async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<Cr
     progress?.start(`uploading ${kind}`, total);
     let upload: CreatedUpload;
     try {
-      upload = await ctx.client.createUpload(files, (bytes) => progress?.update(Math.min(bytes, total)));
+      const multipart = multipartBody(files, (bytes) => progress?.update(Math.min(bytes, total)));
+      upload = await ctx.client.createUpload({
+        body: multipart.stream as unknown as UploadBody['body'],
+        contentType: multipart.contentType,
+        contentLength: multipart.length,
+      });
     } finally {
       progress?.clear();
     }

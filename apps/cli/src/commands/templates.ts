@@ -9,7 +9,7 @@ export async function templatesCommand(ctx: CliContext, options: { json?: boolea
     return ExitCode.Ok;
   }
   const rows = templates.map((t) => [t.name, `${t.metric.name} (${t.metric.direction})`, oneLine(t.title, 60)]);
-  for (const line of formatTable(['NAME', 'METRIC', 'TITLE'], rows)) ctx.io.out(`${line}\n`);
+  for (const line of formatTable(rows, { header: ['NAME', 'METRIC', 'TITLE'] })) ctx.io.out(`${line}\n`);
   ctx.io.out('start one with: autolab submit --template NAME [GOAL]\n');
   return ExitCode.Ok;
 }

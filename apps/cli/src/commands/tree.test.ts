@@ -1,4 +1,5 @@
 import type { RunEvent } from '@autolab/contracts';
+import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
 import { RUN_ID } from '../testing/samples.js';
@@ -79,6 +80,24 @@ describe('experiment tree', () => {
     const lines = formatExperimentTree(experimentTree(EVENTS), 50);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(50);
     expect(lines[1]).toBe('n001        draft           baseline  ✗  2.1s  Va…');
+  });
+
+  it('lines up the columns after wide (CJK, emoji) text and cuts by display width', () => {
+    const wide = [
+      EVENTS[0]!,
+      created('n001', null, 'draft', 'baseline', '学習率を下げる 🧪 and retry'),
+      finished('n001', {}, 'exited with code 1: 値エラー：形状が一致しません'),
+      created('n002', 'n001', 'debug', 'baseline'),
+      finished('n002', { loss: 0.5 }),
+    ];
+    const lines = formatExperimentTree(experimentTree(wide), 80);
+    const planColumn = (line: string, plan: string) => stringWidth(line.slice(0, line.indexOf(plan)));
+    expect(planColumn(lines[1]!, '学習率')).toBe(planColumn(lines[2]!, 'plan of n002'));
+    for (const width of [40, 41, 57, 58]) {
+      for (const line of formatExperimentTree(experimentTree(wide), width)) {
+        expect(stringWidth(line)).toBeLessThanOrEqual(width);
+      }
+    }
   });
 
   it('starts again after a rerun from the experiments, but not after other requeues', () => {

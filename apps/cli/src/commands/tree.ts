@@ -1,8 +1,7 @@
-import { EXPERIMENT_STAGES, type MetricDirection, type RunEvent } from '@autolab/contracts';
+import type { MetricDirection, RunEvent } from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { formatDuration, formatNumber, lastLine, oneLine } from '../human-format.js';
-import { padToWidth, truncateToWidth, visibleWidth } from '../terminal/ansi.js';
+import { formatDuration, formatNumber, formatTable, lastLine, oneLine } from '../human-format.js';
 
 /** One experiment of the search, as its events describe it. */
 export interface TreeNodeSummary {
@@ -113,28 +112,24 @@ export function formatExperimentTree(tree: ExperimentTree, width = 100): string[
     });
   };
   walk(null, '');
-  const columnWidth = (texts: string[]) => Math.max(...texts.map(visibleWidth));
-  const treeWidth = columnWidth(rows.map((r) => r.tree));
-  const operatorWidth = columnWidth(rows.map((r) => r.node.operator));
-  const stageWidth = Math.max(...EXPERIMENT_STAGES.map((s) => s.length));
-  const detailWidth = columnWidth(rows.map((r) => r.detail));
-  const tookWidth = columnWidth(rows.map((r) => took(r.node)));
   const lines: string[] = [];
   if (tree.metric) lines.push(`metric: ${tree.metric.name} (${tree.metric.direction})`);
-  for (const { tree: branch, node, detail } of rows) {
-    const text = [
-      padToWidth(branch, treeWidth),
-      node.operator.padEnd(operatorWidth),
-      (node.stage ?? '').padEnd(stageWidth),
-      STATUS_MARK[node.status],
-      took(node).padStart(tookWidth),
-      padToWidth(detail, detailWidth),
-    ].join('  ');
-    const room = width - visibleWidth(text) - 2;
-    lines.push(room > 12 ? `${text}  ${oneLine(node.plan, room)}` : truncateToWidth(text.trimEnd(), width));
-  }
+  // The plan comes last: it is the column cut to the width.
+  const cells = rows.map(({ tree: branch, node, detail }) => [
+    branch,
+    node.operator,
+    node.stage ?? '',
+    STATUS_MARK[node.status],
+    took(node),
+    detail,
+    oneLine(node.plan, width),
+  ]);
+  lines.push(...formatTable(cells, { align: TREE_ALIGN, maxWidth: width }));
   return lines;
 }
+
+/** The time column is right-aligned, so durations line up by their unit. */
+const TREE_ALIGN = ['left', 'left', 'left', 'left', 'right', 'left', 'left'] as const;
 
 const took = (node: TreeNodeSummary) => (node.durationMs !== null ? formatDuration(node.durationMs) : '');
 

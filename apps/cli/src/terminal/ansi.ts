@@ -57,8 +57,15 @@ export const palette = (color: boolean): Palette => (color ? COLORS : PLAIN);
 export const visibleWidth = (text: string): number => stringWidth(text);
 
 /** Cut to at most `width` columns, ending in `…` when cut; colour codes stay whole and are closed. */
-export const truncateToWidth = (text: string, width: number): string =>
-  width <= 0 ? '' : cliTruncate(text, width, { position: 'end' });
+export function truncateToWidth(text: string, width: number): string {
+  if (width <= 0) return '';
+  // cli-truncate 5 keeps a wide character whose second column falls past the cut (one column too many): cut shorter.
+  let cut = cliTruncate(text, width, { position: 'end' });
+  for (let shorter = width - 1; shorter > 0 && visibleWidth(cut) > width; shorter--) {
+    cut = cliTruncate(text, shorter, { position: 'end' });
+  }
+  return cut;
+}
 
 /** Pads with spaces to `width` visible columns. */
 export const padToWidth = (text: string, width: number): string =>

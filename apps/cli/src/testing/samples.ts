@@ -1,4 +1,4 @@
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { EventOf, RunEvent, RunRecord } from '@autolab/contracts';
 
 export const RUN_ID = 'run_01jabcdefghjkmnpqrstvwxyz0';
 
@@ -302,6 +302,16 @@ const EXTRA_SAMPLES: Sample[] = [
     message: 'writeup: write_paper for 30 s',
     data: { stage: 'writeup', step: 'write_paper', elapsedMs: 30_000 },
   },
+  {
+    type: 'lessons.applied',
+    message: '1 lesson(s) from earlier runs in baseline draft: les_01m93v92cdt7sxjs5jqn6h3g7m',
+    data: { step: 'baseline draft', lessonIds: ['les_01m93v92cdt7sxjs5jqn6h3g7m'], retrieval: 'fulltext' },
+  },
+  {
+    type: 'lessons.learned',
+    message: 'Lessons from this run: 1 new, 1 updated; 1 proposed lesson(s) dropped',
+    data: { created: ['les_01m93v92cdt7sxjs5jqn6h3g7m'], updated: ['les_01m93v92cdxceerzyp8gxqk36s'], dropped: 1 },
+  },
 ];
 
 /** The extra samples as full events (see `sampleEvents`). */
@@ -312,6 +322,13 @@ export function extraSampleEvents(runId = RUN_ID): RunEvent[] {
 /** The samples as full events with stream-style ids, one second apart from 12:00:00 UTC. */
 export function sampleEvents(runId = RUN_ID): RunEvent[] {
   return toEvents(SAMPLES, runId);
+}
+
+/** The sample node.finished as workers wrote it before `analysis` and `skippedOutputs` existed (events are stored as written). */
+export function olderNodeFinished(runId = RUN_ID): RunEvent {
+  const event = sampleEvents(runId).find((e) => e.type === 'node.finished') as EventOf<'node.finished'>;
+  const { analysis: _analysis, skippedOutputs: _skipped, ...data } = event.data;
+  return { ...event, data } as unknown as RunEvent;
 }
 
 function toEvents(samples: Sample[], runId: string): RunEvent[] {

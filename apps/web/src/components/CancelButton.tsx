@@ -12,8 +12,7 @@ export function CancelButton({ runId, onDone }: { runId: string; onDone: () => v
     setBusy(true);
     setError(null);
     try {
-      const { error: body, response } = await client.POST('/v1/runs/{id}/cancel', { params: { path: { id: runId } } });
-      if (!response.ok) setError(toProblem(body, response.status).message);
+      await client.cancelRun(runId);
       onDone();
     } catch (err) {
       setError(toProblem(err).message);

@@ -11,7 +11,7 @@ import { StatusBadge } from './StatusBadge.js';
 
 /** Two or more runs side by side: their metrics by iteration, their settings, their best nodes (`/compare?ids=…`). */
 export function ComparePage({ ids }: { ids: string[] }) {
-  const { runs, loading } = useComparedRuns(ids);
+  const { runs, loading, live } = useComparedRuns(ids);
   const loaded = useMemo(
     () => runs.filter((r): r is ComparedRun & { run: NonNullable<ComparedRun['run']> } => !!r.run),
     [runs],
@@ -44,7 +44,13 @@ export function ComparePage({ ids }: { ids: string[] }) {
         <div>
           <h1>Compare runs</h1>
           <p className="muted">
-            {ids.length} runs side by side{loading ? ' (loading…)' : ''}. A snapshot: reload the page for live runs.
+            {ids.length} runs side by side{loading ? ' (loading…)' : ''}.
+            {live > 0 && (
+              <span data-testid="compare-live">
+                {' '}
+                Following {live} live run{live === 1 ? '' : 's'} until {live === 1 ? 'it finishes' : 'they finish'}.
+              </span>
+            )}
           </p>
         </div>
       </div>

@@ -1,38 +1,38 @@
 import { useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
-import { artifactUrl, downloadWithKey } from '../lib/api.js';
+import { saveDownload } from '../lib/api.js';
 
 /** Paper PDF and TeX, the code archive and everything, downloaded with the key. */
 export function Downloads({ runId, paperReady, hasFiles }: { runId: string; paperReady: boolean; hasFiles: boolean }) {
-  const { apiKey } = useApi();
+  const { client } = useApi();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const items = [
     {
       id: 'pdf',
       label: 'Paper (PDF)',
-      url: artifactUrl(runId, 'paper/paper.pdf'),
+      open: () => client.openArtifact(runId, 'paper/paper.pdf'),
       name: 'paper.pdf',
       enabled: paperReady,
     },
     {
       id: 'tex',
       label: 'Paper (LaTeX)',
-      url: artifactUrl(runId, 'paper/paper.tex'),
+      open: () => client.openArtifact(runId, 'paper/paper.tex'),
       name: 'paper.tex',
       enabled: paperReady,
     },
     {
       id: 'code',
       label: 'Code (.tar.gz)',
-      url: `/v1/runs/${runId}/archive?subset=code`,
+      open: () => client.openArchive(runId, 'code'),
       name: `${runId}-code.tar.gz`,
       enabled: hasFiles,
     },
     {
       id: 'all',
       label: 'Everything (.tar.gz)',
-      url: `/v1/runs/${runId}/archive`,
+      open: () => client.openArchive(runId, 'all'),
       name: `${runId}.tar.gz`,
       enabled: hasFiles,
     },
@@ -41,7 +41,7 @@ export function Downloads({ runId, paperReady, hasFiles }: { runId: string; pape
     setBusy(item.id);
     setError(null);
     try {
-      await downloadWithKey(item.url, apiKey, item.name);
+      await saveDownload(await item.open(), item.name);
     } catch (err) {
       setError((err as Error).message);
     } finally {

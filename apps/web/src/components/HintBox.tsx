@@ -18,9 +18,9 @@ export function HintBox({ runId, events, live }: { runId: string; events: RunEve
   useEffect(() => {
     let cancelled = false;
     client
-      .GET('/v1/runs/{id}/hints', { params: { path: { id: runId } } })
-      .then(({ data }) => {
-        if (data && !cancelled) setHints(data.hints as Hint[]);
+      .listHints(runId)
+      .then(({ hints }) => {
+        if (!cancelled) setHints(hints);
       })
       .catch(() => undefined);
     return () => {
@@ -34,16 +34,10 @@ export function HintBox({ runId, events, live }: { runId: string; events: RunEve
     setBusy(true);
     setMessage(null);
     try {
-      const { error, response } = await client.POST('/v1/runs/{id}/hints', {
-        params: { path: { id: runId } },
-        body: { text },
-      });
-      if (!response.ok) setMessage({ ok: false, text: toProblem(error, response.status).message });
-      else {
-        setText('');
-        setSent((n) => n + 1);
-        setMessage({ ok: true, text: 'Sent. The agent reads it before its next step.' });
-      }
+      await client.createHint(runId, text);
+      setText('');
+      setSent((n) => n + 1);
+      setMessage({ ok: true, text: 'Sent. The agent reads it before its next step.' });
     } catch (err) {
       setMessage({ ok: false, text: toProblem(err).message });
     } finally {

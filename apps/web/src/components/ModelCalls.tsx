@@ -1,30 +1,28 @@
 import { useMemo } from 'react';
-import { useArtifactText } from '../hooks/useArtifact.js';
+import { useTranscript } from '../hooks/useTranscript.js';
 import { formatUsd } from '../lib/format.js';
-import { callTotals, type ModelCall, parseTranscript } from '../lib/transcript.js';
+import { callTotals, type ModelCall } from '../lib/transcript.js';
 import { CodeBlock } from './CodeBlock.js';
 
 /**
  * The model calls of the run's transcript (`transcript.jsonl`) that `filter` keeps: each with its purpose, model,
- * tokens and cost, and, opened, the prompt and the reply, as text. The transcript is written in chunks a few seconds
- * apart, so the newest calls of a live run show up a little later than their events.
+ * tokens and cost, and, opened, the prompt and the reply, as text. The transcript is read once per run and kept
+ * (see `useTranscript`), and read again when the run's count of model calls (`modelCalls`) grows. It is written in
+ * chunks a few seconds apart, so the newest calls of a live run show up a little later than their events.
  */
 export function ModelCalls({
   runId,
   filter,
-  reloadKey,
+  modelCalls,
   empty,
 }: {
   runId: string;
   filter: (call: ModelCall) => boolean;
-  reloadKey: unknown;
+  modelCalls: number;
   empty: string;
 }) {
-  const text = useArtifactText(runId, 'transcript.jsonl', reloadKey);
-  const calls = useMemo(
-    () => (text.state === 'ready' ? parseTranscript(text.value).filter(filter) : []),
-    [text, filter],
-  );
+  const text = useTranscript(runId, modelCalls);
+  const calls = useMemo(() => (text.state === 'ready' ? text.calls.filter(filter) : []), [text, filter]);
   if (text.state === 'loading') return <p className="muted">Loading the transcript…</p>;
   if (text.state === 'error') {
     return (

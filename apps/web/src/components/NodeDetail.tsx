@@ -15,12 +15,15 @@ export function NodeDetail({
   node,
   best,
   primaryMetric,
+  modelCalls,
   onClose,
 }: {
   runId: string;
   node: TreeNode;
   best: boolean;
   primaryMetric: string | null;
+  /** The run's count of model calls so far: its transcript is read again when this grows. */
+  modelCalls: number;
   onClose: () => void;
 }) {
   const [tab, setTab] = useState<Tab>('overview');
@@ -132,7 +135,7 @@ export function NodeDetail({
           <ModelCalls
             runId={runId}
             filter={ofThisNode}
-            reloadKey={node.status}
+            modelCalls={modelCalls}
             empty="No model call of this experiment is in the transcript (yet)."
           />
         )}

@@ -15,14 +15,9 @@ export function RerunControl({ runId, onDone }: { runId: string; onDone: () => v
     setBusy(true);
     setError(null);
     try {
-      const { error: body, response } = await client.POST('/v1/runs/{id}/rerun', {
-        params: { path: { id: runId } },
-        body: { fromStage: stage },
-      });
-      if (response.ok) {
-        setOpen(false);
-        onDone();
-      } else setError(toProblem(body, response.status).message);
+      await client.rerun(runId, stage);
+      setOpen(false);
+      onDone();
     } catch (err) {
       setError(toProblem(err).message);
     } finally {

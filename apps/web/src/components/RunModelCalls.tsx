@@ -3,7 +3,7 @@ import { ModelCalls } from './ModelCalls.js';
 
 const everyCall = () => true;
 
-/** Every model call of the run, loaded when opened (the transcript of a long run is large). */
+/** Every model call of the run, loaded when first opened (the transcript of a long run is large), then kept. */
 export function RunModelCalls({ runId, calls }: { runId: string; calls: number }) {
   const [open, setOpen] = useState(false);
   return (
@@ -13,7 +13,7 @@ export function RunModelCalls({ runId, calls }: { runId: string; calls: number }
         <ModelCalls
           runId={runId}
           filter={everyCall}
-          reloadKey={calls}
+          modelCalls={calls}
           empty="No model call is in the transcript yet."
         />
       )}

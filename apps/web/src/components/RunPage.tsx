@@ -1,6 +1,5 @@
 import type { RunRecord } from '@autolab/contracts';
 import { useMemo, useState } from 'react';
-import { useApi } from '../hooks/api-context.js';
 import { useRunRecord } from '../hooks/useRunRecord.js';
 import { useRunStream } from '../hooks/useRunStream.js';
 import { metricName, nodeOutcomes, type RunModel, recordedMetrics } from '../lib/run-model.js';
@@ -35,8 +34,7 @@ const recordTrigger = (model: RunModel) =>
 
 /** One run, live: progress, the experiment tree, the metric, the log, figures, the paper and downloads. */
 export function RunPage({ runId }: { runId: string }) {
-  const { apiKey } = useApi();
-  const { model, version, state, detail, restart } = useRunStream(runId, apiKey);
+  const { model, version, state, detail, restart } = useRunStream(runId);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the model is mutated in place; version says it changed
   const trigger = useMemo(() => recordTrigger(model), [model, version]);
   const { run, problem, reload } = useRunRecord(runId, trigger);
@@ -45,6 +43,7 @@ export function RunPage({ runId }: { runId: string }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const nodes = useMemo(() => [...model.nodes.values()], [model, version]);
   const metric = metricName(model) ?? run?.bestMetric?.name ?? null;
+  const modelCalls = model.usage?.calls ?? run?.usage.calls ?? 0;
   const direction = model.plan?.metric.direction ?? run?.bestMetric?.direction ?? 'maximize';
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const outcomes = useMemo(() => nodeOutcomes(model), [model, version]);
@@ -132,6 +131,7 @@ export function RunPage({ runId }: { runId: string }) {
               node={selected}
               best={selected.id === bestNodeId}
               primaryMetric={metric}
+              modelCalls={modelCalls}
               onClose={() => setSelectedId(null)}
             />
           )}
@@ -151,7 +151,7 @@ export function RunPage({ runId }: { runId: string }) {
           )}
           {(model.usage?.calls ?? run?.usage.calls ?? 0) > 0 && (
             <Card title={`Model calls · ${model.usage?.calls ?? run?.usage.calls}`} testId="model-calls-card">
-              <RunModelCalls runId={runId} calls={model.usage?.calls ?? run?.usage.calls ?? 0} />
+              <RunModelCalls runId={runId} calls={modelCalls} />
             </Card>
           )}
           {paperReady && (

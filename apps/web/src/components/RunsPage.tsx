@@ -23,15 +23,9 @@ export function RunsPage() {
     async (after: string | null) => {
       setLoading(true);
       try {
-        const { data, error, response } = await client.GET('/v1/runs', {
-          params: { query: { limit: PAGE_SIZE, ...(after ? { cursor: after } : {}) } },
-        });
-        if (!data) {
-          setProblem(toProblem(error, response.status));
-          return;
-        }
+        const data = await client.listRuns({ limit: PAGE_SIZE, ...(after ? { cursor: after } : {}) });
         setProblem(null);
-        const page = data.runs as RunRecord[];
+        const page = data.runs;
         if (after) {
           pages.current++;
           setCursor(data.nextCursor);

@@ -1,4 +1,4 @@
-import type { CreateRunRequest, RunRecord } from '@autolab/contracts';
+import type { CreateRunRequest } from '@autolab/contracts';
 import { type FormEvent, useRef, useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
 import { type ApiProblem, toProblem, uploadFiles } from '../lib/api.js';
@@ -124,9 +124,6 @@ const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: 
 
 const asFormProblem = (problem: ApiProblem) => formProblem(problem, problem.issues.map(fromApiIssue));
 
-const isProblem = (err: unknown): err is ApiProblem =>
-  typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err;
-
 /** A refused request in the form's words: each issue by the label of its field, a summary that counts them. */
 function formProblem(problem: ApiProblem, issues: FieldIssue[]): ApiProblem {
   if (issues.length === 0) return problem;
@@ -139,7 +136,7 @@ const newKey = () => {
 };
 
 export function SubmitForm() {
-  const { client, apiKey } = useApi();
+  const { client } = useApi();
   const [values, setValues] = useState<FormValues>(DEFAULTS);
   const [files, setFiles] = useState<Record<InputKind, PickedFile[]>>(NO_FILES);
   const [uploading, setUploading] = useState<string | null>(null);
@@ -171,22 +168,14 @@ export function SubmitForm() {
       for (const { kind } of INPUTS) {
         if (files[kind].length === 0) continue;
         setUploading(kind);
-        inputs[kind] = await uploadFiles(files[kind], apiKey, `inputs.${kind}`);
+        inputs[kind] = await uploadFiles(client, files[kind], `inputs.${kind}`);
       }
       setUploading(null);
       if (Object.keys(inputs).length > 0) request.inputs = inputs;
-      const {
-        data: run,
-        error,
-        response,
-      } = await client.POST('/v1/runs', {
-        body: request,
-        params: { header: { 'idempotency-key': idempotencyKey.current } },
-      });
-      if (run) navigate(runPath((run as RunRecord).id));
-      else setProblem(asFormProblem(toProblem(error, response.status)));
+      const run = await client.createRun(request, { idempotencyKey: idempotencyKey.current });
+      navigate(runPath(run.id));
     } catch (err) {
-      setProblem(asFormProblem(isProblem(err) ? err : toProblem(err)));
+      setProblem(asFormProblem(toProblem(err)));
     } finally {
       setBusy(false);
       setUploading(null);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { artifactUrl, fetchWithKey } from '../lib/api.js';
+import { toProblem } from '../lib/api.js';
 import { useApi } from './api-context.js';
 
 export type Loaded<T> =
@@ -9,7 +9,7 @@ export type Loaded<T> =
 
 /** Fetches a run's file with the key as a blob URL (revoked when no longer used). */
 export function useArtifactBlobUrl(runId: string, path: string | null, reloadKey: unknown = null): Loaded<string> {
-  const { apiKey } = useApi();
+  const { client } = useApi();
   const [loaded, setLoaded] = useState<Loaded<string>>({ state: 'loading' });
   // biome-ignore lint/correctness/useExhaustiveDependencies: reloadKey forces a refetch
   useEffect(() => {
@@ -17,44 +17,51 @@ export function useArtifactBlobUrl(runId: string, path: string | null, reloadKey
     let url: string | null = null;
     let cancelled = false;
     setLoaded({ state: 'loading' });
-    fetchWithKey(artifactUrl(runId, path), apiKey)
-      .then((res) => res.blob())
+    client
+      .openArtifact(runId, path)
+      .then((download) => new Response(download.body).blob())
       .then((blob) => {
         if (cancelled) return;
         url = URL.createObjectURL(blob);
         setLoaded({ state: 'ready', value: url });
       })
-      .catch((err: Error & { status?: number }) => {
-        if (!cancelled) setLoaded({ state: 'error', message: err.message, status: err.status });
+      .catch((err: unknown) => {
+        if (!cancelled) setLoaded(failed(err));
       });
     return () => {
       cancelled = true;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [runId, path, apiKey, reloadKey]);
+  }, [runId, path, client, reloadKey]);
   return loaded;
 }
 
 /** Fetches a run's text file (code, JSON) with the key. */
 export function useArtifactText(runId: string, path: string | null, reloadKey: unknown = null): Loaded<string> {
-  const { apiKey } = useApi();
+  const { client } = useApi();
   const [loaded, setLoaded] = useState<Loaded<string>>({ state: 'loading' });
   // biome-ignore lint/correctness/useExhaustiveDependencies: reloadKey forces a refetch
   useEffect(() => {
     if (!path) return;
     let cancelled = false;
     setLoaded({ state: 'loading' });
-    fetchWithKey(artifactUrl(runId, path), apiKey)
-      .then((res) => res.text())
+    client
+      .readArtifactText(runId, path)
       .then((text) => {
         if (!cancelled) setLoaded({ state: 'ready', value: text });
       })
-      .catch((err: Error & { status?: number }) => {
-        if (!cancelled) setLoaded({ state: 'error', message: err.message, status: err.status });
+      .catch((err: unknown) => {
+        if (!cancelled) setLoaded(failed(err));
       });
     return () => {
       cancelled = true;
     };
-  }, [runId, path, apiKey, reloadKey]);
+  }, [runId, path, client, reloadKey]);
   return loaded;
+}
+
+/** A failed load, with the HTTP status when the API answered (a 404 means "not written yet"). */
+function failed(err: unknown): Loaded<never> {
+  const problem = toProblem(err);
+  return { state: 'error', message: problem.message, ...(problem.status ? { status: problem.status } : {}) };
 }

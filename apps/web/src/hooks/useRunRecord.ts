@@ -14,11 +14,8 @@ export function useRunRecord(runId: string, trigger: unknown) {
     if (inFlight.current) return;
     inFlight.current = true;
     try {
-      const { data, error, response } = await client.GET('/v1/runs/{id}', { params: { path: { id: runId } } });
-      if (data) {
-        setRun(data as RunRecord);
-        setProblem(null);
-      } else setProblem(toProblem(error, response.status));
+      setRun(await client.getRun(runId));
+      setProblem(null);
     } catch (err) {
       setProblem(toProblem(err));
     } finally {

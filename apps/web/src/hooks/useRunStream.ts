@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { followEvents, type StreamState } from '../lib/event-stream.js';
 import { applyEvent, emptyRunModel, type RunModel } from '../lib/run-model.js';
+import { useApi } from './api-context.js';
 
 export interface RunStream {
   model: RunModel;
@@ -13,7 +14,8 @@ export interface RunStream {
 }
 
 /** Follows the run's events live; renders at most every 100 ms however fast events come. */
-export function useRunStream(runId: string, apiKey: string): RunStream {
+export function useRunStream(runId: string): RunStream {
+  const { client } = useApi();
   const modelRef = useRef<{ runId: string; model: RunModel } | null>(null);
   if (modelRef.current?.runId !== runId) modelRef.current = { runId, model: emptyRunModel() };
   const model = modelRef.current.model;
@@ -32,8 +34,8 @@ export function useRunStream(runId: string, apiKey: string): RunStream {
       }, 100);
     };
     const stream = followEvents({
-      url: `/v1/runs/${encodeURIComponent(runId)}/events`,
-      apiKey,
+      client,
+      runId,
       lastEventId: model.lastEventId,
       lastEventWasFinish: model.events.at(-1)?.type === 'run.finished',
       onEvent: (event) => {
@@ -48,7 +50,7 @@ export function useRunStream(runId: string, apiKey: string): RunStream {
       stream.close();
       if (timer) clearTimeout(timer);
     };
-  }, [runId, apiKey, model, generation]);
+  }, [runId, client, model, generation]);
 
   const restart = useCallback(() => setGeneration((g) => g + 1), []);
   return { model, version, state, detail, restart };

@@ -1,11 +1,10 @@
-import { type ApiClient, createApiClient } from '@autolab/api-client';
-import { authHeaders } from './auth.js';
+import { ApiClient, ApiError, type Download, ProtocolError, UnreachableError } from '@autolab/api-client';
 
-export type { ApiClient };
+export { ApiClient };
 
 /** The API is on the dashboard's own origin. */
 export function makeClient(apiKey: string): ApiClient {
-  return createApiClient({ baseUrl: '', ...(apiKey ? { apiKey } : {}) });
+  return new ApiClient({ baseUrl: window.location.origin, apiKey: apiKey || null });
 }
 
 export interface ApiProblem {
@@ -16,67 +15,51 @@ export interface ApiProblem {
   issues: { path: string; message: string; label?: string }[];
 }
 
-/** Turns an API error body (or anything thrown) into something to show. */
-export function toProblem(error: unknown, status = 0): ApiProblem {
-  const body = (error ?? {}) as { error?: { code?: string; message?: string; details?: { issues?: unknown } } };
-  if (body.error && typeof body.error.message === 'string') {
-    const raw = Array.isArray(body.error.details?.issues) ? body.error.details.issues : [];
+export const isProblem = (err: unknown): err is ApiProblem =>
+  typeof err === 'object' && err !== null && 'code' in err && 'issues' in err && 'message' in err && 'status' in err;
+
+/** Turns what a call of the API client threw (an `ApiError` from the API's error body, above all) into something to show. */
+export function toProblem(error: unknown): ApiProblem {
+  if (isProblem(error)) return error;
+  if (error instanceof ApiError) {
+    const details = error.details as { issues?: unknown } | undefined;
+    const raw: unknown[] = Array.isArray(details?.issues) ? details.issues : [];
     const issues = raw
-      .map((i: { path?: unknown; message?: unknown }) => ({
-        path: String(i.path ?? ''),
-        message: String(i.message ?? ''),
-      }))
-      .filter((i) => i.message);
-    return { status, code: body.error.code ?? 'error', message: body.error.message, issues };
+      .map((issue) => {
+        const { path, message } = (issue ?? {}) as { path?: unknown; message?: unknown };
+        return { path: String(path ?? ''), message: String(message ?? '') };
+      })
+      .filter((issue) => issue.message);
+    return { status: error.status, code: error.code, message: error.message, issues };
   }
-  if (error instanceof Error) return { status, code: 'network', message: error.message, issues: [] };
-  return { status, code: 'error', message: `The request failed${status ? ` (HTTP ${status})` : ''}.`, issues: [] };
-}
-
-export function artifactUrl(runId: string, path: string): string {
-  return `/v1/runs/${encodeURIComponent(runId)}/artifacts/${path.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** Raw fetch with the key, for files (PDFs, images, code, archives): the JSON client is for JSON. */
-export async function fetchWithKey(url: string, apiKey: string, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(url, { ...init, headers: { ...authHeaders(apiKey), ...(init.headers ?? {}) } });
-  if (!res.ok) {
-    const body = await res.json().catch(() => null);
-    throw Object.assign(new Error(toProblem(body, res.status).message), { status: res.status });
-  }
-  return res;
+  if (error instanceof UnreachableError) return { status: 0, code: 'network', message: error.message, issues: [] };
+  if (error instanceof ProtocolError) return { status: 0, code: 'protocol', message: error.message, issues: [] };
+  if (error instanceof Error) return { status: 0, code: 'error', message: error.message, issues: [] };
+  return { status: 0, code: 'error', message: 'The request failed.', issues: [] };
 }
 
 /**
  * Uploads files as one upload (multipart, each part named with its relative path) and returns its id; an error
  * answer becomes an `ApiProblem` (thrown) naming `field`, so the form shows it next to the drop zone.
  */
-export async function uploadFiles(
-  files: { path: string; file: File }[],
-  apiKey: string,
-  field: string,
-): Promise<string> {
+export async function uploadFiles(client: ApiClient, files: { path: string; file: File }[], field: string) {
   const form = new FormData();
   for (const { path, file } of files) form.append('file', file, path);
-  const res = await fetch('/v1/uploads', { method: 'POST', headers: authHeaders(apiKey), body: form });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const problem = toProblem(body, res.status);
-    throw Object.assign(problem, { issues: [{ path: field, message: problem.message }, ...problem.issues] });
+  try {
+    return (await client.createUpload({ body: form })).id;
+  } catch (err) {
+    const problem = toProblem(err);
+    throw { ...problem, issues: [{ path: field, message: problem.message }, ...problem.issues] } satisfies ApiProblem;
   }
-  return (body as { id: string }).id;
 }
 
-/** Downloads a protected file: fetched with the key, then saved through a temporary blob link. */
-export async function downloadWithKey(url: string, apiKey: string, fallbackName: string): Promise<void> {
-  const res = await fetchWithKey(url, apiKey);
-  const disposition = res.headers.get('content-disposition') ?? '';
-  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
-  const blob = await res.blob();
+/** Saves a download (a paper, an archive) through a temporary blob link, under the name the server gave it. */
+export async function saveDownload(download: Download, fallbackName: string): Promise<void> {
+  const blob = await new Response(download.body).blob();
   const href = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = href;
-  link.download = name;
+  link.download = download.fileName ?? fallbackName;
   document.body.append(link);
   link.click();
   link.remove();

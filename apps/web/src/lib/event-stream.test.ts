@@ -1,5 +1,11 @@
+import { ApiClient } from '@autolab/api-client';
 import { describe, expect, it } from 'vitest';
 import { followEvents, type StreamState } from './event-stream.js';
+
+/** The dashboard's client, its requests answered by `fakeFetch`. */
+const clientWith = (fakeFetch: typeof fetch, apiKey: string | null = null) =>
+  new ApiClient({ baseUrl: 'http://dashboard.test/', apiKey, fetch: fakeFetch });
+const headersOf = (init: RequestInit) => Object.fromEntries(new Headers(init.headers).entries());
 
 const frame = (id: string, type: string) =>
   `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify({ id, runId: 'r', time: '', type, message: type, data: {} })}\n\n`;
@@ -16,7 +22,8 @@ function response(chunks: string[], opts: { status?: number; drop?: boolean } = 
       else controller.close();
     },
   });
-  return new Response(body, { status: opts.status ?? 200 });
+  const status = opts.status ?? 200;
+  return new Response(body, { status, headers: status === 200 ? { 'content-type': 'text/event-stream' } : {} });
 }
 
 describe('followEvents', () => {
@@ -32,14 +39,14 @@ describe('followEvents', () => {
       () => response([frame('2-0', 'run.finished')]),
     ];
     const fakeFetch = (async (_url: string, init: RequestInit) => {
-      requests.push(init.headers as Record<string, string>);
+      requests.push(headersOf(init));
       return replies.shift()!();
     }) as unknown as typeof fetch;
     const ids: string[] = [];
     const states: [StreamState, string | undefined][] = [];
     const stream = followEvents({
-      url: '/v1/runs/r/events',
-      fetch: fakeFetch,
+      client: clientWith(fakeFetch),
+      runId: 'r',
       onEvent: (e) => ids.push(e.id),
       onState: (s, detail) => states.push([s, detail]),
     });
@@ -61,15 +68,14 @@ describe('followEvents', () => {
       () => response([frame('1-0', 'run.queued'), frame('2-0', 'node.created'), frame('3-0', 'run.finished')]),
     ];
     const fakeFetch = (async (_url: string, init: RequestInit) => {
-      requests.push(init.headers as Record<string, string>);
+      requests.push(headersOf(init));
       return replies.shift()!();
     }) as unknown as typeof fetch;
     const ids: string[] = [];
     const states: StreamState[] = [];
     const stream = followEvents({
-      url: '/v1/runs/r/events',
-      apiKey: 'k1',
-      fetch: fakeFetch,
+      client: clientWith(fakeFetch, 'k1'),
+      runId: 'r',
       retryMs: 1,
       onEvent: (e) => ids.push(e.id),
       onState: (s) => states.push(s),
@@ -90,11 +96,11 @@ describe('followEvents', () => {
     ];
     const sent: (string | undefined)[] = [];
     const fakeFetch = (async (_url: string, init: RequestInit) => {
-      sent.push((init.headers as Record<string, string>)['last-event-id']);
+      sent.push(headersOf(init)['last-event-id']);
       return replies.shift()!();
     }) as unknown as typeof fetch;
     const ids: string[] = [];
-    await followEvents({ url: '/x', fetch: fakeFetch, retryMs: 1, onEvent: (e) => ids.push(e.id) }).done;
+    await followEvents({ client: clientWith(fakeFetch), runId: 'x', retryMs: 1, onEvent: (e) => ids.push(e.id) }).done;
     expect(ids).toEqual(['1-0', '2-0', '3-0', '4-0']);
     expect(sent).toEqual([undefined, '3-0']);
   });
@@ -107,8 +113,8 @@ describe('followEvents', () => {
     }) as unknown as typeof fetch;
     const states: StreamState[] = [];
     await followEvents({
-      url: '/x',
-      fetch: fakeFetch,
+      client: clientWith(fakeFetch),
+      runId: 'x',
       lastEventId: '9-0',
       lastEventWasFinish: true,
       onEvent: () => {},
@@ -124,13 +130,18 @@ describe('followEvents', () => {
       new Response(JSON.stringify({ error: { code: 'run_not_found', message: 'No run.' } }), {
         status: 404,
       })) as unknown as typeof fetch;
-    await followEvents({ url: '/x', fetch: fakeFetch, onEvent: () => {}, onState: (s, d) => states.push([s, d]) }).done;
+    await followEvents({
+      client: clientWith(fakeFetch),
+      runId: 'x',
+      onEvent: () => {},
+      onState: (s, d) => states.push([s, d]),
+    }).done;
     expect(states.at(-1)).toEqual(['error', 'No run.']);
   });
 
   it('close() ends a stream that is waiting to reconnect', async () => {
     const fakeFetch = (async () => response([], { status: 502 })) as unknown as typeof fetch;
-    const stream = followEvents({ url: '/x', fetch: fakeFetch, onEvent: () => {}, retryMs: 60_000 });
+    const stream = followEvents({ client: clientWith(fakeFetch), runId: 'x', onEvent: () => {}, retryMs: 60_000 });
     setTimeout(() => stream.close(), 20);
     await stream.done;
   });

@@ -1,9 +1,11 @@
+import { type ApiClient, ApiError } from '@autolab/api-client';
 import { SseParser } from '@autolab/api-client/sse';
 import { type RunEvent, STREAM_ERROR_EVENT } from '@autolab/contracts';
 
 export interface EventStreamOptions {
-  url: string;
-  apiKey?: string;
+  /** Opens the stream (with the key it holds). */
+  client: ApiClient;
+  runId: string;
   /** Resume after this event id (sent as `Last-Event-ID`). */
   lastEventId?: string | null;
   /** That event was a run.finished: a stream that ends at once then means "still finished", not a drop. */
@@ -11,7 +13,6 @@ export interface EventStreamOptions {
   onEvent: (event: RunEvent) => void;
   /** Connection state changes, for a "live / reconnecting" badge. */
   onState?: (state: StreamState, detail?: string) => void;
-  fetch?: typeof fetch;
   /** Wait before reconnecting when the server sent no `retry:` (ms). */
   retryMs?: number;
   /** Longest wait between reconnects (ms); the wait doubles after each failed attempt. */
@@ -24,12 +25,11 @@ export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'finished' | 
 const FATAL = new Set([400, 401, 403, 404]);
 
 /**
- * Follows a run's SSE stream with `fetch` (so it can send `Authorization`, which EventSource cannot). After a drop
+ * Follows a run's SSE stream through the API client (fetch, so it can send `Authorization`, which EventSource cannot). After a drop
  * it reconnects with `Last-Event-ID`; events are deduplicated by id. Ends when the server ends the stream right after a
  * `run.finished` (the run's final one: a rerun continues the same stream), or on `close()`.
  */
 export function followEvents(options: EventStreamOptions): { close(): void; done: Promise<void> } {
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const parser = new SseParser();
   let lastId = options.lastEventId ?? null;
@@ -59,32 +59,34 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
 
   const connectOnce = async (): Promise<'ended' | 'dropped' | 'fatal'> => {
     dropReason = undefined;
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-    if (lastId) headers['last-event-id'] = lastId;
-    const res = await doFetch(options.url, { headers, signal: controller.signal, cache: 'no-store' });
-    if (!res.ok || !res.body) {
-      const text = await res.text().catch(() => '');
-      const message = errorMessage(text) ?? `HTTP ${res.status}`;
-      setState(FATAL.has(res.status) ? 'error' : 'reconnecting', message);
-      return FATAL.has(res.status) ? 'fatal' : 'dropped';
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await options.client.openEventStream(options.runId, { lastEventId: lastId, signal: controller.signal });
+    } catch (err) {
+      // Network trouble and answers that are not a stream are thrown on, and retried below.
+      if (!(err instanceof ApiError)) throw err;
+      const fatal = FATAL.has(err.status);
+      setState(fatal ? 'error' : 'reconnecting', err.message);
+      return fatal ? 'fatal' : 'dropped';
     }
     setState('live');
     failures = 0;
     parser.reset();
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     // A `stream.error` frame ends the stream: the badge says why, and the next attempt waits for its `retry:`.
     let streamError: string | null = null;
     const take = (message: { event: string; data: string }) => {
       if (message.event === STREAM_ERROR_EVENT) streamError = errorMessage(message.data) ?? 'the stream failed';
       else handle(message.data);
     };
+    // The decoder keeps a code point split across chunks until its remaining bytes arrive.
+    const decoder = new TextDecoder('utf-8');
+    const reader = body.getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      for (const message of parser.push(value)) take(message);
+      for (const message of parser.push(decoder.decode(value, { stream: true }))) take(message);
     }
-    for (const message of parser.end()) take(message);
+    for (const message of [...parser.push(decoder.decode()), ...parser.end()]) take(message);
     if (streamError) {
       dropReason = streamError;
       return 'dropped';
@@ -126,15 +128,6 @@ export function followEvents(options: EventStreamOptions): { close(): void; done
   };
 }
 
-function errorMessage(text: string): string | null {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } };
-    return body.error?.message ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -148,4 +141,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+/** The message of a body in the documented error shape (a `stream.error` frame's data), or null. */
+function errorMessage(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? null;
+  } catch {
+    return null;
+  }
 }

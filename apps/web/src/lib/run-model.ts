@@ -1,5 +1,6 @@
 import type { EventOf, RerunStage, RunEvent, RunStage, RunStatus, Usage } from '@autolab/contracts';
 // The zod-free module: the dashboard does not bundle zod.
+import { fileNameAsWords } from '@autolab/contracts/paths';
 import { EXPERIMENT_STAGES, stagesRerunFrom } from '@autolab/contracts/stages';
 
 export type NodeStatus = 'running' | 'ok' | 'failed';
@@ -276,8 +277,7 @@ export function figureCaption(e: EventOf<'figure.created'>): string {
   if (e.data.caption) return e.data.caption;
   const fromMessage = e.message.split(' — ').slice(1).join(' — ').trim();
   if (fromMessage) return fromMessage;
-  const file = e.data.path.split('/').at(-1) ?? e.data.path;
-  const name = file.replace(/\.[a-z0-9]+$/i, '').replace(/[_-]+/g, ' ');
+  const name = fileNameAsWords(e.data.path);
   return e.data.nodeId ? `${name} (experiment ${e.data.nodeId})` : name;
 }
 

@@ -1,4 +1,3 @@
-import { createApiClient } from '@autolab/api-client';
 import {
   type ApiKeyList,
   ApiKeyList as ApiKeyListSchema,
@@ -8,11 +7,19 @@ import {
   type CreatedApiKey,
   CreatedApiKey as CreatedApiKeySchema,
   type CreateRunRequest,
-  ErrorBody,
   type EventPage,
   EventPage as EventPageSchema,
   type Hint,
+  type HintList,
+  HintList as HintListSchema,
   Hint as HintSchema,
+  type Lesson,
+  type LessonDetail,
+  LessonDetail as LessonDetailSchema,
+  type LessonKind,
+  type LessonList,
+  LessonList as LessonListSchema,
+  Lesson as LessonSchema,
   type RerunStage,
   type RunEvent,
   type RunList,
@@ -24,8 +31,8 @@ import {
   UploadRecord,
 } from '@autolab/contracts';
 import { z } from 'zod';
-import { ApiError, ProtocolError, UnreachableError } from './errors.js';
-import { type LocalFile, multipartBody } from './upload-files.js';
+import { networkReason, ProtocolError, toApiError, UnreachableError } from './errors.js';
+import { createTypedClient, type TypedClient } from './typed-client.js';
 
 /** The answer to an upload: the record and the files the server left out (hidden files), with why. */
 const CreatedUploadSchema = UploadRecord.extend({
@@ -45,6 +52,26 @@ export interface Download {
   /** From `Content-Length`; `null` for chunked responses. */
   size: number | null;
   mediaType: string | null;
+  /** The file name `Content-Disposition` suggests; `null` when it names none. */
+  fileName: string | null;
+}
+
+/**
+ * What an upload sends: a `FormData` of `file` parts (a browser), or a multipart body already encoded, with its
+ * content type and length (the CLI streams files from disk; see apps/cli/src/upload-files.ts).
+ */
+export interface UploadBody {
+  body: NonNullable<RequestInit['body']>;
+  /** Leave out for `FormData`: fetch sets it, boundary included. */
+  contentType?: string;
+  contentLength?: number;
+}
+
+/** A page of events as sent: each checked for an id and a type only, so event types newer than this client pass. */
+export interface EventPageAsSent {
+  events: RunEvent[];
+  next: string | null;
+  finished: boolean;
 }
 
 interface Schema<T> {
@@ -65,7 +92,7 @@ interface RequestOptions {
 }
 
 export interface ApiClientOptions {
-  /** Base URL ending in `/`, e.g. `http://127.0.0.1:8080/`. */
+  /** The API's base URL, e.g. `http://127.0.0.1:8080/` (a browser on the API's own origin: `location.origin`). */
   baseUrl: string;
   apiKey?: string | null;
   fetch?: typeof fetch;
@@ -75,22 +102,24 @@ export interface ApiClientOptions {
 const PAGE_LIMIT = 1000;
 
 /**
- * The Autolab HTTP API for the CLI. Every JSON route goes through `@autolab/api-client`, whose paths, parameters,
- * bodies and answers are typed from the API's OpenAPI document, so this file stops compiling when the API changes
- * under it; every answer is also checked against the contracts' zod schemas at run time. Streams (events, artifacts,
- * archives) use fetch directly, since they are read as they arrive.
+ * The Autolab HTTP API, for the CLI and the dashboard alike. Every JSON route goes through the typed route client,
+ * whose paths, parameters, bodies and answers are typed from the API's OpenAPI document, so this file stops compiling
+ * when the API changes under it; every answer is also checked against the contracts' zod schemas at run time. Streams
+ * (events, artifacts, archives) use fetch directly, since they are read as they arrive. Errors are the classes of
+ * errors.ts: `ApiError` (the API's error body), `UnreachableError`, `ProtocolError`. Browser-safe: no Node-only import.
  */
 export class ApiClient {
   readonly baseUrl: string;
   private readonly apiKey: string | null;
   private readonly fetchImpl: typeof fetch;
-  private readonly typed: ReturnType<typeof createApiClient>;
+  private readonly typed: TypedClient;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.apiKey = options.apiKey ?? null;
-    this.fetchImpl = options.fetch ?? fetch;
-    this.typed = createApiClient({
+    // Called unbound: a browser's fetch refuses to run with another `this` ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.typed = createTypedClient({
       baseUrl: this.baseUrl,
       apiKey: this.apiKey ?? undefined,
       fetch: (input) => this.send(input),
@@ -108,22 +137,16 @@ export class ApiClient {
     return new URL(path.replace(/^\/+/, ''), this.baseUrl).href;
   }
 
-  /** Uploads files (streamed from disk) as one upload of the key's tenant. */
-  async createUpload(files: LocalFile[], onProgress?: (bytes: number) => void): Promise<CreatedUpload> {
-    const body = multipartBody(files, onProgress);
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      'Content-Type': body.contentType,
-      'Content-Length': String(body.length),
-    };
+  /** Creates one upload of the key's tenant from a multipart body of `file` parts (see `UploadBody`). */
+  async createUpload(upload: UploadBody): Promise<CreatedUpload> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (upload.contentType) headers['Content-Type'] = upload.contentType;
+    if (upload.contentLength !== undefined) headers['Content-Length'] = String(upload.contentLength);
     if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
-    const response = await this.send(this.url('v1/uploads'), {
-      method: 'POST',
-      headers,
-      body: body.stream as unknown as RequestInit['body'],
-      duplex: 'half',
-    } as RequestInit);
-    const text = await response.text();
+    // `duplex` is required for a streamed body and harmless for any other.
+    const init = { method: 'POST', headers, body: upload.body, duplex: 'half' } as RequestInit;
+    const response = await this.send(this.url('v1/uploads'), init);
+    const text = await readText(response);
     if (!response.ok) throw toApiError(response, text);
     let json: unknown;
     try {
@@ -172,6 +195,12 @@ export class ApiClient {
     return this.parse(() => this.typed.GET('/v1/runs/{id}/events', { params }), EventPageSchema);
   }
 
+  /** Like `eventPage`, but each event is checked for an id and a type only (a dashboard shows types it does not know). */
+  async eventPageAsSent(runId: string, query: { after?: string; limit?: number } = {}): Promise<EventPageAsSent> {
+    const params = { path: { id: runId }, query: { after: query.after || undefined, limit: query.limit } };
+    return this.parse(() => this.typed.GET('/v1/runs/{id}/events', { params }), EventPageAsSentSchema);
+  }
+
   /** Every event of the run so far, page by page (the last page is the first empty one). */
   async allEvents(runId: string): Promise<RunEvent[]> {
     const events: RunEvent[] = [];
@@ -207,12 +236,62 @@ export class ApiClient {
     );
   }
 
+  /** The hints sent to a run, oldest first, with where each was applied. */
+  async listHints(runId: string): Promise<HintList> {
+    return this.parse(() => this.typed.GET('/v1/runs/{id}/hints', { params: { path: { id: runId } } }), HintListSchema);
+  }
+
   /** Starts a finished run again from `fromStage`, keeping what came before it. */
   async rerun(runId: string, fromStage: RerunStage): Promise<RunRecord> {
     return this.parse(
       () => this.typed.POST('/v1/runs/{id}/rerun', { params: { path: { id: runId } }, body: { fromStage } }),
       RunRecordSchema,
     );
+  }
+
+  /** The tenant's lessons: with `q` the relevant ones, most relevant first; without, all, newest first. */
+  async listLessons(
+    query: {
+      q?: string;
+      kind?: LessonKind;
+      tag?: string[];
+      retracted?: 'include' | 'exclude';
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<LessonList> {
+    const params = {
+      query: {
+        q: query.q || undefined,
+        kind: query.kind,
+        tag: query.tag && query.tag.length > 0 ? query.tag : undefined,
+        retracted: query.retracted,
+        limit: query.limit,
+        cursor: query.cursor || undefined,
+      },
+    };
+    return this.parse(() => this.typed.GET('/v1/lessons', { params }), LessonListSchema);
+  }
+
+  /** One lesson with its evidence, each entry linked to its run, node and results.json. */
+  async getLesson(lessonId: string): Promise<LessonDetail> {
+    return this.parse(
+      () => this.typed.GET('/v1/lessons/{id}', { params: { path: { id: lessonId } } }),
+      LessonDetailSchema,
+    );
+  }
+
+  /** Pins (retrieved first) or retracts (never retrieved) a lesson, or undoes either. */
+  async updateLesson(lessonId: string, change: { pinned?: boolean; retracted?: boolean }): Promise<Lesson> {
+    return this.parse(
+      () => this.typed.PATCH('/v1/lessons/{id}', { params: { path: { id: lessonId } }, body: change }),
+      LessonSchema,
+    );
+  }
+
+  /** Deletes a lesson (the API answers 204, no body). */
+  async deleteLesson(lessonId: string): Promise<void> {
+    await this.call(() => this.typed.DELETE('/v1/lessons/{id}', { params: { path: { id: lessonId } } }));
   }
 
   async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
@@ -270,7 +349,9 @@ export class ApiClient {
     if (!response.body) throw new ProtocolError(`empty answer from ${response.url}`);
     const length = response.headers.get('content-length');
     const size = length !== null && /^\d+$/.test(length) ? Number(length) : null;
-    return { body: response.body, size, mediaType: response.headers.get('content-type') };
+    const disposition = response.headers.get('content-disposition') ?? '';
+    const fileName = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? null;
+    return { body: response.body, size, mediaType: response.headers.get('content-type'), fileName };
   }
 
   /** Every request leaves through here: network failures become `UnreachableError`, aborts stay aborts. */
@@ -333,6 +414,24 @@ const EventIdsSchema: Schema<EventIds> = {
   },
 };
 
+const EventPageAsSentSchema: Schema<EventPageAsSent> = {
+  safeParse(input) {
+    const page = input as { events?: unknown; next?: unknown; finished?: unknown } | null;
+    const events = page?.events;
+    const valid =
+      Array.isArray(events) &&
+      events.every((event) => {
+        const { id, type } = (event ?? {}) as { id?: unknown; type?: unknown };
+        return typeof id === 'string' && typeof type === 'string';
+      }) &&
+      (typeof page?.next === 'string' || page?.next === null) &&
+      typeof page?.finished === 'boolean';
+    return valid
+      ? { success: true, data: page as EventPageAsSent }
+      : { success: false, error: { message: 'expected {events: [{id, type, …}, …], next, finished}' } };
+  },
+};
+
 const runPath = (runId: string): string => `v1/runs/${encodeURIComponent(runId)}`;
 
 function checkShape<T>(response: Response, json: unknown, schema: Schema<T>): T {
@@ -350,56 +449,4 @@ async function readText(response: Response): Promise<string> {
   } catch (error) {
     throw new UnreachableError(`the connection to ${response.url} broke (${networkReason(error)})`, { cause: error });
   }
-}
-
-/** An error answer as `ApiError`; `body` is the parsed JSON or, when it was not JSON, the text. */
-function toApiError(response: Response, body: unknown): ApiError {
-  let json = body;
-  if (typeof body === 'string') {
-    try {
-      json = JSON.parse(body);
-    } catch {
-      // Not JSON: a proxy or a crashed server; described by its status below.
-    }
-  }
-  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), json);
-  const parsed = ErrorBody.safeParse(json);
-  if (parsed.success) {
-    const { code, message, details } = parsed.data.error;
-    return new ApiError(response.status, code, message, details, retryAfter);
-  }
-  const text = typeof body === 'string' ? body : '';
-  const snippet = text.trim().split('\n')[0]?.slice(0, 200);
-  return new ApiError(
-    response.status,
-    `http_${response.status}`,
-    snippet || response.statusText || 'request failed',
-    undefined,
-    retryAfter,
-  );
-}
-
-/** `Retry-After` as seconds (it may be a number or an HTTP date), else a `retryAfterSeconds` in the error details. */
-export function retryAfterSeconds(header: string | null, body?: unknown, now = Date.now()): number | null {
-  const value = header?.trim();
-  if (value) {
-    if (/^\d+$/.test(value)) return Number(value);
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
-  }
-  const details = (body as { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined)?.error?.details;
-  const fromDetails = details?.retryAfterSeconds;
-  return typeof fromDetails === 'number' && Number.isFinite(fromDetails) ? Math.max(0, Math.ceil(fromDetails)) : null;
-}
-
-/** The most specific reason fetch gives (it wraps the socket error in `cause`). */
-export function networkReason(error: unknown): string {
-  let current: unknown = error;
-  let reason = 'unknown error';
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    reason = code ? `${code}${current.message.includes(code) ? '' : `: ${current.message}`}` : current.message;
-    current = current.cause;
-  }
-  return reason;
 }

@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type NewEvent, RunEvent } from '@autolab/contracts';
+import { LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
+import { api, type Stack, startStack, submitRun } from '../stack.js';
+
+/**
+ * What a model (or the program it wrote) says reaches the dashboard as text: plans, analyses, errors, program output,
+ * metric names, figure captions, ideas, insights, the review, every prompt and reply of the transcript, hints and
+ * goals. This feeds HTML and script into all of them — through the run's real event stream, its real artifact store
+ * and the real API, read by a real Chromium — and checks that none of it runs or becomes markup: no element, attribute
+ * or link from the payloads appears in the page, no dialog opens, nothing trips the page's CSP, and each payload is
+ * shown as the literal text it is.
+ */
+/** Each payload sets `window.__pwned` (or opens a dialog) if it ever runs, and leaves a marker element if parsed. */
+const PAYLOADS = [
+  '<script>window.__pwned="script"</script>',
+  '<img src=x onerror="window.__pwned=\'img\'" class="hostile-marker">',
+  '<a href="javascript:window.__pwned=\'link\'" class="hostile-marker">click me</a>',
+  '<svg onload="alert(1)" class="hostile-marker"></svg>',
+  '<iframe src="javascript:alert(2)" class="hostile-marker"></iframe>',
+  '"><b class="hostile-marker">bold</b><!--',
+  '[a link](javascript:alert(3))',
+  '{{constructor.constructor("alert(4)")()}}',
+];
+const HOSTILE = PAYLOADS.join(' ');
+
+/** The events a hostile model and program could make the worker send, payloads in every free-text field. */
+function hostileEvents(): NewEvent[] {
+  const event = (type: string, data: Record<string, unknown>) =>
+    ({ type, message: `${type}: ${HOSTILE}`, data }) as unknown as NewEvent;
+  const scores = { interestingness: 5, feasibility: 5, novelty: 5 };
+  return [
+    event('run.started', { attempt: 1, worker: 'hostile-test', resumedAt: null }),
+    event('idea.proposed', { round: 0, ideas: [{ title: `Idea ${HOSTILE}`, hypothesis: HOSTILE, scores }] }),
+    event('idea.chosen', { title: `Chosen ${HOSTILE}`, hypothesis: HOSTILE, reason: HOSTILE, scores, references: 0 }),
+    event('plan.ready', {
+      title: `Plan ${HOSTILE}`,
+      hypothesis: HOSTILE,
+      metric: { name: '<img src=x onerror=alert(5)>', direction: 'minimize', description: HOSTILE },
+    }),
+    event('node.created', {
+      nodeId: 'n001',
+      parentId: null,
+      operator: 'draft',
+      iteration: 1,
+      plan: HOSTILE,
+      stage: 'baseline',
+    }),
+    event('exec.output', { nodeId: 'n001', stream: 'stdout', text: HOSTILE }),
+    event('node.finished', {
+      nodeId: 'n001',
+      iteration: 1,
+      buggy: true,
+      exitCode: 1,
+      timedOut: false,
+      durationMs: 1200,
+      metrics: {},
+      error: `Traceback: ${HOSTILE}`,
+      stdoutTail: HOSTILE,
+      stderrTail: HOSTILE,
+      analysis: HOSTILE,
+    }),
+    event('node.created', {
+      nodeId: 'n002',
+      parentId: 'n001',
+      operator: 'debug',
+      iteration: 2,
+      plan: HOSTILE,
+      stage: 'baseline',
+    }),
+    event('node.finished', {
+      nodeId: 'n002',
+      iteration: 2,
+      buggy: false,
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 900,
+      metrics: { '<img src=x onerror=alert(5)>': 0.5, '<b class="hostile-marker">m</b>': 0.7 },
+      error: null,
+      stdoutTail: HOSTILE,
+      stderrTail: '',
+      analysis: HOSTILE,
+    }),
+    event('metric.improved', {
+      nodeId: 'n002',
+      iteration: 2,
+      name: '<img src=x onerror=alert(5)>',
+      value: 0.5,
+      previous: null,
+      direction: 'minimize',
+    }),
+    event('insights.updated', { insights: [HOSTILE, `second ${HOSTILE}`] }),
+    event('figure.created', { nodeId: null, path: 'figures/loss.png', caption: `Caption ${HOSTILE}` }),
+    event('figure.created', { nodeId: 'n002', path: 'nodes/n002/files/curves.png' }),
+    event('warning', { code: 'hostile', detail: HOSTILE }),
+    event('error', { code: 'hostile', step: HOSTILE, detail: HOSTILE }),
+    event('cost.updated', {
+      purpose: 'code',
+      model: HOSTILE,
+      promptTokens: 10,
+      completionTokens: 5,
+      cachedTokens: 0,
+      estimated: false,
+      costUsd: 0,
+      total: {
+        promptTokens: 10,
+        completionTokens: 5,
+        totalTokens: 15,
+        cachedTokens: 0,
+        estimatedTokens: 0,
+        costUsd: 0,
+        calls: 2,
+      },
+      budgetUsd: null,
+    }),
+    event('review.completed', { overall: 5, decision: 'reject', confidence: 3, reviewers: 1 }),
+  ];
+}
+
+/** Transcript lines with payloads in every field the viewer shows. */
+const TRANSCRIPT = [
+  {
+    at: '2026-12-05T00:00:00Z',
+    purpose: 'code',
+    nodeId: 'n002',
+    model: HOSTILE,
+    mode: 'tools',
+    system: HOSTILE,
+    prompt: HOSTILE,
+    tools: [HOSTILE],
+    reply: { tool: HOSTILE, arguments: { code: HOSTILE, plan: HOSTILE } },
+    usage: { promptTokens: 10, completionTokens: 5, costUsd: 0 },
+    retryOf: HOSTILE,
+  },
+  {
+    at: '2026-12-05T00:00:01Z',
+    purpose: HOSTILE,
+    nodeId: null,
+    model: 'demo',
+    system: '',
+    prompt: HOSTILE,
+    reply: { content: HOSTILE, error: HOSTILE },
+    usage: { promptTokens: 10, completionTokens: 5, costUsd: 0 },
+  },
+]
+  .map((line) => JSON.stringify(line))
+  .join('\n');
+
+/** Fails when anything of the payloads became markup or ran. */
+async function expectInert(page: Page, where: string): Promise<void> {
+  // A string, run in the page: this file is compiled without the DOM's types.
+  const found = await page.evaluate<Record<string, unknown>>(`(() => ({
+    pwned: window.__pwned ?? null,
+    markers: document.querySelectorAll('.hostile-marker').length,
+    badImages: document.querySelectorAll('img[src="x"], img[onerror]').length,
+    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+    scriptLinks: [...document.querySelectorAll('a[href], iframe[src]')].filter((el) =>
+      /^\\s*javascript:/i.test(el.getAttribute('href') ?? el.getAttribute('src') ?? '')).length,
+    scripts: [...document.scripts].filter((s) => !s.src).length,
+    svgs: document.querySelectorAll('svg[onload]').length,
+  }))()`);
+  expect(found, where).toEqual({
+    pwned: null,
+    markers: 0,
+    badImages: 0,
+    handlers: 0,
+    scriptLinks: 0,
+    scripts: 0,
+    svgs: 0,
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let runId = '';
+  let otherRunId = '';
+  let trouble: PageTrouble;
+
+  beforeAll(async () => {
+    buildWebIfStale();
+    // No worker: the run's events are the ones this test writes, as a worker would, to the run's real stream.
+    stack = await startStack({ worker: false });
+    runId = (await submitRun(stack, { goal: `Goal ${HOSTILE}`, maxIterations: 3 })).id;
+    otherRunId = (await submitRun(stack, { goal: `Other goal ${HOSTILE}`, maxIterations: 4 })).id;
+    const hint = await api(stack, `/v1/runs/${runId}/hints`, {
+      method: 'POST',
+      body: JSON.stringify({ text: HOSTILE }),
+    });
+    expect(hint.status).toBeLessThan(300);
+    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
+    for (const event of hostileEvents()) {
+      // Only shapes a worker sends: each event checked by the contracts' schema and written with its defaults filled in.
+      const checked = RunEvent.safeParse({ id: '1-0', runId, time: new Date().toISOString(), ...event });
+      if (!checked.success) throw new Error(`${event.type}: ${checked.error.message}`);
+      const { type, message, data } = checked.data;
+      await store.appendEvent(runId, { type, message, data } as NewEvent);
+    }
+    const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));
+    await artifacts.put(runId, 'transcript.jsonl', `${TRANSCRIPT}\n`);
+    await artifacts.put(
+      runId,
+      'review.json',
+      JSON.stringify({
+        meta: { summary: HOSTILE, strengths: [HOSTILE], weaknesses: [HOSTILE], questions: [HOSTILE] },
+        reviews: [{}],
+      }),
+    );
+    await artifacts.put(runId, 'nodes/n002/experiment.py', `print("${HOSTILE.replace(/"/g, '\\"')}")\n`);
+    await artifacts.put(runId, 'nodes/n001/experiment.py', `# ${HOSTILE}\n`);
+
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    trouble = watchPage(page);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('shows the goals on the runs page as text', async () => {
+    await page.goto(`${stack.apiUrl}/#key=${encodeURIComponent(stack.apiKey)}`);
+    await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
+    expect(await page.locator(`tr[data-run-id="${runId}"]`).textContent()).toContain(PAYLOADS[0]);
+    await expectInert(page, 'runs page');
+  });
+
+  it('shows plan, ideas, insights, figure captions, events, hints and review as text', async () => {
+    await page.goto(`${stack.apiUrl}/runs/${runId}`);
+    await page.locator('[data-testid=experiment-tree] [data-node-id]').nth(1).waitFor({ timeout: 30_000 });
+    await page.getByText(`Plan ${HOSTILE}`, { exact: false }).first().waitFor();
+    const body = (await page.locator('body').textContent()) ?? '';
+    expect(body).toContain(`Plan ${PAYLOADS[0]}`);
+    expect(body).toContain(`Caption ${PAYLOADS[0]}`);
+    await page.locator('[data-testid=hints] li').first().waitFor();
+    expect(await page.locator('[data-testid=hints]').textContent()).toContain(PAYLOADS[2]);
+    const captions = await page.locator('[data-testid=figures] figcaption').allTextContents();
+    expect(captions).toEqual(expect.arrayContaining([expect.stringContaining(HOSTILE)]));
+    await expectInert(page, 'run page');
+  });
+
+  it("shows a node's plan, analysis, error, output, code and model calls as text", async () => {
+    const detail = page.locator('[data-testid=node-detail]');
+    for (const status of ['failed', 'ok']) {
+      await page.locator(`[data-testid=experiment-tree] [data-status=${status}]`).first().click();
+      await detail.waitFor();
+      expect(await detail.textContent()).toContain(PAYLOADS[3]);
+      await expectInert(page, `node ${status}: overview`);
+      for (const tab of ['code', 'diff', 'output', 'model calls']) {
+        const button = detail.getByRole('tab', { name: tab });
+        if ((await button.count()) === 0) continue;
+        await button.click();
+        await page.waitForTimeout(300);
+        await detail.locator('summary').evaluateAll((els) => {
+          for (const el of els) (el as unknown as { click(): void }).click();
+        });
+        await expectInert(page, `node ${status}: ${tab}`);
+      }
+      await detail.getByRole('button', { name: 'Close node details' }).click();
+    }
+  });
+
+  it("shows every prompt and reply of the run's transcript as text", async () => {
+    await page.locator('[data-testid=model-calls-card] .run-model-calls > summary').click();
+    const calls = page.locator('[data-testid=model-calls-card] .model-call');
+    await calls.first().waitFor();
+    await calls.locator('summary').evaluateAll((els) => {
+      for (const el of els) (el as unknown as { click(): void }).click();
+    });
+    const text = (await page.locator('[data-testid=model-calls-card]').textContent()) ?? '';
+    for (const payload of PAYLOADS) expect(text).toContain(payload);
+    await expectInert(page, 'transcript');
+    // The event log lists every event's message, payloads and all.
+    await page.locator('[data-testid=event-log]').scrollIntoViewIfNeeded();
+    await expectInert(page, 'event log');
+  });
+
+  it('shows the compared runs as text', async () => {
+    await page.goto(`${stack.apiUrl}/compare?ids=${runId},${otherRunId}`);
+    await page.locator('[data-testid=compare-table] thead th').nth(2).waitFor();
+    expect(await page.locator('[data-testid=compare-table]').textContent()).toContain(PAYLOADS[4]);
+    await expectInert(page, 'compare page');
+  });
+
+  it('ran nothing anywhere: no dialog, no page error, no refused script', () => {
+    expect(trouble).toEqual({ pageErrors: [], cspViolations: [], dialogs: [] });
+  });
+});
