@@ -578,6 +578,8 @@ describe.skipIf(!existsSync(CHROMIUM))('lessons on the dashboard (Chromium)', ()
     expect(text).toMatch(/experiment n002 from n001/);
     expect(text).toMatch(/final_loss\s*—\s*→\s*0\.3105/);
     expect(await entry.locator('.evidence-error').textContent()).toBe(ERROR);
+    // n002 fixed its parent: the error is n001's.
+    expect(text).toContain('error of n001');
     for (const [button, file] of [
       ['node', { id: 'n002', parentId: 'n001' }],
       ['results', { final_loss: 0.3105 }],

@@ -74,7 +74,16 @@ function EvidenceEntry({ entry }: { entry: Evidence }) {
           <strong className="num">{formatMetric(entry.after)}</strong>
         </p>
       )}
-      {entry.error && <pre className="evidence-error">{entry.error}</pre>}
+      {entry.error && (
+        <div className="evidence-error-wrap">
+          {/* The error is the failed one's of the two: the cited experiment when it measured nothing, else its parent. */}
+          <span className="faint small">
+            error of{' '}
+            <span className="mono">{entry.after === null ? entry.nodeId : (entry.parentNodeId ?? entry.nodeId)}</span>
+          </span>
+          <pre className="evidence-error">{entry.error}</pre>
+        </div>
+      )}
       <div className="evidence-files">
         {files.map((file) => (
           <button
