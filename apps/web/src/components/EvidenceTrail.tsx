@@ -1,10 +1,10 @@
 import type { LessonDetail } from '@autolab/contracts';
-import { useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
-import { saveDownload, toProblem } from '../lib/api.js';
+import { useDownload } from '../hooks/useDownload.js';
 import { formatAgo, formatMetric } from '../lib/format.js';
 import { nodeJsonPath } from '../lib/lessons.js';
 import { runPath } from '../lib/router.js';
+import { DownloadButton } from './DownloadButton.js';
 import { Link } from './Link.js';
 
 type Evidence = LessonDetail['evidence'][number];
@@ -22,27 +22,12 @@ export function EvidenceTrail({ evidence }: { evidence: Evidence[] }) {
 
 function EvidenceEntry({ entry }: { entry: Evidence }) {
   const { client } = useApi();
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, save } = useDownload();
   // The files are read through the client with the key (the API's links name the same paths).
   const files = [
     { id: 'node', label: 'node.json', path: nodeJsonPath(entry.nodeId) },
     ...(entry.results ? [{ id: 'results', label: 'results.json', path: entry.results }] : []),
   ];
-  const get = async (file: (typeof files)[number]) => {
-    setBusy(file.id);
-    setError(null);
-    try {
-      await saveDownload(
-        await client.openArtifact(entry.runId, file.path),
-        `${entry.runId}-${entry.nodeId}-${file.label}`,
-      );
-    } catch (err) {
-      setError(toProblem(err).message);
-    } finally {
-      setBusy(null);
-    }
-  };
   const contradicts = entry.stance === 'contradicts';
   return (
     <li
@@ -86,16 +71,21 @@ function EvidenceEntry({ entry }: { entry: Evidence }) {
       )}
       <div className="evidence-files">
         {files.map((file) => (
-          <button
+          <DownloadButton
             key={file.id}
-            type="button"
-            className="btn btn-small download"
-            data-download={file.id}
+            id={file.id}
+            label={file.label}
+            busy={busy}
             disabled={busy !== null}
-            onClick={() => void get(file)}
-          >
-            <span aria-hidden="true">↓</span> {busy === file.id ? 'Downloading…' : file.label}
-          </button>
+            small
+            onClick={() =>
+              void save(
+                file.id,
+                () => client.openArtifact(entry.runId, file.path),
+                `${entry.runId}-${entry.nodeId}-${file.label}`,
+              )
+            }
+          />
         ))}
         {error && <span className="field-error">{error}</span>}
       </div>
