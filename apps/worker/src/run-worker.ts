@@ -52,6 +52,7 @@ import {
   RunArchiver,
   type RunJobData,
   RunStore,
+  SearchStatsStore,
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
@@ -202,6 +203,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const cancel = new CancelSignal(redis, keys);
   const hintStore = new HintStore(redis, keys);
   const lessonStore = new LessonStore(redis, keys);
+  const searchStats = new SearchStatsStore(redis, keys);
   const modelModes = new ModelModeStore(redis, keys, config.llm.modeTtlMs);
   // Scopes this deployment's sandbox containers (labels, reaper); the Redis prefix alone is not unique across servers.
   const deployment = await deploymentId(redis, keys);
@@ -446,6 +448,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
                 await lessonStore.search(run.tenant, { q: query.text, kinds: query.kinds, limit: query.limit })
               ).hits.map((hit) => hit.lesson),
             learn: (lessons) => lessonStore.learn(run.tenant, lessons),
+            recordSearch: async (counts) => {
+              await searchStats.record(run.tenant, runId, counts);
+            },
           },
         },
         controller.signal,
