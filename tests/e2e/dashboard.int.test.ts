@@ -651,6 +651,21 @@ describe.skipIf(!existsSync(CHROMIUM))('lessons on the dashboard (Chromium)', ()
     await shot(page, '22-lesson-read-only');
   });
 
+  it('fits the lessons and a lesson on a phone screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [path, ready] of [
+      ['/lessons', `[data-lesson-id="${ids.pitfall}"]`],
+      [`/lessons/${ids.pitfall}`, '[data-testid=evidence-trail] li'],
+    ]) {
+      await page.goto(`${stack.apiUrl}${path}`);
+      await page.locator(ready!).first().waitFor();
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await shot(page, '23-lesson-phone', false);
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
   it("shows on a run's page which lessons went into which step, linked to them", async () => {
     await page.goto(`${stack.apiUrl}/runs/${runId}`);
     const card = page.locator('[data-testid=run-lessons]');
