@@ -533,8 +533,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     return outcome.status;
   };
 
+  // BullMQ leaves a connection it was given open on close: the worker quits it itself.
+  const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker<RunJobData>(RUN_QUEUE_NAME, processRun, {
-    connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    connection: queueConnection,
     prefix: keys.queuePrefix(),
     concurrency: config.concurrency,
     lockDuration: config.jobLockMs,
@@ -610,6 +612,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         .catch((err) => log.warn({ err: (err as Error).message }, 'removing the warm sandboxes failed'));
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
+      await queueConnection.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);
       await metricsServer?.close();
     },
