@@ -155,7 +155,7 @@ describe('the route table', () => {
     const publicRoutes = table.filter((r) => r.access?.auth === 'public').map((r) => r.url);
     for (const url of publicRoutes) {
       expect(url, url).toMatch(
-        /^(\/healthz|\/openapi\.json|\/docs(\/.*)?|\/|\/runs|\/new|\/runs\/:id|\/compare|\/assets\/.*|\/admin\/queues\/log(in|out))$/,
+        /^(\/healthz|\/openapi\.json|\/docs(\/.*)?|\/|\/runs|\/new|\/runs\/:id|\/compare|\/lessons|\/lessons\/:id|\/assets\/.*|\/admin\/queues\/log(in|out))$/,
       );
     }
     // The API and the queue dashboard are never public.
@@ -271,6 +271,7 @@ describe('every protected route, every spelling, every caller without the right'
       text.replaceAll(runId, 'ID').replaceAll(missing, 'ID').replaceAll(lessonId, 'ID').replaceAll(missingLesson, 'ID');
     for (const row of table) {
       if (row.access?.auth !== 'tenant' || !row.url.includes(':id')) continue;
+      // A valid body, so that what answers is the lookup of the id, not the body's validation.
       const body =
         row.method === 'PATCH'
           ? '{"pinned":true}'

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NewEvent, RunEvent } from '@autolab/contracts';
-import { LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
+import { LessonStore, LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
@@ -9,8 +9,8 @@ import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * What a model (or the program it wrote) says reaches the dashboard as text: plans, analyses, errors, program output,
- * metric names, figure captions, ideas, insights, the review, every prompt and reply of the transcript, hints and
- * goals. This feeds HTML and script into all of them — through the run's real event stream, its real artifact store
+ * metric names, figure captions, ideas, insights, the review, every prompt and reply of the transcript, hints,
+ * goals, and the lessons distilled from runs (their text, tags and evidence). This feeds HTML and script into all of them — through the run's real event stream, its real artifact store
  * and the real API, read by a real Chromium — and checks that none of it runs or becomes markup: no element, attribute
  * or link from the payloads appears in the page, no dialog opens, nothing trips the page's CSP, and each payload is
  * shown as the literal text it is.
@@ -118,6 +118,8 @@ function hostileEvents(): NewEvent[] {
       budgetUsd: null,
     }),
     event('review.completed', { overall: 5, decision: 'reject', confidence: 3, reviewers: 1 }),
+    event('lessons.applied', { step: `draft ${HOSTILE}`, lessonIds: [PAYLOADS[2]], retrieval: 'fulltext' }),
+    event('lessons.learned', { created: [PAYLOADS[0]], updated: [], dropped: 0 }),
   ];
 }
 
@@ -180,6 +182,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
   let page: Page;
   let runId = '';
   let otherRunId = '';
+  let lessonId = '';
   let trouble: PageTrouble;
 
   beforeAll(async () => {
@@ -213,6 +216,30 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
     );
     await artifacts.put(runId, 'nodes/n002/experiment.py', `print("${HOSTILE.replace(/"/g, '\\"')}")\n`);
     await artifacts.put(runId, 'nodes/n001/experiment.py', `# ${HOSTILE}\n`);
+    // A lesson as a distillation step over a hostile run could leave it: the model's text and tags, the program's error.
+    const [lesson] = await new LessonStore(stack.redis, new RedisKeys(stack.prefix)).learn('test', [
+      {
+        kind: 'pitfall',
+        text: `Lesson ${HOSTILE}`,
+        tags: PAYLOADS,
+        relation: null,
+        evidence: [
+          {
+            runId,
+            nodeId: 'n002',
+            parentNodeId: 'n001',
+            stance: 'supports',
+            metric: HOSTILE,
+            before: null,
+            after: 0.5,
+            error: `Traceback: ${HOSTILE}`,
+            results: null,
+            recordedAt: new Date().toISOString(),
+          },
+        ],
+      },
+    ]);
+    lessonId = lesson!.id;
 
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
@@ -286,6 +313,30 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
     await page.locator('[data-testid=compare-table] thead th').nth(2).waitFor();
     expect(await page.locator('[data-testid=compare-table]').textContent()).toContain(PAYLOADS[4]);
     await expectInert(page, 'compare page');
+  });
+
+  it("shows a lesson's text, tags and evidence as text, and the run's lessons", async () => {
+    await page.goto(`${stack.apiUrl}/lessons`);
+    const item = page.locator(`[data-lesson-id="${lessonId}"]`);
+    await item.waitFor();
+    expect(await item.locator('.lesson-text').textContent()).toBe(`Lesson ${HOSTILE}`);
+    // The store keeps tags sorted.
+    expect((await item.locator('.lesson-tags li').allTextContents()).sort()).toEqual([...PAYLOADS].sort());
+    await expectInert(page, 'lessons page');
+    await item.getByRole('link').click();
+    await page.locator('[data-testid=evidence-trail] li').waitFor();
+    expect(await page.locator('[data-testid=lesson-text]').textContent()).toBe(`Lesson ${HOSTILE}`);
+    expect(await page.locator('.evidence-error').textContent()).toBe(`Traceback: ${HOSTILE}`);
+    expect(await page.locator('.evidence-metric').textContent()).toContain(HOSTILE);
+    await expectInert(page, 'lesson page');
+    await page.goto(`${stack.apiUrl}/runs/${runId}`);
+    const lessons = page.locator('[data-testid=run-lessons]');
+    await lessons.waitFor();
+    const text = (await lessons.textContent()) ?? '';
+    expect(text).toContain(`draft ${HOSTILE}`);
+    expect(text).toContain(PAYLOADS[2]);
+    expect(text).toContain(PAYLOADS[0]);
+    await expectInert(page, 'run page lessons');
   });
 
   it('ran nothing anywhere: no dialog, no page error, no refused script', () => {

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from '@autolab/contracts';
+import { LessonStore, LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebIfStale, CHROMIUM, launchChromium, watchPage } from '../chromium.js';
+import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
@@ -413,5 +414,267 @@ describe.skipIf(!existsSync(CHROMIUM))('web dashboard (Chromium)', () => {
     await page.waitForTimeout(4000);
     expect(asked).toEqual([]);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+/**
+ * The lessons pages against the real API and Redis: lessons written by the store the worker uses (`LessonStore.learn`,
+ * as the distillation step does), with evidence pointing at a real run's files in the artifact store, and another
+ * tenant's library shared read-only. No research run is needed: the run stays queued (no worker).
+ */
+describe.skipIf(!existsSync(CHROMIUM))('lessons on the dashboard (Chromium)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let trouble: PageTrouble;
+  let runId = '';
+  const ids = { pitfall: '', technique: '', setting: '', shared: '' };
+  const ERROR = 'exited with code 1: ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0';
+  const PITFALL =
+    'Gradient descent for logistic regression crashed with a shape mismatch (4 columns, 5 weights) until the design matrix got a column of ones for the bias.';
+
+  type Learned = Parameters<LessonStore['learn']>[1][number];
+  const learned = (
+    kind: Learned['kind'],
+    text: string,
+    tags: string[],
+    over: Partial<Learned['evidence'][number]> = {},
+  ): Learned => ({
+    kind,
+    text,
+    tags,
+    relation: null,
+    evidence: [
+      {
+        runId,
+        nodeId: 'n002',
+        parentNodeId: 'n001',
+        stance: 'supports',
+        metric: 'final_loss',
+        before: null,
+        after: 0.3105,
+        error: ERROR,
+        results: 'nodes/n002/results.json',
+        recordedAt: new Date().toISOString(),
+        ...over,
+      },
+    ],
+  });
+
+  beforeAll(async () => {
+    buildWebIfStale();
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startStack({ worker: false });
+    runId = (await submitRun(stack, { goal: GOAL, maxIterations: 3 })).id;
+    const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));
+    await artifacts.put(runId, 'nodes/n002/node.json', JSON.stringify({ id: 'n002', parentId: 'n001' }));
+    await artifacts.put(runId, 'nodes/n002/results.json', JSON.stringify({ final_loss: 0.3105 }));
+    const lessons = new LessonStore(stack.redis, new RedisKeys(stack.prefix));
+    const [pitfall] = await lessons.learn('test', [learned('pitfall', PITFALL, ['lib:numpy', 'task:classification'])]);
+    const [technique] = await lessons.learn('test', [
+      learned(
+        'technique',
+        'Standardizing the features before gradient descent cut the final loss of logistic regression.',
+        ['task:classification'],
+        { nodeId: 'n003', parentNodeId: 'n002', before: 0.3105, after: 0.21, error: null, results: null },
+      ),
+    ]);
+    const [setting] = await lessons.learn('test', [
+      learned('setting', 'A learning rate of 0.1 converged within 200 steps on standardized features.', [], {
+        nodeId: 'n004',
+        error: null,
+      }),
+    ]);
+    // Enough older lessons for a second page.
+    for (let i = 0; i < 20; i++)
+      await lessons.learn(
+        'test',
+        [learned('negative-result', `Filler ${i}: dropout of 0.${i} on the tabular baseline did not help.`, [])],
+        new Date(Date.now() - 3_600_000 * (i + 1)),
+      );
+    const [shared] = await lessons.learn('lab-b', [
+      learned('pitfall', 'Another lab found that json.dump of numpy float32 values raises TypeError.', ['lib:numpy']),
+    ]);
+    Object.assign(ids, { pitfall: pitfall!.id, technique: technique!.id, setting: setting!.id, shared: shared!.id });
+    const sharing = await api(stack, '/v1/admin/tenants/lab-b/lesson-readers', {
+      method: 'PUT',
+      key: stack.adminKey,
+      body: JSON.stringify({ readers: ['test'] }),
+    });
+    expect(sharing.status).toBe(200);
+    // The run's step that got two of them, as the engine reports it.
+    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
+    await store.appendEvent(runId, {
+      type: 'lessons.applied',
+      message: `2 lesson(s) from earlier runs in baseline draft: ${ids.pitfall}, ${ids.technique}`,
+      data: { step: 'baseline draft', lessonIds: [ids.pitfall, ids.technique], retrieval: 'fulltext' },
+    });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    trouble = watchPage(page);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  const item = (id: string) => page.locator(`[data-testid=lesson-list] [data-lesson-id="${id}"]`);
+
+  it('lists the lessons from the top navigation, newest first, a page at a time', async () => {
+    await page.goto(`${stack.apiUrl}/#key=${encodeURIComponent(stack.apiKey)}`);
+    await page.getByRole('link', { name: 'Lessons', exact: true }).click();
+    await page.getByRole('heading', { name: 'Lessons', exact: true }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/lessons');
+    await item(ids.pitfall).waitFor();
+    const text = (await item(ids.pitfall).textContent()) ?? '';
+    expect(text).toContain('pitfall');
+    expect(text).toContain('67%');
+    expect(text).toContain('1 run');
+    expect(text).toContain(PITFALL);
+    expect(await item(ids.pitfall).locator('.lesson-tags li').allTextContents()).toEqual([
+      'lib:numpy',
+      'task:classification',
+    ]);
+    const items = page.locator('[data-testid=lesson-list] > li');
+    expect(await items.count()).toBe(20);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => items.count()).toBe(24);
+    await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+    await shot(page, '20-lessons');
+    // A reload of the page and of a lesson's page serve the app.
+    await page.reload();
+    await item(ids.pitfall).waitFor();
+  });
+
+  it('searches as a run would, and filters by kind', async () => {
+    await page.getByLabel('Search lessons').fill('logistic regression by gradient descent crashes: shape mismatch');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(() => page.locator('[data-testid=lesson-list] > li').first().getAttribute('data-lesson-id'))
+      .toBe(ids.pitfall);
+    expect(await item(ids.setting).count()).toBe(0);
+    await page.getByLabel('Search lessons').fill('protein folding with graph networks');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('A run with this goal would get no lessons.').waitFor();
+    await page.getByRole('button', { name: 'Show all' }).click();
+    await page.getByLabel('Kind').selectOption('setting');
+    await expect.poll(() => page.locator('[data-testid=lesson-list] > li').count()).toBe(1);
+    await item(ids.setting).waitFor();
+    await page.getByLabel('Kind').selectOption('');
+    await item(ids.pitfall).waitFor();
+  });
+
+  it("opens a lesson's evidence trail: run, nodes, metric, error and the recorded files", async () => {
+    await item(ids.pitfall).getByRole('link').click();
+    await page.waitForURL(`**/lessons/${ids.pitfall}`);
+    const trail = page.locator('[data-testid=evidence-trail]');
+    const entry = trail.locator(`li[data-node-id=n002]`);
+    await entry.waitFor();
+    const text = (await entry.textContent()) ?? '';
+    expect(text).toContain('supports');
+    expect(text).toContain(runId);
+    expect(text).toMatch(/experiment n002 from n001/);
+    expect(text).toMatch(/final_loss\s*—\s*→\s*0\.3105/);
+    expect(await entry.locator('.evidence-error').textContent()).toBe(ERROR);
+    // n002 fixed its parent: the error is n001's.
+    expect(text).toContain('error of n001');
+    for (const [button, file] of [
+      ['node', { id: 'n002', parentId: 'n001' }],
+      ['results', { final_loss: 0.3105 }],
+    ] as const) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        entry.locator(`[data-download=${button}]`).click(),
+      ]);
+      expect(JSON.parse(readFileSync(await download.path(), 'utf8'))).toEqual(file);
+    }
+    await shot(page, '21-lesson-trail');
+    await entry.getByRole('link', { name: runId }).click();
+    await page.waitForURL(`**/runs/${runId}`);
+    await page.goBack();
+    await entry.waitFor();
+  });
+
+  it('pins and unpins, retracts and restores a lesson', async () => {
+    const head = page.locator('.lesson-head');
+    await page.getByRole('button', { name: 'Pin', exact: true }).click();
+    await head.locator('.pill', { hasText: 'pinned' }).waitFor();
+    expect((await api<{ pinned: boolean }>(stack, `/v1/lessons/${ids.pitfall}`)).body.pinned).toBe(true);
+    await page.getByRole('button', { name: 'Unpin' }).click();
+    await head.locator('.pill', { hasText: 'pinned' }).waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Retract' }).click();
+    await head.locator('.pill', { hasText: 'retracted' }).waitFor();
+    expect((await api<{ retracted: boolean }>(stack, `/v1/lessons/${ids.pitfall}`)).body.retracted).toBe(true);
+    // Retracted lessons are listed only on request.
+    await page.getByRole('link', { name: 'Lessons', exact: true }).first().click();
+    await item(ids.technique).waitFor();
+    expect(await item(ids.pitfall).count()).toBe(0);
+    await page.getByLabel('Show retracted').check();
+    await item(ids.pitfall).locator('.pill', { hasText: 'retracted' }).waitFor();
+    await item(ids.pitfall).getByRole('link').click();
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await head.locator('.pill', { hasText: 'retracted' }).waitFor({ state: 'detached' });
+    expect((await api<{ retracted: boolean }>(stack, `/v1/lessons/${ids.pitfall}`)).body.retracted).toBe(false);
+  });
+
+  it('deletes a lesson after a confirmation', async () => {
+    await page.goto(`${stack.apiUrl}/lessons/${ids.setting}`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    expect((await api(stack, `/v1/lessons/${ids.setting}`)).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Yes, delete the lesson' }).click();
+    await page.getByText(`Lesson ${ids.setting} is deleted.`).waitFor();
+    expect((await api(stack, `/v1/lessons/${ids.setting}`)).status).toBe(404);
+    await page.reload();
+    await page
+      .getByRole('alert')
+      .getByText(/There is no lesson/)
+      .waitFor();
+  });
+
+  it('says a lesson another tenant shares is read-only, and disables its buttons', async () => {
+    await page.goto(`${stack.apiUrl}/lessons`);
+    await item(ids.shared).getByRole('link').click();
+    await page.waitForURL(`**/lessons/${ids.shared}`);
+    expect(await page.locator('.lesson-head').textContent()).toContain('Tenant lab-b');
+    await page.getByRole('button', { name: 'Pin', exact: true }).click();
+    const alert = page.locator('.lesson-head').getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/belongs to tenant lab-b, which shares it with yours read-only/);
+    for (const name of ['Pin', 'Retract', 'Delete'])
+      expect(await page.getByRole('button', { name, exact: true }).isDisabled(), name).toBe(true);
+    expect((await api<{ pinned: boolean }>(stack, `/v1/lessons/${ids.shared}`)).body.pinned).toBe(false);
+    await shot(page, '22-lesson-read-only');
+  });
+
+  it('fits the lessons and a lesson on a phone screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [path, ready] of [
+      ['/lessons', `[data-lesson-id="${ids.pitfall}"]`],
+      [`/lessons/${ids.pitfall}`, '[data-testid=evidence-trail] li'],
+    ]) {
+      await page.goto(`${stack.apiUrl}${path}`);
+      await page.locator(ready!).first().waitFor();
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await shot(page, '23-lesson-phone', false);
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it("shows on a run's page which lessons went into which step, linked to them", async () => {
+    await page.goto(`${stack.apiUrl}/runs/${runId}`);
+    const card = page.locator('[data-testid=run-lessons]');
+    const step = card.locator('li[data-step="baseline draft"]');
+    await step.waitFor();
+    expect(await step.getByRole('link').allTextContents()).toEqual([ids.pitfall, ids.technique]);
+    await step.getByRole('link', { name: ids.technique }).click();
+    await page.waitForURL(`**/lessons/${ids.technique}`);
+    await page.locator('[data-testid=evidence-trail] li[data-node-id=n003]').waitFor();
+    expect(trouble).toEqual({ pageErrors: [], cspViolations: [], dialogs: [] });
   });
 });

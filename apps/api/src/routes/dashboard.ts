@@ -30,7 +30,7 @@ const PAGE_CSP = [
  * The single-page app's own paths (apps/web/src/lib/router.ts): each is a route of its own, so any other path is
  * the API's JSON 404 and no spelling of an API path can land on the page.
  */
-const APP_PAGES = ['/', '/runs', '/new', '/runs/:id', '/compare'];
+const APP_PAGES = ['/', '/runs', '/new', '/runs/:id', '/compare', '/lessons', '/lessons/:id'];
 
 const MISSING_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Autolab</title>

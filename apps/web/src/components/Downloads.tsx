@@ -1,12 +1,11 @@
-import { useState } from 'react';
 import { useApi } from '../hooks/api-context.js';
-import { saveDownload } from '../lib/api.js';
+import { useDownload } from '../hooks/useDownload.js';
+import { DownloadButton } from './DownloadButton.js';
 
 /** Paper PDF and TeX, the code archive and everything, downloaded with the key. */
 export function Downloads({ runId, paperReady, hasFiles }: { runId: string; paperReady: boolean; hasFiles: boolean }) {
   const { client } = useApi();
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, save } = useDownload();
   const items = [
     {
       id: 'pdf',
@@ -37,30 +36,17 @@ export function Downloads({ runId, paperReady, hasFiles }: { runId: string; pape
       enabled: hasFiles,
     },
   ];
-  const get = async (item: (typeof items)[number]) => {
-    setBusy(item.id);
-    setError(null);
-    try {
-      await saveDownload(await item.open(), item.name);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(null);
-    }
-  };
   return (
     <div className="downloads">
       {items.map((item) => (
-        <button
+        <DownloadButton
           key={item.id}
-          type="button"
-          className="btn download"
-          data-download={item.id}
+          id={item.id}
+          label={item.label}
+          busy={busy}
           disabled={!item.enabled || busy !== null}
-          onClick={() => void get(item)}
-        >
-          <span aria-hidden="true">↓</span> {busy === item.id ? 'Downloading…' : item.label}
-        </button>
+          onClick={() => void save(item.id, item.open, item.name)}
+        />
       ))}
       {error && <p className="field-error">{error}</p>}
     </div>

@@ -6,7 +6,12 @@ const GROUPS: Record<string, (type: string) => boolean> = {
   all: (t) => t !== 'exec.output',
   nodes: (t) => t.startsWith('node.') || t === 'metric.improved',
   stages: (t) => t.startsWith('stage.') || t.startsWith('run.') || t === 'search.stage' || t === 'plan.ready',
-  model: (t) => t === 'cost.updated' || t.startsWith('idea.') || t.startsWith('literature.') || t.startsWith('hint.'),
+  model: (t) =>
+    t === 'cost.updated' ||
+    t.startsWith('idea.') ||
+    t.startsWith('literature.') ||
+    t.startsWith('hint.') ||
+    t.startsWith('lessons.'),
   problems: (t) => t === 'error' || t === 'warning' || t === 'paper.compile_failed',
   output: (t) => t === 'exec.output',
 };

@@ -14,6 +14,7 @@ export function Header() {
         <nav className="topnav">
           <Link to="/">Runs</Link>
           <Link to="/new">New run</Link>
+          <Link to="/lessons">Lessons</Link>
           <a href="/docs" target="_blank" rel="noreferrer">
             API
           </a>

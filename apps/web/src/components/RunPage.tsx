@@ -20,6 +20,7 @@ import { ProblemNote } from './ProblemNote.js';
 import { RerunControl } from './RerunControl.js';
 import { ReviewPanel } from './ReviewPanel.js';
 import { RunHeader } from './RunHeader.js';
+import { RunLessons } from './RunLessons.js';
 import { RunModelCalls } from './RunModelCalls.js';
 import { RunStats } from './RunStats.js';
 import { SeedsPanel } from './SeedsPanel.js';
@@ -181,6 +182,11 @@ export function RunPage({ runId }: { runId: string }) {
           {model.seeds && (
             <Card title="Seeds">
               <SeedsPanel seeds={model.seeds} />
+            </Card>
+          )}
+          {(model.lessonsApplied.length > 0 || model.lessonsLearned) && (
+            <Card title="Lessons">
+              <RunLessons model={model} />
             </Card>
           )}
           {model.insights.length > 0 && (

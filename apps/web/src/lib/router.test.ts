@@ -8,6 +8,9 @@ describe('parseRoute', () => {
     expect(parseRoute('/new')).toEqual({ name: 'new' });
     expect(parseRoute('/runs/run_01abc')).toEqual({ name: 'run', id: 'run_01abc' });
     expect(parseRoute('/runs/a/b')).toEqual({ name: 'missing' });
+    expect(parseRoute('/lessons/')).toEqual({ name: 'lessons' });
+    expect(parseRoute('/lessons/les_01abc')).toEqual({ name: 'lesson', id: 'les_01abc' });
+    expect(parseRoute('/lessons/a/b')).toEqual({ name: 'missing' });
     expect(parseRoute('/elsewhere')).toEqual({ name: 'missing' });
   });
 

@@ -4,6 +4,8 @@ export type Route =
   | { name: 'new' }
   | { name: 'run'; id: string }
   | { name: 'compare'; ids: string[] }
+  | { name: 'lessons' }
+  | { name: 'lesson'; id: string }
   | { name: 'missing' };
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
@@ -21,10 +23,14 @@ export function parseRoute(pathname: string, search = ''): Route {
   }
   const run = /^\/runs\/([A-Za-z0-9_-]{1,100})$/.exec(path);
   if (run) return { name: 'run', id: run[1]! };
+  if (path === '/lessons') return { name: 'lessons' };
+  const lesson = /^\/lessons\/([A-Za-z0-9_-]{1,100})$/.exec(path);
+  if (lesson) return { name: 'lesson', id: lesson[1]! };
   return { name: 'missing' };
 }
 
 export const runPath = (id: string) => `/runs/${id}`;
+export const lessonPath = (id: string) => `/lessons/${encodeURIComponent(id)}`;
 export const comparePath = (ids: readonly string[]) => `/compare?ids=${ids.map(encodeURIComponent).join(',')}`;
 
 /** Client-side navigation: pushes the path and tells the app. */

@@ -231,4 +231,19 @@ describe('run model', () => {
     expect(applyEvent(m, ev('something.new', { x: 1 }))).toBe(true);
     expect(m.events.map((e) => e.type)).toEqual(['something.new']);
   });
+
+  it('keeps which lessons went into which step, and what the run taught', () => {
+    const m = emptyRunModel();
+    applyEvent(m, ev('lessons.applied', { step: 'ideation', lessonIds: ['les_a'], retrieval: 'fulltext' }));
+    applyEvent(
+      m,
+      ev('lessons.applied', { step: 'baseline draft', lessonIds: ['les_a', 'les_b'], retrieval: 'fulltext' }),
+    );
+    applyEvent(m, ev('lessons.learned', { created: ['les_c'], updated: ['les_a'], dropped: 1 }));
+    expect(m.lessonsApplied.map((a) => [a.step, a.lessonIds])).toEqual([
+      ['ideation', ['les_a']],
+      ['baseline draft', ['les_a', 'les_b']],
+    ]);
+    expect(m.lessonsLearned).toEqual({ created: ['les_c'], updated: ['les_a'], dropped: 1 });
+  });
 });

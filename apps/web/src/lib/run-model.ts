@@ -68,6 +68,10 @@ export interface RunModel {
   usage: Usage | null;
   budgetUsd: number | null;
   finished: EventOf<'run.finished'>['data'] | null;
+  /** Which lessons of earlier runs went into which step (`lessons.applied`, in order; a step's set when it changed). */
+  lessonsApplied: EventOf<'lessons.applied'>['data'][];
+  /** What the run added to its tenant's lessons when it ended (`lessons.learned`). */
+  lessonsLearned: EventOf<'lessons.learned'>['data'] | null;
   /** Index in `events` where the current experiment search began (after a rerun from the experiments: there). */
   searchFrom: number;
 }
@@ -98,6 +102,8 @@ export function emptyRunModel(): RunModel {
     usage: null,
     budgetUsd: null,
     finished: null,
+    lessonsApplied: [],
+    lessonsLearned: null,
     searchFrom: 0,
   };
 }
@@ -147,6 +153,12 @@ export function applyEvent(model: RunModel, event: RunEvent): boolean {
       break;
     case 'seeds.evaluated':
       model.seeds = e.data;
+      break;
+    case 'lessons.applied':
+      model.lessonsApplied.push(e.data);
+      break;
+    case 'lessons.learned':
+      model.lessonsLearned = e.data;
       break;
     case 'review.completed':
       model.review = e.data;
