@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { StartingCodeGain } from '@autolab/contracts';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
-import type { PaperSections } from './prompts.js';
+import type { PaperSections } from './persisted-shapes.js';
 import type { SeedResult } from './run-state.js';
 import { signed, signedPercent, startingCodeName } from './starting-code-gain.js';
 import { clip, clipAtWord } from './text.js';

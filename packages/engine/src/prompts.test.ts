@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ExperimentNode, ResearchPlan } from './journal.js';
-import {
-  type JournalView,
-  type PaperSections,
-  type Review,
-  reviewPrompt,
-  revisePrompt,
-  stepPrompt,
-} from './prompts.js';
+import type { PaperSections } from './persisted-shapes.js';
+import { type JournalView, reviewPrompt, revisePrompt, stepPrompt } from './prompts.js';
+import type { Review } from './tools.js';
 
 /**
  * Prompts are ordered static-first so that providers' prefix caches serve what consecutive calls share: these pin
