@@ -8,18 +8,9 @@ import {
   type ReportedResults,
   reportedResults,
 } from './experiment-results.js';
-import type { ExecResult } from './ports.js';
+import { execResult } from './testing/fakes.js';
 
-const output = { text: '', totalBytes: 0, droppedBytes: 0 };
-const exec = (over: Partial<ExecResult>): ExecResult => ({
-  exitCode: 0,
-  timedOut: false,
-  outOfMemory: false,
-  durationMs: 1,
-  stdout: output,
-  stderr: output,
-  ...over,
-});
+const exec = execResult;
 const limits = { timeoutSeconds: 60, memoryMb: 1024 };
 const results = (json: unknown): ReportedResults => ({ source: 'results.json', text: JSON.stringify(json), json });
 

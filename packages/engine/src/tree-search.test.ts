@@ -1,39 +1,12 @@
 import { EXPERIMENT_STAGES, type SearchPolicy } from '@autolab/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ExperimentNode } from './journal.js';
+import { experimentNode } from './testing/fakes.js';
 import { chooseStep, STAGES, stageBudgets, stageComplete } from './tree-search.js';
 
 const policy: SearchPolicy = { numDrafts: 2, debugProb: 0.5, maxDebugDepth: 3 } as SearchPolicy;
 
-function node(id: string, fields: Partial<ExperimentNode> = {}): ExperimentNode {
-  const buggy = fields.buggy ?? false;
-  return {
-    id,
-    parentId: null,
-    operator: 'draft',
-    stage: 'baseline',
-    iteration: 0,
-    plan: `plan of ${id}`,
-    code: 'print(1)',
-    buggy,
-    exitCode: buggy ? 1 : 0,
-    timedOut: false,
-    outOfMemory: false,
-    durationMs: 10,
-    metrics: {},
-    primary: buggy ? null : 0.5,
-    error: buggy ? 'boom' : null,
-    analysis: null,
-    stdoutTail: '',
-    stderrTail: '',
-    debugDepth: 0,
-    figures: [],
-    preferred: false,
-    skippedOutputs: null,
-    ...fields,
-  };
-}
+const node = experimentNode;
 
 describe('stageBudgets', () => {
   it('splits the iterations by the stages’ shares', () => {
