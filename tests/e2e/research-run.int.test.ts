@@ -316,7 +316,8 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(keys).toContain('write_plot_code');
     expect(keys).toContain('write_paper');
     expect(keys.filter((k) => k === 'submit_review')).toHaveLength(3);
-    expect(keys.at(-1)).toBe('submit_meta_review');
+    // The meta-review ends the paper; the distillation of the run's lessons comes after it (docs/lessons.md).
+    expect(keys.slice(-2)).toEqual(['submit_meta_review', 'record_lessons']);
   });
 
   it('finishes a run whose model answers malformed replies first', async () => {
