@@ -23,7 +23,7 @@ const ESCAPE = new RegExp(
   'g',
 );
 const UNESCAPE = Object.fromEntries(Object.entries(LATEX_SPECIALS).map(([char, written]) => [written, char]));
-const CONTROL = /[\u0000-\u0008\u000b-\u001f]/g;
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 describe('escapeLatex', () => {
   it('escapes every special character', () => {
@@ -31,6 +31,8 @@ describe('escapeLatex', () => {
       '50\\% of \\$x\\_1\\$ \\& \\{a\\} \\#1 \\textasciitilde{} \\textasciicircum{} \\textbackslash{}',
     );
     expect(escapeLatex('a\u0000b\rc\td\ne')).toBe('abc\td\ne');
+    // DEL is an invalid character to TeX (catcode 15): left in, it stops the compilation.
+    expect(escapeLatex('a\u007fb')).toBe('ab');
   });
 
   it('never leaves an unescaped special character, whatever the text', () => {
@@ -45,7 +47,7 @@ describe('escapeLatex', () => {
 
   it('prints the text as it was (less control characters): unescaping gives it back', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...'\\{}$&#%_^~ab1 \n\u0001') }), (text) => {
+      fc.property(fc.string({ unit: fc.constantFrom(...'\\{}$&#%_^~ab1 \n\u0001\u007f') }), (text) => {
         const printed = escapeLatex(text).replace(ESCAPE, (written) => UNESCAPE[written]!);
         expect(printed).toBe(text.replace(CONTROL, ''));
       }),
