@@ -27,9 +27,7 @@ const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1
 
 /** Plain text → LaTeX that prints it as is. Control characters are dropped (TeX rejects DEL and most of the others). */
 export function escapeLatex(text: string): string {
-  return text
-    .replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!)
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
 /** A recorded value as LaTeX; exponents become ×10^n, without trailing zeros (1e-5, not 1.000e-5). */

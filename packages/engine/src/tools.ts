@@ -1,7 +1,7 @@
 import { LESSON_TAG_PATTERN, LessonKind } from '@autolab/contracts';
 import { z } from 'zod';
-import type { Operator } from './journal.js';
-import { Idea, PaperSections } from './persisted-shapes.js';
+import { type Operator, ResearchPlan } from './journal.js';
+import type { Idea, PaperSections } from './persisted-shapes.js';
 import { defineTool } from './ports.js';
 
 /**
@@ -15,7 +15,33 @@ export const MAX_CRITIQUED_FIGURES = 6;
 /** Lessons the distillation step may propose. */
 export const MAX_DISTILLED_LESSONS = 6;
 
-const Ideas = z.object({ ideas: z.array(Idea).min(1).max(10) });
+const score = z.number().min(1).max(10);
+/** An idea as the model must propose it (the run state keeps it as `Idea` of persisted-shapes.ts). */
+const ProposedIdea: z.ZodType<Idea> = z.object({
+  title: z.string().min(1).max(300),
+  hypothesis: z.string().min(1).max(3000),
+  experiments: z.string().min(1).max(4000).describe('The experiments that would test the hypothesis.'),
+  metric: ResearchPlan.shape.metric,
+  interestingness: score,
+  feasibility: score.describe('Can it be done with small CPU-only experiments, no network, in minutes?'),
+  novelty: score,
+  search_queries: z.array(z.string().min(2).max(200)).max(3).describe('Literature queries to check novelty.'),
+});
+const Ideas = z.object({ ideas: z.array(ProposedIdea).min(1).max(10) });
+
+/** The paper's sections as the model must write them (the run state keeps them as `PaperSections`). */
+const WrittenSections: z.ZodType<PaperSections> = z.object({
+  title: z.string().min(1).max(300),
+  abstract: z.string().min(1).max(4000),
+  introduction: z.string().min(1).max(12_000),
+  related_work: z.string().min(1).max(8000),
+  method: z.string().min(1).max(12_000),
+  experimental_setup: z.string().min(1).max(8000),
+  results: z.string().min(1).max(12_000),
+  ablations: z.string().min(1).max(8000),
+  limitations: z.string().min(1).max(6000),
+  conclusion: z.string().min(1).max(6000),
+});
 
 export const ExperimentSubmission = z.object({
   plan: z.string().min(1).max(4000).describe('What this version does and why, in a few sentences.'),
@@ -158,12 +184,12 @@ export const TOOLS = {
   paper: defineTool({
     name: 'write_paper',
     description: 'Write the sections of the paper as LaTeX fragments.',
-    schema: PaperSections,
+    schema: WrittenSections,
   }),
   fixLatex: defineTool({
     name: 'fix_latex',
     description: 'Return all paper sections again, corrected as the compiler or the checks require.',
-    schema: PaperSections,
+    schema: WrittenSections,
   }),
   review: defineTool({ name: 'submit_review', description: 'Submit your review of the paper.', schema: Review }),
   metaReview: defineTool({
@@ -174,7 +200,7 @@ export const TOOLS = {
   revise: defineTool({
     name: 'revise_paper',
     description: 'Return all paper sections, revised to address the meta-review.',
-    schema: PaperSections,
+    schema: WrittenSections,
   }),
   lessons: defineTool({
     name: 'record_lessons',
