@@ -1,4 +1,6 @@
-import type { Lesson, LessonDetail, LessonList, RunEvent } from '@autolab/contracts';
+import type { Lesson, LessonDetail, LessonList, RunEvent, RunRecord, SearchStats } from '@autolab/contracts';
+import { emptyCounts } from '@autolab/lessons';
+import { RedisKeys, SearchStatsStore } from '@autolab/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../apps/cli/src/cli.js';
 import { captureIo } from '../../apps/cli/src/testing/stub-server.js';
@@ -181,6 +183,61 @@ describe('lessons across runs (real stack, scripted model)', () => {
     const setting = (await api<LessonList>(stack, '/v1/lessons?kind=setting')).body.lessons[0]!;
     expect((await api(stack, `/v1/lessons/${setting.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await api(stack, `/v1/lessons/${setting.id}`)).status).toBe(404);
+  });
+
+  it('counts the search of every finished run for its tenant; too few for the defaults to move yet', async () => {
+    const { body: stats } = await api<SearchStats>(stack, '/v1/search-stats');
+    // A and B: a draft that crashed and its fix; C: a draft that worked.
+    expect(stats).toMatchObject({ runs: 3, drafts: 3, draftsWorked: 1, debugs: { 1: 2 }, debugsFixed: { 1: 2 } });
+    expect(stats.defaults.map((d) => [d.field, d.tuned])).toEqual([
+      ['numDrafts', false],
+      ['debugProb', false],
+      ['maxDebugDepth', false],
+    ]);
+    const other = await api<SearchStats>(stack, '/v1/search-stats', { key: otherKey });
+    expect(other.body.runs).toBe(0);
+  });
+
+  it('sets the search defaults a run leaves out from its tenant’s statistics, never one it sets', async () => {
+    // Another tenant whose drafts rarely worked and whose fixes came at the first debug: recorded as finished runs
+    // would record them.
+    const stats = new SearchStatsStore(stack.redis, new RedisKeys(stack.prefix));
+    for (let i = 0; i < 4; i++) {
+      await stats.record('other', `run_seeded${i}`, {
+        ...emptyCounts(),
+        drafts: 3,
+        draftsWorked: i === 0 ? 1 : 0,
+        debugs: { 1: 2, 2: 1 },
+        debugsFixed: { 1: 2 },
+      });
+    }
+    const submit = async (body: Record<string, unknown>, key?: string) => {
+      const res = await api<RunRecord>(stack, '/v1/runs', {
+        method: 'POST',
+        key: otherKey,
+        body: JSON.stringify({ goal: GOAL_C, ...HOSTS, ...body }),
+        ...(key ? { headers: { 'idempotency-key': key } } : {}),
+      });
+      expect(res.status).toBe(202);
+      await api(stack, `/v1/runs/${res.body.id}/cancel`, { method: 'POST', key: otherKey });
+      return res.body;
+    };
+    const tuned = await submit({}, 'tuned-once');
+    // 1 of 12 drafts worked: (1+1)/(12+2) = 0.14 → ⌈ln 0.25 / ln 0.86⌉ = 9, capped at 5; 8 of 12 debugs fixed:
+    // 9/14 = 0.64; every fix at depth 1.
+    expect(tuned.policy.search).toMatchObject({ numDrafts: 5, debugProb: 0.64, maxDebugDepth: 1 });
+    expect(tuned.policy.searchTuning.map((t) => [t.field, t.value, t.tuned])).toEqual([
+      ['numDrafts', 5, true],
+      ['debugProb', 0.64, true],
+      ['maxDebugDepth', 1, true],
+    ]);
+    expect(tuned.policy.searchTuning[0]!.reason).toMatch(/1 of 12 drafts worked/);
+    // The same request with the same key is the same run, however the statistics moved since.
+    await stats.record('other', 'run_seeded_more', { ...emptyCounts(), drafts: 10, draftsWorked: 10 });
+    expect((await submit({}, 'tuned-once')).id).toBe(tuned.id);
+    const own = await submit({ search: { numDrafts: 2, maxDebugDepth: 4 } });
+    expect(own.policy.search).toMatchObject({ numDrafts: 2, maxDebugDepth: 4 });
+    expect(own.policy.searchTuning.map((t) => t.field)).toEqual(['debugProb']);
   });
 
   it('shares a library read-only with a named tenant, and stops sharing', async () => {

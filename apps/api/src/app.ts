@@ -9,6 +9,7 @@ import type {
   RateLimiter,
   RunJobData,
   RunStore,
+  SearchStatsStore,
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   workers: WorkerRegistry;
   hints: HintStore;
   lessons: LessonStore;
+  /** The tenants' search statistics: the defaults of runs that leave the search policy out. */
+  searchStats: SearchStatsStore;
   keys: ApiKeyStore;
   sessions: AdminSessions;
   /** false: no keys, every request is tenant `default` with admin rights (only allowed on loopback). */

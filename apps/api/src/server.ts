@@ -13,6 +13,7 @@ import {
   RateLimiter,
   RedisKeys,
   RunStore,
+  SearchStatsStore,
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
@@ -90,6 +91,7 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     workers: new WorkerRegistry(redis, keys),
     hints: new HintStore(redis, keys),
     lessons: new LessonStore(redis, keys),
+    searchStats: new SearchStatsStore(redis, keys),
     keys: new ApiKeyStore(redis, keys),
     sessions: new AdminSessions(redis, keys),
     authEnabled: config.auth,

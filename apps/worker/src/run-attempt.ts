@@ -13,6 +13,7 @@ import {
   type ModelModeStore,
   type RunJobData,
   type RunStore,
+  type SearchStatsStore,
   type UploadStore,
 } from '@autolab/store';
 import type { TemplateCatalog } from '@autolab/templates';
@@ -39,6 +40,7 @@ export interface RunAttemptDeps {
   cancel: CancelSignal;
   hints: HintStore;
   lessons: LessonStore;
+  searchStats: SearchStatsStore;
   modelModes: ModelModeStore;
   docker: DockerClient;
   deployment: string;
@@ -168,7 +170,7 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
           clock: { now: Date.now },
           literature: deps.literature,
           ...runPorts(
-            { runs, artifacts, hints: deps.hints, lessons: deps.lessons, metrics },
+            { runs, artifacts, hints: deps.hints, lessons: deps.lessons, searchStats: deps.searchStats, metrics },
             { id: runId, tenant: run.tenant },
             attempt,
           ),

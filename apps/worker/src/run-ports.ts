@@ -1,5 +1,5 @@
 import type { ResearchPorts } from '@autolab/engine';
-import type { ArtifactStore, HintStore, LessonStore, RunStore } from '@autolab/store';
+import type { ArtifactStore, HintStore, LessonStore, RunStore, SearchStatsStore } from '@autolab/store';
 import type { WorkerMetrics } from './metrics.js';
 import { StoreRunSink } from './run-sink.js';
 
@@ -8,12 +8,13 @@ export interface RunPortStores {
   artifacts: ArtifactStore;
   hints: HintStore;
   lessons: LessonStore;
+  searchStats: SearchStatsStore;
   metrics: WorkerMetrics;
 }
 
 /**
  * The ports of one run attempt that the worker's stores implement: where its events, progress, checkpoints and files
- * go (fenced by the attempt), the person's hints, and its tenant's lessons.
+ * go (fenced by the attempt), the person's hints, and its tenant's lessons and search statistics.
  */
 export function runPorts(
   stores: RunPortStores,
@@ -34,6 +35,9 @@ export function runPorts(
           (hit) => hit.lesson,
         ),
       learn: (learned) => lessons.learn(run.tenant, learned),
+      recordSearch: async (counts) => {
+        await stores.searchStats.record(run.tenant, run.id, counts);
+      },
     },
   };
 }

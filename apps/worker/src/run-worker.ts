@@ -17,6 +17,7 @@ import {
   RunArchiver,
   type RunJobData,
   RunStore,
+  SearchStatsStore,
   UploadStore,
   WorkerRegistry,
 } from '@autolab/store';
@@ -143,6 +144,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     cancel,
     hints: new HintStore(redis, keys),
     lessons: new LessonStore(redis, keys),
+    searchStats: new SearchStatsStore(redis, keys),
     modelModes: new ModelModeStore(redis, keys, config.llm.modeTtlMs),
     docker,
     deployment,
@@ -153,8 +155,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       : undefined,
     active,
   });
+  // BullMQ leaves a connection it was given open on close: the worker quits it itself.
+  const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker<RunJobData>(RUN_QUEUE_NAME, processRun, {
-    connection: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    connection: queueConnection,
     prefix: keys.queuePrefix(),
     concurrency: config.concurrency,
     lockDuration: config.jobLockMs,
@@ -214,6 +218,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         .catch((err) => log.warn({ err: (err as Error).message }, 'removing the warm sandboxes failed'));
       await registry.remove(config.workerId).catch(() => undefined);
       subscriber.disconnect();
+      await queueConnection.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);
       await metricsServer?.close();
     },

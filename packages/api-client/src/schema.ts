@@ -145,6 +145,26 @@ export interface paths {
     patch: operations['updateLesson'];
     trace?: never;
   };
+  '/v1/search-stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What your tenant's runs measured about the tree search, and the defaults it sets
+     * @description Counts over the finished runs of your tenant: drafts and how many worked, debug steps by depth and how many fixed their parent, experiments by stage and how many improved on their parent. `defaults` is what a run that leaves numDrafts, debugProb and maxDebugDepth out would get now, each with its reason.
+     */
+    get: operations['getSearchStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/tenants/{tenant}/lesson-readers': {
     parameters: {
       query?: never;
@@ -524,6 +544,18 @@ export interface operations {
                    */
                   learn: boolean;
                 };
+                /**
+                 * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
+                 * @default []
+                 */
+                searchTuning: {
+                  /** @enum {string} */
+                  field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+                  value: number;
+                  /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+                  tuned: boolean;
+                  reason: string;
+                }[];
               };
               /** @description The tenant whose API key created the run. */
               tenant: string;
@@ -1070,6 +1102,18 @@ export interface operations {
                  */
                 learn: boolean;
               };
+              /**
+               * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
+               * @default []
+               */
+              searchTuning: {
+                /** @enum {string} */
+                field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+                value: number;
+                /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+                tuned: boolean;
+                reason: string;
+              }[];
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1469,6 +1513,18 @@ export interface operations {
                  */
                 learn: boolean;
               };
+              /**
+               * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
+               * @default []
+               */
+              searchTuning: {
+                /** @enum {string} */
+                field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+                value: number;
+                /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+                tuned: boolean;
+                reason: string;
+              }[];
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -1836,6 +1892,18 @@ export interface operations {
                  */
                 learn: boolean;
               };
+              /**
+               * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
+               * @default []
+               */
+              searchTuning: {
+                /** @enum {string} */
+                field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+                value: number;
+                /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+                tuned: boolean;
+                reason: string;
+              }[];
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -2261,6 +2329,18 @@ export interface operations {
                  */
                 learn: boolean;
               };
+              /**
+               * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
+               * @default []
+               */
+              searchTuning: {
+                /** @enum {string} */
+                field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+                value: number;
+                /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+                tuned: boolean;
+                reason: string;
+              }[];
             };
             /** @description The tenant whose API key created the run. */
             tenant: string;
@@ -3847,6 +3927,200 @@ export interface operations {
       };
       /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `rate_limited`: over the per-key (or per-address) request rate; see `Retry-After`. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `headers_too_large`: the request headers are larger than the server accepts. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `internal_error`: something went wrong on our side (never for bad input). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unavailable`: the service cannot reach Redis right now; retry after `Retry-After`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  getSearchStats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Finished runs counted. */
+            runs: number;
+            drafts: number;
+            draftsWorked: number;
+            /** @description Debug steps by depth (1: fixing a node that is no fix). */
+            debugs: {
+              [key: string]: number;
+            };
+            /** @description Of those, the ones that worked. */
+            debugsFixed: {
+              [key: string]: number;
+            };
+            /** @description Experiments by stage. */
+            stageNodes: {
+              [key: string]: number;
+            };
+            /** @description Of those, the ones better than their parent. */
+            stageImproved: {
+              [key: string]: number;
+            };
+            /** @description What a run that sets none of the three would get now, and why. */
+            defaults: {
+              /** @enum {string} */
+              field: 'numDrafts' | 'debugProb' | 'maxDebugDepth';
+              value: number;
+              /** @description True: set from the tenant's statistics; false: the request default (too few data). */
+              tuned: boolean;
+              reason: string;
+            }[];
+          };
+        };
+      };
+      /** @description `invalid_url`: the URL cannot be decoded; `validation_failed`: a parameter is not valid; `bad_request`: the request is not valid HTTP (e.g. a control character in a header, a bad `Content-Length`). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized`: no API key, or one that is malformed, unknown, revoked or expired. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `forbidden`: the key lacks the scope this operation needs (named in the message). */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `request_timeout`: the request (headers and body) did not arrive within the request timeout. */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              /** @description Stable, machine-readable code, e.g. `validation_failed`, `run_not_found`. */
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description `uri_too_long`: the URL, or a path parameter, is longer than the server accepts. */
+      414: {
         headers: {
           [name: string]: unknown;
         };

@@ -116,6 +116,28 @@ export const RunLessonsPolicy = z
   .strict();
 export type RunLessonsPolicy = z.infer<typeof RunLessonsPolicy>;
 
+/** How one field of a run's search policy got its value when the request left it out (docs/lessons.md). */
+export const SearchTuning = z.object({
+  field: z.enum(['numDrafts', 'debugProb', 'maxDebugDepth']),
+  value: z.number(),
+  tuned: z.boolean().describe("True: set from the tenant's statistics; false: the request default (too few data)."),
+  reason: z.string(),
+});
+export type SearchTuning = z.infer<typeof SearchTuning>;
+
+/** What a tenant's finished runs measured about the search, and the defaults a new run would get from it. */
+export const SearchStats = z.object({
+  runs: z.number().int().describe('Finished runs counted.'),
+  drafts: z.number().int(),
+  draftsWorked: z.number().int(),
+  debugs: z.record(z.string(), z.number().int()).describe('Debug steps by depth (1: fixing a node that is no fix).'),
+  debugsFixed: z.record(z.string(), z.number().int()).describe('Of those, the ones that worked.'),
+  stageNodes: z.record(z.string(), z.number().int()).describe('Experiments by stage.'),
+  stageImproved: z.record(z.string(), z.number().int()).describe('Of those, the ones better than their parent.'),
+  defaults: z.array(SearchTuning).describe('What a run that sets none of the three would get now, and why.'),
+});
+export type SearchStats = z.infer<typeof SearchStats>;
+
 /** The confidence of a lesson from its evidence: Laplace's rule over distinct runs (docs/lessons.md). */
 export function lessonConfidence(evidence: readonly Pick<LessonEvidence, 'runId' | 'stance'>[]): number {
   const supporting = new Set(evidence.filter((e) => e.stance === 'supports').map((e) => e.runId));

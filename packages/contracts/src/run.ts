@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunLessonsPolicy } from './lessons.js';
+import { RunLessonsPolicy, SearchTuning } from './lessons.js';
 import { ModelName, RunModels, RunModelsRequest } from './models.js';
 import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
 import { EXPERIMENT_STAGES, RERUN_STAGES, RUN_STAGES } from './stages.js';
@@ -385,6 +385,12 @@ export const RunRecord = z.object({
     seeds: z.number().int(),
     pageLimit: z.number().int(),
     lessons: RunLessonsPolicy.default({ use: true, learn: true }),
+    searchTuning: z
+      .array(SearchTuning)
+      .default([])
+      .describe(
+        "For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).",
+      ),
   }),
   tenant: z.string().describe('The tenant whose API key created the run.'),
   inputs: RunInputs,

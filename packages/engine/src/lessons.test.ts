@@ -1,5 +1,5 @@
 import type { Lesson, LessonKind } from '@autolab/contracts';
-import type { LearnedLesson } from '@autolab/lessons';
+import type { LearnedLesson, SearchCounts } from '@autolab/lessons';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentNode, ResearchPlan } from './journal.js';
 import { evidenceFor, renderLessons } from './lessons.js';
@@ -85,6 +85,7 @@ describe('renderLessons', () => {
 /** A library in memory: finds every lesson whose text shares a word with the query, records what it is asked to learn. */
 class MemoryLibrary implements LessonLibrary {
   learned: LearnedLesson[][] = [];
+  searches: SearchCounts[] = [];
   queries: string[] = [];
   constructor(private readonly lessons: Lesson[]) {}
   async find(query: { text: string; kinds?: readonly LessonKind[]; limit: number }) {
@@ -99,6 +100,9 @@ class MemoryLibrary implements LessonLibrary {
           .some((w) => w.length > 4 && words.has(w)),
       )
       .slice(0, query.limit);
+  }
+  async recordSearch(counts: SearchCounts) {
+    this.searches.push(counts);
   }
   async learn(lessons: LearnedLesson[]) {
     this.learned.push(lessons);
@@ -191,6 +195,9 @@ describe('lessons in a run (in-memory ports)', () => {
     expect(pit!.evidence[0]!.error).toMatch(/shapes do not align|exit/);
     // A relation to a lesson the step was not shown is ignored.
     expect(set!.relation).toBeNull();
+    // The search counts of the run went to the tenant's statistics: n001 a draft that crashed, n002 its fix.
+    expect(library.searches).toHaveLength(1);
+    expect(library.searches[0]).toMatchObject({ drafts: 1, draftsWorked: 0, debugs: { 1: 1 }, debugsFixed: { 1: 1 } });
     const learned = sink.ofType('lessons.learned')[0]!.data as { created: string[]; dropped: number };
     expect(learned.dropped).toBe(1);
     expect(learned.created).toHaveLength(2);
@@ -219,7 +226,8 @@ describe('lessons in a run (in-memory ports)', () => {
     ['shutdown', false],
   ] as const) {
     it(`${distils ? 'distils' : 'does not distil'} a run stopped by "${reason}"`, async () => {
-      const { llm, sink, run } = setup(replies(), { input: lessonsOn, lessons: new MemoryLibrary([]) });
+      const library = new MemoryLibrary([]);
+      const { llm, sink, run } = setup(replies(), { input: lessonsOn, lessons: library });
       const controller = new AbortController();
       const emit = sink.emit.bind(sink);
       sink.emit = async (event) => {
@@ -228,6 +236,8 @@ describe('lessons in a run (in-memory ports)', () => {
       };
       expect((await run(controller.signal)).status).toBe('interrupted');
       expect(llm.tools().includes('record_lessons')).toBe(distils);
+      // A run handed to another worker has not ended: its counts are added when it does, once.
+      expect(library.searches).toHaveLength(distils ? 1 : 0);
     });
   }
 
@@ -240,6 +250,7 @@ describe('lessons in a run (in-memory ports)', () => {
     await run();
     expect(library.queries).toEqual([]);
     expect(library.learned).toEqual([]);
+    expect(library.searches).toEqual([]);
     expect(llm.tools()).not.toContain('record_lessons');
     for (const call of llm.calls) expect(call.prompt).not.toContain('les_pitfall');
   });

@@ -1,7 +1,8 @@
 import { LESSON_KINDS, type Lesson, type LessonEvidence, type LessonKind } from '@autolab/contracts';
-import type { LearnedLesson } from '@autolab/lessons';
+import { emptyCounts, type LearnedLesson, type SearchCounts } from '@autolab/lessons';
 import { type ExperimentNode, insightLine, isBetter, type Operator, type ResearchPlan } from './journal.js';
 import type { RunContext } from './run-context.js';
+import type { RunState } from './run-state.js';
 import { clip, oneLine } from './text.js';
 import { MAX_DISTILLED_LESSONS, TOOLS } from './tools.js';
 
@@ -257,4 +258,42 @@ export function evidenceFor(
     results: null,
     recordedAt,
   };
+}
+
+// ---------------------------------------------------------------- search statistics
+
+/**
+ * What this run measured about the tree search, for the tenant's self-tuned defaults (`tuneSearch`): drafts and
+ * whether each worked (the user's starting code run as it is is no draft), debug steps by depth and whether each fixed
+ * its parent, experiments by stage and whether each measured better than its parent.
+ */
+export function searchCountsOf(state: RunState): SearchCounts {
+  const counts = emptyCounts();
+  const direction = state.plan?.metric.direction ?? 'maximize';
+  const works = (n: ExperimentNode | undefined) => n !== undefined && !n.buggy && n.primary !== null;
+  const add = (record: Record<string, number>, key: string) => {
+    record[key] = (record[key] ?? 0) + 1;
+  };
+  for (const node of state.nodes) {
+    const parent = state.nodes.find((n) => n.id === node.parentId);
+    if (node.operator === 'draft' && node.id !== state.startingCodeNodeId) {
+      counts.drafts += 1;
+      if (works(node)) counts.draftsWorked += 1;
+    }
+    if (node.operator === 'debug') {
+      add(counts.debugs, String(node.debugDepth));
+      if (works(node)) add(counts.debugsFixed, String(node.debugDepth));
+    }
+    add(counts.stageNodes, node.stage);
+    if (works(node) && works(parent) && isBetter(node.primary!, parent!.primary!, direction))
+      add(counts.stageImproved, node.stage);
+  }
+  return counts;
+}
+
+/** Adds the run's search counts to its tenant's (once per run; runs that do not learn add nothing). */
+export async function recordSearchCounts(ctx: RunContext): Promise<void> {
+  const library = ctx.ports.lessons;
+  if (!library || !ctx.input.lessons?.learn || ctx.state.nodes.length === 0) return;
+  await library.recordSearch(searchCountsOf(ctx.state));
 }

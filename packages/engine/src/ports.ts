@@ -10,7 +10,7 @@ import type {
   RunStage,
   Usage,
 } from '@autolab/contracts';
-import type { LearnedLesson } from '@autolab/lessons';
+import type { LearnedLesson, SearchCounts } from '@autolab/lessons';
 import type { z } from 'zod';
 import type { CheckpointWrite } from './checkpoint.js';
 
@@ -359,4 +359,6 @@ export interface LessonLibrary {
   find(query: { text: string; kinds?: readonly LessonKind[]; limit: number }): Promise<Lesson[]>;
   /** Merges the run's distilled lessons into the tenant's own library; returns the lessons that changed or are new. */
   learn(lessons: LearnedLesson[]): Promise<Lesson[]>;
+  /** Adds the ended run's search counts to its tenant's statistics (once per run, however often it is called). */
+  recordSearch(counts: SearchCounts): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { figureStage } from './figures.js';
 import { heldOutStage } from './held-out.js';
 import { ideationStage } from './ideation.js';
 import { previewInputs } from './inputs.js';
-import { distilLessons } from './lessons.js';
+import { distilLessons, recordSearchCounts } from './lessons.js';
 import { writeManifest } from './manifest.js';
 import { readPapers } from './papers.js';
 import { ArtifactsUnavailableError, LlmUnavailableError, SandboxUnavailableError } from './ports.js';
@@ -99,6 +99,9 @@ export const HANDED_OVER = 'shutdown' as const;
  * unreachable cannot be distilled (the warning says so only for the first).
  */
 async function learnFromRun(ctx: RunContext, outcome: ResearchOutcome): Promise<ResearchOutcome> {
+  const handedOver = outcome.status === 'interrupted' && (!ctx.signal.aborted || ctx.signal.reason === HANDED_OVER);
+  // The search statistics need no model: every ended run counts (a store that cannot be reached costs only that).
+  if (!handedOver) await recordSearchCounts(ctx).catch(() => undefined);
   switch (outcome.status) {
     case 'succeeded':
       try {

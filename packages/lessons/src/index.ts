@@ -7,3 +7,12 @@ export {
   MIN_MATCHED_TERMS,
   RELATIVE_CUTOFF,
 } from './lesson-search.js';
+export {
+  emptyCounts,
+  MIN_OBSERVATIONS,
+  type SearchCounts,
+  TUNABLE_FIELDS,
+  TUNING_BOUNDS,
+  type TunableField,
+  tuneSearch,
+} from './search-tuning.js';

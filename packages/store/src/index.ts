@@ -56,6 +56,7 @@ export {
   TooManyActiveRunsError,
 } from './run-store.js';
 export { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
+export { SearchStatsStore } from './search-stats-store.js';
 export {
   InvalidUploadError,
   type SkippedFile,

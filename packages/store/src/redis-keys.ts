@@ -46,6 +46,14 @@ export class RedisKeys {
   tenantLessonsVersion(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:lessons:version`;
   }
+  /** Hash: the tenant's search counts (drafts, debugs by depth, stages), summed over its finished runs. */
+  tenantSearchStats(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:search-stats`;
+  }
+  /** Set of the run ids whose counts are in `tenantSearchStats` (each is added once). */
+  tenantSearchStatsRuns(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:search-stats:runs`;
+  }
   /** Set of tenants an admin allowed to read this tenant's lessons (read-only). */
   tenantLessonReaders(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:lessons:readers`;

@@ -18,6 +18,8 @@ import {
   type RunRecord,
   type RunStage,
   type RunStatus,
+  type SearchPolicy,
+  type SearchTuning,
   type StartingCodeGain,
   type StoredCheckpoint,
   type Usage,
@@ -200,6 +202,11 @@ export class RunStore {
     },
     idempotencyKey?: string,
     limits: RunLimits = {},
+    /**
+     * The search policy after the tenant's statistics set what the request left out, and why (`tuneSearch`). Kept
+     * out of the idempotency hash: the same request repeated is the same run, however the statistics moved since.
+     */
+    tuned: { search: SearchPolicy; tuning: SearchTuning[] } | null = null,
   ): Promise<CreateRunResult> {
     const id = newRunId();
     const now = new Date().toISOString();
@@ -218,7 +225,8 @@ export class RunStore {
       sandbox: JSON.stringify(options.sandbox),
       policy: JSON.stringify({
         maxTokens: options.maxTokens ?? null,
-        search: options.search,
+        search: tuned?.search ?? options.search,
+        searchTuning: tuned?.tuning ?? [],
         ideation: options.ideation,
         review: options.review,
         seeds: options.seeds,
@@ -630,6 +638,7 @@ const DEFAULT_POLICY: StoredRun['policy'] = {
   seeds: DEFAULTS.seeds,
   pageLimit: DEFAULTS.pageLimit,
   lessons: DEFAULTS.lessons,
+  searchTuning: [],
 };
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);

@@ -1,4 +1,5 @@
 import {
+  CreateRunRequest,
   ErrorBody,
   LESSON_ID_PATTERN,
   Lesson,
@@ -6,9 +7,11 @@ import {
   LessonKind,
   LessonList,
   LessonSharing,
+  SearchStats,
   Tenant,
   UpdateLessonRequest,
 } from '@autolab/contracts';
+import { TUNABLE_FIELDS, tuneSearch } from '@autolab/lessons';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
@@ -174,6 +177,29 @@ export const lessonRoutes =
         await ownLesson(tenant, request.params.id);
         if (!(await store.delete(tenant, request.params.id))) throw lessonNotFound(request.params.id);
         return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/search-stats',
+      {
+        config: { access: ACCESS.read },
+        schema: {
+          tags: ['lessons'],
+          operationId: 'getSearchStats',
+          summary: "What your tenant's runs measured about the tree search, and the defaults it sets",
+          description:
+            'Counts over the finished runs of your tenant: drafts and how many worked, debug steps by depth and how ' +
+            'many fixed their parent, experiments by stage and how many improved on their parent. `defaults` is ' +
+            'what a run that leaves numDrafts, debugProb and maxDebugDepth out would get now, each with its reason.',
+          response: { 200: SearchStats },
+        },
+      },
+      async (request) => {
+        const counts = await deps.searchStats.counts(principalOf(request).tenant);
+        const requestDefaults = CreateRunRequest.parse({ goal: 'the request defaults only' }).search;
+        const { tuning } = tuneSearch(requestDefaults, TUNABLE_FIELDS, counts);
+        return { ...counts, defaults: tuning };
       },
     );
 

@@ -13,8 +13,9 @@ import {
   resolveRunModels,
   runUploads,
 } from '@autolab/contracts';
+import { TUNABLE_FIELDS, type TunableField, tuneSearch } from '@autolab/lessons';
 import { enqueueRerun, enqueueRun, IdempotencyConflictError, TooManyActiveRunsError } from '@autolab/store';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.js';
@@ -47,12 +48,28 @@ function tooManyActiveRuns(reply: FastifyReply, tenant: string, active: number, 
   );
 }
 
+/**
+ * The search fields a request left out, read from its body before the schema fills in defaults: the tenant's
+ * statistics may set those (docs/lessons.md), never one the request gave.
+ */
+const openSearchFields = new WeakMap<FastifyRequest, TunableField[]>();
+
+function recordOpenSearchFields(request: FastifyRequest): void {
+  const body = request.body as { search?: unknown } | null;
+  const search = body && typeof body === 'object' && body.search && typeof body.search === 'object' ? body.search : {};
+  openSearchFields.set(
+    request,
+    TUNABLE_FIELDS.filter((field) => !(field in search)),
+  );
+}
+
 export const runRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/v1/runs',
       {
+        preValidation: async (request) => recordOpenSearchFields(request),
         config: { access: ACCESS.write },
         schema: {
           tags: ['runs'],
@@ -77,10 +94,15 @@ export const runRoutes =
         const models = resolveRunModels(requestedModels, model, deps.models);
         const budgetUsd = runBudget(deps, models, requestedBudget);
         const options = { ...rest, goal, models, budgetUsd, tenant };
+        const open = openSearchFields.get(request) ?? [];
+        const tuned = open.length > 0 ? tuneSearch(rest.search, open, await deps.searchStats.counts(tenant)) : null;
         try {
-          const { run, created } = await deps.runs.create(options, request.headers['idempotency-key'], {
-            maxActiveRuns: deps.tenantMaxActiveRuns,
-          });
+          const { run, created } = await deps.runs.create(
+            options,
+            request.headers['idempotency-key'],
+            { maxActiveRuns: deps.tenantMaxActiveRuns },
+            tuned,
+          );
           // Also for a repeated request: if the first one stored the run but failed to enqueue it, this heals it
           // (adding a job whose id exists is a no-op in BullMQ). A rerun has its own job, queued by its route.
           if (created || (run.status === 'queued' && (await deps.runs.jobId(run.id)) === run.id))

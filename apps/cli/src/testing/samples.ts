@@ -41,6 +41,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
       seeds: 3,
       pageLimit: 8,
       lessons: { use: true, learn: true },
+      searchTuning: [],
     },
     tenant: 'default',
     inputs: {},
