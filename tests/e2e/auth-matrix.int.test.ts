@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { CreatedApiKey, RunRecord } from '@autolab/contracts';
-import { RUN_QUEUE_NAME } from '@autolab/store';
+import { LessonStore, RedisKeys, RUN_QUEUE_NAME } from '@autolab/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type Stack, startStack, submitRun } from '../stack.js';
 
@@ -17,6 +17,8 @@ type RouteRow = { method: string; url: string; access: Access | null };
 let stack: Stack;
 let table: RouteRow[];
 let runId: string;
+/** A lesson of tenant `test`: what `:id` means in the lesson routes. */
+let lessonId: string;
 const keys: Record<string, string> = {};
 
 interface RawResponse {
@@ -48,6 +50,7 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
 
 /** A concrete path for a route pattern: the run for `:id`, a file for the wildcard, the queue for bull-board's. */
 function concretePath(pattern: string): string {
+  if (pattern.startsWith('/v1/lessons/')) return pattern.replace(/:id\b/g, lessonId);
   return pattern
     .replace(/:queueName\b/g, RUN_QUEUE_NAME)
     .replace(/:id\b/g, runId)
@@ -105,6 +108,29 @@ beforeAll(async () => {
   stack = await startStack({ worker: false });
   table = stack.api.app.routeAccessTable() as RouteRow[];
   runId = (await submitRun(stack, { goal: 'The run every probe of the auth matrix aims at.' })).id;
+  const [lesson] = await new LessonStore(stack.redis, new RedisKeys(stack.prefix)).learn('test', [
+    {
+      kind: 'pitfall',
+      text: 'The lesson every probe of the auth matrix aims at.',
+      tags: [],
+      evidence: [
+        {
+          runId,
+          nodeId: 'n001',
+          parentNodeId: null,
+          stance: 'supports',
+          metric: null,
+          before: null,
+          after: null,
+          error: 'failed',
+          results: null,
+          recordedAt: new Date().toISOString(),
+        },
+      ],
+      relation: null,
+    },
+  ]);
+  lessonId = lesson!.id;
   keys.reader = (await createKey({ tenant: 'test', scopes: ['runs:read'] })).key;
   keys.other = (await createKey({ tenant: 'other' })).key;
   const revoked = await createKey({ tenant: 'test' });
@@ -240,24 +266,33 @@ describe('every protected route, every spelling, every caller without the right'
 
   it('answers another tenant exactly as for a run that does not exist', async () => {
     const missing = 'run_00000000000000000000000000';
-    const normalize = (text: string) => text.replaceAll(runId, 'ID').replaceAll(missing, 'ID');
+    const missingLesson = 'les_00000000000000000000000000';
+    const normalize = (text: string) =>
+      text.replaceAll(runId, 'ID').replaceAll(missing, 'ID').replaceAll(lessonId, 'ID').replaceAll(missingLesson, 'ID');
     for (const row of table) {
       if (row.access?.auth !== 'tenant' || !row.url.includes(':id')) continue;
       const body =
-        row.method !== 'POST'
-          ? undefined
-          : row.url.endsWith('/hints')
-            ? '{"text":"A hint."}'
-            : row.url.endsWith('/rerun')
-              ? '{"fromStage":"writeup"}'
-              : undefined;
+        row.method === 'PATCH'
+          ? '{"pinned":true}'
+          : row.method !== 'POST'
+            ? undefined
+            : row.url.endsWith('/hints')
+              ? '{"text":"A hint."}'
+              : row.url.endsWith('/rerun')
+                ? '{"fromStage":"writeup"}'
+                : undefined;
       const headers = {
         ...bearer(keys.other!),
         accept: 'application/json',
         ...(body ? { 'content-type': 'application/json' } : {}),
       };
       const theirs = await raw(row.method, concretePath(row.url), headers, body);
-      const none = await raw(row.method, concretePath(row.url).replace(runId, missing), headers, body);
+      const none = await raw(
+        row.method,
+        concretePath(row.url).replace(runId, missing).replace(lessonId, missingLesson),
+        headers,
+        body,
+      );
       expect(theirs.status, row.url).toBe(404);
       expect(normalize(theirs.text), row.url).toBe(normalize(none.text));
     }

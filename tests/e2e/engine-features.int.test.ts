@@ -1,4 +1,5 @@
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { LessonEvidence, RunEvent, RunRecord } from '@autolab/contracts';
+import { LessonStore, RedisKeys } from '@autolab/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, readSse, type Stack, startStack, submitRun } from '../stack.js';
 
@@ -123,7 +124,31 @@ describe('engine features end to end', () => {
     expect(most).toBe(2);
   });
 
-  it('keeps the prompt flat over a long run: iteration 40 costs at most 1.5× iteration 5', async () => {
+  it('keeps the prompt flat over a long run with a library of 1,000 lessons: iteration 40 costs at most 1.5× iteration 5', async () => {
+    // A thousand lessons of this tenant about the very subject of the run: the block that reaches the prompts is
+    // bounded (at most 5 lessons, AUTOLAB_LESSONS_PROMPT_TOKENS), however large the library.
+    const evidence = (i: number): LessonEvidence => ({
+      runId: `run_seeded${i}`,
+      nodeId: 'n002',
+      parentNodeId: 'n001',
+      stance: 'supports',
+      metric: 'final_loss',
+      before: null,
+      after: 0.3,
+      error: null,
+      results: null,
+      recordedAt: new Date().toISOString(),
+    });
+    await new LessonStore(stack.redis, new RedisKeys(stack.prefix)).learn(
+      'test',
+      Array.from({ length: 1000 }, (_, i) => ({
+        kind: (['pitfall', 'technique', 'setting'] as const)[i % 3]!,
+        text: `Mini-batch gradient descent for logistic regression on badly scaled features: variant ${i} used learning rate ${(i + 1) / 1000}, momentum ${(i % 10) / 10} and batch size ${8 << (i % 6)}.`,
+        tags: ['task:classification', 'lib:numpy'],
+        evidence: [evidence(i)],
+        relation: null,
+      })),
+    );
     const { run } = await runToEnd({
       goal: GOAL,
       model: 'long',
@@ -139,5 +164,8 @@ describe('engine features end to end', () => {
     const at5 = experimentCalls[4]!.promptTokens;
     const at40 = experimentCalls[39]!.promptTokens;
     expect(at40 / at5).toBeLessThanOrEqual(1.5);
-  });
+    const withLessons = experimentCalls.filter((c) => c.lessonIds.length > 0);
+    expect(withLessons.length).toBeGreaterThan(0);
+    for (const call of experimentCalls) expect(call.lessonIds.length).toBeLessThanOrEqual(5);
+  }, 300_000);
 });

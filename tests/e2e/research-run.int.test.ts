@@ -316,7 +316,7 @@ describe('a research run end to end (HTTP → BullMQ → worker → model over H
     expect(keys).toContain('write_plot_code');
     expect(keys).toContain('write_paper');
     expect(keys.filter((k) => k === 'submit_review')).toHaveLength(3);
-    // The meta-review ends the paper; the distillation of the run's lessons comes after it (docs/lessons.md).
+    // The meta-review, then the distillation of the run's lessons (docs/lessons.md).
     expect(keys.slice(-2)).toEqual(['submit_meta_review', 'record_lessons']);
   });
 

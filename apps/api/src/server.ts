@@ -38,12 +38,7 @@ const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60_000;
 export async function startApi(config: ApiConfig, logger: Logger | false = false): Promise<RunningApi> {
   assertSafeToListen(config);
   // Requests fail fast while Redis is unreachable (503 `unavailable`); only the event hub's blocking reads wait for it.
-  // Auto-pipelining: the commands that concurrent requests send in one turn of the event loop leave in one write
-  // (one system call instead of one per command), which is most of what a read costs the API's process.
-  const redis = new Redis(config.redisUrl, {
-    ...failFastRedisOptions(config.redisCommandTimeoutMs),
-    enableAutoPipelining: true,
-  });
+  const redis = new Redis(config.redisUrl, failFastRedisOptions(config.redisCommandTimeoutMs));
   const blocking = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const queueConnection = new Redis(config.redisUrl, failFastRedisOptions(config.redisCommandTimeoutMs));
   logRedisConnection(redis, logger || null, 'requests are answered 503 until it is back');
@@ -123,6 +118,8 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
       app.server.closeAllConnections();
       await app.close();
       await queue.close();
+      // BullMQ leaves the connection it was given open.
+      await queueConnection.quit().catch(() => undefined);
       blocking.disconnect();
       await redis.quit().catch(() => undefined);
     },
