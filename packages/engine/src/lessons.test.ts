@@ -241,6 +241,18 @@ describe('lessons in a run (in-memory ports)', () => {
     });
   }
 
+  it('goes on without lessons when the library cannot be read, and says so once', async () => {
+    const library = new MemoryLibrary([pitfall]);
+    library.find = async () => {
+      throw new Error('Redis is gone');
+    };
+    const { sink, run } = setup(replies(), { input: lessonsOn, lessons: library });
+    expect((await run()).status).toBe('succeeded');
+    const warnings = sink.ofType('warning').filter((e) => (e.data as { code: string }).code === 'lessons_unavailable');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/Redis is gone/);
+  });
+
   it('neither reads nor writes lessons when the run opts out', async () => {
     const library = new MemoryLibrary([pitfall]);
     const { llm, run } = setup(replies(), {

@@ -40,9 +40,23 @@ export async function lessonsBlock(ctx: RunContext, step: LessonStep, label: str
   const library = ctx.ports.lessons;
   const policy = ctx.input.lessons;
   if (!library || !policy?.use) return '';
-  const lessons = await ctx.lessonsFound(`${step}\n${query}`, () =>
-    library.find({ text: query, kinds: LESSON_STEPS[step], limit: LESSONS_PER_STEP }),
-  );
+  let lessons: Lesson[];
+  try {
+    lessons = await ctx.lessonsFound(`${step}\n${query}`, () =>
+      library.find({ text: query, kinds: LESSON_STEPS[step], limit: LESSONS_PER_STEP }),
+    );
+  } catch (err) {
+    // Lessons help a step; they are never a reason for it to fail. Said once per attempt, then the run goes on without.
+    if (!ctx.lessonsUnavailableSaid) {
+      ctx.lessonsUnavailableSaid = true;
+      await ctx.emit({
+        type: 'warning',
+        message: `The lessons of earlier runs cannot be read; this step goes on without them: ${(err as Error).message}`,
+        data: { code: 'lessons_unavailable', detail: clip((err as Error).message, 500) },
+      });
+    }
+    return '';
+  }
   const block = renderLessons(lessons, policy.promptTokens * CHARS_PER_TOKEN);
   if (block.lessons.length === 0) return '';
   await recordApplied(ctx, step, label, block.lessons);

@@ -254,6 +254,8 @@ export class RunContext {
   }
 
   private readonly lessonCache = new Map<string, Promise<Lesson[]>>();
+  /** A `lessons_unavailable` warning has been sent in this attempt. */
+  lessonsUnavailableSaid = false;
 
   /**
    * Lessons retrieved for a query, asked of the library once per attempt (steps of one kind with the same query, such
