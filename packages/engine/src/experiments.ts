@@ -5,19 +5,11 @@ import { bestNode, type ExperimentNode, formatNumber, goodNodes, nodeIdFor, STAG
 import { experimentLessons } from './lessons.js';
 import { execute, runNode } from './node-runner.js';
 import { clearPending, loseNode, resumePending, savePending } from './pending-nodes.js';
-import type { ToolSpec } from './ports.js';
-import {
-  type ExperimentSubmission,
-  experimentSystemPrompt,
-  JUDGE_SYSTEM,
-  OPERATOR_TOOLS,
-  stepPrompt,
-  TOOLS,
-  tieBreakPrompt,
-} from './prompts.js';
+import { experimentSystemPrompt, JUDGE_SYSTEM, stepPrompt, tieBreakPrompt } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import type { PendingNode, RunState } from './run-state.js';
 import type { SandboxPool } from './sandbox-pool.js';
+import { OPERATOR_TOOLS, TOOLS } from './tools.js';
 import { chooseStep, STAGES, type Step, seededRandom, stageBudgets, stageComplete } from './tree-search.js';
 
 /**
@@ -125,7 +117,7 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
       step.operator,
       step.parent,
     );
-    const tools: ToolSpec[] =
+    const tools =
       step.operator === 'draft' || step.operator === 'debug'
         ? [OPERATOR_TOOLS[step.operator]]
         : [OPERATOR_TOOLS[step.operator], TOOLS.finish];
@@ -137,10 +129,10 @@ async function searchStage(ctx: RunContext, stage: ExperimentStage, budget: numb
       const reply = await ctx.ask(step.operator, system, prompt, tools, undefined, id);
       if (!reply.ok) return;
       if (reply.tool === TOOLS.finish.name) {
-        finishedByModel = (reply.value as { reason: string }).reason;
+        finishedByModel = reply.value.reason;
         return;
       }
-      const submission = reply.value as ExperimentSubmission;
+      const submission = reply.value;
       // Saved before it runs: a worker that dies now leaves what the next one needs to run it again.
       pending = await savePending(ctx, {
         id,
@@ -241,7 +233,7 @@ async function breakTie(ctx: RunContext): Promise<void> {
   if (tied.length < 2 || tied.some((n) => n.preferred) || !ctx.canCallModel('writeup')) return;
   const reply = await ctx.ask('tie_break', JUDGE_SYSTEM, tieBreakPrompt(plan, tied), [TOOLS.tieBreak]);
   if (!reply.ok) return;
-  const { nodeId, reason } = reply.value as { nodeId: string; reason: string };
+  const { nodeId, reason } = reply.value;
   const chosen = tied.find((n) => n.id === nodeId);
   if (!chosen) return;
   chosen.preferred = true;

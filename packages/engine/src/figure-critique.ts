@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { ResearchPlan } from './journal.js';
-import { LlmUnavailableError, type PromptImage, type ToolCallResult, type ToolSpec } from './ports.js';
+import { LlmUnavailableError, type PromptImage, type ToolReply } from './ports.js';
 import type { RunContext } from './run-context.js';
 import type { FigureCritique, FigureRecord } from './run-state.js';
 import { clip } from './text.js';
+import { MAX_CRITIQUED_FIGURES, TOOLS } from './tools.js';
 
 /**
  * The vision role's look at the figures (AI-Scientist-v2 does the same with a vision model): the figures the figure
@@ -13,29 +13,10 @@ import { clip } from './text.js';
  * decodes them, so a figure over the size limit is skipped with a note rather than downscaled.
  */
 
-/** Figures shown to the vision model in one call; the rest are skipped with a note. */
-export const MAX_CRITIQUED_FIGURES = 6;
 /** Bytes of one figure shown to the vision model (a 1400×550 plot at 130 dpi is about 100 kB). */
 export const MAX_CRITIQUED_FIGURE_BYTES = 1_000_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PREVIOUS_CODE_LIMIT = 12_000;
-
-const FigureJudgement = z.object({
-  file: z.string().min(1).max(200).describe('The file name of the figure, as listed in the prompt.'),
-  verdict: z.enum(['ok', 'revise']),
-  problems: z
-    .array(z.string().min(1).max(400))
-    .max(6)
-    .describe('Concrete, fixable problems (which panel, axis, legend or series); empty for ok.'),
-});
-export const CritiqueSubmission = z.object({ figures: z.array(FigureJudgement).min(1).max(MAX_CRITIQUED_FIGURES) });
-export type CritiqueSubmission = z.infer<typeof CritiqueSubmission>;
-
-export const CRITIQUE_TOOL: ToolSpec<CritiqueSubmission> = {
-  name: 'critique_figures',
-  description: 'Judge each figure of the paper: ok, or revise with the problems a reader would have with it.',
-  schema: CritiqueSubmission,
-};
 
 export const CRITIQUE_SYSTEM = `You review the figures of a research paper. Each figure is given to you as an image,
 with its file name and caption. For each one, check: the axes are labelled (with units where they have any) and their
@@ -115,13 +96,13 @@ export async function critiqueFigures(
   const critique: FigureCritique = { model, figures: [], skipped, failed: null, revision: 'none' };
   if (shown.length === 0) return { ...critique, failed: 'no figure could be shown' };
   if (!ctx.canCallModel('writeup')) return { ...critique, failed: 'the budget was spent' };
-  let reply: ToolCallResult;
+  let reply: ToolReply<[typeof TOOLS.critique]>;
   try {
     reply = await ctx.ask(
       'figure_critique',
       CRITIQUE_SYSTEM,
       critiquePrompt(ctx.state.plan!, shown),
-      [CRITIQUE_TOOL],
+      [TOOLS.critique],
       images,
     );
   } catch (err) {
@@ -131,7 +112,7 @@ export async function critiqueFigures(
     return { ...critique, failed: err.message };
   }
   if (!reply.ok) return { ...critique, failed: reply.error };
-  const answers = (reply.value as CritiqueSubmission).figures;
+  const answers = reply.value.figures;
   // One verdict per figure shown, in order; a figure the model left out is taken as fine, names it invented are dropped.
   critique.figures = shown.map((figure) => {
     const file = fileOf(figure);

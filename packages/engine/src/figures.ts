@@ -2,9 +2,10 @@ import { critiqueFigures, revisionNotes } from './figure-critique.js';
 import { bestNode } from './journal.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
 import { type ExecResult, type SandboxFile, SandboxStepError } from './ports.js';
-import { PLOT_SYSTEM, type PlotSubmission, plotPrompt, TOOLS } from './prompts.js';
+import { PLOT_SYSTEM, plotPrompt } from './prompts.js';
 import type { RunContext } from './run-context.js';
 import type { FigureRecord } from './run-state.js';
+import { TOOLS } from './tools.js';
 
 /**
  * Matplotlib reads `matplotlibrc` from the working directory: type sizes that stay legible once a figure is scaled
@@ -134,10 +135,12 @@ async function drawFigures(ctx: RunContext, revision: string | null): Promise<Fi
     for (let attempt = 1; attempt <= MAX_FIGURE_ATTEMPTS && files.length === 0; attempt++) {
       if (!ctx.canCallModel('writeup')) break;
       // A revision starts from the program that drew the critiqued figures, not from the template's.
-      const prompt = plotPrompt(plan, describe, error, revision === null ? startingPoint : null) + (revision ?? '');
+      // Typed here: `ask` infers its reply from its arguments, and `error` (in this prompt) is set from that reply.
+      const prompt: string =
+        plotPrompt(plan, describe, error, revision === null ? startingPoint : null) + (revision ?? '');
       const reply = await ctx.ask('figures', PLOT_SYSTEM, prompt, [TOOLS.plot]);
       if (!reply.ok) continue;
-      const submission = reply.value as PlotSubmission;
+      const submission = reply.value;
       let exec: ExecResult | null = null;
       let out: SandboxFile[] = [];
       let sandboxError: string | null = null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeExecution, reportedMetrics, reportedResults } from './experiment-results.js';
 import { finalInfoRun, resultsFromFinalInfo, resultsFromFinalInfos } from './final-info.js';
-import type { ExecResult } from './ports.js';
+import { execResult } from './testing/fakes.js';
 
 const file = (path: string, content: unknown) => ({
   path,
@@ -104,15 +104,7 @@ describe('reportedResults', () => {
 });
 
 describe('judgeExecution of final_info.json', () => {
-  const output = { text: '', totalBytes: 0, droppedBytes: 0 };
-  const ok: ExecResult = {
-    exitCode: 0,
-    timedOut: false,
-    outOfMemory: false,
-    durationMs: 1,
-    stdout: output,
-    stderr: output,
-  };
+  const ok = execResult();
   const limits = { timeoutSeconds: 60, memoryMb: 1024 };
 
   it('finds the idea metric averaged over the datasets, or says which file lacked it', () => {

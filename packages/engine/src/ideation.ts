@@ -1,17 +1,11 @@
 import type { ResearchPlan } from './journal.js';
 import { lessonsBlock } from './lessons.js';
 import { papersBlock } from './papers.js';
+import type { Idea } from './persisted-shapes.js';
 import { type LiteraturePaper, LiteratureUnavailableError } from './ports.js';
-import {
-  IDEATION_SYSTEM,
-  type Idea,
-  ideasPrompt,
-  type LiteratureNote,
-  refinePrompt,
-  TOOLS,
-  templateIdeasBlock,
-} from './prompts.js';
+import { IDEATION_SYSTEM, ideasPrompt, type LiteratureNote, refinePrompt, templateIdeasBlock } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
+import { TOOLS } from './tools.js';
 
 const PAPERS_PER_QUERY = 5;
 const QUERIES_PER_ROUND = 8;
@@ -37,7 +31,7 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
       throw new RunFailure('budget_exhausted', 'the budget was spent before any idea was proposed');
     const hints = await ctx.hints('ideation');
     const reply = await ctx.ask('ideas', IDEATION_SYSTEM, ideasPrompt(goal, numIdeas, hints), [TOOLS.ideas]);
-    if (reply.ok) ideas = (reply.value as { ideas: Idea[] }).ideas;
+    if (reply.ok) ideas = reply.value.ideas;
   }
   if (!ideas)
     throw new RunFailure('no_idea', `the model did not propose valid ideas in ${MAX_PROPOSAL_ATTEMPTS} attempts`);
@@ -50,11 +44,11 @@ export async function ideationStage(ctx: RunContext): Promise<void> {
     );
     if (!ctx.canCallModel('experiments')) break;
     const hints = await ctx.hints(`ideation round ${round}`);
-    const reply = await ctx.ask('refine_ideas', IDEATION_SYSTEM, refinePrompt(goal, ideas, notes, hints), [
-      TOOLS.refine,
-    ]);
+    // Typed here: `ask` infers its reply from its arguments, and `ideas` (in this prompt) is set from that reply.
+    const prompt: string = refinePrompt(goal, ideas, notes, hints);
+    const reply = await ctx.ask('refine_ideas', IDEATION_SYSTEM, prompt, [TOOLS.refine]);
     if (!reply.ok) continue;
-    ideas = (reply.value as { ideas: Idea[] }).ideas;
+    ideas = reply.value.ideas;
     await emitIdeas(ctx, ideas, round);
   }
 

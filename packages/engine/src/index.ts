@@ -17,12 +17,11 @@ export {
   nodeIdFor,
   ResearchPlan,
 } from './journal.js';
-export { distilLessons, evidenceFor, LESSON_STEPS, LESSONS_TOOL, renderLessons } from './lessons.js';
+export { distilLessons, evidenceFor, LESSON_STEPS, renderLessons } from './lessons.js';
 export { printedIn } from './node-runner.js';
 export { OutputStreamer } from './output-streamer.js';
 export { escapeLatex, latexErrors, pageCount, renderPaper, resultsTex, unknownCitations } from './paper-latex.js';
 export * from './ports.js';
-export { TOOLS } from './prompts.js';
 export { HANDED_OVER, LESSONS_AFTER_STOP_MS, runResearch } from './research-run.js';
 export { averageReview } from './review.js';
 export {
@@ -34,5 +33,6 @@ export {
 } from './run-context.js';
 export { freshState, RunState, restoreState, truncateForRerun } from './run-state.js';
 export { describeGain, startingCodeGain } from './starting-code-gain.js';
+export { TOOLS } from './tools.js';
 export { chooseStep, STAGES, seededRandom, stageBudgets } from './tree-search.js';
 export { MAX_LATEX_FIXES } from './writeup.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExperimentNode, ResearchPlan } from './journal.js';
 import { evidenceFor, renderLessons } from './lessons.js';
 import type { LessonLibrary } from './ports.js';
-import { replies, setup, submit } from './testing/fakes.js';
+import { experimentNode, replies, setup, submit } from './testing/fakes.js';
 
 const plan: ResearchPlan = {
   title: 'Scaling',
@@ -12,31 +12,16 @@ const plan: ResearchPlan = {
   metric: { name: 'loss', direction: 'minimize', description: 'final loss' },
   plan: 'Try it.',
 };
-const node = (id: string, parentId: string | null, over: Partial<ExperimentNode> = {}): ExperimentNode => ({
-  id,
-  parentId,
-  operator: parentId ? 'improve' : 'draft',
-  stage: 'baseline',
-  iteration: 1,
-  plan: 'p',
-  code: 'c',
-  buggy: false,
-  exitCode: 0,
-  timedOut: false,
-  outOfMemory: false,
-  durationMs: 1,
-  metrics: { loss: 0.5 },
-  primary: 0.5,
-  error: null,
-  analysis: null,
-  stdoutTail: '',
-  stderrTail: '',
-  debugDepth: 0,
-  figures: [],
-  preferred: false,
-  skippedOutputs: null,
-  ...over,
-});
+const node = (id: string, parentId: string | null, over: Partial<ExperimentNode> = {}): ExperimentNode =>
+  experimentNode(id, {
+    parentId,
+    operator: parentId ? 'improve' : 'draft',
+    iteration: 1,
+    plan: 'p',
+    code: 'c',
+    metrics: { loss: 0.5 },
+    ...over,
+  });
 
 const lesson = (id: string, kind: LessonKind, text: string): Lesson => ({
   id,

@@ -1,18 +1,10 @@
-import {
-  LESSON_KINDS,
-  LESSON_TAG_PATTERN,
-  type Lesson,
-  type LessonEvidence,
-  type LessonKind,
-  LessonKind as LessonKindSchema,
-} from '@autolab/contracts';
+import { LESSON_KINDS, type Lesson, type LessonEvidence, type LessonKind } from '@autolab/contracts';
 import { emptyCounts, type LearnedLesson, type SearchCounts } from '@autolab/lessons';
-import { z } from 'zod';
 import { type ExperimentNode, insightLine, isBetter, type Operator, type ResearchPlan } from './journal.js';
-import type { ToolSpec } from './ports.js';
 import type { RunContext } from './run-context.js';
 import type { RunState } from './run-state.js';
 import { clip, oneLine } from './text.js';
+import { MAX_DISTILLED_LESSONS, TOOLS } from './tools.js';
 
 /**
  * Lessons across runs (docs/lessons.md): what the tenant's earlier runs taught goes into this run's prompts, and when
@@ -34,8 +26,7 @@ export type LessonStep = keyof typeof LESSON_STEPS;
 const LESSONS_PER_STEP = 5;
 /** The estimate the block is budgeted with (English prose runs at about 4 characters per token). */
 const CHARS_PER_TOKEN = 4;
-/** Lessons the distillation step may propose, and existing ones it is shown to relate to. */
-const MAX_DISTILLED = 6;
+/** Existing lessons the distillation step is shown to relate to. */
 const RELATED_SHOWN = 8;
 /** Nodes the distillation prompt lists (the latest ones; failures are listed with their error). */
 const DISTILL_NODES = 40;
@@ -137,31 +128,6 @@ async function recordApplied(ctx: RunContext, step: LessonStep, label: string, l
 
 // ---------------------------------------------------------------- distillation
 
-const DistilledLesson = z.object({
-  kind: LessonKindSchema,
-  text: z.string().min(10).max(400).describe('The lesson in one or two sentences, with the numbers that show it.'),
-  tags: z
-    .array(z.string().regex(LESSON_TAG_PATTERN))
-    .max(6)
-    .describe('Scope: task:<type>, data:<shape>, lib:<library>, metric:<name>; lower case.'),
-  cites: z
-    .array(z.string())
-    .min(1)
-    .max(5)
-    .describe('Ids of the experiments of THIS run whose recorded results show the lesson (e.g. n002).'),
-  relation: z
-    .object({ lessonId: z.string(), stance: z.enum(['supports', 'contradicts']) })
-    .nullable()
-    .describe('An earlier lesson listed in the prompt that this one restates (supports) or refutes (contradicts).'),
-});
-type DistilledLesson = z.infer<typeof DistilledLesson>;
-
-export const LESSONS_TOOL: ToolSpec = {
-  name: 'record_lessons',
-  description: 'Record the reusable lessons this run taught, each citing the experiments that show it.',
-  schema: z.object({ lessons: z.array(DistilledLesson).max(MAX_DISTILLED) }),
-};
-
 export const LESSONS_SYSTEM = `You distil what a finished research run taught into short, reusable lessons for future
 runs of the same lab: pitfalls (what crashed or misled, and the fix), techniques (what improved the metric), settings
 (values that worked) and negative results (what was tried and did not help). Each lesson must be general enough to help
@@ -197,9 +163,9 @@ export async function distilLessons(ctx: RunContext, how: string): Promise<void>
       text: `${ctx.input.goal}\n${plan.title}\n${plan.hypothesis}`,
       limit: RELATED_SHOWN,
     });
-    const reply = await ctx.ask('lessons', LESSONS_SYSTEM, distilPrompt(ctx, plan, how, related), [LESSONS_TOOL]);
+    const reply = await ctx.ask('lessons', LESSONS_SYSTEM, distilPrompt(ctx, plan, how, related), [TOOLS.lessons]);
     if (!reply.ok) return finish();
-    const proposed = (reply.value as { lessons: DistilledLesson[] }).lessons;
+    const proposed = reply.value.lessons;
     const now = new Date(ctx.ports.clock.now()).toISOString();
     const relatedIds = new Set(related.map((l) => l.id));
     const learned: LearnedLesson[] = [];
@@ -264,7 +230,7 @@ ${ctx.state.insights.map((i) => `- ${i}`).join('\n') || '- (nothing recorded)'}
 Lessons this lab already has on related work (relate a new lesson to one of them when it restates or refutes it):
 ${earlier}
 
-Record at most ${MAX_DISTILLED} lessons, each citing the experiments of this run that show it.`;
+Record at most ${MAX_DISTILLED_LESSONS} lessons, each citing the experiments of this run that show it.`;
 }
 
 /**

@@ -11,10 +11,11 @@ import {
   SandboxStepError,
   type SkippedFile,
 } from './ports.js';
-import { type ExecutionReview, JUDGE_SYSTEM, judgePrompt, MAX_INSIGHTS, TOOLS } from './prompts.js';
+import { JUDGE_SYSTEM, judgePrompt, MAX_INSIGHTS } from './prompts.js';
 import type { RunContext } from './run-context.js';
 import type { SandboxPool } from './sandbox-pool.js';
 import { oneLine } from './text.js';
+import { TOOLS } from './tools.js';
 
 /** What is copied out of the sandbox after a program unless the run's input says otherwise. */
 export const OUTPUT_LIMITS: ReadFilesLimits = {
@@ -259,7 +260,7 @@ async function applyModelJudgement(ctx: RunContext, node: ExperimentNode, result
     node.id,
   );
   if (!reply.ok) return;
-  const review = reply.value as ExecutionReview;
+  const review = reply.value;
   node.analysis = review.summary;
   const ranCleanly = node.exitCode === 0 && !node.timedOut;
   if (!node.buggy && review.is_bug) {

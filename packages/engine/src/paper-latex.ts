@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { StartingCodeGain } from '@autolab/contracts';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
-import type { PaperSections } from './prompts.js';
+import type { PaperSections } from './persisted-shapes.js';
 import type { SeedResult } from './run-state.js';
 import { signed, signedPercent, startingCodeName } from './starting-code-gain.js';
 import { clip, clipAtWord } from './text.js';
@@ -25,9 +25,9 @@ export const LATEX_SPECIALS: Record<string, string> = {
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** Plain text → LaTeX that prints it as is. */
+/** Plain text → LaTeX that prints it as is. Control characters are dropped (TeX rejects DEL and most of the others). */
 export function escapeLatex(text: string): string {
-  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f]/g, '');
+  return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
 /** A recorded value as LaTeX; exponents become ×10^n, without trailing zeros (1e-5, not 1.000e-5). */

@@ -21,10 +21,19 @@ import type { CheckpointWrite } from './checkpoint.js';
 
 // ---------------------------------------------------------------- model
 
-export interface ToolSpec<T = unknown> {
-  name: string;
+/** A tool the model may call: `T` is what its arguments parse to, `N` its name (a literal for the engine's tools). */
+export interface ToolSpec<T = unknown, N extends string = string> {
+  name: N;
   description: string;
   schema: z.ZodType<T>;
+}
+
+/**
+ * A tool with its name kept as a literal type, so that a reply to it can be told apart by `reply.tool`
+ * (see `ToolReply`).
+ */
+export function defineTool<T, const N extends string>(spec: ToolSpec<T, N>): ToolSpec<T, N> {
+  return spec;
 }
 
 export interface ToolCallRequest {
@@ -73,22 +82,38 @@ export interface CallUsage {
   priced: boolean;
 }
 
-export type ToolCallResult =
-  | { ok: true; tool: string; value: unknown; usage: CallUsage; mode?: string }
-  /** The model answered, but not with a valid tool call: a failed step, not a crash. */
-  | {
-      ok: false;
-      error: string;
-      raw: string;
-      usage: CallUsage;
-      /** How the call was asked (`tools`, `json`, `text`), for the manifest; absent for adapters without modes. */
-      mode?: string;
-      /**
-       * Whether asking again may help: `invalid` (the reply was parsed but did not validate; the model is shown the
-       * error), `truncated` (cut off at the completion limit; asked again with a larger one). Absent: do not re-ask.
-       */
-      reask?: 'invalid' | 'truncated';
-    };
+export type ToolCallResult = ToolCallSuccess<unknown> | ToolCallFailure;
+
+export interface ToolCallSuccess<T, N extends string = string> {
+  ok: true;
+  tool: N;
+  /** The tool's arguments, parsed by its schema. */
+  value: T;
+  usage: CallUsage;
+  mode?: string;
+}
+
+/** The model answered, but not with a valid tool call: a failed step, not a crash. */
+export interface ToolCallFailure {
+  ok: false;
+  error: string;
+  raw: string;
+  usage: CallUsage;
+  /** How the call was asked (`tools`, `json`, `text`), for the manifest; absent for adapters without modes. */
+  mode?: string;
+  /**
+   * Whether asking again may help: `invalid` (the reply was parsed but did not validate; the model is shown the
+   * error), `truncated` (cut off at the completion limit; asked again with a larger one). Absent: do not re-ask.
+   */
+  reask?: 'invalid' | 'truncated';
+}
+
+/**
+ * The reply to a call offered `Tools`: on success, one member per tool, told apart by `tool` and typed by that tool's
+ * schema (`reply.tool === TOOLS.finish.name` narrows `reply.value` to the finish tool's arguments).
+ */
+export type ToolReply<Tools extends readonly ToolSpec[]> = ToolSuccessOf<Tools[number]> | ToolCallFailure;
+type ToolSuccessOf<S> = S extends ToolSpec<infer T, infer N> ? ToolCallSuccess<T, N> : never;
 
 export interface Llm {
   /**

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ExperimentNode, ResearchPlan } from './journal.js';
-import {
-  type JournalView,
-  type PaperSections,
-  type Review,
-  reviewPrompt,
-  revisePrompt,
-  stepPrompt,
-} from './prompts.js';
+import { Idea, PaperSections } from './persisted-shapes.js';
+import { type JournalView, reviewPrompt, revisePrompt, stepPrompt } from './prompts.js';
+import { type Review, TOOLS } from './tools.js';
 
 /**
  * Prompts are ordered static-first so that providers' prefix caches serve what consecutive calls share: these pin
@@ -114,5 +109,26 @@ describe('prompt order (static first, for prefix caches)', () => {
     const meta = { summary: 'S', weaknesses: ['W'], questions: ['Q'] } as Review;
     const prompt = revisePrompt(sections, meta);
     expect(prompt.indexOf('"abstract"')).toBeLessThan(prompt.indexOf('The meta-review'));
+  });
+});
+
+describe('persisted shapes and tool limits', () => {
+  it('keeps a checkpoint readable whatever limits the tools ask the model for', () => {
+    const long = 'x'.repeat(20_000);
+    const sections = Object.fromEntries(Object.keys(PaperSections.shape).map((key) => [key, long]));
+    expect(TOOLS.paper.schema.safeParse(sections).success).toBe(false);
+    expect(PaperSections.safeParse(sections).success).toBe(true);
+    const idea = {
+      title: long,
+      hypothesis: long,
+      experiments: long,
+      metric: { name: 'loss', direction: 'minimize', description: 'loss' },
+      interestingness: 11,
+      feasibility: 0,
+      novelty: 5,
+      search_queries: ['a', 'b', 'c', 'd'],
+    };
+    expect(TOOLS.ideas.schema.safeParse({ ideas: [idea] }).success).toBe(false);
+    expect(Idea.safeParse(idea).success).toBe(true);
   });
 });

@@ -1,5 +1,4 @@
 import { type ExperimentStage, INPUT_MOUNT, type Template } from '@autolab/contracts';
-import { z } from 'zod';
 import {
   bestNode,
   buggyNodes,
@@ -8,14 +7,15 @@ import {
   goodNodes,
   insightLine,
   type Operator,
-  ResearchPlan,
+  type ResearchPlan,
 } from './journal.js';
-import type { ToolSpec } from './ports.js';
+import type { Idea, PaperSections } from './persisted-shapes.js';
 import { clip, tail } from './text.js';
+import type { Review } from './tools.js';
 import { STAGES } from './tree-search.js';
 
 /**
- * Every prompt and tool the engine uses, in one place. Experiment prompts carry a bounded journal (the best few
+ * Every prompt the engine uses, in one place (the tools the model answers with are in tools.ts). Experiment prompts carry a bounded journal (the best few
  * nodes, recent failures, distilled insights, a few recent lines), never the whole history, so their size stays
  * flat however large the tree grows.
  *
@@ -31,167 +31,6 @@ const TOP_NODES = 3;
 const RECENT_LINES = 4;
 const RECENT_FAILURES = 3;
 export const MAX_INSIGHTS = 8;
-
-// ---------------------------------------------------------------- tools
-
-const score = z.number().min(1).max(10);
-export const Idea = z.object({
-  title: z.string().min(1).max(300),
-  hypothesis: z.string().min(1).max(3000),
-  experiments: z.string().min(1).max(4000).describe('The experiments that would test the hypothesis.'),
-  metric: ResearchPlan.shape.metric,
-  interestingness: score,
-  feasibility: score.describe('Can it be done with small CPU-only experiments, no network, in minutes?'),
-  novelty: score,
-  search_queries: z.array(z.string().min(2).max(200)).max(3).describe('Literature queries to check novelty.'),
-});
-export type Idea = z.infer<typeof Idea>;
-const Ideas = z.object({ ideas: z.array(Idea).min(1).max(10) });
-
-export const ExperimentSubmission = z.object({
-  plan: z.string().min(1).max(4000).describe('What this version does and why, in a few sentences.'),
-  code: z.string().min(1).max(100_000).describe('The complete Python 3 program (experiment.py).'),
-});
-export type ExperimentSubmission = z.infer<typeof ExperimentSubmission>;
-
-export const ExecutionReview = z.object({
-  is_bug: z.boolean().describe('True if the run failed or its results cannot be trusted (NaN, leakage, wrong metric).'),
-  summary: z.string().min(1).max(1500).describe('What happened and what it shows, in one or two sentences.'),
-  metric: z
-    .number()
-    .nullable()
-    .describe('Only when results.json lacks the primary metric: its value as printed in the output, else null.'),
-  insight: z
-    .string()
-    .max(400)
-    .nullable()
-    .describe(
-      'A reusable lesson for the next experiments, with numbers ("scaling made convergence 4x faster"), or null.',
-    ),
-});
-export type ExecutionReview = z.infer<typeof ExecutionReview>;
-
-export const PlotSubmission = z.object({
-  code: z.string().min(1).max(50_000).describe('A Python program that writes PNG figures into the working directory.'),
-  captions: z
-    .array(z.object({ file: z.string().regex(/^[A-Za-z0-9_.-]+\.png$/), caption: z.string().min(1).max(600) }))
-    .min(1)
-    .max(4),
-});
-export type PlotSubmission = z.infer<typeof PlotSubmission>;
-
-export const PaperSections = z.object({
-  title: z.string().min(1).max(300),
-  abstract: z.string().min(1).max(4000),
-  introduction: z.string().min(1).max(12_000),
-  related_work: z.string().min(1).max(8000),
-  method: z.string().min(1).max(12_000),
-  experimental_setup: z.string().min(1).max(8000),
-  results: z.string().min(1).max(12_000),
-  ablations: z.string().min(1).max(8000),
-  limitations: z.string().min(1).max(6000),
-  conclusion: z.string().min(1).max(6000),
-});
-export type PaperSections = z.infer<typeof PaperSections>;
-export const PAPER_SECTION_KEYS = Object.keys(PaperSections.shape) as (keyof PaperSections)[];
-
-const rating = (min: number, max: number) => z.number().int().min(min).max(max);
-export const Review = z.object({
-  summary: z.string().min(1).max(3000),
-  strengths: z.array(z.string().min(1).max(800)).max(10),
-  weaknesses: z.array(z.string().min(1).max(800)).max(10),
-  questions: z.array(z.string().min(1).max(800)).max(10),
-  soundness: rating(1, 4),
-  presentation: rating(1, 4),
-  contribution: rating(1, 4),
-  overall: rating(1, 10),
-  confidence: rating(1, 5),
-  decision: z.enum(['accept', 'reject']),
-});
-export type Review = z.infer<typeof Review>;
-
-export const TOOLS = {
-  ideas: { name: 'propose_ideas', description: 'Propose candidate research ideas for the goal.', schema: Ideas },
-  refine: {
-    name: 'refine_ideas',
-    description: 'Return the ideas again, revised in the light of the literature found (scores updated).',
-    schema: Ideas,
-  },
-  draft: {
-    name: 'draft_experiment',
-    description: 'Submit a complete experiment program.',
-    schema: ExperimentSubmission,
-  },
-  debug: {
-    name: 'debug_experiment',
-    description: 'Submit a fixed version of the failed experiment program.',
-    schema: ExperimentSubmission,
-  },
-  improve: {
-    name: 'improve_experiment',
-    description: 'Submit an improved version of the best experiment program.',
-    schema: ExperimentSubmission,
-  },
-  hyperparameter: {
-    name: 'tune_experiment',
-    description: 'Submit a version of the best program with one hyperparameter change (or a small sweep).',
-    schema: ExperimentSubmission,
-  },
-  ablation: {
-    name: 'ablate_experiment',
-    description: 'Submit a version of the best program with exactly one component removed or replaced.',
-    schema: ExperimentSubmission,
-  },
-  finish: {
-    name: 'finish_stage',
-    description: 'End the current stage: further experiments of this kind would not change the conclusion.',
-    schema: z.object({ reason: z.string().min(1).max(2000) }),
-  },
-  judge: {
-    name: 'review_execution',
-    description: 'Judge one execution of an experiment program.',
-    schema: ExecutionReview,
-  },
-  tieBreak: {
-    name: 'choose_best',
-    description: 'Choose the best of several experiments that reached exactly the same value of the primary metric.',
-    schema: z.object({ nodeId: z.string(), reason: z.string().min(1).max(1000) }),
-  },
-  plot: {
-    name: 'write_plot_code',
-    description: 'Write the code that draws the paper figures.',
-    schema: PlotSubmission,
-  },
-  paper: {
-    name: 'write_paper',
-    description: 'Write the sections of the paper as LaTeX fragments.',
-    schema: PaperSections,
-  },
-  fixLatex: {
-    name: 'fix_latex',
-    description: 'Return all paper sections again, corrected as the compiler or the checks require.',
-    schema: PaperSections,
-  },
-  review: { name: 'submit_review', description: 'Submit your review of the paper.', schema: Review },
-  metaReview: {
-    name: 'submit_meta_review',
-    description: 'Submit the meta-review that weighs the individual reviews.',
-    schema: Review,
-  },
-  revise: {
-    name: 'revise_paper',
-    description: 'Return all paper sections, revised to address the meta-review.',
-    schema: PaperSections,
-  },
-} satisfies Record<string, ToolSpec<unknown>>;
-
-export const OPERATOR_TOOLS: Record<Operator, ToolSpec> = {
-  draft: TOOLS.draft,
-  debug: TOOLS.debug,
-  improve: TOOLS.improve,
-  hyperparameter: TOOLS.hyperparameter,
-  ablation: TOOLS.ablation,
-};
 
 // ---------------------------------------------------------------- system prompts
 

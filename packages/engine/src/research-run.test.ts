@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeSkipped, judgeExecution } from './experiment-results.js';
 import { MAX_FIGURE_ATTEMPTS } from './figures.js';
-import type { ExecResult, HintInbox, HintView, LiteratureSearch } from './ports.js';
+import type { HintInbox, HintView, LiteratureSearch } from './ports.js';
 import type { ResearchRunInput } from './run-context.js';
 import {
   FakeSandbox,
@@ -768,66 +767,6 @@ describe('papers as an input', () => {
     expect(await cut.run()).toMatchObject({ status: 'succeeded' });
     const codes = cut.sink.ofType('warning').map((e) => (e.data as { code: string }).code);
     expect(codes).toContain('papers_unreadable');
-  });
-});
-
-describe('judgeExecution reasons', () => {
-  const output = { text: '', totalBytes: 0, droppedBytes: 0 };
-  const exec = (over: Partial<ExecResult>): ExecResult => ({
-    exitCode: 0,
-    timedOut: false,
-    outOfMemory: false,
-    durationMs: 1,
-    stdout: output,
-    stderr: output,
-    ...over,
-  });
-  const limits = { timeoutSeconds: 60, memoryMb: 1024 };
-
-  it('says when a program stopped at the time limit was at its memory limit', () => {
-    const judged = judgeExecution(
-      exec({ exitCode: 137, timedOut: true, memoryAtStop: { usedMb: 1013, limitMb: 1024 } }),
-      null,
-      'm',
-      limits,
-    );
-    expect(judged.error).toMatch(/^timed out after 60 s and was killed, while at 99% of its 1024 MB memory limit/);
-    const idle = judgeExecution(
-      exec({ timedOut: true, memoryAtStop: { usedMb: 10, limitMb: 1024 } }),
-      null,
-      'm',
-      limits,
-    );
-    expect(idle.error).toBe('timed out after 60 s and was killed');
-  });
-
-  it('names the out-of-memory killer, a lost sandbox and a failed copy', () => {
-    expect(judgeExecution(exec({ exitCode: 137, outOfMemory: true }), null, 'm', limits).error).toBe(
-      'killed by the out-of-memory killer at its 1024 MB memory limit',
-    );
-    expect(
-      judgeExecution(
-        exec({ exitCode: null, sandboxLost: 'the sandbox container stopped with exit code 2' }),
-        null,
-        'm',
-        limits,
-      ).error,
-    ).toBe('the sandbox ended while the program ran: the sandbox container stopped with exit code 2');
-    expect(judgeExecution(exec({}), null, 'm', limits, 'copying files out of the sandbox failed: x').error).toBe(
-      'copying files out of the sandbox failed: x',
-    );
-  });
-
-  it('lists skipped outputs in one line', () => {
-    expect(
-      describeSkipped([
-        { path: 'big.bin', bytes: 512 * 1024 * 1024, reason: 'file_too_large' },
-        { path: 'l', bytes: 0, reason: 'not_a_regular_file' },
-      ]),
-    ).toBe(
-      '2 file(s) (512.0 MB) not copied out of the sandbox: big.bin (512.0 MB, over the per-file limit), l (0.0 MB, not a regular file)',
-    );
-    expect(describeSkipped([])).toBeNull();
   });
 });
 

@@ -1,16 +1,14 @@
 import { heldOutPaper } from './held-out.js';
 import {
   metaReviewPrompt,
-  type PaperSections,
   REVIEWER_FOCUS,
   REVIEWER_SYSTEM,
-  type Review,
   reviewPrompt,
   revisePrompt,
-  TOOLS,
   WRITER_SYSTEM,
 } from './prompts.js';
 import type { RunContext } from './run-context.js';
+import { type Review, TOOLS } from './tools.js';
 import { compilePaper, paperMaterial } from './writeup.js';
 
 /**
@@ -34,7 +32,7 @@ export async function reviewStage(ctx: RunContext): Promise<void> {
     if (!ctx.canCallModel('writeup')) break;
     const focus = REVIEWER_FOCUS[(i - 1) % REVIEWER_FOCUS.length]!;
     const reply = await ctx.ask('review', REVIEWER_SYSTEM, reviewPrompt(paperText, i, focus, heldOut), [TOOLS.review]);
-    if (reply.ok) reviews.push(reply.value as Review);
+    if (reply.ok) reviews.push(reply.value);
   }
   if (reviews.length === 0) {
     await ctx.emit({
@@ -54,7 +52,7 @@ export async function reviewStage(ctx: RunContext): Promise<void> {
       metaReviewPrompt(state.paperSections?.title ?? state.plan!.title, reviews),
       [TOOLS.metaReview],
     );
-    if (reply.ok) meta = reply.value as Review;
+    if (reply.ok) meta = reply.value;
   }
   const metaFromModel = meta !== null;
   meta ??= averageReview(reviews);
@@ -76,7 +74,7 @@ export async function reviewStage(ctx: RunContext): Promise<void> {
     const reply = await ctx.ask('revise', WRITER_SYSTEM, revisePrompt(state.paperSections, meta), [TOOLS.revise]);
     if (reply.ok) {
       const material = await paperMaterial(ctx);
-      const revised = await compilePaper(ctx, material, reply.value as PaperSections, 'paper-revised');
+      const revised = await compilePaper(ctx, material, reply.value, 'paper-revised');
       if (!revised.fallback) {
         // The revision becomes the paper; the reviewed version stays as paper-reviewed.pdf.
         const original = await ctx.sink.loadArtifact('paper/paper.pdf');

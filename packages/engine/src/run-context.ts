@@ -27,7 +27,9 @@ import type {
   ReadFilesLimits,
   RunSink,
   SandboxFactory,
+  ToolCallFailure,
   ToolCallResult,
+  ToolReply,
   ToolSpec,
 } from './ports.js';
 import { type RunState, spentSince } from './run-state.js';
@@ -293,15 +295,15 @@ export class RunContext {
    * model call of its own with its own cost event, within the run's budget and token cap): a reply that did not
    * validate goes back with the exact error, a reply cut off at the completion limit is asked for with a larger one.
    */
-  async ask(
+  async ask<const Tools extends readonly ToolSpec[]>(
     purpose: Purpose,
     system: string,
     prompt: string,
-    tools: ToolSpec[],
+    tools: Tools,
     images?: PromptImage[],
     /** The experiment the call serves, for the transcript. */
     nodeId?: string,
-  ): Promise<ToolCallResult> {
+  ): Promise<ToolReply<Tools>> {
     const role = ROLE_OF_PURPOSE[purpose];
     let retry: ReAsk | undefined;
     for (let reasks = 0; ; reasks++) {
@@ -313,7 +315,7 @@ export class RunContext {
             role,
             system,
             prompt,
-            tools,
+            tools: [...tools],
             ...(images ? { images } : {}),
             ...(retry ? { retry } : {}),
             ...(nodeId ? { nodeId } : {}),
@@ -335,7 +337,8 @@ export class RunContext {
         }
         this.modelModes[model] = reply.mode;
       }
-      if (reply.ok) return reply;
+      // The adapter parsed the arguments with the schema of the tool the reply names, one of `tools`.
+      if (reply.ok) return reply as ToolReply<Tools>;
       const next = reasks < MAX_REASKS ? this.reAskFor(reply) : null;
       await this.emit({
         type: 'error',
@@ -360,7 +363,7 @@ export class RunContext {
   }
 
   /** The re-ask for an unusable reply, or null when there is none to make (not worth it, or no budget or tokens). */
-  private reAskFor(reply: Extract<ToolCallResult, { ok: false }>): { retry: ReAsk; note: string } | null {
+  private reAskFor(reply: ToolCallFailure): { retry: ReAsk; note: string } | null {
     if (!reply.reask || !this.canCallModel('writeup')) return null;
     if (reply.reask === 'invalid') {
       return { retry: { reply: reply.raw, error: reply.error }, note: `${reply.error}; asking again with the error` };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { HeldOutResult } from './held-out.js';
 import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
 import { PapersState } from './papers.js';
-import { Idea, PaperSections } from './prompts.js';
+import { Idea, PaperSections } from './persisted-shapes.js';
 
 /**
  * Everything a run has done, saved after every model call and every experiment. A worker that picks up a run

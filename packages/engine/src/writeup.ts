@@ -17,11 +17,13 @@ import {
   unknownCitations,
 } from './paper-latex.js';
 import { papersBlock, titleKey } from './papers.js';
+import type { PaperSections } from './persisted-shapes.js';
 import { type ExecResult, type Sandbox, type SandboxFile, SandboxStepError } from './ports.js';
-import { fixLatexPrompt, type PaperContext, type PaperSections, paperPrompt, TOOLS, WRITER_SYSTEM } from './prompts.js';
+import { fixLatexPrompt, type PaperContext, paperPrompt, WRITER_SYSTEM } from './prompts.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import { startingCodeGain } from './starting-code-gain.js';
 import { clipAtWord } from './text.js';
+import { TOOLS } from './tools.js';
 
 /** Fixes the model gets when the paper does not compile (or breaks a check), before the engine's own text. */
 export const MAX_LATEX_FIXES = 3;
@@ -178,7 +180,7 @@ export async function writeupStage(ctx: RunContext): Promise<void> {
       }),
       [TOOLS.paper],
     );
-    if (reply.ok) sections = reply.value as PaperSections;
+    if (reply.ok) sections = reply.value;
   }
   const result = await compilePaper(ctx, material, sections, 'paper');
   state.paperSections = result.sections;
@@ -261,7 +263,7 @@ export async function compilePaper(
         TOOLS.fixLatex,
       ]);
       if (!reply.ok) continue;
-      sections = reply.value as PaperSections;
+      sections = reply.value;
       result = await compile(sections);
       if (result.pdf && (!acceptable || !result.problem)) acceptable = result;
     }

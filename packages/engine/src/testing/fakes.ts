@@ -1,5 +1,6 @@
 import type { NewEvent } from '@autolab/contracts';
 import { type CheckpointWrite, joinCheckpoint, type StoredCheckpoint } from '../checkpoint.js';
+import type { ExperimentNode } from '../journal.js';
 import {
   type CallUsage,
   type ExecOptions,
@@ -63,6 +64,47 @@ export class FakeLlm implements Llm {
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 export const text = (t: string) => ({ text: t, totalBytes: t.length, droppedBytes: 0 });
+
+/** What a program that exited 0 at once with no output looks like, changed by `over`. */
+export const execResult = (over: Partial<ExecResult> = {}): ExecResult => ({
+  exitCode: 0,
+  timedOut: false,
+  outOfMemory: false,
+  durationMs: 1,
+  stdout: text(''),
+  stderr: text(''),
+  ...over,
+});
+
+/** A recorded draft that measured 0.5 (or, with `buggy: true`, one that crashed), changed by `over`. */
+export function experimentNode(id: string, over: Partial<ExperimentNode> = {}): ExperimentNode {
+  const buggy = over.buggy ?? false;
+  return {
+    id,
+    parentId: null,
+    operator: 'draft',
+    stage: 'baseline',
+    iteration: 0,
+    plan: `plan of ${id}`,
+    code: 'print(1)',
+    buggy,
+    exitCode: buggy ? 1 : 0,
+    timedOut: false,
+    outOfMemory: false,
+    durationMs: 1,
+    metrics: {},
+    primary: buggy ? null : 0.5,
+    error: buggy ? 'boom' : null,
+    analysis: null,
+    stdoutTail: '',
+    stderrTail: '',
+    debugDepth: 0,
+    figures: [],
+    preferred: false,
+    skippedOutputs: null,
+    ...over,
+  };
+}
 
 /**
  * "Runs" programs written in a tiny language instead of Python: `crash`, `metric <v>` (v + SEED/1000), `fixed <v>`

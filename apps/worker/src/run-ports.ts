@@ -1,0 +1,43 @@
+import type { ResearchPorts } from '@autolab/engine';
+import type { ArtifactStore, HintStore, LessonStore, RunStore, SearchStatsStore } from '@autolab/store';
+import type { WorkerMetrics } from './metrics.js';
+import { StoreRunSink } from './run-sink.js';
+
+export interface RunPortStores {
+  runs: RunStore;
+  artifacts: ArtifactStore;
+  hints: HintStore;
+  lessons: LessonStore;
+  searchStats: SearchStatsStore;
+  metrics: WorkerMetrics;
+}
+
+/**
+ * The ports of one run attempt that the worker's stores implement: where its events, progress, checkpoints and files
+ * go (fenced by the attempt), the person's hints, and its tenant's lessons and search statistics.
+ */
+export function runPorts(
+  stores: RunPortStores,
+  run: { id: string; tenant: string },
+  attempt: number,
+): Pick<ResearchPorts, 'sink' | 'hints' | 'lessons'> {
+  const { hints, lessons } = stores;
+  return {
+    sink: stores.metrics.meteredSink(new StoreRunSink(run.id, attempt, stores.runs, stores.artifacts)),
+    hints: {
+      list: () => hints.list(run.id),
+      markApplied: (hintId, step) => hints.markApplied(run.id, hintId, step),
+    },
+    // The run's tenant's lessons (and those shared with it); what it learns goes to its tenant only.
+    lessons: {
+      find: async (query) =>
+        (await lessons.search(run.tenant, { q: query.text, kinds: query.kinds, limit: query.limit })).hits.map(
+          (hit) => hit.lesson,
+        ),
+      learn: (learned) => lessons.learn(run.tenant, learned),
+      recordSearch: async (counts) => {
+        await stores.searchStats.record(run.tenant, run.id, counts);
+      },
+    },
+  };
+}
