@@ -84,6 +84,10 @@ const WorkerEnv = z.object({
     .default(3600),
   /** The lessons block of one prompt, in tokens (about 4 characters each; docs/lessons.md). 0: no lessons in prompts. */
   AUTOLAB_LESSONS_PROMPT_TOKENS: z.coerce.number().int().min(0).max(8000).default(600),
+  /** An embeddings model at the OpenAI-compatible endpoint: lessons are then retrieved by meaning too (hybrid). */
+  AUTOLAB_EMBEDDINGS_MODEL: z.string().optional(),
+  /** The cosine similarity at which a lesson counts as relevant in hybrid retrieval (model-dependent). */
+  AUTOLAB_EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.45),
   /** How long a job lock lives without renewal; a killed worker's run is re-delivered after about this long. */
   AUTOLAB_JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -141,6 +145,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     jobLockMs: e.AUTOLAB_JOB_LOCK_SECONDS * 1000,
     eventsRetentionMs: e.AUTOLAB_EVENTS_RETENTION_SECONDS * 1000,
     lessonsPromptTokens: e.AUTOLAB_LESSONS_PROMPT_TOKENS,
+    embeddings: { model: e.AUTOLAB_EMBEDDINGS_MODEL || null, minSimilarity: e.AUTOLAB_EMBEDDINGS_MIN_SIMILARITY },
     metrics: { port: e.AUTOLAB_WORKER_METRICS_PORT ?? null, host: e.AUTOLAB_WORKER_METRICS_HOST },
     logLevel: e.LOG_LEVEL,
   };

@@ -9,6 +9,7 @@ import {
   ArtifactStoreUnavailableError,
   type CancelSignal,
   type HintStore,
+  type LessonEmbeddings,
   type LessonStore,
   type ModelModeStore,
   type RunJobData,
@@ -41,6 +42,8 @@ export interface RunAttemptDeps {
   hints: HintStore;
   lessons: LessonStore;
   searchStats: SearchStatsStore;
+  /** Hybrid lesson retrieval (AUTOLAB_EMBEDDINGS_MODEL), or null. */
+  embeddings: LessonEmbeddings | null;
   modelModes: ModelModeStore;
   docker: DockerClient;
   deployment: string;
@@ -170,7 +173,15 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
           clock: { now: Date.now },
           literature: deps.literature,
           ...runPorts(
-            { runs, artifacts, hints: deps.hints, lessons: deps.lessons, searchStats: deps.searchStats, metrics },
+            {
+              runs,
+              artifacts,
+              hints: deps.hints,
+              lessons: deps.lessons,
+              searchStats: deps.searchStats,
+              embeddings: deps.embeddings,
+              metrics,
+            },
             { id: runId, tenant: run.tenant },
             attempt,
           ),

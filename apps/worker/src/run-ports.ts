@@ -1,5 +1,12 @@
 import type { ResearchPorts } from '@autolab/engine';
-import type { ArtifactStore, HintStore, LessonStore, RunStore, SearchStatsStore } from '@autolab/store';
+import type {
+  ArtifactStore,
+  HintStore,
+  LessonEmbeddings,
+  LessonStore,
+  RunStore,
+  SearchStatsStore,
+} from '@autolab/store';
 import type { WorkerMetrics } from './metrics.js';
 import { StoreRunSink } from './run-sink.js';
 
@@ -9,6 +16,8 @@ export interface RunPortStores {
   hints: HintStore;
   lessons: LessonStore;
   searchStats: SearchStatsStore;
+  /** AUTOLAB_EMBEDDINGS_MODEL's embedder, for hybrid retrieval; null: full-text search alone. */
+  embeddings: LessonEmbeddings | null;
   metrics: WorkerMetrics;
 }
 
@@ -30,10 +39,17 @@ export function runPorts(
     },
     // The run's tenant's lessons (and those shared with it); what it learns goes to its tenant only.
     lessons: {
-      find: async (query) =>
-        (await lessons.search(run.tenant, { q: query.text, kinds: query.kinds, limit: query.limit })).hits.map(
-          (hit) => hit.lesson,
-        ),
+      retrieval: stores.embeddings ? 'hybrid' : 'fulltext',
+      find: async (query) => {
+        const semantic = stores.embeddings ? { semantic: stores.embeddings } : {};
+        const found = await lessons.search(run.tenant, {
+          q: query.text,
+          kinds: query.kinds,
+          limit: query.limit,
+          ...semantic,
+        });
+        return found.hits.map((hit) => hit.lesson);
+      },
       learn: (learned) => lessons.learn(run.tenant, learned),
       recordSearch: async (counts) => {
         await stores.searchStats.record(run.tenant, run.id, counts);

@@ -1,11 +1,13 @@
 import { runFailure } from '@autolab/contracts';
 import { createLiteratureSearch } from '@autolab/literature';
+import { Embedder } from '@autolab/llm';
 import { DEFAULT_LIMITS, DockerClient, dockerConnection, WarmPool } from '@autolab/sandbox';
 import {
   CancelSignal,
   deploymentId,
   describeArtifactStore,
   HintStore,
+  type LessonEmbeddings,
   LessonStore,
   logRedisConnection,
   ModelModeStore,
@@ -145,6 +147,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     hints: new HintStore(redis, keys),
     lessons: new LessonStore(redis, keys),
     searchStats: new SearchStatsStore(redis, keys),
+    embeddings: lessonEmbeddings(config),
     modelModes: new ModelModeStore(redis, keys, config.llm.modeTtlMs),
     docker,
     deployment,
@@ -223,4 +226,19 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       await metricsServer?.close();
     },
   };
+}
+
+/** The embeddings model of hybrid lesson retrieval, at its endpoint (AUTOLAB_MODEL_ENDPOINTS) or the default one. */
+function lessonEmbeddings(config: WorkerConfig): LessonEmbeddings | null {
+  const { model, minSimilarity } = config.embeddings;
+  if (!model) return null;
+  const endpoint = config.llm.endpoints[model];
+  const embedder = new Embedder({
+    model,
+    baseUrl: endpoint?.baseUrl ?? config.llm.baseUrl,
+    apiKey: endpoint?.apiKey ?? config.llm.apiKey,
+    timeoutMs: config.llm.timeoutMs,
+    maxAttempts: config.llm.maxAttempts,
+  });
+  return { model, minSimilarity, embed: (texts) => embedder.embed(texts) };
 }

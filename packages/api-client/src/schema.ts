@@ -5027,10 +5027,10 @@ export interface operations {
                     step: string;
                     lessonIds: string[];
                     /**
-                     * @description How they were found: full-text search (BM25 over text and tags).
+                     * @description How they were found: `fulltext` (BM25 over text and tags), or `hybrid` (with the embeddings of AUTOLAB_EMBEDDINGS_MODEL).
                      * @enum {string}
                      */
-                    retrieval: 'fulltext';
+                    retrieval: 'fulltext' | 'hybrid';
                   };
                 }
               | {

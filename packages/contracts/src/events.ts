@@ -199,7 +199,11 @@ export const LessonsAppliedEvent = event(
   z.object({
     step: z.string().describe('`ideation`, `draft`, `debug`, `hyperparameter`, with the node for experiment steps.'),
     lessonIds: z.array(z.string()),
-    retrieval: z.literal('fulltext').describe('How they were found: full-text search (BM25 over text and tags).'),
+    retrieval: z
+      .enum(['fulltext', 'hybrid'])
+      .describe(
+        'How they were found: `fulltext` (BM25 over text and tags), or `hybrid` (with the embeddings of AUTOLAB_EMBEDDINGS_MODEL).',
+      ),
   }),
 );
 /** What the distillation step at the end of the run added to the tenant's lessons. */

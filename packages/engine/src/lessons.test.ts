@@ -84,6 +84,7 @@ describe('renderLessons', () => {
 
 /** A library in memory: finds every lesson whose text shares a word with the query, records what it is asked to learn. */
 class MemoryLibrary implements LessonLibrary {
+  readonly retrieval = 'fulltext';
   learned: LearnedLesson[][] = [];
   searches: SearchCounts[] = [];
   queries: string[] = [];

@@ -59,7 +59,7 @@ export async function lessonsBlock(ctx: RunContext, step: LessonStep, label: str
   }
   const block = renderLessons(lessons, policy.promptTokens * CHARS_PER_TOKEN);
   if (block.lessons.length === 0) return '';
-  await recordApplied(ctx, step, label, block.lessons);
+  await recordApplied(ctx, step, label, block.lessons, library.retrieval);
   return block.text;
 }
 
@@ -105,7 +105,13 @@ export function renderLessons(lessons: readonly Lesson[], maxChars: number): { t
   return { text: used.length > 0 ? text : '', lessons: used };
 }
 
-async function recordApplied(ctx: RunContext, step: LessonStep, label: string, lessons: Lesson[]): Promise<void> {
+async function recordApplied(
+  ctx: RunContext,
+  step: LessonStep,
+  label: string,
+  lessons: Lesson[],
+  retrieval: 'fulltext' | 'hybrid',
+): Promise<void> {
   const applied = ctx.state.lessons.applied;
   const ids = lessons.map((l) => l.id);
   for (const lesson of lessons) {
@@ -122,7 +128,7 @@ async function recordApplied(ctx: RunContext, step: LessonStep, label: string, l
   await ctx.emit({
     type: 'lessons.applied',
     message: `${ids.length} lesson(s) from earlier runs in ${label}: ${ids.join(', ')}`,
-    data: { step: label, lessonIds: ids, retrieval: 'fulltext' },
+    data: { step: label, lessonIds: ids, retrieval },
   });
 }
 

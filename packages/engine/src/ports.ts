@@ -355,6 +355,8 @@ export interface HintInbox {
 
 /** The run's tenant's lessons (docs/lessons.md): read into prompts, and added to when the run ends. */
 export interface LessonLibrary {
+  /** How `find` ranks: full-text search alone, or fused with an embeddings model's similarities. */
+  readonly retrieval: 'fulltext' | 'hybrid';
   /** The relevant lessons the tenant may read (its own and those shared with it), best first; retracted ones never. */
   find(query: { text: string; kinds?: readonly LessonKind[]; limit: number }): Promise<Lesson[]>;
   /** Merges the run's distilled lessons into the tenant's own library; returns the lessons that changed or are new. */

@@ -1,5 +1,6 @@
 export { type LearnedLesson, MAX_EVIDENCE, type MergeContext, mergeLessons } from './lesson-merge.js';
 export {
+  cosine,
   type LessonHit,
   LessonIndex,
   type LessonQuery,

@@ -94,3 +94,30 @@ describe('lesson retrieval on the hand-labelled fixture', () => {
     expect(lessonTerms('Standardizing the features improves the experiment')).toEqual(['standard', 'featur']);
   });
 });
+
+describe('hybrid retrieval (embeddings)', () => {
+  const lessons = fixture.lessons.filter((l) => l.tenant === 'lab').map(asLesson);
+  const index = new LessonIndex(lessons);
+  // Vectors by hand: the query is close to km1 only, which shares no word with it.
+  const vectors = new Map<string, number[]>(lessons.map((l) => [l.id, l.id === 'km1' ? [1, 0.1, 0] : [0, 0, 1]]));
+  const query = 'grouping shoppers into segments';
+
+  it('finds a lesson by meaning that full-text search misses, and only it', () => {
+    expect(index.find({ text: query, limit: 3 })).toEqual([]);
+    const hits = index.find({ text: query, limit: 3, semantic: { query: [1, 0, 0], vectors, minSimilarity: 0.5 } });
+    expect(hits.map((h) => h.lesson.id)).toEqual(['km1']);
+  });
+
+  it('ranks a lesson found both ways above one found either way, and keeps the filters', () => {
+    const text = 'k-means clustering unscaled features standardize initialisation';
+    const both = index.find({ text, limit: 5, semantic: { query: [1, 0, 0], vectors, minSimilarity: 0.5 } });
+    expect(both[0]!.lesson.id).toBe('km1');
+    const onlyTechniques = index.find({
+      text: query,
+      kinds: ['technique'],
+      limit: 3,
+      semantic: { query: [1, 0, 0], vectors, minSimilarity: 0.5 },
+    });
+    expect(onlyTechniques).toEqual([]);
+  });
+});

@@ -13,6 +13,22 @@ import { stemmer } from 'stemmer';
 export const MIN_MATCHED_TERMS = 2;
 /** A lesson scoring below this share of the best match is left out. */
 export const RELATIVE_CUTOFF = 0.35;
+/** Reciprocal rank fusion's constant (the value of its paper, Cormack et al. 2009). */
+const RRF_K = 60;
+
+/** Cosine similarity of two vectors (0 for a zero vector or vectors of different lengths). */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
 
 /**
  * Words that say nothing about what a lesson is about: English function words and the vocabulary every research
@@ -40,6 +56,11 @@ export interface LessonQuery {
   limit: number;
   /** Retracted lessons are never retrieved into runs; the API's search may list them. @defaultValue false */
   includeRetracted?: boolean;
+  /**
+   * Hybrid retrieval: the query's embedding and the lessons' (by id). A lesson is then also relevant when its cosine
+   * similarity to the query reaches `minSimilarity`, and the two rankings are fused (reciprocal rank).
+   */
+  semantic?: { query: readonly number[]; vectors: ReadonlyMap<string, readonly number[]>; minSimilarity: number };
 }
 
 export interface LessonHit {
@@ -80,6 +101,11 @@ export class LessonIndex {
     return this.byId.size;
   }
 
+  /** The lessons the index holds. */
+  get lessons(): Lesson[] {
+    return [...this.byId.values()];
+  }
+
   /** The relevant lessons, most relevant first; none when nothing in the library is about the query. */
   find(query: LessonQuery): LessonHit[] {
     const kinds = query.kinds ? new Set<string>(query.kinds) : null;
@@ -105,8 +131,35 @@ export class LessonIndex {
     // a setting that shares more of its vocabulary (a long plan matches wordy settings more than short pitfalls).
     const topOfKind = new Map<string, number>();
     for (const hit of hits) if (!topOfKind.has(hit.lesson.kind)) topOfKind.set(hit.lesson.kind, hit.score);
-    const relevant = hits.filter((hit) => hit.score >= topOfKind.get(hit.lesson.kind)! * RELATIVE_CUTOFF);
+    let relevant = hits.filter((hit) => hit.score >= topOfKind.get(hit.lesson.kind)! * RELATIVE_CUTOFF);
+    if (query.semantic) relevant = this.fuse(relevant, query, kinds);
     // Pinned lessons that are relevant come first (a stable sort keeps the ranking within each group).
     return relevant.sort((a, b) => Number(b.lesson.pinned) - Number(a.lesson.pinned)).slice(0, query.limit);
+  }
+
+  /**
+   * Full-text hits and the lessons whose embedding is close enough to the query's, ranked by reciprocal rank fusion
+   * (1 / (60 + rank) summed over the two rankings): a lesson found both ways ranks above one found either way.
+   */
+  private fuse(textHits: LessonHit[], query: LessonQuery, kinds: Set<string> | null): LessonHit[] {
+    const { query: vector, vectors, minSimilarity } = query.semantic!;
+    const close = [...this.byId.values()]
+      .filter((l) => (!l.retracted || query.includeRetracted) && (!kinds || kinds.has(l.kind)))
+      .filter((l) => (query.tags ?? []).every((tag) => l.tags.includes(tag)))
+      .flatMap((lesson) => {
+        const other = vectors.get(lesson.id);
+        const similarity = other ? cosine(vector, other) : -1;
+        return similarity >= minSimilarity ? [{ lesson, score: similarity }] : [];
+      })
+      .sort((a, b) => b.score - a.score || a.lesson.id.localeCompare(b.lesson.id));
+    const fused = new Map<string, LessonHit>();
+    for (const list of [textHits, close]) {
+      list.forEach((hit, rank) => {
+        const known = fused.get(hit.lesson.id);
+        const score = (known?.score ?? 0) + 1 / (RRF_K + rank + 1);
+        fused.set(hit.lesson.id, { lesson: hit.lesson, score });
+      });
+    }
+    return [...fused.values()].sort((a, b) => b.score - a.score || a.lesson.id.localeCompare(b.lesson.id));
   }
 }

@@ -1,4 +1,5 @@
 export { ChatLlm, type ChatLlmOptions, parseToolCall, type TranscriptEntry, type TranscriptImage } from './chat-llm.js';
+export { Embedder, type EmbedderOptions } from './embeddings.js';
 export { type Classification, classify } from './model-errors.js';
 export { type ModeCache, modeCacheKey, toolsUnsupported } from './model-mode.js';
 export { ModelRouter } from './model-router.js';

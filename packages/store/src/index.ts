@@ -26,7 +26,7 @@ export {
   HintStore,
   MAX_HINTS_PER_RUN,
 } from './hint-store.js';
-export { type LessonSearch, LessonStore } from './lesson-store.js';
+export { type LessonEmbeddings, type LessonSearch, LessonStore } from './lesson-store.js';
 export { ModelModeStore } from './model-mode-store.js';
 export { RateLimiter } from './rate-limiter.js';
 export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';

@@ -19,7 +19,19 @@ export interface LessonSearch {
   limit: number;
   /** Lessons to skip (the `cursor` of a page). */
   offset?: number;
+  /** Hybrid retrieval through an embeddings model (with `q` only); without it, full-text search alone. */
+  semantic?: LessonEmbeddings;
 }
+
+/** An embeddings model: its name (vectors are kept per model), how to embed texts, and the similarity that counts. */
+export interface LessonEmbeddings {
+  model: string;
+  embed(texts: string[]): Promise<number[][]>;
+  minSimilarity: number;
+}
+
+/** Texts sent to the embeddings endpoint in one request. */
+const EMBED_BATCH = 64;
 
 /**
  * A tenant's lessons in Redis: one hash per tenant (id → JSON) and a version counter bumped by every change, by which
@@ -67,12 +79,21 @@ export class LessonStore {
         .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.id.localeCompare(a.id))
         .map((lesson) => ({ lesson, score: 0 }));
     } else {
-      hits = (await this.index(tenant)).find({
+      const index = await this.index(tenant);
+      const semantic = query.semantic
+        ? {
+            query: (await query.semantic.embed([q]))[0] ?? [],
+            vectors: await this.vectors(index.lessons, query.semantic),
+            minSimilarity: query.semantic.minSimilarity,
+          }
+        : undefined;
+      hits = index.find({
         text: q,
         ...(query.kinds ? { kinds: query.kinds } : {}),
         ...(query.tags ? { tags: query.tags } : {}),
         includeRetracted: query.includeRetracted ?? false,
         limit: offset + query.limit + 1,
+        ...(semantic ? { semantic } : {}),
       });
     }
     return { hits: hits.slice(offset, offset + query.limit), more: hits.length > offset + query.limit };
@@ -153,6 +174,42 @@ export class LessonStore {
       .incr(this.keys.tenantLessonsVersion(tenant))
       .exec()) as [[Error | null, number]];
     return removed === 1;
+  }
+
+  /**
+   * The embeddings of `lessons` by `embeddings.model`, read from each owner's vector hash; those missing (lessons
+   * learned before embeddings were configured, or under another model) are computed once and kept.
+   */
+  private async vectors(lessons: readonly Lesson[], embeddings: LessonEmbeddings): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const byTenant = new Map<string, Lesson[]>();
+    for (const lesson of lessons) {
+      const group = byTenant.get(lesson.tenant) ?? [];
+      group.push(lesson);
+      byTenant.set(lesson.tenant, group);
+    }
+    for (const [tenant, own] of byTenant) {
+      const key = this.keys.tenantLessonVectors(tenant, embeddings.model);
+      const stored = own.length > 0 ? await this.redis.hmget(key, ...own.map((l) => l.id)) : [];
+      const missing: Lesson[] = [];
+      own.forEach((lesson, i) => {
+        const raw = stored[i];
+        if (raw) out.set(lesson.id, JSON.parse(raw) as number[]);
+        else missing.push(lesson);
+      });
+      for (let i = 0; i < missing.length; i += EMBED_BATCH) {
+        const batch = missing.slice(i, i + EMBED_BATCH);
+        const computed = await embeddings.embed(batch.map((l) => `${l.text}\n${l.tags.join(' ')}`));
+        batch.forEach((lesson, j) => {
+          if (computed[j]) out.set(lesson.id, computed[j]!);
+        });
+        await this.redis.hset(
+          key,
+          Object.fromEntries(batch.flatMap((l) => (out.has(l.id) ? [[l.id, JSON.stringify(out.get(l.id))]] : []))),
+        );
+      }
+    }
+    return out;
   }
 
   /** Lets `readers` read `owner`'s lessons (read-only), replacing whom it shared with before. */

@@ -54,6 +54,10 @@ export class RedisKeys {
   tenantSearchStatsRuns(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:search-stats:runs`;
   }
+  /** Hash: lesson id → its embedding by `model` (JSON array), for hybrid retrieval; derived, recomputed when missing. */
+  tenantLessonVectors(tenant: string, model: string): string {
+    return `${this.prefix}:tenant:${tenant}:lesson-vectors:${model}`;
+  }
   /** Set of tenants an admin allowed to read this tenant's lessons (read-only). */
   tenantLessonReaders(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:lessons:readers`;

@@ -16,6 +16,7 @@ export {
   type ScenarioReply,
 } from './scenario-file.js';
 export {
+  type EmbeddingsCall,
   RUN_KEY_HEADER,
   type ScriptedCall,
   type ScriptedServer,

@@ -71,11 +71,21 @@ export interface ScriptedCall {
   lessonIds: string[];
 }
 
+/** One answered embeddings request. */
+export interface EmbeddingsCall {
+  model: string;
+  /** How many texts it embedded. */
+  inputs: number;
+  at: number;
+}
+
 export interface ScriptedServer {
   /** e.g. `http://127.0.0.1:PORT/v1`: what OpenAI clients take as their base URL. */
   baseUrl: string;
   port: number;
   calls: ScriptedCall[];
+  /** Every `POST /v1/embeddings` answered. */
+  embeddingsCalls: EmbeddingsCall[];
   callsFor(runKey: string): ScriptedCall[];
   /** Forgets cursors, recorded calls, cached scenario files and the prefix cache. */
   reset(): void;
@@ -145,6 +155,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
   baseUrl = '';
   port = 0;
   readonly calls: ScriptedCall[] = [];
+  readonly embeddingsCalls: EmbeddingsCall[] = [];
   private readonly http: Server;
   private readonly scenarios = new Map<string, Promise<Scenario>>();
   /** Keyed by run, scenario and reply key, so parallel runs of one scenario each start at the top. */
@@ -181,6 +192,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
 
   reset(): void {
     this.calls.length = 0;
+    this.embeddingsCalls.length = 0;
     this.cursors.clear();
     this.scenarios.clear();
     this.prefixCache.clear();
@@ -197,6 +209,7 @@ class ScriptedOpenAiServer implements ScriptedServer {
     const url = new URL(req.url ?? '/', 'http://scripted');
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
     if (route === 'POST /v1/chat/completions') return this.chatCompletion(req, res, url);
+    if (route === 'POST /v1/embeddings') return this.embeddings(req, res);
     if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: await this.models() });
     if (route === 'GET /_scripted/calls') {
       const run = url.searchParams.get('run');
@@ -209,6 +222,32 @@ class ScriptedOpenAiServer implements ScriptedServer {
       null,
       'unknown_url',
     );
+  }
+
+  /**
+   * Deterministic embeddings for any model name: each text's words (lower case, three letters or more, the first six
+   * letters of each) hashed into 64 dimensions, normalized. Texts that share words are close; others are not. Answers
+   * in floats or, when asked (`encoding_format: "base64"`, the OpenAI SDK's default), as base64 of float32s.
+   */
+  private async embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: { model?: unknown; input?: unknown; encoding_format?: unknown };
+    try {
+      body = JSON.parse(await readBody(req)) as typeof body;
+    } catch {
+      throw new HttpError(400, 'the body is not JSON', 'invalid_request_error');
+    }
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    if (typeof body.model !== 'string' || !Array.isArray(inputs) || !inputs.every((i) => typeof i === 'string'))
+      throw new HttpError(400, 'give a model and input (a string or strings)', 'invalid_request_error', 'input');
+    this.embeddingsCalls.push({ model: body.model, inputs: inputs.length, at: Date.now() });
+    const base64 = body.encoding_format === 'base64';
+    const data = (inputs as string[]).map((text, index) => {
+      const vector = hashedWords(text);
+      const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+      return { object: 'embedding', index, embedding };
+    });
+    const tokens = (inputs as string[]).reduce((n, text) => n + Math.ceil(text.length / 4), 0);
+    send(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
   private async chatCompletion(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -541,6 +580,19 @@ function cutInHalf(reply: AssistantReply): void {
   reply.finishReason = 'length';
   if (reply.toolCall) reply.toolCall.arguments = reply.toolCall.arguments.slice(0, reply.toolCall.arguments.length / 2);
   if (reply.content !== null) reply.content = reply.content.slice(0, Math.floor(reply.content.length / 2));
+}
+
+const EMBEDDING_DIMENSIONS = 64;
+
+function hashedWords(text: string): number[] {
+  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z]{3,}/g) ?? []) {
+    let h = 2166136261;
+    for (const c of word.slice(0, 6)) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+    vector[(h >>> 0) % EMBEDDING_DIMENSIONS]! += 1;
+  }
+  const norm = Math.sqrt(vector.reduce((a, v) => a + v * v, 0)) || 1;
+  return vector.map((v) => v / norm);
 }
 
 function lessonIdsOf(request: ChatRequest): string[] {
