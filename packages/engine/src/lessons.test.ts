@@ -242,9 +242,11 @@ describe('lessons in a run (in-memory ports)', () => {
     });
   }
 
-  it('goes on without lessons when the library cannot be read, and says so once', async () => {
+  it('goes on without lessons when the library cannot be read, says so once and stops asking', async () => {
     const library = new MemoryLibrary([pitfall]);
+    let lookups = 0;
     library.find = async () => {
+      lookups++;
       throw new Error('Redis is gone');
     };
     const { sink, run } = setup(replies(), { input: lessonsOn, lessons: library });
@@ -252,6 +254,8 @@ describe('lessons in a run (in-memory ports)', () => {
     const warnings = sink.ofType('warning').filter((e) => (e.data as { code: string }).code === 'lessons_unavailable');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(/Redis is gone/);
+    // Ideation's lookup failed; no later step waited on the library again (the distillation's own lookup aside).
+    expect(lookups).toBe(2);
   });
 
   it('neither reads nor writes lessons when the run opts out', async () => {

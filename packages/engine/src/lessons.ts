@@ -39,14 +39,16 @@ const DISTILL_NODES = 40;
 export async function lessonsBlock(ctx: RunContext, step: LessonStep, label: string, query: string): Promise<string> {
   const library = ctx.ports.lessons;
   const policy = ctx.input.lessons;
-  if (!library || !policy?.use) return '';
+  // After one failed lookup the attempt goes on without lessons: an unreachable store or embeddings endpoint must not
+  // cost every later step its wait.
+  if (!library || !policy?.use || ctx.lessonsUnavailableSaid) return '';
   let lessons: Lesson[];
   try {
     lessons = await ctx.lessonsFound(`${step}\n${query}`, () =>
       library.find({ text: query, kinds: LESSON_STEPS[step], limit: LESSONS_PER_STEP }),
     );
   } catch (err) {
-    // Lessons help a step; they are never a reason for it to fail. Said once per attempt, then the run goes on without.
+    // Lessons help a step; they are never a reason for it to fail. Said once; the rest of the attempt goes without.
     if (!ctx.lessonsUnavailableSaid) {
       ctx.lessonsUnavailableSaid = true;
       await ctx.emit({
