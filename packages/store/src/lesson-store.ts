@@ -73,7 +73,8 @@ export class LessonStore {
     let hits: LessonHit[];
     if (q === '') {
       const kinds = query.kinds ? new Set<string>(query.kinds) : null;
-      hits = (await this.readable(tenant))
+      // The cached index holds every readable lesson: listing reads one version per library, not every lesson.
+      hits = (await this.index(tenant)).lessons
         .filter((l) => (query.includeRetracted || !l.retracted) && (!kinds || kinds.has(l.kind)))
         .filter((l) => (query.tags ?? []).every((tag) => l.tags.includes(tag)))
         .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.id.localeCompare(a.id))

@@ -18,6 +18,9 @@ import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 
+/** The search policy a request that sets none of it gets, before the tenant's statistics: computed once. */
+const REQUEST_SEARCH_DEFAULTS = CreateRunRequest.parse({ goal: 'the request defaults only' }).search;
+
 const LessonParams = z.object({ id: z.string().max(100) });
 const LessonNotFound = ErrorBody.describe(
   '`lesson_not_found`: there is no such lesson your tenant may read (another tenant’s answers the same).',
@@ -197,8 +200,7 @@ export const lessonRoutes =
       },
       async (request) => {
         const counts = await deps.searchStats.counts(principalOf(request).tenant);
-        const requestDefaults = CreateRunRequest.parse({ goal: 'the request defaults only' }).search;
-        const { tuning } = tuneSearch(requestDefaults, TUNABLE_FIELDS, counts);
+        const { tuning } = tuneSearch(REQUEST_SEARCH_DEFAULTS, TUNABLE_FIELDS, counts);
         return { ...counts, defaults: tuning };
       },
     );
