@@ -11,3 +11,19 @@ export {
   programDiff,
   type Segment,
 } from './evolve-blocks.js';
+export {
+  type Candidate,
+  type CandidateStatus,
+  type DatabaseOptions,
+  DEFAULT_ARCHIVE_SIZE,
+  DEFAULT_LAMBDA,
+  type Direction,
+  type GenerationBest,
+  isEligible,
+  type Migration,
+  type PatchType,
+  ProgramDatabase,
+  type ProgramDatabaseState,
+  type Random,
+} from './program-database.js';
+export { type RngState, SeededRng } from './rng.js';
