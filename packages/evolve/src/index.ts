@@ -12,6 +12,15 @@ export {
   type Segment,
 } from './evolve-blocks.js';
 export {
+  codeTokens,
+  cosineSimilarity,
+  mostSimilar,
+  type Nearest,
+  type NoveltyItem,
+  type SimilarityMeasure,
+  tokenSetSimilarity,
+} from './novelty.js';
+export {
   type Candidate,
   type CandidateStatus,
   type DatabaseOptions,
