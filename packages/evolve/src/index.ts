@@ -12,6 +12,16 @@ export {
   type Segment,
 } from './evolve-blocks.js';
 export {
+  type BanditChoice,
+  type BanditOptions,
+  type BanditState,
+  choose,
+  DEFAULT_COST_WEIGHT,
+  DEFAULT_EXPLORATION,
+  type ModelStats,
+  record,
+} from './model-bandit.js';
+export {
   codeTokens,
   cosineSimilarity,
   mostSimilar,
