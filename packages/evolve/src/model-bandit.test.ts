@@ -64,6 +64,25 @@ describe('model bandit', () => {
     expect(() => choose({}, [])).toThrow(/at least one/);
   });
 
+  it('counts pending children as tries, so choices made in parallel spread over the models', () => {
+    const models = ['gpt-a', 'gpt-b'];
+    const pending: Record<string, number> = {};
+    const picks: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { model } = choose({}, models, { pending });
+      picks.push(model);
+      pending[model] = (pending[model] ?? 0) + 1;
+    }
+    expect(picks).toEqual(['gpt-a', 'gpt-b', 'gpt-a', 'gpt-b']);
+    const state: BanditState = { 'gpt-a': { pulls: 10, improvements: 8, costUsd: 0 } };
+    const choice = choose(state, models, { pending: { 'gpt-a': 1, 'gpt-b': 1 }, exploration: 0.2 });
+    expect(choice.model).toBe('gpt-a');
+    expect(choice.reason).toMatch(/^gpt-a: 8 of 10 children improved on their parent, ucb [\d.]+ > gpt-b [\d.]+$/);
+    expect(choose(state, models, { pending: { 'gpt-a': 1, 'gpt-b': 1 } }).reason).toMatch(
+      /^gpt-b: no child evaluated yet \(1 pending\)/,
+    );
+  });
+
   it('record returns a new state and leaves the old one alone', () => {
     const before: BanditState = {};
     const after = record(before, 'm', true, 0.5);

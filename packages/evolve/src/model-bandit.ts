@@ -21,6 +21,12 @@ export interface BanditOptions {
   exploration?: number;
   /** How many improvements-per-child the most expensive model gives up for its cost. @defaultValue 0.1 */
   costWeight?: number;
+  /**
+   * Children of each model written but not evaluated yet (a run evaluates several at once). They count as tries in
+   * the exploration term, so choices made in parallel spread over the models instead of all going to the leader;
+   * their outcomes count once `record` has them. @defaultValue none
+   */
+  pending?: Readonly<Record<string, number>>;
 }
 
 export interface BanditChoice {
@@ -42,52 +48,56 @@ const round = (x: number): string => x.toFixed(2);
  * Picks the model for the next child. A model never tried goes first (in the order given). Once each has been tried,
  * the model with the highest
  *
- *     score_m = improvements_m / pulls_m + c · sqrt(2 · ln N / pulls_m) − costWeight · avgCost_m / maxAvgCost
+ *     score_m = improvements_m / pulls_m + c · sqrt(2 · ln N / n_m) − costWeight · avgCost_m / maxAvgCost
  *
- * wins (UCB1 on the rate at which its children improved on their parents, minus a cost penalty), where N is the pulls
- * of all the given models together, avgCost_m = costUsd_m / pulls_m and maxAvgCost the largest avgCost among them (no
- * penalty when every model is free). Ties go to the model listed first.
+ * wins (UCB1 on the rate at which its children improved on their parents, minus a cost penalty), where n_m is the
+ * model's tries (its evaluated children plus those still `pending`), N the tries of all the given models together,
+ * avgCost_m = costUsd_m / pulls_m and maxAvgCost the largest avgCost among them (no penalty when every model is free).
+ * A model whose only children are still pending counts a rate and a cost of 0 until one is evaluated. Ties go to the
+ * model listed first.
  */
 export function choose(state: BanditState, models: readonly string[], options: BanditOptions = {}): BanditChoice {
   if (models.length === 0) throw new Error('the bandit needs at least one mutation model');
   const c = options.exploration ?? DEFAULT_EXPLORATION;
   const costWeight = options.costWeight ?? DEFAULT_COST_WEIGHT;
-  const untried = models.find((model) => statsOf(state, model).pulls === 0);
-  if (untried !== undefined) {
-    const scores = Object.fromEntries(models.map((model) => [model, scoreless(state, model)]));
+  const arms = models.map((model) => {
+    const stats = statsOf(state, model);
+    const tries = stats.pulls + Math.max(0, options.pending?.[model] ?? 0);
+    const rate = stats.pulls > 0 ? stats.improvements / stats.pulls : 0;
+    const avgCost = stats.pulls > 0 ? stats.costUsd / stats.pulls : 0;
+    return { model, stats, tries, rate, avgCost };
+  });
+  const untried = arms.find((arm) => arm.tries === 0);
+  if (untried) {
     return {
-      model: untried,
+      model: untried.model,
       reason:
         models.length === 1
-          ? `${untried} is the only mutation model`
-          : `${untried} has not been tried yet (every model writes a child before the bandit compares them)`,
-      scores,
+          ? `${untried.model} is the only mutation model`
+          : `${untried.model} has not been tried yet (every model writes a child before the bandit compares them)`,
+      scores: Object.fromEntries(arms.map((arm) => [arm.model, arm.stats.pulls > 0 ? arm.rate : null])),
     };
   }
-  const total = models.reduce((sum, model) => sum + statsOf(state, model).pulls, 0);
-  const maxAvgCost = Math.max(...models.map((model) => statsOf(state, model).costUsd / statsOf(state, model).pulls));
-  const scored = models.map((model) => {
-    const { pulls, improvements, costUsd } = statsOf(state, model);
-    const penalty = maxAvgCost > 0 ? costWeight * (costUsd / pulls / maxAvgCost) : 0;
-    return { model, score: improvements / pulls + c * Math.sqrt((2 * Math.log(total)) / pulls) - penalty };
+  const total = arms.reduce((sum, arm) => sum + arm.tries, 0);
+  const maxAvgCost = Math.max(...arms.map((arm) => arm.avgCost));
+  const scored = arms.map((arm) => {
+    const penalty = maxAvgCost > 0 ? costWeight * (arm.avgCost / maxAvgCost) : 0;
+    return { ...arm, score: arm.rate + c * Math.sqrt((2 * Math.log(total)) / arm.tries) - penalty };
   });
   const ranked = [...scored].sort((a, b) => b.score - a.score); // stable: equals keep the given order
   const [best, runnerUp] = [ranked[0]!, ranked[1]];
-  const { pulls, improvements } = statsOf(state, best.model);
-  const record = `${improvements} of ${pulls} child${pulls === 1 ? '' : 'ren'} improved on their parent`;
+  const { pulls, improvements } = best.stats;
+  const evidence =
+    pulls === 0
+      ? `no child evaluated yet (${best.tries} pending)`
+      : `${improvements} of ${pulls} child${pulls === 1 ? '' : 'ren'} improved on their parent`;
   return {
     model: best.model,
     reason: runnerUp
-      ? `${best.model}: ${record}, ucb ${round(best.score)} > ${runnerUp.model} ${round(runnerUp.score)}`
-      : `${best.model} is the only mutation model (${record})`,
+      ? `${best.model}: ${evidence}, ucb ${round(best.score)} > ${runnerUp.model} ${round(runnerUp.score)}`
+      : `${best.model} is the only mutation model (${evidence})`,
     scores: Object.fromEntries(scored.map(({ model, score }) => [model, score])),
   };
-}
-
-/** A model not yet tried has no score; one that has is shown its improvement rate until every model has been tried. */
-function scoreless(state: BanditState, model: string): number | null {
-  const { pulls, improvements } = statsOf(state, model);
-  return pulls === 0 ? null : improvements / pulls;
 }
 
 /** The state after a child of `model` was evaluated: one more pull, an improvement if it beat its parent, its cost. */
