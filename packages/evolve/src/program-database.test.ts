@@ -35,6 +35,14 @@ describe('ProgramDatabase', () => {
     for (let i = 0; i < 50; i++) expect(db.sampleParent(0, rng)?.id).toBe(good.id);
   });
 
+  it('stores scores and metrics as JSON keeps them', () => {
+    const db = ProgramDatabase.create({ islands: 1, direction: 'maximize' });
+    db.add(candidate({ id: 'z', score: -0, metrics: { a: -0, b: Number.POSITIVE_INFINITY, c: Number.NaN, d: 2 } }));
+    expect(Object.is(db.get('z')!.score, 0)).toBe(true);
+    expect(db.get('z')!.metrics).toEqual({ a: 0, d: 2 });
+    expect(ProgramDatabase.fromJSON(JSON.parse(JSON.stringify(db))).toJSON()).toEqual(db.toJSON());
+  });
+
   it('refuses a duplicate id, an unknown island and an evaluated candidate without a score', () => {
     const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
     const c = candidate();
@@ -232,5 +240,33 @@ describe('ProgramDatabase', () => {
         expect(copy.size).toBe(db.size + 1);
       }),
     );
+  });
+});
+
+describe('parentWeights', () => {
+  it('property: the rank is 1 − (strictly better ones) / (n − 1), ties sharing it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 30 }),
+        fc.constantFrom<'maximize' | 'minimize'>('maximize', 'minimize'),
+        (scores, direction) => {
+          const db = ProgramDatabase.create({ islands: 1, direction });
+          for (const score of scores) db.add(candidate({ score }));
+          for (const { candidate: c, rank } of db.parentWeights(0)) {
+            const better = scores.filter((s) => db.isBetter(s, c.score!)).length;
+            expect(rank).toBe(scores.length === 1 ? 1 : 1 - better / (scores.length - 1));
+          }
+        },
+      ),
+    );
+  });
+
+  it('samples from a large island quickly', () => {
+    const db = ProgramDatabase.create({ islands: 1, direction: 'maximize' });
+    for (let i = 0; i < 5000; i++) db.add(candidate({ score: i % 97 }));
+    const rng = SeededRng.fromSeed(5);
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) db.sampleParent(0, rng);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -151,14 +151,26 @@ export class ProgramDatabase {
     return this.state.direction === 'maximize' ? a > b : a < b;
   }
 
-  /** Records a candidate of any status. Only a correct one with a finite score can become a parent or an elite. */
+  /**
+   * Records a candidate of any status (a copy: later changes to the object passed in do not reach the database). Only
+   * a correct one with a finite score can become a parent or an elite.
+   */
   add(candidate: Candidate): void {
     if (this.byId.has(candidate.id)) throw new Error(`candidate ${candidate.id} is already in the program database`);
     this.islandIds(candidate.island);
     if (candidate.status === 'evaluated' && !Number.isFinite(candidate.score)) {
       throw new Error(`candidate ${candidate.id} is evaluated but has no finite score (${String(candidate.score)})`);
     }
-    const stored = structuredClone(candidate);
+    // As JSON will keep them: -0 becomes 0 and a metric that is not a finite number is left out.
+    const stored: Candidate = {
+      ...structuredClone(candidate),
+      score: candidate.score === 0 ? 0 : candidate.score,
+      metrics: Object.fromEntries(
+        Object.entries(candidate.metrics)
+          .filter(([, value]) => Number.isFinite(value))
+          .map(([name, value]) => [name, value === 0 ? 0 : value]),
+      ),
+    };
     this.state.candidates.push(stored);
     this.byId.set(stored.id, stored);
     this.state.islands[stored.island]!.push(stored.id);
@@ -199,8 +211,20 @@ export class ProgramDatabase {
   parentWeights(island: number): { candidate: Candidate; rank: number; weight: number }[] {
     const pool = this.eligibleOn(island);
     const n = pool.length;
+    const bestFirst = pool
+      .map((c) => c.score!)
+      .sort((a, b) => (this.isBetter(a, b) ? -1 : this.isBetter(b, a) ? 1 : 0));
+    const strictlyBetterThan = (score: number): number => {
+      let [lo, hi] = [0, n];
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.isBetter(bestFirst[mid]!, score)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
     return pool.map((candidate) => {
-      const better = pool.filter((other) => this.isBetter(other.score!, candidate.score!)).length;
+      const better = strictlyBetterThan(candidate.score!);
       const rank = n === 1 ? 1 : 1 - better / (n - 1);
       return { candidate, rank, weight: sigmoid(this.state.lambda * (rank - 0.5)) / (1 + candidate.children) };
     });
