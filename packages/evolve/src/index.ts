@@ -30,6 +30,7 @@ export {
   type SimilarityMeasure,
   tokenSetSimilarity,
 } from './novelty.js';
+export { choosePatchType, DEFAULT_PATCH_TYPE_WEIGHTS, type PatchTypeWeights } from './patch-type.js';
 export {
   type Candidate,
   type CandidateStatus,
