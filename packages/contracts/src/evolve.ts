@@ -125,3 +125,55 @@ export const CandidateSummary = z.object({
   model: z.string().nullable().describe('The model that wrote it; null for the initial program.'),
 });
 export type CandidateSummary = z.infer<typeof CandidateSummary>;
+
+/** A candidate as `evolve/database.json` records it (its program is `evolve/candidates/<id>/program.<ext>`). */
+export const CandidateRecord = CandidateSummary.extend({
+  status: CandidateStatus,
+  score: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()),
+  error: z.string().nullable(),
+  summary: z.string().describe("The model's one-line account of its change."),
+  children: z.number().int(),
+  durationMs: z.number().int(),
+  similarTo: z.string().nullable().describe('For a rejected candidate: the program it resembled.'),
+  similarity: z.number().nullable(),
+});
+export type CandidateRecord = z.infer<typeof CandidateRecord>;
+
+/**
+ * `evolve/database.json`: the whole population, rewritten after every generation (the dashboard, the CLI's `tree`
+ * and the archive read it). Paths are artifact paths of the run.
+ */
+export const EvolveDatabaseFile = z.object({
+  direction: z.enum(['maximize', 'minimize']),
+  program: z.string().describe('The evolved file’s name inside inputs.code.'),
+  generation: z.number().int().describe('Generations finished.'),
+  candidates: z.array(CandidateRecord),
+  islands: z.array(z.array(z.string())).describe('Candidate ids on each island.'),
+  elites: z.array(z.string()).describe('The archive: the best correct candidates over all islands, best first.'),
+  best: z.string().nullable(),
+  bestByGeneration: z.array(
+    z.object({ generation: z.number().int(), candidateId: z.string().nullable(), score: z.number().nullable() }),
+  ),
+  lineage: z.array(z.string()).describe('The best candidate and its first parents back to the initial program.'),
+  models: z.array(
+    z.object({ model: z.string(), pulls: z.number().int(), improvements: z.number().int(), costUsd: z.number() }),
+  ),
+  allocations: z.array(z.object({ generation: z.number().int(), model: z.string(), reason: z.string() })),
+  rejections: z.number().int(),
+  recommendations: z.array(z.object({ text: z.string(), candidateIds: z.array(z.string()) })),
+});
+export type EvolveDatabaseFile = z.infer<typeof EvolveDatabaseFile>;
+
+/** Where evolve mode keeps its files in the run's artifacts. */
+export const EVOLVE_ARTIFACTS = {
+  database: 'evolve/database.json',
+  candidateDir: (id: string) => `evolve/candidates/${id}`,
+  /** The candidate's program (with the initial program's file name), its diff against its first parent. */
+  program: (id: string, fileName: string) => `evolve/candidates/${id}/${fileName}`,
+  patch: (id: string) => `evolve/candidates/${id}/patch.diff`,
+  bestProgram: (fileName: string) => `evolve/best/${fileName}`,
+  bestDiff: 'evolve/best/diff-from-initial.patch',
+  report: 'evolve/report.md',
+  scoreFigure: 'evolve/score-by-generation.png',
+} as const;
