@@ -30,9 +30,10 @@ export {
   type SimilarityMeasure,
   tokenSetSimilarity,
 } from './novelty.js';
-export { choosePatchType, DEFAULT_PATCH_TYPE_WEIGHTS, type PatchTypeWeights } from './patch-type.js';
+export { choosePatchType, type PatchTypeWeights } from './patch-type.js';
 export {
   type Candidate,
+  type CandidateOrigin,
   type CandidateStatus,
   type DatabaseOptions,
   DEFAULT_ARCHIVE_SIZE,

@@ -1,3 +1,5 @@
+import { cosine } from '@autolab/lessons';
+
 /**
  * Novelty rejection: a candidate too much like one already in the database is rejected before it is run, and the
  * model is asked again. The caller compares the similarity `mostSimilar` returns with its threshold (reject at
@@ -59,19 +61,8 @@ export function tokenSetSimilarity(a: string, b: string): number {
   return shared / union;
 }
 
-/** Cosine of two embedding vectors of the same length; 0 when either is all zeros. */
-export function cosineSimilarity(u: readonly number[], v: readonly number[]): number {
-  if (u.length !== v.length) throw new Error(`cannot compare embeddings of ${u.length} and ${v.length} dimensions`);
-  let dot = 0;
-  let uu = 0;
-  let vv = 0;
-  for (let i = 0; i < u.length; i++) {
-    dot += u[i]! * v[i]!;
-    uu += u[i]! * u[i]!;
-    vv += v[i]! * v[i]!;
-  }
-  return uu === 0 || vv === 0 ? 0 : dot / Math.sqrt(uu * vv);
-}
+/** Cosine of two embedding vectors; 0 when either is all zeros or their lengths differ (the lessons' cosine). */
+export const cosineSimilarity: (u: readonly number[], v: readonly number[]) => number = cosine;
 
 /**
  * The existing program most like the candidate, or null when there is none. Each is compared by embedding cosine when

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePatchType, DEFAULT_PATCH_TYPE_WEIGHTS } from './patch-type.js';
+import { choosePatchType } from './patch-type.js';
 import { SeededRng } from './rng.js';
 
 const tally = (draw: () => string, n = 10_000) => {
@@ -14,7 +14,7 @@ const tally = (draw: () => string, n = 10_000) => {
 describe('choosePatchType', () => {
   it('draws each kind in proportion to its weight', () => {
     const rng = SeededRng.fromSeed(11);
-    const share = tally(() => choosePatchType(DEFAULT_PATCH_TYPE_WEIGHTS, rng, true));
+    const share = tally(() => choosePatchType({ diff: 0.6, rewrite: 0.3, crossover: 0.1 }, rng, true));
     expect(share.diff).toBeCloseTo(0.6, 1);
     expect(share.rewrite).toBeCloseTo(0.3, 1);
     expect(share.crossover).toBeCloseTo(0.1, 1);

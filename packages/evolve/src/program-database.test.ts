@@ -43,6 +43,25 @@ describe('ProgramDatabase', () => {
     expect(ProgramDatabase.fromJSON(JSON.parse(JSON.stringify(db))).toJSON()).toEqual(db.toJSON());
   });
 
+  it('keeps the extra fields of a richer record and seeds the initial program, written by no model', () => {
+    type Record = Candidate & { summary: string; durationMs: number };
+    const db = ProgramDatabase.create<Record>({ islands: 2, direction: 'maximize' });
+    db.seed({
+      ...candidate({ id: 'root', patchType: 'initial', model: null }),
+      summary: 'as uploaded',
+      durationMs: 812,
+    });
+    const copy = ProgramDatabase.fromJSON<Record>(JSON.parse(JSON.stringify(db)));
+    expect(copy.best()).toMatchObject({
+      id: 'root',
+      patchType: 'initial',
+      model: null,
+      summary: 'as uploaded',
+      durationMs: 812,
+    });
+    expect(copy.islandMembers(1).map((c) => c.summary)).toEqual(['as uploaded']);
+  });
+
   it('refuses a duplicate id, an unknown island and an evaluated candidate without a score', () => {
     const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
     const c = candidate();

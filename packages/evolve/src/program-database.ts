@@ -1,16 +1,16 @@
+import type { CandidateOrigin, CandidateStatus } from '@autolab/contracts';
+
 /**
  * The program database of an evolve run: every candidate with its parents, the model that wrote it, its metrics and
  * its correctness; the islands that evolve apart; and an archive of elites. It holds ids and numbers only (the
  * programs themselves are artifacts), so its JSON state stays small enough for the run's checkpoint.
+ *
+ * Statuses (`CandidateStatus` in contracts): `evaluated`: ran and the evaluator said correct, with a score.
+ * `incorrect`: ran, and the evaluator said it is not correct. `failed`: the patch did not apply or the evaluation
+ * crashed / timed out. `rejected`: too similar to an existing candidate, never run.
  */
 
-export type PatchType = 'diff' | 'rewrite' | 'crossover';
-/**
- * `evaluated`: ran and the evaluator said correct, with a score. `incorrect`: ran, and the evaluator said it is not
- * correct. `failed`: the patch did not apply or the evaluation crashed / timed out. `rejected`: too similar to an
- * existing candidate, never run.
- */
-export type CandidateStatus = 'evaluated' | 'incorrect' | 'failed' | 'rejected';
+export type { CandidateOrigin, CandidateStatus, PatchType } from '@autolab/contracts';
 export type Direction = 'maximize' | 'minimize';
 
 export interface Candidate {
@@ -20,8 +20,10 @@ export interface Candidate {
   island: number;
   /** The parent first; a crossover's other parents after it. Empty for the initial program. */
   parentIds: string[];
-  patchType: PatchType;
-  model: string;
+  /** How it was written (`CandidateOrigin` in contracts); `initial` for the user's program. */
+  patchType: CandidateOrigin;
+  /** The model that wrote it; null for the initial program. */
+  model: string | null;
   status: CandidateStatus;
   score: number | null;
   metrics: Record<string, number>;
@@ -39,13 +41,13 @@ export interface DatabaseOptions {
   lambda?: number;
 }
 
-export interface ProgramDatabaseState {
+export interface ProgramDatabaseState<C extends Candidate = Candidate> {
   version: 1;
   direction: Direction;
   archiveSize: number;
   lambda: number;
   /** In the order they were added. */
-  candidates: Candidate[];
+  candidates: C[];
   /** Per island, the ids of its members in the order they joined (its own candidates and migrants). */
   islands: string[][];
   /** Ids of the elites, best first. */
@@ -81,20 +83,24 @@ export const isEligible = (c: Candidate): boolean => c.status === 'evaluated' &&
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-export class ProgramDatabase {
-  private readonly state: ProgramDatabaseState;
-  private readonly byId = new Map<string, Candidate>();
+/**
+ * `C` may carry more fields than `Candidate` (a one-line summary, a duration, what a rejected one resembled): they are
+ * kept and returned as given.
+ */
+export class ProgramDatabase<C extends Candidate = Candidate> {
+  private readonly state: ProgramDatabaseState<C>;
+  private readonly byId = new Map<string, C>();
 
-  private constructor(state: ProgramDatabaseState) {
+  private constructor(state: ProgramDatabaseState<C>) {
     this.state = state;
     for (const candidate of state.candidates) this.byId.set(candidate.id, candidate);
   }
 
-  static create(options: DatabaseOptions): ProgramDatabase {
+  static create<C extends Candidate = Candidate>(options: DatabaseOptions): ProgramDatabase<C> {
     if (!Number.isInteger(options.islands) || options.islands < 1) {
       throw new Error(`an evolve run needs at least one island (got ${options.islands})`);
     }
-    return new ProgramDatabase({
+    return new ProgramDatabase<C>({
       version: 1,
       direction: options.direction,
       archiveSize: options.archiveSize ?? DEFAULT_ARCHIVE_SIZE,
@@ -106,12 +112,12 @@ export class ProgramDatabase {
     });
   }
 
-  static fromJSON(json: ProgramDatabaseState): ProgramDatabase {
+  static fromJSON<C extends Candidate = Candidate>(json: ProgramDatabaseState<C>): ProgramDatabase<C> {
     if (json.version !== 1) throw new Error(`unknown program database version ${String(json.version)}`);
     return new ProgramDatabase(structuredClone(json));
   }
 
-  toJSON(): ProgramDatabaseState {
+  toJSON(): ProgramDatabaseState<C> {
     return structuredClone(this.state);
   }
 
@@ -127,22 +133,22 @@ export class ProgramDatabase {
     return this.state.candidates.length;
   }
 
-  get(id: string): Candidate | undefined {
+  get(id: string): C | undefined {
     return this.byId.get(id);
   }
 
   /** Every candidate, in the order added. */
-  candidates(): readonly Candidate[] {
+  candidates(): readonly C[] {
     return this.state.candidates;
   }
 
   /** The members of one island (its own candidates and migrants), in the order they joined. */
-  islandMembers(island: number): Candidate[] {
+  islandMembers(island: number): C[] {
     return this.islandIds(island).map((id) => this.byId.get(id)!);
   }
 
   /** The elites, best first. */
-  elites(): Candidate[] {
+  elites(): C[] {
     return this.state.archive.map((id) => this.byId.get(id)!);
   }
 
@@ -155,14 +161,14 @@ export class ProgramDatabase {
    * Records a candidate of any status (a copy: later changes to the object passed in do not reach the database). Only
    * a correct one with a finite score can become a parent or an elite.
    */
-  add(candidate: Candidate): void {
+  add(candidate: C): void {
     if (this.byId.has(candidate.id)) throw new Error(`candidate ${candidate.id} is already in the program database`);
     this.islandIds(candidate.island);
     if (candidate.status === 'evaluated' && !Number.isFinite(candidate.score)) {
       throw new Error(`candidate ${candidate.id} is evaluated but has no finite score (${String(candidate.score)})`);
     }
     // As JSON will keep them: -0 becomes 0 and a metric that is not a finite number is left out.
-    const stored: Candidate = {
+    const stored: C = {
       ...structuredClone(candidate),
       score: candidate.score === 0 ? 0 : candidate.score,
       metrics: Object.fromEntries(
@@ -178,7 +184,7 @@ export class ProgramDatabase {
   }
 
   /** Records the initial program on every island (each island's first member), so every island has a parent. */
-  seed(candidate: Candidate): void {
+  seed(candidate: C): void {
     this.add(candidate);
     this.state.islands.forEach((ids, island) => {
       if (island !== candidate.island) ids.push(candidate.id);
@@ -193,7 +199,7 @@ export class ProgramDatabase {
   }
 
   /** Whether a child scored strictly better than its first parent (the bandit's reward). */
-  improvesOnParent(child: Candidate): boolean {
+  improvesOnParent(child: C): boolean {
     const parent = child.parentIds[0] ? this.byId.get(child.parentIds[0]) : undefined;
     return isEligible(child) && !!parent && isEligible(parent) && this.isBetter(child.score!, parent.score!);
   }
@@ -208,7 +214,7 @@ export class ProgramDatabase {
    * rank), λ (`lambda`, default 10) sets how hard the best are exploited, and children_i is how many children were
    * already sampled from i, so a parent that has been tried often gives way to its siblings.
    */
-  parentWeights(island: number): { candidate: Candidate; rank: number; weight: number }[] {
+  parentWeights(island: number): { candidate: C; rank: number; weight: number }[] {
     const pool = this.eligibleOn(island);
     const n = pool.length;
     const bestFirst = pool
@@ -234,7 +240,7 @@ export class ProgramDatabase {
    * Draws a parent on `island` by `parentWeights`; null when the island has no correct candidate. The parent may be a
    * migrant from another island: its child belongs to `island` all the same.
    */
-  sampleParent(island: number, rng: Random): Candidate | null {
+  sampleParent(island: number, rng: Random): C | null {
     const weights = this.parentWeights(island);
     const total = weights.reduce((sum, w) => sum + w.weight, 0);
     if (weights.length === 0 || !(total > 0)) return null;
@@ -250,10 +256,10 @@ export class ProgramDatabase {
    * Up to `k` other programs to show the model beside the parent (context, or the second parent of a crossover): the
    * island's best, then elites from other islands drawn at random. `exclude` (the parent) is never returned.
    */
-  inspirations(island: number, k: number, rng: Random, exclude: readonly string[] = []): Candidate[] {
+  inspirations(island: number, k: number, rng: Random, exclude: readonly string[] = []): C[] {
     if (k <= 0) return [];
     const skip = new Set(exclude);
-    const chosen: Candidate[] = [];
+    const chosen: C[] = [];
     const islandBest = this.bestOf(this.eligibleOn(island).filter((c) => !skip.has(c.id)));
     if (islandBest) {
       chosen.push(islandBest);
@@ -291,7 +297,7 @@ export class ProgramDatabase {
   }
 
   /** The best correct candidate of the run, or null when none is correct yet. */
-  best(): Candidate | null {
+  best(): C | null {
     const id = this.state.archive[0];
     return id ? this.byId.get(id)! : null;
   }
@@ -303,7 +309,7 @@ export class ProgramDatabase {
   bestByGeneration(): GenerationBest[] {
     const last = Math.max(-1, ...this.state.candidates.map((c) => c.generation));
     const rows: GenerationBest[] = [];
-    let best: Candidate | null = null;
+    let best: C | null = null;
     for (let generation = 0; generation <= last; generation++) {
       const born = this.state.candidates.filter((c) => c.generation === generation && isEligible(c));
       const top = this.bestOf(best ? [best, ...born] : born);
@@ -340,19 +346,19 @@ export class ProgramDatabase {
     return ids;
   }
 
-  private eligibleOn(island: number): Candidate[] {
+  private eligibleOn(island: number): C[] {
     return this.islandMembers(island).filter(isEligible);
   }
 
   /** The best of `pool`; the earliest of equals, so ties resolve the same way every time. */
-  private bestOf(pool: readonly Candidate[]): Candidate | undefined {
-    return pool.reduce<Candidate | undefined>(
+  private bestOf(pool: readonly C[]): C | undefined {
+    return pool.reduce<C | undefined>(
       (best, c) => (!best || this.isBetter(c.score!, best.score!) ? c : best),
       undefined,
     );
   }
 
-  private admitToArchive(candidate: Candidate): void {
+  private admitToArchive(candidate: C): void {
     const archive = this.state.archive;
     // After the last elite that is at least as good: an equal newcomer ranks below the earlier one.
     let at = archive.length;
