@@ -78,13 +78,16 @@ export function mutatePrompt(options: {
     const lines = options.recommendations.map((r) => `- ${r.text} (${r.candidateIds.join(', ')})`);
     parts.push(`## Recommendations from earlier generations of this run\n${lines.join('\n')}`);
   }
-  if (options.hints.length > 0) parts.push(`## Hints from the researcher\n${options.hints.map((h) => `- ${h}`).join('\n')}`);
+  if (options.hints.length > 0)
+    parts.push(`## Hints from the researcher\n${options.hints.map((h) => `- ${h}`).join('\n')}`);
   if (options.rejectedTries > 0)
     parts.push(
       `## Note\nYour last ${options.rejectedTries === 1 ? 'answer was' : `${options.rejectedTries} answers were`} rejected: ` +
         'too similar to a program this run already has. Make a substantially different change.',
     );
-  parts.push(`## Your task\n${taskFor(options.patchType, options.blockCount, parent.candidate.id, mate?.candidate.id)}`);
+  parts.push(
+    `## Your task\n${taskFor(options.patchType, options.blockCount, parent.candidate.id, mate?.candidate.id)}`,
+  );
   return parts.join('\n\n');
 }
 
@@ -126,7 +129,8 @@ export function recommendPrompt(options: {
 
 export function reportPrompt(options: { goal: string; lineage: EvolveCandidate[]; diff: string }): string {
   const lines = options.lineage.map(
-    (c) => `- ${c.id} (generation ${c.generation}, ${c.patchType}${c.model ? ` by ${c.model}` : ''}): ${oneLine(c.summary, 300)}`,
+    (c) =>
+      `- ${c.id} (generation ${c.generation}, ${c.patchType}${c.model ? ` by ${c.model}` : ''}): ${oneLine(c.summary, 300)}`,
   );
   return [
     `## Goal\n${options.goal}`,

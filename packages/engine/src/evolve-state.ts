@@ -41,7 +41,7 @@ export const EvolveState = z.object({
   fileName: z.string(),
   /** The candidate ids handed out so far (c000 is the initial program). */
   nextId: z.number().int(),
-  database: z.custom<ProgramDatabaseState>(
+  database: z.custom<ProgramDatabaseState<EvolveCandidate>>(
     (value) => typeof value === 'object' && value !== null && (value as { version?: unknown }).version === 1,
   ),
   rng: z.custom<RngState>((value) => typeof value === 'object' && value !== null),
@@ -49,9 +49,7 @@ export const EvolveState = z.object({
   /** Generations finished (0: only the initial program is evaluated). */
   generation: z.number().int(),
   /** The generation being worked on, once its model and children are drawn. */
-  current: z
-    .object({ generation: z.number().int(), model: z.string(), slots: z.array(ChildSlot) })
-    .nullable(),
+  current: z.object({ generation: z.number().int(), model: z.string(), slots: z.array(ChildSlot) }).nullable(),
   allocations: z.array(z.object({ generation: z.number().int(), model: z.string(), reason: z.string() })),
   rejections: z.number().int(),
   recommendations: z.array(Recommendation),

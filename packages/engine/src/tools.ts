@@ -228,7 +228,11 @@ export const TOOLS = {
     description:
       'Rewrite the program: the new content of every EVOLVE-BLOCK region, in order (the code outside them stays as it is).',
     schema: z.object({
-      summary: z.string().min(1).max(300).describe('One line: what the new version does and why it should score higher.'),
+      summary: z
+        .string()
+        .min(1)
+        .max(300)
+        .describe('One line: what the new version does and why it should score higher.'),
       blocks: z.array(z.string().max(100_000)).min(1).max(20),
     }),
   }),
@@ -241,7 +245,10 @@ export const TOOLS = {
         .array(
           z.object({
             text: z.string().min(1).max(300),
-            candidate_ids: z.array(z.string().regex(/^c\d{3,}$/, 'a candidate id such as c004')).min(1).max(8),
+            candidate_ids: z
+              .array(z.string().regex(/^c\d{3,}$/, 'a candidate id such as c004'))
+              .min(1)
+              .max(8),
           }),
         )
         .min(1)
