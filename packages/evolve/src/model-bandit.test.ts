@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BanditState, choose, record } from './model-bandit.js';
+import { BanditState, choose, record } from './model-bandit.js';
 
 const play = (
   models: string[],
@@ -88,7 +88,8 @@ describe('model bandit', () => {
     const after = record(before, 'm', true, 0.5);
     expect(before).toEqual({});
     expect(after).toEqual({ m: { pulls: 1, improvements: 1, costUsd: 0.5 } });
-    expect(JSON.parse(JSON.stringify(after))).toEqual(after);
+    expect(BanditState.parse(JSON.parse(JSON.stringify(after)))).toEqual(after);
+    expect(() => BanditState.parse({ m: { pulls: -1, improvements: 0, costUsd: 0 } })).toThrow();
   });
 
   it('property: the model that always improves gets the clear majority of the later half of 40 rounds', () => {

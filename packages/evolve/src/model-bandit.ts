@@ -1,20 +1,24 @@
+import { z } from 'zod';
+
 /**
  * Which mutation model writes the next child: an upper-confidence bandit over the run's mutation models, rewarded
  * when a child improves on its parent and charged for what the model costs. The state is plain JSON (it goes into the
  * run's checkpoint) and every function returns a new state rather than changing the one it is given.
  */
 
-export interface ModelStats {
+export const ModelStats = z.object({
   /** Children this model wrote whose outcome is known. */
-  pulls: number;
+  pulls: z.number().int().min(0),
   /** Of those, the children that scored strictly better than their parent. */
-  improvements: number;
+  improvements: z.number().int().min(0),
   /** What those children cost in model calls, in US dollars. */
-  costUsd: number;
-}
+  costUsd: z.number().min(0),
+});
+export type ModelStats = z.infer<typeof ModelStats>;
 
-/** Per model name; a model missing from it has not been tried. */
-export type BanditState = Record<string, ModelStats>;
+/** Per model name; a model missing from it has not been tried. Its checkpoint shape. */
+export const BanditState = z.record(z.string(), ModelStats);
+export type BanditState = z.infer<typeof BanditState>;
 
 export interface BanditOptions {
   /** c: how much the uncertainty of a rarely tried model counts. @defaultValue 1 */

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
 import { type Candidate, type CandidateStatus, isEligible, ProgramDatabase } from './program-database.js';
 import { SeededRng } from './rng.js';
 
@@ -60,6 +61,20 @@ describe('ProgramDatabase', () => {
       durationMs: 812,
     });
     expect(copy.islandMembers(1).map((c) => c.summary)).toEqual(['as uploaded']);
+  });
+
+  it('checks a checkpointed state when it is read back', () => {
+    expectTypeOf<Pick<z.infer<typeof Candidate>, keyof Candidate>>().toEqualTypeOf<Candidate>();
+    const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
+    db.seed(candidate({ id: 'root' }));
+    const state = JSON.parse(JSON.stringify(db));
+    const { lastMigration: _, ...older } = state;
+    expect(ProgramDatabase.fromJSON(older).toJSON().lastMigration).toBe(0);
+    expect(() => ProgramDatabase.fromJSON({ ...state, version: 2 })).toThrow();
+    expect(() => ProgramDatabase.fromJSON({ ...state, candidates: [{ id: 'x' }] })).toThrow();
+    expect(() => ProgramDatabase.fromJSON({ ...state, archive: ['ghost'] })).toThrow(
+      /candidate ghost it does not hold/,
+    );
   });
 
   it('refuses a duplicate id, an unknown island and an evaluated candidate without a score', () => {
