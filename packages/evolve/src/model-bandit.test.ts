@@ -29,7 +29,7 @@ describe('model bandit', () => {
     });
     const second = choose(record({}, 'gpt-a', true, 0.02), ['gpt-a', 'gpt-b']);
     expect(second.model).toBe('gpt-b');
-    expect(second.scores).toEqual({ 'gpt-a': 1, 'gpt-b': null });
+    expect(second.scores).toEqual({ 'gpt-a': 1 - 0.1, 'gpt-b': null }); // rate 1, no bonus at N = 1, the dearest
   });
 
   it('scores by UCB1 on the improvement rate minus the cost penalty, with a readable reason', () => {

@@ -37,7 +37,7 @@ export interface BanditChoice {
   model: string;
   /** One sentence for the event and the dashboard. */
   reason: string;
-  /** Each model's score (null for a model not tried yet, which is chosen before any score counts). */
+  /** Each model's score as `choose` defines it; null for a model not tried yet (chosen before any score counts). */
   scores: Record<string, number | null>;
 }
 
@@ -71,6 +71,14 @@ export function choose(state: BanditState, models: readonly string[], options: B
     const avgCost = stats.pulls > 0 ? stats.costUsd / stats.pulls : 0;
     return { model, stats, tries, rate, avgCost };
   });
+  const total = arms.reduce((sum, arm) => sum + arm.tries, 0);
+  const maxAvgCost = Math.max(...arms.map((arm) => arm.avgCost));
+  const scored = arms.map((arm) => {
+    const penalty = maxAvgCost > 0 ? costWeight * (arm.avgCost / maxAvgCost) : 0;
+    const bonus = arm.tries > 0 ? c * Math.sqrt((2 * Math.log(total)) / arm.tries) : 0;
+    return { ...arm, score: arm.tries > 0 ? arm.rate + bonus - penalty : null };
+  });
+  const scores = Object.fromEntries(scored.map(({ model, score }) => [model, score]));
   const untried = arms.find((arm) => arm.tries === 0);
   if (untried) {
     return {
@@ -79,16 +87,10 @@ export function choose(state: BanditState, models: readonly string[], options: B
         models.length === 1
           ? `${untried.model} is the only mutation model`
           : `${untried.model} has not been tried yet (every model writes a child before the bandit compares them)`,
-      scores: Object.fromEntries(arms.map((arm) => [arm.model, arm.stats.pulls > 0 ? arm.rate : null])),
+      scores,
     };
   }
-  const total = arms.reduce((sum, arm) => sum + arm.tries, 0);
-  const maxAvgCost = Math.max(...arms.map((arm) => arm.avgCost));
-  const scored = arms.map((arm) => {
-    const penalty = maxAvgCost > 0 ? costWeight * (arm.avgCost / maxAvgCost) : 0;
-    return { ...arm, score: arm.rate + c * Math.sqrt((2 * Math.log(total)) / arm.tries) - penalty };
-  });
-  const ranked = [...scored].sort((a, b) => b.score - a.score); // stable: equals keep the given order
+  const ranked = [...scored].sort((a, b) => b.score! - a.score!); // stable: equals keep the given order
   const [best, runnerUp] = [ranked[0]!, ranked[1]];
   const { pulls, improvements } = best.stats;
   const evidence =
@@ -98,9 +100,9 @@ export function choose(state: BanditState, models: readonly string[], options: B
   return {
     model: best.model,
     reason: runnerUp
-      ? `${best.model}: ${evidence}, ucb ${round(best.score)} > ${runnerUp.model} ${round(runnerUp.score)}`
+      ? `${best.model}: ${evidence}, ucb ${round(best.score!)} > ${runnerUp.model} ${round(runnerUp.score!)}`
       : `${best.model} is the only mutation model (${evidence})`,
-    scores: Object.fromEntries(scored.map(({ model, score }) => [model, score])),
+    scores,
   };
 }
 

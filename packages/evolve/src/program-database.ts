@@ -147,8 +147,9 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
     const state = ProgramDatabaseState.parse(json) as ProgramDatabaseState<C>;
     const ids = new Set(state.candidates.map((c) => c.id));
     const unknown = [...state.islands.flat(), ...state.archive].find((id) => !ids.has(id));
-    if (unknown !== undefined)
+    if (unknown !== undefined) {
       throw new Error(`the program database refers to a candidate ${unknown} it does not hold`);
+    }
     return new ProgramDatabase(state);
   }
 
@@ -342,7 +343,7 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
    * born in that generation or earlier. Its score never gets worse from one generation to the next.
    */
   bestByGeneration(): GenerationBest[] {
-    const last = Math.max(-1, ...this.state.candidates.map((c) => c.generation));
+    const last = this.state.candidates.reduce((max, c) => Math.max(max, c.generation), -1);
     const rows: GenerationBest[] = [];
     let best: C | null = null;
     for (let generation = 0; generation <= last; generation++) {
