@@ -153,6 +153,21 @@ describe('ProgramDatabase', () => {
     expect(db.inspirations(0, 0, rng)).toEqual([]);
   });
 
+  it('draws a crossover mate from the elites other islands hold, else from its own, never the parent', () => {
+    const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
+    const root = candidate({ id: 'root', score: 1 });
+    db.seed(root);
+    const rng = SeededRng.fromSeed(4);
+    expect(db.sampleMate(0, 'root', rng)).toBeNull();
+    const own = candidate({ island: 0, score: 2 });
+    db.add(own);
+    expect(db.sampleMate(0, 'root', rng)?.id).toBe(own.id);
+    const away = [candidate({ island: 1, score: 3 }), candidate({ island: 1, score: 0.5 })];
+    for (const c of away) db.add(c);
+    const drawn = new Set(Array.from({ length: 50 }, () => db.sampleMate(0, own.id, rng)?.id));
+    expect(drawn).toEqual(new Set(away.map((c) => c.id)));
+  });
+
   it('migrates each island’s best to its ring neighbour at the interval, once', () => {
     const db = ProgramDatabase.create({ islands: 3, direction: 'maximize' });
     const best = [candidate({ island: 0, score: 1 }), candidate({ island: 1, score: 2 })];

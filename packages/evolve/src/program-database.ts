@@ -309,6 +309,18 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
   }
 
   /**
+   * The second parent of a crossover: an elite drawn at random from those the island does not hold (another island's
+   * best programs), else from the island's own elites; never `parentId`. Null when there is no other elite.
+   */
+  sampleMate(island: number, parentId: string, rng: Random): C | null {
+    const members = new Set(this.islandIds(island));
+    const elites = this.elites().filter((c) => c.id !== parentId);
+    const foreign = elites.filter((c) => !members.has(c.id));
+    const pool = foreign.length > 0 ? foreign : elites;
+    return pool.length > 0 ? pool[Math.floor(rng.next() * pool.length)]! : null;
+  }
+
+  /**
    * Every `interval` generations (at generations interval, 2·interval, …) each island i sends its best correct
    * candidate to island (i + 1) mod n, as a reference (the candidate is not copied or re-run). The bests are taken
    * before anything moves, and an island that already holds the migrant receives nothing. A generation migrates at
