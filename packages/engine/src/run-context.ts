@@ -114,6 +114,9 @@ const ROLE_OF_PURPOSE = {
   ideas: 'ideas',
   refine_ideas: 'ideas',
   lessons: 'ideas',
+  mutate: 'code',
+  recommend: 'ideas',
+  evolve_report: 'writeup',
 } as const satisfies Record<NodeOperator, AnyModelRole> & Record<string, AnyModelRole>;
 export type Purpose = keyof typeof ROLE_OF_PURPOSE;
 
