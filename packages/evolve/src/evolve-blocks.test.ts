@@ -155,6 +155,27 @@ describe('applyDiff', () => {
     expect(result.ok && blocksOf(result.program)).toEqual(['def pack(n):\n    return None\n']);
   });
 
+  it('matches whole lines that differ only in trailing whitespace when nothing matches as written', () => {
+    const source = '# EVOLVE-BLOCK-START\nx = 1   \ny = 2\n# EVOLVE-BLOCK-END\n';
+    expect(applyDiff(source, [{ search: 'x = 1\ny = 2\n', replace: 'x = 3\ny = 4\n' }])).toEqual({
+      ok: true,
+      program: '# EVOLVE-BLOCK-START\nx = 3\ny = 4\n# EVOLVE-BLOCK-END\n',
+    });
+    expect(applyDiff(source, [{ search: 'x = 1 \t', replace: 'x = 5' }])).toEqual({
+      ok: true,
+      program: '# EVOLVE-BLOCK-START\nx = 5\ny = 2\n# EVOLVE-BLOCK-END\n',
+    });
+    const twice = '# EVOLVE-BLOCK-START\nx = 1 \nx = 1\t\n# EVOLVE-BLOCK-END\n';
+    expect(applyDiff(twice, [{ search: 'x = 1', replace: 'x = 2' }])).toMatchObject({
+      ok: false,
+      error: /occurs 2 times/,
+    });
+    expect(applyDiff(source, [{ search: '= 1  \n', replace: '= 2' }])).toMatchObject({
+      ok: false,
+      error: /does not occur/,
+    });
+  });
+
   it('matches model edits written with \\n in a file with Windows line endings', () => {
     const source = '# EVOLVE-BLOCK-START\r\na = 1\r\nb = 2\r\n# EVOLVE-BLOCK-END\r\n';
     expect(applyDiff(source, [{ search: 'a = 1\nb = 2', replace: 'a = 3\nb = 4' }])).toEqual({

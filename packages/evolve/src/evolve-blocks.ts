@@ -101,9 +101,44 @@ export function evolveText(source: string): string {
     .join('');
 }
 
-function occurrences(haystack: string, needle: string): number[] {
-  const found: number[] = [];
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) found.push(at);
+/** Where `search` matches in `text`: [start, end) spans, and the replacement that goes there. */
+interface Match {
+  at: number;
+  end: number;
+  replace: string;
+}
+
+function exactMatches(text: string, edit: DiffEdit): Match[] {
+  const found: Match[] = [];
+  for (let at = text.indexOf(edit.search); at !== -1; at = text.indexOf(edit.search, at + 1)) {
+    found.push({ at, end: at + edit.search.length, replace: edit.replace });
+  }
+  return found;
+}
+
+const trimLineEnd = (line: string): string => line.replace(/\s+$/, '');
+
+/**
+ * Matches of whole lines that differ from the search only in trailing whitespace (models often drop or add it). The
+ * span ends before the last line's line ending, so a replacement written with a final line ending loses it.
+ */
+function looseMatches(text: string, edit: DiffEdit): Match[] {
+  const want = edit.search.split('\n').map(trimLineEnd);
+  if (want.at(-1) === '') want.pop();
+  if (want.every((line) => line === '')) return [];
+  const lines: { start: number; end: number }[] = [];
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    lines.push({ start, end });
+    start = end + 1;
+  }
+  const replace = edit.search.endsWith('\n') ? edit.replace.replace(/\r?\n$/, '') : edit.replace;
+  const found: Match[] = [];
+  for (let i = 0; i + want.length <= lines.length; i++) {
+    const same = want.every((line, j) => trimLineEnd(text.slice(lines[i + j]!.start, lines[i + j]!.end)) === line);
+    if (same) found.push({ at: lines[i]!.start, end: lines[i + want.length - 1]!.end, replace });
+  }
   return found;
 }
 
@@ -158,7 +193,8 @@ function rebuild(original: ParsedProgram, blocks: string[]): PatchResult {
 /**
  * Applies SEARCH/REPLACE edits in order, each to the program as the edits before it left it. An edit applies when its
  * `search` text occurs exactly once inside the evolve blocks (it may occur in fixed code too: only the copy in a block
- * can be meant, since fixed code cannot change). Refused, with a reason the model can act on: an empty search, a
+ * can be meant, since fixed code cannot change). When it occurs nowhere as written, whole lines that differ from it
+ * only in trailing whitespace are matched instead, under the same rule. Refused, with a reason the model can act on: an empty search, a
  * search found nowhere, found only in fixed code or across a marker, found more than once inside the blocks, or a
  * replacement that adds a marker line.
  */
@@ -176,7 +212,10 @@ export function applyDiff(source: string, edits: readonly DiffEdit[]): PatchResu
         : given;
     const label = `edit ${n + 1} of ${edits.length}`;
     if (edit.search === '') return { ok: false, error: `${label}: the SEARCH text is empty` };
-    const hits = blocks.flatMap((text, block) => occurrences(text, edit.search).map((at) => ({ block, at })));
+    const matchesIn = (find: (text: string, edit: DiffEdit) => Match[]) =>
+      blocks.flatMap((text, block) => find(text, edit).map((match) => ({ block, ...match })));
+    const exact = matchesIn(exactMatches);
+    const hits = exact.length > 0 ? exact : matchesIn(looseMatches);
     if (hits.length > 1) {
       return {
         ok: false,
@@ -193,7 +232,7 @@ export function applyDiff(source: string, edits: readonly DiffEdit[]): PatchResu
       return { ok: false, error };
     }
     const text = blocks[hit.block]!;
-    blocks[hit.block] = text.slice(0, hit.at) + edit.replace + text.slice(hit.at + edit.search.length);
+    blocks[hit.block] = text.slice(0, hit.at) + hit.replace + text.slice(hit.end);
   }
   return rebuild(parsed, blocks);
 }

@@ -14,11 +14,11 @@ export {
 export {
   type BanditChoice,
   type BanditOptions,
-  type BanditState,
+  BanditState,
   choose,
   DEFAULT_COST_WEIGHT,
   DEFAULT_EXPLORATION,
-  type ModelStats,
+  ModelStats,
   record,
 } from './model-bandit.js';
 export {
@@ -32,7 +32,7 @@ export {
 } from './novelty.js';
 export { choosePatchType, type PatchTypeWeights } from './patch-type.js';
 export {
-  type Candidate,
+  Candidate,
   type CandidateOrigin,
   type CandidateStatus,
   type DatabaseOptions,
@@ -44,7 +44,7 @@ export {
   type Migration,
   type PatchType,
   ProgramDatabase,
-  type ProgramDatabaseState,
+  ProgramDatabaseState,
   type Random,
 } from './program-database.js';
-export { type RngState, SeededRng } from './rng.js';
+export { RngState, SeededRng } from './rng.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BanditState, choose, record } from './model-bandit.js';
+import { BanditState, choose, record } from './model-bandit.js';
 
 const play = (
   models: string[],
@@ -29,7 +29,7 @@ describe('model bandit', () => {
     });
     const second = choose(record({}, 'gpt-a', true, 0.02), ['gpt-a', 'gpt-b']);
     expect(second.model).toBe('gpt-b');
-    expect(second.scores).toEqual({ 'gpt-a': 1, 'gpt-b': null });
+    expect(second.scores).toEqual({ 'gpt-a': 1 - 0.1, 'gpt-b': null }); // rate 1, no bonus at N = 1, the dearest
   });
 
   it('scores by UCB1 on the improvement rate minus the cost penalty, with a readable reason', () => {
@@ -88,7 +88,8 @@ describe('model bandit', () => {
     const after = record(before, 'm', true, 0.5);
     expect(before).toEqual({});
     expect(after).toEqual({ m: { pulls: 1, improvements: 1, costUsd: 0.5 } });
-    expect(JSON.parse(JSON.stringify(after))).toEqual(after);
+    expect(BanditState.parse(JSON.parse(JSON.stringify(after)))).toEqual(after);
+    expect(() => BanditState.parse({ m: { pulls: -1, improvements: 0, costUsd: 0 } })).toThrow();
   });
 
   it('property: the model that always improves gets the clear majority of the later half of 40 rounds', () => {

@@ -1,20 +1,24 @@
+import { z } from 'zod';
+
 /**
  * Which mutation model writes the next child: an upper-confidence bandit over the run's mutation models, rewarded
  * when a child improves on its parent and charged for what the model costs. The state is plain JSON (it goes into the
  * run's checkpoint) and every function returns a new state rather than changing the one it is given.
  */
 
-export interface ModelStats {
+export const ModelStats = z.object({
   /** Children this model wrote whose outcome is known. */
-  pulls: number;
+  pulls: z.number().int().min(0),
   /** Of those, the children that scored strictly better than their parent. */
-  improvements: number;
+  improvements: z.number().int().min(0),
   /** What those children cost in model calls, in US dollars. */
-  costUsd: number;
-}
+  costUsd: z.number().min(0),
+});
+export type ModelStats = z.infer<typeof ModelStats>;
 
-/** Per model name; a model missing from it has not been tried. */
-export type BanditState = Record<string, ModelStats>;
+/** Per model name; a model missing from it has not been tried. Its checkpoint shape. */
+export const BanditState = z.record(z.string(), ModelStats);
+export type BanditState = z.infer<typeof BanditState>;
 
 export interface BanditOptions {
   /** c: how much the uncertainty of a rarely tried model counts. @defaultValue 1 */
@@ -33,7 +37,7 @@ export interface BanditChoice {
   model: string;
   /** One sentence for the event and the dashboard. */
   reason: string;
-  /** Each model's score (null for a model not tried yet, which is chosen before any score counts). */
+  /** Each model's score as `choose` defines it; null for a model not tried yet (chosen before any score counts). */
   scores: Record<string, number | null>;
 }
 
@@ -67,6 +71,14 @@ export function choose(state: BanditState, models: readonly string[], options: B
     const avgCost = stats.pulls > 0 ? stats.costUsd / stats.pulls : 0;
     return { model, stats, tries, rate, avgCost };
   });
+  const total = arms.reduce((sum, arm) => sum + arm.tries, 0);
+  const maxAvgCost = Math.max(...arms.map((arm) => arm.avgCost));
+  const scored = arms.map((arm) => {
+    const penalty = maxAvgCost > 0 ? costWeight * (arm.avgCost / maxAvgCost) : 0;
+    const bonus = arm.tries > 0 ? c * Math.sqrt((2 * Math.log(total)) / arm.tries) : 0;
+    return { ...arm, score: arm.tries > 0 ? arm.rate + bonus - penalty : null };
+  });
+  const scores = Object.fromEntries(scored.map(({ model, score }) => [model, score]));
   const untried = arms.find((arm) => arm.tries === 0);
   if (untried) {
     return {
@@ -75,16 +87,10 @@ export function choose(state: BanditState, models: readonly string[], options: B
         models.length === 1
           ? `${untried.model} is the only mutation model`
           : `${untried.model} has not been tried yet (every model writes a child before the bandit compares them)`,
-      scores: Object.fromEntries(arms.map((arm) => [arm.model, arm.stats.pulls > 0 ? arm.rate : null])),
+      scores,
     };
   }
-  const total = arms.reduce((sum, arm) => sum + arm.tries, 0);
-  const maxAvgCost = Math.max(...arms.map((arm) => arm.avgCost));
-  const scored = arms.map((arm) => {
-    const penalty = maxAvgCost > 0 ? costWeight * (arm.avgCost / maxAvgCost) : 0;
-    return { ...arm, score: arm.rate + c * Math.sqrt((2 * Math.log(total)) / arm.tries) - penalty };
-  });
-  const ranked = [...scored].sort((a, b) => b.score - a.score); // stable: equals keep the given order
+  const ranked = [...scored].sort((a, b) => b.score! - a.score!); // stable: equals keep the given order
   const [best, runnerUp] = [ranked[0]!, ranked[1]];
   const { pulls, improvements } = best.stats;
   const evidence =
@@ -94,9 +100,9 @@ export function choose(state: BanditState, models: readonly string[], options: B
   return {
     model: best.model,
     reason: runnerUp
-      ? `${best.model}: ${evidence}, ucb ${round(best.score)} > ${runnerUp.model} ${round(runnerUp.score)}`
+      ? `${best.model}: ${evidence}, ucb ${round(best.score!)} > ${runnerUp.model} ${round(runnerUp.score!)}`
       : `${best.model} is the only mutation model (${evidence})`,
-    scores: Object.fromEntries(scored.map(({ model, score }) => [model, score])),
+    scores,
   };
 }
 

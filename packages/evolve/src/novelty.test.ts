@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeTokens, cosineSimilarity, mostSimilar, tokenSetSimilarity } from './novelty.js';
@@ -38,6 +39,17 @@ describe('tokenSetSimilarity', () => {
     const b = 'x = 2\ny = 2\n';
     expect(tokenSetSimilarity(a, b)).toBeLessThan(1);
     expect(tokenSetSimilarity(a, b)).toBeGreaterThan(0);
+  });
+
+  it('gives the figures its doc comment quotes for a 300-token program', () => {
+    const packing = readFileSync(new URL('../fixtures/circle-packing.py', import.meta.url), 'utf8');
+    expect(codeTokens(packing)).toHaveLength(298);
+    const changed = (from: string, to: string) => tokenSetSimilarity(packing, packing.replace(from, to));
+    expect(changed('0.3 * np.cos', '0.35 * np.cos')).toBeCloseTo(0.987, 3);
+    const three = packing.replace('range(8)', 'range(10)').replace('i / 8', 'i / 10').replace('range(16)', 'range(15)');
+    expect(tokenSetSimilarity(packing, three)).toBeCloseTo(0.96, 3);
+    const loop = '    for _ in range(50):\n        radii = refine(centers, radii)\n    return radii\n';
+    expect(changed('    return radii\n', loop)).toBeCloseTo(0.943, 3);
   });
 
   it('is 0 for nothing in common, and 1 for two empty programs', () => {

@@ -46,7 +46,8 @@ function tokenPairs(text: string): Map<string, number> {
  * over every pair g of adjacent tokens (identifiers, numbers, operators). 1 for programs that differ only in
  * whitespace and comments, 0 for programs with no pair in common; two empty programs are identical (1). Pairs rather
  * than single tokens, because a change of one constant to another that occurs elsewhere leaves the token set as it
- * was, but not the pairs.
+ * was, but not the pairs. For scale, on a 300-token circle-packing program: one constant changed 0.987, three
+ * constants changed 0.960, a three-line loop added 0.943 (so a threshold of 0.95 rejects most one-constant tweaks).
  */
 export function tokenSetSimilarity(a: string, b: string): number {
   const [x, y] = [tokenPairs(a), tokenPairs(b)];

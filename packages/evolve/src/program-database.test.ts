@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
 import { type Candidate, type CandidateStatus, isEligible, ProgramDatabase } from './program-database.js';
 import { SeededRng } from './rng.js';
 
@@ -60,6 +61,20 @@ describe('ProgramDatabase', () => {
       durationMs: 812,
     });
     expect(copy.islandMembers(1).map((c) => c.summary)).toEqual(['as uploaded']);
+  });
+
+  it('checks a checkpointed state when it is read back', () => {
+    expectTypeOf<Pick<z.infer<typeof Candidate>, keyof Candidate>>().toEqualTypeOf<Candidate>();
+    const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
+    db.seed(candidate({ id: 'root' }));
+    const state = JSON.parse(JSON.stringify(db));
+    const { lastMigration: _, ...older } = state;
+    expect(ProgramDatabase.fromJSON(older).toJSON().lastMigration).toBe(0);
+    expect(() => ProgramDatabase.fromJSON({ ...state, version: 2 })).toThrow();
+    expect(() => ProgramDatabase.fromJSON({ ...state, candidates: [{ id: 'x' }] })).toThrow();
+    expect(() => ProgramDatabase.fromJSON({ ...state, archive: ['ghost'] })).toThrow(
+      /candidate ghost it does not hold/,
+    );
   });
 
   it('refuses a duplicate id, an unknown island and an evaluated candidate without a score', () => {
@@ -136,6 +151,21 @@ describe('ProgramDatabase', () => {
     expect(new Set(got.slice(1).map((x) => x.id))).toEqual(new Set([c.id, d.id]));
     expect(db.inspirations(0, 1, rng).map((x) => x.id)).toEqual([a.id]);
     expect(db.inspirations(0, 0, rng)).toEqual([]);
+  });
+
+  it('draws a crossover mate from the elites other islands hold, else from its own, never the parent', () => {
+    const db = ProgramDatabase.create({ islands: 2, direction: 'maximize' });
+    const root = candidate({ id: 'root', score: 1 });
+    db.seed(root);
+    const rng = SeededRng.fromSeed(4);
+    expect(db.sampleMate(0, 'root', rng)).toBeNull();
+    const own = candidate({ island: 0, score: 2 });
+    db.add(own);
+    expect(db.sampleMate(0, 'root', rng)?.id).toBe(own.id);
+    const away = [candidate({ island: 1, score: 3 }), candidate({ island: 1, score: 0.5 })];
+    for (const c of away) db.add(c);
+    const drawn = new Set(Array.from({ length: 50 }, () => db.sampleMate(0, own.id, rng)?.id));
+    expect(drawn).toEqual(new Set(away.map((c) => c.id)));
   });
 
   it('migrates each island’s best to its ring neighbour at the interval, once', () => {

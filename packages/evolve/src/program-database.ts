@@ -1,4 +1,5 @@
-import type { CandidateOrigin, CandidateStatus } from '@autolab/contracts';
+import { CandidateOrigin, CandidateStatus } from '@autolab/contracts';
+import { z } from 'zod';
 
 /**
  * The program database of an evolve run: every candidate with its parents, the model that wrote it, its metrics and
@@ -12,6 +13,7 @@ import type { CandidateOrigin, CandidateStatus } from '@autolab/contracts';
 
 export type { CandidateOrigin, CandidateStatus, PatchType } from '@autolab/contracts';
 export type Direction = 'maximize' | 'minimize';
+const Direction = z.enum(['maximize', 'minimize']);
 
 export interface Candidate {
   id: string;
@@ -31,6 +33,20 @@ export interface Candidate {
   /** Children sampled from it so far (raised by `recordChild`); lowers its weight as a parent. */
   children: number;
 }
+/** A candidate as the checkpoint holds it; fields beyond these (a richer record's) are kept. */
+export const Candidate = z.looseObject({
+  id: z.string(),
+  generation: z.number().int().min(0),
+  island: z.number().int().min(0),
+  parentIds: z.array(z.string()),
+  patchType: CandidateOrigin,
+  model: z.string().nullable(),
+  status: CandidateStatus,
+  score: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()),
+  error: z.string().nullable(),
+  children: z.number().int().min(0),
+});
 
 export interface DatabaseOptions {
   islands: number;
@@ -55,6 +71,20 @@ export interface ProgramDatabaseState<C extends Candidate = Candidate> {
   /** The generation of the last migration (0: none yet); a migration is never repeated for a generation. */
   lastMigration: number;
 }
+/**
+ * The database's checkpoint shape, checked when a run resumes. Change it only compatibly (a new field gets a default),
+ * so that a checkpoint written by an earlier version stays readable.
+ */
+export const ProgramDatabaseState = z.object({
+  version: z.literal(1),
+  direction: Direction,
+  archiveSize: z.number().int().min(1),
+  lambda: z.number().min(0),
+  candidates: z.array(Candidate),
+  islands: z.array(z.array(z.string())).min(1),
+  archive: z.array(z.string()),
+  lastMigration: z.number().int().min(0).default(0),
+});
 
 export interface Migration {
   candidateId: string;
@@ -112,9 +142,15 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
     });
   }
 
-  static fromJSON<C extends Candidate = Candidate>(json: ProgramDatabaseState<C>): ProgramDatabase<C> {
-    if (json.version !== 1) throw new Error(`unknown program database version ${String(json.version)}`);
-    return new ProgramDatabase(structuredClone(json));
+  /** Reads a checkpointed state; throws when it is not one (a zod error) or its ids do not add up. */
+  static fromJSON<C extends Candidate = Candidate>(json: unknown): ProgramDatabase<C> {
+    const state = ProgramDatabaseState.parse(json) as ProgramDatabaseState<C>;
+    const ids = new Set(state.candidates.map((c) => c.id));
+    const unknown = [...state.islands.flat(), ...state.archive].find((id) => !ids.has(id));
+    if (unknown !== undefined) {
+      throw new Error(`the program database refers to a candidate ${unknown} it does not hold`);
+    }
+    return new ProgramDatabase(state);
   }
 
   toJSON(): ProgramDatabaseState<C> {
@@ -273,6 +309,18 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
   }
 
   /**
+   * The second parent of a crossover: an elite drawn at random from those the island does not hold (another island's
+   * best programs), else from the island's own elites; never `parentId`. Null when there is no other elite.
+   */
+  sampleMate(island: number, parentId: string, rng: Random): C | null {
+    const members = new Set(this.islandIds(island));
+    const elites = this.elites().filter((c) => c.id !== parentId);
+    const foreign = elites.filter((c) => !members.has(c.id));
+    const pool = foreign.length > 0 ? foreign : elites;
+    return pool.length > 0 ? pool[Math.floor(rng.next() * pool.length)]! : null;
+  }
+
+  /**
    * Every `interval` generations (at generations interval, 2·interval, …) each island i sends its best correct
    * candidate to island (i + 1) mod n, as a reference (the candidate is not copied or re-run). The bests are taken
    * before anything moves, and an island that already holds the migrant receives nothing. A generation migrates at
@@ -307,7 +355,7 @@ export class ProgramDatabase<C extends Candidate = Candidate> {
    * born in that generation or earlier. Its score never gets worse from one generation to the next.
    */
   bestByGeneration(): GenerationBest[] {
-    const last = Math.max(-1, ...this.state.candidates.map((c) => c.generation));
+    const last = this.state.candidates.reduce((max, c) => Math.max(max, c.generation), -1);
     const rows: GenerationBest[] = [];
     let best: C | null = null;
     for (let generation = 0; generation <= last; generation++) {

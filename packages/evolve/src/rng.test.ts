@@ -15,6 +15,11 @@ describe('SeededRng', () => {
     );
   });
 
+  it('refuses a state that is not one', () => {
+    expect(() => SeededRng.fromJSON({ a: 1, b: 2, c: 3 })).toThrow();
+    expect(() => SeededRng.fromJSON({ a: 1, b: 2, c: 3, d: -1 })).toThrow();
+  });
+
   it('gives equal sequences for equal seeds and different ones for different seeds', () => {
     const draw = (seed: number) => {
       const rng = SeededRng.fromSeed(seed);

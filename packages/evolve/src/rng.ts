@@ -1,15 +1,18 @@
+import { z } from 'zod';
+
 /**
  * The seeded random numbers of an evolve run. The state is four plain 32-bit integers so it goes into the run's
  * checkpoint as JSON, and a resumed run draws the same sequence the interrupted one would have. sfc32 (Chris Doty-
  * Humphrey's Small Fast Counting generator, passes PractRand) written out here rather than pure-rand, whose
  * generators keep their state behind methods that change between major versions.
  */
-export interface RngState {
-  a: number;
-  b: number;
-  c: number;
-  d: number;
-}
+export const RngState = z.object({
+  a: z.number().int().min(0).max(0xffffffff),
+  b: z.number().int().min(0).max(0xffffffff),
+  c: z.number().int().min(0).max(0xffffffff),
+  d: z.number().int().min(0).max(0xffffffff),
+});
+export type RngState = z.infer<typeof RngState>;
 
 export class SeededRng {
   private state: RngState;
@@ -33,8 +36,9 @@ export class SeededRng {
     return rng;
   }
 
-  static fromJSON(state: RngState): SeededRng {
-    return new SeededRng(state);
+  /** Reads a checkpointed state; throws (a zod error) when it is not one. */
+  static fromJSON(state: unknown): SeededRng {
+    return new SeededRng(RngState.parse(state));
   }
 
   toJSON(): RngState {
