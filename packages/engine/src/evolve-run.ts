@@ -242,7 +242,7 @@ export class Evolution {
     for (let k = 0; k < policy.population; k++) {
       const island = k % policy.islands;
       const parent = this.db.sampleParent(island, this.rng) ?? this.db.best()!;
-      const mate = this.db.inspirations(island, 1, this.rng, [parent.id])[0] ?? null;
+      const mate = this.db.sampleMate(island, parent.id, this.rng);
       const patchType = choosePatchType(policy.patchTypes, this.rng, mate !== null);
       this.db.recordChild(parent.id);
       const parentIds = patchType === 'crossover' && mate ? [parent.id, mate.id] : [parent.id];
