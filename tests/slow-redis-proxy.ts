@@ -2,10 +2,11 @@ import { once } from 'node:events';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of a Redis server that answers INFO slowly: once a client sends INFO, nothing comes back on that
- * connection for `infoDelayMs` (then everything does, in order). Redis clients send INFO while they connect (ioredis's
- * ready check, BullMQ's version check), so connections through it take that long — twice for BullMQ's — to be usable,
- * which turns a start-up/shutdown race that a fast local Redis shows now and then into one a test hits every time.
+ * A TCP proxy in front of a Redis server that is slow to answer BullMQ's version check: on each connection the first
+ * INFO (ioredis's ready check) is answered at once, but after a later one (BullMQ's INFO once the connection is ready)
+ * nothing comes back on that connection for `infoDelayMs`, then everything does, in order. What a client does while a
+ * BullMQ Queue's or Worker's connection is still being checked — on a fast local Redis a window of a few hundred
+ * microseconds that a test hits now and then — then happens every time.
  */
 export interface SlowRedisProxy {
   /** The target's URL with the proxy's address. */
@@ -24,6 +25,7 @@ export async function startSlowRedisProxy(targetUrl: string, infoDelayMs: number
     const upstream = createConnection({ host: target.hostname, port: Number(target.port || 6379) });
     connections.add(client);
     connections.add(upstream);
+    let infoCommands = 0;
     let heldUntil = 0;
     let pending: Buffer[] = [];
     let timer: NodeJS.Timeout | null = null;
@@ -47,7 +49,7 @@ export async function startSlowRedisProxy(targetUrl: string, infoDelayMs: number
       if (upstreamEnded) drop();
     };
     client.on('data', (chunk: Buffer) => {
-      if (INFO_COMMAND.test(chunk.toString('latin1'))) heldUntil = Date.now() + infoDelayMs;
+      if (INFO_COMMAND.test(chunk.toString('latin1')) && ++infoCommands > 1) heldUntil = Date.now() + infoDelayMs;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
