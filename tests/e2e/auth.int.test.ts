@@ -383,7 +383,9 @@ describe('limits', () => {
     // The plugin's headers on every counted answer: the limit and what is left of it.
     expect(answers.map((r) => r.headers.get('x-ratelimit-limit'))).toEqual(['5', '5', '5', '5', '5']);
     expect(answers.map((r) => r.headers.get('x-ratelimit-remaining'))).toEqual(['4', '3', '2', '1', '0']);
-    for (const path of ['/v1/%72uns', '/v1/runs', '/v1/no-such-route']) {
+    // A run read (started early, while the limit is counted) is not answered past the limit either.
+    const run = await submitRun(limited, { goal: 'A run an exhausted key must not get past its limit.' });
+    for (const path of ['/v1/%72uns', '/v1/runs', '/v1/no-such-route', `/v1/runs/${run.id}`]) {
       const res = await get(path);
       expect(res.status).toBe(429);
       const body = (await res.json()) as ErrorBody;
