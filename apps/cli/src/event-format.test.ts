@@ -92,6 +92,14 @@ describe('EventFormatter', () => {
       '12:00:07 stage.progress writeup: write_paper (30.0s)',
       '12:00:08 lessons.applied les_01m93v92cdt7sxjs5jqn6h3g7m in baseline draft',
       '12:00:09 lessons.learned 1 new, 1 updated, 1 dropped (not shown by the results)',
+      '12:00:10 models.allocated generation 2 → evolve-good: evolve-good: 2 of 2 children improved on their parent, score 1.83 > evolve-flat 0.49',
+      '12:00:11 candidate.created c005 diff of c002 on island 1 by evolve-good: Place the circles on a hexagonal lattice instead of a square grid.',
+      "12:00:12 candidate.rejected evolve-flat's child is 1 similar (tokens) to c004; 1 rejected so far",
+      '12:00:13 candidate.evaluated c005 score 1.71 (improved on its parent)',
+      '12:00:14 candidate.evaluated c007 incorrect: circles 2 and 3 overlap',
+      '12:00:15 islands.migrated c005 1→0',
+      '12:00:16 recommendations.updated 2 recommendation(s): Hexagonal placements beat square grids.',
+      '12:00:17 generation.finished generation 2: best 1.71 (c005); 1 scored, 1 incorrect, 0 failed, 1 rejected',
     ]);
   });
 

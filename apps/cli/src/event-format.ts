@@ -88,6 +88,32 @@ export function describeEvent(event: RunEvent): string {
       const { created, updated, dropped } = event.data;
       return `${created.length} new, ${updated.length} updated${dropped > 0 ? `, ${dropped} dropped (not shown by the results)` : ''}`;
     }
+    case 'candidate.created': {
+      const { candidateId, origin, parentIds, island, model, summary } = event.data;
+      const from = parentIds.length > 0 ? ` of ${parentIds.join(' + ')}` : '';
+      return `${candidateId} ${origin}${from} on island ${island}${model ? ` by ${model}` : ''}: ${oneLine(summary, 100)}`;
+    }
+    case 'candidate.rejected': {
+      const { model, similarTo, similarity, measure, rejections } = event.data;
+      return `${model ?? 'a model'}'s child is ${formatNumber(similarity)} similar (${measure}) to ${similarTo}; ${rejections} rejected so far`;
+    }
+    case 'candidate.evaluated': {
+      const { candidateId, status, score, error, improved } = event.data;
+      if (status !== 'evaluated') return `${candidateId} ${status}: ${oneLine(error ?? '', 120)}`;
+      return `${candidateId} score ${formatNumber(score!)}${improved ? ' (improved on its parent)' : ''}`;
+    }
+    case 'generation.finished': {
+      const { generation, bestCandidateId, bestScore, evaluated, incorrect, failed, rejected } = event.data;
+      const best =
+        bestScore === null ? 'no correct program yet' : `best ${formatNumber(bestScore)} (${bestCandidateId})`;
+      return `generation ${generation}: ${best}; ${evaluated} scored, ${incorrect} incorrect, ${failed} failed, ${rejected} rejected`;
+    }
+    case 'models.allocated':
+      return `generation ${event.data.generation} → ${event.data.model}: ${oneLine(event.data.reason, 120)}`;
+    case 'islands.migrated':
+      return event.data.moves.map((m) => `${m.candidateId} ${m.from}→${m.to}`).join(', ') || 'nothing moved';
+    case 'recommendations.updated':
+      return `${event.data.recommendations.length} recommendation(s): ${oneLine(event.data.recommendations[0]?.text ?? '', 100)}`;
     case 'plan.ready': {
       const { title, metric } = event.data;
       return `${oneLine(title, 100)}: ${metric.direction} ${metric.name}`;

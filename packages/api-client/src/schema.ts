@@ -450,6 +450,11 @@ export interface operations {
           'application/json': {
             runs: {
               id: string;
+              /**
+               * @default research
+               * @enum {string}
+               */
+              mode: 'research' | 'evolve';
               goal: string;
               /** @enum {string} */
               status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -545,6 +550,70 @@ export interface operations {
                   learn: boolean;
                 };
                 /**
+                 * @description Evolve mode settings; null for a research run.
+                 * @default null
+                 */
+                evolve: {
+                  /**
+                   * @description Generations to run at most.
+                   * @default 10
+                   */
+                  generations: number;
+                  /**
+                   * @description Children written per generation (spread over the islands).
+                   * @default 4
+                   */
+                  population: number;
+                  /**
+                   * @description Sub-populations that evolve apart.
+                   * @default 2
+                   */
+                  islands: number;
+                  /**
+                   * @description Every this many generations each island receives its neighbour's best.
+                   * @default 5
+                   */
+                  migrationInterval: number;
+                  /**
+                   * @default {
+                   *       "diff": 0.6,
+                   *       "rewrite": 0.3,
+                   *       "crossover": 0.1
+                   *     }
+                   */
+                  patchTypes: {
+                    /**
+                     * @description Share of children written as search/replace edits.
+                     * @default 0.6
+                     */
+                    diff: number;
+                    /**
+                     * @description Share written as a full rewrite of the evolve blocks.
+                     * @default 0.3
+                     */
+                    rewrite: number;
+                    /**
+                     * @description Share written from two parents (the second from another island or the elites).
+                     * @default 0.1
+                     */
+                    crossover: number;
+                  };
+                  /**
+                   * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+                   * @default 0.95
+                   */
+                  noveltyThreshold: number;
+                  /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+                  models?: string[];
+                  /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+                  program?: string;
+                  /**
+                   * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+                   * @default 3
+                   */
+                  metaInterval: number;
+                } | null;
+                /**
                  * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
                  * @default []
                  */
@@ -585,6 +654,8 @@ export interface operations {
                    */
                   direction?: 'maximize' | 'minimize';
                 };
+                /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+                evaluator?: string;
               };
               experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
               review: {
@@ -810,6 +881,73 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /**
+           * @description `research` (default): a goal becomes experiments and a paper. `evolve`: inputs.code is improved against inputs.evaluator (docs/evolve.md).
+           * @default research
+           * @enum {string}
+           */
+          mode?: 'research' | 'evolve';
+          /** @description Evolve mode settings (only with mode `evolve`). */
+          evolve?: {
+            /**
+             * @description Generations to run at most.
+             * @default 10
+             */
+            generations?: number;
+            /**
+             * @description Children written per generation (spread over the islands).
+             * @default 4
+             */
+            population?: number;
+            /**
+             * @description Sub-populations that evolve apart.
+             * @default 2
+             */
+            islands?: number;
+            /**
+             * @description Every this many generations each island receives its neighbour's best.
+             * @default 5
+             */
+            migrationInterval?: number;
+            /**
+             * @default {
+             *       "diff": 0.6,
+             *       "rewrite": 0.3,
+             *       "crossover": 0.1
+             *     }
+             */
+            patchTypes?: {
+              /**
+               * @description Share of children written as search/replace edits.
+               * @default 0.6
+               */
+              diff?: number;
+              /**
+               * @description Share written as a full rewrite of the evolve blocks.
+               * @default 0.3
+               */
+              rewrite?: number;
+              /**
+               * @description Share written from two parents (the second from another island or the elites).
+               * @default 0.1
+               */
+              crossover?: number;
+            };
+            /**
+             * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+             * @default 0.95
+             */
+            noveltyThreshold?: number;
+            /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+            models?: string[];
+            /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+            program?: string;
+            /**
+             * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+             * @default 3
+             */
+            metaInterval?: number;
+          };
           /** @description The research question or goal, in plain language. Required, except with `inputs.template` (whose goal is used). */
           goal?: string;
           /**
@@ -976,6 +1114,8 @@ export interface operations {
                */
               direction?: 'maximize' | 'minimize';
             };
+            /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+            evaluator?: string;
           };
           /**
            * @description Whether the run reads the tenant's lessons into its prompts and adds its own when it ends (docs/lessons.md).
@@ -1008,6 +1148,11 @@ export interface operations {
         content: {
           'application/json': {
             id: string;
+            /**
+             * @default research
+             * @enum {string}
+             */
+            mode: 'research' | 'evolve';
             goal: string;
             /** @enum {string} */
             status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -1103,6 +1248,70 @@ export interface operations {
                 learn: boolean;
               };
               /**
+               * @description Evolve mode settings; null for a research run.
+               * @default null
+               */
+              evolve: {
+                /**
+                 * @description Generations to run at most.
+                 * @default 10
+                 */
+                generations: number;
+                /**
+                 * @description Children written per generation (spread over the islands).
+                 * @default 4
+                 */
+                population: number;
+                /**
+                 * @description Sub-populations that evolve apart.
+                 * @default 2
+                 */
+                islands: number;
+                /**
+                 * @description Every this many generations each island receives its neighbour's best.
+                 * @default 5
+                 */
+                migrationInterval: number;
+                /**
+                 * @default {
+                 *       "diff": 0.6,
+                 *       "rewrite": 0.3,
+                 *       "crossover": 0.1
+                 *     }
+                 */
+                patchTypes: {
+                  /**
+                   * @description Share of children written as search/replace edits.
+                   * @default 0.6
+                   */
+                  diff: number;
+                  /**
+                   * @description Share written as a full rewrite of the evolve blocks.
+                   * @default 0.3
+                   */
+                  rewrite: number;
+                  /**
+                   * @description Share written from two parents (the second from another island or the elites).
+                   * @default 0.1
+                   */
+                  crossover: number;
+                };
+                /**
+                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+                 * @default 0.95
+                 */
+                noveltyThreshold: number;
+                /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+                models?: string[];
+                /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+                program?: string;
+                /**
+                 * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+                 * @default 3
+                 */
+                metaInterval: number;
+              } | null;
+              /**
                * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
                * @default []
                */
@@ -1143,6 +1352,8 @@ export interface operations {
                  */
                 direction?: 'maximize' | 'minimize';
               };
+              /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+              evaluator?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1419,6 +1630,11 @@ export interface operations {
         content: {
           'application/json': {
             id: string;
+            /**
+             * @default research
+             * @enum {string}
+             */
+            mode: 'research' | 'evolve';
             goal: string;
             /** @enum {string} */
             status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -1514,6 +1730,70 @@ export interface operations {
                 learn: boolean;
               };
               /**
+               * @description Evolve mode settings; null for a research run.
+               * @default null
+               */
+              evolve: {
+                /**
+                 * @description Generations to run at most.
+                 * @default 10
+                 */
+                generations: number;
+                /**
+                 * @description Children written per generation (spread over the islands).
+                 * @default 4
+                 */
+                population: number;
+                /**
+                 * @description Sub-populations that evolve apart.
+                 * @default 2
+                 */
+                islands: number;
+                /**
+                 * @description Every this many generations each island receives its neighbour's best.
+                 * @default 5
+                 */
+                migrationInterval: number;
+                /**
+                 * @default {
+                 *       "diff": 0.6,
+                 *       "rewrite": 0.3,
+                 *       "crossover": 0.1
+                 *     }
+                 */
+                patchTypes: {
+                  /**
+                   * @description Share of children written as search/replace edits.
+                   * @default 0.6
+                   */
+                  diff: number;
+                  /**
+                   * @description Share written as a full rewrite of the evolve blocks.
+                   * @default 0.3
+                   */
+                  rewrite: number;
+                  /**
+                   * @description Share written from two parents (the second from another island or the elites).
+                   * @default 0.1
+                   */
+                  crossover: number;
+                };
+                /**
+                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+                 * @default 0.95
+                 */
+                noveltyThreshold: number;
+                /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+                models?: string[];
+                /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+                program?: string;
+                /**
+                 * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+                 * @default 3
+                 */
+                metaInterval: number;
+              } | null;
+              /**
                * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
                * @default []
                */
@@ -1554,6 +1834,8 @@ export interface operations {
                  */
                 direction?: 'maximize' | 'minimize';
               };
+              /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+              evaluator?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -1798,6 +2080,11 @@ export interface operations {
         content: {
           'application/json': {
             id: string;
+            /**
+             * @default research
+             * @enum {string}
+             */
+            mode: 'research' | 'evolve';
             goal: string;
             /** @enum {string} */
             status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -1893,6 +2180,70 @@ export interface operations {
                 learn: boolean;
               };
               /**
+               * @description Evolve mode settings; null for a research run.
+               * @default null
+               */
+              evolve: {
+                /**
+                 * @description Generations to run at most.
+                 * @default 10
+                 */
+                generations: number;
+                /**
+                 * @description Children written per generation (spread over the islands).
+                 * @default 4
+                 */
+                population: number;
+                /**
+                 * @description Sub-populations that evolve apart.
+                 * @default 2
+                 */
+                islands: number;
+                /**
+                 * @description Every this many generations each island receives its neighbour's best.
+                 * @default 5
+                 */
+                migrationInterval: number;
+                /**
+                 * @default {
+                 *       "diff": 0.6,
+                 *       "rewrite": 0.3,
+                 *       "crossover": 0.1
+                 *     }
+                 */
+                patchTypes: {
+                  /**
+                   * @description Share of children written as search/replace edits.
+                   * @default 0.6
+                   */
+                  diff: number;
+                  /**
+                   * @description Share written as a full rewrite of the evolve blocks.
+                   * @default 0.3
+                   */
+                  rewrite: number;
+                  /**
+                   * @description Share written from two parents (the second from another island or the elites).
+                   * @default 0.1
+                   */
+                  crossover: number;
+                };
+                /**
+                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+                 * @default 0.95
+                 */
+                noveltyThreshold: number;
+                /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+                models?: string[];
+                /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+                program?: string;
+                /**
+                 * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+                 * @default 3
+                 */
+                metaInterval: number;
+              } | null;
+              /**
                * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
                * @default []
                */
@@ -1933,6 +2284,8 @@ export interface operations {
                  */
                 direction?: 'maximize' | 'minimize';
               };
+              /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+              evaluator?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -2235,6 +2588,11 @@ export interface operations {
         content: {
           'application/json': {
             id: string;
+            /**
+             * @default research
+             * @enum {string}
+             */
+            mode: 'research' | 'evolve';
             goal: string;
             /** @enum {string} */
             status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -2330,6 +2688,70 @@ export interface operations {
                 learn: boolean;
               };
               /**
+               * @description Evolve mode settings; null for a research run.
+               * @default null
+               */
+              evolve: {
+                /**
+                 * @description Generations to run at most.
+                 * @default 10
+                 */
+                generations: number;
+                /**
+                 * @description Children written per generation (spread over the islands).
+                 * @default 4
+                 */
+                population: number;
+                /**
+                 * @description Sub-populations that evolve apart.
+                 * @default 2
+                 */
+                islands: number;
+                /**
+                 * @description Every this many generations each island receives its neighbour's best.
+                 * @default 5
+                 */
+                migrationInterval: number;
+                /**
+                 * @default {
+                 *       "diff": 0.6,
+                 *       "rewrite": 0.3,
+                 *       "crossover": 0.1
+                 *     }
+                 */
+                patchTypes: {
+                  /**
+                   * @description Share of children written as search/replace edits.
+                   * @default 0.6
+                   */
+                  diff: number;
+                  /**
+                   * @description Share written as a full rewrite of the evolve blocks.
+                   * @default 0.3
+                   */
+                  rewrite: number;
+                  /**
+                   * @description Share written from two parents (the second from another island or the elites).
+                   * @default 0.1
+                   */
+                  crossover: number;
+                };
+                /**
+                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
+                 * @default 0.95
+                 */
+                noveltyThreshold: number;
+                /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
+                models?: string[];
+                /** @description The file of inputs.code to evolve (a path inside the upload); default its only top-level file, or program.py, or main.py. */
+                program?: string;
+                /**
+                 * @description Every this many generations the model reads recent successes and failures and writes recommendations for later mutation prompts (0: never).
+                 * @default 3
+                 */
+                metaInterval: number;
+              } | null;
+              /**
                * @description For each of numDrafts, debugProb and maxDebugDepth the request left out: its value, and whether the tenant's statistics set it (docs/lessons.md).
                * @default []
                */
@@ -2370,6 +2792,8 @@ export interface operations {
                  */
                 direction?: 'maximize' | 'minimize';
               };
+              /** @description Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md). */
+              evaluator?: string;
             };
             experimentStage: ('baseline' | 'tuning' | 'research' | 'ablation') | null;
             review: {
@@ -5047,6 +5471,151 @@ export interface operations {
                     updated: string[];
                     /** @description Lessons the model proposed that the recorded results did not support. */
                     dropped: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'candidate.created';
+                  message: string;
+                  data: {
+                    candidateId: string;
+                    generation: number;
+                    island: number;
+                    parentIds: string[];
+                    /** @enum {string} */
+                    origin: 'initial' | 'diff' | 'rewrite' | 'crossover';
+                    /** @description The model that wrote it; null for the initial program. */
+                    model: string | null;
+                    /** @description The model's one-line account of its change. */
+                    summary: string;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'candidate.rejected';
+                  message: string;
+                  data: {
+                    candidateId: string;
+                    generation: number;
+                    island: number;
+                    parentIds: string[];
+                    /** @enum {string} */
+                    origin: 'initial' | 'diff' | 'rewrite' | 'crossover';
+                    /** @description The model that wrote it; null for the initial program. */
+                    model: string | null;
+                    /** @description The existing candidate it resembles most. */
+                    similarTo: string;
+                    similarity: number;
+                    /**
+                     * @description Embedding cosine, or the token-set (Jaccard) similarity.
+                     * @enum {string}
+                     */
+                    measure: 'embedding' | 'tokens';
+                    threshold: number;
+                    /** @description Children rejected so far in the run. */
+                    rejections: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'candidate.evaluated';
+                  message: string;
+                  data: {
+                    candidateId: string;
+                    generation: number;
+                    island: number;
+                    /** @enum {string} */
+                    status: 'evaluated' | 'incorrect' | 'failed';
+                    score: number | null;
+                    metrics: {
+                      [key: string]: number;
+                    };
+                    /** @description Why it is incorrect or failed, in one line. */
+                    error: string | null;
+                    durationMs: number;
+                    /** @description Correct and better than its (first) parent. */
+                    improved: boolean;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'generation.finished';
+                  message: string;
+                  data: {
+                    generation: number;
+                    bestCandidateId: string | null;
+                    /** @description Best score so far (never worse than the last generation’s). */
+                    bestScore: number | null;
+                    evaluated: number;
+                    incorrect: number;
+                    failed: number;
+                    rejected: number;
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'models.allocated';
+                  message: string;
+                  data: {
+                    generation: number;
+                    model: string;
+                    reason: string;
+                    stats: {
+                      model: string;
+                      /** @description Children it wrote that were evaluated. */
+                      pulls: number;
+                      /** @description Of those, how many beat their parent. */
+                      improvements: number;
+                      costUsd: number;
+                      /** @description Its upper-confidence score; null before it has been tried. */
+                      score: number | null;
+                    }[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'islands.migrated';
+                  message: string;
+                  data: {
+                    generation: number;
+                    moves: {
+                      from: number;
+                      to: number;
+                      candidateId: string;
+                    }[];
+                  };
+                }
+              | {
+                  id: string;
+                  runId: string;
+                  time: string;
+                  /** @enum {string} */
+                  type: 'recommendations.updated';
+                  message: string;
+                  data: {
+                    generation: number;
+                    recommendations: {
+                      text: string;
+                      candidateIds: string[];
+                    }[];
                   };
                 }
               | {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CandidateStatus, CandidateSummary } from './evolve.js';
 import {
   ExperimentStage,
   MetricDirection,
@@ -215,6 +216,84 @@ export const LessonsLearnedEvent = event(
     dropped: z.number().int().describe('Lessons the model proposed that the recorded results did not support.'),
   }),
 );
+/** Evolve mode: a child program written by a model, about to be evaluated (or the initial program). */
+export const CandidateCreatedEvent = event(
+  'candidate.created',
+  CandidateSummary.extend({ summary: z.string().describe("The model's one-line account of its change.") }),
+);
+/** Evolve mode: a child too similar to an existing program; it is never run and the model is asked again. */
+export const CandidateRejectedEvent = event(
+  'candidate.rejected',
+  CandidateSummary.extend({
+    similarTo: z.string().describe('The existing candidate it resembles most.'),
+    similarity: z.number(),
+    measure: z.enum(['embedding', 'tokens']).describe('Embedding cosine, or the token-set (Jaccard) similarity.'),
+    threshold: z.number(),
+    rejections: z.number().int().describe('Children rejected so far in the run.'),
+  }),
+);
+/** Evolve mode: the evaluator's verdict on a candidate. */
+export const CandidateEvaluatedEvent = event(
+  'candidate.evaluated',
+  z.object({
+    candidateId: z.string(),
+    generation: z.number().int(),
+    island: z.number().int(),
+    status: CandidateStatus.exclude(['rejected']),
+    score: z.number().nullable(),
+    metrics: NodeMetrics,
+    error: z.string().nullable().describe('Why it is incorrect or failed, in one line.'),
+    durationMs: z.number().int(),
+    improved: z.boolean().describe('Correct and better than its (first) parent.'),
+  }),
+);
+/** Evolve mode: a generation's children are all evaluated. */
+export const GenerationFinishedEvent = event(
+  'generation.finished',
+  z.object({
+    generation: z.number().int(),
+    bestCandidateId: z.string().nullable(),
+    bestScore: z.number().nullable().describe('Best score so far (never worse than the last generation’s).'),
+    evaluated: z.number().int(),
+    incorrect: z.number().int(),
+    failed: z.number().int(),
+    rejected: z.number().int(),
+  }),
+);
+/** Evolve mode: which mutation model writes this generation's children, and why (the bandit's reading). */
+export const ModelsAllocatedEvent = event(
+  'models.allocated',
+  z.object({
+    generation: z.number().int(),
+    model: z.string(),
+    reason: z.string(),
+    stats: z.array(
+      z.object({
+        model: z.string(),
+        pulls: z.number().int().describe('Children it wrote that were evaluated.'),
+        improvements: z.number().int().describe('Of those, how many beat their parent.'),
+        costUsd: z.number(),
+        score: z.number().nullable().describe('Its upper-confidence score; null before it has been tried.'),
+      }),
+    ),
+  }),
+);
+/** Evolve mode: islands received their neighbour's best. */
+export const IslandsMigratedEvent = event(
+  'islands.migrated',
+  z.object({
+    generation: z.number().int(),
+    moves: z.array(z.object({ from: z.number().int(), to: z.number().int(), candidateId: z.string() })),
+  }),
+);
+/** Evolve mode: the within-run memory, written every `metaInterval` generations and put into later mutation prompts. */
+export const RecommendationsUpdatedEvent = event(
+  'recommendations.updated',
+  z.object({
+    generation: z.number().int(),
+    recommendations: z.array(z.object({ text: z.string(), candidateIds: z.array(z.string()) })),
+  }),
+);
 export const PlanEvent = event(
   'plan.ready',
   z.object({
@@ -371,6 +450,13 @@ export const RunEvent = z.discriminatedUnion('type', [
   HintAppliedEvent,
   LessonsAppliedEvent,
   LessonsLearnedEvent,
+  CandidateCreatedEvent,
+  CandidateRejectedEvent,
+  CandidateEvaluatedEvent,
+  GenerationFinishedEvent,
+  ModelsAllocatedEvent,
+  IslandsMigratedEvent,
+  RecommendationsUpdatedEvent,
   NodeCreatedEvent,
   ExecOutputEvent,
   NodeFinishedEvent,

@@ -2,6 +2,7 @@ export * from './auth.js';
 export * from './checkpoint.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './evolve.js';
 export * from './json-setting.js';
 export * from './lessons.js';
 export * from './models.js';

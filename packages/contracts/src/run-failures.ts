@@ -8,6 +8,10 @@ export const RUN_FAILURES = {
   model_unusable: '5 unusable model replies in a row (not a valid tool call) during the experiments',
   no_successful_experiment:
     "no node produced the primary metric; the nodes' code and outputs are still in the artifacts",
+  program_invalid:
+    'evolve mode: the program cannot be evolved (its EVOLVE-BLOCK markers are unbalanced or nested, it is not UTF-8 text, or it is over 1 MB)',
+  initial_program_failed:
+    'evolve mode: the program as uploaded did not pass its evaluator (the message has the evaluator’s error); evolution needs a correct start',
   paper_compile_failed: 'even the generated fallback paper did not compile; see `paper/paper.log`',
   llm_unavailable:
     'the model endpoint failed after all retries, or with an error that retrying cannot fix (401, 404, …)',

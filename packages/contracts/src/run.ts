@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EvolvePolicy } from './evolve.js';
 import { RunLessonsPolicy, SearchTuning } from './lessons.js';
 import { ModelName, RunModels, RunModelsRequest } from './models.js';
 import { DEFAULT_SANDBOX_IMAGE, SandboxImageName } from './sandbox-images.js';
@@ -161,11 +162,14 @@ export const RunInputs = z
     evaluation: RunEvaluation.optional().describe(
       'A held-out test: the service scores the best programs on it after the search (see docs/inputs.md).',
     ),
+    evaluator: UploadId.optional().describe(
+      'Evolve mode only: an upload holding `evaluate.py`, run in a sandbox against every candidate program; it writes metrics.json (with a `score`) and correct.json (see docs/evolve.md).',
+    ),
   })
   .strict();
 export type RunInputs = z.infer<typeof RunInputs>;
 /** The inputs every experiment sandbox holds under /workspace/input/<kind>/. */
-export const INPUT_KINDS = ['data', 'code', 'papers'] as const satisfies readonly (keyof RunInputs)[];
+export const INPUT_KINDS = ['data', 'code', 'papers', 'evaluator'] as const satisfies readonly (keyof RunInputs)[];
 
 /** Every upload a run names, with the request field that names it (the hidden and grader uploads too). */
 export function runUploads(inputs: RunInputs): { field: string; uploadId: string }[] {
@@ -184,8 +188,16 @@ export function runUploads(inputs: RunInputs): { field: string; uploadId: string
 /** Where an input is inside every experiment sandbox. */
 export const INPUT_MOUNT = '/workspace/input';
 
+/** `research`: goal → ideas → experiments → paper. `evolve`: the user's program and evaluator → better programs. */
+export const RunMode = z.enum(['research', 'evolve']);
+export type RunMode = z.infer<typeof RunMode>;
+
 export const CreateRunRequest = z
   .object({
+    mode: RunMode.default('research').describe(
+      '`research` (default): a goal becomes experiments and a paper. `evolve`: inputs.code is improved against inputs.evaluator (docs/evolve.md).',
+    ),
+    evolve: EvolvePolicy.optional().describe('Evolve mode settings (only with mode `evolve`).'),
     goal: z
       .string()
       .trim()
@@ -251,6 +263,27 @@ export const CreateRunRequest = z
   })
   .strict()
   .superRefine((request, ctx) => {
+    if (request.mode === 'evolve') {
+      for (const field of ['code', 'evaluator'] as const)
+        if (request.inputs[field] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['inputs', field],
+            message: `evolve mode needs inputs.${field} (${field === 'code' ? 'the program to improve' : 'an upload with evaluate.py'})`,
+          });
+      for (const field of ['template', 'evaluation', 'papers'] as const)
+        if (request.inputs[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['inputs', field], message: `evolve mode takes no inputs.${field}` });
+      return;
+    }
+    if (request.evolve !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['evolve'], message: 'evolve settings need mode "evolve"' });
+    if (request.inputs.evaluator !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs', 'evaluator'],
+        message: 'inputs.evaluator is for mode "evolve" (a held-out test is inputs.evaluation)',
+      });
     if (request.goal === undefined && request.inputs.template === undefined)
       ctx.addIssue({ code: 'custom', path: ['goal'], message: 'give a goal (or inputs.template, whose goal is used)' });
     if (request.inputs.template !== undefined && request.inputs.code !== undefined)
@@ -359,6 +392,7 @@ export const RunLinks = z.object({
 
 export const RunRecord = z.object({
   id: z.string(),
+  mode: RunMode.default('research'),
   goal: z.string(),
   status: RunStatus,
   stage: RunStage.nullable(),
@@ -385,6 +419,7 @@ export const RunRecord = z.object({
     seeds: z.number().int(),
     pageLimit: z.number().int(),
     lessons: RunLessonsPolicy.default({ use: true, learn: true }),
+    evolve: EvolvePolicy.nullable().default(null).describe('Evolve mode settings; null for a research run.'),
     searchTuning: z
       .array(SearchTuning)
       .default([])

@@ -41,6 +41,8 @@ export interface ToolCallRequest {
   purpose: string;
   /** Which of the run's models answers (`code`, `judge`, `writeup`, `review`, `ideas`, `vision`). */
   role: AnyModelRole;
+  /** A model of the run's to ask instead of the role's (evolve mode's mutation models, chosen per generation). */
+  model?: string;
   system: string;
   prompt: string;
   /** The model must answer with exactly one call of one of these tools. */

@@ -21,7 +21,7 @@ export class ModelRouter implements Llm {
   }
 
   callTool(request: ToolCallRequest, signal: AbortSignal): Promise<ToolCallResult> {
-    const model = this.modelOf(request.role);
+    const model = request.model ?? this.modelOf(request.role);
     let client = this.clients.get(model);
     if (!client) {
       client = this.clientFor(model);

@@ -213,6 +213,7 @@ export class RunStore {
     const bodyHash = createHash('sha256').update(stableJson(options)).digest('hex').slice(0, 32);
     const fields: Record<string, string> = {
       id,
+      mode: options.mode,
       goal: options.goal,
       status: 'queued',
       stage: '',
@@ -232,6 +233,7 @@ export class RunStore {
         seeds: options.seeds,
         pageLimit: options.pageLimit,
         lessons: options.lessons,
+        evolve: options.evolve ?? null,
       }),
       tenant: options.tenant,
       inputs: JSON.stringify(options.inputs ?? {}),
@@ -578,6 +580,8 @@ export function parseEvent(runId: string, id: string, fields: string[]): RunEven
 function parseRun(h: Record<string, string>): StoredRun {
   return {
     id: h.id!,
+    // Runs stored before evolve mode existed were research runs.
+    mode: h.mode === 'evolve' ? 'evolve' : 'research',
     goal: h.goal ?? '',
     status: h.status as RunStatus,
     stage: (h.stage || null) as RunStage | null,
@@ -638,6 +642,7 @@ const DEFAULT_POLICY: StoredRun['policy'] = {
   seeds: DEFAULTS.seeds,
   pageLimit: DEFAULTS.pageLimit,
   lessons: DEFAULTS.lessons,
+  evolve: null,
   searchTuning: [],
 };
 

@@ -1,7 +1,11 @@
 import {
   answersFileCount,
   CreateRunRequest,
+  DEFAULT_EVOLVE_GOAL,
   ErrorBody,
+  EvolvePolicy,
+  evaluatorEntryPoint,
+  evolveProgramEntry,
   graderEntryPoint,
   modelsOf,
   priceOf,
@@ -86,14 +90,16 @@ export const runRoutes =
       async (request, reply) => {
         const { tenant } = principalOf(request);
         checkImage(deps, request.body.sandbox.image);
-        await checkInputs(deps, request.body.inputs, tenant);
+        await checkInputs(deps, request.body, tenant);
         const template = request.body.inputs.template ? deps.templates.get(request.body.inputs.template) : null;
-        // The schema lets the goal be left out only with a template.
-        const goal = request.body.goal ?? template!.template.goal;
+        const evolving = request.body.mode === 'evolve';
+        // The schema lets the goal be left out only with a template, or in evolve mode.
+        const goal = request.body.goal ?? (evolving ? DEFAULT_EVOLVE_GOAL : template!.template.goal);
         const { model, models: requestedModels, budgetUsd: requestedBudget, ...rest } = request.body;
         const models = resolveRunModels(requestedModels, model, deps.models);
-        const budgetUsd = runBudget(deps, models, requestedBudget);
-        const options = { ...rest, goal, models, budgetUsd, tenant };
+        const evolve = evolving ? EvolvePolicy.parse(request.body.evolve ?? {}) : undefined;
+        const budgetUsd = runBudget(deps, [...modelsOf(models), ...(evolve?.models ?? [])], requestedBudget);
+        const options = { ...rest, evolve, goal, models, budgetUsd, tenant };
         const open = openSearchFields.get(request) ?? [];
         const tuned = open.length > 0 ? tuneSearch(rest.search, open, await deps.searchStats.counts(tenant)) : null;
         try {
@@ -269,7 +275,12 @@ export const runRoutes =
  * tenant), and a template must be a built-in one. Refused like any invalid field, naming it; another tenant's upload
  * reads exactly like a missing one.
  */
-async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Promise<void> {
+async function checkInputs(
+  deps: ApiDeps,
+  request: { inputs: RunInputs; evolve?: { program?: string } | undefined },
+  tenant: string,
+): Promise<void> {
+  const { inputs } = request;
   const invalid = (field: string, message: string) =>
     new ApiError('validation_failed', `Invalid body ${field}: ${message}.`, {
       issues: [{ path: field, message, in: 'body' }],
@@ -295,6 +306,19 @@ async function checkInputs(deps: ApiDeps, inputs: RunInputs, tenant: string): Pr
       );
     if (field === 'inputs.evaluation.grader' && !graderEntryPoint(paths))
       throw invalid(field, `upload ${uploadId} has no grade.py (or a single top-level .py file) to run`);
+    if (field === 'inputs.evaluator' && !evaluatorEntryPoint(paths))
+      throw invalid(field, `upload ${uploadId} has no evaluate.py (or a single top-level .py file) to run`);
+    if (
+      field === 'inputs.code' &&
+      inputs.evaluator !== undefined &&
+      !evolveProgramEntry(paths, request.evolve?.program)
+    )
+      throw invalid(
+        request.evolve?.program === undefined ? field : 'evolve.program',
+        request.evolve?.program === undefined
+          ? `upload ${uploadId} holds several files: name the one to evolve with evolve.program (or upload program.py or main.py)`
+          : `upload ${uploadId} has no file ${JSON.stringify(request.evolve.program)}`,
+      );
   }
   if (inputs.template !== undefined && !deps.templates.get(inputs.template)) {
     const known = deps.templates.list().map((t) => t.name);
@@ -319,8 +343,8 @@ const DEFAULT_BUDGET_USD = 5;
  * unpriced model is refused (it would never stop anything), and such a run without one has no USD budget (its
  * token cap, `maxTokens`, is its limit).
  */
-function runBudget(deps: ApiDeps, models: RunModels, requested: number | undefined): number | null {
-  const unpriced = modelsOf(models).filter((name) => priceOf(deps.prices, name) === null);
+function runBudget(deps: ApiDeps, models: string[], requested: number | undefined): number | null {
+  const unpriced = [...new Set(models)].filter((name) => priceOf(deps.prices, name) === null);
   if (unpriced.length === 0) return requested ?? DEFAULT_BUDGET_USD;
   if (requested === undefined) return null;
   const message =

@@ -16,6 +16,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
   const id = overrides.id ?? RUN_ID;
   return {
     id,
+    mode: 'research',
     goal: 'Does label smoothing improve calibration of a small MLP on a synthetic task?',
     status: 'running',
     stage: 'experiments',
@@ -41,6 +42,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
       seeds: 3,
       pageLimit: 8,
       lessons: { use: true, learn: true },
+      evolve: null,
       searchTuning: [],
     },
     tenant: 'default',
@@ -312,6 +314,109 @@ const EXTRA_SAMPLES: Sample[] = [
     type: 'lessons.learned',
     message: 'Lessons from this run: 1 new, 1 updated; 1 proposed lesson(s) dropped',
     data: { created: ['les_01m93v92cdt7sxjs5jqn6h3g7m'], updated: ['les_01m93v92cdxceerzyp8gxqk36s'], dropped: 1 },
+  },
+  // Evolve mode (docs/evolve.md).
+  {
+    type: 'models.allocated',
+    message: 'Generation 2 goes to evolve-good.',
+    data: {
+      generation: 2,
+      model: 'evolve-good',
+      reason: 'evolve-good: 2 of 2 children improved on their parent, score 1.83 > evolve-flat 0.49',
+      stats: [
+        { model: 'evolve-good', pulls: 2, improvements: 2, costUsd: 0.002, score: 1.83 },
+        { model: 'evolve-flat', pulls: 2, improvements: 0, costUsd: 0.002, score: 0.49 },
+      ],
+    },
+  },
+  {
+    type: 'candidate.created',
+    message: 'c005 (diff of c002, island 1) by evolve-good',
+    data: {
+      candidateId: 'c005',
+      generation: 2,
+      island: 1,
+      parentIds: ['c002'],
+      origin: 'diff',
+      model: 'evolve-good',
+      summary: 'Place the circles on a hexagonal lattice instead of a square grid.',
+    },
+  },
+  {
+    type: 'candidate.rejected',
+    message: 'A child of c002 is 1 similar to c004: rejected.',
+    data: {
+      candidateId: 'c006',
+      generation: 2,
+      island: 0,
+      parentIds: ['c002'],
+      origin: 'rewrite',
+      model: 'evolve-flat',
+      similarTo: 'c004',
+      similarity: 1,
+      measure: 'tokens',
+      threshold: 0.95,
+      rejections: 1,
+    },
+  },
+  {
+    type: 'candidate.evaluated',
+    message: 'c005 score 1.71',
+    data: {
+      candidateId: 'c005',
+      generation: 2,
+      island: 1,
+      status: 'evaluated',
+      score: 1.71,
+      metrics: { score: 1.71, circles: 9 },
+      error: null,
+      durationMs: 900,
+      improved: true,
+    },
+  },
+  {
+    type: 'candidate.evaluated',
+    message: 'c007 incorrect: circles 2 and 3 overlap',
+    data: {
+      candidateId: 'c007',
+      generation: 2,
+      island: 0,
+      status: 'incorrect',
+      score: null,
+      metrics: {},
+      error: 'circles 2 and 3 overlap',
+      durationMs: 850,
+      improved: false,
+    },
+  },
+  {
+    type: 'islands.migrated',
+    message: 'Island 1 sent c005 to island 0.',
+    data: { generation: 2, moves: [{ from: 1, to: 0, candidateId: 'c005' }] },
+  },
+  {
+    type: 'recommendations.updated',
+    message: '2 recommendations for later mutations.',
+    data: {
+      generation: 3,
+      recommendations: [
+        { text: 'Hexagonal placements beat square grids.', candidateIds: ['c005'] },
+        { text: 'Growing radii past the walls breaks correctness.', candidateIds: ['c007'] },
+      ],
+    },
+  },
+  {
+    type: 'generation.finished',
+    message: 'Generation 2: best 1.71 (c005).',
+    data: {
+      generation: 2,
+      bestCandidateId: 'c005',
+      bestScore: 1.71,
+      evaluated: 1,
+      incorrect: 1,
+      failed: 0,
+      rejected: 1,
+    },
   },
 ];
 
