@@ -69,6 +69,8 @@ export class Evolution {
   private rng: SeededRng;
   /** Program texts by candidate id (loaded from the artifacts when a resumed run needs them). */
   private readonly texts = new Map<string, string>();
+  /** The tail of the chain that runs `exclusive` work one piece at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: RunContext,
@@ -286,10 +288,21 @@ export class Evolution {
         await this.record(slot, candidate, costUsd);
         return;
       }
-      const nearest = mostSimilar(evolveText(written.program), await this.existingPrograms());
-      const threshold = this.spec.policy.noveltyThreshold;
-      if (nearest && nearest.similarity >= threshold) {
-        await this.reject(slot, generation, model, written.summary, nearest, threshold);
+      // Checked and claimed one child at a time: two twins written in parallel must not both pass as new.
+      const verdict = await this.exclusive(async () => {
+        const nearest = mostSimilar(evolveText(written.program), await this.existingPrograms());
+        const threshold = this.spec.policy.noveltyThreshold;
+        if (nearest && nearest.similarity >= threshold) {
+          await this.reject(slot, generation, model, written.summary, nearest, threshold);
+          return 'rejected' as const;
+        }
+        const id = this.newId();
+        this.texts.set(id, written.program);
+        slot.candidateId = id;
+        slot.summary = written.summary;
+        return 'novel' as const;
+      });
+      if (verdict === 'rejected') {
         if (slot.rejected >= MAX_REJECTIONS_PER_CHILD) {
           this.ev.bandit = record(this.ev.bandit, model, false, costUsd);
           slot.done = true;
@@ -298,12 +311,9 @@ export class Evolution {
         }
         continue;
       }
-      const id = this.newId();
-      this.texts.set(id, written.program);
+      const id = slot.candidateId!;
       // Saved before the child is announced or run: a resumed run evaluates this very program, without a model call.
       await ctx.sink.saveArtifact(EVOLVE_ARTIFACTS.program(id, this.ev.fileName), written.program);
-      slot.candidateId = id;
-      slot.summary = written.summary;
       await this.save();
       await ctx.emit({
         type: 'candidate.created',
@@ -602,6 +612,13 @@ export class Evolution {
     return id;
   }
 
+  /** Runs `work` after every earlier `exclusive` work has settled. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   /**
    * Every program a child is compared with for novelty: those in the database (but rejected ones) and those written
    * in this generation that are still being evaluated (a twin written in parallel is as much a repeat).
@@ -697,16 +714,15 @@ async function readInitialProgram(ctx: RunContext, fileName: string): Promise<st
       files: [],
       command: ['cp', '--', `${INPUT_MOUNT}/code/${fileName}`, 'program'],
       exec: { timeoutMs: 60_000, signal: ctx.signal },
-      outputs: { maxFiles: 1, maxFileBytes: MAX_PROGRAM_BYTES, maxTotalBytes: MAX_PROGRAM_BYTES },
+      outputs: { maxFiles: 10, maxFileBytes: MAX_PROGRAM_BYTES, maxTotalBytes: 2 * MAX_PROGRAM_BYTES },
     });
     content = outcome.files.find((f) => f.path === 'program')?.content;
     if (!content && outcome.skipped.some((s) => s.reason === 'file_too_large'))
       throw new RunFailure('program_invalid', `${fileName} is larger than ${MAX_PROGRAM_BYTES / 1024 / 1024} MB`);
-    if (!content)
-      throw new RunFailure(
-        'program_invalid',
-        `${fileName} could not be read from inputs.code: ${outcome.exec.stderr.text.trim().slice(0, 300)}`,
-      );
+    if (!content) {
+      const why = outcome.outputError ?? (outcome.exec.stderr.text.trim() || `exit ${outcome.exec.exitCode}`);
+      throw new RunFailure('program_invalid', `${fileName} could not be read from inputs.code: ${why.slice(0, 300)}`);
+    }
   } catch (err) {
     if (err instanceof SandboxStepError)
       throw new RunFailure('program_invalid', `${fileName} could not be read: ${err.message}`);
