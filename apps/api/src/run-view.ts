@@ -1,6 +1,7 @@
 import { type Principal, RUN_ID_PATTERN, type RunRecord } from '@autolab/contracts';
-import type { RunStore, StoredRun } from '@autolab/store';
+import { type RunStore, type StoredRun, writeTogether } from '@autolab/store';
 import type { FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { ApiError } from './errors.js';
 
 export function toRunRecord(run: StoredRun): RunRecord {
@@ -49,9 +50,11 @@ const earlyReads = new WeakMap<FastifyRequest, Promise<StoredRun | null>>();
  * What is read is only ever answered through `loadRun` (tenant check) in the handler, which runs only if the limit
  * and the route's scope let the request through; otherwise the read is dropped.
  */
-export const readRunEarly = (runs: RunStore) => async (request: FastifyRequest) => {
+export const readRunEarly = (runs: RunStore, redis: Redis) => async (request: FastifyRequest) => {
   const id = (request.params as { id?: unknown }).id;
   if (!request.principal || typeof id !== 'string' || !RUN_ID_PATTERN.test(id)) return;
+  // The read and the limit's script leave in one socket write.
+  writeTogether(redis);
   const read = runs.get(id);
   read.catch(() => undefined); // answered (or dropped) later; a failure is raised where it is awaited
   earlyReads.set(request, read);

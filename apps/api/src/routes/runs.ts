@@ -167,7 +167,7 @@ export const runRoutes =
           response: { 200: RunRecord, 404: RunNotFound },
         },
         // Before the rate limit's own route hook (the plugin appends it): the run read and the limit overlap.
-        onRequest: readRunEarly(deps.runs),
+        onRequest: readRunEarly(deps.runs, deps.redis),
       },
       async (request) =>
         toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request), earlyRunRead(request))),
