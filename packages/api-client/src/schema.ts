@@ -599,8 +599,8 @@ export interface operations {
                     crossover: number;
                   };
                   /**
-                   * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-                   * @default 0.95
+                   * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+                   * @default 0.99
                    */
                   noveltyThreshold: number;
                   /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
@@ -934,8 +934,8 @@ export interface operations {
               crossover?: number;
             };
             /**
-             * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-             * @default 0.95
+             * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+             * @default 0.99
              */
             noveltyThreshold?: number;
             /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
@@ -1297,8 +1297,8 @@ export interface operations {
                   crossover: number;
                 };
                 /**
-                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-                 * @default 0.95
+                 * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+                 * @default 0.99
                  */
                 noveltyThreshold: number;
                 /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
@@ -1779,8 +1779,8 @@ export interface operations {
                   crossover: number;
                 };
                 /**
-                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-                 * @default 0.95
+                 * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+                 * @default 0.99
                  */
                 noveltyThreshold: number;
                 /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
@@ -2229,8 +2229,8 @@ export interface operations {
                   crossover: number;
                 };
                 /**
-                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-                 * @default 0.95
+                 * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+                 * @default 0.99
                  */
                 noveltyThreshold: number;
                 /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */
@@ -2737,8 +2737,8 @@ export interface operations {
                   crossover: number;
                 };
                 /**
-                 * @description A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).
-                 * @default 0.95
+                 * @description A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.
+                 * @default 0.99
                  */
                 noveltyThreshold: number;
                 /** @description Mutation models; with more than one, a bandit gives each generation's children to the model whose children improved most for their cost. Default: the run's code model. */

@@ -12,7 +12,6 @@ import {
   RerunRequest,
   type RunInputs,
   RunList,
-  type RunModels,
   RunRecord,
   resolveRunModels,
   runUploads,
