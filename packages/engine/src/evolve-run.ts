@@ -40,6 +40,8 @@ export interface EvolveRunInput {
   models: string[];
 }
 
+/** The key a child's own vector is kept under while it is compared. */
+const CHILD = '~child';
 /** A program over this size is refused: the prompts carry it whole. */
 export const MAX_PROGRAM_BYTES = 1024 * 1024;
 /** Times one child may be rejected as too similar before its slot is given up for the generation. */
@@ -69,6 +71,10 @@ export class Evolution {
   private rng: SeededRng;
   /** Program texts by candidate id (loaded from the artifacts when a resumed run needs them). */
   private readonly texts = new Map<string, string>();
+  /** Embeddings of the programs' evolve blocks by candidate id (with an embeddings model; recomputed on resume). */
+  private readonly vectors = new Map<string, number[]>();
+  /** The embeddings endpoint failed once: novelty is measured by tokens for the rest of the attempt. */
+  private embeddingsFailed = false;
   /** The tail of the chain that runs `exclusive` work one piece at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -290,7 +296,13 @@ export class Evolution {
       }
       // Checked and claimed one child at a time: two twins written in parallel must not both pass as new.
       const verdict = await this.exclusive(async () => {
-        const nearest = mostSimilar(evolveText(written.program), await this.existingPrograms());
+        const existing = await this.existingPrograms();
+        const text = evolveText(written.program);
+        const vectors = await this.vectorsFor([...existing, { id: CHILD, text }]);
+        const vector = vectors?.get(CHILD) ?? null;
+        vectors?.delete(CHILD);
+        const withVectors = existing.map((e) => ({ ...e, vector: vectors?.get(e.id) ?? null }));
+        const nearest = mostSimilar(text, withVectors, vector);
         const threshold = this.spec.policy.noveltyThreshold;
         if (nearest && nearest.similarity >= threshold) {
           await this.reject(slot, generation, model, written.summary, nearest, threshold);
@@ -298,6 +310,7 @@ export class Evolution {
         }
         const id = this.newId();
         this.texts.set(id, written.program);
+        if (vector) this.vectors.set(id, vector);
         // The program is stored before the slot names it: any checkpoint (another child's too) that says this child
         // was written lets a resumed run evaluate this very program, without a model call.
         await ctx.sink.saveArtifact(EVOLVE_ARTIFACTS.program(id, this.ev.fileName), written.program);
@@ -611,6 +624,32 @@ export class Evolution {
     const id = candidateIdFor(this.ev.nextId);
     this.ev.nextId += 1;
     return id;
+  }
+
+  /**
+   * The vectors of `items` by id, embedding those not known yet; null without an embeddings model or once it has
+   * failed (novelty is then measured by code tokens, and a warning says so once).
+   */
+  private async vectorsFor(items: { id: string; text: string }[]): Promise<Map<string, number[]> | null> {
+    const port = this.ctx.ports.embeddings;
+    if (!port || this.embeddingsFailed) return null;
+    const missing = items.filter((item) => !this.vectors.has(item.id));
+    if (missing.length === 0) return this.vectors;
+    try {
+      const got = await port.embed(missing.map((item) => item.text));
+      missing.forEach((item, k) => this.vectors.set(item.id, got[k]!));
+      return this.vectors;
+    } catch (err) {
+      this.ctx.throwIfInterrupted();
+      this.embeddingsFailed = true;
+      const detail = err instanceof Error ? err.message : String(err);
+      await this.ctx.emit({
+        type: 'warning',
+        message: `The embeddings model ${port.model} could not be reached: novelty is measured by code tokens for now.`,
+        data: { code: 'embeddings_unavailable', detail: detail.slice(0, 500) },
+      });
+      return null;
+    }
   }
 
   /** Runs `work` after every earlier `exclusive` work has settled. */
