@@ -73,7 +73,7 @@ describe('evolve mode after a worker dies', () => {
     // Kill once the last child of the generation is written: the model was asked for every child of it, so no model
     // call is in flight, and at least that child is still being evaluated (it sleeps 3 seconds first).
     let written = 0;
-    const beforeKill = await readSse(stack, runId, {
+    await readSse(stack, runId, {
       stopWhen: (e) =>
         e.type === 'candidate.created' &&
         (e.data as { generation: number }).generation === KILLED_IN &&
@@ -96,13 +96,6 @@ describe('evolve mode after a worker dies', () => {
     const started = ofType(events, 'run.started').map((e) => e.data);
     expect(started.map((s) => s.attempt)).toEqual([1, 2]);
     const resumedAt = events.findIndex((e) => e.type === 'run.started' && e.data.attempt === 2);
-    // What the SSE client saw before the kill is what the stream holds before the second attempt.
-    const killedAt = events.findIndex((e) => e.id === beforeKill.events.at(-1)!.id);
-    expect(
-      events.slice(killedAt + 1, resumedAt).filter((e) => e.type.startsWith('candidate.')),
-      'the dead worker announced more candidates after the kill',
-    ).toEqual([]);
-
     // Every candidate written is evaluated exactly once across both attempts, and none is written twice.
     const created = ofType(events, 'candidate.created').map((e) => e.data.candidateId);
     const evaluated = ofType(events, 'candidate.evaluated').map((e) => e.data.candidateId);
