@@ -312,6 +312,9 @@ export class Evolution {
         const id = this.newId();
         this.texts.set(id, written.program);
         if (vector) this.vectors.set(id, vector);
+        // The program is stored before the slot names it: any checkpoint (another child's too) that says this child
+        // was written lets a resumed run evaluate this very program, without a model call.
+        await ctx.sink.saveArtifact(EVOLVE_ARTIFACTS.program(id, this.ev.fileName), written.program);
         slot.candidateId = id;
         slot.summary = written.summary;
         return 'novel' as const;
@@ -326,8 +329,6 @@ export class Evolution {
         continue;
       }
       const id = slot.candidateId!;
-      // Saved before the child is announced or run: a resumed run evaluates this very program, without a model call.
-      await ctx.sink.saveArtifact(EVOLVE_ARTIFACTS.program(id, this.ev.fileName), written.program);
       await this.save();
       await ctx.emit({
         type: 'candidate.created',

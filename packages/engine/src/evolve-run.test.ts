@@ -1,0 +1,100 @@
+import { EVOLVE_ARTIFACTS, EvolvePolicy, type NewEvent } from '@autolab/contracts';
+import { describe, expect, it } from 'vitest';
+import type { ProgramOutcome, ProgramRun, Sandbox, SandboxFactory } from './ports.js';
+import { runResearch } from './research-run.js';
+import { execResult, FakeLlm, FakeSandbox, MemorySink, setup, text } from './testing/fakes.js';
+
+/**
+ * Evolve mode with in-memory ports: what a checkpoint holds at every write, so that a worker that dies after any
+ * write resumes from a state it can finish (tests/e2e/evolve-resume.int.test.ts kills a real worker).
+ */
+
+const PROGRAM = `N = 3
+# EVOLVE-BLOCK-START
+def f():
+    return 1
+# EVOLVE-BLOCK-END
+`;
+const RESULT_MARKER = '@@AUTOLAB_EVOLVE_RESULT@@';
+
+/** Reads the program back for the engine, and "evaluates" a child: its score is the number its `f` returns. */
+async function runEvolveProgram(run: ProgramRun): Promise<ProgramOutcome> {
+  if (run.command[0] === 'cp')
+    return {
+      exec: execResult(),
+      files: [{ path: 'program', content: Buffer.from(PROGRAM) }],
+      skipped: [],
+      outputError: null,
+    };
+  const program = run.files[0]!.content.toString();
+  const score = Number(/return (\d+)/.exec(program)?.[1] ?? 0);
+  const report = { exit: 0, metrics: JSON.stringify({ score }), correct: JSON.stringify({ correct: true }) };
+  return {
+    exec: execResult({ stdout: text(`\n${RESULT_MARKER}${JSON.stringify(report)}\n`) }),
+    files: [],
+    skipped: [],
+    outputError: null,
+  };
+}
+
+const rewrite = (body: string) => ({ args: { summary: `return ${body}`, blocks: [`def f():\n    ${body}\n`] } });
+
+describe('evolve mode', () => {
+  it('never checkpoints a written child whose program is not saved yet (a resumed worker could not evaluate it)', async () => {
+    const { input } = setup({});
+    // Two children written at once; the first one's program takes a while to reach the artifact store.
+    const sink = new (class extends MemorySink {
+      orphans: string[] = [];
+      override async saveArtifact(path: string, content: Buffer | string) {
+        if (path === EVOLVE_ARTIFACTS.program('c001', 'program.py')) await new Promise((r) => setTimeout(r, 50));
+        await super.saveArtifact(path, content);
+      }
+      override async saveCheckpoint(write: Parameters<MemorySink['saveCheckpoint']>[0]) {
+        await super.saveCheckpoint(write);
+        const head = this.stored!.head as { evolve?: { current: { slots: { candidateId: string | null }[] } | null } };
+        for (const slot of head.evolve?.current?.slots ?? [])
+          if (slot.candidateId && !this.artifacts.has(EVOLVE_ARTIFACTS.program(slot.candidateId, 'program.py')))
+            this.orphans.push(slot.candidateId);
+      }
+    })();
+    const llm = new FakeLlm({
+      propose_rewrite: [rewrite('return 2 + 0 * sum(range(3))'), rewrite('return max(4, len("abc"))')],
+      explain_best_program: [{ args: { summary: 'f returns more.', changes: [] } }],
+    });
+    const sandboxes: SandboxFactory = {
+      open: async () => {
+        const sandbox: Sandbox = new FakeSandbox();
+        sandbox.runProgram = runEvolveProgram;
+        return sandbox;
+      },
+    };
+    const outcome = await runResearch(
+      {
+        ...input,
+        policy: { ...input.policy, search: { ...input.policy.search, nodeConcurrency: 2 } },
+        evolve: {
+          policy: EvolvePolicy.parse({
+            generations: 1,
+            population: 2,
+            islands: 1,
+            patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+            metaInterval: 0,
+          }),
+          fileName: 'program.py',
+          evaluatorEntry: 'evaluate.py',
+          models: ['fake'],
+        },
+      },
+      { llm, sandboxes, sink, clock: { now: Date.now } },
+      new AbortController().signal,
+    );
+    expect(outcome.status).toBe('succeeded');
+    const evaluated = sink.events.filter((e: NewEvent) => e.type === 'candidate.evaluated');
+    expect(evaluated.map((e) => (e.data as { candidateId: string }).candidateId).sort()).toEqual([
+      'c000',
+      'c001',
+      'c002',
+    ]);
+    expect(sink.orphans).toEqual([]);
+  });
+});
