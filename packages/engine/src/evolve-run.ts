@@ -172,7 +172,7 @@ export class Evolution {
         summary: 'the program as uploaded',
       },
     });
-    const evaluation = await this.evaluate(id, text);
+    const evaluation = await this.evaluate(text);
     const candidate = this.candidateFrom(id, 0, 0, [], 'initial', null, 'the program as uploaded', evaluation);
     if (candidate.status !== 'evaluated') {
       await this.announce(candidate, false);
@@ -345,7 +345,7 @@ export class Evolution {
       });
     }
     const id = slot.candidateId;
-    const evaluation = await this.evaluate(id, await this.programOf(id));
+    const evaluation = await this.evaluate(await this.programOf(id));
     const candidate = this.candidateFrom(
       id,
       generation,
@@ -589,7 +589,7 @@ export class Evolution {
 
   // ------------------------------------------------------------ helpers
 
-  private async evaluate(id: string, text: string): Promise<Evaluation> {
+  private async evaluate(text: string): Promise<Evaluation> {
     const pool = this.ctx.experimentSandboxes;
     const sandbox = await pool.acquire();
     try {
@@ -645,7 +645,7 @@ export class Evolution {
     if (missing.length === 0) return this.vectors;
     try {
       const got = await port.embed(missing.map((item) => item.text));
-      missing.forEach((item, k) => this.vectors.set(item.id, got[k]!));
+      for (const [k, item] of missing.entries()) this.vectors.set(item.id, got[k]!);
       return this.vectors;
     } catch (err) {
       this.ctx.throwIfInterrupted();
