@@ -14,7 +14,7 @@ export function EvolveModels({ view }: { view: EvolveView }) {
         {view.migrations > 0 && `; ${view.migrations} migration${view.migrations === 1 ? '' : 's'} between islands`}.
       </p>
       {view.models.length > 0 && (
-        <table className="compare-table model-stats">
+        <table className="model-stats">
           <thead>
             <tr>
               <th>Model</th>

@@ -32,7 +32,7 @@ import { RunLessons } from './RunLessons.js';
 import { RunModelCalls } from './RunModelCalls.js';
 import { RunStats } from './RunStats.js';
 import { SeedsPanel } from './SeedsPanel.js';
-import { StageStepper } from './StageStepper.js';
+import { EVOLVE_STAGES, StageStepper } from './StageStepper.js';
 import { TreeLegend } from './TreeLegend.js';
 
 /** What makes the run record worth refetching: stage changes, finished nodes, the end. */
@@ -77,6 +77,7 @@ export function RunPage({ runId }: { runId: string }) {
   );
   const evolve = useEvolveView(runId, model, version, isEvolve);
   const candidate = evolve && selectedId ? evolve.candidates.find((c) => c.id === selectedId) : undefined;
+  const bestCandidate = evolve?.best ? evolve.candidates.find((c) => c.id === evolve.best) : undefined;
   const evolveProgram = evolve?.program ?? run?.policy.evolve?.program ?? null;
 
   if (problem && !run && (problem.status === 404 || problem.status === 401 || problem.status === 403)) {
@@ -109,8 +110,20 @@ export function RunPage({ runId }: { runId: string }) {
           stage={stage}
           experimentStage={experimentStage}
           failed={status === 'failed' || status === 'cancelled'}
+          {...(evolve ? { stages: EVOLVE_STAGES } : {})}
         />
-        <RunStats run={run} model={model} />
+        <RunStats
+          run={run}
+          model={model}
+          evolve={
+            evolve && {
+              generation: evolve.generation,
+              generations: run?.policy.evolve?.generations ?? null,
+              best: bestCandidate ? { id: bestCandidate.id, score: bestCandidate.score } : null,
+              direction: evolve.direction,
+            }
+          }
+        />
       </div>
       {problem && run && <ProblemNote problem={problem} />}
       <div className="run-grid">
@@ -234,14 +247,14 @@ export function RunPage({ runId }: { runId: string }) {
                       },
                       {
                         id: 'best-diff',
-                        label: 'Diff from the initial program',
+                        label: 'Best diff (.patch)',
                         path: EVOLVE_ARTIFACTS.bestDiff,
                         name: 'diff-from-initial.patch',
                         enabled: !live && evolve.best !== null,
                       },
                       {
                         id: 'report',
-                        label: 'Report (Markdown)',
+                        label: 'Report (.md)',
                         path: EVOLVE_ARTIFACTS.report,
                         name: 'report.md',
                         enabled: !live,
