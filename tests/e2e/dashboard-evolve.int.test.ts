@@ -6,6 +6,7 @@ import {
   type EvolveDatabaseFile,
   type NewEvent,
   RunEvent,
+  type RunRecord,
   type UploadRecord,
 } from '@autolab/contracts';
 import { LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
@@ -13,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { expectInert, HOSTILE, PAYLOADS } from '../hostile-text.js';
-import { type Stack, startStack, submitRun } from '../stack.js';
+import { api, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * The run page of an evolve run in Chromium, against the real API, run store and artifact store, without a worker:
@@ -279,6 +280,42 @@ describe.skipIf(!existsSync(CHROMIUM))('an evolve run on the dashboard (Chromium
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('submits an evolve run from the form: program and evaluator required, its settings sent', async () => {
+    await page.goto(`${stack.apiUrl}/new`);
+    await page.getByRole('heading', { name: 'New run' }).waitFor();
+    await page.getByRole('radio', { name: /Evolve/ }).check();
+    // The research run's fields and files are gone; the goal is optional.
+    expect(await page.locator('input[name=maxIterations], input[name=data], input[name=papers]').count()).toBe(0);
+    await page.locator('input[name=generations]').fill('3');
+    await page.locator('input[name=islands]').fill('99');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.getByRole('alert').waitFor();
+    // Under each field, in the order the form shows them (the form checks these before it sends anything).
+    expect(await page.locator('.field-invalid .field-error').allTextContents()).toEqual([
+      'Enter a whole number from 1 to 16.',
+      'Add the program to evolve.',
+      'Add the evaluator (evaluate.py).',
+    ]);
+    await page.locator('input[name=islands]').fill('2');
+    await page
+      .locator('input[name=code]')
+      .setInputFiles([{ name: 'program.py', mimeType: 'text/x-python', buffer: Buffer.from(PROGRAM) }]);
+    await page
+      .locator('input[name=evaluator]')
+      .setInputFiles([{ name: 'evaluate.py', mimeType: 'text/x-python', buffer: Buffer.from('import json\n') }]);
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForURL(/\/runs\/run_[0-9a-z]{26}$/);
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+    const run = await api<RunRecord>(stack, `/v1/runs/${id}`);
+    expect(run.body.mode).toBe('evolve');
+    expect(run.body.policy.evolve).toMatchObject({ generations: 3, islands: 2, population: 4 });
+    expect(run.body.inputs.code).toMatch(/^upl_/);
+    expect(run.body.inputs.evaluator).toMatch(/^upl_/);
+    // A new evolve run's page says it has no candidates yet.
+    await page.getByText('No candidates yet.', { exact: false }).waitFor();
+    await api(stack, `/v1/runs/${id}/cancel`, { method: 'POST' });
   });
 
   it('ran nothing anywhere: no dialog, no page error, no refused script', () => {
