@@ -22,7 +22,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
 import type { WorkerMetrics } from './metrics.js';
-import { NO_INPUTS, type ResolvedInputs, resolveInputs } from './run-inputs.js';
+import { evolveInput, NO_INPUTS, type ResolvedInputs, resolveInputs } from './run-inputs.js';
 import { modelSecrets, runModelRouter } from './run-models.js';
 import { failedOutcome, outcomeStatus, RunSetupError, recordOutcome, type StopReason } from './run-outcome.js';
 import { runPorts } from './run-ports.js';
@@ -159,6 +159,7 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
           inputs: inputs.listings,
           evaluation: inputs.evaluation,
           template: inputs.template,
+          evolve: evolveInput(run, inputs.listings),
           checkpoint,
           rerun: rerunFrom ? { fromStage: rerunFrom, jobId: job.id ?? `${runId}.rerun` } : null,
           lessons: {

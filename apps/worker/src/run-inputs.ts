@@ -1,5 +1,15 @@
-import { graderEntryPoint, INPUT_KINDS, type RunFailureCode, type RunInputs, type Template } from '@autolab/contracts';
-import { type HeldOutEvaluation, heldOutEvaluation, type RunInputListings } from '@autolab/engine';
+import {
+  evaluatorEntryPoint,
+  evolveProgramEntry,
+  graderEntryPoint,
+  INPUT_KINDS,
+  type RunFailureCode,
+  type RunInputs,
+  type RunModels,
+  type RunRecord,
+  type Template,
+} from '@autolab/contracts';
+import { type EvolveRunInput, type HeldOutEvaluation, heldOutEvaluation, type RunInputListings } from '@autolab/engine';
 import type { SandboxInput } from '@autolab/sandbox';
 import type { UploadStore } from '@autolab/store';
 import type { TemplateCatalog } from '@autolab/templates';
@@ -76,4 +86,20 @@ export interface ResolvedInputs {
   evaluation: HeldOutEvaluation | null;
   /** The built-in template the run starts from (its baseline is in `listings.code`). */
   template: Template | null;
+}
+
+/**
+ * What an evolve run evolves and how it is scored: the program's file in inputs.code and the evaluator's entry point
+ * (the API checked both at submit; an upload cannot change since). Null for a research run.
+ */
+export function evolveInput(
+  run: { mode: RunRecord['mode']; policy: Pick<RunRecord['policy'], 'evolve'>; models: RunModels },
+  listings: RunInputListings,
+): EvolveRunInput | null {
+  const policy = run.policy.evolve;
+  if (run.mode !== 'evolve' || !policy) return null;
+  const fileName = evolveProgramEntry(listings.code?.files.map((f) => f.path) ?? [], policy.program);
+  const evaluatorEntry = evaluatorEntryPoint(listings.evaluator?.files.map((f) => f.path) ?? []);
+  if (!fileName || !evaluatorEntry) return null;
+  return { policy, fileName, evaluatorEntry, models: policy.models ?? [run.models.code] };
 }

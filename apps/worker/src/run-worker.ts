@@ -179,6 +179,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       .catch(() => undefined);
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  // BullMQ's connections (ours and the blocking one it opens) check the Redis version once they connect. A Worker
+  // closed during that check drops its error listeners first, and the check's "Connection is closed." then surfaces
+  // as an unhandled rejection: a worker is running (and can be closed) only once they are ready.
+  await worker.waitUntilReady();
 
   // Runs are taken only while Docker answers (the upkeep watches it and reaps leftovers before runs are taken again).
   const upkeep = new WorkerUpkeep({

@@ -37,7 +37,7 @@ describe('evolve mode requests', () => {
       islands: 2,
       migrationInterval: 5,
       patchTypes: { diff: 0.6, rewrite: 0.3, crossover: 0.1 },
-      noveltyThreshold: 0.95,
+      noveltyThreshold: 0.99,
       metaInterval: 3,
     });
     expect(EvolvePolicy.safeParse({ patchTypes: { diff: 0, rewrite: 0, crossover: 0 } }).success).toBe(false);

@@ -59,9 +59,9 @@ export const EvolvePolicy = z
       .number()
       .min(0.5)
       .max(1)
-      .default(0.95)
+      .default(0.99)
       .describe(
-        'A child at least this similar to an existing program is rejected before it runs and the model is asked again (1: only exact repeats).',
+        'A child at least this similar to an existing program (token pairs, or embeddings) is rejected before it runs and the model is asked again (1: only exact repeats). One changed constant in a 300-token program is about 0.987.',
       ),
     models: z
       .array(ModelName)

@@ -4,6 +4,7 @@ export {
   joinCheckpoint,
   type StoredCheckpoint,
 } from './checkpoint.js';
+export { type EvolveRunInput, MAX_PROGRAM_BYTES } from './evolve-run.js';
 export { describeSkipped, judgeExecution, lastErrorLine, metricsFromResults } from './experiment-results.js';
 export { BUILTIN_GRADER, type HeldOutEvaluation, heldOutEvaluation, USER_GRADER_WRAPPER } from './held-out.js';
 export { chooseIdea } from './ideation.js';

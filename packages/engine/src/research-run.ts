@@ -1,5 +1,8 @@
 import { runFailure } from '@autolab/contracts';
 import { joinCheckpoint } from './checkpoint.js';
+import { learnFromEvolution } from './evolve-lessons.js';
+import { writeEvolveReport } from './evolve-report.js';
+import { Evolution } from './evolve-run.js';
 import { experimentStage } from './experiments.js';
 import { figureStage } from './figures.js';
 import { heldOutStage } from './held-out.js';
@@ -39,7 +42,7 @@ export async function runResearch(
   ctx.heartbeat.start();
   let outcome: ResearchOutcome;
   try {
-    outcome = await research(ctx, rerunPending);
+    outcome = input.evolve ? await evolve(ctx) : await research(ctx, rerunPending);
   } catch (err) {
     // Losing the run to a newer attempt is not this attempt's failure to report.
     if (err instanceof Error && err.name === 'RunSupersededError') throw err;
@@ -74,6 +77,17 @@ async function research(ctx: RunContext, rerunPending: boolean): Promise<Researc
   };
 }
 
+/** Evolve mode: the generations, then the best program and its report (docs/evolve.md). */
+async function evolve(ctx: RunContext): Promise<ResearchOutcome> {
+  if (!ctx.state.evolve) await ctx.enterStage('experiments', 'Evolving the program against its evaluator');
+  else await ctx.sink.progress({ stage: ctx.state.evolve.stopReason ? 'writeup' : 'experiments' });
+  const evolution = await Evolution.open(ctx);
+  await evolution.run();
+  await ctx.closeExperimentSandboxes();
+  if (!evolution.state.reportDone) await writeEvolveReport(ctx, evolution);
+  return { status: 'succeeded', startingCode: null };
+}
+
 function failedOutcome(err: unknown, signal: AbortSignal): ResearchOutcome {
   if (signal.aborted || err instanceof Interrupted) return { status: 'interrupted' };
   if (err instanceof RunFailure) return { status: 'failed', error: runFailure(err.code, err.message) };
@@ -100,6 +114,12 @@ export const HANDED_OVER = 'shutdown' as const;
  */
 async function learnFromRun(ctx: RunContext, outcome: ResearchOutcome): Promise<ResearchOutcome> {
   const handedOver = outcome.status === 'interrupted' && (!ctx.signal.aborted || ctx.signal.reason === HANDED_OVER);
+  if (ctx.state.evolve) {
+    // An evolve run's lessons are its recommendations, with the candidates they cite as evidence: no model call.
+    if (!handedOver) await learnFromEvolution(ctx).catch(() => undefined);
+    if (outcome.status === 'succeeded') await ctx.sink.progress({ stage: 'done' });
+    return outcome;
+  }
   // The search statistics need no model: every ended run counts (a store that cannot be reached costs only that).
   if (!handedOver) await recordSearchCounts(ctx).catch(() => undefined);
   switch (outcome.status) {

@@ -13,6 +13,7 @@ import type {
   Template,
 } from '@autolab/contracts';
 import { CheckpointWriter } from './checkpoint.js';
+import type { EvolveRunInput } from './evolve-run.js';
 import { StageHeartbeat } from './heartbeat.js';
 import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
@@ -74,6 +75,8 @@ export interface ResearchRunInput {
    * `promptTokens` tokens; `learn` distils the run's own when it ends. @defaultValue neither
    */
   lessons?: { use: boolean; learn: boolean; promptTokens: number };
+  /** Set for a run in evolve mode (docs/evolve.md): the program is improved against its evaluator, no paper. */
+  evolve?: EvolveRunInput | null;
 }
 
 export interface ResearchPorts {
@@ -114,6 +117,9 @@ const ROLE_OF_PURPOSE = {
   ideas: 'ideas',
   refine_ideas: 'ideas',
   lessons: 'ideas',
+  mutate: 'code',
+  recommend: 'ideas',
+  evolve_report: 'writeup',
 } as const satisfies Record<NodeOperator, AnyModelRole> & Record<string, AnyModelRole>;
 export type Purpose = keyof typeof ROLE_OF_PURPOSE;
 
@@ -303,6 +309,8 @@ export class RunContext {
     images?: PromptImage[],
     /** The experiment the call serves, for the transcript. */
     nodeId?: string,
+    /** One of the run's models to ask instead of the purpose's role's (evolve mode's mutation models). */
+    model?: string,
   ): Promise<ToolReply<Tools>> {
     const role = ROLE_OF_PURPOSE[purpose];
     let retry: ReAsk | undefined;
@@ -319,23 +327,24 @@ export class RunContext {
             ...(images ? { images } : {}),
             ...(retry ? { retry } : {}),
             ...(nodeId ? { nodeId } : {}),
+            ...(model ? { model } : {}),
           },
           this.signal,
         ),
       );
       if (reply.ok) this.state.consecutiveMalformed = 0;
       await this.account(purpose, reply);
-      const model = reply.usage.model;
-      const was = this.modelModes[model];
+      const answeredBy = reply.usage.model;
+      const was = this.modelModes[answeredBy];
       if (reply.mode && reply.mode !== was) {
         if (was !== undefined) {
           await this.emit({
             type: 'warning',
-            message: `The model ${model} is now asked for its tool calls in ${reply.mode} mode (it was ${was}).`,
-            data: { code: 'model_mode_changed', detail: `${model}: ${was} -> ${reply.mode}` },
+            message: `The model ${answeredBy} is now asked for its tool calls in ${reply.mode} mode (it was ${was}).`,
+            data: { code: 'model_mode_changed', detail: `${answeredBy}: ${was} -> ${reply.mode}` },
           });
         }
-        this.modelModes[model] = reply.mode;
+        this.modelModes[answeredBy] = reply.mode;
       }
       // The adapter parsed the arguments with the schema of the tool the reply names, one of `tools`.
       if (reply.ok) return reply as ToolReply<Tools>;

@@ -1,5 +1,6 @@
 import { ExperimentStage, emptyUsage, type RerunStage, stagesRerunFrom, Usage } from '@autolab/contracts';
 import { z } from 'zod';
+import { EvolveState } from './evolve-state.js';
 import { HeldOutResult } from './held-out.js';
 import { ExperimentNode, Operator, ResearchPlan } from './journal.js';
 import { PapersState } from './papers.js';
@@ -141,6 +142,8 @@ const RunStateFields = z.object({
       learned: z.boolean(),
     })
     .default({ applied: [], lastApplied: {}, learned: false }),
+  /** Evolve mode's population and progress (docs/evolve.md); null for a research run. */
+  evolve: EvolveState.nullable().default(null),
 });
 
 export const RunState = RunStateFields.extend({
@@ -184,6 +187,7 @@ export function freshState(): RunState {
     paperSections: null,
     reviewDone: false,
     lessons: { applied: [], lastApplied: {}, learned: false },
+    evolve: null,
   };
 }
 

@@ -12,6 +12,9 @@ import { defineTool } from './ports.js';
 
 /** Figures shown to the vision model in one call; the rest are skipped with a note. */
 export const MAX_CRITIQUED_FIGURES = 6;
+/** Edits one evolve diff may make, and recommendations the meta step may keep. */
+export const MAX_EVOLVE_EDITS = 20;
+export const MAX_RECOMMENDATIONS = 5;
 /** Lessons the distillation step may propose. */
 export const MAX_DISTILLED_LESSONS = 6;
 
@@ -206,6 +209,68 @@ export const TOOLS = {
     name: 'record_lessons',
     description: 'Record the reusable lessons this run taught, each citing the experiments that show it.',
     schema: z.object({ lessons: z.array(DistilledLesson).max(MAX_DISTILLED_LESSONS) }),
+  }),
+  // Evolve mode (docs/evolve.md).
+  evolveDiff: defineTool({
+    name: 'propose_diff',
+    description:
+      'Change the program with search/replace edits inside its EVOLVE-BLOCK regions: each search text is copied exactly from the program and occurs once.',
+    schema: z.object({
+      summary: z.string().min(1).max(300).describe('One line: what the change does and why it should score higher.'),
+      edits: z
+        .array(z.object({ search: z.string().min(1).max(20_000), replace: z.string().max(40_000) }))
+        .min(1)
+        .max(MAX_EVOLVE_EDITS),
+    }),
+  }),
+  evolveRewrite: defineTool({
+    name: 'propose_rewrite',
+    description:
+      'Rewrite the program: the new content of every EVOLVE-BLOCK region, in order (the code outside them stays as it is).',
+    schema: z.object({
+      summary: z
+        .string()
+        .min(1)
+        .max(300)
+        .describe('One line: what the new version does and why it should score higher.'),
+      blocks: z.array(z.string().max(100_000)).min(1).max(20),
+    }),
+  }),
+  recommend: defineTool({
+    name: 'record_recommendations',
+    description:
+      'Record short recommendations for the next mutations, each citing the candidates whose results show it.',
+    schema: z.object({
+      recommendations: z
+        .array(
+          z.object({
+            text: z.string().min(1).max(300),
+            candidate_ids: z
+              .array(z.string().regex(/^c\d{3,}$/, 'a candidate id such as c004'))
+              .min(1)
+              .max(8),
+          }),
+        )
+        .min(1)
+        .max(MAX_RECOMMENDATIONS),
+    }),
+  }),
+  evolveReport: defineTool({
+    name: 'explain_best_program',
+    description:
+      'Explain what changed on the way from the initial program to the best one and why it helped, citing candidates; state no numbers (the report adds the measured ones).',
+    schema: z.object({
+      summary: z.string().min(1).max(2000),
+      changes: z
+        .array(
+          z.object({
+            candidate_id: z.string().regex(/^c\d{3,}$/, 'a candidate id such as c004'),
+            what: z.string().min(1).max(500),
+            why: z.string().min(1).max(500),
+          }),
+        )
+        .max(20),
+    }),
   }),
 };
 
