@@ -5,16 +5,15 @@ import {
   EVOLVE_ARTIFACTS,
   type EvolveDatabaseFile,
   type NewEvent,
-  RunEvent,
   type RunRecord,
   type UploadRecord,
 } from '@autolab/contracts';
-import { LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
+import { LocalArtifactStore } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { expectInert, HOSTILE, PAYLOADS } from '../hostile-text.js';
-import { api, type Stack, startStack, submitRun } from '../stack.js';
+import { api, appendWorkerEvents, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * The run page of an evolve run in Chromium, against the real API, run store and artifact store, without a worker:
@@ -175,13 +174,7 @@ describe.skipIf(!existsSync(CHROMIUM))('an evolve run on the dashboard (Chromium
     const code = await upload('program.py', PROGRAM);
     const evaluator = await upload('evaluate.py', 'import json\n');
     runId = (await submitRun(stack, { mode: 'evolve', evolve: { islands: 2 }, inputs: { code, evaluator } })).id;
-    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
-    for (const event of evolveEvents()) {
-      const checked = RunEvent.safeParse({ id: '1-0', runId, time: new Date().toISOString(), ...event });
-      if (!checked.success) throw new Error(`${event.type}: ${checked.error.message}`);
-      const { type, message, data } = checked.data;
-      await store.appendEvent(runId, { type, message, data } as NewEvent);
-    }
+    await appendWorkerEvents(stack, runId, evolveEvents());
     const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));
     await artifacts.put(runId, EVOLVE_ARTIFACTS.database, JSON.stringify(DATABASE));
     await artifacts.put(runId, EVOLVE_ARTIFACTS.program('c000', 'program.py'), PROGRAM);

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NewEvent, RunEvent } from '@autolab/contracts';
-import { LessonStore, LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
+import type { NewEvent } from '@autolab/contracts';
+import { LessonStore, LocalArtifactStore, RedisKeys } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { expectInert, HOSTILE, PAYLOADS } from '../hostile-text.js';
-import { api, type Stack, startStack, submitRun } from '../stack.js';
+import { api, appendWorkerEvents, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * What a model (or the program it wrote) says reaches the dashboard as text: plans, analyses, errors, program output,
@@ -161,14 +161,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
       body: JSON.stringify({ text: HOSTILE }),
     });
     expect(hint.status).toBeLessThan(300);
-    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
-    for (const event of hostileEvents()) {
-      // Only shapes a worker sends: each event checked by the contracts' schema and written with its defaults filled in.
-      const checked = RunEvent.safeParse({ id: '1-0', runId, time: new Date().toISOString(), ...event });
-      if (!checked.success) throw new Error(`${event.type}: ${checked.error.message}`);
-      const { type, message, data } = checked.data;
-      await store.appendEvent(runId, { type, message, data } as NewEvent);
-    }
+    await appendWorkerEvents(stack, runId, hostileEvents());
     const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));
     await artifacts.put(runId, 'transcript.jsonl', `${TRANSCRIPT}\n`);
     await artifacts.put(

@@ -7,6 +7,8 @@ import { formatDuration, formatMetric } from '../lib/format.js';
 import { Card } from './Card.js';
 import { CodeBlock } from './CodeBlock.js';
 import { DiffView } from './DiffView.js';
+import { MetricGrid } from './MetricGrid.js';
+import { TabBar } from './TabBar.js';
 
 type Tab = 'overview' | 'diff' | 'program';
 
@@ -40,7 +42,6 @@ export function CandidateDetail({
     ref.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   }, []);
   const c = candidate;
-  const metrics = Object.entries(c.metrics);
   const ran = c.status !== 'rejected';
   const tabs: Tab[] = ['overview', ...(ran && c.parentIds.length > 0 ? (['diff'] as Tab[]) : []), 'program'];
   return (
@@ -100,20 +101,7 @@ export function CandidateDetail({
             </dd>
           </div>
         </dl>
-        <div className="tabs" role="tablist">
-          {tabs.map((t) => (
-            <button
-              key={t}
-              type="button"
-              role="tab"
-              aria-selected={tab === t}
-              className={`tab ${tab === t ? 'tab-active' : ''}`}
-              onClick={() => setTab(t)}
-            >
-              {t}
-            </button>
-          ))}
-        </div>
+        <TabBar tabs={tabs} current={tab} onChange={setTab} />
         {tab === 'overview' && (
           <div className="node-overview">
             <h3>Change</h3>
@@ -133,19 +121,7 @@ export function CandidateDetail({
                 .
               </p>
             )}
-            {metrics.length > 0 && (
-              <>
-                <h3>Metrics</h3>
-                <dl className="metric-grid">
-                  {metrics.map(([name, value]) => (
-                    <div key={name} className={name === 'score' ? 'primary' : undefined}>
-                      <dt>{name}</dt>
-                      <dd className="num">{formatMetric(value)}</dd>
-                    </div>
-                  ))}
-                </dl>
-              </>
-            )}
+            <MetricGrid metrics={c.metrics} primary="score" />
             {c.error && (
               <>
                 <h3>Error</h3>
