@@ -29,9 +29,10 @@ export function runPorts(
   stores: RunPortStores,
   run: { id: string; tenant: string },
   attempt: number,
-): Pick<ResearchPorts, 'sink' | 'hints' | 'lessons'> {
-  const { hints, lessons } = stores;
+): Pick<ResearchPorts, 'sink' | 'hints' | 'lessons' | 'embeddings'> {
+  const { hints, lessons, embeddings } = stores;
   return {
+    ...(embeddings ? { embeddings: { model: embeddings.model, embed: (texts) => embeddings.embed(texts) } } : {}),
     sink: stores.metrics.meteredSink(new StoreRunSink(run.id, attempt, stores.runs, stores.artifacts)),
     hints: {
       list: () => hints.list(run.id),

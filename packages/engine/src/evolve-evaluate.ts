@@ -80,11 +80,11 @@ export async function evaluateCandidate(
     const outcome = await sandbox.runProgram({
       files: [
         { path: program.fileName, content: Buffer.from(program.text) },
-        { path: '.autolab/evaluate_candidate.py', content: Buffer.from(WRAPPER) },
+        { path: '_autolab_evaluate.py', content: Buffer.from(WRAPPER) },
       ],
       command: [
         'python3',
-        '.autolab/evaluate_candidate.py',
+        '_autolab_evaluate.py',
         program.fileName,
         `${EVALUATOR_DIR}/${evaluatorEntry}`,
         CODE_DIR,

@@ -40,6 +40,8 @@ export interface EvolveRunInput {
   models: string[];
 }
 
+/** The key a child's own vector is kept under while it is compared. */
+const CHILD = '~child';
 /** A program over this size is refused: the prompts carry it whole. */
 export const MAX_PROGRAM_BYTES = 1024 * 1024;
 /** Times one child may be rejected as too similar before its slot is given up for the generation. */
@@ -69,6 +71,12 @@ export class Evolution {
   private rng: SeededRng;
   /** Program texts by candidate id (loaded from the artifacts when a resumed run needs them). */
   private readonly texts = new Map<string, string>();
+  /** Embeddings of the programs' evolve blocks by candidate id (with an embeddings model; recomputed on resume). */
+  private readonly vectors = new Map<string, number[]>();
+  /** The embeddings endpoint failed once: novelty is measured by tokens for the rest of the attempt. */
+  private embeddingsFailed = false;
+  /** The tail of the chain that runs `exclusive` work one piece at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: RunContext,
@@ -286,10 +294,28 @@ export class Evolution {
         await this.record(slot, candidate, costUsd);
         return;
       }
-      const nearest = mostSimilar(evolveText(written.program), await this.existingPrograms());
-      const threshold = this.spec.policy.noveltyThreshold;
-      if (nearest && nearest.similarity >= threshold) {
-        await this.reject(slot, generation, model, written.summary, nearest, threshold);
+      // Checked and claimed one child at a time: two twins written in parallel must not both pass as new.
+      const verdict = await this.exclusive(async () => {
+        const existing = await this.existingPrograms();
+        const text = evolveText(written.program);
+        const vectors = await this.vectorsFor([...existing, { id: CHILD, text }]);
+        const vector = vectors?.get(CHILD) ?? null;
+        vectors?.delete(CHILD);
+        const withVectors = existing.map((e) => ({ ...e, vector: vectors?.get(e.id) ?? null }));
+        const nearest = mostSimilar(text, withVectors, vector);
+        const threshold = this.spec.policy.noveltyThreshold;
+        if (nearest && nearest.similarity >= threshold) {
+          await this.reject(slot, generation, model, written.summary, nearest, threshold);
+          return 'rejected' as const;
+        }
+        const id = this.newId();
+        this.texts.set(id, written.program);
+        if (vector) this.vectors.set(id, vector);
+        slot.candidateId = id;
+        slot.summary = written.summary;
+        return 'novel' as const;
+      });
+      if (verdict === 'rejected') {
         if (slot.rejected >= MAX_REJECTIONS_PER_CHILD) {
           this.ev.bandit = record(this.ev.bandit, model, false, costUsd);
           slot.done = true;
@@ -298,12 +324,9 @@ export class Evolution {
         }
         continue;
       }
-      const id = this.newId();
-      this.texts.set(id, written.program);
+      const id = slot.candidateId!;
       // Saved before the child is announced or run: a resumed run evaluates this very program, without a model call.
       await ctx.sink.saveArtifact(EVOLVE_ARTIFACTS.program(id, this.ev.fileName), written.program);
-      slot.candidateId = id;
-      slot.summary = written.summary;
       await this.save();
       await ctx.emit({
         type: 'candidate.created',
@@ -603,6 +626,39 @@ export class Evolution {
   }
 
   /**
+   * The vectors of `items` by id, embedding those not known yet; null without an embeddings model or once it has
+   * failed (novelty is then measured by code tokens, and a warning says so once).
+   */
+  private async vectorsFor(items: { id: string; text: string }[]): Promise<Map<string, number[]> | null> {
+    const port = this.ctx.ports.embeddings;
+    if (!port || this.embeddingsFailed) return null;
+    const missing = items.filter((item) => !this.vectors.has(item.id));
+    if (missing.length === 0) return this.vectors;
+    try {
+      const got = await port.embed(missing.map((item) => item.text));
+      missing.forEach((item, k) => this.vectors.set(item.id, got[k]!));
+      return this.vectors;
+    } catch (err) {
+      this.ctx.throwIfInterrupted();
+      this.embeddingsFailed = true;
+      const detail = err instanceof Error ? err.message : String(err);
+      await this.ctx.emit({
+        type: 'warning',
+        message: `The embeddings model ${port.model} could not be reached: novelty is measured by code tokens for now.`,
+        data: { code: 'embeddings_unavailable', detail: detail.slice(0, 500) },
+      });
+      return null;
+    }
+  }
+
+  /** Runs `work` after every earlier `exclusive` work has settled. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
    * Every program a child is compared with for novelty: those in the database (but rejected ones) and those written
    * in this generation that are still being evaluated (a twin written in parallel is as much a repeat).
    */
@@ -697,16 +753,15 @@ async function readInitialProgram(ctx: RunContext, fileName: string): Promise<st
       files: [],
       command: ['cp', '--', `${INPUT_MOUNT}/code/${fileName}`, 'program'],
       exec: { timeoutMs: 60_000, signal: ctx.signal },
-      outputs: { maxFiles: 1, maxFileBytes: MAX_PROGRAM_BYTES, maxTotalBytes: MAX_PROGRAM_BYTES },
+      outputs: { maxFiles: 10, maxFileBytes: MAX_PROGRAM_BYTES, maxTotalBytes: 2 * MAX_PROGRAM_BYTES },
     });
     content = outcome.files.find((f) => f.path === 'program')?.content;
     if (!content && outcome.skipped.some((s) => s.reason === 'file_too_large'))
       throw new RunFailure('program_invalid', `${fileName} is larger than ${MAX_PROGRAM_BYTES / 1024 / 1024} MB`);
-    if (!content)
-      throw new RunFailure(
-        'program_invalid',
-        `${fileName} could not be read from inputs.code: ${outcome.exec.stderr.text.trim().slice(0, 300)}`,
-      );
+    if (!content) {
+      const why = outcome.outputError ?? (outcome.exec.stderr.text.trim() || `exit ${outcome.exec.exitCode}`);
+      throw new RunFailure('program_invalid', `${fileName} could not be read from inputs.code: ${why.slice(0, 300)}`);
+    }
   } catch (err) {
     if (err instanceof SandboxStepError)
       throw new RunFailure('program_invalid', `${fileName} could not be read: ${err.message}`);

@@ -353,6 +353,15 @@ export interface HintInbox {
   markApplied(hintId: string, step: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------- embeddings
+
+/** An embeddings model (AUTOLAB_EMBEDDINGS_MODEL): evolve mode measures novelty with it when there is one. */
+export interface Embeddings {
+  readonly model: string;
+  /** One vector per text, in order. Throws when the endpoint cannot be reached. */
+  embed(texts: string[]): Promise<number[][]>;
+}
+
 // ---------------------------------------------------------------- lessons
 
 /** The run's tenant's lessons (docs/lessons.md): read into prompts, and added to when the run ends. */

@@ -19,6 +19,7 @@ import { type HeldOutEvaluation, heldOutContract } from './held-out.js';
 import { inputsBlock, type RunInputListings } from './inputs.js';
 import type {
   Clock,
+  Embeddings,
   HintInbox,
   LessonLibrary,
   LiteratureSearch,
@@ -89,6 +90,8 @@ export interface ResearchPorts {
   hints?: HintInbox;
   /** Optional: without it, the run neither reads nor adds lessons. */
   lessons?: LessonLibrary;
+  /** Optional: evolve mode's novelty is measured by embedding cosine with it, by code tokens without. */
+  embeddings?: Embeddings;
 }
 
 export type ResearchOutcome =

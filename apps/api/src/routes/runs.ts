@@ -247,6 +247,13 @@ export const runRoutes =
         const principal = principalOf(request);
         const run = await loadRun(deps.runs, id, principal);
         const { fromStage } = request.body;
+        if (run.mode === 'evolve') {
+          const message =
+            'an evolve run has no stages to rerun; submit a new evolve run (with its best program as inputs.code to go on from it)';
+          throw new ApiError('validation_failed', `Invalid body fromStage: ${message}.`, {
+            issues: [{ path: 'fromStage', message, in: 'body' }],
+          });
+        }
         const result = await deps.runs.requeueForRerun(id, fromStage, { maxActiveRuns: deps.tenantMaxActiveRuns });
         if (!result.ok) {
           if (result.reason === 'not_found') throw runNotFound(id);
