@@ -194,6 +194,10 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
       decimal,
     )
     .option(
+      '--patch-types <shares>',
+      'how children are written, e.g. diff=0.6,rewrite=0.3,crossover=0.1; a type left out gets none (default those)',
+    )
+    .option(
       '--meta-interval <n>',
       'recommendations from recent results every n generations, 0: never (default 3)',
       integer,

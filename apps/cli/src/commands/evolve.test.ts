@@ -28,6 +28,20 @@ describe('buildEvolveRequest', () => {
     });
   });
 
+  it('reads the patch mix as shares, a type left out at 0', () => {
+    expect(buildEvolveRequest({ evaluator: 'e', patchTypes: 'rewrite' }).evolve).toEqual({
+      patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+    });
+    expect(buildEvolveRequest({ evaluator: 'e', patchTypes: 'diff=0.7, crossover=0.3' }).evolve?.patchTypes).toEqual({
+      diff: 0.7,
+      rewrite: 0,
+      crossover: 0.3,
+    });
+    expect(() => buildEvolveRequest({ evaluator: 'e', patchTypes: 'mutate=1' })).toThrow(/mutate is not a patch type/);
+    expect(() => buildEvolveRequest({ evaluator: 'e', patchTypes: 'diff=lots' })).toThrow(/needs a number/);
+    expect(() => buildEvolveRequest({ evaluator: 'e', patchTypes: 'diff=0' })).toThrow(/^--patch-types: /);
+  });
+
   it('names the flag of a value out of range, before anything is uploaded', () => {
     expect(() => buildEvolveRequest({ evaluator: 'e', novelty: 0.2 })).toThrow(/^--novelty: /);
     expect(() => buildEvolveRequest({ evaluator: 'e', islands: 99 })).toThrow(/^--islands: /);

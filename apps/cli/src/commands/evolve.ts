@@ -1,4 +1,9 @@
-import { type CreateRunRequest, CreateRunRequest as CreateRunRequestSchema } from '@autolab/contracts';
+import {
+  type CreateRunRequest,
+  CreateRunRequest as CreateRunRequestSchema,
+  PATCH_TYPES,
+  type PatchType,
+} from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { ExitCode } from '../exit-codes.js';
@@ -15,6 +20,8 @@ export interface EvolveOptions {
   /** Comma-separated mutation models. */
   models?: string;
   novelty?: number;
+  /** `diff=0.5,rewrite=0.5`: the share of each patch type; a type left out gets none. */
+  patchTypes?: string;
   metaInterval?: number;
   /** The file of a PROGRAM directory to evolve. */
   program?: string;
@@ -37,6 +44,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'evolve.migrationInterval': '--migration-interval',
   'evolve.noveltyThreshold': '--novelty',
   'evolve.metaInterval': '--meta-interval',
+  'evolve.patchTypes': '--patch-types',
   'evolve.program': '--program',
   budgetUsd: '--budget-usd',
   timeLimitMinutes: '--time-limit-minutes',
@@ -59,6 +67,7 @@ export function buildEvolveRequest(options: EvolveOptions): CreateRunRequest {
     .map((m) => m.trim())
     .filter((m) => m.length > 0);
   if (models !== undefined && models.length === 0) throw new UsageError('--models: give at least one model name');
+  const patchTypes = options.patchTypes === undefined ? undefined : parsePatchTypes(options.patchTypes);
   const settings = Object.fromEntries(
     Object.entries({
       generations: options.generations,
@@ -68,6 +77,7 @@ export function buildEvolveRequest(options: EvolveOptions): CreateRunRequest {
       noveltyThreshold: options.novelty,
       metaInterval: options.metaInterval,
       models,
+      patchTypes,
       program: options.program,
     }).filter(([, value]) => value !== undefined),
   );
@@ -85,12 +95,35 @@ export function buildEvolveRequest(options: EvolveOptions): CreateRunRequest {
   if (!checked.success) {
     const problems = checked.error.issues.map((issue) => {
       const field = issue.path.join('.');
-      const flag = FLAG_OF_FIELD[field] ?? (field.startsWith('evolve.models') ? '--models' : field);
+      const flag =
+        FLAG_OF_FIELD[field] ??
+        (field.startsWith('evolve.models')
+          ? '--models'
+          : field.startsWith('evolve.patchTypes')
+            ? '--patch-types'
+            : field);
       return `${flag}: ${issue.message}`;
     });
     throw new UsageError(problems.join('; '));
   }
   return request;
+}
+
+/** `diff=0.6,rewrite=0.4` → the shares, every type not named at 0 (naming one type alone means only that one). */
+export function parsePatchTypes(text: string): Record<PatchType, number> {
+  const shares: Record<PatchType, number> = { diff: 0, rewrite: 0, crossover: 0 };
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, value = '1'] = part.split('=').map((p) => p.trim());
+    if (!PATCH_TYPES.includes(name as PatchType))
+      throw new UsageError(`--patch-types: ${name} is not a patch type (${PATCH_TYPES.join(', ')})`);
+    const share = Number(value);
+    if (value === '' || !Number.isFinite(share)) throw new UsageError(`--patch-types: ${part} needs a number`);
+    shares[name as PatchType] = share;
+  }
+  return shares;
 }
 
 /**

@@ -18,10 +18,10 @@ export function EvolveModels({ view }: { view: EvolveView }) {
           <thead>
             <tr>
               <th>Model</th>
-              <th>Children</th>
-              <th>Improved</th>
+              <th title="Children it wrote that were evaluated">Tried</th>
+              <th title="Of those, how many beat their parent">Better</th>
               <th>Cost</th>
-              <th title="The bandit's upper-confidence score">Score</th>
+              <th title="The bandit's upper-confidence score">UCB</th>
             </tr>
           </thead>
           <tbody>

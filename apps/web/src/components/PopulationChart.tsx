@@ -4,8 +4,11 @@ import { type EvolveView, type PopulationSeries, populationSeries } from '../lib
 import { formatMetric } from '../lib/format.js';
 import { cssColor, drawAxisMarks, UPlotChart } from './UPlotChart.js';
 
-/** One colour per island (the chart's points and the legend); islands past the palette reuse it. */
-export const ISLAND_COLOURS = ['#4f46e5', '#0891b2', '#d97706', '#16a34a', '#db2777', '#7c3aed', '#0d9488', '#ea580c'];
+/**
+ * One colour per island (the chart's points and the legend); islands past the palette reuse it. None is the accent
+ * (the best-so-far line) or red (the unscored marks).
+ */
+export const ISLAND_COLOURS = ['#0891b2', '#d97706', '#16a34a', '#db2777', '#7c3aed', '#0d9488', '#ea580c', '#64748b'];
 export const islandColour = (island: number) => ISLAND_COLOURS[island % ISLAND_COLOURS.length]!;
 
 /**

@@ -68,7 +68,6 @@ export function RunPage({ runId }: { runId: string }) {
     : (model.stage ?? run?.stage ?? null);
   const experimentStage = model.experimentStage ?? run?.experimentStage ?? null;
   const selected = selectedId ? model.nodes.get(selectedId) : undefined;
-  const paperReady = model.paper !== null || (status === 'succeeded' && run?.stage === 'done');
   const searchStage = model.searchStages.at(-1);
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const isEvolve = useMemo(
@@ -78,6 +77,8 @@ export function RunPage({ runId }: { runId: string }) {
   const evolve = useEvolveView(runId, model, version, isEvolve);
   const candidate = evolve && selectedId ? evolve.candidates.find((c) => c.id === selectedId) : undefined;
   const bestCandidate = evolve?.best ? evolve.candidates.find((c) => c.id === evolve.best) : undefined;
+  // An evolve run writes a report, not a paper.
+  const paperReady = !evolve && (model.paper !== null || (status === 'succeeded' && run?.stage === 'done'));
   const evolveProgram = evolve?.program ?? run?.policy.evolve?.program ?? null;
 
   if (problem && !run && (problem.status === 404 || problem.status === 401 || problem.status === 403)) {
@@ -247,14 +248,14 @@ export function RunPage({ runId }: { runId: string }) {
                       },
                       {
                         id: 'best-diff',
-                        label: 'Best diff (.patch)',
+                        label: 'Best diff',
                         path: EVOLVE_ARTIFACTS.bestDiff,
                         name: 'diff-from-initial.patch',
                         enabled: !live && evolve.best !== null,
                       },
                       {
                         id: 'report',
-                        label: 'Report (.md)',
+                        label: 'Report',
                         path: EVOLVE_ARTIFACTS.report,
                         name: 'report.md',
                         enabled: !live,
