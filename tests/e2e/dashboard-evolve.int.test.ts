@@ -193,6 +193,10 @@ describe.skipIf(!existsSync(CHROMIUM))('an evolve run on the dashboard (Chromium
 
   it('shows the population by generation and island, the unscored on the axis, the counts', async () => {
     await page.goto(`${stack.apiUrl}/#key=${encodeURIComponent(stack.apiKey)}`);
+    // The runs list marks it and counts its candidates (the record's iteration) instead of iterations of a search.
+    const row = page.locator(`tr[data-run-id="${runId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/evolve.*\d+ candidates/);
     await page.goto(`${stack.apiUrl}/runs/${runId}`);
     const population = page.locator('[data-testid=population-card]');
     await population.locator('[data-testid=population-chart] canvas').first().waitFor({ timeout: 30_000 });
