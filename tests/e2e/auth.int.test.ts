@@ -372,6 +372,33 @@ describe('limits', () => {
     expect((await api(limited, '/v1/runs', { key })).status).toBe(200);
   });
 
+  it('counts every spelling of a path that reaches a route (/v1/%72uns as /v1/runs) and paths that reach none', async () => {
+    const key = (await createKey(limited, { tenant: 'spelling' })).key;
+    const get = (path: string, withKey = true) =>
+      fetch(`${limited.apiUrl}${path}`, { headers: withKey ? { authorization: `Bearer ${key}` } : {} });
+    const answers: Response[] = [];
+    for (const path of ['/v1/runs', '/v1/%72uns', '/v1/%72%75%6E%73', '/v1/no-such-route', '/v1/%72uns'])
+      answers.push(await get(path));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 404, 200]);
+    // The plugin's headers on every counted answer: the limit and what is left of it.
+    expect(answers.map((r) => r.headers.get('x-ratelimit-limit'))).toEqual(['5', '5', '5', '5', '5']);
+    expect(answers.map((r) => r.headers.get('x-ratelimit-remaining'))).toEqual(['4', '3', '2', '1', '0']);
+    // A run read (started early, while the limit is counted) is not answered past the limit either.
+    const run = await submitRun(limited, { goal: 'A run an exhausted key must not get past its limit.' });
+    for (const path of ['/v1/%72uns', '/v1/runs', '/v1/no-such-route', `/v1/runs/${run.id}`]) {
+      const res = await get(path);
+      expect(res.status).toBe(429);
+      const body = (await res.json()) as ErrorBody;
+      expect(body.error.code).toBe('rate_limited');
+      const retryAfter = Number(res.headers.get('retry-after'));
+      expect(body.error.details).toEqual({ limitPerMinute: 5, retryAfterSeconds: retryAfter });
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+    }
+    // Without a key, the address's budget (spent by the test above) covers the encoded spelling and unknown paths.
+    expect((await get('/v1/%72uns', false)).status).toBe(429);
+    expect((await get('/v1/no-such-route', false)).status).toBe(429);
+  });
+
   it('caps live runs per tenant with 429 too_many_active_runs, counted atomically', async () => {
     const key = (await createKey(capped, { tenant: 'capped' })).key;
     const post = (goal: string) =>

@@ -156,5 +156,31 @@ describe('evolve mode', () => {
     expect(database.lineage.at(-1)).toBe('c000');
     for (const id of database.lineage) expect(report).toContain(`| ${id} |`);
     expect(final.stage).toBe('done');
-  }, 500_000);
+
+    // Across runs: the recommendations became lessons of the tenant, with their candidates as evidence ...
+    const learned = ofType(events, 'lessons.learned');
+    expect(learned).toHaveLength(1);
+    const created = learned[0]!.data.created;
+    expect(created.length).toBeGreaterThan(0);
+    // ... and the next evolve run's mutation prompts carry them (counted where the model reads them).
+    const next = await api<RunRecord>(stack, '/v1/runs', {
+      method: 'POST',
+      body: JSON.stringify({
+        mode: 'evolve',
+        model: 'evolve-good',
+        inputs: { code: code.id, evaluator: evaluator.id },
+        sandbox: { execTimeoutSeconds: 60 },
+        evolve: { generations: 1, population: 1, islands: 1, patchTypes: { diff: 0, rewrite: 1, crossover: 0 } },
+      }),
+    });
+    const nextFinal = await waitForStatus(stack, next.body.id, ['succeeded', 'failed', 'cancelled'], 300_000);
+    expect(nextFinal.status).toBe('succeeded');
+    const applied = ofType((await readSse(stack, next.body.id)).events, 'lessons.applied');
+    expect(applied[0]?.data.step).toBe('generation 1');
+    const reached = stack.scripted.calls
+      .filter((c) => c.runKey === next.body.id && c.key === 'propose_rewrite')
+      .flatMap((c) => c.lessonIds);
+    expect(reached).toEqual(expect.arrayContaining(applied[0]!.data.lessonIds));
+    expect(created.some((id) => reached.includes(id))).toBe(true);
+  }, 700_000);
 });

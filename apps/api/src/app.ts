@@ -6,7 +6,6 @@ import type {
   EventHub,
   HintStore,
   LessonStore,
-  RateLimiter,
   RunJobData,
   RunStore,
   SearchStatsStore,
@@ -24,6 +23,7 @@ import type { Logger } from 'pino';
 import { ACCESS, type AdminSessions, authPlugin, KeyResolver, withAccess } from './auth.js';
 import { answerClientError, answerFrameworkError, errorAnswer, errorBody } from './error-responses.js';
 import { addBodyDeadline, type HttpTimeouts, serverTimeouts } from './http-timeouts.js';
+import { type RateLimitSettings, registerRateLimit } from './rate-limit.js';
 import { compiledSerializer } from './response-serializer.js';
 import { commonErrorResponses } from './route-schemas.js';
 import { artifactRoutes } from './routes/artifacts.js';
@@ -61,8 +61,8 @@ export interface ApiDeps {
   authEnabled: boolean;
   /** AUTOLAB_ADMIN_KEY: the bootstrap admin key, or null. */
   adminKey: string | null;
-  /** Per-key request limit on /v1; null = none. */
-  rateLimiter: RateLimiter | null;
+  /** Per-key request limit on every route that needs a key (apps/api/src/rate-limit.ts); null = none. */
+  rateLimit: RateLimitSettings | null;
   /** Queued + running runs per tenant; 0 = no limit. */
   tenantMaxActiveRuns: number;
   /** The server's model and per-role defaults, for runs that name none. */
@@ -119,16 +119,19 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (!request.raw.complete) reply.header('connection', 'close');
     return payload;
   });
-  addBodyDeadline(app, deps.timeouts.bodyMs);
-
+  // Before any route, so that its onRoute hook gives every route the limit (after authentication is off: no keys to
+  // count).
+  const unroutedLimit = deps.authEnabled && deps.rateLimit ? await registerRateLimit(app, deps.rateLimit) : null;
   // First, so that its onRoute hook sees every route (a route that declares no access rule fails ready()).
   const resolver = new KeyResolver(deps.keys, deps.adminKey);
   await app.register(authPlugin, {
     enabled: deps.authEnabled,
     sessions: deps.sessions,
-    limiter: deps.rateLimiter,
+    unroutedLimit,
     resolver,
   });
+  // After the auth plugin's preParsing hook: a refused request's body is not read at all.
+  addBodyDeadline(app, deps.timeouts.bodyMs);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -221,7 +224,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(metricsRoutes(deps));
   // Not in the OpenAPI document (its routes are hidden); needs a real queue (the document is built without one).
-  if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver));
+  if (deps.queue) await app.register(queueDashboardRoutes(deps, resolver, unroutedLimit));
   app.get('/openapi.json', { schema: { hide: true }, config: { access: ACCESS.public } }, async () => app.swagger());
   await app.register(dashboardRoutes());
   return app;

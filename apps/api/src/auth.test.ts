@@ -10,7 +10,7 @@ async function appWith(register: (app: ReturnType<typeof Fastify>) => void) {
   await app.register(authPlugin, {
     enabled: true,
     sessions: { keyIdOf: async () => null } as unknown as AdminSessions,
-    limiter: null,
+    unroutedLimit: null,
     resolver: new KeyResolver(keys, 'bootstrap-admin-key-for-unit-tests'),
   });
   register(app);

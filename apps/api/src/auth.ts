@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { API_KEY_PATTERN, hasScope, type Principal, SCOPES, type Scope } from '@autolab/contracts';
-import { type ApiKeyStore, hashSecret, isUsable, type RateLimiter, type RedisKeys, randomBase62 } from '@autolab/store';
+import { type ApiKeyStore, hashSecret, isUsable, type RedisKeys, randomBase62 } from '@autolab/store';
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -14,6 +14,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { errorAnswer, errorBody } from './error-responses.js';
 import { ApiError } from './errors.js';
+import type { RequestLimit } from './rate-limit.js';
 
 /**
  * Who may call a route, declared by the route itself (`config: { access }`) and checked after routing, on the route
@@ -53,8 +54,11 @@ export interface AuthOptions {
   /** false: no keys; every request is tenant `default` with admin rights (loopback only, see env.ts). */
   enabled: boolean;
   sessions: AdminSessions;
-  /** Per-key limit on authenticated requests, and per-address limit on refused ones; null = none. */
-  limiter: RateLimiter | null;
+  /**
+   * The rate limit (apps/api/src/rate-limit.ts) for requests no route's own limit hook sees: paths that reach no
+   * route; null = no limit.
+   */
+  unroutedLimit: RequestLimit | null;
   resolver: KeyResolver;
 }
 
@@ -175,22 +179,26 @@ const routeNotFound = (request: FastifyRequest) =>
   new ApiError('route_not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`);
 
 /**
- * Counts a refused attempt against the caller's address and answers 401. Requests without a valid key share one
- * budget per client address, so guessing keys or flooding the key lookup is limited like any key's traffic.
+ * Counts a refused attempt against the caller's address (`limit`: for routes whose own limit hook does not count
+ * it, such as a public login page) and answers 401. Requests without a valid key share one budget per client
+ * address, so guessing keys or flooding the key lookup is limited like any key's traffic.
  */
 export async function refuseUnauthenticated(
   request: FastifyRequest,
   reply: FastifyReply,
-  limiter: RateLimiter | null,
+  limit: RequestLimit | null,
   message?: string,
 ): Promise<never> {
-  if (limiter) await enforceLimit(reply, limiter, `unauthenticated:${request.ip}`);
+  if (limit) await limit(request, reply);
   throw unauthorized(reply, message);
 }
 
-async function authorize(request: FastifyRequest, reply: FastifyReply, options: AuthOptions): Promise<void> {
-  // A path no route matched (a 404) declares nothing: it needs a valid key like everything that is not public,
-  // so unknown paths are not an oracle and nothing is open by omission.
+/**
+ * First step, `onRequest` (app-wide, so before the route-level rate-limit hook): who is calling. Sets
+ * `request.principal` from a Bearer key or an admin browser session; refuses nothing yet, so that the rate limit
+ * can count a bad key against its address before the 401.
+ */
+async function identify(request: FastifyRequest, options: AuthOptions): Promise<void> {
   const access = request.routeOptions.config.access;
   if (access?.auth === 'public') return;
   if (!options.enabled) {
@@ -203,18 +211,32 @@ async function authorize(request: FastifyRequest, reply: FastifyReply, options: 
     if (keyId && (await options.resolver.stillAdmin(keyId)))
       principal = { keyId, tenant: 'default', admin: true, scopes: [...SCOPES] };
   }
+  request.principal = principal;
+}
+
+/**
+ * Second step, `preParsing` (after the route's rate-limit hook, before any body is read): 401 without a valid key,
+ * 403 without the route's scope. A path that reached no route declares nothing: it needs a valid key like
+ * everything that is not public (so unknown paths are not an oracle and nothing is open by omission), and is
+ * counted here because no route hook counted it.
+ */
+async function authorize(request: FastifyRequest, reply: FastifyReply, options: AuthOptions): Promise<void> {
+  const access = request.routeOptions.config.access;
+  if (access?.auth === 'public' || !options.enabled) return;
+  const principal = request.principal;
   if (!principal) {
     await refuseUnauthenticated(
       request,
       reply,
-      options.limiter,
+      access ? null : options.unroutedLimit,
       request.headers.authorization ? 'This API key is not valid (unknown, revoked, expired or malformed).' : undefined,
     );
     return;
   }
-  request.principal = principal;
-  if (options.limiter) await enforceLimit(reply, options.limiter, principal.keyId);
-  if (!access) return;
+  if (!access) {
+    if (options.unroutedLimit) await options.unroutedLimit(request, reply);
+    return;
+  }
   if (access.auth === 'admin' && !principal.admin) {
     // The queue dashboard is not advertised: a non-admin key gets the same answer as a path that does not exist.
     if (access.browserSession) throw routeNotFound(request);
@@ -234,15 +256,6 @@ function missingScope(reply: FastifyReply, principal: Principal, scope: Scope): 
   );
 }
 
-/** Counts one request against `bucket`; over the limit → 429 `rate_limited` with `Retry-After`. */
-async function enforceLimit(reply: FastifyReply, limiter: RateLimiter, bucket: string): Promise<void> {
-  const { allowed, retryAfterMs } = await limiter.hit(bucket);
-  if (allowed) return;
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  reply.header('retry-after', String(seconds));
-  throw new ApiError('rate_limited', undefined, { limitPerMinute: limiter.perMinute, retryAfterSeconds: seconds });
-}
-
 /** One row of the route table: what each registered route declares. */
 export interface RouteAccessEntry {
   method: string;
@@ -258,8 +271,9 @@ declare module 'fastify' {
 }
 
 /**
- * Authentication, scopes and the rate limit for the whole app (not encapsulated), in `onRequest`: after routing,
- * before any body is read. Register it before any route, so that its `onRoute` hook sees them all: a route that
+ * Authentication and scopes for the whole app (not encapsulated), after routing and before any body is read: the
+ * caller is identified in `onRequest`, the route's rate limit (apps/api/src/rate-limit.ts, a route-level
+ * `onRequest` hook) counts it, and 401/403 are decided in `preParsing`. Register it before any route, so that its `onRoute` hook sees them all: a route that
  * declares no access makes `ready()` fail, naming it.
  */
 export const authPlugin = fp<AuthOptions>(
@@ -286,19 +300,36 @@ export const authPlugin = fp<AuthOptions>(
         );
       }
     });
+    // Answered here rather than thrown: routes of plugins with their own error handler (bull-board) must give the
+    // same error shape.
+    const answerRefusal = (reply: FastifyReply, err: Error) => {
+      const answer = errorAnswer(err);
+      if (!(err instanceof ApiError) && answer.code !== 'unavailable') throw err;
+      return reply
+        .status(answer.status)
+        .headers(answer.headers ?? {})
+        .send(errorBody(answer));
+    };
     app.addHook('onRequest', async (request, reply) => {
       try {
-        await authorize(request, reply, options);
+        await identify(request, options);
       } catch (err) {
-        const answer = errorAnswer(err as Error);
-        if (!(err instanceof ApiError) && answer.code !== 'unavailable') throw err;
-        // Answered here rather than thrown: routes of plugins with their own error handler (bull-board) must give
-        // the same error shape.
-        return reply
-          .status(answer.status)
-          .headers(answer.headers ?? {})
-          .send(errorBody(answer));
+        return answerRefusal(reply, err as Error);
       }
+    });
+    // Callback style: an async preParsing hook's return value is taken as the body stream, and after a refusal
+    // the lifecycle must simply stop (`done` is not called) while the answer is sent.
+    app.addHook('preParsing', (request, reply, payload, done) => {
+      authorize(request, reply, options).then(
+        () => done(null, payload),
+        (err: Error) => {
+          try {
+            answerRefusal(reply, err);
+          } catch (unexpected) {
+            done(unexpected as Error);
+          }
+        },
+      );
     });
   },
   { name: 'autolab-auth', fastify: '5.x' },

@@ -24,7 +24,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
     templates: await TemplateCatalog.load(),
     authEnabled: true,
     adminKey: null,
-    rateLimiter: null,
+    rateLimit: null,
     tenantMaxActiveRuns: 5,
     models: { model: 'gpt-4o-mini', roles: {} },
     prices: {},

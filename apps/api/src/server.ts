@@ -91,8 +91,10 @@ export async function startApi(config: ApiConfig, logger: Logger | false = false
     sessions: new AdminSessions(redis, keys),
     authEnabled: config.auth,
     adminKey: config.adminKey,
-    rateLimiter:
-      config.auth && config.rateLimitPerMinute > 0 ? new RateLimiter(redis, keys, config.rateLimitPerMinute) : null,
+    rateLimit:
+      config.auth && config.rateLimitPerMinute > 0
+        ? { limiter: new RateLimiter(redis, keys), perMinute: config.rateLimitPerMinute }
+        : null,
     tenantMaxActiveRuns: config.tenantMaxActiveRuns,
     models: config.models,
     prices: config.prices,

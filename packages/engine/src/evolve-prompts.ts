@@ -57,6 +57,8 @@ export function mutatePrompt(options: {
   blockCount: number;
   recommendations: Recommendation[];
   hints: string[];
+  /** Lessons of the tenant's earlier runs (`lessonsBlock`), or empty. */
+  lessons: string;
 }): string {
   const { parent, mate } = options;
   const parts = [
@@ -78,6 +80,7 @@ export function mutatePrompt(options: {
     const lines = options.recommendations.map((r) => `- ${r.text} (${r.candidateIds.join(', ')})`);
     parts.push(`## Recommendations from earlier generations of this run\n${lines.join('\n')}`);
   }
+  if (options.lessons) parts.push(`## Lessons${options.lessons}`);
   if (options.hints.length > 0)
     parts.push(`## Hints from the researcher\n${options.hints.map((h) => `- ${h}`).join('\n')}`);
   if (options.rejectedTries > 0)

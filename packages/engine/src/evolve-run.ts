@@ -24,6 +24,7 @@ import { type Evaluation, evaluateCandidate } from './evolve-evaluate.js';
 import { MUTATE_SYSTEM, mutatePrompt, RECOMMEND_SYSTEM, recommendPrompt, type ShownProgram } from './evolve-prompts.js';
 import { type ChildSlot, candidateIdFor, type EvolveCandidate, type EvolveState } from './evolve-state.js';
 import { formatNumber } from './journal.js';
+import { lessonsBlock } from './lessons.js';
 import { SandboxStepError } from './ports.js';
 import { type RunContext, RunFailure } from './run-context.js';
 import { oneLine } from './text.js';
@@ -392,6 +393,13 @@ export class Evolution {
       blockCount,
       recommendations: ev.recommendations,
       hints: await ctx.hints(`generation ${generation}`),
+      // Lessons of the tenant's earlier runs, found by what the program is for and what this parent does.
+      lessons: await lessonsBlock(
+        ctx,
+        'mutate',
+        `generation ${generation}`,
+        `${ctx.input.goal}\n${parent.candidate.summary}\n${evolveText(parent.text).slice(0, 2000)}`,
+      ),
     });
     const tools = slot.origin === 'diff' ? [TOOLS.evolveDiff] : [TOOLS.evolveRewrite];
     const reply = await ctx.ask('mutate', MUTATE_SYSTEM, prompt, tools, undefined, undefined, model);

@@ -19,6 +19,8 @@ export const LESSON_STEPS = {
   draft: ['pitfall', 'technique', 'setting'],
   debug: ['pitfall'],
   hyperparameter: ['setting', 'technique'],
+  /** Evolve mode's children (docs/evolve.md). */
+  mutate: ['pitfall', 'technique'],
 } as const satisfies Record<string, readonly LessonKind[]>;
 export type LessonStep = keyof typeof LESSON_STEPS;
 

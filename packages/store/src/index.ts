@@ -28,8 +28,8 @@ export {
 } from './hint-store.js';
 export { type LessonEmbeddings, type LessonSearch, LessonStore } from './lesson-store.js';
 export { ModelModeStore } from './model-mode-store.js';
-export { RateLimiter } from './rate-limiter.js';
-export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
+export { RateLimiter, type RateLimitHit } from './rate-limiter.js';
+export { failFastRedisOptions, isRedisUnavailable, logRedisConnection, writeTogether } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';
 export {
   type ArchivedEvent,

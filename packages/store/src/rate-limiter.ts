@@ -2,8 +2,11 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
 
 // GCRA ("generic cell rate algorithm"), the leaky bucket as one timestamp per key: requests are spaced `interval`
-// ms apart on average, and up to `limit` may come in a burst. The clock is Redis's (TIME), so every API process
-// shares one view of each key however their own clocks drift. Returns 0 when allowed, else ms until the next one is.
+// ms apart on average, and up to `limit` may come in a burst. Unlike a counter per fixed window, there is no window
+// edge at which a second full allowance opens: in any span of time at most `limit` + span / `interval` requests pass.
+// The clock is Redis's (TIME), so every API process shares one view of each key however their own clocks drift.
+// Returns {allowed (1/0), requests left in the burst, ms until the bucket is empty (allowed) or until the next
+// request is allowed (refused)}.
 const GCRA_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -12,15 +15,15 @@ local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local allowAt = tat - burst
-if now < allowAt then return allowAt - now end
+if now < allowAt then return {0, 0, allowAt - now} end
 local nextTat = tat + interval
 redis.call('SET', KEYS[1], nextTat, 'PX', nextTat - now + 1000)
-return 0
+return {1, math.floor((burst + interval - (nextTat - now)) / interval), nextTat - now}
 `;
 
 /** The script as a command of the client: sent by its SHA1 (`EVALSHA`), its text only once per connection. */
 type GcraClient = Redis & {
-  autolabGcra(key: string, intervalMs: string, burstMs: string): Promise<number>;
+  autolabGcra(key: string, intervalMs: string, burstMs: string): Promise<[number, number, number]>;
 };
 
 function withGcra(redis: Redis): GcraClient {
@@ -30,33 +33,38 @@ function withGcra(redis: Redis): GcraClient {
   return client;
 }
 
-/** A per-key limit of `perMinute` requests a minute, shared by every API process through Redis. */
+export interface RateLimitHit {
+  allowed: boolean;
+  /** Requests the bucket still allows at once (0 when refused). */
+  remaining: number;
+  /** Refused: ms until the next request is allowed. Allowed: ms until the bucket is back to its full burst. */
+  waitMs: number;
+}
+
+/**
+ * Per-bucket limits of `limit` requests per `windowMs`, bursts up to `limit`, shared by every API process through
+ * Redis: one `EVALSHA` per request.
+ */
 export class RateLimiter {
-  private readonly intervalMs: number;
   private readonly redis: GcraClient;
 
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
-    readonly perMinute: number,
   ) {
     this.redis = withGcra(redis);
-    // Whole milliseconds: Lua would print a fractional timestamp with too few digits.
-    this.intervalMs = Math.max(1, Math.round(60_000 / perMinute));
   }
 
-  /** Counts one request of `keyId`; `retryAfterMs` > 0 means it is over the limit and must be refused. */
-  async hit(keyId: string): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    const wait = Number(
-      await this.redis.autolabGcra(
-        this.keys.rateLimit(keyId),
-        String(this.intervalMs),
-        String(this.intervalMs * (perMinuteBurst(this.perMinute) - 1)),
-      ),
+  /** Counts one request of `bucket` (an API key id, or `unauthenticated:<address>`). */
+  async hit(bucket: string, limit: number, windowMs: number): Promise<RateLimitHit> {
+    const burst = Math.max(1, Math.floor(limit));
+    // Whole milliseconds: Lua would print a fractional timestamp with too few digits.
+    const intervalMs = Math.max(1, Math.round(windowMs / burst));
+    const [allowed, remaining, waitMs] = await this.redis.autolabGcra(
+      this.keys.rateLimit(bucket),
+      String(intervalMs),
+      String(intervalMs * (burst - 1)),
     );
-    return { allowed: wait <= 0, retryAfterMs: Math.max(0, wait) };
+    return { allowed: allowed === 1, remaining: Math.max(0, remaining), waitMs: Math.max(0, waitMs) };
   }
 }
-
-/** Up to a minute's allowance may be spent in one burst. */
-const perMinuteBurst = (perMinute: number) => Math.max(1, Math.floor(perMinute));

@@ -18,7 +18,9 @@ import {
   sessionToken,
   withAccess,
 } from '../auth.js';
+import { errorAnswer, errorBody } from '../error-responses.js';
 import { ApiError } from '../errors.js';
+import type { RequestLimit } from '../rate-limit.js';
 
 /**
  * The queue dashboard (bull-board) at /admin/queues, for admins only: every route bull-board registers gets the
@@ -27,12 +29,13 @@ import { ApiError } from '../errors.js';
  * SameSite=Strict cookie scoped to /admin) and redirects to the dashboard.
  */
 export const queueDashboardRoutes =
-  (deps: ApiDeps, resolver: KeyResolver): FastifyPluginAsyncZod =>
+  (deps: ApiDeps, resolver: KeyResolver, refusalLimit: RequestLimit | null): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       ADMIN_LOGIN_PATH,
       {
-        config: { access: ACCESS.public },
+        // Not counted by the route's limit hook (public): only refused attempts count, below.
+        config: { access: ACCESS.public, rateLimit: false },
         schema: {
           hide: true,
           querystring: z.object({ key: z.string().max(200).optional() }),
@@ -44,12 +47,7 @@ export const queueDashboardRoutes =
         if (!deps.authEnabled) return reply.redirect(ADMIN_UI_PREFIX, 303);
         const principal = await resolver.resolve(request.query.key ?? null);
         if (!principal)
-          return refuseUnauthenticated(
-            request,
-            reply,
-            deps.rateLimiter,
-            'Open this page with ?key=<an admin API key>.',
-          );
+          return refuseUnauthenticated(request, reply, refusalLimit, 'Open this page with ?key=<an admin API key>.');
         if (!principal.admin) throw new ApiError('route_not_found', `There is no route GET ${ADMIN_LOGIN_PATH}.`);
         const token = await deps.sessions.create(principal.keyId);
         reply.header('set-cookie', sessionCookie(request, token, AdminSessions.TTL_SECONDS));
@@ -79,6 +77,12 @@ function bullBoard(deps: ApiDeps) {
       queues: [new BullMQAdapter(deps.queue, { readOnlyMode: false })],
       serverAdapter,
       options: { uiConfig: { boardTitle: 'Autolab queue' } },
+    });
+    // Errors thrown on its routes (the rate limit's 429, Redis's 503) get the API's one error shape, not bull-board's.
+    serverAdapter.setErrorHandler((error) => {
+      const answer = errorAnswer(error);
+      // Its type lists fewer statuses than its Fastify adapter passes on (it sends any status it is given).
+      return { status: answer.status as 500, body: errorBody(answer) };
     });
     // bull-board's routes declare no schemas; they must not go through the zod compilers of the API routes.
     app.setValidatorCompiler(() => (value) => ({ value }));

@@ -26,7 +26,7 @@ import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { RunConflict, RunNotFound, RunParams } from '../route-schemas.js';
-import { loadRun, runNotFound, toRunRecord } from '../run-view.js';
+import { earlyRunRead, loadRun, readRunEarly, runNotFound, toRunRecord } from '../run-view.js';
 
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
@@ -166,8 +166,11 @@ export const runRoutes =
           params: RunParams,
           response: { 200: RunRecord, 404: RunNotFound },
         },
+        // Before the rate limit's own route hook (the plugin appends it): the run read and the limit overlap.
+        onRequest: readRunEarly(deps.runs, deps.redis),
       },
-      async (request) => toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request))),
+      async (request) =>
+        toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request), earlyRunRead(request))),
     );
 
     app.post(
