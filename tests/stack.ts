@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
-import { type ErrorBody, type RunEvent, type RunRecord, STREAM_ERROR_EVENT } from '@autolab/contracts';
+import { type ErrorBody, type NewEvent, RunEvent, type RunRecord, STREAM_ERROR_EVENT } from '@autolab/contracts';
+import { RedisKeys, RunStore } from '@autolab/store';
 import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
 import { Redis } from 'ioredis';
@@ -266,5 +267,19 @@ export async function waitForStatus(
     if (statuses.includes(body.status)) return body;
     if (Date.now() > end) throw new Error(`run ${runId} is still ${body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Writes events to a run's real stream as a worker would, without one: each checked by the contracts' schema and
+ * written with its defaults filled in (so a test can only send shapes a worker sends).
+ */
+export async function appendWorkerEvents(stack: Stack, runId: string, events: readonly NewEvent[]): Promise<void> {
+  const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
+  for (const event of events) {
+    const checked = RunEvent.safeParse({ id: '1-0', runId, time: new Date().toISOString(), ...event });
+    if (!checked.success) throw new Error(`${event.type}: ${checked.error.message}`);
+    const { type, message, data } = checked.data;
+    await store.appendEvent(runId, { type, message, data } as NewEvent);
   }
 }

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NewEvent, RunEvent } from '@autolab/contracts';
-import { LessonStore, LocalArtifactStore, RedisKeys, RunStore } from '@autolab/store';
+import type { NewEvent } from '@autolab/contracts';
+import { LessonStore, LocalArtifactStore, RedisKeys } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
-import { api, type Stack, startStack, submitRun } from '../stack.js';
+import { expectInert, HOSTILE, PAYLOADS } from '../hostile-text.js';
+import { api, appendWorkerEvents, type Stack, startStack, submitRun } from '../stack.js';
 
 /**
  * What a model (or the program it wrote) says reaches the dashboard as text: plans, analyses, errors, program output,
@@ -15,18 +16,6 @@ import { api, type Stack, startStack, submitRun } from '../stack.js';
  * or link from the payloads appears in the page, no dialog opens, nothing trips the page's CSP, and each payload is
  * shown as the literal text it is.
  */
-/** Each payload sets `window.__pwned` (or opens a dialog) if it ever runs, and leaves a marker element if parsed. */
-const PAYLOADS = [
-  '<script>window.__pwned="script"</script>',
-  '<img src=x onerror="window.__pwned=\'img\'" class="hostile-marker">',
-  '<a href="javascript:window.__pwned=\'link\'" class="hostile-marker">click me</a>',
-  '<svg onload="alert(1)" class="hostile-marker"></svg>',
-  '<iframe src="javascript:alert(2)" class="hostile-marker"></iframe>',
-  '"><b class="hostile-marker">bold</b><!--',
-  '[a link](javascript:alert(3))',
-  '{{constructor.constructor("alert(4)")()}}',
-];
-const HOSTILE = PAYLOADS.join(' ');
 
 /** The events a hostile model and program could make the worker send, payloads in every free-text field. */
 function hostileEvents(): NewEvent[] {
@@ -152,30 +141,6 @@ const TRANSCRIPT = [
   .map((line) => JSON.stringify(line))
   .join('\n');
 
-/** Fails when anything of the payloads became markup or ran. */
-async function expectInert(page: Page, where: string): Promise<void> {
-  // A string, run in the page: this file is compiled without the DOM's types.
-  const found = await page.evaluate<Record<string, unknown>>(`(() => ({
-    pwned: window.__pwned ?? null,
-    markers: document.querySelectorAll('.hostile-marker').length,
-    badImages: document.querySelectorAll('img[src="x"], img[onerror]').length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-    scriptLinks: [...document.querySelectorAll('a[href], iframe[src]')].filter((el) =>
-      /^\\s*javascript:/i.test(el.getAttribute('href') ?? el.getAttribute('src') ?? '')).length,
-    scripts: [...document.scripts].filter((s) => !s.src).length,
-    svgs: document.querySelectorAll('svg[onload]').length,
-  }))()`);
-  expect(found, where).toEqual({
-    pwned: null,
-    markers: 0,
-    badImages: 0,
-    handlers: 0,
-    scriptLinks: 0,
-    scripts: 0,
-    svgs: 0,
-  });
-}
-
 describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)', () => {
   let stack: Stack;
   let browser: Browser;
@@ -196,14 +161,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the dashboard (Chromium)
       body: JSON.stringify({ text: HOSTILE }),
     });
     expect(hint.status).toBeLessThan(300);
-    const store = new RunStore(stack.redis, new RedisKeys(stack.prefix));
-    for (const event of hostileEvents()) {
-      // Only shapes a worker sends: each event checked by the contracts' schema and written with its defaults filled in.
-      const checked = RunEvent.safeParse({ id: '1-0', runId, time: new Date().toISOString(), ...event });
-      if (!checked.success) throw new Error(`${event.type}: ${checked.error.message}`);
-      const { type, message, data } = checked.data;
-      await store.appendEvent(runId, { type, message, data } as NewEvent);
-    }
+    await appendWorkerEvents(stack, runId, hostileEvents());
     const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));
     await artifacts.put(runId, 'transcript.jsonl', `${TRANSCRIPT}\n`);
     await artifacts.put(

@@ -4,6 +4,7 @@ import { RerunStage, RUN_ID_PATTERN } from '@autolab/contracts';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { cancelCommand } from './commands/cancel.js';
 import { DOWNLOAD_TARGETS, type DownloadTarget, downloadCommand } from './commands/download.js';
+import { type EvolveOptions, evolveCommand } from './commands/evolve.js';
 import { hintCommand } from './commands/hint.js';
 import { type CreateKeyOptions, createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
 import {
@@ -168,6 +169,50 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--json', 'print the run record as JSON (with --watch: then one event per line)')
     .action(async (words: string[], options: SubmitOptions) => {
       setExit(await submitCommand(context(), words, options));
+    });
+
+  program
+    .command('evolve')
+    .description(
+      'Evolve a program against your evaluator (mode evolve, docs/evolve.md): a population of better programs out.',
+    )
+    .argument('<program>', 'the program to improve: a file, or a directory (then --program names the file if unclear)')
+    .requiredOption('--evaluator <dir>', 'a directory (or file) with evaluate.py, which scores each candidate')
+    .option('--goal <text>', 'what "better" means, in words (default: improve the score, keeping it correct)')
+    .option('--generations <n>', 'generations to run at most (default 10)', integer)
+    .option('--population <n>', 'children written per generation, over all islands (default 4)', integer)
+    .option('--islands <n>', 'sub-populations that evolve apart (default 2)', integer)
+    .option(
+      '--migration-interval <n>',
+      "every n generations each island gets its neighbour's best (default 5)",
+      integer,
+    )
+    .option('--models <a,b>', 'mutation models, comma-separated; with several, a bandit allocates the generations')
+    .option(
+      '--novelty <x>',
+      'reject a child at least this similar to an existing program, 0.5-1 (default 0.95)',
+      decimal,
+    )
+    .option(
+      '--patch-types <shares>',
+      'how children are written, e.g. diff=0.6,rewrite=0.3,crossover=0.1; a type left out gets none (default those)',
+    )
+    .option(
+      '--meta-interval <n>',
+      'recommendations from recent results every n generations, 0: never (default 3)',
+      integer,
+    )
+    .option('--program <file>', 'the file of a PROGRAM directory to evolve')
+    .option('--budget-usd <usd>', 'hard cap on model spend in USD (default 5; only for models with a price)', decimal)
+    .option('--time-limit-minutes <n>', 'wall-clock cap of the run (default 60)', integer)
+    .option('--model <name>', 'model for every role (default: the server setting)')
+    .option('--node-concurrency <n>', 'candidates evaluated at once, each in its own sandbox (default 1)', integer)
+    .option('--idempotency-key <key>', 'the same key again returns the same run instead of submitting a new one')
+    .option('-w, --watch', 'then follow the run like `autolab watch` (exit code: the run outcome)')
+    .option('--plain', `with --watch: ${PLAIN_HELP}`)
+    .option('--json', 'print the run record as JSON (with --watch: then one event per line)')
+    .action(async (programPath: string, options: EvolveOptions) => {
+      setExit(await evolveCommand(context(), programPath, options));
     });
 
   program

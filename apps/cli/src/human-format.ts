@@ -153,7 +153,10 @@ export function formatTable(rows: string[][], options: TableOptions = {}): strin
 
 /** `run_… succeeded: 6/6 iterations, best acc=0.91 (n005), $1.23 (40 calls, 90,000 tokens)`. */
 export function formatRunOutcome(run: RunRecord): string {
-  const parts = [`${run.iteration}/${run.maxIterations} iterations`];
+  // An evolve run counts the candidates it ran, not iterations of a search.
+  const parts = [
+    run.mode === 'evolve' ? `${run.iteration} candidates run` : `${run.iteration}/${run.maxIterations} iterations`,
+  ];
   if (run.bestMetric) parts.push(`best ${formatBestMetric(run.bestMetric)} (${run.bestMetric.nodeId})`);
   parts.push(formatUsd(run.usage.costUsd));
   if (run.startedAt && run.finishedAt) {

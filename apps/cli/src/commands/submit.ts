@@ -207,6 +207,33 @@ function checkEvaluationFlags(options: SubmitOptions): void {
 }
 
 /**
+ * Uploads a file or a directory as one upload (a progress line on a terminal; the upload's id, file count and skipped
+ * files on stderr unless `json`) and returns its id. `label` names it in those lines (`data`, `evaluator`, …).
+ */
+export async function uploadPath(ctx: CliContext, label: string, path: string, json: boolean): Promise<string> {
+  const files = await collectFiles(path);
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const progress = progressLine(ctx);
+  progress?.start(`uploading ${label}`, total);
+  let upload: CreatedUpload;
+  try {
+    const multipart = multipartBody(files, (bytes) => progress?.update(Math.min(bytes, total)));
+    upload = await ctx.client.createUpload({
+      body: multipart.stream as unknown as UploadBody['body'],
+      contentType: multipart.contentType,
+      contentLength: multipart.length,
+    });
+  } finally {
+    progress?.clear();
+  }
+  if (!json) {
+    ctx.io.err(`${label}: ${upload.id} (${upload.fileCount} file(s), ${formatBytes(upload.bytes)})\n`);
+    for (const s of upload.skipped) ctx.io.err(`  skipped ${s.path}: ${s.reason}\n`);
+  }
+  return upload.id;
+}
+
+/**
  * Uploads `--data`, `--code`, `--papers`, `--hidden` and `--grader` (a progress line on a terminal) and returns the
  * run's inputs with their upload ids.
  */
@@ -214,27 +241,7 @@ async function uploadInputs(ctx: CliContext, options: SubmitOptions): Promise<Cr
   const ids: Partial<Record<'data' | 'code' | 'papers' | 'hidden' | 'grader', string>> = {};
   for (const kind of ['data', 'code', 'papers', 'hidden', 'grader'] as const) {
     const path = options[kind];
-    if (path === undefined) continue;
-    const files = await collectFiles(path);
-    const total = files.reduce((sum, f) => sum + f.size, 0);
-    const progress = progressLine(ctx);
-    progress?.start(`uploading ${kind}`, total);
-    let upload: CreatedUpload;
-    try {
-      const multipart = multipartBody(files, (bytes) => progress?.update(Math.min(bytes, total)));
-      upload = await ctx.client.createUpload({
-        body: multipart.stream as unknown as UploadBody['body'],
-        contentType: multipart.contentType,
-        contentLength: multipart.length,
-      });
-    } finally {
-      progress?.clear();
-    }
-    if (!options.json) {
-      ctx.io.err(`${kind}: ${upload.id} (${upload.fileCount} file(s), ${formatBytes(upload.bytes)})\n`);
-      for (const s of upload.skipped) ctx.io.err(`  skipped ${s.path}: ${s.reason}\n`);
-    }
-    ids[kind] = upload.id;
+    if (path !== undefined) ids[kind] = await uploadPath(ctx, kind, path, options.json ?? false);
   }
   const inputs: NonNullable<CreateRunRequest['inputs']> = {};
   if (ids.data) inputs.data = ids.data;
@@ -256,6 +263,15 @@ export async function submitCommand(ctx: CliContext, words: string[], options: S
   const request = buildCreateRunRequest(goal, options);
   const inputs = await uploadInputs(ctx, options);
   if (inputs) request.inputs = { ...request.inputs, ...inputs };
+  return createAndReport(ctx, request, options);
+}
+
+/** Creates the run, prints its id and links (or its record as JSON), then follows it with `watch`. */
+export async function createAndReport(
+  ctx: CliContext,
+  request: CreateRunRequest,
+  options: { idempotencyKey?: string; json?: boolean; plain?: boolean; watch?: boolean },
+): Promise<ExitCode> {
   const run = await ctx.client.createRun(request, { idempotencyKey: options.idempotencyKey });
   if (options.json) {
     ctx.io.out(`${JSON.stringify(run)}\n`);

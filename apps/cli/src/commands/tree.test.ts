@@ -2,7 +2,7 @@ import type { RunEvent } from '@autolab/contracts';
 import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
-import { RUN_ID } from '../testing/samples.js';
+import { RUN_ID, sampleRun } from '../testing/samples.js';
 import { captureIo, type StubServer, startStubServer } from '../testing/stub-server.js';
 import { experimentTree, formatExperimentTree } from './tree.js';
 
@@ -128,6 +128,11 @@ describe('autolab tree', () => {
   it('reads every page of events and prints the tree, or JSON', async () => {
     const pages = [EVENTS.slice(0, 6), EVENTS.slice(6), []];
     server = await startStubServer((request, res) => {
+      if (new URL(request.url, 'http://x').pathname === `/v1/runs/${RUN_ID}`) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(sampleRun()));
+        return;
+      }
       const after = new URL(request.url, 'http://x').searchParams.get('after');
       const page = after === null ? pages[0] : after === EVENTS[5]!.id ? pages[1] : pages[2];
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -137,7 +142,8 @@ describe('autolab tree', () => {
     const text = captureIo();
     expect(await runCli(['tree', RUN_ID], { env, io: text.io })).toBe(0);
     expect(text.stdout()).toContain('   ├─ n003  hyperparameter  tuning    ✓  2.1s  0.38 ★ best');
-    expect(server.requests).toHaveLength(3);
+    // The run's record (its mode), then every page of events.
+    expect(server.requests).toHaveLength(4);
 
     const json = captureIo();
     expect(await runCli(['tree', RUN_ID, '--json'], { env, io: json.io })).toBe(0);

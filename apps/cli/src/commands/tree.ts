@@ -1,7 +1,10 @@
-import type { MetricDirection, RunEvent } from '@autolab/contracts';
+import { ApiError } from '@autolab/api-client';
+import { EVOLVE_ARTIFACTS, type MetricDirection, type RunEvent } from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatDuration, formatNumber, formatTable, lastLine, oneLine } from '../human-format.js';
+import { treeBranches } from '../tree-branches.js';
+import { evolvePopulation, formatEvolveTree, parseEvolveDatabase } from './evolve-tree.js';
 
 /** One experiment of the search, as its events describe it. */
 export interface TreeNodeSummary {
@@ -85,33 +88,18 @@ const MAX_ERROR = 40;
  */
 export function formatExperimentTree(tree: ExperimentTree, width = 100): string[] {
   if (tree.nodes.length === 0) return ['no experiments yet'];
-  const ids = new Set(tree.nodes.map((n) => n.id));
-  const children = new Map<string | null, TreeNodeSummary[]>();
-  for (const node of tree.nodes) {
-    // A parent the events never announced (it cannot happen with this server) would hide the node: show it as a root.
-    const parent = node.parentId !== null && ids.has(node.parentId) ? node.parentId : null;
-    children.set(parent, [...(children.get(parent) ?? []), node]);
-  }
-  const rows: { tree: string; node: TreeNodeSummary; detail: string }[] = [];
-  const walk = (parent: string | null, indent: string) => {
-    const kids = children.get(parent) ?? [];
-    kids.forEach((node, index) => {
-      const last = index === kids.length - 1;
-      const branch = parent === null ? '' : last ? '└─ ' : '├─ ';
-      const value = tree.metric ? node.metrics[tree.metric.name] : undefined;
-      const detail =
-        node.status === 'buggy'
-          ? lastLine(node.error ?? 'failed', MAX_ERROR)
-          : value !== undefined
-            ? `${formatNumber(value)}${node.id === tree.bestNodeId ? ' ★ best' : ''}`
-            : node.status === 'running'
-              ? 'running'
-              : 'no metric';
-      rows.push({ tree: `${indent}${branch}${node.id}`, node, detail });
-      walk(node.id, parent === null ? indent : `${indent}${last ? '   ' : '│  '}`);
-    });
-  };
-  walk(null, '');
+  const rows = treeBranches(tree.nodes).map(({ branch, node }) => {
+    const value = tree.metric ? node.metrics[tree.metric.name] : undefined;
+    const detail =
+      node.status === 'buggy'
+        ? lastLine(node.error ?? 'failed', MAX_ERROR)
+        : value !== undefined
+          ? `${formatNumber(value)}${node.id === tree.bestNodeId ? ' ★ best' : ''}`
+          : node.status === 'running'
+            ? 'running'
+            : 'no metric';
+    return { tree: branch, node, detail };
+  });
   const lines: string[] = [];
   if (tree.metric) lines.push(`metric: ${tree.metric.name} (${tree.metric.direction})`);
   // The plan comes last: it is the column cut to the width.
@@ -134,11 +122,30 @@ const TREE_ALIGN = ['left', 'left', 'left', 'left', 'right', 'left', 'left'] as 
 const took = (node: TreeNodeSummary) => (node.durationMs !== null ? formatDuration(node.durationMs) : '');
 
 export async function treeCommand(ctx: CliContext, runId: string, options: { json?: boolean }): Promise<ExitCode> {
+  const width = ctx.io.stdoutTty?.columns() ?? 100;
+  const run = await ctx.client.getRun(runId);
+  if (run.mode === 'evolve') {
+    const db = parseEvolveDatabase(await readIfWritten(ctx, runId, EVOLVE_ARTIFACTS.database));
+    const population = evolvePopulation(db, await ctx.client.allEvents(runId));
+    if (options.json) ctx.io.out(`${JSON.stringify({ runId, ...population })}\n`);
+    else for (const line of formatEvolveTree(population, width)) ctx.io.out(`${line}\n`);
+    return ExitCode.Ok;
+  }
   const tree = experimentTree(await ctx.client.allEvents(runId));
   if (options.json) {
     ctx.io.out(`${JSON.stringify({ runId, ...tree })}\n`);
     return ExitCode.Ok;
   }
-  for (const line of formatExperimentTree(tree, ctx.io.stdoutTty?.columns() ?? 100)) ctx.io.out(`${line}\n`);
+  for (const line of formatExperimentTree(tree, width)) ctx.io.out(`${line}\n`);
   return ExitCode.Ok;
+}
+
+/** A run's text file, or null while it is not written (404). */
+async function readIfWritten(ctx: CliContext, runId: string, path: string): Promise<string | null> {
+  try {
+    return await ctx.client.readArtifactText(runId, path);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import type { EventOf, RunEvent, RunRecord } from '@autolab/contracts';
+import type { EventOf, EvolveDatabaseFile, RunEvent, RunRecord } from '@autolab/contracts';
 
 export const RUN_ID = 'run_01jabcdefghjkmnpqrstvwxyz0';
 
@@ -447,4 +447,87 @@ function toEvents(samples: Sample[], runId: string): RunEvent[] {
         time: new Date(Date.UTC(2025, 0, 2, 12, 0, index)).toISOString(),
       }) as RunEvent,
   );
+}
+
+/**
+ * `evolve/database.json` after generation 2 of a small evolve run (the circle-packing example of docs/evolve.md), in
+ * line with the evolve samples above: c005 is the best, reached c000 → c002 → c005; c006 was rejected and c007 broke
+ * correctness.
+ */
+export function sampleEvolveDatabase(): EvolveDatabaseFile {
+  const candidate = (
+    id: string,
+    generation: number,
+    island: number,
+    parentIds: string[],
+    rest: Partial<EvolveDatabaseFile['candidates'][number]> = {},
+  ): EvolveDatabaseFile['candidates'][number] => ({
+    candidateId: id,
+    generation,
+    island,
+    parentIds,
+    origin: parentIds.length === 0 ? 'initial' : 'diff',
+    model: parentIds.length === 0 ? null : 'evolve-good',
+    status: 'evaluated',
+    score: null,
+    metrics: {},
+    error: null,
+    summary: parentIds.length === 0 ? 'The uploaded program.' : `Change of ${id}.`,
+    children: 0,
+    durationMs: 800,
+    similarTo: null,
+    similarity: null,
+    ...rest,
+  });
+  return {
+    direction: 'maximize',
+    program: 'program.py',
+    generation: 2,
+    candidates: [
+      candidate('c000', 0, 0, [], { score: 0.9, metrics: { score: 0.9 }, children: 2 }),
+      candidate('c001', 1, 0, ['c000'], { score: 0.8, metrics: { score: 0.8 }, model: 'evolve-flat' }),
+      candidate('c002', 1, 1, ['c000'], { score: 1.2, metrics: { score: 1.2 }, children: 2 }),
+      candidate('c003', 1, 0, ['c000'], { status: 'failed', error: 'Traceback\nSyntaxError: invalid syntax' }),
+      candidate('c004', 2, 0, ['c002'], { score: 1.3, metrics: { score: 1.3 }, origin: 'rewrite' }),
+      candidate('c005', 2, 1, ['c002'], {
+        score: 1.71,
+        metrics: { score: 1.71, circles: 9 },
+        summary: 'Place the circles on a hexagonal lattice instead of a square grid.',
+      }),
+      candidate('c006', 2, 0, ['c002'], {
+        status: 'rejected',
+        origin: 'rewrite',
+        model: 'evolve-flat',
+        similarTo: 'c004',
+        similarity: 1,
+      }),
+      candidate('c007', 2, 0, ['c004', 'c005'], {
+        status: 'incorrect',
+        origin: 'crossover',
+        error: 'circles 2 and 3 overlap',
+      }),
+    ],
+    islands: [
+      ['c000', 'c001', 'c003', 'c004', 'c007'],
+      ['c002', 'c005'],
+    ],
+    elites: ['c005', 'c004', 'c002'],
+    best: 'c005',
+    bestByGeneration: [
+      { generation: 0, candidateId: 'c000', score: 0.9 },
+      { generation: 1, candidateId: 'c002', score: 1.2 },
+      { generation: 2, candidateId: 'c005', score: 1.71 },
+    ],
+    lineage: ['c000', 'c002', 'c005'],
+    models: [
+      { model: 'evolve-good', pulls: 4, improvements: 3, costUsd: 0.004 },
+      { model: 'evolve-flat', pulls: 2, improvements: 0, costUsd: 0.002 },
+    ],
+    allocations: [
+      { generation: 1, model: 'evolve-good', reason: 'evolve-good: not tried yet' },
+      { generation: 2, model: 'evolve-good', reason: 'evolve-good: 2 of 2 children improved on their parent' },
+    ],
+    rejections: 1,
+    recommendations: [{ text: 'Hexagonal placements beat square grids.', candidateIds: ['c005'] }],
+  };
 }

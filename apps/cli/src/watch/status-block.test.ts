@@ -1,10 +1,12 @@
+import { EvolvePolicy } from '@autolab/contracts';
 import { describe, expect, it } from 'vitest';
-import { formatUsage } from '../human-format.js';
+import { formatRunOutcome, formatUsage } from '../human-format.js';
 import { visibleWidth } from '../terminal/ansi.js';
-import { RUN_ID, sampleEvents, sampleRun } from '../testing/samples.js';
+import { extraSampleEvents, RUN_ID, sampleEvents, sampleRun } from '../testing/samples.js';
 import { formatElapsed, renderStatusBlock } from './status-block.js';
 import { initialWatchState, reduceWatch, type WatchState } from './watch-state.js';
 
+const EVOLVE_DEFAULTS = EvolvePolicy.parse({});
 const NOW = Date.parse('2025-01-02T12:02:18.000Z'); // 2m13s after sampleRun's startedAt
 const ESC = '\x1b';
 
@@ -143,5 +145,40 @@ describe('renderStatusBlock', () => {
     expect(formatElapsed(59_999)).toBe('59s');
     expect(formatElapsed(125_000)).toBe('2m05s');
     expect(formatElapsed(3_720_000)).toBe('1h02m');
+  });
+});
+
+describe('the status block of an evolve run', () => {
+  it('counts generations of its settings instead of iterations, and the best score by candidate', () => {
+    const evolveRun = sampleRun({
+      mode: 'evolve',
+      bestMetric: null,
+      policy: { ...sampleRun().policy, evolve: { ...EVOLVE_DEFAULTS, generations: 10 } },
+    });
+    let state = reduceWatch(initialWatchState(RUN_ID), { type: 'record', record: evolveRun });
+    for (const event of extraSampleEvents().filter((e) => e.type === 'generation.finished'))
+      state = reduceWatch(state, { type: 'event', event });
+    state = reduceWatch(state, {
+      type: 'event',
+      event: {
+        id: '99-0',
+        runId: RUN_ID,
+        time: '2025-01-02T12:02:00.000Z',
+        type: 'metric.improved',
+        message: 'm',
+        data: { nodeId: 'c005', iteration: 2, name: 'score', value: 1.71, previous: 1.2, direction: 'maximize' },
+      },
+    });
+    const lines = renderStatusBlock(state, { width: 80, color: false, now: NOW });
+    expect(lines[2]).toBe(`generation ${'█'.repeat(5)}${'░'.repeat(19)}  2/10 (20%)`);
+    expect(lines[3]).toBe('best       score = 1.71 (maximize, c005)');
+    // The record read again (after a run.finished that was not final) keeps the generations seen.
+    expect(reduceWatch(state, { type: 'record', record: evolveRun }).generations).toEqual({ finished: 2, max: 10 });
+  });
+
+  it('says how many candidates ran when the run ends', () => {
+    const line = formatRunOutcome(sampleRun({ mode: 'evolve', status: 'succeeded', iteration: 9 }));
+    expect(line).toContain('succeeded: 9 candidates run, best');
+    expect(line).not.toContain('iterations');
   });
 });

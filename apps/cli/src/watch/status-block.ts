@@ -32,7 +32,9 @@ export function renderStatusBlock(state: WatchState, options: StatusBlockOptions
   const lines = [
     rule(state, width, p),
     field('stage', describeStage(state, p)),
-    field('iteration', withBar(iterationFraction(state), describeIterations(state))),
+    state.generations
+      ? field('generation', withBar(generationFraction(state.generations), describeGenerations(state.generations)))
+      : field('iteration', withBar(iterationFraction(state), describeIterations(state))),
     field('best', describeBest(state)),
   ];
   if (state.review) {
@@ -92,6 +94,14 @@ function describeStage(state: WatchState, p: Palette): string {
 
 const iterationFraction = (state: WatchState): number | null =>
   state.maxIterations ? state.iteration / state.maxIterations : null;
+
+const generationFraction = (g: NonNullable<WatchState['generations']>): number | null =>
+  g.max ? g.finished / g.max : null;
+
+function describeGenerations(g: NonNullable<WatchState['generations']>): string {
+  if (g.max === null) return `${g.finished} generations`;
+  return `${g.finished}/${g.max} (${Math.round((100 * g.finished) / Math.max(1, g.max))}%)`;
+}
 
 function describeIterations(state: WatchState): string {
   if (state.maxIterations === null) return `${state.iteration} experiments`;

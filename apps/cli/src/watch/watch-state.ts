@@ -32,6 +32,8 @@ export interface WatchState {
   /** Experiments finished. */
   iteration: number;
   maxIterations: number | null;
+  /** An evolve run's generations: finished (from `generation.finished`) and the most (its settings); null otherwise. */
+  generations: { finished: number; max: number | null } | null;
   /** Nodes finished in this attempt of the log (a rerun starts a new set). */
   finishedNodes: readonly string[];
   runningNodes: readonly RunningNode[];
@@ -76,6 +78,7 @@ export function initialWatchState(runId: string): WatchState {
     stageBudget: null,
     iteration: 0,
     maxIterations: null,
+    generations: null,
     finishedNodes: [],
     runningNodes: [],
     best: null,
@@ -128,6 +131,10 @@ export function applyRecord(state: WatchState, record: RunRecord): WatchState {
     experimentStage: record.experimentStage,
     iteration: record.iteration,
     maxIterations: record.maxIterations,
+    generations:
+      record.mode === 'evolve'
+        ? { finished: state.generations?.finished ?? 0, max: record.policy.evolve?.generations ?? null }
+        : null,
     best: record.bestMetric
       ? {
           name: record.bestMetric.name,
@@ -218,6 +225,15 @@ export function applyEvent(state: WatchState, event: RunEvent): WatchState {
         iteration: Math.max(next.iteration, finishedNodes.length),
       };
     }
+    case 'generation.finished':
+      // Generation 0 is the initial program: generation n finished means n generations of children.
+      return {
+        ...running(next),
+        generations: {
+          finished: Math.max(next.generations?.finished ?? 0, event.data.generation),
+          max: next.generations?.max ?? null,
+        },
+      };
     case 'metric.improved': {
       const { name, value, direction, nodeId } = event.data;
       return { ...next, best: { name, value, direction, nodeId } };

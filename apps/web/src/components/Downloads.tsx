@@ -2,11 +2,35 @@ import { useApi } from '../hooks/api-context.js';
 import { useDownload } from '../hooks/useDownload.js';
 import { DownloadButton } from './DownloadButton.js';
 
-/** Paper PDF and TeX, the code archive and everything, downloaded with the key. */
-export function Downloads({ runId, paperReady, hasFiles }: { runId: string; paperReady: boolean; hasFiles: boolean }) {
+/** A run's file to offer beside the archives (evolve mode: the best program, its diff, the report). */
+export interface ExtraDownload {
+  id: string;
+  label: string;
+  path: string;
+  name: string;
+  enabled: boolean;
+}
+
+/**
+ * Paper PDF and TeX (a research run), the run's own files (`extra`), the code archive and everything, downloaded with
+ * the key.
+ */
+export function Downloads({
+  runId,
+  paperReady,
+  hasFiles,
+  extra,
+}: {
+  runId: string;
+  paperReady: boolean;
+  hasFiles: boolean;
+  /** Given: these instead of the paper. */
+  extra?: ExtraDownload[];
+}) {
   const { client } = useApi();
   const { busy, error, save } = useDownload();
-  const items = [
+  const files = extra?.map((item) => ({ ...item, open: () => client.openArtifact(runId, item.path) }));
+  const paper = [
     {
       id: 'pdf',
       label: 'Paper (PDF)',
@@ -21,6 +45,9 @@ export function Downloads({ runId, paperReady, hasFiles }: { runId: string; pape
       name: 'paper.tex',
       enabled: paperReady,
     },
+  ];
+  const items = [
+    ...(files ?? paper),
     {
       id: 'code',
       label: 'Code (.tar.gz)',

@@ -9,8 +9,8 @@ const ROW = 76;
 const PAD = 30;
 const R = 16;
 
-/** Short label inside a node: n007 → 7. */
-const shortId = (id: string) => id.replace(/^n0*/, '') || id;
+/** Short label inside a node: n007 → 7, c000 → 0. */
+const shortId = (id: string) => id.replace(/^[a-z]0*(?=\d)/, '') || id;
 
 /** The experiment tree: parent → child edges, nodes coloured running / ok / failed, the best ringed. */
 export function ExperimentTree({
@@ -19,16 +19,22 @@ export function ExperimentTree({
   selectedId,
   metric,
   onSelect,
+  highlighted,
+  label = 'Experiment tree',
+  empty = 'No experiments yet. Nodes appear here as the agent creates them.',
 }: {
   nodes: TreeNode[];
   bestNodeId: string | null;
   selectedId: string | null;
   metric: string | null;
   onSelect: (id: string) => void;
+  /** Nodes drawn as a path (the best program's lineage), with the edges between them. */
+  highlighted?: ReadonlySet<string>;
+  label?: string;
+  empty?: string;
 }) {
   const layout = useMemo(() => layoutTree(nodes), [nodes]);
-  if (nodes.length === 0)
-    return <p className="muted empty-inline">No experiments yet. Nodes appear here as the agent creates them.</p>;
+  if (nodes.length === 0) return <p className="muted empty-inline">{empty}</p>;
   const width = Math.max(1, layout.width) * COL + PAD * 2;
   // The last row needs room for its circle and the line of text under it.
   const height = PAD + (Math.max(1, layout.depth) - 1) * ROW + R + 22;
@@ -47,7 +53,7 @@ export function ExperimentTree({
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`Experiment tree with ${nodes.length} nodes`}
+        aria-label={`${label} with ${nodes.length} nodes`}
         data-testid="experiment-tree"
       >
         <g className="tree-edges">
@@ -59,7 +65,7 @@ export function ExperimentTree({
               <path
                 key={`${edge.from}-${edge.to}`}
                 d={`M${a.x} ${a.y + R} C${a.x} ${mid} ${b.x} ${mid} ${b.x} ${b.y - R}`}
-                className="tree-edge"
+                className={`tree-edge${highlighted?.has(edge.from) && highlighted.has(edge.to) ? ' in-lineage' : ''}`}
               />
             );
           })}
@@ -72,7 +78,7 @@ export function ExperimentTree({
             // biome-ignore lint/a11y/useSemanticElements: an SVG group cannot be a <button>
             <g
               key={node.id}
-              className={`tree-node status-${node.status} ${best ? 'is-best' : ''} ${selectedId === node.id ? 'is-selected' : ''}`}
+              className={`tree-node status-${node.status} ${best ? 'is-best' : ''} ${selectedId === node.id ? 'is-selected' : ''} ${highlighted?.has(node.id) ? 'in-lineage' : ''}`}
               transform={`translate(${p.x} ${p.y})`}
               role="button"
               tabIndex={0}
@@ -80,6 +86,7 @@ export function ExperimentTree({
               data-node-id={node.id}
               data-status={node.status}
               data-best={best ? 'true' : undefined}
+              data-lineage={highlighted?.has(node.id) ? 'true' : undefined}
               onClick={() => onSelect(node.id)}
               onKeyDown={keyed(node.id)}
             >

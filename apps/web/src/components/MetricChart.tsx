@@ -4,7 +4,7 @@ import { type Direction, directionOf, type MetricSeries, metricSeries } from '..
 import { formatMetric } from '../lib/format.js';
 import type { NodeOutcome } from '../lib/run-model.js';
 import { MetricSelect } from './MetricSelect.js';
-import { cssColor, iterationAxes, UPlotChart } from './UPlotChart.js';
+import { cssColor, drawAxisMarks, iterationAxes, UPlotChart } from './UPlotChart.js';
 
 /**
  * Any recorded metric of every experiment by iteration (uPlot), the best so far as a step line, and the failed
@@ -118,25 +118,12 @@ function chartOptions(
     hooks: {
       // Failed experiments have no value: a red tick on the x axis at their iteration.
       draw: [
-        (u) => {
-          const failed = live.current.series?.failed ?? [];
-          if (failed.length === 0) return;
-          const { ctx } = u;
-          const bottom = u.bbox.top + u.bbox.height;
-          const size = 7 * devicePixelRatio;
-          ctx.save();
-          ctx.fillStyle = danger;
-          for (const f of failed) {
-            const x = u.valToPos(f.iteration, 'x', true);
-            ctx.beginPath();
-            ctx.moveTo(x, bottom - size * 1.4);
-            ctx.lineTo(x - size / 1.4, bottom);
-            ctx.lineTo(x + size / 1.4, bottom);
-            ctx.closePath();
-            ctx.fill();
-          }
-          ctx.restore();
-        },
+        (u) =>
+          drawAxisMarks(
+            u,
+            (live.current.series?.failed ?? []).map((f) => f.iteration),
+            danger,
+          ),
       ],
       ready: [
         (u) => {

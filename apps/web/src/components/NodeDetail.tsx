@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { formatDuration, formatMetric } from '../lib/format.js';
+import { formatDuration } from '../lib/format.js';
 import type { TreeNode } from '../lib/run-model.js';
 import { Card } from './Card.js';
 import { CodeBlock } from './CodeBlock.js';
+import { MetricGrid } from './MetricGrid.js';
 import { ModelCalls } from './ModelCalls.js';
 import { NodeCode } from './NodeCode.js';
 import { NodeDiff } from './NodeDiff.js';
+import { TabBar } from './TabBar.js';
 
 type Tab = 'overview' | 'code' | 'diff' | 'output' | 'model calls';
 
@@ -35,7 +37,6 @@ export function NodeDetail({
     node.status === 'running'
       ? node.liveOutput
       : [node.stdoutTail, node.stderrTail && `--- stderr ---\n${node.stderrTail}`].filter(Boolean).join('\n');
-  const metrics = Object.entries(node.metrics);
   const ofThisNode = useCallback((call: { nodeId: string | null }) => call.nodeId === node.id, [node.id]);
   return (
     <div ref={ref} className="node-detail-wrap">
@@ -82,20 +83,11 @@ export function NodeDetail({
             <dd>{node.parentId ?? '—'}</dd>
           </div>
         </dl>
-        <div className="tabs" role="tablist">
-          {(['overview', 'code', ...(node.parentId ? ['diff'] : []), 'output', 'model calls'] as Tab[]).map((t) => (
-            <button
-              key={t}
-              type="button"
-              role="tab"
-              aria-selected={tab === t}
-              className={`tab ${tab === t ? 'tab-active' : ''}`}
-              onClick={() => setTab(t)}
-            >
-              {t}
-            </button>
-          ))}
-        </div>
+        <TabBar
+          tabs={['overview', 'code', ...(node.parentId ? ['diff'] : []), 'output', 'model calls'] as Tab[]}
+          current={tab}
+          onChange={setTab}
+        />
         {tab === 'overview' && (
           <div className="node-overview">
             <h3>Plan</h3>
@@ -106,19 +98,7 @@ export function NodeDetail({
                 <p className="prose analysis">{node.analysis}</p>
               </>
             )}
-            {metrics.length > 0 && (
-              <>
-                <h3>Metrics</h3>
-                <dl className="metric-grid">
-                  {metrics.map(([name, value]) => (
-                    <div key={name} className={name === primaryMetric ? 'primary' : undefined}>
-                      <dt>{name}</dt>
-                      <dd className="num">{formatMetric(value)}</dd>
-                    </div>
-                  ))}
-                </dl>
-              </>
-            )}
+            <MetricGrid metrics={node.metrics} primary={primaryMetric} />
             {node.error && (
               <>
                 <h3>Error</h3>

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { useArtifactText } from '../hooks/useArtifact.js';
 import { codeDiff } from '../lib/code-diff.js';
+import { DiffView } from './DiffView.js';
 
 /** What a node changed in its parent's program (`nodes/<id>/experiment.py` of both), as a unified diff. */
 export function NodeDiff({
@@ -32,30 +33,5 @@ export function NodeDiff({
   }
   if (!diff) return <p className="muted">Loading the code…</p>;
   if (diff.hunks.length === 0) return <p className="muted">The same code as {parentId}.</p>;
-  return (
-    <div data-testid="node-diff">
-      <p className="small muted diff-summary">
-        Against {parentId}: <span className="diff-add-count">+{diff.added}</span>{' '}
-        <span className="diff-del-count">−{diff.removed}</span> lines
-      </p>
-      <pre className="code diff">
-        {diff.hunks.map((hunk) => (
-          <span key={hunk.header} className="diff-hunk">
-            <span className="diff-line diff-header">{hunk.header}</span>
-            {hunk.lines.map((line) => (
-              <span key={`${line.oldNo}:${line.newNo}`} className={`diff-line diff-${line.kind}`}>
-                <span className="ln" aria-hidden="true">
-                  {String(line.oldNo ?? '').padStart(4, ' ')} {String(line.newNo ?? '').padStart(4, ' ')}
-                </span>
-                <span className="diff-mark" aria-hidden="true">
-                  {line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}
-                </span>
-                {line.text || ' '}
-              </span>
-            ))}
-          </span>
-        ))}
-      </pre>
-    </div>
-  );
+  return <DiffView diff={diff} against={parentId} testId="node-diff" />;
 }

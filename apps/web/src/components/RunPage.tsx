@@ -1,21 +1,29 @@
 import type { RunRecord } from '@autolab/contracts';
+import { EVOLVE_ARTIFACTS } from '@autolab/contracts/evolve-artifacts';
 import { useMemo, useState } from 'react';
+import { useEvolveView } from '../hooks/useEvolveView.js';
 import { useRunRecord } from '../hooks/useRunRecord.js';
 import { useRunStream } from '../hooks/useRunStream.js';
+import { outcomeCounts } from '../lib/evolve.js';
 import { metricName, nodeOutcomes, type RunModel, recordedMetrics } from '../lib/run-model.js';
 import { CancelButton } from './CancelButton.js';
+import { CandidateDetail } from './CandidateDetail.js';
 import { Card } from './Card.js';
 import { Downloads } from './Downloads.js';
 import { EventLog } from './EventLog.js';
+import { EvolveModels } from './EvolveModels.js';
+import { EvolveRecommendations } from './EvolveRecommendations.js';
 import { ExperimentTree } from './ExperimentTree.js';
 import { FigureGallery } from './FigureGallery.js';
 import { HintBox } from './HintBox.js';
 import { IdeasPanel } from './IdeasPanel.js';
 import { InsightsPanel } from './InsightsPanel.js';
+import { LineageTree } from './LineageTree.js';
 import { MetricChart } from './MetricChart.js';
 import { NodeDetail } from './NodeDetail.js';
 import { PaperViewer } from './PaperViewer.js';
 import { PlanSummary } from './PlanSummary.js';
+import { PopulationChart } from './PopulationChart.js';
 import { ProblemNote } from './ProblemNote.js';
 import { RerunControl } from './RerunControl.js';
 import { ReviewPanel } from './ReviewPanel.js';
@@ -24,7 +32,7 @@ import { RunLessons } from './RunLessons.js';
 import { RunModelCalls } from './RunModelCalls.js';
 import { RunStats } from './RunStats.js';
 import { SeedsPanel } from './SeedsPanel.js';
-import { StageStepper } from './StageStepper.js';
+import { EVOLVE_STAGES, StageStepper } from './StageStepper.js';
 import { TreeLegend } from './TreeLegend.js';
 
 /** What makes the run record worth refetching: stage changes, finished nodes, the end. */
@@ -60,8 +68,18 @@ export function RunPage({ runId }: { runId: string }) {
     : (model.stage ?? run?.stage ?? null);
   const experimentStage = model.experimentStage ?? run?.experimentStage ?? null;
   const selected = selectedId ? model.nodes.get(selectedId) : undefined;
-  const paperReady = model.paper !== null || (status === 'succeeded' && run?.stage === 'done');
   const searchStage = model.searchStages.at(-1);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const isEvolve = useMemo(
+    () => run?.mode === 'evolve' || model.events.some((e) => e.type.startsWith('candidate.')),
+    [run?.mode, model, version],
+  );
+  const evolve = useEvolveView(runId, model, version, isEvolve);
+  const candidate = evolve && selectedId ? evolve.candidates.find((c) => c.id === selectedId) : undefined;
+  const bestCandidate = evolve?.best ? evolve.candidates.find((c) => c.id === evolve.best) : undefined;
+  // An evolve run writes a report, not a paper.
+  const paperReady = !evolve && (model.paper !== null || (status === 'succeeded' && run?.stage === 'done'));
+  const evolveProgram = evolve?.program ?? run?.policy.evolve?.program ?? null;
 
   if (problem && !run && (problem.status === 404 || problem.status === 401 || problem.status === 403)) {
     return <ProblemNote problem={problem} />;
@@ -93,52 +111,99 @@ export function RunPage({ runId }: { runId: string }) {
           stage={stage}
           experimentStage={experimentStage}
           failed={status === 'failed' || status === 'cancelled'}
+          {...(evolve ? { stages: EVOLVE_STAGES } : {})}
         />
-        <RunStats run={run} model={model} />
+        <RunStats
+          run={run}
+          model={model}
+          evolve={
+            evolve && {
+              generation: evolve.generation,
+              generations: run?.policy.evolve?.generations ?? null,
+              best: bestCandidate ? { id: bestCandidate.id, score: bestCandidate.score } : null,
+              direction: evolve.direction,
+            }
+          }
+        />
       </div>
       {problem && run && <ProblemNote problem={problem} />}
       <div className="run-grid">
         <div className="run-main">
-          {(model.plan || model.chosenIdea) && (
-            <Card title="Plan">
-              <PlanSummary model={model} />
-            </Card>
+          {evolve ? (
+            <>
+              <Card
+                title={`Population · ${evolve.candidates.length} candidate${evolve.candidates.length === 1 ? '' : 's'}`}
+                testId="population-card"
+              >
+                <PopulationSummary counts={outcomeCounts(evolve.candidates)} generation={evolve.generation} />
+                <PopulationChart view={evolve} onSelect={setSelectedId} />
+              </Card>
+              <Card title="Lineage of the best program" actions={<TreeLegend />} testId="lineage-card">
+                <LineageTree
+                  view={evolve}
+                  selectedId={selectedId}
+                  onSelect={(id) => setSelectedId((current) => (current === id ? null : id))}
+                />
+                {!candidate && evolve.candidates.length > 0 && (
+                  <p className="faint small">Click a candidate to see its change, score, error and diff.</p>
+                )}
+              </Card>
+              {candidate && (
+                <CandidateDetail
+                  key={candidate.id}
+                  runId={runId}
+                  candidate={candidate}
+                  best={candidate.id === evolve.best}
+                  program={evolveProgram}
+                  onSelect={setSelectedId}
+                  onClose={() => setSelectedId(null)}
+                />
+              )}
+            </>
+          ) : (
+            <>
+              {(model.plan || model.chosenIdea) && (
+                <Card title="Plan">
+                  <PlanSummary model={model} />
+                </Card>
+              )}
+              <Card
+                title={`Experiment tree${nodes.length ? ` · ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}`}
+                actions={<TreeLegend />}
+                testId="tree-card"
+              >
+                {searchStage && (
+                  <p className="small muted search-goal">
+                    <span className="pill pill-soft">{searchStage.stage}</span> {searchStage.goal}
+                  </p>
+                )}
+                <ExperimentTree
+                  nodes={nodes}
+                  bestNodeId={bestNodeId}
+                  selectedId={selectedId}
+                  metric={metric}
+                  onSelect={(id) => setSelectedId((current) => (current === id ? null : id))}
+                />
+                {!selected && nodes.length > 0 && (
+                  <p className="faint small">Click a node to see its plan, code and output.</p>
+                )}
+              </Card>
+              {selected && (
+                <NodeDetail
+                  key={selected.id}
+                  runId={runId}
+                  node={selected}
+                  best={selected.id === bestNodeId}
+                  primaryMetric={metric}
+                  modelCalls={modelCalls}
+                  onClose={() => setSelectedId(null)}
+                />
+              )}
+              <Card title="Metrics by iteration" testId="metric-card">
+                <MetricChart outcomes={outcomes} metrics={metrics} primary={primary} onSelect={setSelectedId} />
+              </Card>
+            </>
           )}
-          <Card
-            title={`Experiment tree${nodes.length ? ` · ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}`}
-            actions={<TreeLegend />}
-            testId="tree-card"
-          >
-            {searchStage && (
-              <p className="small muted search-goal">
-                <span className="pill pill-soft">{searchStage.stage}</span> {searchStage.goal}
-              </p>
-            )}
-            <ExperimentTree
-              nodes={nodes}
-              bestNodeId={bestNodeId}
-              selectedId={selectedId}
-              metric={metric}
-              onSelect={(id) => setSelectedId((current) => (current === id ? null : id))}
-            />
-            {!selected && nodes.length > 0 && (
-              <p className="faint small">Click a node to see its plan, code and output.</p>
-            )}
-          </Card>
-          {selected && (
-            <NodeDetail
-              key={selected.id}
-              runId={runId}
-              node={selected}
-              best={selected.id === bestNodeId}
-              primaryMetric={metric}
-              modelCalls={modelCalls}
-              onClose={() => setSelectedId(null)}
-            />
-          )}
-          <Card title="Metrics by iteration" testId="metric-card">
-            <MetricChart outcomes={outcomes} metrics={metrics} primary={primary} onSelect={setSelectedId} />
-          </Card>
           {model.figures.length > 0 && (
             <Card title="Figures">
               <FigureGallery
@@ -167,8 +232,49 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
         <aside className="run-side">
           <Card title="Downloads">
-            <Downloads runId={runId} paperReady={paperReady} hasFiles={nodes.length > 0 || !live} />
+            <Downloads
+              runId={runId}
+              paperReady={paperReady}
+              hasFiles={nodes.length > 0 || (evolve?.candidates.length ?? 0) > 0 || !live}
+              extra={
+                evolve
+                  ? [
+                      {
+                        id: 'best-program',
+                        label: 'Best program',
+                        path: EVOLVE_ARTIFACTS.bestProgram(evolveProgram ?? ''),
+                        name: evolveProgram ?? 'program',
+                        enabled: !live && evolve.best !== null && evolveProgram !== null,
+                      },
+                      {
+                        id: 'best-diff',
+                        label: 'Best diff',
+                        path: EVOLVE_ARTIFACTS.bestDiff,
+                        name: 'diff-from-initial.patch',
+                        enabled: !live && evolve.best !== null,
+                      },
+                      {
+                        id: 'report',
+                        label: 'Report',
+                        path: EVOLVE_ARTIFACTS.report,
+                        name: 'report.md',
+                        enabled: !live,
+                      },
+                    ]
+                  : undefined
+              }
+            />
           </Card>
+          {evolve && (
+            <Card title="Models" testId="evolve-models-card">
+              <EvolveModels view={evolve} />
+            </Card>
+          )}
+          {evolve && evolve.recommendations.length > 0 && (
+            <Card title="Recommendations" testId="recommendations-card">
+              <EvolveRecommendations recommendations={evolve.recommendations} onSelect={setSelectedId} />
+            </Card>
+          )}
           {(live || model.events.some((e) => e.type === 'hint.received')) && (
             <Card title="Hints">
               <HintBox runId={runId} events={model.events} live={live} />
@@ -205,5 +311,22 @@ export function RunPage({ runId }: { runId: string }) {
         </aside>
       </div>
     </div>
+  );
+}
+
+/** The population by outcome, in one line. */
+function PopulationSummary({
+  counts,
+  generation,
+}: {
+  counts: Record<'evaluated' | 'incorrect' | 'failed' | 'rejected' | 'pending', number>;
+  generation: number;
+}) {
+  return (
+    <p className="small muted" data-testid="population-summary">
+      {generation} generation{generation === 1 ? '' : 's'} finished · {counts.evaluated} scored · {counts.incorrect}{' '}
+      incorrect · {counts.failed} failed · {counts.rejected} rejected as too similar
+      {counts.pending > 0 && ` · ${counts.pending} being evaluated`}
+    </p>
   );
 }

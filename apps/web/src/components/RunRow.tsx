@@ -35,18 +35,26 @@ export function RunRow({
           {run.goal}
         </Link>
         <span className="mono faint">{run.id}</span>
+        {run.mode === 'evolve' && <span className="pill pill-soft">evolve</span>}
       </td>
       <td>
         <StatusBadge status={run.status} />
       </td>
       <td className="nowrap">{stage}</td>
       <td className="nowrap">
-        <div className="mini-progress">
-          <span className="num">
-            {run.iteration}/{run.maxIterations}
+        {run.mode === 'evolve' ? (
+          // An evolve run counts the candidates it ran; it has no iterations to fill.
+          <span className="num" title="Candidates evaluated (evolve mode)">
+            {run.iteration} candidates
           </span>
-          <ProgressBar value={run.iteration} max={run.maxIterations} label="iterations" />
-        </div>
+        ) : (
+          <div className="mini-progress">
+            <span className="num">
+              {run.iteration}/{run.maxIterations}
+            </span>
+            <ProgressBar value={run.iteration} max={run.maxIterations} label="iterations" />
+          </div>
+        )}
       </td>
       <td className="nowrap">
         {run.bestMetric ? (

@@ -4,8 +4,27 @@ import type { RunModel } from '../lib/run-model.js';
 import { ProgressBar } from './ProgressBar.js';
 import { StatTile } from './StatTile.js';
 
-/** Iteration x/y, best metric, cost against budget (with the tokens' cached share, and whether they are estimates). */
-export function RunStats({ run, model }: { run: RunRecord | null; model: RunModel }) {
+/** An evolve run's progress: generations finished of the most, and its best candidate so far. */
+export interface EvolveProgress {
+  generation: number;
+  generations: number | null;
+  best: { id: string; score: number | null } | null;
+  direction: 'maximize' | 'minimize';
+}
+
+/**
+ * Iteration x/y (an evolve run: generation x/y), best metric (best score), cost against budget (with the tokens'
+ * cached share, and whether they are estimates).
+ */
+export function RunStats({
+  run,
+  model,
+  evolve,
+}: {
+  run: RunRecord | null;
+  model: RunModel;
+  evolve?: EvolveProgress | null;
+}) {
   const finishedNodes = [...model.nodes.values()].filter((n) => n.status !== 'running').length;
   const iteration = Math.max(run?.iteration ?? 0, finishedNodes);
   const maxIterations = run?.maxIterations ?? 0;
@@ -18,37 +37,69 @@ export function RunStats({ run, model }: { run: RunRecord | null; model: RunMode
   const budgetShare = budget ? cost / budget : 0;
   return (
     <div className="stats">
-      <StatTile
-        label="Iteration"
-        value={
-          <span data-testid="iteration">
-            {iteration}
-            <span className="faint"> / {maxIterations || '—'}</span>
-          </span>
-        }
-      >
-        <ProgressBar value={iteration} max={maxIterations} label="iterations" />
-      </StatTile>
-      <StatTile
-        label={best ? `Best ${best.name}` : model.plan ? `Best ${model.plan.metric.name}` : 'Best metric'}
-        value={
-          <span data-testid="best-metric">
-            {formatMetric(best?.value)}
-            {direction && (
+      {evolve ? (
+        <>
+          <StatTile
+            label="Generation"
+            value={
+              <span data-testid="iteration">
+                {evolve.generation}
+                <span className="faint"> / {evolve.generations ?? '—'}</span>
+              </span>
+            }
+          >
+            <ProgressBar value={evolve.generation} max={evolve.generations ?? 0} label="generations" />
+          </StatTile>
+          <StatTile
+            label="Best score"
+            value={
+              <span data-testid="best-metric">
+                {formatMetric(evolve.best?.score)}
+                <span className="faint small">
+                  {' '}
+                  {evolve.direction === 'maximize' ? '↑ higher is better' : '↓ lower is better'}
+                </span>
+              </span>
+            }
+          >
+            {evolve.best && <span className="faint small">candidate {evolve.best.id}</span>}
+          </StatTile>
+        </>
+      ) : (
+        <>
+          <StatTile
+            label="Iteration"
+            value={
+              <span data-testid="iteration">
+                {iteration}
+                <span className="faint"> / {maxIterations || '—'}</span>
+              </span>
+            }
+          >
+            <ProgressBar value={iteration} max={maxIterations} label="iterations" />
+          </StatTile>
+          <StatTile
+            label={best ? `Best ${best.name}` : model.plan ? `Best ${model.plan.metric.name}` : 'Best metric'}
+            value={
+              <span data-testid="best-metric">
+                {formatMetric(best?.value)}
+                {direction && (
+                  <span className="faint small">
+                    {' '}
+                    {direction === 'maximize' ? '↑ higher is better' : '↓ lower is better'}
+                  </span>
+                )}
+              </span>
+            }
+          >
+            {best && (
               <span className="faint small">
-                {' '}
-                {direction === 'maximize' ? '↑ higher is better' : '↓ lower is better'}
+                node {best.nodeId}, iteration {best.iteration}
               </span>
             )}
-          </span>
-        }
-      >
-        {best && (
-          <span className="faint small">
-            node {best.nodeId}, iteration {best.iteration}
-          </span>
-        )}
-      </StatTile>
+          </StatTile>
+        </>
+      )}
       {run?.heldOut && (
         <StatTile
           label={`Held-out ${run.heldOut.metric}`}

@@ -1,22 +1,29 @@
 import type { ExperimentStage, RunStage } from '@autolab/contracts';
 import { EXPERIMENT_STAGES, RUN_STAGES } from '@autolab/contracts/stages';
 
-/** Where the run is: its stage, and within experiments the tree search's stage. */
+/** The stages an evolve run goes through (evolution, then the report). */
+export const EVOLVE_STAGES: readonly RunStage[] = ['experiments', 'writeup', 'done'];
+
+/** Where the run is: its stage, and within experiments the tree search's stage (a research run's). */
 export function StageStepper({
   stage,
   experimentStage,
   failed,
+  stages = RUN_STAGES,
 }: {
   stage: RunStage | null;
   experimentStage: string | null;
   failed: boolean;
+  /** The run's stages in order (default: a research run's, the only one with the tree search's stages). */
+  stages?: readonly RunStage[];
 }) {
-  const current = stage ? RUN_STAGES.indexOf(stage) : -1;
+  const current = stage ? stages.indexOf(stage) : -1;
+  const search = stages === RUN_STAGES;
   const expIndex = experimentStage ? EXPERIMENT_STAGES.indexOf(experimentStage as ExperimentStage) : -1;
   return (
     <div className="stepper-wrap">
       <ol className="stepper" aria-label="Run stage">
-        {RUN_STAGES.map((s, i) => {
+        {stages.map((s, i) => {
           const state =
             i < current || stage === 'done' ? 'done' : i === current ? (failed ? 'failed' : 'current') : 'todo';
           return (
@@ -32,7 +39,7 @@ export function StageStepper({
           );
         })}
       </ol>
-      {(stage === 'experiments' || expIndex >= 0) && (
+      {search && (stage === 'experiments' || expIndex >= 0) && (
         <ol className="substeps" aria-label="Experiment stage">
           {EXPERIMENT_STAGES.map((s, i) => {
             const done = i < expIndex || (stage !== 'experiments' && expIndex >= i);

@@ -10,86 +10,11 @@ import {
   type NumberFieldKey,
   summaryFor,
 } from '../lib/form-checks.js';
+import { FORM_DEFAULTS as DEFAULTS, type FormMode, type FormValues, toRequest } from '../lib/form-request.js';
 import { navigate, runPath } from '../lib/router.js';
 import { Field } from './Field.js';
 import { FileDrop, type PickedFile } from './FileDrop.js';
 import { ProblemNote } from './ProblemNote.js';
-
-/** Form values as typed (strings), so an empty field means "the server's default". */
-const DEFAULTS = {
-  goal: '',
-  maxIterations: '6',
-  budgetUsd: '',
-  timeLimitMinutes: '60',
-  model: '',
-  modelCode: '',
-  modelJudge: '',
-  modelWriteup: '',
-  modelReview: '',
-  modelIdeas: '',
-  modelVision: '',
-  cpus: '1',
-  memoryMb: '2048',
-  execTimeoutSeconds: '300',
-  image: '',
-  numDrafts: '2',
-  debugProb: '0.5',
-  maxDebugDepth: '3',
-  nodeConcurrency: '1',
-  numIdeas: '3',
-  reflections: '1',
-  reviewers: '3',
-  revise: false,
-  seeds: '3',
-  pageLimit: '8',
-  maxTokens: '',
-};
-type FormValues = typeof DEFAULTS;
-
-/** Builds the request body: only fields with a value; numbers as numbers (the API validates everything). */
-export function toRequest(v: FormValues): CreateRunRequest {
-  const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
-  const pick = <T extends object>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as {
-      [K in keyof T]: Exclude<T[K], undefined>;
-    };
-  return pick({
-    goal: v.goal,
-    maxIterations: num(v.maxIterations),
-    budgetUsd: num(v.budgetUsd),
-    timeLimitMinutes: num(v.timeLimitMinutes),
-    model: v.model.trim() || undefined,
-    models: emptyToUndefined(
-      pick({
-        code: v.modelCode.trim() || undefined,
-        judge: v.modelJudge.trim() || undefined,
-        writeup: v.modelWriteup.trim() || undefined,
-        review: v.modelReview.trim() || undefined,
-        ideas: v.modelIdeas.trim() || undefined,
-        vision: v.modelVision.trim() === 'none' ? null : v.modelVision.trim() || undefined,
-      }),
-    ),
-    maxTokens: num(v.maxTokens),
-    sandbox: pick({
-      cpus: num(v.cpus),
-      memoryMb: num(v.memoryMb),
-      execTimeoutSeconds: num(v.execTimeoutSeconds),
-      image: v.image.trim() || undefined,
-    }),
-    search: pick({
-      numDrafts: num(v.numDrafts),
-      debugProb: num(v.debugProb),
-      maxDebugDepth: num(v.maxDebugDepth),
-      nodeConcurrency: num(v.nodeConcurrency),
-    }),
-    ideation: pick({ numIdeas: num(v.numIdeas), reflections: num(v.reflections) }),
-    review: { ...pick({ reviewers: num(v.reviewers) }), revise: v.revise },
-    seeds: num(v.seeds),
-    pageLimit: num(v.pageLimit),
-  }) as CreateRunRequest;
-}
-
-const emptyToUndefined = <T extends object>(o: T): T | undefined => (Object.keys(o).length > 0 ? o : undefined);
 
 /** The roles a run may give their own model (the form's text fields; empty: the run's model). */
 const ROLE_FIELDS = [
@@ -119,10 +44,27 @@ const INPUTS = [
     hint: 'PDFs and .bib files the research builds on: the ideas start from them and the paper cites them.',
   },
 ] as const;
-type InputKind = (typeof INPUTS)[number]['kind'];
-const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: [] };
+/** An evolve run's two uploads (docs/evolve.md). */
+const EVOLVE_INPUTS = [
+  {
+    kind: 'code',
+    label: 'Program',
+    hint: 'The program to improve: one file, or a folder (its program.py or main.py). Mark the regions the model may change with EVOLVE-BLOCK-START / EVOLVE-BLOCK-END, or it may change the whole file.',
+  },
+  {
+    kind: 'evaluator',
+    label: 'Evaluator',
+    hint: 'A folder with evaluate.py, run in a sandbox against every candidate: it writes metrics.json (with a score) and correct.json.',
+  },
+] as const;
+type InputKind = (typeof INPUTS)[number]['kind'] | (typeof EVOLVE_INPUTS)[number]['kind'];
+const NO_FILES: Record<InputKind, PickedFile[]> = { data: [], code: [], papers: [], evaluator: [] };
 
-const asFormProblem = (problem: ApiProblem) => formProblem(problem, problem.issues.map(fromApiIssue));
+const asFormProblem = (problem: ApiProblem, mode: FormMode) =>
+  formProblem(
+    problem,
+    problem.issues.map((issue) => fromApiIssue(issue, mode)),
+  );
 
 /** A refused request in the form's words: each issue by the label of its field, a summary that counts them. */
 function formProblem(problem: ApiProblem, issues: FieldIssue[]): ApiProblem {
@@ -137,6 +79,7 @@ const newKey = () => {
 
 export function SubmitForm() {
   const { client } = useApi();
+  const [mode, setMode] = useState<FormMode>('research');
   const [values, setValues] = useState<FormValues>(DEFAULTS);
   const [files, setFiles] = useState<Record<InputKind, PickedFile[]>>(NO_FILES);
   const [uploading, setUploading] = useState<string | null>(null);
@@ -151,10 +94,12 @@ export function SubmitForm() {
   };
   const errorFor = (path: string) => problem?.issues.find((i) => i.path === path)?.message;
 
+  const evolve = mode === 'evolve';
+  const inputKinds = evolve ? EVOLVE_INPUTS : INPUTS;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     // What the form can check itself is checked before anything is sent, in the words the API's issues are shown in.
-    const local = checkForm(values);
+    const local = checkForm(values, mode, { program: files.code.length > 0, evaluator: files.evaluator.length > 0 });
     if (local.length > 0) {
       setProblem(formProblem({ status: 0, code: 'validation_failed', message: '', issues: [] }, local));
       return;
@@ -162,10 +107,10 @@ export function SubmitForm() {
     setBusy(true);
     setProblem(null);
     try {
-      const request = toRequest(values);
+      const request = toRequest(values, mode);
       // The files go up first (each group one upload), then the run names them.
       const inputs: NonNullable<CreateRunRequest['inputs']> = {};
-      for (const { kind } of INPUTS) {
+      for (const { kind } of inputKinds) {
         if (files[kind].length === 0) continue;
         setUploading(kind);
         inputs[kind] = await uploadFiles(client, files[kind], `inputs.${kind}`);
@@ -175,7 +120,7 @@ export function SubmitForm() {
       const run = await client.createRun(request, { idempotencyKey: idempotencyKey.current });
       navigate(runPath(run.id));
     } catch (err) {
-      setProblem(asFormProblem(toProblem(err)));
+      setProblem(asFormProblem(toProblem(err), mode));
     } finally {
       setBusy(false);
       setUploading(null);
@@ -196,18 +141,65 @@ export function SubmitForm() {
   );
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="New run">
-      <Field label="Research goal" error={errorFor('goal')} wide hint="At least 10 characters, in plain language.">
+    <form className="card form" onSubmit={submit} noValidate aria-label="New run" data-mode={mode}>
+      <fieldset className="mode-choice">
+        <legend>Kind of run</legend>
+        {(
+          [
+            ['research', 'Research', 'a goal becomes experiments and a paper'],
+            ['evolve', 'Evolve', 'your program and evaluator become better programs'],
+          ] as const
+        ).map(([value, label, hint]) => (
+          <label key={value} className="check-field">
+            <input
+              type="radio"
+              name="mode"
+              value={value}
+              checked={mode === value}
+              onChange={() => {
+                idempotencyKey.current = newKey();
+                setProblem(null);
+                setMode(value);
+              }}
+            />
+            <span>
+              <strong>{label}</strong> <span className="muted small">{hint}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      <Field
+        label={evolve ? 'Goal (optional)' : 'Research goal'}
+        error={errorFor('goal')}
+        wide
+        hint={
+          evolve
+            ? 'What "better" means, if the score alone does not say it. At least 10 characters.'
+            : 'At least 10 characters, in plain language.'
+        }
+      >
         <textarea
           name="goal"
-          rows={4}
-          placeholder="e.g. Does label smoothing improve the calibration of a small MLP on synthetic data?"
+          rows={evolve ? 2 : 4}
+          placeholder={
+            evolve
+              ? "Improve the program's score as its evaluator measures it, keeping it correct."
+              : 'e.g. Does label smoothing improve the calibration of a small MLP on synthetic data?'
+          }
           value={values.goal}
           onChange={(e) => set('goal', e.target.value)}
         />
       </Field>
       <div className="form-grid">
-        {number('maxIterations', 'Experiments, 1–200')}
+        {evolve ? (
+          <>
+            {number('generations', 'At most, 1–500')}
+            {number('population', 'Children per generation, 1–64')}
+            {number('islands', 'Sub-populations, 1–16')}
+          </>
+        ) : (
+          number('maxIterations', 'Experiments, 1–200')
+        )}
         {number('budgetUsd', 'Empty: $5 (for models with a price)', '0.01')}
         {number('timeLimitMinutes', 'Wall-clock cap')}
         <Field label="Model" hint="Empty: the server's default" error={errorFor('model')}>
@@ -220,7 +212,7 @@ export function SubmitForm() {
           />
         </Field>
       </div>
-      {INPUTS.map(({ kind, label, hint }) => (
+      {inputKinds.map(({ kind, label, hint }) => (
         <FileDrop
           key={kind}
           name={kind}
@@ -272,29 +264,32 @@ export function SubmitForm() {
           </div>
         </fieldset>
         <fieldset>
-          <legend>Tree search</legend>
+          <legend>{evolve ? 'Evaluation' : 'Tree search'}</legend>
           <div className="form-grid">
-            {number('numDrafts', 'First drafts, 1–10')}
-            {number('debugProb', '0–1', '0.05')}
-            {number('maxDebugDepth', '0–10')}
-            {number('nodeConcurrency', '1–8')}
+            {!evolve && number('numDrafts', 'First drafts, 1–10')}
+            {!evolve && number('debugProb', '0–1', '0.05')}
+            {!evolve && number('maxDebugDepth', '0–10')}
+            {number('nodeConcurrency', evolve ? 'Candidates evaluated at once, 1–8' : '1–8')}
+            {evolve && number('maxTokens', 'Optional cap, at least 1000')}
           </div>
         </fieldset>
-        <fieldset>
-          <legend>Ideation, review and paper</legend>
-          <div className="form-grid">
-            {number('numIdeas', '1–10')}
-            {number('reflections', '0–5')}
-            {number('reviewers', '0–7; 0 skips the review')}
-            {number('seeds', 'Re-runs of the best, 0–10')}
-            {number('pageLimit', '1–50')}
-            {number('maxTokens', 'Optional cap, at least 1000')}
-            <label className="field check-field">
-              <input type="checkbox" checked={values.revise} onChange={(e) => set('revise', e.target.checked)} />
-              <span>Revise the paper after the meta-review</span>
-            </label>
-          </div>
-        </fieldset>
+        {!evolve && (
+          <fieldset>
+            <legend>Ideation, review and paper</legend>
+            <div className="form-grid">
+              {number('numIdeas', '1–10')}
+              {number('reflections', '0–5')}
+              {number('reviewers', '0–7; 0 skips the review')}
+              {number('seeds', 'Re-runs of the best, 0–10')}
+              {number('pageLimit', '1–50')}
+              {number('maxTokens', 'Optional cap, at least 1000')}
+              <label className="field check-field">
+                <input type="checkbox" checked={values.revise} onChange={(e) => set('revise', e.target.checked)} />
+                <span>Revise the paper after the meta-review</span>
+              </label>
+            </div>
+          </fieldset>
+        )}
       </details>
       {problem && <ProblemNote problem={problem} />}
       <div className="form-actions">

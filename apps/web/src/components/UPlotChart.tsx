@@ -67,3 +67,23 @@ export function cssColor(name: string, fallback: string): string {
   if (typeof document === 'undefined') return fallback;
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
+
+/** Red triangles on the x axis at `xs` (points that have no value: failed experiments, unscored candidates). */
+export function drawAxisMarks(u: uPlot, xs: readonly number[], colour: string): void {
+  if (xs.length === 0) return;
+  const { ctx } = u;
+  const bottom = u.bbox.top + u.bbox.height;
+  const size = 7 * devicePixelRatio;
+  ctx.save();
+  ctx.fillStyle = colour;
+  for (const value of xs) {
+    const x = u.valToPos(value, 'x', true);
+    ctx.beginPath();
+    ctx.moveTo(x, bottom - size * 1.4);
+    ctx.lineTo(x - size / 1.4, bottom);
+    ctx.lineTo(x + size / 1.4, bottom);
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.restore();
+}

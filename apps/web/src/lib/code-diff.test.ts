@@ -1,5 +1,6 @@
+import { createPatch } from 'diff';
 import { describe, expect, it } from 'vitest';
-import { codeDiff } from './code-diff.js';
+import { codeDiff, parsedDiff } from './code-diff.js';
 
 describe('code diff against the parent', () => {
   it('numbers the lines of both sides and counts the changes', () => {
@@ -23,5 +24,15 @@ describe('code diff against the parent', () => {
     expect(codeDiff('a\nb\n', 'a\nb\n')).toEqual({ hunks: [], added: 0, removed: 0 });
     const diff = codeDiff('a\nb', 'a\nc');
     expect(diff.hunks[0]!.lines.map((l) => `${l.kind}:${l.text}`)).toEqual(['same:a', 'del:b', 'add:c']);
+  });
+});
+
+describe('a stored unified diff', () => {
+  it('reads into the same hunks as a diff of the two texts', () => {
+    const parent = 'a\nb\nc\nd\n';
+    const child = 'a\nB\nc\nd\ne\n';
+    const text = createPatch('program.py', parent, child);
+    expect(parsedDiff(text)).toEqual(codeDiff(parent, child));
+    expect(parsedDiff('')).toEqual({ hunks: [], added: 0, removed: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import { structuredPatch } from 'diff';
+import { parsePatch, type StructuredPatchHunk, structuredPatch } from 'diff';
 
 export interface DiffLine {
   kind: 'add' | 'del' | 'same';
@@ -22,10 +22,18 @@ export interface CodeDiff {
 
 /** The change from a parent's code to its child's, as hunks with `context` unchanged lines around each change (jsdiff). */
 export function codeDiff(parent: string, child: string, context = 3): CodeDiff {
-  const patch = structuredPatch('parent', 'node', parent, child, undefined, undefined, { context });
+  return fromHunks(structuredPatch('parent', 'node', parent, child, undefined, undefined, { context }).hunks);
+}
+
+/** A unified diff as stored (an evolve candidate's `patch.diff`), read into the same hunks; every file's hunks in order. */
+export function parsedDiff(patchText: string): CodeDiff {
+  return fromHunks(parsePatch(patchText).flatMap((file) => file.hunks));
+}
+
+function fromHunks(patchHunks: readonly StructuredPatchHunk[]): CodeDiff {
   let added = 0;
   let removed = 0;
-  const hunks = patch.hunks.map((hunk) => {
+  const hunks = patchHunks.map((hunk) => {
     let oldNo = hunk.oldStart;
     let newNo = hunk.newStart;
     const lines: DiffLine[] = [];

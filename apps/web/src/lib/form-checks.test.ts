@@ -73,3 +73,31 @@ describe('the new-run form checks', () => {
     expect(fromApiIssue({ path: 'inputs.data', message: 'not an allowed file name' }).label).toBe('Data');
   });
 });
+
+describe('the new-run form in evolve mode', () => {
+  const values = { ...DEFAULTS, goal: '' };
+  it('needs the program and the evaluator, not a goal, and checks only the fields it shows', () => {
+    expect(checkForm(values, 'evolve', { program: false, evaluator: false })).toEqual([
+      { path: 'inputs.code', label: 'Program', message: 'Add the program to evolve.' },
+      { path: 'inputs.evaluator', label: 'Evaluator', message: 'Add the evaluator (evaluate.py).' },
+    ]);
+    expect(checkForm(values, 'evolve', { program: true, evaluator: true })).toEqual([]);
+    // Research fields are hidden in evolve mode and evolve fields in research mode: neither is checked there.
+    expect(checkForm({ ...values, maxIterations: '500', islands: '99' }, 'evolve')).toEqual([
+      { path: 'evolve.islands', label: 'Islands', message: 'Enter a whole number from 1 to 16.' },
+    ]);
+    expect(checkForm({ ...values, goal: 'A goal that is long enough', islands: '99' }, 'research')).toEqual([]);
+    // A goal given is checked like any goal.
+    expect(checkForm({ ...values, goal: 'short' }, 'evolve')[0]).toMatchObject({ path: 'goal', label: 'Goal' });
+  });
+
+  it("names the API's issues by the evolve form's labels", () => {
+    expect(fromApiIssue({ path: 'inputs.code', message: 'the upload has no program' }, 'evolve').label).toBe('Program');
+    expect(fromApiIssue({ path: 'inputs.evaluator', message: 'no evaluate.py' }, 'evolve')).toEqual({
+      path: 'inputs.evaluator',
+      label: 'Evaluator',
+      message: 'No evaluate.py.',
+    });
+    expect(fromApiIssue({ path: 'inputs.code', message: 'x' }).label).toBe('Starting code');
+  });
+});

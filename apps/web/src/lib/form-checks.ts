@@ -39,8 +39,27 @@ export const NUMBER_FIELDS = {
   seeds: { path: 'seeds', label: 'Extra seeds', min: 0, max: 10, integer: true },
   pageLimit: { path: 'pageLimit', label: 'Page limit', min: 1, max: 50, integer: true },
   maxTokens: { path: 'maxTokens', label: 'Max tokens', min: 1000, max: 1e9, integer: true },
+  generations: { path: 'evolve.generations', label: 'Generations', min: 1, max: 500, integer: true },
+  population: { path: 'evolve.population', label: 'Population', min: 1, max: 64, integer: true },
+  islands: { path: 'evolve.islands', label: 'Islands', min: 1, max: 16, integer: true },
 } as const satisfies Record<string, NumberField>;
 export type NumberFieldKey = keyof typeof NUMBER_FIELDS;
+
+/** The fields of one mode only (the form hides the other's, and neither checks nor sends them). */
+const EVOLVE_ONLY = new Set<NumberFieldKey>(['generations', 'population', 'islands']);
+const RESEARCH_ONLY = new Set<NumberFieldKey>([
+  'maxIterations',
+  'numDrafts',
+  'debugProb',
+  'maxDebugDepth',
+  'numIdeas',
+  'reflections',
+  'reviewers',
+  'seeds',
+  'pageLimit',
+]);
+export const fieldInMode = (key: NumberFieldKey, mode: 'research' | 'evolve') =>
+  !(mode === 'evolve' ? RESEARCH_ONLY : EVOLVE_ONLY).has(key);
 
 export const GOAL = { path: 'goal', label: 'Research goal', min: 10, max: 8000 } as const;
 
@@ -57,7 +76,10 @@ const OTHER_LABELS: Record<string, string> = {
   'inputs.data': 'Data',
   'inputs.code': 'Starting code',
   'inputs.papers': 'Papers',
+  'inputs.evaluator': 'Evaluator',
 };
+/** In evolve mode the starting code is the program to evolve. */
+const EVOLVE_LABELS: Record<string, string> = { 'inputs.code': 'Program', goal: 'Goal' };
 
 const number = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 4 });
 
@@ -96,12 +118,25 @@ export interface FieldIssue {
   message: string;
 }
 
-/** Every problem the form can see before sending: the goal and the number fields. */
-export function checkForm(values: { goal: string } & Record<NumberFieldKey, string>): FieldIssue[] {
+/**
+ * Every problem the form can see before sending: the goal and the number fields of the mode. An evolve run's goal is
+ * optional, and it needs its program and evaluator (`files`: whether each has files).
+ */
+export function checkForm(
+  values: { goal: string } & Record<NumberFieldKey, string>,
+  mode: 'research' | 'evolve' = 'research',
+  files: { program: boolean; evaluator: boolean } = { program: true, evaluator: true },
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  const goal = checkGoal(values.goal);
-  if (goal) issues.push({ path: GOAL.path, label: GOAL.label, message: goal });
+  const goal = mode === 'evolve' && values.goal.trim() === '' ? null : checkGoal(values.goal);
+  if (goal) issues.push({ path: GOAL.path, label: mode === 'evolve' ? 'Goal' : GOAL.label, message: goal });
+  if (mode === 'evolve') {
+    if (!files.program) issues.push({ path: 'inputs.code', label: 'Program', message: 'Add the program to evolve.' });
+    if (!files.evaluator)
+      issues.push({ path: 'inputs.evaluator', label: 'Evaluator', message: 'Add the evaluator (evaluate.py).' });
+  }
   for (const [key, field] of Object.entries(NUMBER_FIELDS) as [NumberFieldKey, NumberField][]) {
+    if (!fieldInMode(key, mode)) continue;
     const message = checkNumber(field, values[key]);
     if (message) issues.push({ path: field.path, label: field.label, message });
   }
@@ -111,7 +146,8 @@ export function checkForm(values: { goal: string } & Record<NumberFieldKey, stri
 const byPath = new Map<string, NumberField>(Object.values(NUMBER_FIELDS).map((f) => [f.path, f]));
 
 /** The label the form shows for a request path; the path itself for anything the form has no field for. */
-export function labelFor(path: string): string {
+export function labelFor(path: string, mode: 'research' | 'evolve' = 'research'): string {
+  if (mode === 'evolve' && EVOLVE_LABELS[path]) return EVOLVE_LABELS[path];
   if (path === GOAL.path) return GOAL.label;
   return byPath.get(path)?.label ?? OTHER_LABELS[path] ?? path;
 }
@@ -121,15 +157,18 @@ export function labelFor(path: string): string {
  * (the API's text is the schema library's, "Too big: expected number to be <=200"); anything else keeps the API's
  * explanation (which names the allowed values), as a sentence.
  */
-export function fromApiIssue(issue: { path: string; message: string }): FieldIssue {
+export function fromApiIssue(
+  issue: { path: string; message: string },
+  mode: 'research' | 'evolve' = 'research',
+): FieldIssue {
   const field = byPath.get(issue.path);
   if (field) return { path: issue.path, label: field.label, message: numberRule(field) };
   if (issue.path === GOAL.path) {
     const m = /at least (\d+)|at most (\d+)/.exec(issue.message);
     const message = m ? `Enter ${m[1] ? 'at least' : 'at most'} ${m[1] ?? m[2]} characters.` : sentence(issue.message);
-    return { path: issue.path, label: GOAL.label, message };
+    return { path: issue.path, label: labelFor(issue.path, mode), message };
   }
-  return { path: issue.path, label: labelFor(issue.path), message: sentence(issue.message) };
+  return { path: issue.path, label: labelFor(issue.path, mode), message: sentence(issue.message) };
 }
 
 /** The summary above the buttons: how many fields need a change. */
