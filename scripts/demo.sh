@@ -5,6 +5,8 @@
 # then stops everything it started. `npm run demo -- --keep` (or AUTOLAB_DEMO_KEEP=1) keeps the API, the worker and
 # the dashboard up after the run until Ctrl-C. `npm run demo -- --template tabular` starts the run from a built-in
 # template instead (packages/templates/builtin/): its baseline runs as the first experiment and its goal is the run's.
+# `npm run demo -- --evolve` runs evolve mode instead (docs/evolve.md): the circle-packing example's program improved
+# against its evaluator over four generations, with two scripted mutation models when no real model is configured.
 #
 # Without OPENAI_API_KEY the model is the project's scripted OpenAI-compatible server (the replies are a fixed
 # scenario; the experiment code in them really runs in the sandbox and the paper's numbers are what it printed).
@@ -13,16 +15,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEEP="${AUTOLAB_DEMO_KEEP:-0}"
 TEMPLATE=""
-usage() { echo "usage: npm run demo [-- --keep] [-- --template NAME]" >&2; exit 2; }
+EVOLVE=0
+usage() { echo "usage: npm run demo [-- --keep] [-- --template NAME | --evolve]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) KEEP=1 ;;
     --template) [ $# -ge 2 ] || usage; TEMPLATE="$2"; shift ;;
     --template=*) TEMPLATE="${1#--template=}" ;;
+    --evolve) EVOLVE=1 ;;
     *) usage ;;
   esac
   shift
 done
+if [ -n "$TEMPLATE" ] && [ "$EVOLVE" = 1 ]; then
+  echo "--template and --evolve do not go together (an evolve run starts from a program, not a template)" >&2
+  exit 2
+fi
 if [ -n "$TEMPLATE" ] && [ ! -f "packages/templates/builtin/$TEMPLATE/template.yaml" ]; then
   echo "no template $TEMPLATE; the built-in ones: $(ls packages/templates/builtin | grep -v '\.' | tr '\n' ' ')" >&2
   exit 2
@@ -52,6 +60,8 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   # The scripted model's name is the scenario it replays: demo.yaml, or template-<name>.yaml for a template.
   SCENARIO="demo"
   [ -n "$TEMPLATE" ] && SCENARIO="template-$TEMPLATE"
+  # Evolve mode: two scripted mutation models, one whose children improve and one whose never do (docs/evolve.md).
+  [ "$EVOLVE" = 1 ] && SCENARIO="evolve-good"
   if [ ! -f "packages/testing/scenarios/$SCENARIO.yaml" ]; then
     say "there is no scripted scenario for the template $TEMPLATE (only for: $(ls packages/testing/scenarios | sed -n 's/^template-\(.*\)\.yaml$/\1/p' | tr '\n' ' '))."
     say "  Run it with a real model: OPENAI_API_KEY=sk-... npm run demo -- --template $TEMPLATE"
@@ -67,7 +77,7 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   [ -n "$OPENAI_BASE_URL" ] || { say "the scripted model server did not start; see $LOGS/scripted.log"; exit 1; }
   export OPENAI_API_KEY="scripted-demo-key"
   # Token counts are real (the scripted server reports them); price them like gpt-4o-mini so cost and budget show.
-  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"$SCENARIO\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
+  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"$SCENARIO\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}, \"evolve-flat\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
   say "  Its tokens are priced like gpt-4o-mini (\$0.15 / \$0.60 per million) so cost and budget are visible."
   export AUTOLAB_MODEL="$SCENARIO"
 fi
@@ -120,14 +130,23 @@ else
 fi
 GOAL_ARGS=()
 [ -n "$GOAL" ] && GOAL_ARGS=("$GOAL")
-RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --time-limit-minutes 20 "${SUBMIT_FLAGS[@]}" "${GOAL_ARGS[@]}" \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
+if [ "$EVOLVE" = 1 ]; then
+  # The circle-packing example (examples/evolve/circle-packing): the program and its evaluator, uploaded by the CLI.
+  EVOLVE_FLAGS=(--generations 4 --population 2 --islands 2 --meta-interval 2)
+  [ "$SCRIPTED" = 1 ] && EVOLVE_FLAGS+=(--models evolve-good,evolve-flat)
+  RUN_ID="$(npx tsx apps/cli/src/main.ts evolve --json --time-limit-minutes 20 "${EVOLVE_FLAGS[@]}" \
+    --evaluator examples/evolve/circle-packing/evaluator examples/evolve/circle-packing/program.py \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
+else
+  RUN_ID="$(npx tsx apps/cli/src/main.ts submit --json --time-limit-minutes 20 "${SUBMIT_FLAGS[@]}" "${GOAL_ARGS[@]}" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')"
+fi
 say "submitted run $RUN_ID; following its events:"
 set +e
 npx tsx apps/cli/src/main.ts watch "$RUN_ID"
 WATCH_STATUS=$?
 set -e
-say "the experiment tree (autolab tree $RUN_ID):"
+say "the tree (autolab tree $RUN_ID):"
 npx tsx apps/cli/src/main.ts tree "$RUN_ID" || true
 
 OUT="$ROOT/demo-output/$RUN_ID"

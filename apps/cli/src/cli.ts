@@ -190,7 +190,7 @@ export function buildProgram(context: () => CliContext, io: Io, setExit: (code: 
     .option('--models <a,b>', 'mutation models, comma-separated; with several, a bandit allocates the generations')
     .option(
       '--novelty <x>',
-      'reject a child at least this similar to an existing program, 0.5-1 (default 0.95)',
+      'reject a child at least this similar to an existing program, 0.5-1 (default 0.99)',
       decimal,
     )
     .option(
