@@ -97,4 +97,52 @@ describe('evolve mode', () => {
     ]);
     expect(sink.orphans).toEqual([]);
   });
+
+  it('records a diff that does not apply as a failed child without a program, and the next child is still checked for novelty', async () => {
+    const { input } = setup({});
+    const sink = new MemorySink();
+    const llm = new FakeLlm({
+      propose_diff: [
+        { args: { summary: 'edit code that is not there', edits: [{ search: 'return 7', replace: 'return 8' }] } },
+        { args: { summary: 'return 5', edits: [{ search: 'return 1', replace: 'return 5' }] } },
+      ],
+      explain_best_program: [{ args: { summary: 'f returns more.', changes: [] } }],
+    });
+    const sandboxes: SandboxFactory = {
+      open: async () => {
+        const sandbox: Sandbox = new FakeSandbox();
+        sandbox.runProgram = runEvolveProgram;
+        return sandbox;
+      },
+    };
+    const outcome = await runResearch(
+      {
+        ...input,
+        evolve: {
+          policy: EvolvePolicy.parse({
+            generations: 2,
+            population: 1,
+            islands: 1,
+            patchTypes: { diff: 1, rewrite: 0, crossover: 0 },
+            metaInterval: 0,
+          }),
+          fileName: 'program.py',
+          evaluatorEntry: 'evaluate.py',
+          models: ['fake'],
+        },
+      },
+      { llm, sandboxes, sink, clock: { now: Date.now } },
+      new AbortController().signal,
+    );
+    expect(outcome.status).toBe('succeeded');
+    const evaluated = sink.events
+      .filter((e: NewEvent) => e.type === 'candidate.evaluated')
+      .map((e) => e.data as { candidateId: string; status: string; score: number | null; error: string | null });
+    expect(evaluated).toMatchObject([
+      { candidateId: 'c000', status: 'evaluated', score: 1 },
+      { candidateId: 'c001', status: 'failed', error: expect.stringMatching(/^the patch did not apply: /) },
+      { candidateId: 'c002', status: 'evaluated', score: 5 },
+    ]);
+    expect(sink.artifacts.has(EVOLVE_ARTIFACTS.program('c001', 'program.py'))).toBe(false);
+  });
 });

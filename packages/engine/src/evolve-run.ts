@@ -291,7 +291,7 @@ export class Evolution {
           null,
         );
         candidate.status = 'failed';
-        candidate.error = `the patch did not apply: ${written.error}`;
+        candidate.error = `${PATCH_FAILED}: ${written.error}`;
         await this.record(slot, candidate, costUsd);
         return;
       }
@@ -477,7 +477,7 @@ export class Evolution {
     const dir = EVOLVE_ARTIFACTS.candidateDir(candidate.id);
     await this.ctx.sink.saveArtifact(`${dir}/candidate.json`, JSON.stringify(candidateRecord(candidate), null, 2));
     const parentId = candidate.parentIds[0];
-    if (!parentId || candidate.status === 'rejected' || !this.texts.has(candidate.id)) return;
+    if (!parentId || !hasProgram(candidate)) return;
     const name = this.ev.fileName;
     const diff = programDiff(
       await this.programOf(parentId),
@@ -674,7 +674,7 @@ export class Evolution {
   private async existingPrograms(): Promise<{ id: string; text: string }[]> {
     const ids = this.db
       .candidates()
-      .filter((c) => c.status !== 'rejected')
+      .filter(hasProgram)
       .map((c) => c.id);
     for (const slot of this.ev.current?.slots ?? [])
       if (slot.candidateId && !this.db.get(slot.candidateId)) ids.push(slot.candidateId);
@@ -728,6 +728,13 @@ export class Evolution {
     };
   }
 }
+
+/** How the error of a child whose patch could not be applied begins (it has no program of its own). */
+const PATCH_FAILED = 'the patch did not apply';
+
+/** Whether a candidate was written out as a program (not rejected before, nor a patch that did not apply). */
+const hasProgram = (c: EvolveCandidate): boolean =>
+  c.status !== 'rejected' && !(c.status === 'failed' && c.error?.startsWith(PATCH_FAILED));
 
 /** A candidate as the database file and its `candidate.json` show it. */
 function candidateRecord(c: EvolveCandidate): EvolveDatabaseFile['candidates'][number] {
