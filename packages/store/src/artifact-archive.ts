@@ -7,8 +7,18 @@ export type ArchiveSubset = 'all' | 'paper' | 'code';
 
 const SUBSETS: Record<ArchiveSubset, (path: string) => boolean> = {
   all: () => true,
-  paper: (p) => p.startsWith('paper/') || p.startsWith('figures/'),
-  code: (p) => p.startsWith('best/') || p.startsWith('nodes/') || p === 'plan.json' || p === 'journal.json',
+  // An evolve run's "paper" is its report and figure; its code, every candidate's program and the database.
+  paper: (p) =>
+    p.startsWith('paper/') ||
+    p.startsWith('figures/') ||
+    p === 'evolve/report.md' ||
+    (p.endsWith('.png') && p.startsWith('evolve/')),
+  code: (p) =>
+    p.startsWith('best/') ||
+    p.startsWith('nodes/') ||
+    p === 'plan.json' ||
+    p === 'journal.json' ||
+    (p.startsWith('evolve/') && !p.endsWith('.png') && p !== 'evolve/report.md'),
 };
 
 /**

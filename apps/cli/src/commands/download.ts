@@ -18,6 +18,12 @@ const PAPER_FILES: readonly { artifact: string; file: string }[] = [
   { artifact: 'paper/paper.tex', file: 'paper.tex' },
 ];
 
+/** An evolve run has a report instead of a paper (docs/evolve.md). */
+const REPORT_FILES: readonly { artifact: string; file: string }[] = [
+  { artifact: 'evolve/report.md', file: 'report.md' },
+  { artifact: 'evolve/best/diff-from-initial.patch', file: 'best-diff-from-initial.patch' },
+];
+
 export const defaultOutputDir = (runId: string): string => join('autolab-output', runId);
 
 /** The archives a target needs: `code` the code subset, `all` that and the whole run. */
@@ -79,7 +85,7 @@ export async function downloadCommand(
   const missingPaths: string[] = [];
   try {
     if (target !== 'code') {
-      for (const { artifact, file } of PAPER_FILES) {
+      for (const { artifact, file } of run.mode === 'evolve' ? REPORT_FILES : PAPER_FILES) {
         try {
           report(await save(await ctx.client.openArtifact(runId, artifact, signal), file));
         } catch (error) {
@@ -106,7 +112,7 @@ export async function downloadCommand(
   if (missing.length > 0) {
     const code = missing[0]?.code ?? 'not_found';
     ctx.io.err(
-      `autolab: ${code}: no paper for ${runId}: ${missingPaths.join(' and ')} not found; ${whyNoPaper(run)}\n`,
+      `autolab: ${code}: no ${run.mode === 'evolve' ? 'report' : 'paper'} for ${runId}: ${missingPaths.join(' and ')} not found; ${whyNoPaper(run)}\n`,
     );
     return ExitCode.Rejected;
   }
