@@ -77,7 +77,10 @@ if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
   [ -n "$OPENAI_BASE_URL" ] || { say "the scripted model server did not start; see $LOGS/scripted.log"; exit 1; }
   export OPENAI_API_KEY="scripted-demo-key"
   # Token counts are real (the scripted server reports them); price them like gpt-4o-mini so cost and budget show.
-  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-{\"$SCENARIO\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}, \"evolve-flat\": {\"inputPerMTok\": 0.15, \"outputPerMTok\": 0.6}}}"
+  # Built first: a `}` inside ${VAR:-default} would end the default early.
+  DEMO_PRICE='{"inputPerMTok": 0.15, "outputPerMTok": 0.6}'
+  DEMO_PRICES="{\"$SCENARIO\": $DEMO_PRICE, \"evolve-flat\": $DEMO_PRICE}"
+  export AUTOLAB_MODEL_PRICES="${AUTOLAB_MODEL_PRICES:-$DEMO_PRICES}"
   say "  Its tokens are priced like gpt-4o-mini (\$0.15 / \$0.60 per million) so cost and budget are visible."
   export AUTOLAB_MODEL="$SCENARIO"
 fi
