@@ -145,4 +145,74 @@ describe('evolve mode', () => {
     ]);
     expect(sink.artifacts.has(EVOLVE_ARTIFACTS.program('c001', 'program.py'))).toBe(false);
   });
+
+  it('puts the researcher’s hints into the mutation prompts, and stops at the budget with the rest kept for the report', async () => {
+    const { input } = setup({});
+    const sink = new MemorySink();
+    // Each call costs $0.3 of a $1 budget: 80 % (the evolution's share) is spent after three calls.
+    const llm = new FakeLlm(
+      {
+        propose_rewrite: [
+          rewrite('return 2'),
+          rewrite('return 3 + 0'),
+          rewrite('return 4 * 1'),
+          rewrite('return 5 - 0'),
+        ],
+        explain_best_program: [{ args: { summary: 'f returns more.', changes: [] } }],
+      },
+      0.3,
+    );
+    const applied: string[] = [];
+    const hint = {
+      id: 'hnt_1',
+      text: 'Try returning larger constants.',
+      createdAt: '',
+      appliedAt: null as string | null,
+      appliedTo: null as string | null,
+    };
+    const hints = {
+      list: async () => [{ ...hint }],
+      markApplied: async (id: string, step: string) => {
+        applied.push(`${id} ${step}`);
+        hint.appliedAt = 'now';
+        hint.appliedTo = step;
+      },
+    };
+    const sandboxes: SandboxFactory = {
+      open: async () => {
+        const sandbox: Sandbox = new FakeSandbox();
+        sandbox.runProgram = runEvolveProgram;
+        return sandbox;
+      },
+    };
+    const outcome = await runResearch(
+      {
+        ...input,
+        budgetUsd: 1,
+        evolve: {
+          policy: EvolvePolicy.parse({
+            generations: 10,
+            population: 1,
+            islands: 1,
+            patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+            metaInterval: 0,
+          }),
+          fileName: 'program.py',
+          evaluatorEntry: 'evaluate.py',
+          models: ['fake'],
+        },
+      },
+      { llm, sandboxes, sink, clock: { now: Date.now }, hints },
+      new AbortController().signal,
+    );
+    expect(outcome.status).toBe('succeeded');
+    const mutations = llm.calls.filter((c) => c.purpose === 'mutate');
+    expect(mutations.length).toBe(3);
+    for (const call of mutations) expect(call.prompt).toContain('Try returning larger constants.');
+    expect(applied).toEqual(['hnt_1 generation 1']);
+    const stopped = sink.events.find((e: NewEvent) => e.type === 'stage.finished');
+    expect((stopped?.data as { reason: string }).reason).toMatch(/^spent \$0\.9000 of the \$1 budget/);
+    // The report was still written, from what the budget left.
+    expect(sink.artifacts.has(EVOLVE_ARTIFACTS.report)).toBe(true);
+  });
 });
