@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadApiConfig, type RunningApi, startApi } from '@autolab/api';
-import { type ErrorBody, type NewEvent, RunEvent, type RunRecord, STREAM_ERROR_EVENT } from '@autolab/contracts';
+import {
+  type ErrorBody,
+  type NewEvent,
+  RunEvent,
+  type RunRecord,
+  STREAM_ERROR_EVENT,
+  type UploadRecord,
+} from '@autolab/contracts';
 import { RedisKeys, RunStore } from '@autolab/store';
 import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
 import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
@@ -146,6 +153,15 @@ export interface KeyOption {
 /** `Authorization: Bearer <key>` for `key` (default: the stack's tenant key); no header for `null`. */
 export function authHeaders(stack: Stack, key: string | null = stack.apiKey): Record<string, string> {
   return key === null ? {} : { authorization: `Bearer ${key}` };
+}
+
+/** Uploads files (name → content) as one upload of the stack's default tenant; fails the test unless it is created. */
+export async function uploadFiles(stack: Stack, files: Record<string, string>): Promise<UploadRecord> {
+  const form = new FormData();
+  for (const [name, content] of Object.entries(files)) form.append('file', new Blob([content]), name);
+  const res = await fetch(`${stack.apiUrl}/v1/uploads`, { method: 'POST', headers: authHeaders(stack), body: form });
+  if (res.status !== 201) throw new Error(`upload refused: ${res.status} ${await res.text()}`);
+  return (await res.json()) as UploadRecord;
 }
 
 export async function api<T = unknown>(

@@ -1,19 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  EVOLVE_ARTIFACTS,
-  type EvolveDatabaseFile,
-  type NewEvent,
-  type RunRecord,
-  type UploadRecord,
-} from '@autolab/contracts';
+import { EVOLVE_ARTIFACTS, type EvolveDatabaseFile, type NewEvent, type RunRecord } from '@autolab/contracts';
 import { LocalArtifactStore } from '@autolab/store';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebIfStale, CHROMIUM, launchChromium, type PageTrouble, watchPage } from '../chromium.js';
 import { expectInert, HOSTILE, PAYLOADS } from '../hostile-text.js';
-import { api, appendWorkerEvents, type Stack, startStack, submitRun } from '../stack.js';
+import { api, appendWorkerEvents, type Stack, startStack, submitRun, uploadFiles } from '../stack.js';
 
 /**
  * The run page of an evolve run in Chromium, against the real API, run store and artifact store, without a worker:
@@ -156,23 +150,11 @@ describe.skipIf(!existsSync(CHROMIUM))('an evolve run on the dashboard (Chromium
   let runId = '';
   let trouble: PageTrouble;
 
-  async function upload(name: string, content: string): Promise<string> {
-    const form = new FormData();
-    form.append('file', new Blob([content]), name);
-    const res = await fetch(`${stack.apiUrl}/v1/uploads`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.apiKey}` },
-      body: form,
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as UploadRecord).id;
-  }
-
   beforeAll(async () => {
     buildWebIfStale();
     stack = await startStack({ worker: false });
-    const code = await upload('program.py', PROGRAM);
-    const evaluator = await upload('evaluate.py', 'import json\n');
+    const code = (await uploadFiles(stack, { 'program.py': PROGRAM })).id;
+    const evaluator = (await uploadFiles(stack, { 'evaluate.py': 'import json\n' })).id;
     runId = (await submitRun(stack, { mode: 'evolve', evolve: { islands: 2 }, inputs: { code, evaluator } })).id;
     await appendWorkerEvents(stack, runId, evolveEvents());
     const artifacts = new LocalArtifactStore(join(stack.dataDir, 'artifacts'));

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunEvent, RunRecord, UploadRecord } from '@autolab/contracts';
+import type { RunEvent, RunRecord } from '@autolab/contracts';
 import { evolveText, tokenSetSimilarity } from '@autolab/evolve';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 
 /**
  * Evolve mode's novelty with an embeddings model (AUTOLAB_EMBEDDINGS_MODEL on the worker): a child is compared with
@@ -13,18 +13,6 @@ import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js
  */
 const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 let stack: Stack;
-
-async function upload(name: string, content: string): Promise<UploadRecord> {
-  const form = new FormData();
-  form.append('file', new Blob([content]), name);
-  const res = await fetch(`${stack.apiUrl}/v1/uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}` },
-    body: form,
-  });
-  expect(res.status).toBe(201);
-  return (await res.json()) as UploadRecord;
-}
 
 async function artifact(runId: string, path: string): Promise<string> {
   const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/artifacts/${path}`, {
@@ -43,8 +31,10 @@ afterAll(async () => {
 
 describe('evolve mode with an embeddings model', () => {
   it('rejects a child whose embedding matches an existing program although its code tokens differ', async () => {
-    const code = await upload('program.py', await readFile(join(EXAMPLE, 'program.py'), 'utf8'));
-    const evaluator = await upload('evaluate.py', await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'));
+    const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
+    const evaluator = await uploadFiles(stack, {
+      'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
+    });
     const submitted = await api<RunRecord>(stack, '/v1/runs', {
       method: 'POST',
       body: JSON.stringify({

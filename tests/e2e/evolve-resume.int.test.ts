@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EvolveDatabaseFile, type RunEvent, type RunRecord, type UploadRecord } from '@autolab/contracts';
+import { EvolveDatabaseFile, type RunEvent, type RunRecord } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, authHeaders, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { api, authHeaders, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 import { startWorkerProcess } from '../worker-process.js';
 
 /**
@@ -22,14 +22,6 @@ const GENERATIONS = 3;
 const KILLED_IN = 2;
 let stack: Stack;
 
-async function upload(files: Record<string, string>): Promise<UploadRecord> {
-  const form = new FormData();
-  for (const [name, content] of Object.entries(files)) form.append('file', new Blob([content]), name);
-  const res = await fetch(`${stack.apiUrl}/v1/uploads`, { method: 'POST', headers: authHeaders(stack), body: form });
-  expect(res.status).toBe(201);
-  return (await res.json()) as UploadRecord;
-}
-
 const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
   events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
 
@@ -42,8 +34,8 @@ afterAll(async () => {
 
 describe('evolve mode after a worker dies', () => {
   it('resumes a generation whose worker was SIGKILLed without evaluating a candidate twice or asking the model again', async () => {
-    const code = await upload({ 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
-    const evaluator = await upload({
+    const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
+    const evaluator = await uploadFiles(stack, {
       'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
     });
     const doomed = startWorkerProcess(stack.workerEnv(), 'evolve-doomed-worker');

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EvolveDatabaseFile, type RunEvent, type RunRecord, type UploadRecord } from '@autolab/contracts';
+import { EvolveDatabaseFile, type RunEvent, type RunRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 
 /**
  * Evolve mode through the real stack: the circle-packing example (examples/evolve/circle-packing) is evolved by two
@@ -12,18 +12,6 @@ import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js
  */
 const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 let stack: Stack;
-
-async function upload(files: Record<string, string>): Promise<UploadRecord> {
-  const form = new FormData();
-  for (const [name, content] of Object.entries(files)) form.append('file', new Blob([content]), name);
-  const res = await fetch(`${stack.apiUrl}/v1/uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}` },
-    body: form,
-  });
-  expect(res.status).toBe(201);
-  return (await res.json()) as UploadRecord;
-}
 
 async function artifact(runId: string, path: string): Promise<Buffer> {
   const res = await fetch(`${stack.apiUrl}/v1/runs/${runId}/artifacts/${path}`, {
@@ -46,13 +34,13 @@ afterAll(async () => {
 describe('evolve mode', () => {
   it('evolves a program against its evaluator: monotone best, incorrect kept out, repeats rejected, the bandit prefers the model that improves, recommendations reach later prompts', async () => {
     const program = await readFile(join(EXAMPLE, 'program.py'), 'utf8');
-    const code = await upload({ 'program.py': program });
-    const evaluator = await upload({
+    const code = await uploadFiles(stack, { 'program.py': program });
+    const evaluator = await uploadFiles(stack, {
       'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
     });
 
     // An evaluator upload without a program to run is refused at submit, naming the field.
-    const noEvaluator = await upload({ 'notes.txt': 'no program here\n' });
+    const noEvaluator = await uploadFiles(stack, { 'notes.txt': 'no program here\n' });
     const refused = await api<{ error: { details: { issues: { path: string }[] } } }>(stack, '/v1/runs', {
       method: 'POST',
       body: JSON.stringify({ mode: 'evolve', inputs: { code: code.id, evaluator: noEvaluator.id } }),

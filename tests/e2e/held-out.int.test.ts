@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord, UploadRecord } from '@autolab/contracts';
+import type { RunRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 import { exportIrisCsv } from '../test-resources.js';
 
 /**
@@ -18,18 +18,6 @@ const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 const DECOY = `CANARY-${randomBytes(8).toString('hex')}`;
 let stack: Stack;
 let rows: Record<string, string>[];
-
-async function upload(files: Record<string, string>): Promise<UploadRecord> {
-  const form = new FormData();
-  for (const [name, content] of Object.entries(files)) form.append('file', new Blob([content]), name);
-  const res = await fetch(`${stack.apiUrl}/v1/uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}` },
-    body: form,
-  });
-  expect(res.status).toBe(201);
-  return (await res.json()) as UploadRecord;
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -67,7 +55,7 @@ describe('a run with a held-out test', () => {
     const features = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
     const test = rows.filter((_, i) => i % 3 === 0);
     const train = rows.filter((_, i) => i % 3 !== 0);
-    const data = await upload({
+    const data = await uploadFiles(stack, {
       'train.csv': csv(
         ['id', ...features, 'species'],
         train.map((r) => [r.id!, ...features.map((f) => r[f]!), r.species!]),
@@ -79,7 +67,7 @@ describe('a run with a held-out test', () => {
       'canary.sha256': `${createHash('sha256').update(CANARY).digest('hex')}\n`,
       'decoy.txt': `${DECOY}\n`,
     });
-    const hidden = await upload({
+    const hidden = await uploadFiles(stack, {
       'answers.csv': csv(
         ['id', 'label', 'note'],
         test.map((r) => [r.id!, r.species!, CANARY]),

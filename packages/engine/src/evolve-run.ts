@@ -280,16 +280,7 @@ export class Evolution {
       }
       if (written.kind === 'patch_failed') {
         const id = this.newId();
-        const candidate = this.candidateFrom(
-          id,
-          generation,
-          slot.island,
-          slot.parentIds,
-          slot.origin,
-          model,
-          written.summary,
-          null,
-        );
+        const candidate = this.childFrom(id, slot, generation, model, written.summary, null);
         candidate.status = 'failed';
         candidate.error = `${PATCH_FAILED}: ${written.error}`;
         await this.record(slot, candidate, costUsd);
@@ -346,16 +337,7 @@ export class Evolution {
     }
     const id = slot.candidateId;
     const evaluation = await this.evaluate(await this.programOf(id));
-    const candidate = this.candidateFrom(
-      id,
-      generation,
-      slot.island,
-      slot.parentIds,
-      slot.origin,
-      model,
-      slot.summary ?? '',
-      evaluation,
-    );
+    const candidate = this.childFrom(id, slot, generation, model, slot.summary ?? '', evaluation);
     await this.record(slot, candidate, costUsd);
   }
 
@@ -424,16 +406,7 @@ export class Evolution {
     threshold: number,
   ): Promise<void> {
     const id = this.newId();
-    const candidate = this.candidateFrom(
-      id,
-      generation,
-      slot.island,
-      slot.parentIds,
-      slot.origin,
-      model,
-      summary,
-      null,
-    );
+    const candidate = this.childFrom(id, slot, generation, model, summary, null);
     candidate.status = 'rejected';
     candidate.similarTo = nearest.id;
     candidate.similarity = nearest.similarity;
@@ -597,6 +570,18 @@ export class Evolution {
     } finally {
       pool.release(sandbox);
     }
+  }
+
+  /** A child of `slot` as the database records it. */
+  private childFrom(
+    id: string,
+    slot: ChildSlot,
+    generation: number,
+    model: string,
+    summary: string,
+    evaluation: Evaluation | null,
+  ): EvolveCandidate {
+    return this.candidateFrom(id, generation, slot.island, slot.parentIds, slot.origin, model, summary, evaluation);
   }
 
   private candidateFrom(
