@@ -211,7 +211,7 @@ describe('evolve mode', () => {
     for (const call of mutations) expect(call.prompt).toContain('Try returning larger constants.');
     expect(applied).toEqual(['hnt_1 generation 1']);
     const stopped = sink.events.find((e: NewEvent) => e.type === 'stage.finished');
-    expect((stopped?.data as { reason: string }).reason).toMatch(/^spent \$0\.9000 of the \$1 budget/);
+    expect((stopped!.data as { reason: string }).reason).toMatch(/^spent \$0\.9000 of the \$1 budget/);
     // The report was still written, from what the budget left.
     expect(sink.artifacts.has(EVOLVE_ARTIFACTS.report)).toBe(true);
   });
