@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EvolveDatabaseFile, type RunEvent, type RunRecord } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
+import { api, authHeaders, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 
 /**
  * Evolve mode through the real stack: the circle-packing example (examples/evolve/circle-packing) is evolved by two
@@ -150,6 +150,15 @@ describe('evolve mode', () => {
     expect(learned).toHaveLength(1);
     const created = learned[0]!.data.created;
     expect(created.length).toBeGreaterThan(0);
+    // Its evidence links to the cited candidate's record.
+    const lesson = await api<{ evidence: { nodeId: string; links: { node: string } }[] }>(
+      stack,
+      `/v1/lessons/${created[0]}`,
+    );
+    const cited = lesson.body.evidence[0]!;
+    expect(cited.links.node).toBe(`/v1/runs/${runId}/artifacts/evolve/candidates/${cited.nodeId}/candidate.json`);
+    const record = await fetch(`${stack.apiUrl}${cited.links.node}`, { headers: authHeaders(stack) });
+    expect(record.status).toBe(200);
     // ... and the next evolve run's mutation prompts carry them (counted where the model reads them).
     const next = await api<RunRecord>(stack, '/v1/runs', {
       method: 'POST',

@@ -3776,7 +3776,7 @@ export interface operations {
               links: {
                 /** @description The run the measurement comes from. */
                 run: string;
-                /** @description The experiment's node.json (its plan, metrics, error). */
+                /** @description The experiment's node.json (its plan, metrics, error), or an evolve candidate's candidate.json. */
                 node: string;
                 /** @description Its results.json, when it wrote one. */
                 results: string | null;

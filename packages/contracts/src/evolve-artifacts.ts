@@ -13,3 +13,15 @@ export const EVOLVE_ARTIFACTS = {
   report: 'evolve/report.md',
   scoreFigure: 'evolve/score-by-generation.png',
 } as const;
+
+/** Evolve mode's candidate ids (`c000`, `c001`, …); a research run's experiments are `n001`, … */
+export const CANDIDATE_ID_PATTERN = /^c\d{3,}$/;
+
+/**
+ * The artifact that records what a lesson's evidence cites: an experiment's `nodes/<id>/node.json`, or an evolve
+ * candidate's `evolve/candidates/<id>/candidate.json` (the recommendations of evolve runs become lessons too).
+ */
+export const evidenceRecordPath = (nodeId: string): string =>
+  CANDIDATE_ID_PATTERN.test(nodeId)
+    ? `${EVOLVE_ARTIFACTS.candidateDir(nodeId)}/candidate.json`
+    : `nodes/${nodeId}/node.json`;

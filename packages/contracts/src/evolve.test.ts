@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EvolvePolicy, evaluatorEntryPoint, evolveProgramEntry } from './evolve.js';
+import { evidenceRecordPath } from './evolve-artifacts.js';
 import { CreateRunRequest } from './run.js';
 
 const CODE = 'upl_01jabcdefghjkmnpqrstvwxyz0';
@@ -57,5 +58,12 @@ describe('entry points', () => {
     expect(evaluatorEntryPoint(['evaluate.py', 'helpers.py'])).toBe('evaluate.py');
     expect(evaluatorEntryPoint(['score.py', 'data/x.csv'])).toBe('score.py');
     expect(evaluatorEntryPoint(['a.py', 'b.py'])).toBeNull();
+  });
+});
+
+describe('evidenceRecordPath', () => {
+  it('names a research node’s node.json and an evolve candidate’s candidate.json', () => {
+    expect(evidenceRecordPath('n004')).toBe('nodes/n004/node.json');
+    expect(evidenceRecordPath('c012')).toBe('evolve/candidates/c012/candidate.json');
   });
 });

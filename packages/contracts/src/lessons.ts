@@ -75,7 +75,9 @@ export const LessonDetail = Lesson.extend({
     LessonEvidence.extend({
       links: z.object({
         run: z.string().describe('The run the measurement comes from.'),
-        node: z.string().describe("The experiment's node.json (its plan, metrics, error)."),
+        node: z
+          .string()
+          .describe("The experiment's node.json (its plan, metrics, error), or an evolve candidate's candidate.json."),
         results: z.string().nullable().describe('Its results.json, when it wrote one.'),
       }),
     }),

@@ -11,6 +11,7 @@ import {
   Tenant,
   UpdateLessonRequest,
 } from '@autolab/contracts';
+import { evidenceRecordPath } from '@autolab/contracts/evolve-artifacts';
 import { TUNABLE_FIELDS, tuneSearch } from '@autolab/lessons';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -42,7 +43,7 @@ function withLinks(lesson: Lesson): LessonDetail {
       ...e,
       links: {
         run: runLink(e.runId),
-        node: `${runLink(e.runId)}/artifacts/nodes/${encodeURIComponent(e.nodeId)}/node.json`,
+        node: `${runLink(e.runId)}/artifacts/${evidenceRecordPath(e.nodeId).split('/').map(encodeURIComponent).join('/')}`,
         results: e.results
           ? `${runLink(e.runId)}/artifacts/${e.results.split('/').map(encodeURIComponent).join('/')}`
           : null,

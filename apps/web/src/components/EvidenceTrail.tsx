@@ -25,7 +25,7 @@ function EvidenceEntry({ entry }: { entry: Evidence }) {
   const { busy, error, save } = useDownload();
   // The files are read through the client with the key (the API's links name the same paths).
   const files = [
-    { id: 'node', label: 'node.json', path: nodeJsonPath(entry.nodeId) },
+    { id: 'node', label: nodeJsonPath(entry.nodeId).split('/').pop()!, path: nodeJsonPath(entry.nodeId) },
     ...(entry.results ? [{ id: 'results', label: 'results.json', path: entry.results }] : []),
   ];
   const contradicts = entry.stance === 'contradicts';

@@ -1,4 +1,5 @@
 import type { Lesson } from '@autolab/contracts';
+import { evidenceRecordPath } from '@autolab/contracts/evolve-artifacts';
 
 /** How many distinct runs support a lesson and how many contradict it (what its confidence is computed from). */
 export function lessonRuns(lesson: Pick<Lesson, 'evidence'>): { supporting: number; contradicting: number } {
@@ -18,5 +19,8 @@ export function formatConfidence(confidence: number): string {
   return Number.isFinite(confidence) ? `${Math.round(confidence * 100)}%` : '—';
 }
 
-/** The run's artifact path of an evidence entry's node.json (the API's `links.node` names the same file). */
-export const nodeJsonPath = (nodeId: string) => `nodes/${nodeId}/node.json`;
+/**
+ * The run's artifact path of what an evidence entry cites: an experiment's node.json, or an evolve candidate's
+ * candidate.json (the API's `links.node` names the same file).
+ */
+export const nodeJsonPath = evidenceRecordPath;
