@@ -37,6 +37,23 @@ async function runEvolveProgram(run: ProgramRun): Promise<ProgramOutcome> {
   };
 }
 
+/** Sandboxes that read the program back and "evaluate" children with `runEvolveProgram`. */
+const evolveSandboxes: SandboxFactory = {
+  open: async () => {
+    const sandbox: Sandbox = new FakeSandbox();
+    sandbox.runProgram = runEvolveProgram;
+    return sandbox;
+  },
+};
+
+/** Evolve mode's input for PROGRAM with these settings and one fake mutation model. */
+const evolveInput = (settings: Parameters<typeof EvolvePolicy.parse>[0]) => ({
+  policy: EvolvePolicy.parse(settings),
+  fileName: 'program.py',
+  evaluatorEntry: 'evaluate.py',
+  models: ['fake'],
+});
+
 const rewrite = (body: string) => ({ args: { summary: `return ${body}`, blocks: [`def f():\n    ${body}\n`] } });
 
 describe('evolve mode', () => {
@@ -61,31 +78,19 @@ describe('evolve mode', () => {
       propose_rewrite: [rewrite('return 2 + 0 * sum(range(3))'), rewrite('return max(4, len("abc"))')],
       explain_best_program: [{ args: { summary: 'f returns more.', changes: [] } }],
     });
-    const sandboxes: SandboxFactory = {
-      open: async () => {
-        const sandbox: Sandbox = new FakeSandbox();
-        sandbox.runProgram = runEvolveProgram;
-        return sandbox;
-      },
-    };
     const outcome = await runResearch(
       {
         ...input,
         policy: { ...input.policy, search: { ...input.policy.search, nodeConcurrency: 2 } },
-        evolve: {
-          policy: EvolvePolicy.parse({
-            generations: 1,
-            population: 2,
-            islands: 1,
-            patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-            metaInterval: 0,
-          }),
-          fileName: 'program.py',
-          evaluatorEntry: 'evaluate.py',
-          models: ['fake'],
-        },
+        evolve: evolveInput({
+          generations: 1,
+          population: 2,
+          islands: 1,
+          patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+          metaInterval: 0,
+        }),
       },
-      { llm, sandboxes, sink, clock: { now: Date.now } },
+      { llm, sandboxes: evolveSandboxes, sink, clock: { now: Date.now } },
       new AbortController().signal,
     );
     expect(outcome.status).toBe('succeeded');
@@ -108,30 +113,18 @@ describe('evolve mode', () => {
       ],
       explain_best_program: [{ args: { summary: 'f returns more.', changes: [] } }],
     });
-    const sandboxes: SandboxFactory = {
-      open: async () => {
-        const sandbox: Sandbox = new FakeSandbox();
-        sandbox.runProgram = runEvolveProgram;
-        return sandbox;
-      },
-    };
     const outcome = await runResearch(
       {
         ...input,
-        evolve: {
-          policy: EvolvePolicy.parse({
-            generations: 2,
-            population: 1,
-            islands: 1,
-            patchTypes: { diff: 1, rewrite: 0, crossover: 0 },
-            metaInterval: 0,
-          }),
-          fileName: 'program.py',
-          evaluatorEntry: 'evaluate.py',
-          models: ['fake'],
-        },
+        evolve: evolveInput({
+          generations: 2,
+          population: 1,
+          islands: 1,
+          patchTypes: { diff: 1, rewrite: 0, crossover: 0 },
+          metaInterval: 0,
+        }),
       },
-      { llm, sandboxes, sink, clock: { now: Date.now } },
+      { llm, sandboxes: evolveSandboxes, sink, clock: { now: Date.now } },
       new AbortController().signal,
     );
     expect(outcome.status).toBe('succeeded');
@@ -178,31 +171,19 @@ describe('evolve mode', () => {
         hint.appliedTo = step;
       },
     };
-    const sandboxes: SandboxFactory = {
-      open: async () => {
-        const sandbox: Sandbox = new FakeSandbox();
-        sandbox.runProgram = runEvolveProgram;
-        return sandbox;
-      },
-    };
     const outcome = await runResearch(
       {
         ...input,
         budgetUsd: 1,
-        evolve: {
-          policy: EvolvePolicy.parse({
-            generations: 10,
-            population: 1,
-            islands: 1,
-            patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-            metaInterval: 0,
-          }),
-          fileName: 'program.py',
-          evaluatorEntry: 'evaluate.py',
-          models: ['fake'],
-        },
+        evolve: evolveInput({
+          generations: 10,
+          population: 1,
+          islands: 1,
+          patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+          metaInterval: 0,
+        }),
       },
-      { llm, sandboxes, sink, clock: { now: Date.now }, hints },
+      { llm, sandboxes: evolveSandboxes, sink, clock: { now: Date.now }, hints },
       new AbortController().signal,
     );
     expect(outcome.status).toBe('succeeded');

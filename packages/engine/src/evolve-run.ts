@@ -283,7 +283,7 @@ export class Evolution {
         const candidate = this.childFrom(id, slot, generation, model, written.summary, null);
         candidate.status = 'failed';
         candidate.error = `${PATCH_FAILED}: ${written.error}`;
-        await this.record(slot, candidate, costUsd);
+        await this.finishChild(slot, candidate, costUsd);
         return;
       }
       // Checked and claimed one child at a time: two twins written in parallel must not both pass as new.
@@ -338,7 +338,7 @@ export class Evolution {
     const id = slot.candidateId;
     const evaluation = await this.evaluate(await this.programOf(id));
     const candidate = this.childFrom(id, slot, generation, model, slot.summary ?? '', evaluation);
-    await this.record(slot, candidate, costUsd);
+    await this.finishChild(slot, candidate, costUsd);
   }
 
   /** Asks the chosen model for the slot's child and applies its patch to the parent. */
@@ -434,7 +434,7 @@ export class Evolution {
   }
 
   /** A finished child into the database, the bandit and the artifacts; then it is announced. */
-  private async record(slot: ChildSlot, candidate: EvolveCandidate, costUsd: number): Promise<void> {
+  private async finishChild(slot: ChildSlot, candidate: EvolveCandidate, costUsd: number): Promise<void> {
     const previousBest = this.db.best();
     this.db.add(candidate);
     const improved = this.db.improvesOnParent(candidate);

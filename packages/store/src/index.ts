@@ -29,8 +29,9 @@ export {
 export { type LessonEmbeddings, type LessonSearch, LessonStore } from './lesson-store.js';
 export { ModelModeStore } from './model-mode-store.js';
 export { RateLimiter, type RateLimitHit } from './rate-limiter.js';
-export { failFastRedisOptions, isRedisUnavailable, logRedisConnection, writeTogether } from './redis-availability.js';
+export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';
+export { writeTogether } from './redis-write-together.js';
 export {
   type ArchivedEvent,
   type ArchivedState,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeTogether } from './redis-availability.js';
+import { writeTogether } from './redis-write-together.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 
