@@ -325,6 +325,21 @@ describe('uploads', () => {
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.details.issues[0]!.path).toBe(field);
     }
+    // Evolve mode: another tenant's program or evaluator reads like a missing upload, naming the field.
+    const evaluator = await upload([['evaluate.py', 'print(1)\n']]);
+    const program = await upload([['program.py', 'x = 1\n']]);
+    for (const [inputs, field] of [
+      [{ code: foreign.body.id, evaluator: evaluator.body.id }, 'inputs.code'],
+      [{ code: program.body.id, evaluator: foreign.body.id }, 'inputs.evaluator'],
+    ] as const) {
+      const res = await api<ErrorBody & { error: { details: { issues: { path: string }[] } } }>(stack, '/v1/runs', {
+        method: 'POST',
+        body: JSON.stringify({ mode: 'evolve', inputs }),
+      });
+      expect(res.status, JSON.stringify(inputs)).toBe(400);
+      expect(res.body.error.details.issues[0]!.path).toBe(field);
+      expect(res.body.error.message).toContain('there is no upload');
+    }
 
     // Queued (no worker here): the upload cannot be deleted under it; once the run is over, it can.
     const inUse = await api<ErrorBody>(stack, `/v1/uploads/${data.body.id}`, { method: 'DELETE' });
