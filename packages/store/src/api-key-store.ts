@@ -91,8 +91,12 @@ export class ApiKeyStore {
   }
 
   /** The key with this secret, if it is usable now (not revoked, not expired), or null. */
-  async verify(secret: string): Promise<ApiKeyRecord | null> {
-    const hash = hashSecret(secret);
+  verify(secret: string): Promise<ApiKeyRecord | null> {
+    return this.verifyHash(hashSecret(secret));
+  }
+
+  /** `verify` for a caller that has already hashed the secret (`hashSecret`: SHA-256, hex). */
+  async verifyHash(hash: string): Promise<ApiKeyRecord | null> {
     let lookup = this.recent.get(hash);
     if (!lookup || lookup.until <= this.clock()) {
       const id = await this.redis.get(this.keys.apiKeyByHash(hash));

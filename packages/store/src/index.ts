@@ -31,7 +31,6 @@ export { ModelModeStore } from './model-mode-store.js';
 export { RateLimiter, type RateLimitHit } from './rate-limiter.js';
 export { failFastRedisOptions, isRedisUnavailable, logRedisConnection } from './redis-availability.js';
 export { RedisKeys } from './redis-keys.js';
-export { writeTogether } from './redis-write-together.js';
 export {
   type ArchivedEvent,
   type ArchivedState,
@@ -58,6 +57,7 @@ export {
 } from './run-store.js';
 export { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
 export { SearchStatsStore } from './search-stats-store.js';
+export { TrackedReads, type TrackedReadsOptions } from './tracked-reads.js';
 export {
   InvalidUploadError,
   type SkippedFile,

@@ -292,8 +292,9 @@ export class RunStore {
     return runs.filter((run): run is StoredRun => run !== null);
   }
 
-  async get(runId: string): Promise<StoredRun | null> {
-    const h = await this.redis.hgetall(this.keys.run(runId));
+  /** The run's record; `redis` is another connection to read it on (a tracking one, `TrackedReads`). */
+  async get(runId: string, redis: Redis = this.redis): Promise<StoredRun | null> {
+    const h = await redis.hgetall(this.keys.run(runId));
     if (!h.id) return null;
     return parseRun(h);
   }

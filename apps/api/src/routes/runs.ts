@@ -25,7 +25,7 @@ import type { ApiDeps } from '../app.js';
 import { ACCESS, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { RunConflict, RunNotFound, RunParams } from '../route-schemas.js';
-import { earlyRunRead, loadRun, readRunEarly, runNotFound, toRunRecord } from '../run-view.js';
+import { cachedRunFor, loadRun, RunRecordCache, readRunEarly, runNotFound, toRunRecord } from '../run-view.js';
 
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
@@ -69,6 +69,9 @@ function recordOpenSearchFields(request: FastifyRequest): void {
 export const runRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    const cache = new RunRecordCache(deps.redis, deps.runs);
+    app.addHook('onClose', () => cache.close());
+
     app.post(
       '/v1/runs',
       {
@@ -166,10 +169,15 @@ export const runRoutes =
           response: { 200: RunRecord, 404: RunNotFound },
         },
         // Before the rate limit's own route hook (the plugin appends it): the run read and the limit overlap.
-        onRequest: readRunEarly(deps.runs, deps.redis),
+        onRequest: readRunEarly(cache),
       },
-      async (request) =>
-        toRunRecord(await loadRun(deps.runs, request.params.id, principalOf(request), earlyRunRead(request))),
+      async (request, reply) => {
+        const cached = await cachedRunFor(cache, request, request.params.id, principalOf(request));
+        // The route's own serializer, once per version of the record.
+        cached.body ??= reply.serialize(toRunRecord(cached.run)) as string;
+        // A string with a JSON type is sent as it is (the type provider only knows the unserialized shape).
+        return reply.type('application/json; charset=utf-8').send(cached.body as never);
+      },
     );
 
     app.post(
@@ -223,6 +231,7 @@ export const runRoutes =
             },
           );
         }
+        cache.forget(id);
         return reply.status(202).send(toRunRecord(await loadRun(deps.runs, id, principal)));
       },
     );
@@ -257,6 +266,7 @@ export const runRoutes =
           });
         }
         const result = await deps.runs.requeueForRerun(id, fromStage, { maxActiveRuns: deps.tenantMaxActiveRuns });
+        cache.forget(id);
         if (!result.ok) {
           if (result.reason === 'not_found') throw runNotFound(id);
           // Asking again heals a rerun whose job never reached the queue (the API stopped between the two writes),
