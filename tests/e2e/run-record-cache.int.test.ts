@@ -49,7 +49,13 @@ describe('GET /v1/runs/:id from the records the API keeps', () => {
     const store = new RunStore(worker, new RedisKeys(stack.prefix));
     expect((await getRun(run.id)).status).toBe('queued');
     expect((await getRun(run.id)).status).toBe('queued');
-    expect(await store.markStarted(run.id, 1, { type: 'run.started', message: 'started', data: {} })).toBe(true);
+    expect(
+      await store.markStarted(run.id, 1, {
+        type: 'run.started',
+        message: 'started',
+        data: { attempt: 1, worker: 'test', resumedAt: null },
+      }),
+    ).toBe(true);
     expect((await getRun(run.id)).status).toBe('running');
     for (let iteration = 1; iteration <= 30; iteration++) {
       await worker.hset(new RedisKeys(stack.prefix).run(run.id), 'iteration', String(iteration));
