@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { FollowOptions } from '@autolab/api-client';
 import { ApiClient } from '@autolab/api-client';
 import { RerunStage, RUN_ID_PATTERN } from '@autolab/contracts';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
@@ -24,7 +25,6 @@ import { treeCommand } from './commands/tree.js';
 import { watchRun } from './commands/watch.js';
 import { isDebug, loadConfig } from './config.js';
 import { type CliContext, DEFAULT_LIVE_OPTIONS, type Io, type LiveOptions } from './context.js';
-import type { FollowOptions } from './event-follower.js';
 import { describeError, EXIT_CODES_HELP, ExitCode, exitCodeFor } from './exit-codes.js';
 import type { ClockOptions } from './human-format.js';
 

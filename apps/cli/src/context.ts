@@ -1,6 +1,5 @@
-import type { ApiClient } from '@autolab/api-client';
+import type { ApiClient, FollowOptions } from '@autolab/api-client';
 import type { DisplayConfig } from './config.js';
-import type { FollowOptions } from './event-follower.js';
 import type { ClockOptions } from './human-format.js';
 
 /** A stream that is a terminal. */

@@ -1,7 +1,7 @@
+import { type FollowedEvent, followEvents, type ReconnectInfo } from '@autolab/api-client';
 import { isFinalStatus, type RunRecord, type RunStatus, RunStatus as RunStatusSchema } from '@autolab/contracts';
 import type { CliContext } from '../context.js';
 import { InterruptedError } from '../errors.js';
-import { type FollowedEvent, followEvents, type ReconnectInfo } from '../event-follower.js';
 import { EventFormatter } from '../event-format.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatDuration, formatRunOutcome } from '../human-format.js';

@@ -27,14 +27,14 @@ function response(chunks: string[], opts: { status?: number; drop?: boolean } = 
 }
 
 describe('followEvents', () => {
-  it('shows the error of a stream.error frame while it reconnects, after the retry the frame set', async () => {
+  it('shows the error of a stream.error frame while it reconnects, after the wait the server asked for', async () => {
     const requests: Record<string, string>[] = [];
     const replies = [
       () =>
         response([
           'retry: 2000\n\n',
           frame('1-0', 'run.queued'),
-          'retry: 1\nevent: stream.error\ndata: {"error":{"code":"artifact_store_unavailable","message":"The artifact store is unreachable.","details":{"retryAfterSeconds":5}}}\n\n',
+          'retry: 1\nevent: stream.error\ndata: {"error":{"code":"artifact_store_unavailable","message":"The artifact store is unreachable.","details":{"retryAfterSeconds":0}}}\n\n',
         ]),
       () => response([frame('2-0', 'run.finished')]),
     ];
@@ -53,7 +53,7 @@ describe('followEvents', () => {
     await stream.done;
     expect(ids).toEqual(['1-0', '2-0']);
     expect(requests.map((h) => h['last-event-id'])).toEqual([undefined, '1-0']);
-    expect(states).toContainEqual(['reconnecting', 'The artifact store is unreachable.']);
+    expect(states).toContainEqual(['reconnecting', 'artifact_store_unavailable: The artifact store is unreachable.']);
     expect(states.at(-1)).toEqual(['finished', undefined]);
   });
 
@@ -137,6 +137,39 @@ describe('followEvents', () => {
       onState: (s, d) => states.push([s, d]),
     }).done;
     expect(states.at(-1)).toEqual(['error', 'No run.']);
+  });
+
+  it('replaces a connection that goes silent (a proxy that stopped forwarding), resuming where it stopped', async () => {
+    const silent = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(frame('1-0', 'run.started')));
+            // …and then nothing, without closing: no event, no heartbeat.
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'text/event-stream' } },
+      );
+    const replies = [silent, () => response([frame('2-0', 'run.finished')])];
+    const sent: (string | undefined)[] = [];
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      sent.push(headersOf(init)['last-event-id']);
+      return replies.shift()!();
+    }) as unknown as typeof fetch;
+    const ids: string[] = [];
+    const states: [StreamState, string | undefined][] = [];
+    await followEvents({
+      client: clientWith(fakeFetch),
+      runId: 'x',
+      retryMs: 1,
+      idleTimeoutMs: 100,
+      onEvent: (e) => ids.push(e.id),
+      onState: (s, d) => states.push([s, d]),
+    }).done;
+    expect(ids).toEqual(['1-0', '2-0']);
+    expect(sent).toEqual([undefined, '1-0']);
+    expect(states).toContainEqual(['reconnecting', 'no data for 0.1s']);
+    expect(states.at(-1)).toEqual(['finished', undefined]);
   });
 
   it('close() ends a stream that is waiting to reconnect', async () => {

@@ -1,6 +1,6 @@
-import type { ApiClient } from '@autolab/api-client';
 import { describe, expect, it } from 'vitest';
-import { followEvents, type ReconnectInfo } from './event-follower.js';
+import type { ApiClient } from './api-client.js';
+import { followEvents, type ReconnectInfo } from './follow-events.js';
 
 const stream = (text: string) =>
   new ReadableStream<Uint8Array>({
