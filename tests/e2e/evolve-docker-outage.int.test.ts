@@ -29,7 +29,7 @@ let worker: WorkerProcess;
 /** Whether the evaluator wrapper is running in one of the run's sandboxes (asked of the real engine). */
 async function evaluating(runId: string): Promise<boolean> {
   for (const id of await listRunContainers(docker, runId)) {
-    const top = await docker
+    const top: { Processes?: string[][] } | null = await docker
       .getContainer(id)
       .top()
       .catch(() => null);
