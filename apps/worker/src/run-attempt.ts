@@ -23,10 +23,10 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
 import type { WorkerMetrics } from './metrics.js';
 import { evolveInput, NO_INPUTS, type ResolvedInputs, resolveInputs } from './run-inputs.js';
-import { modelSecrets, runModelRouter } from './run-models.js';
+import { runModelRouter } from './run-models.js';
 import { failedOutcome, outcomeStatus, RunSetupError, recordOutcome, type StopReason } from './run-outcome.js';
 import { runPorts } from './run-ports.js';
-import { redactValue } from './secrets.js';
+import { redactValue, workerSecrets } from './secrets.js';
 import { Transcript } from './transcript.js';
 
 /** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
@@ -99,12 +99,7 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
       const removed = await removeRunContainers(docker, deployment, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
-    // Every credential this worker holds: none may reach the transcript, an event or the run's failure message.
-    const secrets = [
-      ...modelSecrets(config.llm),
-      config.literature?.semanticScholarApiKey ?? '',
-      config.artifacts.kind === 's3' ? (config.artifacts.credentials?.secretAccessKey ?? '') : '',
-    ];
+    const secrets = workerSecrets(config);
     const transcript = new Transcript(artifacts, runId, secrets, (err, lines) =>
       runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
     );

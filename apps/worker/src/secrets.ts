@@ -1,3 +1,5 @@
+import type { WorkerConfig } from './env.js';
+
 /** Shorter values are not redacted: they would match ordinary text (and no real key is that short). */
 const MIN_SECRET_LENGTH = 8;
 
@@ -21,4 +23,23 @@ export function redactValue<T>(value: T, secrets: readonly string[]): T {
     ) as T;
   }
   return value;
+}
+
+/** Every credential the worker holds: none may reach a log line, the transcript, an event or a run's failure. */
+export function workerSecrets(config: WorkerConfig): string[] {
+  return [
+    ...modelSecrets(config.llm),
+    config.literature?.semanticScholarApiKey ?? '',
+    config.artifacts.kind === 's3' ? (config.artifacts.credentials?.secretAccessKey ?? '') : '',
+  ];
+}
+
+/** Every credential of the model endpoints: none of them may reach a transcript line. */
+export function modelSecrets(llm: WorkerConfig['llm']): string[] {
+  const endpoints = Object.values(llm.endpoints);
+  return [
+    llm.apiKey,
+    ...endpoints.map((endpoint) => endpoint.apiKey ?? ''),
+    ...endpoints.flatMap((endpoint) => Object.values(endpoint.headers ?? {})),
+  ];
 }
