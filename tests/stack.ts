@@ -14,7 +14,7 @@ import {
 } from '@autolab/contracts';
 import { RedisKeys, RunStore } from '@autolab/store';
 import { type ScriptedServer, startScriptedServer } from '@autolab/testing';
-import { createLogger, loadWorkerConfig, type RunningWorker, startWorker } from '@autolab/worker';
+import { createLogger, loadWorkerConfig, type RunningWorker, startWorker, workerSecrets } from '@autolab/worker';
 import { Redis } from 'ioredis';
 import { deleteKeysWithPrefix } from './test-resources.js';
 
@@ -113,7 +113,8 @@ export async function startStack(
     const config = loadWorkerConfig(workerEnv(extra));
     const worker = await startWorker(
       { ...config, workerId: `test-${randomBytes(3).toString('hex')}` },
-      createLogger(config.logLevel, 'worker'),
+      // As main.ts builds it: the worker's credentials are cut out of its log lines.
+      createLogger(config.logLevel, 'worker', workerSecrets(config)),
     );
     workers.push(worker);
     return worker;

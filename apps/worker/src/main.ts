@@ -1,9 +1,10 @@
 import { loadWorkerConfig } from './env.js';
 import { createLogger } from './logger.js';
 import { startWorker } from './run-worker.js';
+import { workerSecrets } from './secrets.js';
 
 const config = loadWorkerConfig();
-const log = createLogger(config.logLevel, 'autolab-worker');
+const log = createLogger(config.logLevel, 'autolab-worker', workerSecrets(config));
 if (!config.llm.apiKey)
   log.warn('OPENAI_API_KEY is not set: model calls will be rejected unless the endpoint needs no key');
 const worker = await startWorker(config, log);

@@ -23,9 +23,10 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from './env.js';
 import type { WorkerMetrics } from './metrics.js';
 import { evolveInput, NO_INPUTS, type ResolvedInputs, resolveInputs } from './run-inputs.js';
-import { modelSecrets, runModelRouter } from './run-models.js';
+import { runModelRouter } from './run-models.js';
 import { failedOutcome, outcomeStatus, RunSetupError, recordOutcome, type StopReason } from './run-outcome.js';
 import { runPorts } from './run-ports.js';
+import { redactValue, workerSecrets } from './secrets.js';
 import { Transcript } from './transcript.js';
 
 /** After the run's time limit, how long the writeup may still take before the run is stopped hard. */
@@ -98,16 +99,9 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
       const removed = await removeRunContainers(docker, deployment, runId);
       if (removed > 0) runLog.info({ removed }, 'removed the sandboxes of the previous attempt');
     }
-    const transcript = new Transcript(
-      artifacts,
-      runId,
-      [
-        ...modelSecrets(config.llm),
-        config.literature?.semanticScholarApiKey ?? '',
-        config.artifacts.kind === 's3' ? (config.artifacts.credentials?.secretAccessKey ?? '') : '',
-      ],
-      (err, lines) =>
-        runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
+    const secrets = workerSecrets(config);
+    const transcript = new Transcript(artifacts, runId, secrets, (err, lines) =>
+      runLog.warn({ err: err.message, lines }, 'transcript lines not written yet; they go with the next chunk'),
     );
     const scratch = await mkdtemp(join(tmpdir(), `autolab-inputs-${runId}-`));
     const inputs = await resolveInputs(deps.uploads, deps.templates, run, scratch).catch(
@@ -185,6 +179,7 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
             },
             { id: runId, tenant: run.tenant },
             attempt,
+            secrets,
           ),
         },
         controller.signal,
@@ -213,7 +208,15 @@ export function runProcessor(deps: RunAttemptDeps): (job: Job<RunJobData>, token
     );
     return recordOutcome(
       runs,
-      { job, token, run: { id: runId, timeLimitMinutes: run.timeLimitMinutes }, attempt, outcome, reason },
+      {
+        job,
+        token,
+        run: { id: runId, timeLimitMinutes: run.timeLimitMinutes },
+        attempt,
+        // A failure's message may quote a service's answer, which may echo a credential.
+        outcome: outcome.status === 'failed' ? { ...outcome, error: redactValue(outcome.error, secrets) } : outcome,
+        reason,
+      },
       runLog,
     );
   };

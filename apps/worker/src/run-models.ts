@@ -34,13 +34,3 @@ export function runModelRouter(
     });
   });
 }
-
-/** Every credential of the model endpoints: none of them may reach a transcript line. */
-export function modelSecrets(llm: WorkerConfig['llm']): string[] {
-  const endpoints = Object.values(llm.endpoints);
-  return [
-    llm.apiKey,
-    ...endpoints.map((endpoint) => endpoint.apiKey ?? ''),
-    ...endpoints.flatMap((endpoint) => Object.values(endpoint.headers ?? {})),
-  ];
-}

@@ -29,11 +29,13 @@ export function runPorts(
   stores: RunPortStores,
   run: { id: string; tenant: string },
   attempt: number,
+  /** Credentials the worker holds: redacted from every event (run-sink.ts). */
+  secrets: readonly string[] = [],
 ): Pick<ResearchPorts, 'sink' | 'hints' | 'lessons' | 'embeddings'> {
   const { hints, lessons, embeddings } = stores;
   return {
     ...(embeddings ? { embeddings: { model: embeddings.model, embed: (texts) => embeddings.embed(texts) } } : {}),
-    sink: stores.metrics.meteredSink(new StoreRunSink(run.id, attempt, stores.runs, stores.artifacts)),
+    sink: stores.metrics.meteredSink(new StoreRunSink(run.id, attempt, stores.runs, stores.artifacts, secrets)),
     hints: {
       list: () => hints.list(run.id),
       markApplied: (hintId, step) => hints.markApplied(run.id, hintId, step),

@@ -1,5 +1,6 @@
 import type { TranscriptEntry } from '@autolab/llm';
 import type { ArtifactStore } from '@autolab/store';
+import { redactText } from './secrets.js';
 
 /** A chunk is written once this many bytes are waiting … */
 const CHUNK_BYTES = 256 * 1024;
@@ -29,8 +30,7 @@ export class Transcript {
   ) {}
 
   append(entry: TranscriptEntry): void {
-    let line = JSON.stringify(entry);
-    for (const secret of this.secrets) if (secret.length >= 8) line = line.split(secret).join('[redacted]');
+    const line = redactText(JSON.stringify(entry), this.secrets);
     this.pending.push(`${line}\n`);
     this.pendingBytes += Buffer.byteLength(line) + 1;
     if (this.pendingBytes >= CHUNK_BYTES) void this.flush();

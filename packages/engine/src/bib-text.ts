@@ -1,54 +1,13 @@
+import { GREEK, GREEK_CAPITALS, printableChar } from './latex-charset.js';
 import { LATEX_SPECIALS } from './paper-latex.js';
 
 /**
  * Text that goes into references.bib from outside (the literature services, the user's own .bib files and PDFs),
  * made safe for BibTeX and pdflatex: balanced braces, no control sequence but a short list of accents, letters and
  * symbols that take no risky argument (so no `\write18`, `\input`, `\def`, `\catcode`), the LaTeX specials escaped,
- * and only characters the template's fonts can set (T1 + utf8: any other Unicode character stops pdflatex).
+ * and only characters the template's fonts can set (latex-charset.ts: any other Unicode character stops pdflatex).
  */
 
-/** Latin-1 and Latin Extended-A characters that T1-encoded fonts with utf8 input do not define (checked in the image). */
-const UNSET_LATIN = new Set([0x126, 0x127, 0x138, 0x13f, 0x140, 0x149, 0x166, 0x167, 0x17f]);
-/** Their nearest letters (they have no decomposition to fall back on). */
-const UNSET_REPLACEMENTS: Record<string, string> = { Ħ: 'H', ħ: 'h', Ŧ: 'T', ŧ: 't', ĸ: 'k' };
-/** Punctuation outside Latin-1 that utf8 input defines. */
-const SET_PUNCTUATION = new Set('–—‘’‚“”„…•€™†‡‰‹›');
-
-const GREEK = [
-  'alpha',
-  'beta',
-  'gamma',
-  'delta',
-  'epsilon',
-  'zeta',
-  'eta',
-  'theta',
-  'iota',
-  'kappa',
-  'lambda',
-  'mu',
-  'nu',
-  'xi',
-  'pi',
-  'rho',
-  'sigma',
-  'tau',
-  'upsilon',
-  'phi',
-  'chi',
-  'psi',
-  'omega',
-];
-const GREEK_CAPITALS = ['Gamma', 'Delta', 'Theta', 'Lambda', 'Xi', 'Pi', 'Sigma', 'Upsilon', 'Phi', 'Psi', 'Omega'];
-/** Greek letters as characters: their commands (those LaTeX has; omicron and the capitals like Latin ones are letters). */
-const GREEK_BY_CHAR = new Map<string, string>([
-  ...[...'αβγδεζηθικλμνξπρστυφχψω'].map((c, i) => [c, GREEK[i]!] as [string, string]),
-  ...[...'ΓΔΘΛΞΠΣΥΦΨΩ'].map((c, i) => [c, GREEK_CAPITALS[i]!] as [string, string]),
-  ['ς', 'varsigma'],
-  ['ϵ', 'epsilon'],
-  ['ϕ', 'phi'],
-  ['ϑ', 'vartheta'],
-]);
 /** Math symbols kept (inside \ensuremath), by command name; they take no argument. */
 const MATH_WORDS = new Set([
   ...GREEK,
@@ -108,27 +67,12 @@ const PLAIN_SPECIALS: Record<string, string> = {
 /** Characters of one sanitised field value, about (escapes make text longer: the cut keeps braces balanced). */
 const MAX_FIELD_CHARS = 1000;
 
-/** One character (not an ASCII special) as something pdflatex can set: itself, a math symbol, its base letter, or ''. */
-function safeChar(ch: string): string {
-  const code = ch.codePointAt(0)!;
-  if (code >= 0x20 && code < 0x7f) return ch;
-  if (code >= 0xa0 && code <= 0x17f && !UNSET_LATIN.has(code)) return ch;
-  if (SET_PUNCTUATION.has(ch)) return ch;
-  const greek = GREEK_BY_CHAR.get(ch);
-  if (greek) return `{\\ensuremath{\\${greek}}}`;
-  if (/\s/u.test(ch)) return ' ';
-  if (UNSET_REPLACEMENTS[ch]) return UNSET_REPLACEMENTS[ch];
-  // Letters with marks the fonts lack (ệ, ǎ): the base letter; anything else (CJK, emoji, symbols) is dropped.
-  const base = ch.normalize('NFKD').replace(/\p{M}/gu, '');
-  return base !== ch ? [...base].map(safeChar).join('') : '';
-}
-
 /** Plain text (a title from a literature service, a PDF's metadata) as BibTeX field content: every special escaped. */
 export function plainToBib(text: string, max = MAX_FIELD_CHARS): string {
   let out = '';
   for (const c of text.normalize('NFC').replace(/\s+/g, ' ').trim()) {
     if (out.length >= max) break;
-    out += PLAIN_SPECIALS[c] ?? safeChar(c);
+    out += PLAIN_SPECIALS[c] ?? printableChar(c);
   }
   return out.trim();
 }
@@ -232,7 +176,7 @@ export function latexToBib(raw: string, max = MAX_FIELD_CHARS): string {
         // `$` (math mode) is unwrapped: its content is set as text, where `^` and `_` are escaped.
         if (tok.c === '$') break;
         if (tok.c === '~') out += '~';
-        else out += PLAIN_SPECIALS[tok.c] ?? safeChar(tok.c);
+        else out += PLAIN_SPECIALS[tok.c] ?? printableChar(tok.c);
         break;
     }
   }

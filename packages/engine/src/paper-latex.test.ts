@@ -80,20 +80,20 @@ const doc = (over: Partial<PaperDocument> = {}): PaperDocument => ({
 
 describe('renderPaper', () => {
   it('fills every slot of the shipped template: the title escaped, the prose as the model wrote it', () => {
-    const tex = renderPaper(doc());
+    const { tex } = renderPaper(doc());
     expect(tex.replace(/^%.*$/gm, '')).not.toMatch(/@@[A-Z_]+@@/);
     expect(tex).toContain('\\title{Scaling \\& 100\\% of it}');
     expect(tex).toContain('\\texttt{run\\_1}');
     expect(tex).toContain('METHOD $x$');
     expect(tex).toContain('\\caption{Loss over 10\\% of steps}');
     expect(tex).toContain('\\bibliography{references}');
-    expect(renderPaper(doc({ hasBibliography: false }))).not.toContain('\\bibliography{');
+    expect(renderPaper(doc({ hasBibliography: false })).tex).not.toContain('\\bibliography{');
   });
 
   it('puts the text of a section in verbatim, even when it looks like a slot or a replacement pattern', () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
-        const tex = renderPaper(
+        const { tex } = renderPaper(
           doc({ sections: { ...sections, results: `${text} @@TITLE@@ $& $1` } }),
           '[@@RESULTS@@]',
         );
@@ -103,7 +103,7 @@ describe('renderPaper', () => {
   });
 
   it('leaves a slot it does not know as it is', () => {
-    expect(renderPaper(doc(), '@@TITLE@@ @@UNKNOWN@@')).toBe('Scaling \\& 100\\% of it @@UNKNOWN@@');
+    expect(renderPaper(doc(), '@@TITLE@@ @@UNKNOWN@@').tex).toBe('Scaling \\& 100\\% of it @@UNKNOWN@@');
   });
 });
 

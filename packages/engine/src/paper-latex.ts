@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { StartingCodeGain } from '@autolab/contracts';
 import { bestNode, type ExperimentNode, formatNumber, goodNodes, type ResearchPlan } from './journal.js';
+import { printableLatex } from './latex-charset.js';
 import type { PaperSections } from './persisted-shapes.js';
 import type { SeedResult } from './run-state.js';
 import { signed, signedPercent, startingCodeName } from './starting-code-gain.js';
@@ -25,7 +26,11 @@ export const LATEX_SPECIALS: Record<string, string> = {
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** Plain text → LaTeX that prints it as is. Control characters are dropped (TeX rejects DEL and most of the others). */
+/**
+ * Plain text → LaTeX that prints it as is: the specials escaped, control characters dropped (TeX rejects DEL and
+ * most of the others). Characters beyond ASCII are left for `printableLatex`, which every file the LaTeX sandbox
+ * compiles goes through, so that what the fonts cannot print is handled (and reported) in one place.
+ */
 export function escapeLatex(text: string): string {
   return text.replace(/[\\{}$&#%_^~]/g, (c) => LATEX_SPECIALS[c]!).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
@@ -458,8 +463,11 @@ export interface PaperDocument {
   reproducibility: string;
 }
 
-/** Fills the template. Title is plain text (escaped); the other sections are the model's LaTeX. */
-export function renderPaper(doc: PaperDocument, template = PAPER_TEMPLATE): string {
+/**
+ * Fills the template. Title is plain text (escaped); the other sections are the model's LaTeX. The whole document
+ * then goes through `printableLatex`: `dropped` lists the characters the fonts could not print (for a warning).
+ */
+export function renderPaper(doc: PaperDocument, template = PAPER_TEMPLATE): { tex: string; dropped: string[] } {
   const s = doc.sections;
   const slots: Record<string, string> = {
     TITLE: escapeLatex(s.title),
@@ -480,7 +488,9 @@ export function renderPaper(doc: PaperDocument, template = PAPER_TEMPLATE): stri
     BIBLIOGRAPHY: doc.hasBibliography ? '\\bibliographystyle{plain}\n\\bibliography{references}' : '',
     REPRODUCIBILITY: doc.reproducibility,
   };
-  return template.replace(/@@([A-Z_]+)@@/g, (whole, name: string) => slots[name] ?? whole);
+  const filled = template.replace(/@@([A-Z_]+)@@/g, (whole, name: string) => slots[name] ?? whole);
+  const { text, dropped } = printableLatex(filled);
+  return { tex: text, dropped };
 }
 
 /**

@@ -97,6 +97,8 @@ really measured. Rules:
 - Do not include tables or figures: the results tables and figures are added for you (refer to them as
   Table~\\ref{tab:results}, Table~\\ref{tab:ablations} and Figure~\\ref{fig:1}, \\ref{fig:2}, … as listed).
 - Cite only with \\cite{key} using the keys you are given; with no keys given, cite nothing.
+- pdflatex sets accented Latin letters and typographic punctuation as typed; write Greek letters and symbols in
+  math mode ($\\alpha$, $\\leq$). Emoji and CJK characters cannot be printed and are removed.
 - Be honest about limitations: these are small automated experiments.
 Always answer by calling the tool you are given.`;
 

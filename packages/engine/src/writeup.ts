@@ -3,6 +3,7 @@ import { toBibtex } from './bibtex.js';
 import { heldOutPaper } from './held-out.js';
 import { referencePapers } from './ideation.js';
 import { bestNode, type ExperimentNode, goodNodes } from './journal.js';
+import { describeDropped, printableLatex } from './latex-charset.js';
 import { OUTPUT_LIMITS } from './node-runner.js';
 import {
   type Claim,
@@ -41,6 +42,8 @@ export interface PaperMaterial {
   claims: Claim[];
   citationKeys: Set<string>;
   references: PaperContext['references'];
+  /** Characters of results.tex its fonts cannot print (dropped; the paper's warning names them). */
+  dropped: string[];
 }
 
 export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
@@ -57,7 +60,9 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     tables.results += `\n\n${heldOut.table}`;
     tables.preview += `\n${heldOut.preview}`;
   }
-  const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(results.tex) }];
+  // results.tex holds text too (the metric's name, the held-out table's reasons): the same characters as the paper.
+  const printable = printableLatex(results.tex);
+  const files: { path: string; content: Buffer }[] = [{ path: 'results.tex', content: Buffer.from(printable.text) }];
   const claims = [...results.claims, ...tables.claims, ...heldOut.claims];
 
   // Figures: the plots written for the paper first, then what the best experiments saved themselves.
@@ -113,6 +118,7 @@ export async function paperMaterial(ctx: RunContext): Promise<PaperMaterial> {
     files,
     claims,
     citationKeys: new Set([...user.map((r) => r.key), ...bib.map((b) => b.key)]),
+    dropped: printable.dropped,
     references: [
       ...user.map((r) => ({ key: r.key, title: r.title, year: r.year, authors: r.authors, provided: true })),
       ...bib.map((b, i) => ({
@@ -220,7 +226,7 @@ export async function compilePaper(
     let attempt = 0;
     const compile = async (s: PaperSections) => {
       attempt++;
-      const tex = renderPaper({
+      const { tex, dropped } = renderPaper({
         runId: ctx.input.runId,
         date: new Date(ctx.ports.clock.now()).toISOString().slice(0, 10),
         sections: s,
@@ -238,21 +244,21 @@ export async function compilePaper(
       if (unknown.length > 0) {
         const problem = `Unknown citation keys: ${unknown.join(', ')}. Cite only these keys: ${[...material.citationKeys].join(', ') || '(none: cite nothing)'}.`;
         await paperProblem(ctx, attempt, problem);
-        return { tex, pdf: null, log: '', problem, pages: null };
+        return { tex, dropped, pdf: null, log: '', problem, pages: null };
       }
       const { pdf, log } = await runLatex(ctx, latex, tex, material.files);
       const pages = pdf ? pageCount(log) : null;
       if (!pdf) {
         const problem = latexErrors(log);
         await paperProblem(ctx, attempt, problem);
-        return { tex, pdf, log, problem, pages };
+        return { tex, dropped, pdf, log, problem, pages };
       }
       if (pages !== null && pages > ctx.input.policy.pageLimit) {
         const problem = `The paper has ${pages} pages; the limit is ${ctx.input.policy.pageLimit}. Shorten the prose.`;
         await paperProblem(ctx, attempt, problem);
-        return { tex, pdf, log, problem, pages };
+        return { tex, dropped, pdf, log, problem, pages };
       }
-      return { tex, pdf, log, problem: null, pages };
+      return { tex, dropped, pdf, log, problem: null, pages };
     };
 
     let result = await compile(sections);
@@ -314,6 +320,14 @@ export async function compilePaper(
       );
     }
     await ctx.sink.saveArtifact(`paper/${name}.pdf`, result.pdf);
+    const dropped = [...new Set([...material.dropped, ...result.dropped])];
+    if (dropped.length > 0) {
+      await ctx.emit({
+        type: 'warning',
+        message: `The paper's fonts cannot print ${dropped.length} character${dropped.length === 1 ? '' : 's'} of its text (emoji, CJK…); they were left out.`,
+        data: { code: 'paper_characters_dropped', detail: describeDropped(dropped) },
+      });
+    }
     await ctx.emit({
       type: 'paper.ready',
       message: `Paper ready: paper/${name}.pdf (${result.pages ?? '?'} pages, ${Math.round(result.pdf.length / 1024)} KB${fallback ? ', fallback text' : ''}).`,

@@ -29,7 +29,24 @@ export class Embedder {
     return this.options.model;
   }
 
-  embed(texts: string[]): Promise<number[][]> {
-    return this.client.embedDocuments(texts);
+  async embed(texts: string[]): Promise<number[][]> {
+    try {
+      return await this.client.embedDocuments(texts);
+    } catch (err) {
+      throw withoutKey(err, this.options.apiKey);
+    }
   }
+}
+
+/**
+ * The endpoint's error without the key: a proxy's error message may quote the request's Authorization header, and
+ * the message goes to logs and to a run's warning. A fresh error (not the client's, whose fields hold the response
+ * body) with the message and the HTTP status.
+ */
+function withoutKey(err: unknown, apiKey: string): unknown {
+  if (!(err instanceof Error) || apiKey.length < 8 || !err.message.includes(apiKey)) return err;
+  const safe = new Error(err.message.split(apiKey).join('[redacted]')) as Error & { status?: unknown };
+  safe.name = err.name;
+  if ('status' in err) safe.status = err.status;
+  return safe;
 }
