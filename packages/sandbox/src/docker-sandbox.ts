@@ -316,7 +316,8 @@ export class DockerSandbox implements Sandbox {
       // The container ended after the last program (gVisor's can take a moment to die), or could not be cleared:
       // as `reset` would, start from a fresh one.
       if (outcome === 'retry' && attempt === 0) continue;
-      if (outcome === 'retry') throw new SandboxStepError(`writing files into the sandbox failed: ${this.brokenReason}`);
+      if (outcome === 'retry')
+        throw new SandboxStepError(`writing files into the sandbox failed: ${this.brokenReason}`);
       return outcome;
     }
   }
@@ -394,7 +395,7 @@ export class DockerSandbox implements Sandbox {
     let timedOut = false;
     let aborted = false;
     let memoryAtStop: ExecResult['memoryAtStop'] = null;
-    let exited = () => undefined as void;
+    let exited: () => void = () => undefined;
     const programEnded = new Promise<void>((resolve) => {
       exited = resolve;
     });
@@ -467,8 +468,11 @@ export class DockerSandbox implements Sandbox {
     }
     if (died) {
       ended = Date.now();
-      channel.close(this.brokenReason ?? channel.endReason ?? 'the container stopped');
-      this.brokenReason ??= await this.whyStopped();
+      // A container that still runs lost its supervisor's stream, or the supervisor broke the protocol: say which.
+      const why = this.brokenReason ?? channel.endReason;
+      channel.close(why ?? 'the container stopped');
+      const stopped = await this.whyStopped();
+      this.brokenReason ??= stopped.endsWith('did not answer') && why ? why : stopped;
     }
     if (stopping) await stopping;
     const program: RunningProgram = {

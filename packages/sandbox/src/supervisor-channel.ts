@@ -44,7 +44,11 @@ export class SupervisorChannel {
     private readonly maxListingBytes: number,
   ) {}
 
-  static async attach(docker: Docker, container: Docker.Container, maxListingBytes: number): Promise<SupervisorChannel> {
+  static async attach(
+    docker: Docker,
+    container: Docker.Container,
+    maxListingBytes: number,
+  ): Promise<SupervisorChannel> {
     const stream = (await container.attach({
       stream: true,
       hijack: true,

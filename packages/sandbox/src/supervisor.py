@@ -36,9 +36,12 @@ def kill_all():
         pass
 
 
+# The kernel drops unhandled signals a namespace's own processes send to its init, but gVisor does not: ignore every
+# signal but the two this process acts on (SIGKILL and SIGSTOP cannot be ignored; under gVisor they end or stop it).
+CATCHABLE = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+for sig in CATCHABLE:
+    signal.signal(sig, signal.SIG_IGN)
 signal.signal(signal.SIGUSR1, lambda *_: kill_all())
-# Python's own SIGINT handler would let a program stop PID 1; unhandled signals from inside are dropped for init.
-signal.signal(signal.SIGINT, signal.SIG_DFL)
 wake_r, wake_w = os.pipe()
 os.set_blocking(wake_r, False)
 os.set_blocking(wake_w, False)
@@ -172,12 +175,12 @@ def run(payload):
             os.dup2(err_w, 2)
             os.closerange(3, os.sysconf('SC_OPEN_MAX'))
             os.chdir(WORKSPACE)
-            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGUSR1, signal.SIGCHLD):
+            for sig in CATCHABLE:
                 signal.signal(sig, signal.SIG_DFL)
             os.execvpe(command[0], command, env)
-        except FileNotFoundError as err:
+        except FileNotFoundError:
             code = 127
-            os.write(2, f'{err}\n'.encode())
+            os.write(2, b'exec: "%s": executable file not found in $PATH\n' % command[0])
         except BaseException as err:  # noqa: BLE001 - the child must never return into the supervisor
             os.write(2, f'{err}\n'.encode())
         os._exit(code)
