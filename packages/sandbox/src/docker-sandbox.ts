@@ -379,7 +379,8 @@ export class DockerSandbox implements Sandbox {
         this.brokenReason ??= `cannot clear /workspace: ${message}`;
         return 'retry';
       }
-      // The supervisor is back waiting for the next experiment: the container stays usable.
+      // The supervisor is back waiting for the next experiment, but the workspace is half written: like every way out
+      // before the exchange's end, this replaces the container (see `superviseProgram`).
       throw new SandboxStepError(
         failure?.stage === 'start'
           ? `starting the program in the sandbox failed: ${message}`
