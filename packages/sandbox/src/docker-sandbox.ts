@@ -323,9 +323,9 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * One experiment's exchange with the supervisor. Any way out of it but its clean ends (the files collected, the
-   * supervisor's own report of a failure) leaves the container broken: the supervisor may be mid-exchange, and the
-   * next step starts from a fresh container rather than trust it.
+   * One experiment's exchange with the supervisor. Any way out of it but an outcome (a thrown error, a timeout, the
+   * supervisor's report that setup failed) leaves the container broken: the supervisor may be mid-exchange or the
+   * workspace half written, and the next step starts from a fresh container rather than trust it.
    */
   private async superviseProgram(
     container: Docker.Container,

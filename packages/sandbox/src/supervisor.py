@@ -18,7 +18,8 @@ import tarfile
 with open('/proc/self/environ', 'rb') as f:
     BASE_ENV = dict(e.split(b'=', 1) for e in f.read().split(b'\0') if b'=' in e)
 # A program of the same uid must not ptrace this process nor open /proc/1/mem or /proc/1/fd (its attach stream).
-ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE, 0
+    raise SystemExit('cannot make the supervisor non-dumpable')
 
 WORKSPACE = b'/workspace'
 CHUNK = 65536
