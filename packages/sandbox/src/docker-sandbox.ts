@@ -400,8 +400,8 @@ export class DockerSandbox implements Sandbox {
     const programEnded = new Promise<void>((resolve) => {
       exited = resolve;
     });
-    // The host's own limit: ask the supervisor to kill; if it does not report the end, the keeper's signal; if that
-    // does not either, the container is thrown away.
+    // The host's own limit: ask the supervisor to kill; if it does not report the end, the kill signal (SIGUSR1, as
+    // `killAll` sends it); if that does not either, the container is thrown away.
     const stop = async () => {
       memoryAtStop = await memoryInUse(container).catch(() => null);
       channel.send('K');
