@@ -115,6 +115,15 @@ describe.each(runtimes)('the sandbox supervisor under %s (real Docker engine)', 
     },
   );
 
+  it.runIf(runtime === 'runsc')(
+    'under gVisor, a program that SIGSTOPs PID 1 times out, and the next experiment gets a fresh container',
+    async () => {
+      const outcome = await run('import os, signal, time\nos.kill(1, signal.SIGSTOP)\ntime.sleep(600)', 2000);
+      expect(outcome.exec).toMatchObject({ timedOut: true, sandboxLost: 'the program could not be stopped' });
+      await expectNextWorks(false);
+    },
+  );
+
   it('cannot be traced or have its memory opened by the program', async () => {
     const outcome = await run(REACH_PID_1);
     expect(outcome.exec.exitCode).toBe(0);
