@@ -60,7 +60,7 @@ describe.each(runtimes)('DockerSandbox under %s (real Docker engine)', (runtime:
   const runId = `run_sandboxtest${runtime}${Date.now()}`;
   let sandbox: DockerSandbox;
   const py = (code: string, timeoutMs = 60_000) => sandbox.exec(['python3', '-c', code], { timeoutMs });
-  /** Processes in the container besides the keeper (PID 1) and the `ps` that lists them. */
+  /** Processes in the container besides the supervisor (PID 1) and the `ps` that lists them. */
   const leftovers = async () => {
     const ps = await sandbox.exec(['ps', '-eo', 'pid=,comm='], { timeoutMs: 10_000 });
     return ps.stdout.text

@@ -26,6 +26,7 @@ import {
   type SandboxLimits,
   type SandboxRuntime,
 } from './sandbox-limits.js';
+import { type Frame, SupervisorChannel } from './supervisor-channel.js';
 import { packFiles, unpackFiles } from './workspace-tar.js';
 
 /** How long a container that reads as running may take to show that it died (DYING_LOOKS × DYING_LOOK_MS). */
@@ -47,36 +48,25 @@ const LISTING_TIMEOUT_MS = 30_000;
 const SETUP_TIMEOUT_MS = 60_000;
 /**
  * Prints its own pid, then every pid in the container (bash builtins only, so one free pid is enough). Anything but
- * the keeper (1) and itself is a process the kill has not ended yet.
+ * the supervisor (1) and itself is a process the kill has not ended yet.
  */
 const LIST_PROCESSES = ['bash', '-c', 'echo $$; echo /proc/[0-9]*'];
 
 /** Empties /workspace except the inputs' read-only mount at /workspace/input. */
 const CLEAR_WORKSPACE = 'find /workspace -mindepth 1 -maxdepth 1 ! -name input -exec rm -rf {} +';
-const CLEAR_FAILED = 97;
-const UNPACK_FAILED = 98;
 /** What runsc writes on an exec's stderr when its sandbox's kernel has gone (exit code 128). */
 const RUNSC_SANDBOX_FAILED = /urpc method "containerManager\.\w+" failed/;
-/** What the run script prints on stdout once the workspace is ready, just before the program replaces it. */
-const READY = Buffer.from('autolab:ready\n');
-
-/**
- * `runProgram`'s first exec: empties /workspace (`clear`, or `fresh` for a container nothing has run in yet), unpacks
- * the tar archive it reads on stdin, prints READY, and replaces itself with the program (so the program's exit code,
- * signals and output are the exec's own, as for `exec`). A failure before READY means the program never started.
- */
-const RUN_SCRIPT = `if [ "$1" = clear ]; then ${CLEAR_WORKSPACE} || exit ${CLEAR_FAILED}; fi
-shift
-tar -x -C /workspace -f - || exit ${UNPACK_FAILED}
-printf 'autolab:ready\\n'
-exec "$@" </dev/null`;
+/** How long the worker waits for the supervisor's next frame before it looks again (its own timers decide). */
+const PROGRAM_FRAME_WAIT_MS = 60_000;
+/** Bytes of the archive of chosen files beyond their own sizes (tar headers, padding) before it counts as a lie. */
+const ARCHIVE_SLACK_BYTES = 1024 * 1024;
 
 const LEFTOVERS = 96;
 /** Precedes the exit status of the listing's `find` on stdout; no listing record can contain it. */
 const LISTED = Buffer.from('\0autolab:listed ');
 
 /**
- * Collects the files of /workspace in one exec. It first ends every process but the keeper (1) and itself with
+ * `readFiles` in one exec. It first ends every process but the supervisor (1) and itself with
  * bash builtins (`kill -KILL -1` by uid 1000 reaches every other process of the container) and waits until /proc
  * shows them gone; then it lists /workspace (capped at $1 bytes; the format `parseListing` reads), prints LISTED and
  * find's exit status, and archives the NUL-separated paths the worker chose from the listing and sends back on stdin.
@@ -111,15 +101,13 @@ interface CommandResult {
 /** A program whose exec has ended (its processes may still have to be ended). */
 interface RunningProgram {
   container: Docker.Container;
-  /** When the program itself started (for RUN_SCRIPT: when it printed READY), and when its exec ended. */
+  /** When the program itself started (for the supervisor: when it reported the start), and when it ended. */
   started: number;
   ended: number;
   exitCode: number | null;
   timedOut: boolean;
   aborted: boolean;
   memoryAtStop: ExecResult['memoryAtStop'];
-  /** False when RUN_SCRIPT failed before the program started. */
-  ready: boolean;
   stdout: CappedOutput;
   stderr: CappedOutput;
 }
@@ -136,9 +124,11 @@ interface RunningProgram {
  */
 export class DockerSandbox implements Sandbox {
   private container: Docker.Container | null = null;
+  /** The attach stream to the container's supervisor (PID 1), opened with the container. */
+  private channel: SupervisorChannel | null = null;
   /** Why the container can no longer be used; the next step that needs one starts a fresh container. */
   private brokenReason: string | null = null;
-  /** Nothing has run in the container yet: its workspace is empty and no process but the keeper exists. */
+  /** Nothing has run in the container yet: its workspace is empty and no process but the supervisor exists. */
   private pristine = true;
   imageId = '';
 
@@ -212,6 +202,7 @@ export class DockerSandbox implements Sandbox {
     }
     this.container = container;
     await container.start();
+    this.channel = await SupervisorChannel.attach(this.docker, container, LISTING_MAX_BYTES);
     const info = await container.inspect();
     this.imageId = info.Image;
     this.brokenReason = null;
@@ -309,55 +300,299 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * An experiment in two execs instead of seven: the first (RUN_SCRIPT) clears the workspace, unpacks the files from
-   * its stdin and becomes the program; the second (COLLECT_SCRIPT) ends whatever the program left running, lists
-   * the workspace and archives the files chosen from the listing. A container that cannot be cleared is replaced by
-   * a fresh one, as `reset` does.
+   * An experiment without a single `docker exec`: the supervisor (the container's PID 1, supervisor.py) clears the
+   * workspace, unpacks the files, runs the program and streams its output, ends whatever it left running, lists the
+   * workspace and archives the files chosen from the listing, all over the container's attach stream
+   * (`SupervisorChannel`). The time limit and the output caps are the worker's, never the supervisor's word. A container
+   * that cannot be cleared, or whose supervisor no longer answers, is replaced by a fresh one, as `reset` does.
    */
   async runProgram(run: ProgramRun): Promise<ProgramOutcome> {
     const archive = await packFiles(run.files);
     for (let attempt = 0; ; attempt++) {
       const container = await this.liveContainer();
-      const mode = this.pristine ? 'fresh' : 'clear';
+      const clear = !this.pristine;
       this.pristine = false;
-      const command = ['bash', '-c', RUN_SCRIPT, 'autolab-run', mode, ...run.command];
-      let program: RunningProgram;
-      try {
-        program = await this.startProgram(container, command, run.exec, archive);
-      } catch (err) {
-        // The container ended after the last program (gVisor's can take a moment to die): as `reset` would, start
-        // from a fresh one.
-        if (err instanceof SandboxStepError && this.brokenReason && attempt === 0) continue;
-        throw err;
+      const outcome = await this.superviseProgram(container, this.channel!, run, archive, clear);
+      // The container ended after the last program (gVisor's can take a moment to die), or could not be cleared:
+      // as `reset` would, start from a fresh one.
+      if (outcome === 'retry' && attempt === 0) continue;
+      if (outcome === 'retry')
+        throw new SandboxStepError(`writing files into the sandbox failed: ${this.brokenReason}`);
+      return outcome;
+    }
+  }
+
+  /**
+   * One experiment's exchange with the supervisor. Any way out of it but an outcome (a thrown error, a timeout, the
+   * supervisor's report that setup failed) leaves the container broken: the supervisor may be mid-exchange or the
+   * workspace half written, and the next step starts from a fresh container rather than trust it.
+   */
+  private async superviseProgram(
+    container: Docker.Container,
+    channel: SupervisorChannel,
+    run: ProgramRun,
+    archive: Buffer,
+    clear: boolean,
+  ): Promise<ProgramOutcome | 'retry'> {
+    let inStep = true;
+    try {
+      const result = await this.superviseSteps(container, channel, run, archive, clear);
+      inStep = false;
+      return result;
+    } finally {
+      if (inStep) this.brokenReason ??= channel.endReason ?? 'the sandbox supervisor was left mid-experiment';
+    }
+  }
+
+  private async superviseSteps(
+    container: Docker.Container,
+    channel: SupervisorChannel,
+    run: ProgramRun,
+    archive: Buffer,
+    clear: boolean,
+  ): Promise<ProgramOutcome | 'retry'> {
+    const options = run.exec;
+    const header = Buffer.from(
+      JSON.stringify({ clear, command: run.command, env: options.env ?? {}, listingMaxBytes: LISTING_MAX_BYTES }),
+    );
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(header.length);
+    channel.send('R', Buffer.concat([length, header, archive]));
+    this.applyPendingName(container);
+
+    // Until the program has started: clearing and unpacking are the sandbox's time, not the program's.
+    const setup = await channel.next(SETUP_TIMEOUT_MS);
+    if (setup === 'timeout') {
+      this.brokenReason ??= 'the sandbox supervisor did not answer';
+      throw new SandboxStepError(
+        `writing files into the sandbox failed: clearing and unpacking did not finish within ${SETUP_TIMEOUT_MS} ms`,
+      );
+    }
+    if ('end' in setup) {
+      this.brokenReason ??= await this.whyStopped();
+      return 'retry';
+    }
+    if (setup.kind === 'F') {
+      const failure = parseJson(setup.payload) as { stage?: string; message?: string } | null;
+      const message = String(failure?.message ?? setup.payload.toString('utf8')).slice(0, 1000);
+      if (failure?.stage === 'clear') {
+        this.brokenReason ??= `cannot clear /workspace: ${message}`;
+        return 'retry';
       }
-      if (!program.ready) {
-        const setup = { exitCode: program.exitCode, stdout: Buffer.alloc(0), stderr: program.stderr.result().text };
-        if (program.exitCode === CLEAR_FAILED && attempt === 0) {
-          this.brokenReason ??= `cannot clear /workspace: ${commandFailure(setup)}`;
+      // The supervisor is back waiting for the next experiment, but the workspace is half written: like every way out
+      // before the exchange's end, this replaces the container (see `superviseProgram`).
+      throw new SandboxStepError(
+        failure?.stage === 'start'
+          ? `starting the program in the sandbox failed: ${message}`
+          : `writing files into the sandbox failed: ${message}`,
+      );
+    }
+    if (setup.kind !== 'r') return this.protocolBroken(channel, setup);
+
+    const started = Date.now();
+    const stdout = new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES);
+    const stderr = new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES);
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    let timedOut = false;
+    let aborted = false;
+    let memoryAtStop: ExecResult['memoryAtStop'] = null;
+    let exited: () => void = () => undefined;
+    const programEnded = new Promise<void>((resolve) => {
+      exited = resolve;
+    });
+    // The host's own limit: ask the supervisor to kill; if it does not report the end, the kill signal (SIGUSR1, as
+    // `killAll` sends it); if that does not either, the container is thrown away.
+    const stop = async () => {
+      memoryAtStop = await memoryInUse(container).catch(() => null);
+      channel.send('K');
+      if (await settlesWithin(programEnded, KILL_GRACE_MS)) return;
+      await container.kill({ signal: KILL_ALL_SIGNAL }).catch(() => undefined);
+      if (await settlesWithin(programEnded, KILL_GRACE_MS)) return;
+      this.brokenReason ??= 'the program could not be stopped';
+      await container.kill().catch(() => undefined);
+      channel.close(this.brokenReason);
+    };
+    let stopping: Promise<void> | null = null;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stopping ??= stop();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stopping ??= stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    // When the container ends under the program (gVisor's sandbox dies with its memory limit), the attach stream may
+    // stay open for a while: watch the container too.
+    const stopWatching = new AbortController();
+    const containerEnded = container
+      .wait({ abortSignal: stopWatching.signal })
+      .then(() => ({ end: 'the container stopped' }))
+      .catch(() => null);
+
+    let exitCode: number | null = null;
+    let ended = Date.now();
+    let died = false;
+    try {
+      for (;;) {
+        const frame = await Promise.race([
+          channel.next(PROGRAM_FRAME_WAIT_MS),
+          containerEnded.then((end) => end ?? new Promise<never>(() => undefined)),
+        ]);
+        if (frame === 'timeout') continue;
+        if ('end' in frame) {
+          died = true;
+          break;
+        }
+        if (frame.kind === 'o' || frame.kind === 'e') {
+          const name = frame.kind === 'o' ? 'stdout' : 'stderr';
+          (name === 'stdout' ? stdout : stderr).push(frame.payload);
+          options.onOutput?.(name, decoders[name].write(frame.payload));
           continue;
         }
-        await this.killAll();
-        const why = program.timedOut
-          ? `clearing and unpacking did not finish within ${SETUP_TIMEOUT_MS} ms`
-          : (this.brokenReason ?? (await this.explainFailure(setup)));
-        throw new SandboxStepError(`writing files into the sandbox failed: ${why}`);
-      }
-      let collected: { files: SandboxFile[]; skipped: SkippedFile[] } = { files: [], skipped: [] };
-      let outputError: string | null = null;
-      if (run.exec.signal?.aborted) {
-        // Nobody will read the files; the processes still have to go.
-        await this.killAll();
-        outputError = 'the run was cancelled';
-      } else {
-        try {
-          collected = await this.collect(run.outputs);
-        } catch (err) {
-          if (!(err instanceof SandboxStepError)) throw err;
-          outputError = err.message;
+        if (frame.kind === 'x') {
+          ended = Date.now();
+          const code = (parseJson(frame.payload) as { exitCode?: unknown } | null)?.exitCode;
+          exitCode = typeof code === 'number' && Number.isInteger(code) && code >= 0 && code <= 255 ? code : null;
+          break;
         }
+        died = true;
+        this.brokenReason ??= protocolError(frame);
+        break;
       }
-      return { exec: await this.programResult(program), ...collected, outputError };
+    } finally {
+      exited();
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stopWatching.abort();
     }
+    if (died) {
+      ended = Date.now();
+      // A container that still runs lost its supervisor's stream, or the supervisor broke the protocol: say which.
+      const why = this.brokenReason ?? channel.endReason;
+      channel.close(why ?? 'the container stopped');
+      const stopped = await this.whyStopped();
+      this.brokenReason ??= stopped.endsWith('did not answer') && why ? why : stopped;
+    }
+    if (stopping) await stopping;
+    const program: RunningProgram = {
+      container,
+      started,
+      ended,
+      exitCode,
+      timedOut,
+      aborted,
+      memoryAtStop,
+      stdout,
+      stderr,
+    };
+
+    let collected: { files: SandboxFile[]; skipped: SkippedFile[] } = { files: [], skipped: [] };
+    let outputError: string | null = null;
+    try {
+      collected = await this.collectFromSupervisor(channel, run.outputs, aborted || !!options.signal?.aborted);
+      if (aborted || options.signal?.aborted) {
+        collected = { files: [], skipped: [] };
+        outputError = 'the run was cancelled';
+      }
+    } catch (err) {
+      if (!(err instanceof SandboxStepError)) throw err;
+      outputError = err.message;
+    }
+    return { exec: await this.programResult(program), ...collected, outputError };
+  }
+
+  /**
+   * After the program's end: the supervisor has ended every process it left and lists /workspace; the worker chooses
+   * within the limits, and the supervisor archives only those files. `nothing`: choose none (a cancelled run) but
+   * finish the exchange.
+   */
+  private async collectFromSupervisor(
+    channel: SupervisorChannel,
+    limits: ReadFilesLimits,
+    nothing: boolean,
+  ): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
+    const what = 'copying files out of the sandbox failed';
+    if (this.brokenReason) throw new SandboxStepError(`${what}: ${this.brokenReason}`);
+    const listing = await channel.next(LISTING_TIMEOUT_MS);
+    if (listing === 'timeout') {
+      this.brokenReason ??= 'the sandbox supervisor did not answer';
+      throw new SandboxStepError(`${what}: listing /workspace did not finish within ${LISTING_TIMEOUT_MS} ms`);
+    }
+    if ('end' in listing) {
+      this.brokenReason ??= await this.whyStopped();
+      throw new SandboxStepError(`${what}: ${this.brokenReason}`);
+    }
+    if (listing.kind === '!') {
+      this.brokenReason ??= `the processes the program left could not be stopped (${listing.payload.toString('utf8')})`;
+      // The supervisor is waiting for the next experiment; the container is replaced all the same.
+      throw new SandboxStepError(`${what}: ${this.brokenReason}`);
+    }
+    if (listing.kind !== 'L') {
+      this.brokenReason ??= protocolError(listing);
+      throw new SandboxStepError(`${what}: ${this.brokenReason}`);
+    }
+    const { include, skipped } = nothing
+      ? { include: [], skipped: [] }
+      : selectOutputs(parseListing(listing.payload), limits);
+    channel.send('C', Buffer.from(include.map((path) => `${path}\0`).join('')));
+    const tarStream = new PassThrough();
+    const unpacked = unpackFiles(tarStream, limits);
+    // Read errors surface through `unpacked`; this keeps an early one from being unhandled meanwhile.
+    unpacked.catch(() => undefined);
+    let failure: string | null = null;
+    let received = 0;
+    for (;;) {
+      const frame = await channel.next(LISTING_TIMEOUT_MS);
+      if (frame === 'timeout') {
+        this.brokenReason ??= 'the sandbox supervisor did not answer';
+        failure = `archiving the files did not finish within ${LISTING_TIMEOUT_MS} ms`;
+        break;
+      }
+      if ('end' in frame) {
+        this.brokenReason ??= await this.whyStopped();
+        failure = this.brokenReason;
+        break;
+      }
+      if (frame.kind === 't') {
+        received += frame.payload.length;
+        if (received > limits.maxTotalBytes + ARCHIVE_SLACK_BYTES) {
+          this.brokenReason ??= 'the sandbox supervisor sent more than the files it was asked for';
+          failure = this.brokenReason;
+          break;
+        }
+        if (!tarStream.write(frame.payload)) await new Promise((resolve) => tarStream.once('drain', resolve));
+        continue;
+      }
+      if (frame.kind === 'z') {
+        if (frame.payload.length > 0) failure = frame.payload.toString('utf8');
+        break;
+      }
+      this.brokenReason ??= protocolError(frame);
+      failure = this.brokenReason;
+      break;
+    }
+    if (failure !== null) {
+      tarStream.destroy(new Error(failure));
+      await unpacked.catch(() => undefined);
+      throw new SandboxStepError(`${what}: ${failure}`);
+    }
+    tarStream.end();
+    let files: { files: SandboxFile[]; skipped: SkippedFile[] };
+    try {
+      files = await unpacked;
+    } catch (err) {
+      throw new SandboxStepError(`${what}: ${(err as Error).message}`, { cause: err });
+    }
+    return { files: files.files, skipped: [...skipped, ...files.skipped] };
+  }
+
+  /** The supervisor sent what it never should: the container cannot be trusted with another step. */
+  private protocolBroken(channel: SupervisorChannel, frame: Frame): never {
+    this.brokenReason ??= protocolError(frame);
+    channel.close(this.brokenReason);
+    throw new SandboxStepError(`running the program in the sandbox failed: ${this.brokenReason}`);
   }
 
   /** Runs a command to completion under the timeout; the experiment path. */
@@ -370,17 +605,13 @@ export class DockerSandbox implements Sandbox {
     return this.programResult(program);
   }
 
-  /**
-   * Runs a program until its exec ends or it is stopped (timeout, abort, its container ending), streaming its output.
-   * With `stdin` the command is RUN_SCRIPT: its stdin is the archive, and the output before READY is its own.
-   */
+  /** Runs a program (`exec`) until its exec ends or it is stopped (timeout, abort, its container ending). */
   private async startProgram(
     container: Docker.Container,
     command: string[],
     options: ExecOptions,
-    stdin?: Buffer,
   ): Promise<RunningProgram> {
-    let started = Date.now();
+    const started = Date.now();
     const what = `running ${command[0]} in the sandbox failed`;
     const exec = await this.step(what, () =>
       container.exec({
@@ -388,59 +619,26 @@ export class DockerSandbox implements Sandbox {
         User: USER,
         WorkingDir: '/workspace',
         Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
-        AttachStdin: stdin !== undefined,
         AttachStdout: true,
         AttachStderr: true,
       }),
     );
-    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: stdin !== undefined }));
+    const stream = await this.step(what, () => exec.start({ hijack: true, stdin: false }));
     this.applyPendingName(container);
     const outputs = {
       stdout: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
       stderr: new CappedOutput(KEEP_HEAD_BYTES, KEEP_TAIL_BYTES),
     };
-    // Before READY, stdout and stderr are the script's: READY itself is dropped; the script's stderr is kept, and
-    // streamed only once the program has started (a script that fails takes it into its error instead).
-    let phase: 'setup' | 'program' | 'unexpected' = stdin === undefined ? 'program' : 'setup';
-    let head = Buffer.alloc(0);
-    const heldStderr: string[] = [];
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const deliver = (name: 'stdout' | 'stderr', chunk: Buffer) => {
-      outputs[name].push(chunk);
-      const text = decoders[name].write(chunk);
-      if (phase === 'program') options.onOutput?.(name, text);
-      else if (phase === 'setup' && name === 'stderr') heldStderr.push(text);
-    };
-    const stdoutSink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (phase !== 'setup') {
-          deliver('stdout', chunk);
-          return cb();
-        }
-        head = Buffer.concat([head, chunk]);
-        if (head.length < READY.length) return cb();
-        // Anything else first means the script misbehaved: the output is kept, but the program counts as not started.
-        phase = head.subarray(0, READY.length).equals(READY) ? 'program' : 'unexpected';
-        if (phase === 'program') {
-          // The program's time limit counts from here: clearing and unpacking are the sandbox's time, not its.
-          started = Date.now();
-          clearTimeout(timer);
-          timer = setTimeout(onTimeout, options.timeoutMs);
-          for (const text of heldStderr.splice(0)) options.onOutput?.('stderr', text);
-          head = head.subarray(READY.length);
-        }
-        if (head.length > 0) deliver('stdout', head);
-        cb();
-      },
-    });
-    const stderrSink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        deliver('stderr', chunk);
-        cb();
-      },
-    });
-    this.docker.modem.demuxStream(stream, stdoutSink, stderrSink);
-    if (stdin !== undefined) stream.end(stdin);
+    const sink = (name: 'stdout' | 'stderr') =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          outputs[name].push(chunk);
+          options.onOutput?.(name, decoders[name].write(chunk));
+          cb();
+        },
+      });
+    this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
 
     let timedOut = false;
     let aborted = false;
@@ -473,8 +671,7 @@ export class DockerSandbox implements Sandbox {
       timedOut = true;
       stopping ??= stop();
     };
-    // Until RUN_SCRIPT has unpacked the files, a limit of its own: a program too slow to start never got its time.
-    let timer = setTimeout(onTimeout, phase === 'setup' ? SETUP_TIMEOUT_MS : options.timeoutMs);
+    const timer = setTimeout(onTimeout, options.timeoutMs);
     const onAbort = () => {
       aborted = true;
       stopping ??= stop();
@@ -514,7 +711,6 @@ export class DockerSandbox implements Sandbox {
       timedOut,
       aborted,
       memoryAtStop,
-      ready: phase === 'program',
       ...outputs,
     };
   }
@@ -543,7 +739,7 @@ export class DockerSandbox implements Sandbox {
 
   /**
    * Ends every process the program left, then copies out the files within the limits (COLLECT_SCRIPT, one exec).
-   * When that exec cannot even start (the program's processes hold every pid) or cannot end them, the keeper ends
+   * When that exec cannot even start (the program's processes hold every pid) or cannot end them, the supervisor ends
    * them (`killAll`) and the exec is tried once more.
    */
   private async collect(limits: ReadFilesLimits): Promise<{ files: SandboxFile[]; skipped: SkippedFile[] }> {
@@ -660,7 +856,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * Ends every process but the keeper, and returns once they are gone. The keeper kills on a signal sent through the
+   * Ends every process but the supervisor, and returns once they are gone. The supervisor kills on a signal sent through the
    * Docker API, which needs no new process in the container: this works when a program has taken every pid. The
    * check (`processesLeft`) is retried while the killed processes release their pids. Processes that will not go
    * away make the container broken, so the next step gets a fresh one.
@@ -691,7 +887,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * Processes in the container besides the keeper and the check itself, or null when the check cannot start yet (the
+   * Processes in the container besides the supervisor and the check itself, or null when the check cannot start yet (the
    * killed processes still hold every pid). The check is one process listing /proc with bash builtins. (The cgroup's
    * pid count from `docker stats` needs no process, but the engine samples it about once a second, which made every
    * exec wait for the next sample; under gVisor it counts the user-space kernel's threads anyway.)
@@ -768,6 +964,8 @@ export class DockerSandbox implements Sandbox {
   private async removeContainer(): Promise<void> {
     const container = this.container;
     this.container = null;
+    this.channel?.close();
+    this.channel = null;
     if (container) await container.remove({ force: true }).catch(() => undefined);
   }
 
@@ -817,6 +1015,23 @@ function sinkInto(output: CappedOutput): Writable {
       cb();
     },
   });
+}
+
+/** Whether `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), delay(ms).then(() => false)]);
+}
+
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function protocolError(frame: Frame): string {
+  return `the sandbox supervisor broke its protocol (unexpected frame ${JSON.stringify(frame.kind)})`;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 
 /** Limits of one sandbox container. Everything else about its isolation is fixed (see `containerSpec`). */
@@ -22,19 +23,20 @@ export const DEFAULT_LIMITS: SandboxLimits = { cpus: 1, memoryMb: 2048, pidsLimi
  */
 export type SandboxRuntime = 'runc' | 'runsc';
 
-/** uid of every process in the container, the keeper (PID 1) included. */
+/** uid of every process in the container, the supervisor (PID 1) included. */
 export const SANDBOX_UID = 1000;
-/** The signal that makes the keeper end every other process of the container. */
+/** The signal that makes the supervisor (PID 1) end every other process of the container. */
 export const KILL_ALL_SIGNAL = 'SIGUSR1';
 /**
- * The container's PID 1: a bash loop that blocks in `read` on a stdin nothing writes to, and on SIGUSR1 sends SIGKILL
- * to every process it may signal (every process of the container but itself). It uses only bash builtins, so it works
- * when a fork bomb has taken every pid, and the worker triggers it with one Docker API call (`kill`) instead of a new
- * process in the container. As PID 1 of its pid namespace it cannot be killed from inside (the kernel drops SIGKILL
- * and unhandled signals sent to a namespace's init by its own processes), and it reaps the orphans it adopts, so
- * their pids are freed.
+ * The container's PID 1, the supervisor (supervisor.py, passed as `python3 -c`: nothing from the host is mounted).
+ * It runs experiments for the worker over the container's attached stdin/stdout (`SupervisorChannel`), so an
+ * experiment costs no `docker exec`. On SIGUSR1 it sends SIGKILL to every other process of the container with one
+ * system call, so the worker can end a fork bomb with one Docker API call (`kill`) and no new process in the
+ * container. As PID 1 of its pid namespace it cannot be killed from inside (the kernel drops SIGKILL and unhandled
+ * signals sent to a namespace's init by its own processes), it makes itself non-dumpable so that programs of the same
+ * uid cannot ptrace it or open its /proc entries, and it reaps the orphans it adopts, so their pids are freed.
  */
-const KEEPER_SCRIPT = `trap 'kill -KILL -1' USR1; while :; do read -r _; done`;
+const SUPERVISOR_SOURCE = readFileSync(new URL('./supervisor.py', import.meta.url), 'utf8');
 
 /** Host pids the gVisor kernel needs besides the program's (see `containerSpec`). */
 const RUNSC_PIDS_HEADROOM = 256;
@@ -82,9 +84,9 @@ export function containerSpec(
   const tmpfs = (sizeMb: number) => `rw,nosuid,nodev,size=${sizeMb}m,uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`;
   return {
     Image: image,
-    Cmd: ['bash', '-c', KEEPER_SCRIPT],
+    Cmd: ['python3', '-c', SUPERVISOR_SOURCE],
     User: `${SANDBOX_UID}:${SANDBOX_UID}`,
-    // An open stdin that nothing writes to: the keeper's `read` blocks on it.
+    // The supervisor's end of the worker's attach stream (frames in; its stdout carries frames out).
     OpenStdin: true,
     StdinOnce: false,
     WorkingDir: '/workspace',

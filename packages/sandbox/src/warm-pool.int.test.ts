@@ -160,7 +160,7 @@ describe('WarmPool (real Docker engine)', () => {
     );
     expect(containerB).not.toBe(containerA);
     expect(look.stdout.text).not.toContain('left.txt');
-    // Only the keeper (1) and the looking shell itself.
+    // Only the supervisor (1) and the looking shell itself.
     expect(look.stdout.text.trim().split('\n').at(-1)!.split(' ')).toHaveLength(2);
     await b.closeAll();
     expect(hits).toEqual([true, true]);
