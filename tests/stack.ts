@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +163,35 @@ export async function uploadFiles(stack: Stack, files: Record<string, string>): 
   const res = await fetch(`${stack.apiUrl}/v1/uploads`, { method: 'POST', headers: authHeaders(stack), body: form });
   if (res.status !== 201) throw new Error(`upload refused: ${res.status} ${await res.text()}`);
   return (await res.json()) as UploadRecord;
+}
+
+/** The evolve example (examples/evolve/circle-packing): its program and its evaluator, as two uploads. */
+export async function uploadCirclePacking(stack: Stack): Promise<{ code: string; evaluator: string }> {
+  const example = fileURLToPath(new URL('../examples/evolve/circle-packing/', import.meta.url));
+  const code = await uploadFiles(stack, { 'program.py': await readFile(join(example, 'program.py'), 'utf8') });
+  const evaluator = await uploadFiles(stack, {
+    'evaluate.py': await readFile(join(example, 'evaluator/evaluate.py'), 'utf8'),
+  });
+  return { code: code.id, evaluator: evaluator.id };
+}
+
+/**
+ * Submits an evolve run of the circle-packing example (`body` adds to or overrides `mode`, `inputs` and a 60 s
+ * program limit); fails the test unless it is accepted. Its id.
+ */
+export async function submitEvolveRun(stack: Stack, body: Record<string, unknown>): Promise<string> {
+  const submitted = await api<{ id: string }>(stack, '/v1/runs', {
+    method: 'POST',
+    body: JSON.stringify({
+      mode: 'evolve',
+      inputs: await uploadCirclePacking(stack),
+      sandbox: { execTimeoutSeconds: 60 },
+      ...body,
+    }),
+  });
+  if (submitted.status !== 202)
+    throw new Error(`evolve run refused: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+  return submitted.body.id;
 }
 
 export async function api<T = unknown>(

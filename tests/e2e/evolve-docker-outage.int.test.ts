@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { EvolveDatabaseFile, type RunEvent, type RunRecord } from '@autolab/contracts';
+import { EvolveDatabaseFile, type RunEvent } from '@autolab/contracts';
 import { listRunContainers } from '@autolab/sandbox';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DockerProxy, startDockerProxy } from '../docker-proxy.js';
-import { api, authHeaders, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
+import { authHeaders, readSse, type Stack, startStack, submitEvolveRun, waitForStatus } from '../stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
 
 /**
@@ -17,7 +15,6 @@ import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
  * exactly once, each scored (the cut evaluation is run again, not counted as a failure), the model not asked again,
  * and the best score never going down.
  */
-const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 const RETRY_SECONDS = 20;
 const POPULATION = 2;
 const GENERATIONS = 2;
@@ -43,30 +40,18 @@ const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
 
 /** An evolve run of the circle-packing example with the slow model; its id. */
 async function submitEvolve(extra: Record<string, unknown> = {}): Promise<string> {
-  const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
-  const evaluator = await uploadFiles(stack, {
-    'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
+  return submitEvolveRun(stack, {
+    model: 'evolve-slow',
+    ...extra,
+    evolve: {
+      generations: GENERATIONS,
+      population: POPULATION,
+      islands: 1,
+      patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+      models: ['evolve-slow'],
+      metaInterval: 0,
+    },
   });
-  const submitted = await api<RunRecord>(stack, '/v1/runs', {
-    method: 'POST',
-    body: JSON.stringify({
-      mode: 'evolve',
-      model: 'evolve-slow',
-      inputs: { code: code.id, evaluator: evaluator.id },
-      sandbox: { execTimeoutSeconds: 60 },
-      ...extra,
-      evolve: {
-        generations: GENERATIONS,
-        population: POPULATION,
-        islands: 1,
-        patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-        models: ['evolve-slow'],
-        metaInterval: 0,
-      },
-    }),
-  });
-  expect(submitted.status).toBe(202);
-  return submitted.body.id;
 }
 
 /** Waits until the first child of generation 1 is being evaluated (its evaluator runs in the run's sandbox). */

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { RunEvent } from '@autolab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, TEST_API_KEY, uploadFiles, waitForStatus } from '../stack.js';
+import { readSse, type Stack, startStack, submitEvolveRun, TEST_API_KEY, waitForStatus } from '../stack.js';
 
 /**
  * Evolve mode with an embeddings model whose endpoint fails (docs/evolve.md): a real HTTP server that answers every
@@ -15,7 +13,6 @@ import { api, readSse, type Stack, startStack, TEST_API_KEY, uploadFiles, waitFo
  * with one `embeddings_unavailable` warning, and the key the worker sent must not appear in that warning (or in any
  * other event).
  */
-const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 const EMBEDDINGS_KEY = `sk-embeddings-must-not-leak-${randomBytes(12).toString('hex')}`;
 let stack: Stack;
 let failing: Server;
@@ -52,28 +49,16 @@ afterAll(async () => {
 
 describe('evolve mode when the embeddings endpoint fails', () => {
   it('falls back to code tokens with one warning that does not show the key', async () => {
-    const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
-    const evaluator = await uploadFiles(stack, {
-      'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
+    const runId = await submitEvolveRun(stack, {
+      model: 'evolve-flat',
+      evolve: {
+        generations: 3,
+        population: 2,
+        islands: 1,
+        patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+        metaInterval: 0,
+      },
     });
-    const submitted = await api<RunRecord>(stack, '/v1/runs', {
-      method: 'POST',
-      body: JSON.stringify({
-        mode: 'evolve',
-        model: 'evolve-flat',
-        inputs: { code: code.id, evaluator: evaluator.id },
-        sandbox: { execTimeoutSeconds: 60 },
-        evolve: {
-          generations: 3,
-          population: 2,
-          islands: 1,
-          patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-          metaInterval: 0,
-        },
-      }),
-    });
-    expect(submitted.status).toBe(202);
-    const runId = submitted.body.id;
     const final = await waitForStatus(stack, runId, ['succeeded', 'failed', 'cancelled'], 300_000);
     expect(final.error).toBeNull();
     expect(final.status).toBe('succeeded');

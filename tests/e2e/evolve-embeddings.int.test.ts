@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunEvent, RunRecord } from '@autolab/contracts';
+import type { RunEvent } from '@autolab/contracts';
 import { evolveText, tokenSetSimilarity } from '@autolab/evolve';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
+import { readSse, type Stack, startStack, submitEvolveRun, waitForStatus } from '../stack.js';
 
 /**
  * Evolve mode's novelty with an embeddings model (AUTOLAB_EMBEDDINGS_MODEL on the worker): a child is compared with
@@ -11,7 +11,6 @@ import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from
  * differ only in their numbers are the same to it). The flat model's second distinct answer differs from its first
  * in one constant: by code tokens it is new, by embeddings it is a repeat, and it is rejected as one.
  */
-const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 let stack: Stack;
 
 async function artifact(runId: string, path: string): Promise<string> {
@@ -31,28 +30,16 @@ afterAll(async () => {
 
 describe('evolve mode with an embeddings model', () => {
   it('rejects a child whose embedding matches an existing program although its code tokens differ', async () => {
-    const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
-    const evaluator = await uploadFiles(stack, {
-      'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
+    const runId = await submitEvolveRun(stack, {
+      model: 'evolve-flat',
+      evolve: {
+        generations: 3,
+        population: 1,
+        islands: 1,
+        patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+        metaInterval: 0,
+      },
     });
-    const submitted = await api<RunRecord>(stack, '/v1/runs', {
-      method: 'POST',
-      body: JSON.stringify({
-        mode: 'evolve',
-        model: 'evolve-flat',
-        inputs: { code: code.id, evaluator: evaluator.id },
-        sandbox: { execTimeoutSeconds: 60 },
-        evolve: {
-          generations: 3,
-          population: 1,
-          islands: 1,
-          patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-          metaInterval: 0,
-        },
-      }),
-    });
-    expect(submitted.status).toBe(202);
-    const runId = submitted.body.id;
     const final = await waitForStatus(stack, runId, ['succeeded', 'failed', 'cancelled'], 300_000);
     expect(final.error).toBeNull();
     const events = (await readSse(stack, runId)).events;

@@ -1,10 +1,8 @@
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { EvolveDatabaseFile, type RunEvent, type RunRecord } from '@autolab/contracts';
+import { EvolveDatabaseFile, type RunEvent } from '@autolab/contracts';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, authHeaders, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
+import { authHeaders, readSse, type Stack, startStack, submitEvolveRun, waitForStatus } from '../stack.js';
 import { startWorkerProcess } from '../worker-process.js';
 
 /**
@@ -15,7 +13,6 @@ import { startWorkerProcess } from '../worker-process.js';
  * child written before the kill is evaluated from its saved program without asking the model again, and the best score
  * never goes down.
  */
-const EXAMPLE = join(import.meta.dirname, '../../examples/evolve/circle-packing');
 const POPULATION = 3;
 const GENERATIONS = 3;
 /** The generation the worker dies in. */
@@ -34,33 +31,21 @@ afterAll(async () => {
 
 describe('evolve mode after a worker dies', () => {
   it('resumes a generation whose worker was SIGKILLed without evaluating a candidate twice or asking the model again', async () => {
-    const code = await uploadFiles(stack, { 'program.py': await readFile(join(EXAMPLE, 'program.py'), 'utf8') });
-    const evaluator = await uploadFiles(stack, {
-      'evaluate.py': await readFile(join(EXAMPLE, 'evaluator/evaluate.py'), 'utf8'),
-    });
     const doomed = startWorkerProcess(stack.workerEnv(), 'evolve-doomed-worker');
-    const submitted = await api<RunRecord>(stack, '/v1/runs', {
-      method: 'POST',
-      body: JSON.stringify({
-        mode: 'evolve',
-        model: 'evolve-slow',
-        inputs: { code: code.id, evaluator: evaluator.id },
-        // Two children evaluated at once: the third child of a generation is written only once one of the first two
-        // is evaluated, so when it is announced that generation has a finished child and a written, unevaluated one.
-        search: { nodeConcurrency: 2 },
-        sandbox: { execTimeoutSeconds: 60 },
-        evolve: {
-          generations: GENERATIONS,
-          population: POPULATION,
-          islands: 1,
-          patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
-          models: ['evolve-slow'],
-          metaInterval: 0,
-        },
-      }),
+    const runId = await submitEvolveRun(stack, {
+      model: 'evolve-slow',
+      // Two children evaluated at once: the third child of a generation is written only once one of the first two
+      // is evaluated, so when it is announced that generation has a finished child and a written, unevaluated one.
+      search: { nodeConcurrency: 2 },
+      evolve: {
+        generations: GENERATIONS,
+        population: POPULATION,
+        islands: 1,
+        patchTypes: { diff: 0, rewrite: 1, crossover: 0 },
+        models: ['evolve-slow'],
+        metaInterval: 0,
+      },
     });
-    expect(submitted.status).toBe(202);
-    const runId = submitted.body.id;
 
     // Kill once the last child of the generation is written: the model was asked for every child of it, so no model
     // call is in flight, and at least that child is still being evaluated (it sleeps 3 seconds first).
