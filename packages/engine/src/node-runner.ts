@@ -144,16 +144,20 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     });
   }
 
-  await ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text);
-  await ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text);
+  // The outputs are written while the model reads them (below): neither needs the other, and both are on the path
+  // between the program's end and node.finished.
+  const saves = [
+    ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text),
+    ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text),
+  ];
   // The node's results.json is what its metrics were read from (for final_info.json, the results derived from it),
   // so the paper's claims can point at it.
-  if (reported) await ctx.sink.saveArtifact(`${dir}/results.json`, reported.text);
+  if (reported) saves.push(ctx.sink.saveArtifact(`${dir}/results.json`, reported.text));
   const figures: string[] = [];
   for (const file of files) {
     if (file.path === 'experiment.py' || file.path === 'results.json') continue;
     const path = `${dir}/files/${file.path}`;
-    await ctx.sink.saveArtifact(path, file.content);
+    saves.push(ctx.sink.saveArtifact(path, file.content));
     if (FIGURE_EXTENSIONS.test(file.path) && figures.length < 10) figures.push(path);
   }
 
@@ -181,7 +185,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     preferred: false,
     skippedOutputs,
   };
-  await applyModelJudgement(ctx, node, reported?.text ?? null);
+  await Promise.all([...saves, applyModelJudgement(ctx, node, reported?.text ?? null)]);
 
   const previousBest = bestNode(ctx.state.nodes, plan.metric.direction);
   ctx.state.nodes.push(node);
