@@ -52,20 +52,20 @@ const RUN_CACHE_MAX_AGE_MS = 10_000;
  * once per version of the record. Pollers of a run cost Redis nothing while it does not change.
  */
 export class RunRecordCache {
-  private readonly reads: TrackedReads<CachedRun>;
+  /** Opened at the first read: an app built only for its OpenAPI document connects to nothing. */
+  private reads: TrackedReads<CachedRun> | null = null;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly runs: RunStore,
-  ) {
-    this.reads = new TrackedReads(redis, {
+  ) {}
+
+  get(id: string): Promise<CachedRun | null> {
+    this.reads ??= new TrackedReads(this.redis, {
       maxEntries: RUN_CACHE_ENTRIES,
       maxAgeMs: RUN_CACHE_MAX_AGE_MS,
       name: 'autolab-api-runs',
     });
-  }
-
-  get(id: string): Promise<CachedRun | null> {
     return this.reads.read(this.runs.keys.run(id), async (reader) => {
       const run = await this.runs.get(id, reader);
       return run && { run };
@@ -74,11 +74,11 @@ export class RunRecordCache {
 
   /** After this process changed the run: its own next read must not race Redis's message. */
   forget(id: string): void {
-    this.reads.forget(this.runs.keys.run(id));
+    this.reads?.forget(this.runs.keys.run(id));
   }
 
-  close(): Promise<void> {
-    return this.reads.close();
+  async close(): Promise<void> {
+    await this.reads?.close();
   }
 }
 
