@@ -117,7 +117,9 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
     data: { nodeId: id, parentId: parent?.id ?? null, operator, iteration, plan: request.plan, stage: request.stage },
   });
   const dir = `nodes/${id}`;
-  await ctx.sink.saveArtifact(`${dir}/experiment.py`, request.code);
+  // Written while the program runs; awaited with the other outputs (a node only counts once node.json is saved).
+  const codeSaved = ctx.sink.saveArtifact(`${dir}/experiment.py`, request.code);
+  codeSaved.catch(() => undefined); // raised where it is awaited, below
 
   const sandbox = await pool.acquire();
   let run: Awaited<ReturnType<typeof execute>>;
@@ -147,6 +149,7 @@ export async function runNode(ctx: RunContext, pool: SandboxPool, request: NodeR
   // The outputs are written while the model reads them (below): neither needs the other, and both are on the path
   // between the program's end and node.finished.
   const saves = [
+    codeSaved,
     ctx.sink.saveArtifact(`${dir}/stdout.txt`, exec.stdout.text),
     ctx.sink.saveArtifact(`${dir}/stderr.txt`, exec.stderr.text),
   ];

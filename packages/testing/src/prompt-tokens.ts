@@ -16,6 +16,18 @@ const tokenizer = (): Tiktoken => {
   return encoder;
 };
 
+/** Tokens of texts sent again and again (system prompts, tool definitions), the most recent 64 kept. */
+const repeated = new Map<string, number[]>();
+function encodeRepeated(text: string): number[] {
+  let tokens = repeated.get(text);
+  if (!tokens) {
+    tokens = tokenizer().encode(text);
+    if (repeated.size >= 64) repeated.delete(repeated.keys().next().value!);
+    repeated.set(text, tokens);
+  }
+  return tokens;
+}
+
 /** OpenAI's framing: 3 tokens per message, 3 to prime the reply. Markers stand for them in the sequence. */
 const MESSAGE_MARKER = [-1, -1, -1];
 const REPLY_PRIMING = 3;
@@ -38,13 +50,16 @@ export function promptSequence(request: { messages: Message[]; tools?: unknown; 
   const sequence: number[] = [];
   const addMessage = (message: Message) => {
     sequence.push(...MESSAGE_MARKER, ...enc.encode(message.role));
-    addContent(sequence, message.content);
+    // System prompts repeat from call to call: counted once (the server's own time is on every run's clock).
+    if (typeof message.content === 'string' && message.role !== 'user')
+      sequence.push(...encodeRepeated(message.content));
+    else addContent(sequence, message.content);
   };
   const system = request.messages.filter((m) => m.role === 'system' || m.role === 'developer');
   for (const message of system) addMessage(message);
   if (Array.isArray(request.tools) && request.tools.length > 0)
-    sequence.push(...enc.encode(JSON.stringify(request.tools)));
-  if (request.response_format) sequence.push(...enc.encode(JSON.stringify(request.response_format)));
+    sequence.push(...encodeRepeated(JSON.stringify(request.tools)));
+  if (request.response_format) sequence.push(...encodeRepeated(JSON.stringify(request.response_format)));
   for (const message of request.messages) if (!system.includes(message)) addMessage(message);
   return sequence;
 }
