@@ -20,7 +20,10 @@ const CONNECTIONS = Number(process.env.BENCH_API_CONNECTIONS ?? 10);
 async function requestsPerSecond(url: string, headers: Record<string, string> = {}): Promise<number> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
   const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) throw new Error(`${url}: ${failed} of ${result.requests.total} requests failed`);
+  if (failed > 0) {
+    const statuses = Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => `${count}× ${code}`);
+    throw new Error(`${url}: ${failed} of ${result.requests.total} requests failed (${statuses.join(', ')})`);
+  }
   return result.requests.average;
 }
 
@@ -44,7 +47,12 @@ export async function benchApi(): Promise<ApiBench> {
   let stack: Stack | null = null;
   let beat: NodeJS.Timeout | undefined;
   try {
-    stack = await startStack({ worker: false, apiEnv: { LOG_LEVEL: 'silent' } });
+    // The limit is counted as in a deployment, but set far above what the rounds send (a few hundred thousand
+    // requests): a 429 would fail the round.
+    stack = await startStack({
+      worker: false,
+      apiEnv: { LOG_LEVEL: 'silent', AUTOLAB_RATE_LIMIT_PER_MINUTE: '100000000' },
+    });
     // A live worker with a working engine, as /healthz finds it in a deployment (200, not 503).
     const registry = new WorkerRegistry(stack.redis, new RedisKeys(stack.prefix));
     const heartbeat = {
