@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord, UploadRecord } from '@autolab/contracts';
+import type { RunRecord } from '@autolab/contracts';
 import { type FakeLiteratureServer, startFakeLiteratureServer } from '@autolab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, readSse, type Stack, startStack, waitForStatus } from '../stack.js';
+import { api, readSse, type Stack, startStack, uploadFiles, waitForStatus } from '../stack.js';
 
 /**
  * A run whose goal, idea, figure caption, model-written prose and the user's .bib hold text beyond ASCII (scenario
@@ -41,15 +41,7 @@ afterAll(async () => {
 
 describe('a paper whose text is not all ASCII', () => {
   it('compiles, prints what the fonts can set and drops the rest with a warning', async () => {
-    const form = new FormData();
-    form.append('file', new Blob([BIB]), 'refs.bib');
-    const uploaded = await fetch(`${stack.apiUrl}/v1/uploads`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.apiKey}` },
-      body: form,
-    });
-    expect(uploaded.status).toBe(201);
-    const upload = (await uploaded.json()) as UploadRecord;
+    const upload = await uploadFiles(stack, { 'refs.bib': BIB });
     const submitted = await api<RunRecord>(stack, '/v1/runs', {
       method: 'POST',
       body: JSON.stringify({
