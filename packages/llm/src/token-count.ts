@@ -1,8 +1,6 @@
-import type { Tiktoken } from 'js-tiktoken/lite';
-
 /**
  * Token counts for servers that report no usage (several local ones), so that token caps and budgets still bind.
- * The counts use OpenAI's tokenizers (js-tiktoken, ranks bundled in the package: nothing is downloaded): `o200k_base`
+ * The counts use OpenAI's tokenizers (gpt-tokenizer, ranks bundled in the package: nothing is downloaded): `o200k_base`
  * for the model families that use it (gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series, gpt-oss), `cl100k_base` for
  * every other model. For other families (Llama, Qwen, Mistral, …) that is an approximation, usually within ~10 % of
  * their own tokenizers on English and code; the figures are marked as estimates wherever they are shown.
@@ -15,19 +13,20 @@ const O200K_FAMILY = /^(?:[\w.-]+\/)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-
 
 export const encodingFor = (model: string): Encoding => (O200K_FAMILY.test(model) ? 'o200k_base' : 'cl100k_base');
 
-const encoders = new Map<Encoding, Promise<Tiktoken>>();
+type Encode = (text: string) => number[];
+const encoders = new Map<Encoding, Promise<{ encode: Encode }>>();
 
 /** The encoder, loaded on first use (the ranks are a few MB of JavaScript; a worker whose server reports usage never loads them). */
-function encoder(encoding: Encoding): Promise<Tiktoken> {
+function encoder(encoding: Encoding): Promise<{ encode: Encode }> {
   let loading = encoders.get(encoding);
   if (!loading) {
     loading = (async () => {
-      const { Tiktoken } = await import('js-tiktoken/lite');
-      const ranks =
+      const { encode } =
         encoding === 'o200k_base'
-          ? (await import('js-tiktoken/ranks/o200k_base')).default
-          : (await import('js-tiktoken/ranks/cl100k_base')).default;
-      return new Tiktoken(ranks);
+          ? await import('gpt-tokenizer/encoding/o200k_base')
+          : await import('gpt-tokenizer/encoding/cl100k_base');
+      // Special tokens in the text (`<|endoftext|>`) are counted as the text they are, as a server reads them.
+      return { encode: (text: string) => encode(text, { allowedSpecial: new Set(), disallowedSpecial: new Set() }) };
     })();
     encoders.set(encoding, loading);
   }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Tiktoken } from 'js-tiktoken/lite';
-import cl100kBase from 'js-tiktoken/ranks/cl100k_base';
+import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
 
 /**
  * How the scripted server counts tokens, and the provider prefix cache it simulates. Counts are real tokens
@@ -9,12 +8,12 @@ import cl100kBase from 'js-tiktoken/ranks/cl100k_base';
  * serve is measurable offline.
  */
 
-let encoder: Tiktoken | null = null;
-/** Built on first use: parsing the ranks takes about a second. */
-const tokenizer = (): Tiktoken => {
-  encoder ??= new Tiktoken(cl100kBase);
-  return encoder;
-};
+/**
+ * OpenAI's `cl100k_base` (gpt-tokenizer: the same tokens as tiktoken, about ten times faster than js-tiktoken, whose
+ * time was most of this server's answer). Text that spells a special token (`<|endoftext|>`) counts as text.
+ */
+const NO_SPECIAL_TOKENS = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
+const tokenizer = () => ({ encode: (text: string) => encode(text, NO_SPECIAL_TOKENS) });
 
 /** Tokens of texts sent again and again (system prompts, tool definitions), the most recent 64 kept. */
 const repeated = new Map<string, number[]>();
