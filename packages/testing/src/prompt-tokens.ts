@@ -13,14 +13,14 @@ import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
  * time was most of this server's answer). Text that spells a special token (`<|endoftext|>`) counts as text.
  */
 const NO_SPECIAL_TOKENS = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
-const tokenizer = () => ({ encode: (text: string) => encode(text, NO_SPECIAL_TOKENS) });
+const tokenizer = { encode: (text: string) => encode(text, NO_SPECIAL_TOKENS) };
 
 /** Tokens of texts sent again and again (system prompts, tool definitions), the most recent 64 kept. */
 const repeated = new Map<string, number[]>();
 function encodeRepeated(text: string): number[] {
   let tokens = repeated.get(text);
   if (!tokens) {
-    tokens = tokenizer().encode(text);
+    tokens = tokenizer.encode(text);
     if (repeated.size >= 64) repeated.delete(repeated.keys().next().value!);
     repeated.set(text, tokens);
   }
@@ -45,10 +45,9 @@ interface Message {
  * priming is `prompt_tokens`.
  */
 export function promptSequence(request: { messages: Message[]; tools?: unknown; response_format?: unknown }): number[] {
-  const enc = tokenizer();
   const sequence: number[] = [];
   const addMessage = (message: Message) => {
-    sequence.push(...MESSAGE_MARKER, ...enc.encode(message.role));
+    sequence.push(...MESSAGE_MARKER, ...tokenizer.encode(message.role));
     // System prompts repeat from call to call: counted once (the server's own time is on every run's clock).
     if (typeof message.content === 'string' && message.role !== 'user')
       sequence.push(...encodeRepeated(message.content));
@@ -66,18 +65,17 @@ export function promptSequence(request: { messages: Message[]; tools?: unknown; 
 export const promptTokenCount = (sequence: number[]): number => sequence.length + REPLY_PRIMING;
 
 /** The reply's tokens: its text, or the tool call's name and arguments. Never 0, so usage is always visible. */
-export const replyTokenCount = (text: string): number => Math.max(1, tokenizer().encode(text).length);
+export const replyTokenCount = (text: string): number => Math.max(1, tokenizer.encode(text).length);
 
 function addContent(sequence: number[], content: unknown): void {
-  const enc = tokenizer();
   if (typeof content === 'string') {
-    sequence.push(...enc.encode(content));
+    sequence.push(...tokenizer.encode(content));
     return;
   }
   if (!Array.isArray(content)) return;
   for (const part of content as { type?: unknown; text?: unknown; image_url?: { url?: unknown } }[]) {
     if (typeof part?.text === 'string') {
-      sequence.push(...enc.encode(part.text));
+      sequence.push(...tokenizer.encode(part.text));
     } else if (part?.type === 'image_url') {
       // The same image is the same tokens (so it can be cached), whatever its size.
       const digest = createHash('sha256')
@@ -85,7 +83,7 @@ function addContent(sequence: number[], content: unknown): void {
         .digest();
       for (let i = 0; i < IMAGE_TOKENS; i++) sequence.push(-2 - digest[i % digest.length]!);
     } else {
-      sequence.push(...enc.encode(JSON.stringify(part)));
+      sequence.push(...tokenizer.encode(JSON.stringify(part)));
     }
   }
 }
